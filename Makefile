@@ -1,0 +1,28 @@
+# The two entry points of the README: `make demo` and `make test`.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP_FLAGS ?= -q
+
+.PHONY: venv demo test bench clean
+
+$(BIN)/locusflow: setup.py
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (Python 3.11) on PATH" >&2; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,dask]'
+	touch $(BIN)/locusflow
+
+venv: $(BIN)/locusflow
+
+demo: venv
+	$(BIN)/locusflow run conf/example.yaml
+
+test: venv
+	$(BIN)/python -m pytest -q -ra tests
+
+bench: venv
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf out .pytest_cache spark-warehouse

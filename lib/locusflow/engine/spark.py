@@ -1,0 +1,60 @@
+"""The Spark session factory.
+
+With no configuration: an embedded ``local[*]`` session. ``conf/cluster.yaml`` leaves the master to
+spark-submit; ``conf/databricks.yaml`` (``use_active_session: true``) takes the session that exists.
+Every session gets dynamic partition overwrite, Arrow batches capped, and one BLAS thread per Python
+worker, and runs workers with the interpreter that runs locusflow.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from .. import get_logger
+
+log = get_logger("spark")
+
+BLAS_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "BLIS_NUM_THREADS": "1", "BLOSC_NTHREADS": "1"}
+
+DEFAULT_CONF = {
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "16",
+    "spark.python.worker.reuse": "true",
+}
+
+
+def get_spark(conf: dict | None = None):
+    """A SparkSession configured from the ``spark`` section of a locusflow config.
+
+    Keys: ``master`` (default ``local[*]``; ``null`` leaves it to spark-submit), ``app_name``,
+    ``use_active_session`` (Databricks), ``conf`` (extra Spark properties).
+    """
+    conf = dict(conf or {})
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and (conf.get("use_active_session", True)):
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    for k, v in BLAS_ENV.items():
+        os.environ.setdefault(k, v)
+    builder = SparkSession.builder.appName(conf.get("app_name", "locusflow"))
+    master = conf.get("master", "local[*]")
+    if master:
+        builder = builder.master(master)
+    props = dict(DEFAULT_CONF)
+    props.update({f"spark.executorEnv.{k}": v for k, v in BLAS_ENV.items()})
+    props["spark.driver.memory"] = "4g"
+    props.update({k: str(v) for k, v in (conf.get("conf") or {}).items()})
+    for k, v in props.items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(conf.get("log_level", "WARN"))
+    log.info("spark session %s (master %s)", spark.version, spark.sparkContext.master)
+    return spark

@@ -1,0 +1,239 @@
+"""Genotype stores in the VCF Zarr layout (Zarr format 2), with a `variants` Parquet table beside them.
+
+Arrays (VCF Zarr specification, as bio2zarr and sgkit write them):
+  call_genotype [variants, samples, ploidy] int8 (-1 missing), variant_contig [variants] int16
+  (index into contig_id), variant_position int32 (1-based), variant_allele [variants, 2] str
+  (ref, alt), variant_id str, sample_id [samples] str, contig_id [contigs] str.
+Next to them ``<store>/variants.parquet/`` (schema `variants`) maps each variant_id to its row
+(`store_index`) and ``<store>/locusflow.json`` holds the store's metadata (schema `genotype_store`).
+
+PLINK input is converted here (A1 = alt); VCF input goes through bio2zarr.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numcodecs
+import numpy as np
+import pandas as pd
+import zarr
+
+from .. import get_logger
+from ..errors import InputError
+from ..schema import load
+from .dataset import file_checksum, read_dataset, write_dataset
+from .plink import BedReader, read_bim, read_fam
+
+log = get_logger("ingest")
+VARIANTS_CHUNK = 1000
+_COMP = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE)
+
+
+def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
+    return (pd.Series(chrom, dtype=str).str.cat([pd.Series(pos).astype(str).values,
+            pd.Series(ref, dtype=str).values, pd.Series(alt, dtype=str).values], sep=":"))
+
+
+def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
+                 progress: bool = False) -> "GenotypeStore":
+    """Convert a PLINK 1 fileset to a VCF Zarr store at ``out`` (replaced if present)."""
+    bim, fam = read_bim(prefix), read_fam(prefix)
+    bed = BedReader(prefix, n_samples=len(fam), n_variants=len(bim))
+    m, n = len(bim), len(fam)
+    out = Path(out)
+    tmp = out.parent / f".{out.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
+    contigs = list(dict.fromkeys(bim["chrom"]))
+    gt = root.create_array("call_genotype", shape=(m, n, 2), chunks=(variants_chunk, n, 2), dtype="i1",
+                           compressors=_COMP, fill_value=-1)
+    af = np.empty(m)
+    rate = np.empty(m)
+    for s in range(0, m, variants_chunk):
+        e = min(m, s + variants_chunk)
+        g = bed.read(s, e)
+        # unphased calls: A1 count c -> (c>=1, c==2) as (allele index 0=ref/A2, 1=alt/A1)
+        calls = np.stack([(g >= 2).astype(np.int8), (g >= 1).astype(np.int8)], axis=-1)
+        calls[g < 0] = -1
+        gt[s:e] = calls
+        ok = g >= 0
+        cnt = ok.sum(1)
+        af[s:e] = np.where(cnt > 0, np.where(ok, g, 0).sum(1) / np.maximum(2 * cnt, 1), np.nan)
+        rate[s:e] = cnt / n
+    _write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), bim["a2"].to_numpy(),
+                          bim["a1"].to_numpy(), bim["rsid"].to_numpy(), fam["iid"].to_numpy(),
+                          contigs, variants_chunk)
+    variants = pd.DataFrame({
+        "variant_id": make_variant_id(bim["chrom"], bim["pos"], bim["a2"], bim["a1"]),
+        "chrom": bim["chrom"], "pos": bim["pos"], "ref": bim["a2"], "alt": bim["a1"],
+        "rsid": bim["rsid"], "cm": bim["cm"].astype(float), "store_index": np.arange(m),
+        "af": af, "call_rate": rate, "genome_build": genome_build})
+    checksum = "".join(file_checksum(f"{prefix}.{x}")[:16] for x in ("bed", "bim", "fam"))
+    return _finish(tmp, out, variants, source=str(prefix), fmt="plink", n=n,
+                   chunk=variants_chunk, build=genome_build, checksum=checksum)
+
+
+def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
+               progress: bool = False) -> "GenotypeStore":
+    """Convert a (bgzipped, indexed or not) VCF to a VCF Zarr store with bio2zarr."""
+    from bio2zarr import vcf as b2z
+
+    vcf = Path(vcf)
+    if not vcf.exists():
+        raise InputError(vcf, "file not found")
+    out = Path(out)
+    tmp = out.parent / f".{out.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        b2z.convert([str(vcf)], str(tmp), variants_chunk_size=variants_chunk, show_progress=progress,
+                    zarr_format=2)
+    except Exception as exc:  # bio2zarr raises many types; the user needs the file named
+        raise InputError(vcf, f"a valid VCF (bio2zarr: {exc})") from exc
+    root = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
+    contig = _strs(root["contig_id"][:])
+    chrom = pd.Series(contig[np.asarray(root["variant_contig"][:])]).str.replace("^chr", "", regex=True)
+    pos = np.asarray(root["variant_position"][:]).astype(np.int64)
+    alleles = _strs(root["variant_allele"][:])
+    if alleles.shape[1] > 2:
+        multi = (alleles[:, 2:] != "").any(1)
+        if multi.any():
+            log.warning("%s: %d multi-allelic records; dosages count the first alt allele only",
+                        vcf, int(multi.sum()))
+    ids = _strs(root["variant_id"][:]) if "variant_id" in root else np.full(len(pos), ".")
+    g = root["call_genotype"]
+    af = np.empty(len(pos))
+    rate = np.empty(len(pos))
+    for s in range(0, len(pos), variants_chunk):
+        d = _dosage(np.asarray(g[s:s + variants_chunk]))
+        af[s:s + len(d)] = np.nanmean(d, 1) / 2 if d.shape[1] else np.nan
+        rate[s:s + len(d)] = np.mean(~np.isnan(d), 1)
+    ref, alt = np.char.upper(alleles[:, 0]), np.char.upper(alleles[:, 1])
+    variants = pd.DataFrame({
+        "variant_id": make_variant_id(chrom, pos, ref, alt), "chrom": chrom, "pos": pos,
+        "ref": ref, "alt": alt, "rsid": ids, "cm": np.nan, "store_index": np.arange(len(pos)),
+        "af": af, "call_rate": rate, "genome_build": genome_build})
+    n = root["sample_id"].shape[0]
+    return _finish(tmp, out, variants, source=str(vcf), fmt="vcf", n=n, chunk=variants_chunk,
+                   build=genome_build, checksum=file_checksum(vcf))
+
+
+def _write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chunk):
+    m = len(pos)
+    cidx = {c: i for i, c in enumerate(contigs)}
+    _put(root, "variant_contig", pd.Series(chrom).map(cidx).to_numpy().astype(np.int16), (chunk,))
+    _put(root, "variant_position", np.asarray(pos, np.int32), (chunk,))
+    _put(root, "variant_allele", np.stack([np.asarray(ref, str), np.asarray(alt, str)], 1), (chunk, 2), str)
+    _put(root, "variant_id", np.asarray(ids, str), (chunk,), str)
+    _put(root, "sample_id", np.asarray(samples, str), None, str)
+    _put(root, "contig_id", np.asarray(contigs, str), None, str)
+    for name, dims in [("call_genotype", ["variants", "samples", "ploidy"]),
+                       ("variant_contig", ["variants"]), ("variant_position", ["variants"]),
+                       ("variant_allele", ["variants", "alleles"]), ("variant_id", ["variants"]),
+                       ("sample_id", ["samples"]), ("contig_id", ["contigs"])]:
+        root[name].attrs["_ARRAY_DIMENSIONS"] = dims
+    assert m == root["call_genotype"].shape[0]
+
+
+def _put(root, name, data, chunks=None, dtype=None):
+    arr = root.create_array(name, shape=data.shape, chunks=chunks or data.shape,
+                            dtype=dtype or data.dtype, compressors=_COMP)
+    arr[...] = data.astype(object) if dtype is str else data
+
+
+def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum):
+    write_dataset(variants, tmp / "variants.parquet", "variants", mode="overwrite")
+    meta = {"store_path": str(out), "source": source, "source_format": fmt, "n_variants": len(variants),
+            "n_samples": int(n), "variants_chunk": int(chunk), "genome_build": build,
+            "source_sha256": checksum}
+    load("genotype_store").conform(pd.DataFrame([meta]))
+    (tmp / "locusflow.json").write_text(json.dumps(meta, indent=1))
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    log.info("genotype store %s: %d variants x %d samples (%s)", out, len(variants), n, fmt)
+    return GenotypeStore(out)
+
+
+def _strs(a) -> np.ndarray:
+    """zarr 3 returns numpy StringDType for text arrays; plain unicode is what the rest expects."""
+    return np.asarray(a, dtype=object).astype(str)
+
+
+def _dosage(calls: np.ndarray) -> np.ndarray:
+    """Alt-allele dosage from int8 calls [v, s, ploidy]; NaN where any allele is missing."""
+    c = calls[..., :2].astype(np.float32)
+    d = (c > 0).sum(-1, dtype=np.float32)
+    d[(calls[..., :2] < 0).any(-1)] = np.nan
+    return d
+
+
+class GenotypeStore:
+    """Read access to a store: variants table, sample ids and dosages of any variant range."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        meta = self.path / "locusflow.json"
+        if not meta.exists():
+            raise InputError(self.path, "a locusflow genotype store (locusflow ingest); locusflow.json missing")
+        self.meta = json.loads(meta.read_text())
+        self._root = zarr.open_group(str(self.path), mode="r", zarr_format=2)
+        self._variants = None
+
+    @property
+    def variants(self) -> pd.DataFrame:
+        if self._variants is None:
+            v = read_dataset(self.path / "variants.parquet", "variants")
+            self._variants = v.sort_values("store_index").reset_index(drop=True)
+        return self._variants
+
+    @property
+    def samples(self) -> np.ndarray:
+        return _strs(self._root["sample_id"][:])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.meta["n_samples"])
+
+    def sample_index(self, ids) -> np.ndarray:
+        """Positions of sample ids in the store; an unknown id is an error naming it."""
+        pos = pd.Index(self.samples).get_indexer(list(ids))
+        if (pos < 0).any():
+            bad = [i for i, p in zip(ids, pos) if p < 0][:5]
+            raise InputError(self.path, "sample ids present in the store", column="sample_id", value=bad)
+        return pos
+
+    def dosages(self, start: int = 0, stop: int | None = None, samples=None, index=None) -> np.ndarray:
+        """float32 alt dosages [variants, samples] for rows start:stop (or ``index``), NaN = missing."""
+        g = self._root["call_genotype"]
+        if index is not None:
+            index = np.asarray(index)
+            if index.size == 0:
+                return np.empty((0, self.n_samples if samples is None else len(samples)), np.float32)
+            lo, hi = int(index.min()), int(index.max()) + 1
+            calls = np.asarray(g[lo:hi])[index - lo]
+        else:
+            calls = np.asarray(g[start:stop])
+        if samples is not None:
+            calls = calls[:, np.asarray(samples)]
+        return _dosage(calls)
+
+
+def standardise(dosage: np.ndarray) -> np.ndarray:
+    """Centre and scale each variant (row) to unit variance, mean-imputing missing calls (float32).
+
+    Monomorphic variants become rows of zeros. Uses the population variance (divide by n), as
+    plink's r does.
+    """
+    x = np.array(dosage, dtype=np.float32, copy=True)
+    mean = np.nanmean(x, axis=1, keepdims=True)
+    mean = np.where(np.isnan(mean), 0, mean)
+    miss = np.isnan(x)
+    if miss.any():
+        x[miss] = np.broadcast_to(mean, x.shape)[miss]
+    x -= mean
+    sd = np.sqrt(np.mean(x * x, axis=1, keepdims=True))
+    np.divide(x, sd, out=x, where=sd > 0)
+    x[(sd == 0).ravel()] = 0
+    return x

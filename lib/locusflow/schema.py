@@ -1,0 +1,152 @@
+"""Dataset contracts: load ``schemas/<name>.yaml`` as pyarrow and Spark schemas and conform frames.
+
+Each schema file declares, once, every column of one dataset (sgkit ``variables.py`` style)::
+
+    name: sumstats
+    description: ...
+    partition_by: [chrom]
+    sort_by: [pos]
+    columns:
+      - {name: chrom, type: string, nullable: false, unit: null, description: ...}
+
+Types: string, bool, int8, int16, int32, int64, float32, float64, list<string>, list<int64>, list<float64>.
+Writers call :meth:`Schema.conform`; a frame that lacks a column or holds a value of the wrong type is a
+:class:`~locusflow.errors.SchemaError` that names the dataset, the column and (for nulls) the first row.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import yaml
+
+from .errors import SchemaError
+
+_ARROW = {
+    "string": pa.string(), "bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(),
+    "int32": pa.int32(), "int64": pa.int64(), "float32": pa.float32(), "float64": pa.float64(),
+    "list<string>": pa.list_(pa.string()), "list<int64>": pa.list_(pa.int64()),
+    "list<float64>": pa.list_(pa.float64()),
+}
+_SPARK_DDL = {
+    "string": "string", "bool": "boolean", "int8": "tinyint", "int16": "smallint", "int32": "int",
+    "int64": "bigint", "float32": "float", "float64": "double", "list<string>": "array<string>",
+    "list<int64>": "array<bigint>", "list<float64>": "array<double>",
+}
+_NUMPY = {"bool": "bool", "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
+          "float32": "float32", "float64": "float64"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    unit: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    partition_by: tuple[str, ...] = field(default_factory=tuple)
+    sort_by: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"schema '{self.name}' has no column '{name}'")
+
+    def arrow(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in self.columns])
+
+    def spark_ddl(self) -> str:
+        """DDL string usable as a ``mapInPandas`` / reader schema."""
+        return ", ".join(f"`{c.name}` {_SPARK_DDL[c.type]}" for c in self.columns)
+
+    def spark(self):
+        from pyspark.sql.types import _parse_datatype_string
+        return _parse_datatype_string(self.spark_ddl())
+
+    def empty(self) -> pd.DataFrame:
+        return self.arrow().empty_table().to_pandas()
+
+    def conform(self, df: pd.DataFrame, source: str | None = None) -> pd.DataFrame:
+        """Columns in schema order, cast to their declared types; extra columns are dropped.
+
+        Raises SchemaError naming the missing column, the column that cannot be cast, or the first
+        row holding a null in a non-nullable column.
+        """
+        where = f"dataset '{self.name}'" + (f" from {source}" if source else "")
+        missing = [c.name for c in self.columns if c.name not in df.columns]
+        if missing:
+            raise SchemaError(f"{where}: missing column(s) {missing}; expected {self.names}")
+        out = {}
+        for c in self.columns:
+            s = df[c.name]
+            if not c.nullable:
+                bad = s.isna().to_numpy() if not c.type.startswith("list") else s.isna().to_numpy()
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0])
+                    raise SchemaError(f"{where}: column '{c.name}' must not be null (first at row {row})")
+            try:
+                out[c.name] = _cast(s, c.type)
+            except (ValueError, TypeError) as exc:
+                raise SchemaError(f"{where}: column '{c.name}' is not {c.type}: {exc}") from None
+        return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+    def to_arrow(self, df: pd.DataFrame, source: str | None = None) -> pa.Table:
+        return pa.Table.from_pandas(self.conform(df, source), schema=self.arrow(), preserve_index=False)
+
+
+def _cast(s: pd.Series, typ: str) -> pd.Series:
+    s = s.reset_index(drop=True)
+    if typ == "string":
+        return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
+    if typ.startswith("list"):
+        return s
+    if typ == "bool":
+        if s.isna().any():
+            return s.astype("boolean")
+        return s.astype(bool)
+    if typ.startswith("int"):
+        if s.isna().any():
+            return s.astype(_NUMPY[typ].replace("int", "Int"))
+        if s.dtype.kind == "f" and not np.all(np.mod(s.to_numpy(), 1) == 0):
+            raise ValueError("non-integral values")
+        return s.astype(_NUMPY[typ])
+    return pd.to_numeric(s, errors="raise").astype(_NUMPY[typ])
+
+
+@functools.lru_cache(maxsize=None)
+def load(name: str) -> Schema:
+    """The schema of dataset ``name`` (``schemas/<name>.yaml``)."""
+    try:
+        text = resources.files("locusflow.schemas").joinpath(f"{name}.yaml").read_text()
+    except FileNotFoundError:
+        raise SchemaError(f"no schema named '{name}' (schemas/{name}.yaml)") from None
+    spec = yaml.safe_load(text)
+    cols = tuple(Column(name=c["name"], type=c["type"], nullable=c.get("nullable", True),
+                        unit=c.get("unit"), description=c.get("description", ""))
+                 for c in spec["columns"])
+    for c in cols:
+        if c.type not in _ARROW:
+            raise SchemaError(f"schemas/{name}.yaml: column '{c.name}' has unknown type '{c.type}'")
+    return Schema(name=spec["name"], description=spec.get("description", ""), columns=cols,
+                  partition_by=tuple(spec.get("partition_by", ())), sort_by=tuple(spec.get("sort_by", ())))
+
+
+def available() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("locusflow.schemas").iterdir()
+                  if p.name.endswith(".yaml"))

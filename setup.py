@@ -1,0 +1,42 @@
+"""locusflow: post-GWAS fine-mapping and TWAS on Spark, Dask or one laptop."""
+from setuptools import setup
+
+PACKAGES = [
+    "locusflow", "locusflow.io", "locusflow.ld", "locusflow.twas", "locusflow.finemap",
+    "locusflow.dnalm", "locusflow.breed", "locusflow.popgen", "locusflow.enrich",
+    "locusflow.plots", "locusflow.engine", "locusflow.schemas", "locusflow.data",
+]
+
+setup(
+    name="locusflow",
+    version="0.1.0",
+    description="Causal variants and genes behind GWAS associations, at genome scale",
+    python_requires=">=3.10",
+    # the dataset contracts live at the top level (schemas/) and install as locusflow.schemas
+    package_dir={"": "lib", "locusflow.schemas": "schemas"},
+    packages=PACKAGES,
+    package_data={"locusflow.schemas": ["*.yaml"], "locusflow.data": ["**/*"]},
+    include_package_data=True,
+    install_requires=[
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "pandas>=2.0,<3",          # pyspark 4.3 does not support pandas 3
+        "pyarrow>=15",
+        "pyspark>=4.0,<4.4",
+        "zarr>=3.1,<3.2",          # Zarr format 2 on disk, zarr-python 3.1.x API
+        "numcodecs>=0.15",
+        "threadpoolctl>=3.1",
+        "tqdm>=4.60",
+        "pyyaml>=6",
+        "scikit-learn>=1.3",
+        "matplotlib>=3.7",
+        "bio2zarr[vcf]>=0.1.5",
+        "rdata>=0.11",
+    ],
+    extras_require={
+        "dask": ["dask[array]>=2024.1"],
+        "gpu": ["torch==2.13.0", "transformers>=4.40"],
+        "dev": ["pytest>=8", "dask[array]>=2024.1"],
+    },
+    entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
+)
