@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,11 +130,17 @@ def _cast(s: pd.Series, typ: str) -> pd.Series:
     return pd.to_numeric(s, errors="raise").astype(_NUMPY[typ])
 
 
+def schema_dir():
+    """``schemas/`` of the source checkout this module runs from, else the installed package data."""
+    src = Path(__file__).resolve().parents[2] / "schemas"
+    return src if src.is_dir() else resources.files("locusflow.schemas")
+
+
 @functools.lru_cache(maxsize=None)
 def load(name: str) -> Schema:
     """The schema of dataset ``name`` (``schemas/<name>.yaml``)."""
     try:
-        text = resources.files("locusflow.schemas").joinpath(f"{name}.yaml").read_text()
+        text = schema_dir().joinpath(f"{name}.yaml").read_text()
     except FileNotFoundError:
         raise SchemaError(f"no schema named '{name}' (schemas/{name}.yaml)") from None
     spec = yaml.safe_load(text)
@@ -148,5 +155,5 @@ def load(name: str) -> Schema:
 
 
 def available() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("locusflow.schemas").iterdir()
+    return sorted(p.name[:-5] for p in schema_dir().iterdir()
                   if p.name.endswith(".yaml"))
