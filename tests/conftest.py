@@ -43,3 +43,29 @@ def apt_tool(binary: str, package: str) -> str:
     if not path:
         pytest.skip(f"peer tool {binary} ({package}) not available")
     return path
+
+
+PEERS = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers"))
+
+
+def peer_venv(name: str, requirements: list[str], python: str = "python3.11") -> Path:
+    """Python of a peer tool's own virtual environment (created once, reused); skip if it cannot be made.
+
+    Peers are never imported by locusflow or installed into its environment (DESIGN: compared against only).
+    """
+    venv = PEERS / name
+    py = venv / "bin" / "python"
+    stamp = venv / ".requirements"
+    want = "\n".join(requirements)
+    if py.exists() and stamp.exists() and stamp.read_text() == want:
+        return py
+    shutil.rmtree(venv, ignore_errors=True)
+    exe = shutil.which(python) or shutil.which("python3")
+    r = subprocess.run([exe, "-m", "venv", str(venv)], capture_output=True, text=True)
+    if r.returncode == 0:
+        r = subprocess.run([str(py), "-m", "pip", "install", "-q", *requirements], capture_output=True, text=True)
+    if r.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        pytest.skip(f"peer {name} could not be installed: {r.stderr[-500:]}")
+    stamp.write_text(want)
+    return py
