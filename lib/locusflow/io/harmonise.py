@@ -108,7 +108,7 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     """
     lo, hi = ambiguous_window
     n = len(gwas)
-    ref = reference
+    ref = reference if "variant_id" in reference else load_reference(reference)
     if "pos" in gwas and "chrom" in gwas:
         gkey, rkey = _chrom_key(gwas["chrom"].to_numpy(dtype=object), ref["chrom"].to_numpy(dtype=object),
                                 gwas["pos"].to_numpy(), ref["pos"].to_numpy())

@@ -171,7 +171,7 @@ FORMAT_NAMES = ["auto", "generic", "gwas_vcf"] + [f.name for f in FORMATS]
 def resolve_columns(header: Header, fmt: str, overrides: dict | None = None) -> dict:
     """canonical field -> actual header name, for the fields the file has.
 
-    ``overrides`` (field -> header name, case-insensitive) win; a named column that is not in the file
+    ``overrides`` (field -> header name, case-insensitive; None = ignore the field) win; a named column that is not in the file
     is an :class:`InputError` listing what was found.
     """
     actual = {}
@@ -179,7 +179,8 @@ def resolve_columns(header: Header, fmt: str, overrides: dict | None = None) -> 
         actual.setdefault(c.upper(), c)
     out: dict = {}
     for fld, name in (overrides or {}).items():
-        if name is None:
+        if name is None:           # explicitly: do not use this field
+            out[fld] = None
             continue
         if fld not in FIELDS:
             raise InputError(header.path, f"a column override for one of {sorted(FIELDS)}", column=fld)
