@@ -32,7 +32,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..errors import InputError
+
+STR = pd.StringDtype("pyarrow")
 
 _COMP = str.maketrans("ACGTN", "TGCAN")
 
@@ -67,35 +72,53 @@ def load_reference(ref) -> pd.DataFrame:
     if missing:
         raise InputError(getattr(ref, "name", ref if not isinstance(ref, pd.DataFrame) else "reference"),
                          f"reference columns chrom, pos, ref, alt; missing {missing}; found {list(df.columns)}")
-    out = pd.DataFrame({"chrom": df["chrom"].astype(str).str.replace("^chr", "", regex=True, case=False),
+    out = pd.DataFrame({"chrom": df["chrom"].astype(STR).str.replace("^(chr|CHR|Chr)", "", regex=True),
                         "pos": df["pos"].astype(np.int64),
-                        "ref": df["ref"].astype(str).str.upper(), "alt": df["alt"].astype(str).str.upper()})
+                        "ref": df["ref"].astype(STR).str.upper(), "alt": df["alt"].astype(STR).str.upper()})
     for c in ("variant_id", "rsid", "af", "genome_build"):
         if c in df:
             out[c] = df[c].to_numpy()
     if "variant_id" not in out:
-        out["variant_id"] = (out["chrom"] + ":" + out["pos"].astype(str) + ":" + out["ref"] + ":" + out["alt"])
+        out["variant_id"] = variant_ids(out["chrom"], out["pos"], out["ref"], out["alt"])
     return out.reset_index(drop=True)
+
+
+def _factorize(*cols):
+    """Joint integer codes of string columns (Arrow dictionary encoding); missing -> code len(uniques)."""
+    ser = pd.concat([pd.Series(c).reset_index(drop=True).astype(STR) for c in cols], ignore_index=True)
+    codes, uniques = pd.factorize(ser)
+    codes = np.where(codes < 0, len(uniques), codes)
+    bounds = np.cumsum([0] + [len(c) for c in cols])
+    return [codes[bounds[k]:bounds[k + 1]] for k in range(len(cols))], list(uniques) + [""]
 
 
 def _codes(*cols):
     """Joint integer codes of allele columns, and for each code the code of its reverse complement."""
-    arrays = [np.asarray(pd.Series(c).astype(object).fillna("")) for c in cols]
-    codes, uniques = pd.factorize(np.concatenate(arrays))
-    uniq = pd.Index(uniques)
+    codes, uniq = _factorize(*cols)
     rcs = [reverse_complement(u) for u in uniq]          # one per distinct allele, not per row
-    full = uniq.append(pd.Index(rcs).difference(uniq))
-    comp = full.get_indexer(rcs + [reverse_complement(u) for u in full[len(uniq):]])
-    bounds = np.cumsum([0] + [len(a) for a in arrays])
-    return [codes[bounds[k]:bounds[k + 1]] for k in range(len(arrays))], comp
+    lookup = {u: i for i, u in enumerate(uniq)}
+    for r in rcs:
+        lookup.setdefault(r, len(lookup))
+    comp = np.array([lookup[r] for r in rcs], dtype=np.int64)
+    return codes, comp
 
 
 def _chrom_key(g_chrom, r_chrom, g_pos, r_pos):
-    cats = pd.Index(pd.unique(np.concatenate([np.asarray(r_chrom, dtype=object),
-                                              np.asarray(g_chrom, dtype=object)])))
-    gk = cats.get_indexer(np.asarray(g_chrom, dtype=object)).astype(np.int64) << 32
-    rk = cats.get_indexer(np.asarray(r_chrom, dtype=object)).astype(np.int64) << 32
-    return gk + np.asarray(g_pos, dtype=np.int64), rk + np.asarray(r_pos, dtype=np.int64)
+    """One int64 key per variant: (chromosome code << 32) + pos, codes shared by both tables."""
+    (gc, rc), _ = _factorize(g_chrom, r_chrom)
+    return ((gc.astype(np.int64) << 32) + np.asarray(g_pos, dtype=np.int64),
+            (rc.astype(np.int64) << 32) + np.asarray(r_pos, dtype=np.int64))
+
+
+def _arrow_str(c) -> pa.Array:
+    return pa.array(pd.Series(c).reset_index(drop=True).astype(STR)).cast(pa.string())
+
+
+def variant_ids(chrom, pos, ref, alt) -> pd.Series:
+    """``chrom:pos:ref:alt`` strings, built by Arrow compute."""
+    p = pc.cast(pa.array(np.asarray(pos, dtype=np.int64)), pa.string())
+    joined = pc.binary_join_element_wise(_arrow_str(chrom), p, _arrow_str(ref), _arrow_str(alt), ":")
+    return pd.Series(joined.to_pandas(types_mapper={pa.string(): STR}.get), dtype=STR).rename(None)
 
 
 def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(0.4, 0.6)):
@@ -110,7 +133,7 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     n = len(gwas)
     ref = reference if "variant_id" in reference else load_reference(reference)
     if "pos" in gwas and "chrom" in gwas:
-        gkey, rkey = _chrom_key(gwas["chrom"].to_numpy(dtype=object), ref["chrom"].to_numpy(dtype=object),
+        gkey, rkey = _chrom_key(gwas["chrom"], ref["chrom"],
                                 gwas["pos"].to_numpy(), ref["pos"].to_numpy())
     elif "snp" in gwas and "rsid" in ref:
         cats = pd.Index(pd.unique(ref["rsid"].astype(object)))
@@ -157,14 +180,14 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
 
     g = gwas.iloc[i].reset_index(drop=True)
     r = ref.iloc[j].reset_index(drop=True)
-    kept = g.drop(columns=[c for c in ("chrom", "pos", "a1", "a2") if c in g]).copy()
+    kept = g.drop(columns=[c for c in ("chrom", "pos", "a1", "a2") if c in g])
     for c in ("variant_id", "chrom", "pos", "ref", "alt"):
-        kept[c] = r[c].to_numpy()
+        kept[c] = r[c].array
     if "snp" in kept or "rsid" in r:
-        snp = kept["snp"].astype(object) if "snp" in kept else pd.Series([None] * len(kept), dtype=object)
+        snp = kept["snp"].astype(STR) if "snp" in kept else pd.Series([None] * len(kept), dtype=STR)
         if "rsid" in r:
-            snp = snp.where(snp.notna(), r["rsid"].astype(object))
-        kept["rsid"] = snp.to_numpy()
+            snp = snp.where(snp.notna(), r["rsid"].astype(STR))
+        kept["rsid"] = snp.array
     if "genome_build" in r:
         kept["genome_build"] = r["genome_build"].to_numpy()
     for c in ("z", "beta"):

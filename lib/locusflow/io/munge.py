@@ -23,8 +23,8 @@ import pandas as pd
 from .. import get_logger
 from ..errors import InputError
 from ..schema import load
-from .harmonise import _chrom_key, _codes, harmonise, load_reference
-from .sumstats import Sumstats, normalise_build, read_sumstats
+from .harmonise import _chrom_key, _codes, _factorize, harmonise, load_reference, variant_ids
+from .sumstats import STR, Sumstats, normalise_build, read_sumstats
 
 log = get_logger("munge")
 CHROM_ORDER = {str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "MT": 25}
@@ -112,17 +112,19 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
         if not has_pos:
             raise InputError(ss.path, "chrom and pos columns, or a --reference to place variants by rsid", row=0)
         kept = live.rename(columns={"a1": "alt", "a2": "ref", "snp": "rsid"})
-        kept["variant_id"] = (kept["chrom"].astype(str) + ":" + kept["pos"].astype(str) + ":"
-                              + kept["ref"].astype(str) + ":" + kept["alt"].astype(str))
+        kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
         cases = {"as_in_file": len(kept)}
         build = build or genome_build
     kept["genome_build"] = kept["genome_build"] if "genome_build" in kept else (build or "GRCh37")
     for c in ("rsid", "beta", "se", "p", "n", "af", "info"):
         if c not in kept:
             kept[c] = None if c == "rsid" else np.nan
+    for c in ("variant_id", "chrom", "ref", "alt", "rsid", "genome_build"):
+        kept[c] = kept[c].astype(STR)
     kept = _sorted(kept)
     schema = load("sumstats")
-    table = schema.conform(kept, str(ss.path))
+    schema.conform(kept, str(ss.path))            # validates; the frame keeps its Arrow-backed strings
+    table = kept[schema.names]
     dropped = _dropped(ss, df, reasons)
     counts = dropped["reason"].value_counts().to_dict() if len(dropped) else {}
     report = {"sumstats": str(ss.path), "format": ss.format, "columns": ss.columns, "rows_in_file": ss.n_rows,
@@ -149,7 +151,7 @@ def _alive(reasons) -> np.ndarray:
 
 def _infer_a2(df, ref) -> pd.Series:
     """Other allele of a file without one (PLINK 1.9 --logistic): the reference allele a1 is not."""
-    gk, rk = _chrom_key(df["chrom"].to_numpy(dtype=object), ref["chrom"].to_numpy(dtype=object),
+    gk, rk = _chrom_key(df["chrom"], ref["chrom"],
                         df["pos"].fillna(-1).to_numpy(), ref["pos"].to_numpy())
     m = pd.DataFrame({"key": gk}).merge(pd.DataFrame({"key": rk, "r": ref["ref"], "a": ref["alt"]})
                                         .drop_duplicates("key"), on="key", how="left")
@@ -170,9 +172,10 @@ def _check_positions(ss: Sumstats, alive) -> None:
 
 def _check_build_by_rsid(ss: Sumstats, live: pd.DataFrame, ref: pd.DataFrame) -> None:
     """Mixed or wrong builds: rsids shared with the reference must sit at the reference positions."""
+    step = max(1, len(live) // 100_000)          # a systematic sample is plenty for a fraction
     r = ref[["rsid", "chrom", "pos"]].dropna().drop_duplicates("rsid")
-    m = live[["row", "snp", "chrom", "pos"]].astype({"snp": object, "chrom": object}).merge(
-        r.astype({"rsid": object, "chrom": object}), left_on="snp", right_on="rsid", suffixes=("", "_ref"))
+    m = live[["row", "snp", "chrom", "pos"]].iloc[::step].astype({"snp": STR, "chrom": STR}).merge(
+        r.astype({"rsid": STR, "chrom": STR}), left_on="snp", right_on="rsid", suffixes=("", "_ref"))
     if len(m) < 20:
         return
     same = (m["pos"].to_numpy() == m["pos_ref"].to_numpy()) & (m["chrom"].to_numpy() == m["chrom_ref"].to_numpy())
@@ -206,8 +209,8 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
         return
     sub = df.iloc[idx]
     if has_pos:
-        key, _ = _chrom_key(sub["chrom"].to_numpy(dtype=object), np.array([], dtype=object),
-                            sub["pos"].to_numpy(), np.array([], dtype=np.int64))
+        key, _ = _chrom_key(sub["chrom"], pd.Series([], dtype=object), sub["pos"].to_numpy(),
+                            np.array([], dtype=np.int64))
     else:
         key = pd.factorize(sub["snp"].astype(object))[0]
     (c1, c2), _ = _codes(sub["a1"], sub["a2"])
@@ -225,9 +228,10 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
-    order = df["chrom"].map(CHROM_ORDER).fillna(99).to_numpy()
-    return df.iloc[np.lexsort((df["pos"].to_numpy(), df["chrom"].astype(str).to_numpy(), order))] \
-        .reset_index(drop=True)
+    """Rows in chromosome order (1..22, X, Y, MT, then others by name), then by position."""
+    (codes,), uniq = _factorize(df["chrom"])
+    rank = pd.Series([(CHROM_ORDER.get(u, 99), u) for u in uniq]).rank(method="dense").to_numpy()
+    return df.iloc[np.lexsort((df["pos"].to_numpy(), rank[codes]))].reset_index(drop=True)
 
 
 def _dropped(ss: Sumstats, df: pd.DataFrame, reasons) -> pd.DataFrame:
@@ -239,7 +243,7 @@ def _dropped(ss: Sumstats, df: pd.DataFrame, reasons) -> pd.DataFrame:
 
 
 def write_munged(res: MungeResult, out, manifest: dict | None = None) -> Path:
-    """Write the dataset (partitioned by chrom), then ``_munge_report.tsv`` and ``_munge_dropped.tsv.gz``."""
+    """Write the dataset (partitioned by chrom), then ``_munge_report.tsv`` and ``_munge_dropped.parquet`` (row snp chrom pos a1 a2 reason)."""
     from .dataset import file_checksum, write_dataset
     info = {"munge_report": res.report,
             "inputs": {"sumstats": {"path": res.report["sumstats"],
@@ -250,5 +254,5 @@ def write_munged(res: MungeResult, out, manifest: dict | None = None) -> Path:
     rows += [(f"dropped:{k}", v) for k, v in sorted(res.report["dropped"].items())]
     rows += [(f"harmonised:{k}", v) for k, v in sorted(res.report["harmonisation"].items())]
     pd.DataFrame(rows, columns=["item", "count"]).to_csv(path / "_munge_report.tsv", sep="\t", index=False)
-    res.dropped.to_csv(path / "_munge_dropped.tsv.gz", sep="\t", index=False)
+    res.dropped.to_parquet(path / "_munge_dropped.parquet", index=False)
     return path

@@ -107,7 +107,9 @@ def _read_delimited(header: Header, cmap: dict, fmt: str) -> Sumstats:
         raw, bad_lines = _read_arrow(header, list(names), numeric)
     n_file = len(next(iter(raw.values()))) + len(bad_lines)
     # 1-based data row of each parsed row (malformed rows are skipped by the parser)
-    rows = np.setdiff1d(np.arange(1, n_file + 1, dtype=np.int64), np.asarray(bad_lines, dtype=np.int64))
+    rows = np.arange(1, n_file + 1, dtype=np.int64)
+    if bad_lines:
+        rows = rows[~np.isin(rows, np.asarray(bad_lines, dtype=np.int64))]
     df = pd.DataFrame({"row": rows})
     for h, f in names.items():
         col = raw[h]
@@ -304,26 +306,25 @@ def _compute_z(ss: Sumstats) -> None:
     beta = df["beta"].to_numpy() if "beta" in df else nan
     if "or" in df:
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_or = np.log(df["or"].to_numpy())
-        beta = np.where(np.isnan(beta), log_or, beta)
-        ss.df = df = df.drop(columns="or")
+            beta = np.where(np.isnan(beta), np.log(df["or"].to_numpy()), beta)
+        del df["or"]
     se = df["se"].to_numpy() if "se" in df else nan
     p = df["p"].to_numpy() if "p" in df else nan
     if "lp" in df:
         p = np.where(np.isnan(p), 10.0 ** -df["lp"].to_numpy(), p)
-        df = df.drop(columns="lp")
+        del df["lp"]
     zfile = df["z"].to_numpy() if "z" in df else nan
     with np.errstate(divide="ignore", invalid="ignore"):
         z = beta / se
         z = np.where(np.isnan(z), zfile, z)
-        sign = np.sign(np.where(np.isnan(beta), zfile, beta))
-        z_p = sign * -ndtri(p / 2.0)
-        z = np.where(np.isnan(z), z_p, z)
+        need = np.isnan(z)
+        if need.any():           # z from p with the sign of beta (or of the file's z)
+            sign = np.sign(np.where(np.isnan(beta), zfile, beta))
+            z[need] = (sign * -ndtri(p / 2.0))[need]
         p = np.where(np.isnan(p), 2.0 * _norm_sf(np.abs(z)), p)
-    df = df.assign(z=z, beta=beta, p=p)
+    df["z"], df["beta"], df["p"] = z, beta, p
     if "se" not in df:
         df["se"] = np.nan
-    ss.df = df
 
 
 def _norm_sf(x):
