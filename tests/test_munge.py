@@ -335,3 +335,29 @@ def test_wrong_build_against_reference(tmp_path):
     with pytest.raises(InputError, match="mixed genome builds") as e:
         munge(tmp_path / "w.tsv", reference=ref, n=1000)
     assert e.value.row == 201 and e.value.column == "BP"
+
+
+def test_hapmap3_restriction(realdata, tmp_path):
+    hm3 = realdata / "munging_resources" / "hapmap3_db150_hg19.snplist.gz"
+    snps = set(pd.read_csv(hm3, sep="\t", usecols=["rsid"])["rsid"])
+    raw = pd.read_csv(EXAMPLES / "bolt_chr20_22.sumstats.gz", sep="\t")
+    res = munge(EXAMPLES / "bolt_chr20_22.sumstats.gz", n=337000, hapmap3=hm3, min_info=None, min_maf=None)
+    inside = raw["SNP"].isin(snps)
+    assert 0 < inside.sum() < len(raw)
+    assert res.report["dropped"] == {"not_hapmap3": int((~inside).sum())}
+    assert set(res.sumstats["rsid"]) == set(raw["SNP"][inside])
+
+
+def test_vcf_multiallelic_record(tmp_path):
+    head = "##fileformat=VCFv4.2\n##reference=GRCh38\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n"
+    body = ("chr1\t100\trs1\tA\tG\t.\tPASS\t.\tES:SE:LP:AF:SS\t0.2:0.1:1.5:0.3:1000\n"
+            "chr1\t200\trs2\tA\tG,T\t.\tPASS\t.\tES:SE:LP:AF:SS\t0.2:0.1:1.5:0.3:1000\n"
+            "chrX\t300\trs3\tC\tT\t.\tPASS\t.\tES:SE:LP:AF\t-0.3:0.1:2:0.2\n")
+    (tmp_path / "g.vcf").write_text(head + body)
+    res = munge(tmp_path / "g.vcf", min_maf=None)
+    assert res.report["format"] == "gwas_vcf" and res.report["genome_build"] == "GRCh38"
+    assert res.report["dropped"] == {"multi_allelic": 1}
+    got = res.sumstats.set_index("rsid")
+    assert list(got["variant_id"]) == ["1:100:A:G", "X:300:C:T"]
+    assert got.loc["rs3", "z"] == pytest.approx(-3.0) and got.loc["rs1", "n"] == 1000
+    assert np.isnan(got.loc["rs3", "n"]) and got.loc["rs3", "p"] == pytest.approx(0.01)

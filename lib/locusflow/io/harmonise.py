@@ -72,7 +72,9 @@ def load_reference(ref) -> pd.DataFrame:
     if missing:
         raise InputError(getattr(ref, "name", ref if not isinstance(ref, pd.DataFrame) else "reference"),
                          f"reference columns chrom, pos, ref, alt; missing {missing}; found {list(df.columns)}")
-    out = pd.DataFrame({"chrom": df["chrom"].astype(STR).str.replace("^(chr|CHR|Chr)", "", regex=True),
+    from .sumstats import CHROM_ALIASES
+    chrom = df["chrom"].astype(STR).str.replace("^(chr|CHR|Chr)", "", regex=True).replace(CHROM_ALIASES)
+    out = pd.DataFrame({"chrom": chrom,
                         "pos": df["pos"].astype(np.int64),
                         "ref": df["ref"].astype(STR).str.upper(), "alt": df["alt"].astype(STR).str.upper()})
     for c in ("variant_id", "rsid", "af", "genome_build"):

@@ -243,7 +243,8 @@ def _dropped(ss: Sumstats, df: pd.DataFrame, reasons) -> pd.DataFrame:
 
 
 def write_munged(res: MungeResult, out, manifest: dict | None = None) -> Path:
-    """Write the dataset (partitioned by chrom), then ``_munge_report.tsv`` and ``_munge_dropped.parquet`` (row snp chrom pos a1 a2 reason)."""
+    """Write the dataset (partitioned by chrom), then ``_munge_report.tsv`` (item, count) and
+    ``_munge_dropped.parquet`` (row snp chrom pos a1 a2 reason); the report is also in the manifest."""
     from .dataset import file_checksum, write_dataset
     info = {"munge_report": res.report,
             "inputs": {"sumstats": {"path": res.report["sumstats"],

@@ -230,6 +230,7 @@ def _read_vcf(header: Header) -> Sumstats:
             out[m] = num.to_numpy()
         if not np.isnan(out).all():
             df[fld] = out
+    multi = df["a1"].str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
     if "n" not in df and (tot := vcf_sample_n(header.meta)) is not None:
         df["n"] = tot
     ss = Sumstats(df, header.path, "gwas_vcf", {"snp": "ID", "chrom": "#CHROM", "pos": "POS", "a1": "ALT",
@@ -239,11 +240,13 @@ def _read_vcf(header: Header) -> Sumstats:
     if bad:
         ss.dropped.append(pd.DataFrame({"row": np.asarray(bad, dtype=np.int64) - header.skip_rows - 1,
                                         "reason": "malformed_row"}))
+    ss.drop(multi, "multi_allelic")          # ALT "A,T": one record, several alleles
     return ss
 
 
 def _single_build(ss: Sumstats) -> str | None:
-    b = ss.df["build"].astype(object).map(normalise_build, na_action="ignore")
+    raw = ss.df["build"].astype(object)
+    b = raw.map({u: normalise_build(u) for u in raw.dropna().unique()})      # one call per distinct value
     vals = b.dropna().unique()
     if len(vals) > 1:
         first = b.iloc[0]
@@ -279,7 +282,7 @@ def _check_ranges(ss: Sumstats) -> None:
                              value=float(v[i]))
 
 
-_CHROM = {"23": "X", "24": "Y", "25": "MT", "26": "MT", "M": "MT", "XY": "X"}
+CHROM_ALIASES = {"23": "X", "24": "Y", "25": "MT", "26": "MT", "M": "MT", "XY": "X"}   # PLINK codes
 
 
 def _normalise(ss: Sumstats) -> None:
@@ -290,7 +293,7 @@ def _normalise(ss: Sumstats) -> None:
             df[c] = df[c].str.upper().str.strip()
     if "chrom" in df:
         ch = df["chrom"].str.strip().str.upper().str.replace(r"^CHR", "", regex=True)
-        df["chrom"] = ch.replace(_CHROM)
+        df["chrom"] = ch.replace(CHROM_ALIASES)
     if "a2" not in df and "ref" in df and "alt" in df:       # PLINK 2 --glm: other = REF or ALT
         a2 = df["ref"].where(df["a1"] != df["ref"], df["alt"])
         df["a2"] = a2.astype(STR)

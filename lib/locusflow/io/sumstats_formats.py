@@ -171,8 +171,8 @@ FORMAT_NAMES = ["auto", "generic", "gwas_vcf"] + [f.name for f in FORMATS]
 def resolve_columns(header: Header, fmt: str, overrides: dict | None = None) -> dict:
     """canonical field -> actual header name, for the fields the file has.
 
-    ``overrides`` (field -> header name, case-insensitive; None = ignore the field) win; a named column that is not in the file
-    is an :class:`InputError` listing what was found.
+    ``overrides`` (field -> header name, case-insensitive; None = ignore the field) win; a named
+    column that is not in the file is an :class:`InputError` listing what was found.
     """
     actual = {}
     for c in header.columns:
