@@ -114,6 +114,8 @@ class Schema:
 def _cast(s: pd.Series, typ: str) -> pd.Series:
     s = s.reset_index(drop=True)
     if typ == "string":
+        if isinstance(s.dtype, pd.StringDtype):     # already str: no per-element conversion
+            return s.astype(object).where(s.notna(), None)
         return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
     if typ.startswith("list"):
         return s

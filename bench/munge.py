@@ -1,0 +1,94 @@
+"""Munging throughput against a plain ``pandas.read_csv`` of the same file, and Spark cold start.
+
+The polypred BOLT-LMM sumstats (82,448 rows, ../shared/realdata) are replicated to ~5M rows (each copy
+shifted by 2 Mb and its rsids suffixed, so no row is a duplicate) into a gzip file in a temp dir, with a
+matching reference variant table (the 22 1000G bims, replicated the same way). In one run it times:
+
+* ``pandas.read_csv(file, sep="\\t")`` (the peer: reading alone, nothing else);
+* ``locusflow.io.munge.munge(file, reference=ref)`` (read, z, filters, harmonisation), then the same
+  plus writing the Parquet dataset;
+* ``get_spark()`` in a fresh Python process (session cold start, then stop).
+
+Usage: ``PYTHONPATH=lib python bench/munge.py [--copies 61] [--realdata ../shared/realdata]``
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+
+from locusflow.io.munge import munge  # noqa: E402
+from locusflow.io.plink import read_bim  # noqa: E402
+
+
+def build_inputs(realdata: Path, copies: int, tmp: Path):
+    poly = realdata / "polyfun_1kg_eur" / "polypred_example"
+    raw = pd.read_csv(poly / "bolt.sumstats.txt.gz", sep="\t", dtype=str)
+    bim = pd.concat([read_bim(poly / f"1000G.subset.{k}") for k in range(1, 23)], ignore_index=True)
+    shift = np.repeat(np.arange(copies, dtype=np.int64) * 2_000_000, len(raw))
+    big = pd.concat([raw] * copies, ignore_index=True)
+    big["BP"] = (big["BP"].astype(np.int64) + shift).astype(str)
+    big["SNP"] = big["SNP"] + "_" + pd.Series(np.repeat(np.arange(copies), len(raw))).astype(str)
+    path = tmp / "bolt_big.sumstats.gz"
+    big.to_csv(path, sep="\t", index=False, compression={"method": "gzip", "compresslevel": 1})
+    rshift = np.repeat(np.arange(copies, dtype=np.int64) * 2_000_000, len(bim))
+    rb = pd.concat([bim] * copies, ignore_index=True)
+    ref = pd.DataFrame({"chrom": rb["chrom"], "pos": rb["pos"].to_numpy() + rshift, "ref": rb["a2"],
+                        "alt": rb["a1"]})
+    return path, ref, len(big)
+
+
+def spark_cold_start() -> float:
+    code = ("import time; t = time.time(); from locusflow.engine.spark import get_spark; s = get_spark(); "
+            "s.range(1).count(); print(time.time() - t); s.stop()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "lib")})
+    if r.returncode != 0:
+        return float("nan")
+    return float(r.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--copies", type=int, default=61)
+    ap.add_argument("--realdata", default=str(ROOT.parent / "shared" / "realdata"))
+    ap.add_argument("--no-spark", action="store_true")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        t = time.perf_counter()
+        path, ref, n = build_inputs(Path(a.realdata), a.copies, tmp)
+        print(f"input: {n:,} rows, {path.stat().st_size / 1e6:.0f} MB gzip, reference {len(ref):,} variants "
+              f"(built in {time.perf_counter() - t:.0f} s)")
+        t = time.perf_counter()
+        df = pd.read_csv(path, sep="\t")
+        t_pd = time.perf_counter() - t
+        assert len(df) == n
+        del df
+        t = time.perf_counter()
+        res = munge(path, reference=ref, n=337000)
+        t_munge = time.perf_counter() - t
+        t = time.perf_counter()
+        res = munge(path, tmp / "out", reference=ref, n=337000)
+        t_write = time.perf_counter() - t
+        print(f"kept {res.report['kept']:,}, dropped {res.report['dropped']}")
+        print(f"pandas.read_csv:          {t_pd:7.2f} s  {n / t_pd:12,.0f} rows/s")
+        print(f"locusflow munge:          {t_munge:7.2f} s  {n / t_munge:12,.0f} rows/s  "
+              f"(ratio munge/read_csv {t_munge / t_pd:.2f})")
+        print(f"locusflow munge + write:  {t_write:7.2f} s  {n / t_write:12,.0f} rows/s  "
+              f"(ratio {t_write / t_pd:.2f})")
+    if not a.no_spark:
+        print(f"Spark session cold start (get_spark in a fresh process, incl. one job): {spark_cold_start():.1f} s")
+
+
+if __name__ == "__main__":
+    main()

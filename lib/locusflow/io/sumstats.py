@@ -1,0 +1,335 @@
+"""Read GWAS summary statistics in any common layout into canonical columns, with z-scores.
+
+:func:`read_sumstats` returns one row per input data row with the canonical fields of
+:mod:`locusflow.io.sumstats_formats` (``snp chrom pos a1 a2 beta se p af info n``), a 1-based ``row``
+(data rows; the header is row 0) and ``z``, the z-score of the effect allele ``a1``:
+
+* ``z = beta / se`` when both are given (ldsc ``munge_sumstats.py``; the ``sumstats`` schema);
+* ``z = ln(OR) / se`` for odds ratios, with ``beta = ln(OR)`` (se on the log-odds scale);
+* the file's own z / t statistic otherwise;
+* ``z = sign(beta | ln OR | z) * Phi^-1(1 - p/2)`` from ``p`` (or ``p = 10^-LP``) and a signed column.
+
+Tab- and comma-separated files are parsed by ``pyarrow.csv`` (multi-threaded, columnar);
+white-space aligned files (PLINK 1.9) by pandas' C parser. Everything after parsing is vectorised.
+A value that is present but not a number is an :class:`~locusflow.errors.InputError` naming file,
+row and column; so is a p-value outside [0, 1] and a file lacking the columns needed for z.
+Rows with the wrong number of fields are dropped with reason ``malformed_row``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from scipy.special import ndtri
+
+from ..errors import InputError
+from .sumstats_formats import (NUMERIC, Header, detect_format, read_header, resolve_columns, vcf_build,
+                               vcf_sample_n)
+
+NA_VALUES = ["", "NA", "NaN", "nan", "NAN", "N/A", "NULL", "null", ".", "na", "-nan", "None"]
+STR = pd.StringDtype("pyarrow")
+
+
+@dataclass
+class Sumstats:
+    """Canonical frame of one file plus what was learnt reading it."""
+    df: pd.DataFrame
+    path: Path
+    format: str
+    columns: dict                       # canonical field -> header name in the file
+    build: str | None = None
+    n_rows: int = 0                     # data rows in the file (malformed ones included)
+    dropped: list = field(default_factory=list)   # frames: row, snp, chrom, pos, a1, a2, reason
+
+    def drop(self, mask, reason: str) -> None:
+        """Move the rows where ``mask`` holds to the dropped list with ``reason``."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            gone = self.df.loc[mask, [c for c in ("row", "snp", "chrom", "pos", "a1", "a2") if c in self.df]]
+            self.dropped.append(gone.assign(reason=reason))
+            self.df = self.df.loc[~mask].reset_index(drop=True)
+
+    def counts(self) -> dict:
+        out: dict = {}
+        for d in self.dropped:
+            for r, c in d["reason"].value_counts().items():
+                out[r] = out.get(r, 0) + int(c)
+        return out
+
+
+def read_sumstats(path, fmt: str = "auto", columns: dict | None = None, n: float | None = None) -> Sumstats:
+    """Read ``path`` (plain or gzip) in layout ``fmt`` (``auto`` detects it); see the module docstring."""
+    header = read_header(path)
+    fmt = detect_format(header) if fmt in (None, "auto") else fmt
+    if fmt == "gwas_vcf":
+        ss = _read_vcf(header)
+    else:
+        cmap = resolve_columns(header, fmt, columns)
+        _require(header, cmap, fmt)
+        ss = _read_delimited(header, cmap, fmt)
+    df = ss.df
+    if n is not None:
+        df["n"] = float(n)
+    elif "n" not in df and "n_cases" in df and "n_controls" in df:
+        df["n"] = df["n_cases"] + df["n_controls"]
+    _check_ranges(ss)
+    _normalise(ss)
+    _compute_z(ss)
+    return ss
+
+
+def _require(header: Header, cmap: dict, fmt: str) -> None:
+    need = []
+    if "a1" not in cmap:
+        need.append("effect allele (A1 / ALLELE1 / EFFECT_ALLELE / ALT)")
+    if not ({"chrom", "pos"} <= cmap.keys() or "snp" in cmap):
+        need.append("position (CHR + BP) or variant name (SNP / RSID)")
+    signed = cmap.keys() & {"beta", "or", "z"}
+    if not ((signed & {"beta", "or"} and "se" in cmap) or "z" in cmap
+            or (signed and cmap.keys() & {"p", "lp"})):
+        need.append("z, or BETA/OR with SE, or P (or LOG10P) with a signed BETA/OR/Z")
+    if need:
+        raise InputError(header.path, f"columns for {'; '.join(need)} ({fmt} layout); found {header.columns}",
+                         row=0)
+
+
+def _read_delimited(header: Header, cmap: dict, fmt: str) -> Sumstats:
+    names = {v: k for k, v in cmap.items()}
+    numeric = [h for h, f in names.items() if f in NUMERIC]
+    if header.sep is None:
+        raw, bad_lines = _read_whitespace(header, list(names)), []
+    else:
+        raw, bad_lines = _read_arrow(header, list(names), numeric)
+    n_file = len(next(iter(raw.values()))) + len(bad_lines)
+    # 1-based data row of each parsed row (malformed rows are skipped by the parser)
+    rows = np.arange(1, n_file + 1, dtype=np.int64)
+    if bad_lines:
+        rows = rows[~np.isin(rows, np.asarray(bad_lines, dtype=np.int64))]
+    df = pd.DataFrame({"row": rows})
+    for h, f in names.items():
+        col = raw[h]
+        if f in NUMERIC:
+            df[f] = _to_float(col, header, h, rows)
+        else:
+            df[f] = col.astype(STR)
+    ss = Sumstats(df, header.path, fmt, cmap, n_rows=n_file)
+    if bad_lines:
+        mal = pd.DataFrame({"row": np.asarray(bad_lines, dtype=np.int64), "reason": "malformed_row"})
+        ss.dropped.append(mal)
+    if "build" in df:
+        ss.build = _single_build(ss)
+    return ss
+
+
+def _read_arrow(header: Header, usecols: list, numeric: list):
+    bad: list = []
+
+    def handler(row):
+        bad.append(row.number)
+        return "skip"
+
+    def read(types, threads):
+        src = pa.input_stream(str(header.path), compression="gzip" if _is_gzip(header.path) else None)
+        return pacsv.read_csv(
+            src, read_options=pacsv.ReadOptions(skip_rows=header.skip_rows, use_threads=threads,
+                                                block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=header.sep, invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(include_columns=usecols, column_types=types,
+                                                 null_values=NA_VALUES, strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=True))
+    str_types = {c: pa.string() for c in usecols if c not in numeric}
+    types = {**str_types, **{c: pa.float64() for c in numeric}}
+    try:
+        table = read(types, True)
+    except pa.ArrowInvalid as exc:
+        if "conversion error" not in str(exc):
+            raise InputError(header.path, f"a delimited table ({exc})") from None
+        bad.clear()
+        table = read({c: pa.string() for c in usecols}, False)   # the slow path names the row
+    else:
+        if bad:                     # row numbers are known only single-threaded
+            bad.clear()
+            table = read(types, False)
+    # header line is file line skip_rows+1; data row k is line skip_rows+1+k
+    lines = [b - header.skip_rows - 1 for b in bad if b is not None]
+    return {c: table.column(c).to_pandas(types_mapper={pa.string(): STR}.get) for c in usecols}, lines
+
+
+def _read_whitespace(header: Header, usecols: list) -> dict:
+    try:
+        df = pd.read_csv(header.path, sep=r"\s+", skiprows=header.skip_rows, usecols=usecols, dtype=str,
+                         na_values=NA_VALUES, keep_default_na=False, engine="c")
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        row = int(m.group(2)) - header.skip_rows - 1 if m else None
+        raise InputError(header.path, f"a white-space separated table ({exc})", row=row) from None
+    return {c: df[c] for c in usecols}
+
+
+def _is_gzip(path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _to_float(col: pd.Series, header: Header, name: str, rows: np.ndarray) -> pd.Series:
+    if col.dtype.kind == "f":
+        return col.astype(np.float64)
+    s = col.astype(object)
+    num = pd.to_numeric(s, errors="coerce")
+    bad = num.isna().to_numpy() & s.notna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(header.path, "a number", row=int(rows[i]), column=name, value=s.iloc[i])
+    return num.astype(np.float64)
+
+
+def _read_vcf(header: Header) -> Sumstats:
+    """IEU GWAS-VCF: ES/SE/LP/AF/SS/SI/EZ/NC in FORMAT of the first sample; effect allele = ALT."""
+    cols = header.columns
+    if len(cols) < 10:
+        raise InputError(header.path, "a GWAS-VCF with FORMAT and one sample column", row=0)
+    sample = cols[9]
+    bad: list = []
+    src = pa.input_stream(str(header.path), compression="gzip" if _is_gzip(header.path) else None)
+    table = pacsv.read_csv(src, read_options=pacsv.ReadOptions(skip_rows=header.skip_rows, use_threads=False),
+                           parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False,
+                                                            invalid_row_handler=lambda r: bad.append(r.number)
+                                                            or "skip"),
+                           convert_options=pacsv.ConvertOptions(
+                               include_columns=["#CHROM", "POS", "ID", "REF", "ALT", "FORMAT", sample],
+                               column_types={c: pa.string() for c in ("#CHROM", "ID", "REF", "ALT", "FORMAT", sample)}
+                               | {"POS": pa.float64()}, null_values=["."], strings_can_be_null=True))
+    get = {c: table.column(c).to_pandas(types_mapper={pa.string(): STR}.get) for c in table.column_names}
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    df = pd.DataFrame({"row": rows, "snp": get["ID"], "chrom": get["#CHROM"], "pos": get["POS"],
+                       "a1": get["ALT"], "a2": get["REF"]})
+    fields = {"ES": "beta", "SE": "se", "LP": "lp", "AF": "af", "SS": "n", "SI": "info", "EZ": "z",
+              "NC": "n_cases"}
+    fmt_col, val_col = get["FORMAT"].astype(object), get[sample].astype(object)
+    parts = val_col.str.split(":")
+    for key, fld in fields.items():
+        out = np.full(len(df), np.nan)
+        for f in fmt_col.dropna().unique():
+            keys = f.split(":")
+            if key not in keys:
+                continue
+            m = (fmt_col == f).to_numpy()
+            vals = parts[m].str[keys.index(key)]
+            vals = vals.where(vals != ".", None)
+            num = pd.to_numeric(vals, errors="coerce")
+            badv = num.isna().to_numpy() & vals.notna().to_numpy()
+            if badv.any():
+                i = int(np.flatnonzero(badv)[0])
+                raise InputError(header.path, "a number", row=int(rows[m][i]), column=f"{sample}:{key}",
+                                 value=vals.iloc[i])
+            out[m] = num.to_numpy()
+        if not np.isnan(out).all():
+            df[fld] = out
+    multi = df["a1"].str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
+    if "n" not in df and (tot := vcf_sample_n(header.meta)) is not None:
+        df["n"] = tot
+    ss = Sumstats(df, header.path, "gwas_vcf", {"snp": "ID", "chrom": "#CHROM", "pos": "POS", "a1": "ALT",
+                                                 "a2": "REF", **{v: f"{sample}:{k}" for k, v in fields.items()
+                                                                 if v in df}},
+                  build=vcf_build(header.meta), n_rows=table.num_rows + len(bad))
+    if bad:
+        ss.dropped.append(pd.DataFrame({"row": np.asarray(bad, dtype=np.int64) - header.skip_rows - 1,
+                                        "reason": "malformed_row"}))
+    ss.drop(multi, "multi_allelic")          # ALT "A,T": one record, several alleles
+    return ss
+
+
+def _single_build(ss: Sumstats) -> str | None:
+    raw = ss.df["build"].astype(object)
+    b = raw.map({u: normalise_build(u) for u in raw.dropna().unique()})      # one call per distinct value
+    vals = b.dropna().unique()
+    if len(vals) > 1:
+        first = b.iloc[0]
+        i = int(np.flatnonzero((b != first).to_numpy() & b.notna().to_numpy())[0])
+        raise InputError(ss.path, f"one genome build throughout; found {sorted(vals)} (mixed builds)",
+                         row=int(ss.df["row"].iloc[i]), column=ss.columns["build"], value=ss.df["build"].iloc[i])
+    ss.df = ss.df.drop(columns="build")
+    return vals[0] if len(vals) else None
+
+
+def normalise_build(b) -> str:
+    s = str(b).strip().lower()
+    if re.fullmatch(r"(grch)?38|hg38|b38|ncbi38", s):
+        return "GRCh38"
+    if re.fullmatch(r"(grch)?37|hg19|b37|ncbi37|grch37\.p\d+", s):
+        return "GRCh37"
+    if re.fullmatch(r"(grch)?36|hg18|b36|ncbi36", s):
+        return "NCBI36"
+    return str(b)
+
+
+def _check_ranges(ss: Sumstats) -> None:
+    df = ss.df
+    for fld, lo, hi, what in (("p", 0.0, 1.0, "a p-value in [0, 1]"), ("lp", 0.0, np.inf, "-log10 p >= 0"),
+                              ("af", 0.0, 1.0, "an allele frequency in [0, 1]")):
+        if fld not in df:
+            continue
+        v = df[fld].to_numpy()
+        bad = (v < lo) | (v > hi)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(ss.path, what, row=int(df["row"].iloc[i]), column=ss.columns.get(fld, fld),
+                             value=float(v[i]))
+
+
+CHROM_ALIASES = {"23": "X", "24": "Y", "25": "MT", "26": "MT", "M": "MT", "XY": "X"}   # PLINK codes
+
+
+def _normalise(ss: Sumstats) -> None:
+    """Upper-case alleles, chromosomes without 'chr', integral positions, PLINK TEST/REF/ALT handling."""
+    df = ss.df
+    for c in ("a1", "a2", "ref", "alt"):
+        if c in df:
+            df[c] = df[c].str.upper().str.strip()
+    if "chrom" in df:
+        ch = df["chrom"].str.strip().str.upper().str.replace(r"^CHR", "", regex=True)
+        df["chrom"] = ch.replace(CHROM_ALIASES)
+    if "a2" not in df and "ref" in df and "alt" in df:       # PLINK 2 --glm: other = REF or ALT
+        a2 = df["ref"].where(df["a1"] != df["ref"], df["alt"])
+        df["a2"] = a2.astype(STR)
+    df.drop(columns=[c for c in ("ref", "alt") if c in df], inplace=True)
+    if "test" in df:
+        ss.drop((df["test"].str.upper() != "ADD").fillna(True).to_numpy(dtype=bool), "not_additive_test")
+        ss.df = ss.df.drop(columns="test")
+
+
+def _compute_z(ss: Sumstats) -> None:
+    df = ss.df
+    nan = np.full(len(df), np.nan)
+    beta = df["beta"].to_numpy() if "beta" in df else nan
+    if "or" in df:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = np.where(np.isnan(beta), np.log(df["or"].to_numpy()), beta)
+        del df["or"]
+    se = df["se"].to_numpy() if "se" in df else nan
+    p = df["p"].to_numpy() if "p" in df else nan
+    if "lp" in df:
+        p = np.where(np.isnan(p), 10.0 ** -df["lp"].to_numpy(), p)
+        del df["lp"]
+    zfile = df["z"].to_numpy() if "z" in df else nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = beta / se
+        z = np.where(np.isnan(z), zfile, z)
+        need = np.isnan(z)
+        if need.any():           # z from p with the sign of beta (or of the file's z)
+            sign = np.sign(np.where(np.isnan(beta), zfile, beta))
+            z[need] = (sign * -ndtri(p / 2.0))[need]
+        p = np.where(np.isnan(p), 2.0 * _norm_sf(np.abs(z)), p)
+    df["z"], df["beta"], df["p"] = z, beta, p
+    if "se" not in df:
+        df["se"] = np.nan
+
+
+def _norm_sf(x):
+    from scipy.special import ndtr
+    return ndtr(-x)
