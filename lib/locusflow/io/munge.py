@@ -203,8 +203,9 @@ def _in_hapmap3(df, hapmap3, has_pos) -> np.ndarray:
 
 
 def _duplicates(df, reasons, has_pos, drop) -> None:
-    alive = _alive(reasons)
-    idx = np.flatnonzero(alive)
+    """Same position (or rsid) and allele pair: later copies are ``duplicate``; a position with
+    several allele pairs is ``multi_allelic`` (all its rows). One sort, no groupby."""
+    idx = np.flatnonzero(_alive(reasons))
     if not len(idx):
         return
     sub = df.iloc[idx]
@@ -212,18 +213,27 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
         key, _ = _chrom_key(sub["chrom"], pd.Series([], dtype=object), sub["pos"].to_numpy(),
                             np.array([], dtype=np.int64))
     else:
-        key = pd.factorize(sub["snp"].astype(object))[0]
+        key = pd.factorize(sub["snp"])[0].astype(np.int64)
     (c1, c2), _ = _codes(sub["a1"], sub["a2"])
-    pair = np.minimum(c1, c2).astype(np.int64) * (int(max(c1.max(), c2.max())) + 1) + np.maximum(c1, c2)
-    frame = pd.DataFrame({"key": key, "pair": pair})
+    lo, hi = np.minimum(c1, c2).astype(np.int64), np.maximum(c1, c2).astype(np.int64)
+    width = int(hi.max()).bit_length()
+    if key.max(initial=0) < (1 << (62 - 2 * width)):
+        order = np.argsort((key << (2 * width)) | (lo << width) | hi, kind="stable")
+    else:
+        order = np.lexsort((np.arange(len(key)), hi, lo, key))
+    k, a, b = key[order], lo[order], hi[order]
+    same_key = np.r_[False, k[1:] == k[:-1]]
+    dup_sorted = same_key & np.r_[False, (a[1:] == a[:-1]) & (b[1:] == b[:-1])]
     dup = np.zeros(len(df), dtype=bool)
-    dup[idx] = frame.duplicated().to_numpy()
+    dup[idx[order]] = dup_sorted
     drop(dup, "duplicate")
-    if has_pos:
-        live = ~dup[idx]
-        f = frame[live]
+    if has_pos:                        # groups of one key: several pairs <=> first pair != last pair
+        start = ~same_key
+        grp = np.cumsum(start) - 1
+        last = np.r_[start[1:], True]
+        multi_sorted = ((a[start][grp] != a[last][grp]) | (b[start][grp] != b[last][grp])) & ~dup_sorted
         multi = np.zeros(len(df), dtype=bool)
-        multi[idx[live]] = (f.groupby("key")["pair"].transform("nunique") > 1).to_numpy()
+        multi[idx[order]] = multi_sorted
         drop(multi, "multi_allelic")
 
 
