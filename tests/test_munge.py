@@ -361,3 +361,6 @@ def test_vcf_multiallelic_record(tmp_path):
     assert list(got["variant_id"]) == ["1:100:A:G", "X:300:C:T"]
     assert got.loc["rs3", "z"] == pytest.approx(-3.0) and got.loc["rs1", "n"] == 1000
     assert np.isnan(got.loc["rs3", "n"]) and got.loc["rs3", "p"] == pytest.approx(0.01)
+    with pytest.raises(InputError, match="mixed builds"):        # header says GRCh38, the run GRCh37
+        munge(tmp_path / "g.vcf", tmp_path / "out", genome_build="GRCh37")
+    assert not (tmp_path / "out").exists()
