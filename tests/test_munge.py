@@ -319,6 +319,12 @@ def test_bad_input_names_file_row_column(tmp_path):
     with pytest.raises(InputError) as e:
         munge(tmp_path / "b.tsv", tmp_path / "out")
     assert (e.value.row, e.value.column, e.value.value) == (3, "BETA", "abc")
+    (tmp_path / "w.assoc.logistic").write_text("CHR SNP BP A1 TEST NMISS OR STAT P\n"
+                                               "  1 rs1 100 A ADD 100 1.2 1.1 0.2\n"
+                                               "  1 rs2 200 G ADD 100 x 1.1 0.2\n")
+    with pytest.raises(InputError) as e:             # white-space layout (PLINK 1.9)
+        munge(tmp_path / "w.assoc.logistic", tmp_path / "out", reference=REF)
+    assert (e.value.row, e.value.column, e.value.value) == (2, "OR", "x")
     df.drop(columns=["SE"]).to_csv(tmp_path / "m.tsv", sep="\t", index=False)
     with pytest.raises(InputError, match="found .*'BETA'") as e:
         munge(tmp_path / "m.tsv", tmp_path / "out")
