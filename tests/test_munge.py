@@ -377,3 +377,16 @@ def test_vcf_multiallelic_record(tmp_path):
     with pytest.raises(InputError, match="mixed builds"):        # header says GRCh38, the run GRCh37
         munge(tmp_path / "g.vcf", tmp_path / "out", genome_build="GRCh37")
     assert not (tmp_path / "out").exists()
+
+
+def test_stage_in_pipeline_with_example_config(tmp_path, monkeypatch):
+    from locusflow.config import load_config
+    from locusflow.pipeline import run_pipeline
+    monkeypatch.chdir(EXAMPLES.parent)              # the config's paths are relative to the checkout
+    cfg = load_config("conf/example.yaml", {"out": str(tmp_path / "run")})
+    first = run_pipeline(cfg)["munge"]
+    back = read_dataset(tmp_path / "run" / "sumstats", "sumstats")
+    assert first["format"] == "bolt" and first["kept"] == len(back) > 0
+    assert first["kept"] + sum(first["dropped"].values()) == first["rows_in_file"] == 5481
+    assert (back["n"] == 337000).all() and set(back["genome_build"]) == {"GRCh37"}
+    assert run_pipeline(cfg)["munge"] == "skipped"
