@@ -9,7 +9,7 @@ matching reference variant table (the 22 1000G bims, replicated the same way). I
   plus writing the Parquet dataset;
 * ``get_spark()`` in a fresh Python process (session cold start, then stop).
 
-Usage: ``PYTHONPATH=lib python bench/munge.py [--copies 61] [--realdata ../shared/realdata]``
+Usage: ``PYTHONPATH=lib python bench/munge.py [--copies 61] [--realdata ../shared/realdata] [--workdir DIR]``
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def build_inputs(realdata: Path, copies: int, tmp: Path):
     big = pd.concat([raw] * copies, ignore_index=True)
     big["BP"] = (big["BP"].astype(np.int64) + shift).astype(str)
     big["SNP"] = big["SNP"] + "_" + pd.Series(np.repeat(np.arange(copies), len(raw))).astype(str)
+    tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "bolt_big.sumstats.gz"
     big.to_csv(path, sep="\t", index=False, compression={"method": "gzip", "compresslevel": 1})
     rshift = np.repeat(np.arange(copies, dtype=np.int64) * 2_000_000, len(bim))
@@ -62,11 +63,19 @@ def main():
     ap.add_argument("--copies", type=int, default=61)
     ap.add_argument("--realdata", default=str(ROOT.parent / "shared" / "realdata"))
     ap.add_argument("--no-spark", action="store_true")
+    ap.add_argument("--workdir", help="keep the generated inputs here and reuse them on the next run")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         t = time.perf_counter()
-        path, ref, n = build_inputs(Path(a.realdata), a.copies, tmp)
+        keep = Path(a.workdir) / f"copies{a.copies}" if a.workdir else None
+        if keep is not None and (keep / "ref.parquet").exists():
+            path, ref = keep / "bolt_big.sumstats.gz", pd.read_parquet(keep / "ref.parquet")
+            n = int(pd.read_parquet(keep / "ref.parquet", columns=["pos"]).shape[0])
+        else:
+            path, ref, n = build_inputs(Path(a.realdata), a.copies, keep or tmp)
+            if keep is not None:
+                ref.to_parquet(keep / "ref.parquet")
         print(f"input: {n:,} rows, {path.stat().st_size / 1e6:.0f} MB gzip, reference {len(ref):,} variants "
               f"(built in {time.perf_counter() - t:.0f} s)")
         t = time.perf_counter()

@@ -259,11 +259,18 @@ def test_layouts_give_the_same_munged_rows(tmp_path):
                                   "pvalue": raw["P_BOLT_LMM"], "zscore": raw["BETA"] / raw["SE"],
                                   "effect_size": raw["BETA"], "standard_error": raw["SE"], "sample_size": 1000}),
     }
+    layouts["plink2_glm_or"] = layouts["plink2_glm"].drop(columns=["BETA", "SE"]).assign(
+        OR=np.exp(raw["BETA"]), **{"LOG(OR)_SE": raw["SE"]})
+    layouts["ldsc_focus"] = pd.DataFrame({"CHR": raw["CHR"], "SNP": raw["SNP"], "BP": raw["BP"], "A1": eff,
+                                          "A2": oth, "Z": raw["BETA"] / raw["SE"], "N": 1000})
     for name, df in layouts.items():
         p = tmp_path / f"{name}.tsv.gz"
         df.to_csv(p, sep="\t", index=False)
-        got = munge(p, min_info=None, min_maf=None).sumstats.set_index("rsid").loc[raw["SNP"]]
-        assert munge(p, min_info=None, min_maf=None).report["format"] == name
+        res = munge(p, min_info=None, min_maf=None)
+        got = res.sumstats.set_index("rsid").loc[raw["SNP"]]
+        assert res.report["format"] == name.replace("_or", "").replace("_focus", ""), name
+        if name == "ldsc_focus":           # pyfocus / ldsc files: z and N only
+            got = got.assign(af=base["af"].to_numpy(), beta=base["beta"].to_numpy())
         assert (got["variant_id"].to_numpy() == base["variant_id"].to_numpy()).all(), name
         for c in ("z", "beta", "af", "n"):
             np.testing.assert_allclose(got[c], base[c], rtol=1e-12, err_msg=f"{name} {c}")
@@ -312,6 +319,12 @@ def test_bad_input_names_file_row_column(tmp_path):
     with pytest.raises(InputError) as e:
         munge(tmp_path / "b.tsv", tmp_path / "out")
     assert (e.value.row, e.value.column, e.value.value) == (3, "BETA", "abc")
+    (tmp_path / "w.assoc.logistic").write_text("CHR SNP BP A1 TEST NMISS OR STAT P\n"
+                                               "  1 rs1 100 A ADD 100 1.2 1.1 0.2\n"
+                                               "  1 rs2 200 G ADD 100 x 1.1 0.2\n")
+    with pytest.raises(InputError) as e:             # white-space layout (PLINK 1.9)
+        munge(tmp_path / "w.assoc.logistic", tmp_path / "out", reference=REF)
+    assert (e.value.row, e.value.column, e.value.value) == (2, "OR", "x")
     df.drop(columns=["SE"]).to_csv(tmp_path / "m.tsv", sep="\t", index=False)
     with pytest.raises(InputError, match="found .*'BETA'") as e:
         munge(tmp_path / "m.tsv", tmp_path / "out")
@@ -361,3 +374,19 @@ def test_vcf_multiallelic_record(tmp_path):
     assert list(got["variant_id"]) == ["1:100:A:G", "X:300:C:T"]
     assert got.loc["rs3", "z"] == pytest.approx(-3.0) and got.loc["rs1", "n"] == 1000
     assert np.isnan(got.loc["rs3", "n"]) and got.loc["rs3", "p"] == pytest.approx(0.01)
+    with pytest.raises(InputError, match="mixed builds"):        # header says GRCh38, the run GRCh37
+        munge(tmp_path / "g.vcf", tmp_path / "out", genome_build="GRCh37")
+    assert not (tmp_path / "out").exists()
+
+
+def test_stage_in_pipeline_with_example_config(tmp_path, monkeypatch):
+    from locusflow.config import load_config
+    from locusflow.pipeline import run_pipeline
+    monkeypatch.chdir(EXAMPLES.parent)              # the config's paths are relative to the checkout
+    cfg = load_config("conf/example.yaml", {"out": str(tmp_path / "run")})
+    first = run_pipeline(cfg)["munge"]
+    back = read_dataset(tmp_path / "run" / "sumstats", "sumstats")
+    assert first["format"] == "bolt" and first["kept"] == len(back) > 0
+    assert first["kept"] + sum(first["dropped"].values()) == first["rows_in_file"] == 5481
+    assert (back["n"] == 337000).all() and set(back["genome_build"]) == {"GRCh37"}
+    assert run_pipeline(cfg)["munge"] == "skipped"

@@ -73,7 +73,11 @@ def load_reference(ref) -> pd.DataFrame:
         raise InputError(getattr(ref, "name", ref if not isinstance(ref, pd.DataFrame) else "reference"),
                          f"reference columns chrom, pos, ref, alt; missing {missing}; found {list(df.columns)}")
     from .sumstats import CHROM_ALIASES
-    chrom = df["chrom"].astype(STR).str.replace("^(chr|CHR|Chr)", "", regex=True).replace(CHROM_ALIASES)
+    chrom = df["chrom"].astype(STR)
+    if chrom.str.startswith(("chr", "CHR", "Chr")).any():
+        chrom = chrom.str.replace("^(chr|CHR|Chr)", "", regex=True)
+    if chrom.isin(list(CHROM_ALIASES)).any():
+        chrom = chrom.replace(CHROM_ALIASES)
     out = pd.DataFrame({"chrom": chrom,
                         "pos": df["pos"].astype(np.int64),
                         "ref": df["ref"].astype(STR).str.upper(), "alt": df["alt"].astype(STR).str.upper()})
@@ -123,6 +127,17 @@ def variant_ids(chrom, pos, ref, alt) -> pd.Series:
     return pd.Series(joined.to_pandas(types_mapper={pa.string(): STR}.get), dtype=STR).rename(None)
 
 
+def join_keys(left: np.ndarray, right: np.ndarray):
+    """Inner equi-join of two int64 key arrays: row pairs (i, j), every match (sort + binary search)."""
+    order = np.argsort(right, kind="stable")
+    sr = right[order]
+    lo = np.searchsorted(sr, left, "left")
+    cnt = np.searchsorted(sr, left, "right") - lo
+    i = np.repeat(np.arange(len(left)), cnt)
+    offs = np.arange(len(i)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return i, order[np.repeat(lo, cnt) + offs]
+
+
 def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(0.4, 0.6)):
     """Align ``gwas`` (a1 a2 z beta af [chrom pos] [snp]) to ``reference`` (load_reference frame).
 
@@ -141,13 +156,10 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
         cats = pd.Index(pd.unique(ref["rsid"].astype(object)))
         rkey = np.arange(len(cats), dtype=np.int64)[cats.get_indexer(ref["rsid"].astype(object))]
         gkey = cats.get_indexer(gwas["snp"].astype(object)).astype(np.int64)
-        gkey[gkey < 0] = -2
+        gkey[gkey < 0] = -2            # no rsid match: a key no reference row has
     else:
         raise InputError("sumstats", "chrom and pos, or rsids matching a reference with an rsid column")
-    left = pd.DataFrame({"key": gkey, "i": np.arange(n)})
-    right = pd.DataFrame({"key": rkey, "j": np.arange(len(ref))})
-    pairs = left.merge(right, on="key", how="inner", sort=False)
-    i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+    i, j = join_keys(gkey, rkey)
     (a1, a2, rr, ra), comp = _codes(gwas["a1"], gwas["a2"], ref["ref"], ref["alt"])
     g1, g2, r0, r1 = a1[i], a2[i], rr[j], ra[j]
     c1, c2 = comp[g1], comp[g2]
@@ -181,7 +193,8 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
         i, j, case, sign = i[~dropped], j[~dropped], case[~dropped], sign[~dropped]
 
     g = gwas.iloc[i].reset_index(drop=True)
-    r = ref.iloc[j].reset_index(drop=True)
+    r = ref[[c for c in ("variant_id", "chrom", "pos", "ref", "alt", "rsid", "genome_build")
+             if c in ref]].iloc[j].reset_index(drop=True)
     kept = g.drop(columns=[c for c in ("chrom", "pos", "a1", "a2") if c in g])
     for c in ("variant_id", "chrom", "pos", "ref", "alt"):
         kept[c] = r[c].array

@@ -10,6 +10,11 @@ Order of the row filters (a row is reported under the first reason that drops it
 ``not_hapmap3`` (optional list), ``duplicate`` (same chrom:pos and allele pair: the first row is kept),
 ``multi_allelic`` (one position with several allele pairs: all dropped), then harmonisation
 (:mod:`locusflow.io.harmonise`): ``not_in_reference``, ``allele_mismatch``, ``strand_ambiguous``.
+Without a reference the file's alleles are kept as they are (effect allele -> ``alt``).
+
+The genome build of the file (a build column, a GWAS-VCF header), of the configuration and of the
+reference must agree, and rsids shared with the reference must sit at its positions (else "mixed
+genome builds" / "a different genome build"); otherwise an InputError, before anything is written.
 """
 from __future__ import annotations
 
@@ -50,6 +55,64 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
     t0 = time.time()
     ss = read_sumstats(sumstats, fmt, columns, n)
     ref = load_reference(reference) if reference is not None else None
+    build = _declared_build(ss, ref, genome_build)
+    reasons = _filter(ss, ref, n=n, hapmap3=hapmap3, min_info=min_info, min_maf=min_maf, min_n=min_n)
+    df, alive = ss.df, _alive(reasons)
+    has_pos = "pos" in df and "chrom" in df
+    keep_cols = [c for c in ("row", "snp", "chrom", "pos", "a1", "a2", "z", "beta", "se", "p", "n", "af", "info")
+                 if c in df]
+    live = df.loc[alive, keep_cols].reset_index(drop=True)
+    if has_pos:
+        live["pos"] = live["pos"].astype(np.int64)
+    if ref is not None:
+        if has_pos and "snp" in live and "rsid" in ref:
+            _check_build_by_rsid(ss, live, ref)
+        kept, why, case = harmonise(live, ref, ambiguous_window=ambiguous_window)
+        idx = np.flatnonzero(alive)
+        for r in pd.unique(why[pd.notna(why)]):
+            reasons[idx[why == r]] = r
+        cases = pd.Series(case[case != ""]).value_counts().to_dict()
+    else:
+        if not has_pos:
+            raise InputError(ss.path, "chrom and pos columns, or a --reference to place variants by rsid", row=0)
+        kept = live.rename(columns={"a1": "alt", "a2": "ref", "snp": "rsid"})
+        kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
+        cases = {"as_in_file": len(kept)}
+    table = _conform(kept, build, ss)
+    dropped = _dropped(ss, df, reasons)
+    counts = dropped["reason"].value_counts().to_dict() if len(dropped) else {}
+    report = {"sumstats": str(ss.path), "format": ss.format, "columns": ss.columns, "rows_in_file": ss.n_rows,
+              "kept": len(table), "dropped": {k: int(v) for k, v in counts.items()},
+              "harmonisation": {k: int(v) for k, v in cases.items()},
+              "genome_build": str(table["genome_build"].iloc[0]) if len(table) else build,
+              "reference": None if reference is None else ("frame" if isinstance(reference, pd.DataFrame)
+                                                           else str(reference)),
+              "seconds": round(time.time() - t0, 3)}
+    if report["kept"] + sum(report["dropped"].values()) != ss.n_rows:
+        raise AssertionError(f"munge accounting: {report}")
+    log.info("munge %s (%s): %d rows, kept %d, dropped %s", ss.path.name, ss.format, ss.n_rows,
+             len(table), report["dropped"])
+    res = MungeResult(table, report, dropped)
+    if out is not None:
+        res.path = write_munged(res, out, manifest)
+    return res
+
+
+def _declared_build(ss: Sumstats, ref, genome_build) -> str:
+    """The build of the output; the file's own (build column, VCF header), the configured one and the
+    reference's must agree, else an InputError."""
+    said = {"file": ss.build, "configuration": genome_build}
+    if ref is not None and "genome_build" in ref and ref["genome_build"].notna().any():
+        said["reference"] = ref["genome_build"].dropna().iloc[0]
+    known = {k: normalise_build(v) for k, v in said.items() if v is not None}
+    if len(set(known.values())) > 1:
+        raise InputError(ss.path, f"one genome build; found {known} (mixed builds)",
+                         column=ss.columns.get("build", "genome_build"))
+    return known.get("reference") or known.get("file") or known.get("configuration") or "GRCh37"
+
+
+def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n) -> np.ndarray:
+    """Drop reason per row (None = kept so far), filters in the order of the module docstring."""
     df = ss.df
     reasons = np.full(len(df), None, dtype=object)
 
@@ -77,45 +140,20 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
         af = df["af"].to_numpy()
         drop(np.minimum(af, 1 - af) < min_maf, "low_maf")
     if "n" in df:
-        nn = df["n"].to_numpy()
-        cut = min_n
-        if cut is None and n is None and np.nanmax(nn, initial=0) > np.nanmin(nn, initial=0):
-            cut = np.nanquantile(nn[_alive(reasons)], 0.9) / 1.5 if _alive(reasons).any() else None
+        nn, cut, alive = df["n"].to_numpy(), min_n, _alive(reasons)
+        if cut is None and n is None and alive.any() and np.nanmax(nn) > np.nanmin(nn):
+            cut = np.nanquantile(nn[alive], 0.9) / 1.5          # ldsc munge_sumstats.py default
         if cut is not None:
             drop(nn < cut, "low_n")
     if hapmap3 is not None:
         drop(~_in_hapmap3(df, hapmap3, has_pos), "not_hapmap3")
     _duplicates(df, reasons, has_pos, drop)
+    return reasons
 
-    alive = _alive(reasons)
-    keep_cols = [c for c in ("row", "snp", "chrom", "pos", "a1", "a2", "z", "beta", "se", "p", "n", "af", "info")
-                 if c in df]
-    live = df.loc[alive, keep_cols].reset_index(drop=True)
-    if has_pos:
-        live["pos"] = live["pos"].astype(np.int64)
-    build = ss.build
-    if ref is not None:
-        rb = ref["genome_build"].dropna().unique() if "genome_build" in ref else []
-        for b in (build, genome_build):
-            if b is not None and len(rb) and normalise_build(b) != normalise_build(rb[0]):
-                raise InputError(ss.path, f"genome build {rb[0]} as the reference; the sumstats say {b}",
-                                 column=ss.columns.get("build", "genome_build"))
-        if has_pos and "snp" in live and "rsid" in ref:
-            _check_build_by_rsid(ss, live, ref)
-        kept, why, case = harmonise(live, ref, ambiguous_window=ambiguous_window)
-        idx = np.flatnonzero(alive)
-        for r in pd.unique(why[pd.notna(why)]):
-            reasons[idx[why == r]] = r
-        cases = pd.Series(case[case != ""]).value_counts().to_dict()
-        build = (rb[0] if len(rb) else None) or build or genome_build
-    else:
-        if not has_pos:
-            raise InputError(ss.path, "chrom and pos columns, or a --reference to place variants by rsid", row=0)
-        kept = live.rename(columns={"a1": "alt", "a2": "ref", "snp": "rsid"})
-        kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
-        cases = {"as_in_file": len(kept)}
-        build = build or genome_build
-    kept["genome_build"] = kept["genome_build"] if "genome_build" in kept else (build or "GRCh37")
+
+def _conform(kept: pd.DataFrame, build: str, ss: Sumstats) -> pd.DataFrame:
+    """Schema `sumstats` columns (validated), Arrow-backed strings, sorted by chrom and pos."""
+    kept["genome_build"] = build
     for c in ("rsid", "beta", "se", "p", "n", "af", "info"):
         if c not in kept:
             kept[c] = None if c == "rsid" else np.nan
@@ -124,25 +162,7 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
     kept = _sorted(kept)
     schema = load("sumstats")
     schema.conform(kept, str(ss.path))            # validates; the frame keeps its Arrow-backed strings
-    table = kept[schema.names]
-    dropped = _dropped(ss, df, reasons)
-    counts = dropped["reason"].value_counts().to_dict() if len(dropped) else {}
-    report = {"sumstats": str(ss.path), "format": ss.format, "columns": ss.columns, "rows_in_file": ss.n_rows,
-              "kept": len(table), "dropped": {k: int(v) for k, v in counts.items()},
-              "harmonisation": {k: int(v) for k, v in cases.items()},
-              "genome_build": str(table["genome_build"].iloc[0]) if len(table) else build,
-              "reference": None if reference is None else str(getattr(reference, "name", reference)
-                                                               if not isinstance(reference, pd.DataFrame)
-                                                               else "frame"),
-              "seconds": round(time.time() - t0, 3)}
-    if report["kept"] + sum(report["dropped"].values()) != ss.n_rows:
-        raise AssertionError(f"munge accounting: {report}")
-    log.info("munge %s (%s): %d rows, kept %d, dropped %s", ss.path.name, ss.format, ss.n_rows,
-             len(table), report["dropped"])
-    res = MungeResult(table, report, dropped)
-    if out is not None:
-        res.path = write_munged(res, out, manifest)
-    return res
+    return kept[schema.names]
 
 
 def _alive(reasons) -> np.ndarray:
@@ -203,8 +223,9 @@ def _in_hapmap3(df, hapmap3, has_pos) -> np.ndarray:
 
 
 def _duplicates(df, reasons, has_pos, drop) -> None:
-    alive = _alive(reasons)
-    idx = np.flatnonzero(alive)
+    """Same position (or rsid) and allele pair: later copies are ``duplicate``; a position with
+    several allele pairs is ``multi_allelic`` (all its rows). One sort, no groupby."""
+    idx = np.flatnonzero(_alive(reasons))
     if not len(idx):
         return
     sub = df.iloc[idx]
@@ -212,18 +233,27 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
         key, _ = _chrom_key(sub["chrom"], pd.Series([], dtype=object), sub["pos"].to_numpy(),
                             np.array([], dtype=np.int64))
     else:
-        key = pd.factorize(sub["snp"].astype(object))[0]
+        key = pd.factorize(sub["snp"])[0].astype(np.int64)
     (c1, c2), _ = _codes(sub["a1"], sub["a2"])
-    pair = np.minimum(c1, c2).astype(np.int64) * (int(max(c1.max(), c2.max())) + 1) + np.maximum(c1, c2)
-    frame = pd.DataFrame({"key": key, "pair": pair})
+    lo, hi = np.minimum(c1, c2).astype(np.int64), np.maximum(c1, c2).astype(np.int64)
+    width = int(hi.max()).bit_length()
+    if key.max(initial=0) < (1 << (62 - 2 * width)):
+        order = np.argsort((key << (2 * width)) | (lo << width) | hi, kind="stable")
+    else:
+        order = np.lexsort((np.arange(len(key)), hi, lo, key))
+    k, a, b = key[order], lo[order], hi[order]
+    same_key = np.r_[False, k[1:] == k[:-1]]
+    dup_sorted = same_key & np.r_[False, (a[1:] == a[:-1]) & (b[1:] == b[:-1])]
     dup = np.zeros(len(df), dtype=bool)
-    dup[idx] = frame.duplicated().to_numpy()
+    dup[idx[order]] = dup_sorted
     drop(dup, "duplicate")
-    if has_pos:
-        live = ~dup[idx]
-        f = frame[live]
+    if has_pos:                        # groups of one key: several pairs <=> first pair != last pair
+        start = ~same_key
+        grp = np.cumsum(start) - 1
+        last = np.r_[start[1:], True]
+        multi_sorted = ((a[start][grp] != a[last][grp]) | (b[start][grp] != b[last][grp])) & ~dup_sorted
         multi = np.zeros(len(df), dtype=bool)
-        multi[idx[live]] = (f.groupby("key")["pair"].transform("nunique") > 1).to_numpy()
+        multi[idx[order]] = multi_sorted
         drop(multi, "multi_allelic")
 
 

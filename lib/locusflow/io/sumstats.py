@@ -102,7 +102,7 @@ def _read_delimited(header: Header, cmap: dict, fmt: str) -> Sumstats:
     names = {v: k for k, v in cmap.items()}
     numeric = [h for h, f in names.items() if f in NUMERIC]
     if header.sep is None:
-        raw, bad_lines = _read_whitespace(header, list(names)), []
+        raw, bad_lines = _read_whitespace(header, list(names), numeric), []
     else:
         raw, bad_lines = _read_arrow(header, list(names), numeric)
     n_file = len(next(iter(raw.values()))) + len(bad_lines)
@@ -160,10 +160,18 @@ def _read_arrow(header: Header, usecols: list, numeric: list):
     return {c: table.column(c).to_pandas(types_mapper={pa.string(): STR}.get) for c in usecols}, lines
 
 
-def _read_whitespace(header: Header, usecols: list) -> dict:
+def _read_whitespace(header: Header, usecols: list, numeric: list) -> dict:
+    """PLINK 1.9-style aligned columns: pandas' C parser, numbers parsed directly; only when a value is
+    not a number is the file read again as text, to name the row (see :func:`_to_float`)."""
+    kw = dict(sep=r"\s+", skiprows=header.skip_rows, usecols=usecols, na_values=NA_VALUES,
+              keep_default_na=False, engine="c")
     try:
-        df = pd.read_csv(header.path, sep=r"\s+", skiprows=header.skip_rows, usecols=usecols, dtype=str,
-                         na_values=NA_VALUES, keep_default_na=False, engine="c")
+        try:
+            df = pd.read_csv(header.path, dtype={c: (np.float64 if c in numeric else str) for c in usecols}, **kw)
+        except ValueError as exc:
+            if isinstance(exc, pd.errors.ParserError):
+                raise
+            df = pd.read_csv(header.path, dtype=str, **kw)
     except pd.errors.ParserError as exc:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         row = int(m.group(2)) - header.skip_rows - 1 if m else None
