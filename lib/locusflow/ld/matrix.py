@@ -1,14 +1,48 @@
-"""Per-block LD matrices from a reference panel.
+"""Per-block LD matrices from a reference panel: compute, store, read.
 
-r = X'X / n over standardised dosages X (variants centred and scaled to unit variance, missing calls
-mean-imputed), computed as one float32 GEMM; signs follow the `alt` allele. This equals plink's
-``--r`` on complete data (Pearson correlation of allele counts).
+Formula: r = X'X / n over standardised dosages X (each variant centred and scaled to unit variance
+with the population variance, missing calls mean-imputed), one float32 GEMM per block; signs follow
+the ``alt`` allele. On complete data this is plink 1.9 ``--r square --keep-allele-order`` (Pearson r
+of allele counts). With missing calls plink uses the samples called at both variants
+(pairwise-complete) while this mean-imputes: the two differ for pairs that involve a missing call.
+
+Layout of an LD directory ``<ld_dir>`` (written by :func:`build_ld`):
+
+    <ld_dir>/index/chrom=<c>/part-0.parquet         schema ld_index: one row per block
+    <ld_dir>/blocks/<chrom>/<chrom>_<start>_<stop>.zarr
+        r           [m, m] float32 (Zarr format 2)
+        variant_id  [m]    chrom:pos:ref:alt, the order of r's rows and columns
+        alt_freq    [m]    alt allele frequency over the samples used
+
+Reading: :func:`read_ld_index` (the index table), :func:`read_block_ld` (``(variants, r)`` of one
+block, optionally of any subset of its variants, in the order asked; only the Zarr chunks needed are
+read). Variants are dropped from a block's matrix when monomorphic in the samples used or below the
+optional ``maf`` filter (``n_dropped`` in the index).
+
+Work list: one unit per block (store rows by index range), kernel :func:`ld_block_kernel`, run by
+``locusflow.engine.runner.run_worklist`` on local, dask or spark with identical results.
 """
 from __future__ import annotations
 
-import numpy as np
+import functools
+import shutil
+import uuid
+from pathlib import Path
 
-from ..io.genotypes import standardise
+import numcodecs
+import numpy as np
+import pandas as pd
+import zarr
+
+from .. import get_logger
+from ..errors import InputError
+from ..io.dataset import read_dataset, write_dataset
+from ..io.genotypes import GenotypeStore, standardise
+from ..schema import load
+
+log = get_logger("ld")
+CHUNK = 2048
+_COMP = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
 
 
 def ld_matrix(dosage: np.ndarray) -> np.ndarray:
@@ -16,6 +50,180 @@ def ld_matrix(dosage: np.ndarray) -> np.ndarray:
     x = standardise(dosage)
     n = x.shape[1]
     r = x @ x.T
-    r /= np.float32(n)
+    r *= np.float32(1.0 / n)
+    np.clip(r, -1.0, 1.0, out=r)  # float32 rounding can give |r| slightly above 1
     np.fill_diagonal(r, np.where(np.any(x != 0, axis=1), 1.0, 0.0).astype(np.float32))
     return r
+
+
+def block_path(chrom, start, stop) -> str:
+    return f"blocks/{chrom}/{chrom}_{int(start)}_{int(stop)}.zarr"
+
+
+@functools.lru_cache(maxsize=8)
+def _store(path: str, stamp: float) -> GenotypeStore:
+    return GenotypeStore(path)
+
+
+def open_store(path) -> GenotypeStore:
+    """A cached GenotypeStore (variants table read once per process and store version)."""
+    p = Path(path)
+    meta = p / "locusflow.json"
+    return _store(str(p), meta.stat().st_mtime if meta.exists() else 0.0)
+
+
+def ld_block_kernel(unit: dict, *, store: str, ld_dir: str, samples=None, maf: float = 0.0) -> pd.DataFrame:
+    """Work-list kernel: LD of one block, written to ``<ld_dir>/<path>``; returns its ld_index row.
+
+    ``unit``: block_id, chrom, start, stop and the block's store rows, ``lo``/``hi`` (a range) or
+    ``index`` (a list). ``samples``: store sample indices (None = all). ``maf``: drop variants with
+    minor allele frequency below it (monomorphic variants are always dropped).
+    """
+    numcodecs.blosc.use_threads = False
+    st = open_store(store)
+    idx = (np.asarray(unit["index"], dtype=np.int64) if unit.get("index") is not None
+           else np.arange(int(unit["lo"]), int(unit["hi"])))
+    smp = None if samples is None else np.asarray(samples, dtype=np.int64)
+    if unit.get("index") is not None:
+        d = st.dosages(index=idx, samples=smp)
+    else:
+        d = st.dosages(int(unit["lo"]), int(unit["hi"]), samples=smp)
+    with np.errstate(invalid="ignore"):
+        af = np.nanmean(d, axis=1, dtype=np.float64) / 2
+    keep = np.isfinite(af) & (np.minimum(af, 1 - af) >= maf) & (np.minimum(af, 1 - af) > 0)
+    d = d[keep]
+    ids = st.variants["variant_id"].to_numpy()[idx[keep]]
+    r = ld_matrix(d)
+    rel = block_path(unit["chrom"], unit["start"], unit["stop"])
+    write_block(Path(ld_dir) / rel, r, ids, af[keep], block_id=unit["block_id"], n_samples=d.shape[1])
+    return pd.DataFrame([{"block_id": unit["block_id"], "chrom": str(unit["chrom"]),
+                          "start": int(unit["start"]), "stop": int(unit["stop"]), "n_variants": len(ids),
+                          "n_dropped": int((~keep).sum()), "n_samples": int(d.shape[1]), "path": rel,
+                          "variant_ids": [str(v) for v in ids]}])
+
+
+def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: str, n_samples: int) -> None:
+    """Write one block's Zarr group (staged, then renamed into place: no half-written block)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
+    g = zarr.open_group(str(tmp), mode="w", zarr_format=2)
+    m = len(variant_ids)
+    c = max(1, min(m, CHUNK))
+    a = g.create_array("r", shape=(m, m), chunks=(c, c), dtype="f4", compressors=_COMP)
+    if m:
+        a[...] = r
+    v = g.create_array("variant_id", shape=(m,), chunks=(max(m, 1),), dtype=str, compressors=_COMP)
+    f = g.create_array("alt_freq", shape=(m,), chunks=(max(m, 1),), dtype="f8", compressors=_COMP)
+    if m:
+        v[...] = np.asarray(variant_ids, dtype=str).astype(object)
+        f[...] = np.asarray(alt_freq, dtype=np.float64)
+    a.attrs["_ARRAY_DIMENSIONS"] = ["variants", "variants_"]
+    v.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
+    f.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
+    g.attrs.update({"block_id": block_id, "n_samples": int(n_samples),
+                    "formula": "r = X'X/n, X standardised alt dosages (mean-imputed)"})
+    if path.exists():
+        trash = path.parent / f".trash-{uuid.uuid4().hex[:8]}"
+        path.rename(trash)
+        tmp.rename(path)
+        shutil.rmtree(trash)
+    else:
+        tmp.rename(path)
+
+
+def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
+    """Work units (largest cost first is the runner's job) with each block's store rows.
+
+    A block whose rows, in position order, form one contiguous store range gets ``lo``/``hi``;
+    otherwise ``index`` lists them. Every variant must fall in a block (assign_blocks guarantees it).
+    """
+    units = []
+    bl = blocks.sort_values(["chrom", "start"])
+    for chrom, b in bl.groupby(bl["chrom"].astype(str), sort=True):
+        v = variants[variants["chrom"].astype(str) == chrom].sort_values(["pos", "store_index"], kind="stable")
+        pos, rows = v["pos"].to_numpy(np.int64), v["store_index"].to_numpy(np.int64)
+        s, e = b["start"].to_numpy(np.int64), b["stop"].to_numpy(np.int64)
+        k = np.searchsorted(s, pos, side="right") - 1
+        outside = (k < 0) | (pos >= e[np.maximum(k, 0)])
+        if outside.any():
+            raise InputError("ld_blocks", "blocks covering every variant of the panel", column="pos",
+                             value=f"{chrom}:{int(pos[outside][0])}")
+        bounds = np.searchsorted(k, np.arange(len(s) + 1))
+        for j, rec in enumerate(b.itertuples(index=False)):  # loop over blocks
+            r = rows[bounds[j]:bounds[j + 1]]
+            u = {"unit_id": rec.block_id, "block_id": rec.block_id, "chrom": chrom, "start": int(rec.start),
+                 "stop": int(rec.stop), "cost": float(rec.cost)}
+            if len(r) and np.array_equal(r, np.arange(r[0], r[0] + len(r))):
+                u.update(lo=int(r[0]), hi=int(r[0] + len(r)))
+            else:
+                u["index"] = [int(x) for x in r]
+            units.append(u)
+    return units
+
+
+def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 0.0, engine: str = "local",
+             spark=None, progress: bool = True, manifest: dict | None = None) -> pd.DataFrame:
+    """LD matrices of every block through the work-list runner; writes the index; returns it.
+
+    ``samples``: sample ids (None = all). Block groups left from an earlier run that are not in the
+    new index are removed after the index is written.
+    """
+    from ..engine.runner import run_worklist
+
+    st = open_store(store)
+    sidx = None if samples is None else [int(i) for i in st.sample_index(list(samples))]
+    ld_dir = Path(ld_dir)
+    units = block_units(st.variants, blocks)
+    index = run_worklist(units, ld_block_kernel, "ld_index", engine=engine, spark=spark, progress=progress,
+                         kwargs={"store": str(st.path), "ld_dir": str(ld_dir), "samples": sidx, "maf": float(maf)})
+    write_dataset(index, ld_dir / "index", "ld_index", mode="overwrite",
+                  manifest={"store": str(st.path), "maf": maf, "n_samples": len(sidx or st.samples),
+                            **(manifest or {})})
+    keep = {str((ld_dir / p).resolve()) for p in index["path"]}
+    for p in (ld_dir / "blocks").glob("*/*.zarr"):
+        if str(p.resolve()) not in keep:
+            shutil.rmtree(p)
+    log.info("ld: %d blocks, %d variants -> %s", len(index), int(index["n_variants"].sum()), ld_dir)
+    return index
+
+
+def read_ld_index(ld_dir, chrom=None) -> pd.DataFrame:
+    """The ld_index table of an LD directory (optionally one chromosome)."""
+    filt = None if chrom is None else [("chrom", "==", str(chrom))]
+    return read_dataset(Path(ld_dir) / "index", "ld_index", filters=filt)
+
+
+def read_block_ld(ld_dir, block_id: str, variant_ids=None) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(variants, r)`` of block ``block_id``: variant_id, chrom, pos, ref, alt, alt_freq and float32 r.
+
+    With ``variant_ids``, only those variants (in that order); an id not in the block's matrix is an
+    InputError naming it.
+    """
+    ld_dir = Path(ld_dir)
+    chrom, _, span = str(block_id).partition(":")
+    start, _, stop = span.partition("-")
+    if not (start.isdigit() and stop.isdigit()):
+        raise InputError(ld_dir, "a block_id chrom:start-stop", column="block_id", value=block_id)
+    path = ld_dir / block_path(chrom, start, stop)
+    if not path.exists():
+        raise InputError(path, f"LD block {block_id} (not in this LD directory)")
+    g = zarr.open_group(str(path), mode="r", zarr_format=2)
+    ids = np.asarray(g["variant_id"][:], dtype=object).astype(str)
+    freq = np.asarray(g["alt_freq"][:], dtype=np.float64)
+    if variant_ids is None:
+        sel = np.arange(len(ids))
+        r = np.asarray(g["r"][...])
+    else:
+        want = np.asarray(list(variant_ids), dtype=str)
+        sel = pd.Index(ids).get_indexer(want)
+        if (sel < 0).any():
+            raise InputError(path, f"variants of LD block {block_id}", column="variant_id",
+                             value=list(want[sel < 0][:5]))
+        r = np.asarray(g["r"].get_orthogonal_selection((sel, sel))) if len(sel) else np.zeros((0, 0), "f4")
+    parts = pd.Series(ids[sel]).str.split(":", expand=True, n=3) if len(sel) else pd.DataFrame(
+        [[None] * 4][:0], columns=range(4))
+    var = pd.DataFrame({"variant_id": ids[sel], "chrom": parts[0].to_numpy(dtype=object),
+                        "pos": parts[1].to_numpy().astype(np.int64), "ref": parts[2].to_numpy(dtype=object),
+                        "alt": parts[3].to_numpy(dtype=object), "alt_freq": freq[sel]})
+    return var, r.astype(np.float32, copy=False)
