@@ -205,11 +205,11 @@ def test_ldsplit_reproduces_bigsnpr_unit_values():
     r2 = np.zeros((4, 3), np.float32)
     for d in range(1, 4):
         r2[: 4 - d, d - 1] = np.diagonal(c, d) ** 2
-    s = ldsplit(r2, 1, 4, max_K=5, max_r2=1)
+    s = ldsplit(r2, 1, 4, max_K=5, max_r2=1, max_cost=np.inf)
     np.testing.assert_allclose(s["cost"], [0, 0.5, 1.11, 1.6], atol=1e-6)
-    s = ldsplit(r2, 2, 2, max_K=3, max_r2=1)
+    s = ldsplit(r2, 2, 2, max_K=3, max_r2=1, max_cost=np.inf)
     assert list(s["n_block"]) == [2] and abs(s["cost"][0] - 1.02) < 1e-6 and s["sizes"][0] == [2, 2]
-    s = ldsplit(r2, 1, 3, max_K=4, max_r2=1, pos=np.arange(1, 5) * 2, max_span=1)  # span forces 4 blocks
+    s = ldsplit(r2, 1, 3, max_K=4, max_r2=1, pos=np.arange(1, 5) * 2, max_span=1, max_cost=np.inf)  # span forces 4 blocks
     assert list(s["n_block"]) == [4] and abs(s["cost"][0] - 1.6) < 1e-6
 
 
@@ -220,7 +220,7 @@ def test_ldsplit_reproducible_and_no_worse_than_fixed_windows(example):
     x = ld_matrix(g).astype(np.float64) ** 2
     r2 = banded_r2(standardise(g), len(rows) - 1)
     m = len(rows)
-    sols = [ldsplit(r2, 150, 900, max_r2=1.0) for _ in range(2)]
+    sols = [ldsplit(r2, 150, 900, max_r2=1.0, max_cost=np.inf) for _ in range(2)]
     pd.testing.assert_frame_equal(sols[0], sols[1])
     for k in (4, 6, 10):
         sizes = choose_split(sols[0], k)
@@ -233,7 +233,7 @@ def test_ldsplit_reproducible_and_no_worse_than_fixed_windows(example):
         assert outside(sizes) <= outside(fixed) + 1e-6
         assert abs(cross_block_r2(r2, sizes) - outside(sizes)) < 1e-3 * max(1, outside(sizes))
     # through the stage: blocks cover every variant, reproducibly
-    opts = {"blocks": "ldsplit", "min_size": 150, "max_size": 900, "max_r2": 1.0}
+    opts = {"blocks": "ldsplit", "min_size": 150, "max_size": 900}
     b1, b2 = make_blocks(example, opts), make_blocks(example, opts)
     pd.testing.assert_frame_equal(b1, b2)
     _check_partition(v, b1, assign_blocks(v, b1, n_samples=489)[1])
@@ -273,3 +273,19 @@ def test_stage_and_cli(example, tmp_path):
     assert main(["ld", "--store", str(example.path), "--out", str(tmp_path / "o"), "--blocks", str(bad)]) == 2
     assert main(["ld", "--store", str(example.path), "--out", str(tmp_path / "o"), "--blocks", "EUR",
                  "--samples", str(bad)]) == 2
+
+
+def test_pipeline_runs_ld_after_ingest(tmp_path):
+    from locusflow.pipeline import run_pipeline
+    cfg = {"out": str(tmp_path / "run"), "genome_build": "GRCh37", "engine": "local", "stages": ["ingest", "ld"],
+           "ingest": {"plink": str(EXAMPLES / "1000G_EUR_chr20_22")}, "ld": {"blocks": "EUR", "maf": 0.05}}
+    # two calls: a stage's pipeline order is its registration order (pipeline.register), and this
+    # module imports locusflow.ld.stage before locusflow.io.ingest_stage is loaded
+    run_pipeline({**cfg, "stages": ["ingest"]})
+    s = run_pipeline(cfg)
+    assert s["ingest"] == "skipped" and s["ld"]["blocks"] == 3 and s["ld"]["variants"] == 5481
+    index = read_ld_index(tmp_path / "run" / "ld")
+    var, r = read_block_ld(tmp_path / "run" / "ld", index["block_id"][0])
+    maf = np.minimum(var["alt_freq"], 1 - var["alt_freq"])
+    assert maf.min() >= 0.05 and index["n_dropped"].sum() == s["ld"]["dropped_maf_or_monomorphic"] > 0
+    assert run_pipeline(cfg)["ld"] == "skipped"

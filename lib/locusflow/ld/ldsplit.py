@@ -17,16 +17,18 @@ block). Writing E(i, j) = sum_{p=i..j} sum_{q>j} r2(p, q) for the cost of cuttin
 
 ties broken by the smaller sum of squared block sizes ``cost2`` (then the larger first block, as
 bigsnpr does). An optional ``max_span`` (bp) forbids blocks whose first and last variants are
-further apart (bigsnpr's ``pos_scaled``). All K from 1 to ``max_K`` are solved; the split used by
-default is bigsnpr's example choice, the solution minimising ``cost2 * sqrt(5 + cost)``.
+further apart (bigsnpr's ``pos_scaled``). K = 1, 2, ... up to ``max_K`` are solved, stopping (as
+bigsnpr does) once the cost exceeds ``max_cost`` (default m / 200) and grows; the splits with
+cost <= max_cost are reported. The split used by default is bigsnpr's example choice, the reported
+solution minimising ``cost2 * sqrt(5 + cost)``. Pass ``thr_r2`` > 0 (bigsnpr's example: 0.01-0.05
+depending on sample size) so that sampling noise (r2 ~ 1/n per pair) does not dominate the cost.
 
 r2 is taken within a band of ``band`` variants (pairs further apart count 0, as bigsnpr's sparse
 ``snp_cor`` matrix does), computed by chunked float32 GEMMs. E for all (i, s) comes from cumulative
 sums along the band (no loop over variants): with T(p, k) = sum_{d>=k} r2(p, p+d),
 E(j-s+1, j) = sum_{t=1..s} T(j-t+1, t). Memory: m x band (r2, float32) + m x band (E, float64).
-Differences from bigsnpr: E is kept in float64 (bigsnpr stores float), and the per-K search
-stops only at ``max_K`` or when no split into more blocks is feasible (bigsnpr also stops once the
-cost exceeds ``max_cost`` and grows).
+Time O(K (max_size - min_size) m) in vector operations of length m. Difference from bigsnpr: E is
+kept in float64 (bigsnpr stores float), which can break exact ties differently.
 """
 from __future__ import annotations
 
@@ -77,7 +79,8 @@ def cut_costs(r2: np.ndarray, thr_r2: float = 0.0, max_r2: float = 1.0) -> np.nd
 
 
 def ldsplit(r2: np.ndarray, min_size: int, max_size: int, *, max_K: int = 500, thr_r2: float = 0.0,
-            max_r2: float = 0.3, pos=None, max_span: float | None = None) -> pd.DataFrame:
+            max_r2: float = 0.3, pos=None, max_span: float | None = None,
+            max_cost: float | None = None) -> pd.DataFrame:
     """All optimal splits (one row per feasible K): n_block, cost, cost2, sizes (list of block sizes).
 
     ``r2`` from :func:`banded_r2` (variants in position order). ``pos``/``max_span`` optionally bound
@@ -87,31 +90,33 @@ def ldsplit(r2: np.ndarray, min_size: int, max_size: int, *, max_K: int = 500, t
     min_size, max_size = int(min_size), int(min(max_size, m))
     if min_size < 1 or max_size < min_size:
         raise ValueError(f"need 1 <= min_size <= max_size (got {min_size}, {max_size})")
-    e_end = cut_costs(r2, thr_r2, max_r2)
+    e_sz = np.ascontiguousarray(cut_costs(r2, thr_r2, max_r2).T)  # [size-1, end]: contiguous per size
+    max_cost = m / 200 if max_cost is None else float(max_cost)
     pos = None if pos is None or max_span is None else np.asarray(pos, dtype=np.float64)
     inf = np.inf
     prev1 = np.full(m + 1, inf)
     prev1[m] = 0.0
     prev2 = np.where(np.arange(m + 1) == m, 0.0, inf)
     args, rows = [], []
+    steps = np.arange(m + 1)
     for k in range(1, min(int(max_K), m // min_size) + 1):
         cur1, cur2 = np.full(m + 1, inf), np.full(m + 1, inf)
         arg = np.full(m + 1, -1, dtype=np.int64)
         for s in range(max_size, min_size - 1, -1):  # loop over block sizes; descending = bigsnpr ties
             n_i = m - s + 1
-            c1 = e_end[s - 1:, min(s, band) - 1] + prev1[s:]
+            c1 = e_sz[min(s, band) - 1, s - 1:] + prev1[s:]
             if pos is not None:
                 c1 = np.where(pos[s - 1:] - pos[:n_i] > max_span, inf, c1)
             c2 = s * s + prev2[s:]
             better = (c1 < cur1[:n_i]) | ((c1 == cur1[:n_i]) & (c2 < cur2[:n_i]))
-            cur1[:n_i] = np.where(better, c1, cur1[:n_i])
-            cur2[:n_i] = np.where(better, c2, cur2[:n_i])
-            arg[:n_i] = np.where(better, np.arange(n_i) + s, arg[:n_i])
+            np.copyto(cur1[:n_i], c1, where=better)
+            np.copyto(cur2[:n_i], c2, where=better)
+            np.copyto(arg[:n_i], steps[s:s + n_i], where=better)
         args.append(arg)
-        if np.isfinite(cur1[0]):
+        if np.isfinite(cur1[0]) and cur1[0] <= max_cost:
             rows.append({"n_block": k, "cost": float(cur1[0]), "cost2": float(cur2[0]),
                          "sizes": _path(args, k)})
-        if not np.isfinite(cur1).any():
+        if not np.isfinite(cur1).any() or (max_cost < cur1[0] and prev1[0] < cur1[0]):
             break
         prev1, prev2 = cur1, cur2
     return pd.DataFrame(rows, columns=["n_block", "cost", "cost2", "sizes"])
@@ -151,8 +156,9 @@ def cross_block_r2(r2: np.ndarray, sizes) -> float:
 
 
 def ldsplit_kernel(unit: dict, *, store: str, samples=None, min_size: int = 500, max_size: int = 5000,
-                   band: int | None = None, max_K: int = 500, thr_r2: float = 0.0, max_r2: float = 0.3,
-                   max_span: float | None = None, n_blocks=None, genome_build: str = "") -> pd.DataFrame:
+                   band: int | None = None, max_K: int = 500, thr_r2: float = 0.02, max_r2: float = 0.3,
+                   max_span: float | None = None, max_cost: float | None = None, n_blocks=None,
+                   genome_build: str = "") -> pd.DataFrame:
     """Work-list kernel: data-driven blocks (schema ``ld_blocks``) of one chromosome of a store.
 
     ``unit``: chrom and ``index`` (store rows of the chromosome's variants in position order).
@@ -164,11 +170,12 @@ def ldsplit_kernel(unit: dict, *, store: str, samples=None, min_size: int = 500,
     mx = min(int(max_size), len(idx))
     r2 = banded_r2(x, band or mx)
     args = dict(max_K=max_K, thr_r2=thr_r2, pos=st.variants["pos"].to_numpy()[idx], max_span=max_span)
-    sol = ldsplit(r2, min(int(min_size), len(idx)), mx, max_r2=max_r2, **args)
-    if not len(sol) and max_r2 < 1:
-        log.warning("ldsplit chromosome %s: no split keeps every pair with r2 > %g within a block; "
-                    "splitting on the size limits only (max_r2 = 1)", unit["chrom"], max_r2)
-        sol = ldsplit(r2, min(int(min_size), len(idx)), mx, max_r2=1.0, **args)
+    sol = ldsplit(r2, min(int(min_size), len(idx)), mx, max_r2=max_r2, max_cost=max_cost, **args)
+    if not len(sol) and (max_r2 < 1 or max_cost is None or np.isfinite(max_cost)):
+        log.warning("ldsplit chromosome %s: no split with cost <= max_cost keeps every pair with r2 > %g "
+                    "within a block; splitting on the size limits only (max_r2 = 1, max_cost = inf)",
+                    unit["chrom"], max_r2)
+        sol = ldsplit(r2, min(int(min_size), len(idx)), mx, max_r2=1.0, max_cost=np.inf, **args)
     if not len(sol):
         raise InputError(store, f"a split of chromosome {unit['chrom']} ({len(idx)} variants) into blocks of "
                          f"{min_size}-{max_size} variants (max_span {max_span}); relax ld.min_size/max_size/max_span")

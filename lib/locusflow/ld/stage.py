@@ -9,10 +9,12 @@ Config section ``ld`` (all optional; defaults in brackets)::
       min_size: 200        # ldsplit: block size limits (variants)
       max_size: 2000
       band: null           # ldsplit: r2 band in variants [max_size]
-      thr_r2: 0.0          # ldsplit: squared correlations below are ignored
+      thr_r2: 0.02         # ldsplit: squared correlations below are ignored (bigsnpr example value)
       max_r2: 0.3          # ldsplit: no pair above may straddle a boundary
       max_span: null       # ldsplit: maximum bp span of a block
+      max_cost: null       # ldsplit: largest reported cost [variants / 200]
       n_blocks: null       # ldsplit: blocks per chromosome [bigsnpr's choice, min cost2*sqrt(5+cost)]
+                           # (when no split is feasible, max_r2 and max_cost are lifted, with a warning)
       maf: 0.0             # drop variants with MAF below it from the matrices
       samples: null        # sample ids (a list, or a file: one id per line, or FID IID)
       store: null          # genotype store [<out>/genotypes.vcz]
@@ -37,8 +39,9 @@ from .ldsplit import ldsplit_kernel
 from .matrix import build_ld
 
 log = get_logger("ld")
-DEFAULTS = {"blocks": "EUR", "window": 1000, "min_size": 200, "max_size": 2000, "band": None, "thr_r2": 0.0,
-            "max_r2": 0.3, "max_span": None, "n_blocks": None, "max_K": 500, "maf": 0.0, "samples": None}
+DEFAULTS = {"blocks": "EUR", "window": 1000, "min_size": 200, "max_size": 2000, "band": None, "thr_r2": 0.02,
+            "max_r2": 0.3, "max_span": None, "max_cost": None, "n_blocks": None, "max_K": 500, "maf": 0.0,
+            "samples": None}
 
 
 def read_samples(spec, store: GenotypeStore):
@@ -88,7 +91,8 @@ def _ldsplit_blocks(store, o, build, samples, engine, spark) -> pd.DataFrame:
         rows = g.sort_values(["pos", "store_index"], kind="stable")["store_index"].to_numpy()
         units.append({"unit_id": chrom, "chrom": chrom, "index": [int(r) for r in rows],
                       "cost": float(len(rows)) * min(len(rows), int(o["max_size"])) * store.n_samples})
-    kw = {k: o[k] for k in ("min_size", "max_size", "band", "max_K", "thr_r2", "max_r2", "max_span", "n_blocks")}
+    kw = {k: o[k] for k in ("min_size", "max_size", "band", "max_K", "thr_r2", "max_r2", "max_span", "max_cost",
+                            "n_blocks")}
     return run_worklist(units, ldsplit_kernel, "ld_blocks", engine=engine, spark=spark,
                         kwargs={"store": str(store.path), "samples": sidx, "genome_build": build, **kw})
 
@@ -129,14 +133,15 @@ def _cli(sub):
     p.add_argument("--blocks", default="EUR", help="EUR|AFR|ASN|focus_eur...|BED file|ldsplit|fixed")
     p.add_argument("--genome-build", default="GRCh37")
     for name, typ in (("window", int), ("min-size", int), ("max-size", int), ("band", int), ("thr-r2", float),
-                      ("max-r2", float), ("max-span", float), ("n-blocks", int), ("maf", float)):
+                      ("max-r2", float), ("max-span", float), ("max-cost", float), ("n-blocks", int),
+                      ("maf", float)):
         p.add_argument(f"--{name}", type=typ, default=None)
     p.add_argument("--samples", help="file of sample ids (one per line, or FID IID)")
     p.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
 
     def go(a):
         opts = {k: getattr(a, k) for k in ("blocks", "window", "min_size", "max_size", "band", "thr_r2", "max_r2",
-                                           "max_span", "n_blocks", "maf", "samples")}
+                                           "max_span", "max_cost", "n_blocks", "maf", "samples")}
         spark = None
         if a.engine == "spark":
             from ..engine.spark import get_spark
