@@ -1,8 +1,9 @@
 """Per-block LD matrices from a reference panel: compute, store, read.
 
 Formula: r = X'X / n over standardised dosages X (each variant centred and scaled to unit variance
-with the population variance, missing calls mean-imputed), one float32 GEMM per block; signs follow
-the ``alt`` allele. On complete data this is plink 1.9 ``--r square --keep-allele-order`` (Pearson r
+with the population variance, missing calls mean-imputed); signs follow the ``alt`` allele. It is
+computed from an exact float32 GEMM of the integer allele counts, centred and scaled in float64
+(see :func:`ld_matrix`). On complete data this is plink 1.9 ``--r square --keep-allele-order`` (Pearson r
 of allele counts). With missing calls plink uses the samples called at both variants
 (pairwise-complete) while this mean-imputes: the two differ for pairs that involve a missing call.
 
@@ -37,7 +38,7 @@ import zarr
 from .. import get_logger
 from ..errors import InputError
 from ..io.dataset import read_dataset, write_dataset
-from ..io.genotypes import GenotypeStore, standardise
+from ..io.genotypes import GenotypeStore
 from ..schema import load
 
 log = get_logger("ld")
@@ -45,14 +46,49 @@ CHUNK = 2048
 _COMP = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
 
 
-def ld_matrix(dosage: np.ndarray) -> np.ndarray:
-    """float32 correlation matrix [m, m] of a [m variants, n samples] dosage matrix (NaN = missing)."""
-    x = standardise(dosage)
-    n = x.shape[1]
-    r = x @ x.T
-    r *= np.float32(1.0 / n)
-    np.clip(r, -1.0, 1.0, out=r)  # float32 rounding can give |r| slightly above 1
-    np.fill_diagonal(r, np.where(np.any(x != 0, axis=1), 1.0, 0.0).astype(np.float32))
+def ld_matrix(dosage: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """float32 correlation matrix [m, m] of a [m variants, n samples] dosage matrix (NaN = missing).
+
+    Equal to ``X'X/n`` over standardised, mean-imputed dosages X, computed from integer products so
+    that the GEMM is exact: with D0 the dosages (0 where missing), M the call mask and mu the means
+    over called samples, ``X'X = D0 D0' - (D0 M') mu_j - mu_i (M D0') + mu_i mu_j (M M')`` (the last
+    three are row sums and n when nothing is missing). Allele counts times allele counts summed over
+    n < 2^22 samples are integers below 2^24, exact in a float32 GEMM; the centring and scaling are
+    done in float64, row chunk by row chunk. Monomorphic variants get a zero row (diagonal 0).
+    """
+    d = np.asarray(dosage, dtype=np.float32)
+    m, n = d.shape
+    miss = np.isnan(d)
+    d0 = np.where(miss, np.float32(0), d)
+    dt = np.float32 if 4 * n < 2 ** 24 else np.float64
+    d0 = d0.astype(dt, copy=False)
+    called = n - miss.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = np.where(called > 0, d0.sum(1, dtype=np.float64) / called, 0.0)
+    s = d0 @ d0.T
+    if miss.any():
+        mask = (~miss).astype(dt)
+        dm, mm = d0 @ mask.T, mask @ mask.T
+    else:
+        dm = mm = None
+        rowsum = d0.sum(1, dtype=np.float64)
+    dev = np.where(miss, 0.0, d0 - mu[:, None])
+    sd = np.sqrt(np.einsum("ij,ij->i", dev, dev) / n)        # population sd of the imputed dosages
+    inv = np.divide(1.0, sd, out=np.zeros(m), where=sd > 0)
+    r = s if s.dtype == np.float32 else np.empty((m, m), np.float32)
+    for a in range(0, m, chunk):  # loop over row chunks of the matrix, not variants
+        b = min(m, a + chunk)
+        if dm is None:  # rowsum = n mu: the correction is the rank-1 term n mu_i mu_j
+            c = s[a:b].astype(np.float64)
+            c -= np.multiply.outer(rowsum[a:b], mu)
+        else:
+            c = (s[a:b].astype(np.float64) - dm[a:b] * mu[None, :] - mu[a:b, None] * dm[:, a:b].T
+                 + mm[a:b] * (mu[a:b, None] * mu[None, :]))
+        c *= inv[a:b, None] / n
+        c *= inv[None, :]
+        np.clip(c, -1.0, 1.0, out=c)
+        r[a:b] = c
+    np.fill_diagonal(r, (inv > 0).astype(np.float32))
     return r
 
 
