@@ -120,7 +120,7 @@ def test_r_matches_plink_polypred_chr22(realdata, tmp_path):
         var, r = read_block_ld(tmp_path / "ld", rec.block_id)
         assert r.dtype == np.float32 and list(var["variant_id"]) == list(rec.variant_ids)
         k = pos.get_indexer(var["variant_id"])
-        np.testing.assert_allclose(r, pl[np.ix_(k, k)], rtol=0, atol=1e-6)  # issue: 1e-5; exact integer GEMM gives ~3e-8
+        np.testing.assert_allclose(r, pl[np.ix_(k, k)], rtol=0, atol=1e-6)  # issue asks 1e-5
     # any subset of a block, in any order, reads the same numbers
     var, r = read_block_ld(tmp_path / "ld", index["block_id"][1])
     pick = var["variant_id"].to_numpy()[[400, 3, 77, 3]]
@@ -181,7 +181,7 @@ def test_r_matches_plink_hapmap_ceu_yri(realdata, tmp_path):
             var, r = read_block_ld(out, idx["block_id"][0])
             extra = ["--keep", str(tmp_path / f"{pop}.keep")] + (["--maf", str(maf)] if maf else [])
             pl, m, bim = plink_r(plink, bfile, tmp_path / f"p{pop}{maf}", *extra, "--make-bed")
-            # same variants kept (plink drops MAF < maf; both drop monomorphic ones... plink keeps them as nan)
+            # same variants: plink drops MAF < maf and keeps monomorphic ones (r = nan), locusflow drops both
             plink_ids = (bim[0].astype(str) + ":" + bim[3].astype(str) + ":" + bim[5] + ":" + bim[4]).to_numpy()
             poly = np.isfinite(np.diag(pl))
             assert list(var["variant_id"]) == list(plink_ids[poly])
@@ -192,7 +192,7 @@ def test_r_matches_plink_hapmap_ceu_yri(realdata, tmp_path):
             complete = ~np.isnan(g).any(1)
             assert 100 < complete.sum() < len(complete)  # both kinds of variants are present
             both = np.outer(complete, complete)
-            np.testing.assert_allclose(r[both], pl[both], rtol=0, atol=1e-6)  # issue: 1e-5; exact integer GEMM gives ~3e-8
+            np.testing.assert_allclose(r[both], pl[both], rtol=0, atol=1e-6)  # issue asks 1e-5
             np.testing.assert_allclose(_pairwise_complete_r(g), pl, rtol=0, atol=1e-9)
             assert np.abs(r - pl)[~both].max() > 1e-3  # the documented difference is real
 

@@ -2,7 +2,7 @@
 
 Formula: r = X'X / n over standardised dosages X (each variant centred and scaled to unit variance
 with the population variance, missing calls mean-imputed); signs follow the ``alt`` allele. It is
-computed from an exact float32 GEMM of the integer allele counts, centred and scaled in float64
+computed from an exact float32 GEMM of integer (shifted) allele counts, then centred and scaled
 (see :func:`ld_matrix`). On complete data this is plink 1.9 ``--r square --keep-allele-order`` (Pearson r
 of allele counts). With missing calls plink uses the samples called at both variants
 (pairwise-complete) while this mean-imputes: the two differ for pairs that involve a missing call.
@@ -49,46 +49,52 @@ _COMP = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
 def ld_matrix(dosage: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """float32 correlation matrix [m, m] of a [m variants, n samples] dosage matrix (NaN = missing).
 
-    Equal to ``X'X/n`` over standardised, mean-imputed dosages X, computed from integer products so
-    that the GEMM is exact: with D0 the dosages (0 where missing), M the call mask and mu the means
-    over called samples, ``X'X = D0 D0' - (D0 M') mu_j - mu_i (M D0') + mu_i mu_j (M M')`` (the last
-    three are row sums and n when nothing is missing). Allele counts times allele counts summed over
-    n < 2^22 samples are integers below 2^24, exact in a float32 GEMM; the centring and scaling are
-    done in float64, row chunk by row chunk. Monomorphic variants get a zero row (diagonal 0).
+    Equal to ``X'X/n`` over standardised, mean-imputed dosages X. The GEMM runs on integers so that
+    it is exact in float32: each variant is shifted by its rounded mean c_i (D = dosage - c, 0 where
+    missing; entries -2..2, so sums of products stay below 2^24 for n < 2^22 samples), leaving
+    delta_i = mu_i - c_i (|delta| <= 1/2) to correct for. With M the call mask,
+    ``X'X = D D' - delta_j (D M') - delta_i (M D') + delta_i delta_j (M M')``, which is
+    ``D D' - n delta delta'`` when nothing is missing (then applied in float32: the rank-1 term is
+    small, |r| error ~1e-7); with missing calls the correction runs in float64. r = X'X/(n sd_i sd_j)
+    with sd from the data in float64. Monomorphic variants get a zero row (diagonal 0).
     """
     d = np.asarray(dosage, dtype=np.float32)
     m, n = d.shape
     miss = np.isnan(d)
-    d0 = np.where(miss, np.float32(0), d)
-    dt = np.float32 if 4 * n < 2 ** 24 else np.float64
-    d0 = d0.astype(dt, copy=False)
     called = n - miss.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mu = np.where(called > 0, d0.sum(1, dtype=np.float64) / called, 0.0)
-    s = d0 @ d0.T
-    if miss.any():
-        mask = (~miss).astype(dt)
-        dm, mm = d0 @ mask.T, mask @ mask.T
-    else:
-        dm = mm = None
-        rowsum = d0.sum(1, dtype=np.float64)
-    dev = np.where(miss, 0.0, d0 - mu[:, None])
+        mu = np.where(called > 0, np.where(miss, 0, d).sum(1, dtype=np.float64) / called, 0.0)
+    shift = np.round(mu)
+    dt = np.float32 if 4 * n < 2 ** 24 else np.float64
+    x = np.where(miss, 0, d - shift[:, None].astype(np.float32)).astype(dt, copy=False)
+    delta = mu - shift
+    dev = np.where(miss, 0.0, d - mu[:, None])
     sd = np.sqrt(np.einsum("ij,ij->i", dev, dev) / n)        # population sd of the imputed dosages
-    inv = np.divide(1.0, sd, out=np.zeros(m), where=sd > 0)
+    w = np.divide(1.0, sd * np.sqrt(n), out=np.zeros(m), where=sd > 0)
+    s = x @ x.T
     r = s if s.dtype == np.float32 else np.empty((m, m), np.float32)
-    for a in range(0, m, chunk):  # loop over row chunks of the matrix, not variants
-        b = min(m, a + chunk)
-        if dm is None:  # rowsum = n mu: the correction is the rank-1 term n mu_i mu_j
-            c = s[a:b].astype(np.float64)
-            c -= np.multiply.outer(rowsum[a:b], mu)
-        else:
-            c = (s[a:b].astype(np.float64) - dm[a:b] * mu[None, :] - mu[a:b, None] * dm[:, a:b].T
-                 + mm[a:b] * (mu[a:b, None] * mu[None, :]))
-        c *= inv[a:b, None] / n
-        c *= inv[None, :]
-        np.clip(c, -1.0, 1.0, out=c)
-        r[a:b] = c
-    np.fill_diagonal(r, (inv > 0).astype(np.float32))
+    if not miss.any():
+        nd, d32, w32 = (n * delta).astype(np.float32), delta.astype(np.float32), w.astype(np.float32)
+        for a in range(0, m, chunk):  # loop over row chunks of the matrix, not variants
+            b = min(m, a + chunk)
+            c = s[a:b]
+            c -= np.multiply.outer(nd[a:b], d32)
+            c *= w32[a:b, None]
+            c *= w32[None, :]
+            np.clip(c, -1.0, 1.0, out=c)
+            r[a:b] = c
+    else:
+        mask = (~miss).astype(dt)
+        dm, mm = x @ mask.T, mask @ mask.T
+        for a in range(0, m, chunk):
+            b = min(m, a + chunk)
+            c = (s[a:b].astype(np.float64) - dm[a:b] * delta[None, :] - delta[a:b, None] * dm[:, a:b].T
+                 + mm[a:b] * np.multiply.outer(delta[a:b], delta))
+            c *= w[a:b, None]
+            c *= w[None, :]
+            np.clip(c, -1.0, 1.0, out=c)
+            r[a:b] = c
+    np.fill_diagonal(r, (w > 0).astype(np.float32))
     return r
 
 

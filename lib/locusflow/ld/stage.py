@@ -71,8 +71,8 @@ def make_blocks(store: GenotypeStore, opts: dict, *, genome_build: str = "GRCh37
         return _ldsplit_blocks(store, o, genome_build, samples, engine, spark)
     if spec == "fixed":
         iv, src = fixed_windows(var, int(o["window"])), f"fixed_{int(o['window'])}"
-    elif Path(spec).suffix in (".bed", ".txt", ".tsv") or "/" in spec:
-        iv, src = read_block_bed(spec), Path(spec).name
+    elif Path(spec).exists() or "/" in spec or Path(spec).suffix in (".bed", ".gz", ".txt", ".tsv"):
+        iv, src = read_block_bed(spec), Path(spec).name  # a missing file is an InputError naming it
     else:
         iv = published_blocks(spec, build=genome_build)
         src = iv["source"].iloc[0]
