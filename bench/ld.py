@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import signal
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,7 @@ def main() -> int:
     ap.add_argument("--windows", type=int, default=22, help="first N windows (1..22)")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still removes its temp dir
     src = Path(a.realdata) / "polyfun_1kg_eur" / "polypred_example"
     plink = shutil.which("plink1.9") or sys.exit("plink1.9 not found (apt-get install plink1.9)")
     work = Path(tempfile.mkdtemp(prefix="bench_ld_"))

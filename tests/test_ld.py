@@ -67,6 +67,9 @@ def test_bad_block_file_names_row(tmp_path):
     p.write_text("1\t100\t200\n1\t150\t300\n")
     with pytest.raises(InputError, match="non-overlapping"):
         read_block_bed(p)
+    v = pd.DataFrame({"chrom": "1", "pos": [120, 160, 250]})
+    with pytest.raises(InputError, match="non-overlapping"):
+        assign_blocks(v, pd.DataFrame({"chrom": "1", "start": [100, 150], "stop": [200, 300]}), n_samples=1)
 
 
 def _check_partition(variants, blocks, block_of):

@@ -182,6 +182,10 @@ def assign_blocks(variants: pd.DataFrame, intervals: pd.DataFrame, *, n_samples:
         if chrom in ivs:
             s = ivs[chrom]["start"].to_numpy(np.int64).copy()
             e = ivs[chrom]["stop"].to_numpy(np.int64).copy()
+            if (s[1:] < e[:-1]).any() or (e <= s).any():
+                k = int(np.flatnonzero(np.append(s[1:] < e[:-1], False) | (e <= s))[0])
+                raise InputError("ld blocks", "non-overlapping, non-empty intervals", column="start",
+                                 value=f"{chrom}:{s[k]}-{e[k]}")
             s[0], e[-1] = min(s[0], lo), max(e[-1], hi)
             gap = s[1:] > e[:-1]
             if gap.any():  # a gap [stop_i, start_i+1) becomes a block of its own
