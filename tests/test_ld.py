@@ -12,7 +12,7 @@ from locusflow.io.genotypes import ingest_plink, standardise
 from locusflow.ld.blocks import (assign_blocks, available_blocks, fixed_windows, published_blocks,
                                  published_file, read_block_bed)
 from locusflow.ld.ldsplit import banded_r2, choose_split, cross_block_r2, ldsplit
-from locusflow.ld.matrix import build_ld, ld_matrix, read_block_ld, read_ld_index
+from locusflow.ld.matrix import build_ld, ld_matrix, locate_variants, read_block_ld, read_ld_index
 from locusflow.ld.stage import make_blocks, run_ld
 
 from conftest import EXAMPLES, apt_tool
@@ -130,6 +130,9 @@ def test_r_matches_plink_polypred_chr22(realdata, tmp_path):
     sv, sr = read_block_ld(tmp_path / "ld", index["block_id"][1], pick)
     np.testing.assert_array_equal(sr, r[np.ix_([400, 3, 77, 3], [400, 3, 77, 3])])
     assert list(sv["variant_id"]) == list(pick)
+    loc = locate_variants(tmp_path / "ld", list(pick[::-1]) + ["22:1:A:C"])
+    assert set(loc["block_id"]) == {index["block_id"][1]} and len(loc) == 3  # unknown id left out
+    assert (var["variant_id"].to_numpy()[loc["ld_row"]] == loc["variant_id"].to_numpy()).all()
     with pytest.raises(InputError, match="variants of LD block"):
         read_block_ld(tmp_path / "ld", index["block_id"][1], ["22:1:A:C"])
 
@@ -271,6 +274,12 @@ def test_stage_and_cli(example, tmp_path):
     run_ld(example.path, tmp_path / "o", {"blocks": "fixed", "window": 2000}, progress=False)
     idx2 = read_ld_index(tmp_path / "o" / "ld")
     assert len(list((tmp_path / "o" / "ld" / "blocks").glob("*/*.zarr"))) == len(idx2) == 4
+    keep = tmp_path / "keep.txt"  # PLINK keep format: FID IID
+    keep.write_text("".join(f"f {s}\n" for s in example.samples[:100]))
+    assert main(["ld", "--store", str(example.path), "--out", str(tmp_path / "k"), "--blocks", "fixed",
+                 "--window", "3000", "--samples", str(keep), "--maf", "0.05"]) == 0
+    k = read_ld_index(tmp_path / "k" / "ld")
+    assert k["n_samples"].eq(100).all() and read_dataset(tmp_path / "k" / "ld_blocks", "ld_blocks")["n_samples"].eq(100).all()
     bad = tmp_path / "bad.bed"
     bad.write_text("1 10 x\n")
     assert main(["ld", "--store", str(example.path), "--out", str(tmp_path / "o"), "--blocks", str(bad)]) == 2

@@ -15,9 +15,9 @@ Layout of an LD directory ``<ld_dir>`` (written by :func:`build_ld`):
         variant_id  [m]    chrom:pos:ref:alt, the order of r's rows and columns
         alt_freq    [m]    alt allele frequency over the samples used
 
-Reading: :func:`read_ld_index` (the index table), :func:`read_block_ld` (``(variants, r)`` of one
-block, optionally of any subset of its variants, in the order asked; only the Zarr chunks needed are
-read). Variants are dropped from a block's matrix when monomorphic in the samples used or below the
+Reading: :func:`read_ld_index` (the index table), :func:`locate_variants` (variant_id -> block_id),
+:func:`read_block_ld` (``(variants, r)`` of one block, optionally of any subset of its variants, in
+the order asked; only the Zarr chunks needed are read). Variants are dropped from a block's matrix when monomorphic in the samples used or below the
 optional ``maf`` filter (``n_dropped`` in the index).
 
 Work list: one unit per block (store rows by index range), kernel :func:`ld_block_kernel`, run by
@@ -234,6 +234,23 @@ def read_ld_index(ld_dir, chrom=None) -> pd.DataFrame:
     """The ld_index table of an LD directory (optionally one chromosome)."""
     filt = None if chrom is None else [("chrom", "==", str(chrom))]
     return read_dataset(Path(ld_dir) / "index", "ld_index", filters=filt)
+
+
+def locate_variants(ld_dir, variant_ids=None, chrom=None) -> pd.DataFrame:
+    """variant_id -> block_id (and row ``ld_row`` in that block's matrix) from the index.
+
+    With ``variant_ids``, only those (ids absent from every matrix are left out); use the result to
+    group summary statistics by block and call :func:`read_block_ld` with each group's ids.
+    """
+    idx = read_ld_index(ld_dir, chrom)[["block_id", "variant_ids"]]
+    lens = idx["variant_ids"].map(len).to_numpy()
+    out = pd.DataFrame({"variant_id": np.concatenate([np.asarray(v, dtype=object) for v in idx["variant_ids"]])
+                        if len(idx) else np.array([], dtype=object),
+                        "block_id": np.repeat(idx["block_id"].to_numpy(), lens),
+                        "ld_row": np.concatenate([np.arange(k) for k in lens]) if len(idx) else np.array([], int)})
+    if variant_ids is not None:
+        out = out[out["variant_id"].isin(pd.Index(variant_ids))].reset_index(drop=True)
+    return out
 
 
 def read_block_ld(ld_dir, block_id: str, variant_ids=None) -> tuple[pd.DataFrame, np.ndarray]:
