@@ -208,8 +208,9 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
              spark=None, progress: bool = True, manifest: dict | None = None) -> pd.DataFrame:
     """LD matrices of every block through the work-list runner; writes the index; returns it.
 
-    ``samples``: sample ids (None = all). Block groups left from an earlier run that are not in the
-    new index are removed after the index is written.
+    ``samples``: sample ids (None = all). The previous index is removed first and the new one written
+    once every block is done; block groups left from an earlier run that are not in the new index
+    are removed then.
     """
     from ..engine.runner import run_worklist
 
@@ -217,6 +218,9 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
     sidx = None if samples is None else [int(i) for i in st.sample_index(list(samples))]
     ld_dir = Path(ld_dir)
     units = block_units(st.variants, blocks)
+    # an index describes finished matrices only: drop the old one until this run has finished (each
+    # block group is itself written atomically and holds its own variant ids)
+    shutil.rmtree(ld_dir / "index", ignore_errors=True)
     index = run_worklist(units, ld_block_kernel, "ld_index", engine=engine, spark=spark, progress=progress,
                          kwargs={"store": str(st.path), "ld_dir": str(ld_dir), "samples": sidx, "maf": float(maf)})
     write_dataset(index, ld_dir / "index", "ld_index", mode="overwrite",
