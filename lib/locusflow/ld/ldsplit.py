@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import as_strided
 
 from .. import get_logger
 from ..errors import InputError
@@ -67,15 +68,19 @@ def banded_r2(x: np.ndarray, band: int, chunk: int = 1024) -> np.ndarray:
 
 
 def cut_costs(r2: np.ndarray, thr_r2: float = 0.0, max_r2: float = 1.0) -> np.ndarray:
-    """E_end[j, s-1] = E(j-s+1, j) for s = 1..band: cost of a block of s variants ending at j."""
+    """E_end[j, s-1] = E(j-s+1, j) for s = 1..band: cost of a block of s variants ending at j.
+
+    T(p, k) = sum_{d >= k} r2(p, p+d) by a reversed cumulative sum; the anti-diagonals
+    T(j-t+1, t) are read through a strided view (rows above 0 are zero padding) and summed over t.
+    """
     m, band = r2.shape
     b = np.where(r2 < thr_r2, 0.0, r2.astype(np.float64))
     b[r2 > max_r2] = np.inf
-    tail = np.cumsum(b[:, ::-1], axis=1)[:, ::-1]          # T(p, k) = sum_{d >= k} r2(p, p+d)
-    t = np.arange(1, band + 1)
-    rows = np.arange(m)[:, None] - t[None, :] + 1           # p = j - t + 1
-    d = np.where(rows >= 0, tail[np.maximum(rows, 0), t - 1], 0.0)
-    return np.cumsum(d, axis=1)
+    tail = np.zeros((m + band - 1, band))
+    np.cumsum(b[:, ::-1], axis=1, out=tail[band - 1:, ::-1])
+    rs, cs = tail.strides
+    anti = as_strided(tail[band - 1:], shape=(m, band), strides=(rs, cs - rs), writeable=False)
+    return np.cumsum(anti, axis=1)
 
 
 def ldsplit(r2: np.ndarray, min_size: int, max_size: int, *, max_K: int = 500, thr_r2: float = 0.0,
