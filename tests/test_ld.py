@@ -228,6 +228,12 @@ def test_ldsplit_reproducible_and_no_worse_than_fixed_windows(example):
     m = len(rows)
     sols = [ldsplit(r2, 150, 900, max_r2=1.0, max_cost=np.inf) for _ in range(2)]
     pd.testing.assert_frame_equal(sols[0], sols[1])
+    # max_cost only prunes: each reported split is the unpruned optimum for its K
+    cap = float(sols[0]["cost"].median())
+    pruned = ldsplit(r2, 150, 900, max_r2=1.0, max_cost=cap)
+    assert 0 < len(pruned) < len(sols[0]) and (pruned["cost"] <= cap).all()
+    full = sols[0].set_index("n_block").loc[pruned["n_block"]].reset_index()
+    np.testing.assert_allclose(pruned["cost"], full["cost"], rtol=1e-12)
     for k in (4, 6, 10):
         sizes = choose_split(sols[0], k)
         assert sum(sizes) == m and min(sizes) >= 150 and max(sizes) <= 900

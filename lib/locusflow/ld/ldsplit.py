@@ -97,6 +97,11 @@ def ldsplit(r2: np.ndarray, min_size: int, max_size: int, *, max_K: int = 500, t
         raise ValueError(f"need 1 <= min_size <= max_size (got {min_size}, {max_size})")
     e_sz = np.ascontiguousarray(cut_costs(r2, thr_r2, max_r2).T)  # [size-1, end]: contiguous per size
     max_cost = m / 200 if max_cost is None else float(max_cost)
+    # E(j-s+1, j) grows with s: sizes whose cheapest block already costs more than max_cost can
+    # never be part of a reported split (bigsnpr prunes E the same way)
+    over = np.flatnonzero(e_sz.min(axis=1) > max_cost)
+    if len(over) and over[0] + 1 <= max_size:
+        max_size = max(min_size, int(over[0]))
     pos = None if pos is None or max_span is None else np.asarray(pos, dtype=np.float64)
     inf = np.inf
     prev1 = np.full(m + 1, inf)
