@@ -26,7 +26,8 @@ depending on sample size) so that sampling noise (r2 ~ 1/n per pair) does not do
 r2 is taken within a band of ``band`` variants (pairs further apart count 0, as bigsnpr's sparse
 ``snp_cor`` matrix does), computed by chunked float32 GEMMs. E for all (i, s) comes from cumulative
 sums along the band (no loop over variants): with T(p, k) = sum_{d>=k} r2(p, p+d),
-E(j-s+1, j) = sum_{t=1..s} T(j-t+1, t). Memory: m x band (r2, float32) + m x band (E, float64).
+E(j-s+1, j) = sum_{t=1..s} T(j-t+1, t). Peak memory about 3 x m x band float64 (2.4 GB for
+m = 50,000 and band = 2,000): split chromosome by chromosome, on a thinned panel for dense data.
 Time O(K (max_size - min_size) m) in vector operations of length m. Difference from bigsnpr: E is
 kept in float64 (bigsnpr stores float), which can break exact ties differently.
 """
