@@ -1,21 +1,292 @@
-"""Per-block LD matrices from a reference panel.
+"""Per-block LD matrices from a reference panel: compute, store, read.
 
-r = X'X / n over standardised dosages X (variants centred and scaled to unit variance, missing calls
-mean-imputed), computed as one float32 GEMM; signs follow the `alt` allele. This equals plink's
-``--r`` on complete data (Pearson correlation of allele counts).
+Formula: r = X'X / n over standardised dosages X (each variant centred and scaled to unit variance
+with the population variance, missing calls mean-imputed); signs follow the ``alt`` allele. It is
+computed from an exact float32 GEMM of integer (shifted) allele counts, then centred and scaled
+(see :func:`ld_matrix`). On complete data this is plink 1.9 ``--r square --keep-allele-order`` (Pearson r
+of allele counts). With missing calls plink uses the samples called at both variants
+(pairwise-complete) while this mean-imputes: the two differ for pairs that involve a missing call.
+
+Layout of an LD directory ``<ld_dir>`` (written by :func:`build_ld`):
+
+    <ld_dir>/index/chrom=<c>/part-0.parquet         schema ld_index: one row per block
+    <ld_dir>/blocks/<chrom>/<chrom>_<start>_<stop>.zarr
+        r           [m, m] float32 (Zarr format 2)
+        variant_id  [m]    chrom:pos:ref:alt, the order of r's rows and columns
+        alt_freq    [m]    alt allele frequency over the samples used
+
+Reading: :func:`read_ld_index` (the index table), :func:`locate_variants` (variant_id -> block_id),
+:func:`read_block_ld` (``(variants, r)`` of one block, optionally of any subset of its variants, in
+the order asked; only the Zarr chunks needed are read). Variants are dropped from a block's matrix when monomorphic in the samples used or below the
+optional ``maf`` filter (``n_dropped`` in the index).
+
+Work list: one unit per block (store rows by index range), kernel :func:`ld_block_kernel`, run by
+``locusflow.engine.runner.run_worklist`` on local, dask or spark with identical results.
 """
 from __future__ import annotations
 
+import functools
+import shutil
+import uuid
+from pathlib import Path
+
+import numcodecs
 import numpy as np
+import pandas as pd
+import zarr
 
-from ..io.genotypes import standardise
+from .. import get_logger
+from ..errors import InputError
+from ..io.dataset import read_dataset, write_dataset
+from ..io.genotypes import GenotypeStore
+from ..schema import load
+
+log = get_logger("ld")
+CHUNK = 2048
+_COMP = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
 
 
-def ld_matrix(dosage: np.ndarray) -> np.ndarray:
-    """float32 correlation matrix [m, m] of a [m variants, n samples] dosage matrix (NaN = missing)."""
-    x = standardise(dosage)
-    n = x.shape[1]
-    r = x @ x.T
-    r /= np.float32(n)
-    np.fill_diagonal(r, np.where(np.any(x != 0, axis=1), 1.0, 0.0).astype(np.float32))
+def ld_matrix(dosage: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """float32 correlation matrix [m, m] of a [m variants, n samples] dosage matrix (NaN = missing).
+
+    Equal to ``X'X/n`` over standardised, mean-imputed dosages X. The GEMM runs on integers so that
+    it is exact in float32: each variant is shifted by its rounded mean c_i (D = dosage - c, 0 where
+    missing; entries -2..2, so sums of products stay below 2^24 for n < 2^22 samples), leaving
+    delta_i = mu_i - c_i (|delta| <= 1/2) to correct for. With M the call mask,
+    ``X'X = D D' - delta_j (D M') - delta_i (M D') + delta_i delta_j (M M')``, which is
+    ``D D' - n delta delta'`` when nothing is missing (then applied in float32: the rank-1 term is
+    small, |r| error ~1e-7); with missing calls the correction runs in float64. r = X'X/(n sd_i sd_j)
+    with sd from the data in float64. Monomorphic variants get a zero row (diagonal 0).
+    """
+    d = np.asarray(dosage, dtype=np.float32)
+    m, n = d.shape
+    miss = np.isnan(d)
+    called = n - miss.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = np.where(called > 0, np.where(miss, 0, d).sum(1, dtype=np.float64) / called, 0.0)
+    shift = np.round(mu)
+    dt = np.float32 if 4 * n < 2 ** 24 else np.float64
+    x = np.where(miss, 0, d - shift[:, None].astype(np.float32)).astype(dt, copy=False)
+    delta = mu - shift
+    dev = np.where(miss, 0.0, d - mu[:, None])
+    sd = np.sqrt(np.einsum("ij,ij->i", dev, dev) / n)        # population sd of the imputed dosages
+    w = np.divide(1.0, sd * np.sqrt(n), out=np.zeros(m), where=sd > 0)
+    s = x @ x.T
+    r = s if s.dtype == np.float32 else np.empty((m, m), np.float32)
+    if not miss.any():
+        nd, d32, w32 = (n * delta).astype(np.float32), delta.astype(np.float32), w.astype(np.float32)
+        for a in range(0, m, chunk):  # loop over row chunks of the matrix, not variants
+            b = min(m, a + chunk)
+            c = s[a:b]
+            c -= np.multiply.outer(nd[a:b], d32)
+            c *= w32[a:b, None]
+            c *= w32[None, :]
+            np.clip(c, -1.0, 1.0, out=c)
+            r[a:b] = c
+    else:
+        mask = (~miss).astype(dt)
+        dm, mm = x @ mask.T, mask @ mask.T
+        for a in range(0, m, chunk):
+            b = min(m, a + chunk)
+            c = (s[a:b].astype(np.float64) - dm[a:b] * delta[None, :] - delta[a:b, None] * dm[:, a:b].T
+                 + mm[a:b] * np.multiply.outer(delta[a:b], delta))
+            c *= w[a:b, None]
+            c *= w[None, :]
+            np.clip(c, -1.0, 1.0, out=c)
+            r[a:b] = c
+    np.fill_diagonal(r, (w > 0).astype(np.float32))
     return r
+
+
+def block_path(chrom, start, stop) -> str:
+    return f"blocks/{chrom}/{chrom}_{int(start)}_{int(stop)}.zarr"
+
+
+@functools.lru_cache(maxsize=8)
+def _store(path: str, stamp: float) -> GenotypeStore:
+    return GenotypeStore(path)
+
+
+def open_store(path) -> GenotypeStore:
+    """A cached GenotypeStore (variants table read once per process and store version)."""
+    p = Path(path)
+    meta = p / "locusflow.json"
+    return _store(str(p), meta.stat().st_mtime if meta.exists() else 0.0)
+
+
+def ld_block_kernel(unit: dict, *, store: str, ld_dir: str, samples=None, maf: float = 0.0) -> pd.DataFrame:
+    """Work-list kernel: LD of one block, written to ``<ld_dir>/<path>``; returns its ld_index row.
+
+    ``unit``: block_id, chrom, start, stop and the block's store rows, ``lo``/``hi`` (a range) or
+    ``index`` (a list). ``samples``: store sample indices (None = all). ``maf``: drop variants with
+    minor allele frequency below it (monomorphic variants are always dropped).
+    """
+    numcodecs.blosc.use_threads = False
+    st = open_store(store)
+    idx = (np.asarray(unit["index"], dtype=np.int64) if unit.get("index") is not None
+           else np.arange(int(unit["lo"]), int(unit["hi"])))
+    smp = None if samples is None else np.asarray(samples, dtype=np.int64)
+    if unit.get("index") is not None:
+        d = st.dosages(index=idx, samples=smp)
+    else:
+        d = st.dosages(int(unit["lo"]), int(unit["hi"]), samples=smp)
+    with np.errstate(invalid="ignore"):
+        af = np.nanmean(d, axis=1, dtype=np.float64) / 2
+    keep = np.isfinite(af) & (np.minimum(af, 1 - af) >= maf) & (np.minimum(af, 1 - af) > 0)
+    d = d[keep]
+    ids = st.variants["variant_id"].to_numpy()[idx[keep]]
+    r = ld_matrix(d)
+    rel = block_path(unit["chrom"], unit["start"], unit["stop"])
+    write_block(Path(ld_dir) / rel, r, ids, af[keep], block_id=unit["block_id"], n_samples=d.shape[1])
+    return pd.DataFrame([{"block_id": unit["block_id"], "chrom": str(unit["chrom"]),
+                          "start": int(unit["start"]), "stop": int(unit["stop"]), "n_variants": len(ids),
+                          "n_dropped": int((~keep).sum()), "n_samples": int(d.shape[1]), "path": rel,
+                          "variant_ids": [str(v) for v in ids]}])
+
+
+def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: str, n_samples: int) -> None:
+    """Write one block's Zarr group (staged, then renamed into place: no half-written block)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
+    g = zarr.open_group(str(tmp), mode="w", zarr_format=2)
+    m = len(variant_ids)
+    c = max(1, min(m, CHUNK))
+    a = g.create_array("r", shape=(m, m), chunks=(c, c), dtype="f4", compressors=_COMP)
+    if m:
+        a[...] = r
+    v = g.create_array("variant_id", shape=(m,), chunks=(max(m, 1),), dtype=str, compressors=_COMP)
+    f = g.create_array("alt_freq", shape=(m,), chunks=(max(m, 1),), dtype="f8", compressors=_COMP)
+    if m:
+        v[...] = np.asarray(variant_ids, dtype=str).astype(object)
+        f[...] = np.asarray(alt_freq, dtype=np.float64)
+    a.attrs["_ARRAY_DIMENSIONS"] = ["variants", "variants_"]
+    v.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
+    f.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
+    g.attrs.update({"block_id": block_id, "n_samples": int(n_samples),
+                    "formula": "r = X'X/n, X standardised alt dosages (mean-imputed)"})
+    if path.exists():
+        trash = path.parent / f".trash-{uuid.uuid4().hex[:8]}"
+        path.rename(trash)
+        tmp.rename(path)
+        shutil.rmtree(trash)
+    else:
+        tmp.rename(path)
+
+
+def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
+    """Work units (largest cost first is the runner's job) with each block's store rows.
+
+    A block whose rows, in position order, form one contiguous store range gets ``lo``/``hi``;
+    otherwise ``index`` lists them. Every variant must fall in a block (assign_blocks guarantees it).
+    """
+    units = []
+    bl = blocks.sort_values(["chrom", "start"])
+    for chrom, b in bl.groupby(bl["chrom"].astype(str), sort=True):
+        v = variants[variants["chrom"].astype(str) == chrom].sort_values(["pos", "store_index"], kind="stable")
+        pos, rows = v["pos"].to_numpy(np.int64), v["store_index"].to_numpy(np.int64)
+        s, e = b["start"].to_numpy(np.int64), b["stop"].to_numpy(np.int64)
+        k = np.searchsorted(s, pos, side="right") - 1
+        outside = (k < 0) | (pos >= e[np.maximum(k, 0)])
+        if outside.any():
+            raise InputError("ld_blocks", "blocks covering every variant of the panel", column="pos",
+                             value=f"{chrom}:{int(pos[outside][0])}")
+        bounds = np.searchsorted(k, np.arange(len(s) + 1))
+        for j, rec in enumerate(b.itertuples(index=False)):  # loop over blocks
+            r = rows[bounds[j]:bounds[j + 1]]
+            u = {"unit_id": rec.block_id, "block_id": rec.block_id, "chrom": chrom, "start": int(rec.start),
+                 "stop": int(rec.stop), "cost": float(rec.cost)}
+            if len(r) and np.array_equal(r, np.arange(r[0], r[0] + len(r))):
+                u.update(lo=int(r[0]), hi=int(r[0] + len(r)))
+            else:
+                u["index"] = [int(x) for x in r]
+            units.append(u)
+    return units
+
+
+def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 0.0, engine: str = "local",
+             spark=None, progress: bool = True, manifest: dict | None = None) -> pd.DataFrame:
+    """LD matrices of every block through the work-list runner; writes the index; returns it.
+
+    ``samples``: sample ids (None = all). The previous index is removed first and the new one written
+    once every block is done; block groups left from an earlier run that are not in the new index
+    are removed then.
+    """
+    from ..engine.runner import run_worklist
+
+    st = open_store(store)
+    sidx = None if samples is None else [int(i) for i in st.sample_index(list(samples))]
+    ld_dir = Path(ld_dir)
+    units = block_units(st.variants, blocks)
+    # an index describes finished matrices only: drop the old one until this run has finished (each
+    # block group is itself written atomically and holds its own variant ids)
+    shutil.rmtree(ld_dir / "index", ignore_errors=True)
+    index = run_worklist(units, ld_block_kernel, "ld_index", engine=engine, spark=spark, progress=progress,
+                         kwargs={"store": str(st.path), "ld_dir": str(ld_dir), "samples": sidx, "maf": float(maf)})
+    write_dataset(index, ld_dir / "index", "ld_index", mode="overwrite",
+                  manifest={"store": str(st.path), "maf": maf, "n_samples": len(sidx or st.samples),
+                            **(manifest or {})})
+    keep = {str((ld_dir / p).resolve()) for p in index["path"]}
+    for p in (ld_dir / "blocks").glob("*/*.zarr"):
+        if str(p.resolve()) not in keep:
+            shutil.rmtree(p)
+    log.info("ld: %d blocks, %d variants -> %s", len(index), int(index["n_variants"].sum()), ld_dir)
+    return index
+
+
+def read_ld_index(ld_dir, chrom=None) -> pd.DataFrame:
+    """The ld_index table of an LD directory (optionally one chromosome)."""
+    filt = None if chrom is None else [("chrom", "==", str(chrom))]
+    return read_dataset(Path(ld_dir) / "index", "ld_index", filters=filt)
+
+
+def locate_variants(ld_dir, variant_ids=None, chrom=None) -> pd.DataFrame:
+    """variant_id -> block_id (and row ``ld_row`` in that block's matrix) from the index.
+
+    With ``variant_ids``, only those (ids absent from every matrix are left out); use the result to
+    group summary statistics by block and call :func:`read_block_ld` with each group's ids.
+    """
+    idx = read_ld_index(ld_dir, chrom)[["block_id", "variant_ids"]]
+    lens = idx["variant_ids"].map(len).to_numpy()
+    out = pd.DataFrame({"variant_id": np.concatenate([np.asarray(v, dtype=object) for v in idx["variant_ids"]])
+                        if len(idx) else np.array([], dtype=object),
+                        "block_id": np.repeat(idx["block_id"].to_numpy(), lens),
+                        "ld_row": np.concatenate([np.arange(k) for k in lens]) if len(idx) else np.array([], int)})
+    if variant_ids is not None:
+        out = out[out["variant_id"].isin(pd.Index(variant_ids))].reset_index(drop=True)
+    return out
+
+
+def read_block_ld(ld_dir, block_id: str, variant_ids=None) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(variants, r)`` of block ``block_id``: variant_id, chrom, pos, ref, alt, alt_freq and float32 r.
+
+    With ``variant_ids``, only those variants (in that order); an id not in the block's matrix is an
+    InputError naming it.
+    """
+    ld_dir = Path(ld_dir)
+    chrom, _, span = str(block_id).partition(":")
+    start, _, stop = span.partition("-")
+    if not (start.isdigit() and stop.isdigit()):
+        raise InputError(ld_dir, "a block_id chrom:start-stop", column="block_id", value=block_id)
+    path = ld_dir / block_path(chrom, start, stop)
+    if not path.exists():
+        raise InputError(path, f"LD block {block_id} (not in this LD directory)")
+    g = zarr.open_group(str(path), mode="r", zarr_format=2)
+    ids = np.asarray(g["variant_id"][:], dtype=object).astype(str)
+    freq = np.asarray(g["alt_freq"][:], dtype=np.float64)
+    if variant_ids is None:
+        sel = np.arange(len(ids))
+        r = np.asarray(g["r"][...])
+    else:
+        want = np.asarray(list(variant_ids), dtype=str)
+        sel = pd.Index(ids).get_indexer(want)
+        if (sel < 0).any():
+            raise InputError(path, f"variants of LD block {block_id}", column="variant_id",
+                             value=list(want[sel < 0][:5]))
+        r = np.asarray(g["r"].get_orthogonal_selection((sel, sel))) if len(sel) else np.zeros((0, 0), "f4")
+    parts = pd.Series(ids[sel]).str.split(":", expand=True, n=3) if len(sel) else pd.DataFrame(
+        [[None] * 4][:0], columns=range(4))
+    var = pd.DataFrame({"variant_id": ids[sel], "chrom": parts[0].to_numpy(dtype=object),
+                        "pos": parts[1].to_numpy().astype(np.int64), "ref": parts[2].to_numpy(dtype=object),
+                        "alt": parts[3].to_numpy(dtype=object), "alt_freq": freq[sel]})
+    return var, r.astype(np.float32, copy=False)

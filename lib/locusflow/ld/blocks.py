@@ -1,0 +1,213 @@
+"""LD blocks: published sets (LDetect, FOCUS), fixed windows, and assignment of a panel's variants.
+
+Coordinates. A block is a 1-based half-open interval ``[start, stop)`` on one chromosome (schema
+``ld_blocks``). Published block files are BED (0-based start, exclusive end), so a BED row
+``chrom s e`` becomes ``start = s + 1, stop = e + 1``: it holds the variants with ``s < pos <= e``.
+
+Published sets (shipped in ``locusflow/data/ld_blocks``, see its README for attribution):
+Berisa & Pickrell (2016) LDetect ``EUR``/``AFR``/``ASN`` (GRCh37) and the FOCUS (Mancuso et al.
+2019, pyfocus 0.802) sets ``focus_eur``, ``focus_eur_afr``, ``focus_eur_eas``, ``focus_eur_eas_afr``
+for GRCh37 and GRCh38 (``EUR`` on GRCh38 = ``focus_eur``, LDetect EUR lifted by the FOCUS authors).
+
+Assignment (:func:`assign_blocks`) puts every variant of a panel in exactly one block:
+- variants before the first block of their chromosome extend that block's start down to them, and
+  variants after the last block extend its stop (published sets end at the first/last 1000G SNP);
+- variants in a gap between two consecutive blocks get a block of their own, ``[stop_i, start_i+1)``;
+- a chromosome with no block at all becomes one block spanning its variants (logged as a warning).
+Blocks holding no variant are dropped. Each block carries ``cost = m^2 n`` (m variants, n samples),
+the work of its LD GEMM, which the work list packs by.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import get_logger
+from ..errors import InputError
+from ..schema import load
+
+log = get_logger("ld.blocks")
+
+LDETECT = ("EUR", "AFR", "ASN")
+FOCUS = ("focus_eur", "focus_eur_afr", "focus_eur_eas", "focus_eur_eas_afr")
+BUILDS = ("GRCh37", "GRCh38")
+
+
+def _norm_build(build: str) -> str:
+    b = str(build).lower().replace("grch", "").replace("hg", "")
+    table = {"37": "GRCh37", "19": "GRCh37", "38": "GRCh38"}
+    if b not in table:
+        raise InputError("ld.blocks", f"genome build GRCh37 or GRCh38 for published blocks", value=build)
+    return table[b]
+
+
+def available_blocks() -> list[tuple[str, str]]:
+    """(name, build) pairs loadable with :func:`published_blocks`."""
+    return ([(n, "GRCh37") for n in LDETECT] + [(n, b) for n in FOCUS for b in BUILDS]
+            + [("EUR", "GRCh38")])
+
+
+def published_file(name: str, build: str = "GRCh37") -> Path:
+    """Path of a shipped block file (``published_blocks`` reads it)."""
+    build = _norm_build(build)
+    key = name.upper() if name.upper() in LDETECT else name.lower()
+    if key == "EUR" and build == "GRCh38":
+        key = "focus_eur"
+    if key in LDETECT and build == "GRCh37":
+        fname = f"ldetect_{key}_GRCh37.bed"
+    elif key in FOCUS:
+        fname = f"{key}_{build}.bed"
+    else:
+        raise InputError("ld.blocks", f"one of {available_blocks()} (name, build)", value=(name, build))
+    return Path(str(resources.files("locusflow.data").joinpath("ld_blocks", fname)))
+
+
+def published_blocks(name: str, build: str = "GRCh37") -> pd.DataFrame:
+    """Shipped block set ``name`` (``EUR``, ``AFR``, ``ASN``, ``focus_eur``, ...) for ``build``.
+
+    Columns chrom, start, stop (1-based half-open) and source, e.g. ``ldetect_EUR_GRCh37``.
+    """
+    path = published_file(name, build)
+    out = read_block_bed(path)
+    out["source"] = path.stem
+    return out
+
+
+def read_block_bed(path) -> pd.DataFrame:
+    """Read a BED-like block file: ``chrom start stop`` (tab or space separated, optional header).
+
+    Returns chrom (no 'chr'), start, stop in locusflow coordinates (``start = s + 1``,
+    ``stop = e + 1``), sorted. LDetect AFR's split row (``s None`` then ``None e``) is merged into one
+    block; any other non-integer coordinate, overlap or empty interval is an InputError naming the row.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "LD block file (chrom start stop) not found")
+    raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, keep_default_na=False, comment="#",
+                      engine="python")
+    if raw.shape[1] < 3:
+        raise InputError(path, "at least 3 whitespace-separated columns: chrom start stop", row=1)
+    raw = raw.iloc[:, :3]
+    raw.columns = ["chrom", "start", "stop"]
+    row0 = 1
+    if raw.iloc[0, 1].lower() in ("start", "chromstart") or not raw.iloc[0, 1].lstrip("-").isdigit():
+        if raw.iloc[0, 1] != "None":
+            raw, row0 = raw.iloc[1:], 2  # header line
+    raw = raw.reset_index(drop=True)
+    rows = np.arange(len(raw)) + row0
+    # LDetect AFR: "11 108823642 None" + "11 None 111048570" -> one block
+    open_stop = (raw["stop"] == "None").to_numpy()
+    open_start = (raw["start"] == "None").to_numpy()
+    pair = open_stop[:-1] & open_start[1:] & (raw["chrom"].to_numpy()[:-1] == raw["chrom"].to_numpy()[1:])
+    if pair.any():
+        i = np.flatnonzero(pair)
+        raw.loc[i, "stop"] = raw.loc[i + 1, "stop"].to_numpy()
+        keep = np.ones(len(raw), bool)
+        keep[i + 1] = False
+        raw, rows = raw[keep].reset_index(drop=True), rows[keep]
+    for col in ("start", "stop"):
+        bad = ~raw[col].str.fullmatch(r"\d+")
+        if bad.any():
+            k = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(path, "a non-negative integer (BED coordinate)", row=int(rows[k]), column=col,
+                             value=raw[col].iloc[k])
+    out = pd.DataFrame({"chrom": raw["chrom"].str.replace("^chr", "", regex=True),
+                        "start": raw["start"].astype(np.int64) + 1, "stop": raw["stop"].astype(np.int64) + 1})
+    bad = out["stop"] <= out["start"]
+    if bad.any():
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, "stop > start", row=int(rows[k]), column="stop", value=int(raw["stop"].iloc[k]))
+    out["_row"] = rows
+    out = out.sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
+    same = out["chrom"].to_numpy()[1:] == out["chrom"].to_numpy()[:-1]
+    overlap = same & (out["start"].to_numpy()[1:] < out["stop"].to_numpy()[:-1])
+    if overlap.any():
+        k = int(np.flatnonzero(overlap)[0]) + 1
+        raise InputError(path, "non-overlapping blocks", row=int(out["_row"].iloc[k]), column="start",
+                         value=int(out["start"].iloc[k]) - 1)
+    return out.drop(columns="_row")
+
+
+def fixed_windows(variants: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Consecutive windows of ``window`` variants per chromosome (the last one holds the rest).
+
+    A window boundary never separates two variants at the same position: it moves forward to the
+    next position change. Returns chrom, start, stop intervals for :func:`assign_blocks`.
+    """
+    if int(window) < 1:
+        raise InputError("ld.window", "a positive number of variants per window", value=window)
+    out = []
+    for chrom, pos in _positions(variants):
+        firsts = np.arange(0, len(pos), int(window))
+        out.append(intervals_from_starts(chrom, pos, firsts))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["chrom", "start", "stop"])
+
+
+def intervals_from_starts(chrom: str, pos: np.ndarray, firsts) -> pd.DataFrame:
+    """Intervals whose blocks begin at the sorted positions ``pos[firsts]`` (0 must be first).
+
+    ``start`` of block b is ``pos[firsts[b]]``, its ``stop`` the next block's start (the last one
+    stops after the last variant). Boundaries inside a run of equal positions move past the run.
+    """
+    pos = np.asarray(pos, dtype=np.int64)
+    firsts = np.asarray(firsts, dtype=np.int64)
+    starts = np.unique(pos[firsts])          # equal-position boundaries collapse, order kept
+    stops = np.append(starts[1:], pos[-1] + 1)
+    return pd.DataFrame({"chrom": str(chrom), "start": starts, "stop": stops})
+
+
+def _positions(variants: pd.DataFrame):
+    for chrom, g in variants.groupby("chrom", sort=True):
+        yield chrom, np.sort(g["pos"].to_numpy(np.int64))
+
+
+def assign_blocks(variants: pd.DataFrame, intervals: pd.DataFrame, *, n_samples: int,
+                  source: str = "", genome_build: str = "") -> tuple[pd.DataFrame, pd.Series]:
+    """Blocks covering every variant, and each variant's ``block_id`` (aligned with ``variants``).
+
+    ``intervals``: chrom, start, stop (1-based half-open, non-overlapping per chromosome). Edges are
+    extended and gaps filled as the module docstring says. Returns the ``ld_blocks`` frame (blocks
+    holding at least one variant, cost = n_variants^2 * n_samples) and the block_id per variant.
+    """
+    src = intervals["source"].iloc[0] if "source" in intervals and len(intervals) else source
+    ivs = {c: g.sort_values("start") for c, g in intervals.groupby(intervals["chrom"].astype(str))}
+    block_of = pd.Series(index=variants.index, dtype=object)
+    rows = []
+    for chrom, g in variants.groupby(variants["chrom"].astype(str), sort=True):
+        pos = g["pos"].to_numpy(np.int64)
+        lo, hi = int(pos.min()), int(pos.max()) + 1
+        if chrom in ivs:
+            s = ivs[chrom]["start"].to_numpy(np.int64).copy()
+            e = ivs[chrom]["stop"].to_numpy(np.int64).copy()
+            if (s[1:] < e[:-1]).any() or (e <= s).any():
+                k = int(np.flatnonzero(np.append(s[1:] < e[:-1], False) | (e <= s))[0])
+                raise InputError("ld blocks", "non-overlapping, non-empty intervals", column="start",
+                                 value=f"{chrom}:{s[k]}-{e[k]}")
+            s[0], e[-1] = min(s[0], lo), max(e[-1], hi)
+            gap = s[1:] > e[:-1]
+            if gap.any():  # a gap [stop_i, start_i+1) becomes a block of its own
+                s, e = np.concatenate([s, e[:-1][gap]]), np.concatenate([e, s[1:][gap]])
+                order = np.argsort(s, kind="stable")
+                s, e = s[order], e[order]
+        else:
+            log.warning("chromosome %s has no %s block: its %d variants form one block", chrom,
+                        src or "given", len(pos))
+            s, e = np.array([lo]), np.array([hi])
+        k = np.searchsorted(s, pos, side="right") - 1
+        counts = np.bincount(k, minlength=len(s))
+        used = np.flatnonzero(counts)
+        ids = np.array([f"{chrom}:{a}-{b}" for a, b in zip(s[used], e[used])], dtype=object)
+        remap = np.full(len(s), -1)
+        remap[used] = np.arange(len(used))
+        block_of.loc[g.index] = ids[remap[k]]
+        m = counts[used].astype(np.int64)
+        rows.append(pd.DataFrame({"block_id": ids, "chrom": chrom, "start": s[used], "stop": e[used],
+                                  "n_variants": m, "n_samples": int(n_samples),
+                                  "cost": m.astype(float) ** 2 * float(n_samples)}))
+    blocks = pd.concat(rows, ignore_index=True) if rows else load("ld_blocks").empty()
+    blocks["source"] = src
+    blocks["genome_build"] = genome_build
+    return load("ld_blocks").conform(blocks, source="assign_blocks"), block_of
