@@ -42,7 +42,9 @@ REGISTRY: dict[str, Stage] = {}
 
 
 def register(stage: Stage) -> Stage:
-    stage.order = len(REGISTRY)
+    """Add a stage; it runs in the position of its module in STAGE_MODULES, whatever the import order."""
+    mod = getattr(stage.run, "__module__", "")
+    stage.order = STAGE_MODULES.index(mod) if mod in STAGE_MODULES else len(STAGE_MODULES) + len(REGISTRY)
     REGISTRY[stage.name] = stage
     return stage
 
