@@ -1,0 +1,153 @@
+"""FINEMAP's shotgun stochastic search (Benner et al. 2016, section 2.4; Hans, Dobra & West 2007).
+
+Starting from the empty configuration, each iteration scores the whole neighbourhood of the current
+configuration C (|C| = k):
+
+* deletion: C - {c_i}, for each of the k SNPs;
+* change:   C - {c_i} + {j}, for each c_i and every SNP j not in C (k m configurations);
+* addition: C + {j}, for every j not in C, when k < max_causal;
+
+every configuration evaluated is kept once (keyed by its combinadic rank), and the next configuration is
+sampled from the neighbourhood with probability proportional to its posterior. The search stops when the
+posterior mass of the kept configurations grew by less than a fraction ``prob_tol`` over the last
+``n_conv`` iterations (FINEMAP ``--prob-tol`` 0.001, ``--n-convergence`` 1000) or after ``n_iter``
+iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
+(``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
+
+Speed: a neighbourhood is scored with k + 1 rank-one extensions of the Cholesky factor of a base
+configuration (``Region.add_scores``), O(k^2 m) flops. A configuration revisited as the current one
+reuses its cached neighbourhood (only the part within ``sample_window`` nats of its best member, at most
+``sample_cap`` configurations: the sampler's proposal, not the stored posterior). Configurations whose
+posterior is below ``exp(-log_prune)`` times the best one found (default 30 nats, ~1e-13) are not stored;
+their total mass is bounded by (configurations evaluated) x exp(-log_prune) relative to the best one.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from . import bayes
+from .keyset import KeySet
+from .region import Region
+from .results import FinemapResult, summarise
+
+DEFAULTS = dict(n_iter=100_000, n_conv=1000, prob_tol=0.001)
+
+
+def finemap_sss(z, R, n, prior_weights=None, max_causal=5, **kwargs):
+    """FINEMAP-SSS fine-mapping of one region: returns the (snp, config, cred) DataFrames.
+
+    ``z``: [m] z-scores; ``R``: [m, m] LD (float32 is fine); ``n``: GWAS sample size;
+    ``prior_weights``: optional [m] non-negative per-SNP weights (functional priors);
+    ``max_causal``: FINEMAP ``--n-causal-snps`` (default 5). Other options: see :func:`finemap_sss_fit`.
+    ``posterior on k``, prior on k and the regional log10 BF are in each frame's ``attrs``.
+    """
+    return finemap_sss_fit(z, R, n, prior_weights, max_causal, **kwargs).tables()
+
+
+def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=None,
+                    prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
+                    include_null=False, n_iter=DEFAULTS["n_iter"], n_conv=DEFAULTS["n_conv"],
+                    prob_tol=DEFAULTS["prob_tol"], log_prune=20.0, sample_window=15.0, sample_cap=500,
+                    temperature=1.0, n_configs_top=50_000, coverage=0.95, seed=0, method="finemap") -> FinemapResult:
+    """FINEMAP-SSS returning a :class:`~locusflow.finemap.results.FinemapResult`.
+
+    Prior options (``bayes``): ``prior_std`` (FINEMAP ``--prior-std``, 0.05; tau = n prior_std^2),
+    ``prior_prob`` (per-SNP prior causal probability, default 1/m), ``corr_config`` (0.95),
+    ``include_null`` (FINEMAP considers only k >= 1: False). Search options: see the module docstring.
+    """
+    region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
+                    variant_id)
+    configs, sizes, log_post, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune,
+                                                         sample_window, sample_cap, seed, temperature)
+    return summarise(region, configs, sizes, log_post, method=method, n_configs_top=n_configs_top,
+                     coverage=coverage, n_iterations=n_done, converged=converged)
+
+
+def _neighbourhood(region: Region, c: np.ndarray):
+    """Scores of the deletion, change and addition neighbours of c (flattened) and a config builder."""
+    m, k, kmax = region.m, len(c), region.max_causal
+    bases = np.array([np.delete(c, i) for i in range(k)], dtype=np.int64).reshape(k, max(k - 1, 0))
+    lp_del = np.empty(k)
+    lp_chg = np.empty((k, m))
+    for i in range(k):
+        b = region.base(bases[i])
+        lp_del[i] = b.log_post if (k > 1 or region.include_null) else -np.inf
+        lp_chg[i] = region.add_scores(b)
+        lp_chg[i, c] = -np.inf
+    lp_add = region.add_scores(region.base(c)) if k < kmax else np.empty(0)
+    cand = np.concatenate([lp_del, lp_chg.ravel(), lp_add])
+
+    def build(sel: np.ndarray):
+        out = np.full((len(sel), kmax), m, dtype=np.int32)
+        sizes = np.empty(len(sel), dtype=np.int8)
+        is_del, is_add = sel < k, sel >= k + k * m
+        is_chg = ~(is_del | is_add)
+        if is_del.any():
+            out[is_del, :k - 1] = bases[sel[is_del]]
+            sizes[is_del] = k - 1
+        if is_chg.any():
+            i, j = np.divmod(sel[is_chg] - k, m)
+            out[is_chg, :k - 1] = bases[i]
+            out[is_chg, k - 1] = j
+            sizes[is_chg] = k
+        if is_add.any():
+            out[is_add, :k] = c
+            out[is_add, k] = sel[is_add] - k - k * m
+            sizes[is_add] = k + 1
+        out.sort(axis=1)
+        return out, sizes
+
+    return cand, build
+
+
+def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
+           sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0):
+    """Run the SSS; return the kept (configs [N, K] padded with m, sizes, log posteriors), iterations, converged."""
+    rng = np.random.default_rng(seed)
+    seen = KeySet()
+    chunks_c, chunks_s, chunks_lp = [], [], []
+    cache: dict[bytes, tuple] = {}
+    log_mass, best = -np.inf, -np.inf
+    history = np.empty(n_iter)
+    tol = np.log1p(prob_tol)
+    center = np.zeros(0, dtype=np.int64)
+    converged, it = False, -1
+    for it in range(n_iter):
+        key = center.tobytes()
+        entry = cache.get(key)
+        if entry is None:
+            cand, build = _neighbourhood(region, center)
+            top = cand.max()
+            best = max(best, top)
+            sel = np.flatnonzero(cand >= best - log_prune)
+            if len(sel):
+                configs, sizes = build(sel)
+                new = seen.add_new(region.keys(configs, sizes))
+                if new.any():
+                    chunks_c.append(configs[new])
+                    chunks_s.append(sizes[new])
+                    chunks_lp.append(cand[sel][new])
+                    log_mass = np.logaddexp(log_mass, logsumexp(cand[sel][new]))
+            near = np.flatnonzero(cand >= top - sample_window * temperature) if np.isfinite(top) else np.zeros(0, int)
+            if len(near) > sample_cap:
+                near = near[np.argpartition(-cand[near], sample_cap)[:sample_cap]]
+            nconf, nsize = build(near)
+            w = np.exp((cand[near] - top) / temperature)
+            entry = (nconf, nsize, np.cumsum(w))
+            cache[key] = entry
+        nconf, nsize, cum = entry
+        if len(cum) == 0:
+            center = np.zeros(0, dtype=np.int64)
+        else:
+            pick = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(cum) - 1)
+            center = nconf[pick, :nsize[pick]]
+        history[it] = log_mass
+        if it >= n_conv and log_mass - history[it - n_conv] < tol:
+            converged = True
+            break
+    if not chunks_c:
+        empty = np.zeros((0, region.max_causal), dtype=np.int64)
+        return empty, np.zeros(0, dtype=np.int64), np.zeros(0), it + 1, converged
+    configs = np.concatenate(chunks_c).astype(np.int64)
+    return configs, np.concatenate(chunks_s).astype(np.int64), np.concatenate(chunks_lp), it + 1, converged
