@@ -120,7 +120,11 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
             cand, build = _neighbourhood(region, center)
             top = cand.max()
             best = max(best, top)
-            sel = np.flatnonzero(cand >= best - log_prune)
+            keep = cand >= best - log_prune
+            for i in range(len(center)):  # additions of an expanded centre are stored already
+                if np.delete(center, i).tobytes() in cache:
+                    keep[len(center) + i * region.m: len(center) + (i + 1) * region.m] = False
+            sel = np.flatnonzero(keep)
             if len(sel):
                 configs, sizes = build(sel)
                 new = seen.add_new(region.keys(configs, sizes))
