@@ -37,6 +37,24 @@ class KeySet:
         self._count += int(new.sum())
         return new
 
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Membership mask of ``keys`` (no insertion)."""
+        if keys.dtype == object or self._pyset is not None:
+            found = self._pyset or set()
+            return np.fromiter((k in found for k in keys), bool, len(keys))
+        keys = np.asarray(keys, dtype=np.int64)
+        table, mask = self._table, len(self._table) - 1
+        out = np.zeros(len(keys), dtype=bool)
+        todo = np.arange(len(keys))
+        slot = self._hash(keys)
+        while todo.size:
+            cur = table[slot[todo]]
+            hit = cur == keys[todo]
+            out[todo[hit]] = True
+            todo = todo[~hit & (cur != -1)]
+            slot[todo] = (slot[todo] + 1) & mask
+        return out
+
     def _hash(self, keys: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
             return ((keys.astype(np.uint64) * _MULT) >> np.uint64(64 - self._bits)).astype(np.int64)

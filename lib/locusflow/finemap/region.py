@@ -108,6 +108,25 @@ class Region:
         cols = np.arange(configs.shape[1])
         return self._offset[sizes] + self._binom[configs, cols].sum(axis=1, dtype=self._binom.dtype)
 
+    def extension_keys(self, c: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Keys of ``sorted(c + {j})`` for an array of SNPs j not in c (c sorted), without building them."""
+        k, b = len(c), self._binom
+        p = np.searchsorted(c, j)
+        rank = np.arange(k)
+        pre = np.concatenate([[0], np.cumsum(b[c, rank])]).astype(b.dtype)            # ranks kept
+        suf = np.concatenate([np.cumsum(b[c, rank + 1][::-1])[::-1], [0]]).astype(b.dtype)  # shifted
+        return self._offset[k + 1] + pre[p] + b[j, p] + suf[p]
+
+    def subset_keys(self, configs: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """[N, K] keys of each configuration minus its t-th SNP (entries t >= size are meaningless)."""
+        b = np.concatenate([np.zeros((self.m + 1, 1), dtype=self._binom.dtype), self._binom], axis=1)
+        cols = np.arange(configs.shape[1])
+        same = b[configs, cols + 1]          # SNPs before the removed one keep their rank
+        down = b[configs, cols]              # SNPs after it move down one rank
+        pre = np.cumsum(same, axis=1) - same
+        suf = np.cumsum(down[:, ::-1], axis=1)[:, ::-1] - down
+        return self._offset[np.maximum(sizes - 1, 0)][:, None] + pre + suf
+
     def log_prior(self, configs: np.ndarray) -> np.ndarray:
         """Unnormalised log prior ``sum log odds`` of padded configurations (padding = m)."""
         lo = np.append(self.log_odds, 0.0)

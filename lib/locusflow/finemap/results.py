@@ -53,45 +53,73 @@ class FinemapResult:
 
 
 def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: np.ndarray, *,
-              method: str = "finemap", n_configs_top: int = 50_000, coverage: float = 0.95,
+              blocks=None, method: str = "finemap", n_configs_top: int = 50_000, coverage: float = 0.95,
               **info) -> FinemapResult:
-    """Tables from padded configurations ([N, K] sorted SNP indices, padding = m), sizes and scores."""
+    """Tables from padded configurations ([N, K] sorted SNP indices, padding = m), sizes and scores,
+    plus optional addition blocks (centres [B, K], entry block, entry SNP j, entry score) of ``store``."""
     m, kmax = region.m, region.max_causal
     keep = np.isfinite(log_post)
-    configs, sizes, log_post = configs[keep], sizes[keep], log_post[keep]
-    post = np.exp(log_post - logsumexp(log_post))
+    configs, sizes, log_post = configs[keep], sizes[keep].astype(np.int64), log_post[keep]
+    if blocks is None:
+        blocks = (np.zeros((0, kmax), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    bc, be, bj, blp = blocks
+    bsize = (bc < m).sum(axis=1).astype(np.int64)
+    all_lp = np.concatenate([log_post, blp])
+    all_size = np.concatenate([sizes, bsize[be] + 1])
+    lse = logsumexp(all_lp)
+    post, bpost = np.exp(log_post - lse), np.exp(blp - lse)
     real = configs < m
     rows = np.broadcast_to(np.arange(len(configs))[:, None], configs.shape)[real]
-    pip = np.bincount(configs[real], weights=post[rows], minlength=m)[:m]
+    pip = np.bincount(configs[real], weights=post[rows], minlength=m + 1)[:m]
+    pip += np.bincount(bj, weights=bpost, minlength=m + 1)[:m]
+    block_mass = np.bincount(be, weights=bpost, minlength=len(bc))
+    breal = bc < m
+    pip += np.bincount(bc[breal], weights=np.broadcast_to(block_mass[:, None], bc.shape)[breal],
+                       minlength=m + 1)[:m]
     notpip = 1.0 - pip
-    post_k = np.bincount(sizes, weights=post, minlength=kmax + 1)
+    post_k = np.bincount(all_size, weights=np.exp(all_lp - lse), minlength=kmax + 1)
     log_e = bayes.log_esp(region.log_odds, kmax)
     ks = np.arange(0 if region.include_null else 1, kmax + 1)
     prior_k = np.zeros(kmax + 1)
     prior_k[ks] = np.exp(log_e[ks] - logsumexp(log_e[ks]))
-    nonnull = sizes > 0
-    log10bf_region = float((logsumexp(log_post[nonnull]) - logsumexp(log_e[1:])) / LN10) \
+    nonnull = all_size > 0
+    log10bf_region = float((logsumexp(all_lp[nonnull]) - logsumexp(log_e[1:])) / LN10) \
         if nonnull.any() else 0.0
     prior_incl = bayes.marginal_prior_inclusion(region.log_odds, kmax, region.include_null)
     with np.errstate(divide="ignore", invalid="ignore"):
         log10bf = (np.log(np.clip(pip, 1e-300, None)) - np.log(np.clip(notpip, 1e-300, None))
                    - bayes.log_prior_odds(prior_incl)) / LN10
-    top = np.argpartition(-post, n_configs_top)[:n_configs_top] if len(post) > n_configs_top else \
-        np.arange(len(post))
-    order = top[np.argsort(-post[top], kind="stable")]
-    mean, sd = _effects(region, configs[order], sizes[order], post[order])
-    config_df = _config_table(region, configs[order[:n_configs_top]], sizes[order[:n_configs_top]],
-                              post[order[:n_configs_top]], log_post[order[:n_configs_top]], method)
-    cred = _cred_table(region, configs, sizes, post, post_k, coverage, method)
+
+    def materialise(idx):
+        out = np.full((len(idx), kmax), m, dtype=np.int64)
+        ind = idx < len(log_post)
+        out[ind] = configs[idx[ind]]
+        e = idx[~ind] - len(log_post)
+        blk = bc[be[e]].astype(np.int64)
+        blk[np.arange(len(e)), bsize[be[e]]] = bj[e]
+        out[~ind] = blk
+        out.sort(axis=1)
+        return out, all_size[idx]
+
+    n_top = min(n_configs_top, len(all_lp))
+    top = np.argpartition(-all_lp, n_top - 1)[:n_top] if n_top < len(all_lp) else np.arange(len(all_lp))
+    order = top[np.argsort(-all_lp[top], kind="stable")]
+    top_c, top_s = materialise(order)
+    top_post = np.exp(all_lp[order] - lse)
+    mean, sd = _effects(region, top_c, top_s, top_post)
+    config_df = _config_table(region, top_c, top_s, top_post, all_lp[order], method)
+    best_k = [np.flatnonzero(all_size == k) for k in range(kmax + 1)]
+    best_k = np.array([b[np.argmax(all_lp[b])] for b in best_k if len(b)], dtype=np.int64)
+    cred = _cred_table(region, *materialise(best_k), post_k, coverage, method)
     cs = pd.array([pd.NA] * m, dtype="Int64")
     if len(cred):
         kmap = int(np.argmax(post_k))
-        top = cred[cred.k == kmap].sort_values("prob", ascending=True)  # highest prob written last
-        cs[top["index"].to_numpy()] = top["cs"].to_numpy()
+        top_cs = cred[cred.k == kmap].sort_values("prob", ascending=True)  # highest prob written last
+        cs[top_cs["index"].to_numpy()] = top_cs["cs"].to_numpy()
     snp = pd.DataFrame({"variant_id": region.variant_id, "index": np.arange(m), "z": region.z,
                         "pip": pip, "log10bf": np.where(np.isfinite(log10bf), log10bf, np.nan),
                         "mean": mean, "sd": sd, "cs": cs, "method": method})
-    return FinemapResult(snp, config_df, cred, post_k, prior_k, log10bf_region, int(len(configs)), **info)
+    return FinemapResult(snp, config_df, cred, post_k, prior_k, log10bf_region, int(len(all_lp)), **info)
 
 
 def _effects(region: Region, configs, sizes, post, min_post: float = 1e-8):
@@ -122,13 +150,12 @@ def _config_table(region, configs, sizes, post, log_post, method) -> pd.DataFram
                          "odds": post[0] / post if len(post) else post, "method": method})
 
 
-def _cred_table(region, configs, sizes, post, post_k, coverage, method) -> pd.DataFrame:
+def _cred_table(region, best_configs, best_sizes, post_k, coverage, method) -> pd.DataFrame:
     parts = []
-    for k in range(1, region.max_causal + 1):
-        sel = np.flatnonzero(sizes == k)
-        if not len(sel):
+    for top_c, k in zip(best_configs, best_sizes):
+        if k == 0:
             continue
-        top = configs[sel[np.argmax(post[sel])], :k]
+        top = top_c[:k]
         for signal in range(k):
             base = region.base(np.delete(top, signal))
             lp = region.add_scores(base)
@@ -140,7 +167,7 @@ def _cred_table(region, configs, sizes, post, post_k, coverage, method) -> pd.Da
             size = int(np.searchsorted(cum, coverage - 1e-12) + 1)
             idx = order[:size]
             parts.append(pd.DataFrame({
-                "k": k, "cs": signal + 1, "rank": np.arange(1, size + 1), "index": idx,
+                "k": int(k), "cs": signal + 1, "rank": np.arange(1, size + 1), "index": idx,
                 "variant_id": region.variant_id[idx], "prob": prob[idx], "cum_prob": cum[:size],
                 "post_k": post_k[k], "method": method}))
     if not parts:

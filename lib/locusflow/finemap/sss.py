@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from . import bayes
-from .keyset import KeySet
+from .store import ConfigStore
 from .region import Region
 from .results import FinemapResult, summarise
 
@@ -58,14 +58,16 @@ def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=Non
     """
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
                     variant_id)
-    configs, sizes, log_post, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune,
-                                                         sample_window, sample_cap, seed, temperature)
-    return summarise(region, configs, sizes, log_post, method=method, n_configs_top=n_configs_top,
+    store, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window, sample_cap,
+                                      seed, temperature)
+    individual, blocks = store.arrays()
+    return summarise(region, *individual, blocks=blocks, method=method, n_configs_top=n_configs_top,
                      coverage=coverage, n_iterations=n_done, converged=converged)
 
 
 def _neighbourhood(region: Region, c: np.ndarray):
-    """Scores of the deletion, change and addition neighbours of c (flattened) and a config builder."""
+    """Scores of c's deletion, change and addition neighbours, flattened as [k deletions, k x m changes,
+    m additions], the change bases, and a builder of padded configurations for flat indices."""
     m, k, kmax = region.m, len(c), region.max_causal
     bases = np.array([np.delete(c, i) for i in range(k)], dtype=np.int64).reshape(k, max(k - 1, 0))
     lp_del = np.empty(k)
@@ -75,7 +77,7 @@ def _neighbourhood(region: Region, c: np.ndarray):
         lp_del[i] = b.log_post if (k > 1 or region.include_null) else -np.inf
         lp_chg[i] = region.add_scores(b)
         lp_chg[i, c] = -np.inf
-    lp_add = region.add_scores(region.base(c)) if k < kmax else np.empty(0)
+    lp_add = region.add_scores(region.base(c)) if k < kmax else np.full(m, -np.inf)
     cand = np.concatenate([lp_del, lp_chg.ravel(), lp_add])
 
     def build(sel: np.ndarray):
@@ -98,17 +100,17 @@ def _neighbourhood(region: Region, c: np.ndarray):
         out.sort(axis=1)
         return out, sizes
 
-    return cand, build
+    return cand, bases, build
 
 
 def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
            sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0):
-    """Run the SSS; return the kept (configs [N, K] padded with m, sizes, log posteriors), iterations, converged."""
+    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged."""
     rng = np.random.default_rng(seed)
-    seen = KeySet()
-    chunks_c, chunks_s, chunks_lp = [], [], []
+    store = ConfigStore(region)
+    m = region.m
     cache: dict[bytes, tuple] = {}
-    log_mass, best = -np.inf, -np.inf
+    best = -np.inf
     history = np.empty(n_iter)
     tol = np.log1p(prob_tol)
     center = np.zeros(0, dtype=np.int64)
@@ -117,41 +119,35 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
         key = center.tobytes()
         entry = cache.get(key)
         if entry is None:
-            cand, build = _neighbourhood(region, center)
+            k = len(center)
+            cand, bases, build = _neighbourhood(region, center)
             top = cand.max()
             best = max(best, top)
-            keep = cand >= best - log_prune
-            for i in range(len(center)):  # additions of an expanded centre are stored already
-                if np.delete(center, i).tobytes() in cache:
-                    keep[len(center) + i * region.m: len(center) + (i + 1) * region.m] = False
+            thr = best - log_prune
+            if k < region.max_causal:
+                store.add_block(center, cand[k + k * m:], thr)
+            keep = cand[:k + k * m] >= thr
+            for i in range(k):  # changes around an expanded base belong to its block
+                if store.is_expanded(bases[i]):
+                    keep[k + i * m: k + (i + 1) * m] = False
             sel = np.flatnonzero(keep)
             if len(sel):
-                configs, sizes = build(sel)
-                new = seen.add_new(region.keys(configs, sizes))
-                if new.any():
-                    chunks_c.append(configs[new])
-                    chunks_s.append(sizes[new])
-                    chunks_lp.append(cand[sel][new])
-                    log_mass = np.logaddexp(log_mass, logsumexp(cand[sel][new]))
-            near = np.flatnonzero(cand >= top - sample_window * temperature) if np.isfinite(top) else np.zeros(0, int)
+                store.add_individual(*build(sel), cand[sel])
+            near = np.flatnonzero(cand >= top - sample_window * temperature) if np.isfinite(top) \
+                else np.zeros(0, dtype=np.int64)
             if len(near) > sample_cap:
                 near = near[np.argpartition(-cand[near], sample_cap)[:sample_cap]]
             nconf, nsize = build(near)
-            w = np.exp((cand[near] - top) / temperature)
-            entry = (nconf, nsize, np.cumsum(w))
+            entry = (nconf, nsize, np.cumsum(np.exp((cand[near] - top) / temperature)))
             cache[key] = entry
         nconf, nsize, cum = entry
         if len(cum) == 0:
             center = np.zeros(0, dtype=np.int64)
         else:
             pick = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(cum) - 1)
-            center = nconf[pick, :nsize[pick]]
-        history[it] = log_mass
-        if it >= n_conv and log_mass - history[it - n_conv] < tol:
+            center = nconf[pick, :nsize[pick]].astype(np.int64)
+        history[it] = store.log_mass
+        if it >= n_conv and store.log_mass - history[it - n_conv] < tol:
             converged = True
             break
-    if not chunks_c:
-        empty = np.zeros((0, region.max_causal), dtype=np.int64)
-        return empty, np.zeros(0, dtype=np.int64), np.zeros(0), it + 1, converged
-    configs = np.concatenate(chunks_c).astype(np.int64)
-    return configs, np.concatenate(chunks_s).astype(np.int64), np.concatenate(chunks_lp), it + 1, converged
+    return store, it + 1, converged
