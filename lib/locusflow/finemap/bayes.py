@@ -30,9 +30,19 @@ truncated binomial prior on the number of causal SNPs, ``p(k) ∝ Binom(k; m, 1/
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 DEFAULT_PRIOR_STD = 0.05
+
+
+def logsumexp(x, axis=None):
+    """log sum exp(x) (a lean float64 version; scipy's carries array-API overhead in hot loops)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return -np.inf if axis is None else np.full(np.delete(x.shape, axis), -np.inf)
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out.item() if axis is None else np.squeeze(out, axis=axis)
 
 
 def prior_variance(n: float, prior_std: float | np.ndarray = DEFAULT_PRIOR_STD) -> float | np.ndarray:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 
 from . import bayes
+from .bayes import logsumexp
 from .region import Region
 
 LN10 = np.log(10.0)
@@ -141,9 +141,13 @@ def _effects(region: Region, configs, sizes, post, min_post: float = 1e-8):
 
 
 def _config_table(region, configs, sizes, post, log_post, method) -> pd.DataFrame:
-    vid = np.append(region.variant_id, "")
-    names = [",".join(row[:k]) for row, k in zip(vid[configs].tolist(), sizes.tolist())]
-    index = [row[:k] for row, k in zip(configs.tolist(), sizes.tolist())]
+    vid = np.append(region.variant_id, "").astype(object)
+    names = vid[configs[:, 0]]
+    for t in range(1, configs.shape[1]):
+        more = sizes > t
+        names[more] = names[more] + "," + vid[configs[more, t]]
+    index = pd.Series(list(configs), dtype=object).map(list)
+    index = [row[:k] for row, k in zip(index, sizes.tolist())]
     log10bf = (log_post - region.log_prior(configs)) / LN10
     return pd.DataFrame({"rank": np.arange(1, len(configs) + 1), "config": names, "index": index,
                          "k": sizes.astype(np.int64), "prob": post, "log10bf": log10bf,

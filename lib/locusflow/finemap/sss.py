@@ -24,7 +24,6 @@ their total mass is bounded by (configurations evaluated) x exp(-log_prune) rela
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 from . import bayes
 from .store import ConfigStore

@@ -15,7 +15,6 @@ their combinadic rank in a hash set. Ownership rules keep each configuration onc
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .keyset import KeySet
 from .region import Region
@@ -33,7 +32,8 @@ class ConfigStore:
 
     def _add_mass(self, lp: np.ndarray):
         if len(lp):
-            self.log_mass = np.logaddexp(self.log_mass, logsumexp(lp))
+            top = lp.max()
+            self.log_mass = np.logaddexp(self.log_mass, top + np.log(np.exp(lp - top).sum()))
 
     def is_expanded(self, c: np.ndarray) -> bool:
         key = self.region.keys(self._pad(c)[None], np.array([len(c)]))
