@@ -126,9 +126,12 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
             if k < region.max_causal:
                 store.add_block(center, cand[k + k * m:], thr)
             keep = cand[:k + k * m] >= thr
-            for i in range(k):  # changes around an expanded base belong to its block
-                if store.is_expanded(bases[i]):
+            for i in range(k):  # a base's row B + j was stored (or is a block) the first time it was seen
+                b = bases[i].tobytes()
+                if b in store.rows_done:
                     keep[k + i * m: k + (i + 1) * m] = False
+                else:
+                    store.rows_done.add(b)
             sel = np.flatnonzero(keep)
             if len(sel):
                 store.add_individual(*build(sel), cand[sel])

@@ -9,8 +9,10 @@ their combinadic rank in a hash set. Ownership rules keep each configuration onc
 * D of size s belongs to the block of the first expanded centre among its (s-1)-subsets;
 * a new block of C drops j when C + j is already held individually, or by an earlier block
   (C - c + j expanded for some c in C);
-* a configuration is held individually only if none of its (s-1)-subsets is an expanded centre, and
-  the change neighbours C - c_i + j of an expanded base C - c_i are in that base's block already.
+* a configuration is held individually only if none of its (s-1)-subsets is an expanded centre;
+* the row B + j (all j) of a base B is stored the first time B is seen (as a centre: its block; as the
+  base of change moves: individually); later it is skipped. This is exact: the pruning threshold only
+  rises, so a configuration dropped then would be dropped now.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class ConfigStore:
         self.individual = KeySet()
         self.expanded = KeySet(10)
         self._ext: dict[bytes, list[int]] = {}     # (k-1)-subset of an expanded centre -> extra SNPs
+        self.rows_done: set[bytes] = set()          # bases whose whole row B + j was stored or is a block
         self.ind_c, self.ind_s, self.ind_lp = [], [], []
         self.blk_c, self.blk_j, self.blk_lp = [], [], []
         self.log_mass = -np.inf
@@ -56,6 +59,7 @@ class ConfigStore:
         for i in range(len(c)):
             self._ext.setdefault(np.delete(c, i).tobytes(), []).append(int(c[i]))
         self.expanded.add_new(reg.keys(self._pad(c)[None], np.array([len(c)])))
+        self.rows_done.add(np.asarray(c, dtype=np.int64).tobytes())
         if len(j):
             self.blk_c.append(self._pad(c))
             self.blk_j.append(j.astype(np.int32))
