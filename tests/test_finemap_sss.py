@@ -67,7 +67,7 @@ def test_prior_on_k_is_truncated_binomial():
     np.testing.assert_allclose(bayes.marginal_prior_inclusion(lo, kmax), ek / m, rtol=1e-10)
 
 
-@pytest.mark.parametrize("seed,size,kmax,n_causal", [(1, 50, 3, 2), (2, 60, 3, 3), (3, 40, 4, 3),
+@pytest.mark.parametrize("seed,size,kmax,n_causal", [(1, 50, 3, 2), (2, 60, 3, 3), (3, 40, 3, 3),
                                                      (4, 100, 2, 2)])
 def test_sss_matches_exhaustive_enumeration(n3, seed, size, kmax, n_causal):
     rng = np.random.default_rng(seed)

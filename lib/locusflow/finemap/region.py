@@ -94,6 +94,8 @@ class Region:
         self.corr_config = float(corr_config)
         self.include_null = bool(include_null)
         self.r_diag = np.diagonal(self.r).astype(np.float64)
+        self._bases: dict[bytes, Base] = {}
+        self.base_cache = 64
         kk = self.max_causal
         total = sum(comb(self.m, k) for k in range(kk + 1))
         dtype = np.int64 if total < 2 ** 62 else object
@@ -134,8 +136,17 @@ class Region:
 
     # ---- scoring --------------------------------------------------------------------------------
     def base(self, c: np.ndarray) -> Base:
-        """Cholesky quantities of configuration c (sorted int array, possibly empty)."""
+        """Cholesky quantities of configuration c (sorted int array, possibly empty); recent ones cached."""
         c = np.asarray(c, dtype=np.int64)
+        key = c.tobytes()
+        hit = self._bases.get(key)
+        if hit is None:
+            hit = self._bases[key] = self._base(c)
+            if len(self._bases) > self.base_cache:
+                self._bases.pop(next(iter(self._bases)))
+        return hit
+
+    def _base(self, c: np.ndarray) -> Base:
         if len(c) == 0:
             return Base(c, 0.0, 0.0, np.zeros((0, self.m)), np.zeros(0), np.zeros(self.m))
         rows = np.asarray(self.r[c], dtype=np.float64)

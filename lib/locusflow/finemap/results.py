@@ -67,7 +67,8 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
     all_lp = np.concatenate([log_post, blp])
     all_size = np.concatenate([sizes, bsize[be] + 1])
     lse = logsumexp(all_lp)
-    post, bpost = np.exp(log_post - lse), np.exp(blp - lse)
+    p_all = np.exp(all_lp - lse)
+    post, bpost = p_all[:len(log_post)], p_all[len(log_post):]
     real = configs < m
     rows = np.broadcast_to(np.arange(len(configs))[:, None], configs.shape)[real]
     pip = np.bincount(configs[real], weights=post[rows], minlength=m + 1)[:m]
@@ -77,14 +78,13 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
     pip += np.bincount(bc[breal], weights=np.broadcast_to(block_mass[:, None], bc.shape)[breal],
                        minlength=m + 1)[:m]
     notpip = 1.0 - pip
-    post_k = np.bincount(all_size, weights=np.exp(all_lp - lse), minlength=kmax + 1)
+    post_k = np.bincount(all_size, weights=p_all, minlength=kmax + 1)
     log_e = bayes.log_esp(region.log_odds, kmax)
     ks = np.arange(0 if region.include_null else 1, kmax + 1)
     prior_k = np.zeros(kmax + 1)
     prior_k[ks] = np.exp(log_e[ks] - logsumexp(log_e[ks]))
-    nonnull = all_size > 0
-    log10bf_region = float((logsumexp(all_lp[nonnull]) - logsumexp(log_e[1:])) / LN10) \
-        if nonnull.any() else 0.0
+    log10bf_region = float((lse + np.log(post_k[1:].sum()) - logsumexp(log_e[1:])) / LN10) \
+        if post_k[1:].sum() > 0 else 0.0
     prior_incl = bayes.marginal_prior_inclusion(region.log_odds, kmax, region.include_null)
     with np.errstate(divide="ignore", invalid="ignore"):
         log10bf = (np.log(np.clip(pip, 1e-300, None)) - np.log(np.clip(notpip, 1e-300, None))
@@ -105,7 +105,7 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
     top = np.argpartition(-all_lp, n_top - 1)[:n_top] if n_top < len(all_lp) else np.arange(len(all_lp))
     order = top[np.argsort(-all_lp[top], kind="stable")]
     top_c, top_s = materialise(order)
-    top_post = np.exp(all_lp[order] - lse)
+    top_post = p_all[order]
     mean, sd = _effects(region, top_c, top_s, top_post)
     config_df = _config_table(region, top_c, top_s, top_post, all_lp[order], method)
     best_k = [np.flatnonzero(all_size == k) for k in range(kmax + 1)]

@@ -48,7 +48,7 @@ def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=Non
                     prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
                     include_null=False, n_iter=DEFAULTS["n_iter"], n_conv=DEFAULTS["n_conv"],
                     prob_tol=DEFAULTS["prob_tol"], log_prune=20.0, sample_window=15.0, sample_cap=500,
-                    temperature=1.0, n_configs_top=50_000, coverage=0.95, seed=0, method="finemap") -> FinemapResult:
+                    temperature=1.0, close_min_post=1e-4, close_max=2000, n_configs_top=50_000, coverage=0.95, seed=0, method="finemap") -> FinemapResult:
     """FINEMAP-SSS returning a :class:`~locusflow.finemap.results.FinemapResult`.
 
     Prior options (``bayes``): ``prior_std`` (FINEMAP ``--prior-std``, 0.05; tau = n prior_std^2),
@@ -58,7 +58,7 @@ def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=Non
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
                     variant_id)
     store, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window, sample_cap,
-                                      seed, temperature)
+                                      seed, temperature, close_min_post, close_max)
     individual, blocks = store.arrays()
     return summarise(region, *individual, blocks=blocks, method=method, n_configs_top=n_configs_top,
                      coverage=coverage, n_iterations=n_done, converged=converged)
@@ -102,46 +102,81 @@ def _neighbourhood(region: Region, c: np.ndarray):
     return cand, bases, build
 
 
+class _Search:
+    """State of one search: the store, the expanded centres' proposals and the best score seen."""
+
+    def __init__(self, region, log_prune, sample_window, sample_cap, temperature):
+        self.region, self.store, self.cache, self.best = region, ConfigStore(region), {}, -np.inf
+        self.log_prune, self.window, self.cap, self.temperature = log_prune, sample_window, sample_cap, temperature
+
+    def expand(self, center: np.ndarray):
+        """Score and store the neighbourhood of a new centre; cache its proposal."""
+        region, store, m, k = self.region, self.store, self.region.m, len(center)
+        cand, bases, build = _neighbourhood(region, center)
+        top = cand.max()
+        self.best = max(self.best, top)
+        thr = self.best - self.log_prune
+        if k < region.max_causal:
+            store.add_block(center, cand[k + k * m:], thr)
+        keep = cand[:k + k * m] >= thr
+        for i in range(k):  # a base's row B + j was stored (or is a block) the first time it was seen
+            b = bases[i].tobytes()
+            if b in store.rows_done:
+                keep[k + i * m: k + (i + 1) * m] = False
+            else:
+                store.rows_done.add(b)
+        sel = np.flatnonzero(keep)
+        if len(sel):
+            store.add_individual(*build(sel), cand[sel])
+        near = np.flatnonzero(cand >= top - self.window * self.temperature) if np.isfinite(top) \
+            else np.zeros(0, dtype=np.int64)
+        if len(near) > self.cap:
+            near = near[np.argpartition(-cand[near], self.cap)[:self.cap]]
+        nconf, nsize = build(near)
+        entry = (nconf, nsize, np.cumsum(np.exp((cand[near] - top) / self.temperature)))
+        self.cache[center.tobytes()] = entry
+        return entry
+
+    def close(self, min_post: float, max_expansions: int) -> int:
+        """Expand every kept configuration with p(C | z) >= min_post that never was a centre, until none."""
+        done = 0
+        while done < max_expansions:
+            (ic, isz, ilp), (bc, be, bj, blp) = self.store.arrays()
+            cut = self.store.log_mass + np.log(min_post)
+            todo = [c[:s].astype(np.int64) for c, s in zip(ic[ilp >= cut], isz[ilp >= cut])]
+            for e in np.flatnonzero(blp >= cut):
+                c = bc[be[e]]
+                todo.append(np.sort(np.append(c[c < self.region.m], bj[e])).astype(np.int64))
+            todo = [c for c in todo if c.tobytes() not in self.cache]
+            if not todo:
+                break
+            for c in todo[:max_expansions - done]:
+                self.expand(c)
+            done += len(todo[:max_expansions - done])
+        return done
+
+
 def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
-           sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0):
-    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged."""
+           sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0,
+           close_min_post: float | None = 1e-4, close_max: int = 2000):
+    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged.
+
+    After the stopping rule, every kept configuration with posterior >= ``close_min_post`` that never
+    was the current configuration is expanded too (at most ``close_max``), repeatedly: the neighbours of
+    such configurations carry posterior mass that a proposal proportional to the posterior rarely reaches
+    in diffuse loci (``None`` switches this off and gives FINEMAP's search as published).
+    """
     rng = np.random.default_rng(seed)
-    store = ConfigStore(region)
-    m = region.m
-    cache: dict[bytes, tuple] = {}
-    best = -np.inf
+    state = _Search(region, log_prune, sample_window, sample_cap, temperature)
+    store, cache = state.store, state.cache
     history = np.empty(n_iter)
     tol = np.log1p(prob_tol)
     center = np.zeros(0, dtype=np.int64)
     converged, it = False, -1
     for it in range(n_iter):
-        key = center.tobytes()
-        entry = cache.get(key)
+        entry = cache.get(center.tobytes())
         if entry is None:
-            k = len(center)
-            cand, bases, build = _neighbourhood(region, center)
-            top = cand.max()
-            best = max(best, top)
-            thr = best - log_prune
-            if k < region.max_causal:
-                store.add_block(center, cand[k + k * m:], thr)
-            keep = cand[:k + k * m] >= thr
-            for i in range(k):  # a base's row B + j was stored (or is a block) the first time it was seen
-                b = bases[i].tobytes()
-                if b in store.rows_done:
-                    keep[k + i * m: k + (i + 1) * m] = False
-                else:
-                    store.rows_done.add(b)
-            sel = np.flatnonzero(keep)
-            if len(sel):
-                store.add_individual(*build(sel), cand[sel])
-            near = np.flatnonzero(cand >= top - sample_window * temperature) if np.isfinite(top) \
-                else np.zeros(0, dtype=np.int64)
-            if len(near) > sample_cap:
-                near = near[np.argpartition(-cand[near], sample_cap)[:sample_cap]]
-            nconf, nsize = build(near)
-            entry = (nconf, nsize, np.cumsum(np.exp((cand[near] - top) / temperature)))
-            cache[key] = entry
+            entry = state.expand(center)
         nconf, nsize, cum = entry
         if len(cum) == 0:
             center = np.zeros(0, dtype=np.int64)
@@ -152,4 +187,6 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
         if it >= n_conv and store.log_mass - history[it - n_conv] < tol:
             converged = True
             break
+    if close_min_post is not None:
+        state.close(close_min_post, close_max)
     return store, it + 1, converged
