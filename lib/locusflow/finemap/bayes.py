@@ -41,7 +41,8 @@ def logsumexp(x, axis=None):
         return -np.inf if axis is None else np.full(np.delete(x.shape, axis), -np.inf)
     top = np.max(x, axis=axis, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
-    out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
     return out.item() if axis is None else np.squeeze(out, axis=axis)
 
 

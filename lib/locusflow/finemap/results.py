@@ -71,14 +71,15 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
     post, bpost = p_all[:len(log_post)], p_all[len(log_post):]
     real = configs < m
     rows = np.broadcast_to(np.arange(len(configs))[:, None], configs.shape)[real]
-    pip = np.bincount(configs[real], weights=post[rows], minlength=m + 1)[:m]
+    pip = np.zeros(m)
+    pip += np.bincount(configs[real], weights=post[rows], minlength=m + 1)[:m]
     pip += np.bincount(bj, weights=bpost, minlength=m + 1)[:m]
     block_mass = np.bincount(be, weights=bpost, minlength=len(bc))
     breal = bc < m
     pip += np.bincount(bc[breal], weights=np.broadcast_to(block_mass[:, None], bc.shape)[breal],
                        minlength=m + 1)[:m]
     notpip = 1.0 - pip
-    post_k = np.bincount(all_size, weights=p_all, minlength=kmax + 1)
+    post_k = np.bincount(all_size, weights=p_all, minlength=kmax + 1).astype(np.float64)
     log_e = bayes.log_esp(region.log_odds, kmax)
     ks = np.arange(0 if region.include_null else 1, kmax + 1)
     prior_k = np.zeros(kmax + 1)

@@ -14,7 +14,7 @@ posterior mass of the kept configurations grew by less than a fraction ``prob_to
 iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
 (``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
 
-Speed: a neighbourhood is scored with k + 1 rank-one extensions of the Cholesky factor of a base
+Speed: a neighbourhood is scored with k + 1 block extensions of the Cholesky factor of a base
 configuration (``Region.add_scores``), O(k^2 m) flops. A configuration revisited as the current one
 reuses its cached neighbourhood (only the part within ``sample_window`` nats of its best member, at most
 ``sample_cap`` configurations: the sampler's proposal, not the stored posterior). Configurations whose
@@ -116,16 +116,12 @@ class _Search:
         top = cand.max()
         self.best = max(self.best, top)
         thr = self.best - self.log_prune
-        if k < region.max_causal:
+        if k < region.max_causal and center.tobytes() not in store.rows_done:
             store.add_block(center, cand[k + k * m:], thr)
-        keep = cand[:k + k * m] >= thr
-        for i in range(k):  # a base's row B + j was stored (or is a block) the first time it was seen
-            b = bases[i].tobytes()
-            if b in store.rows_done:
-                keep[k + i * m: k + (i + 1) * m] = False
-            else:
-                store.rows_done.add(b)
-        sel = np.flatnonzero(keep)
+        for i in range(k):  # change moves C - c_i + j are the additions of the base C - c_i
+            if bases[i].tobytes() not in store.rows_done:
+                store.add_block(bases[i], cand[k + i * m: k + (i + 1) * m], thr)
+        sel = np.flatnonzero(cand[:k] >= thr)
         if len(sel):
             store.add_individual(*build(sel), cand[sel])
         near = np.flatnonzero(cand >= top - self.window * self.temperature) if np.isfinite(top) \

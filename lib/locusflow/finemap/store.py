@@ -1,17 +1,16 @@
 """Every configuration the shotgun stochastic search evaluated, each counted exactly once.
 
-Most of what the search evaluates are *additions* ``C + {j}`` of a configuration C it moved to (m per
-move; for a region with a handful of real signals, the bulk of the posterior mass of k = |C| + 1).
-They are kept as one *block* per expanded centre C (its SNP indices j and log posteriors), never as m
-separate configurations. Other configurations (deletions and changes) are kept one by one, keyed by
-their combinadic rank in a hash set. Ownership rules keep each configuration once:
+Most of what the search evaluates are *additions* ``B + {j}`` of a configuration B: the additions of
+the current configuration C and its change moves, the additions of each C - c_i (m per base). They are
+kept as one *block* per expanded base B (its SNP indices j and log posteriors), never as m separate
+configurations. Deletions are kept one by one, keyed by their combinadic rank in a hash set. Ownership rules keep each configuration once:
 
 * D of size s belongs to the block of the first expanded centre among its (s-1)-subsets;
 * a new block of C drops j when C + j is already held individually, or by an earlier block
   (C - c + j expanded for some c in C);
 * a configuration is held individually only if none of its (s-1)-subsets is an expanded centre;
-* the row B + j (all j) of a base B is stored the first time B is seen (as a centre: its block; as the
-  base of change moves: individually); later it is skipped. This is exact: the pruning threshold only
+* the change moves C - c_i + j of a centre are the additions of the base C - c_i, kept as that base's
+  block the first time the base is seen and skipped later. This is exact: the pruning threshold only
   rises, so a configuration dropped then would be dropped now.
 """
 from __future__ import annotations
