@@ -113,7 +113,7 @@ def snp_prior(m: int, prior_weights=None, prior_prob: float | None = None) -> np
     """
     p = 1.0 / m if prior_prob is None else float(prior_prob)
     if prior_weights is None:
-        return np.full(m, p)
+        return np.full(m, min(p, 1.0 - 1e-12))
     w = np.asarray(prior_weights, dtype=np.float64)
     return np.minimum(m * p * w / w.sum(), 1.0 - 1e-12)
 

@@ -37,7 +37,7 @@ def finemap_exhaustive_fit(z, R, n, prior_weights=None, max_causal=3, *, variant
     chunks_c, chunks_s, chunks_lp = [], [], []
     for k in range(0 if include_null else 1, kmax + 1):
         combos = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(m), k)),
-                             dtype=np.int64, count=comb(m, k) * k).reshape(-1, k)
+                             dtype=np.int64, count=comb(m, k) * k).reshape(comb(m, k), k)
         for start in range(0, len(combos), batch):
             c = combos[start:start + batch]
             lbf = bayes.log_bf_configs(region.z, region.r, c, region.tau)

@@ -137,12 +137,13 @@ class _Search:
         """Expand every kept configuration with p(C | z) >= min_post that never was a centre, until none."""
         done = 0
         while done < max_expansions:
-            (ic, isz, ilp), (bc, be, bj, blp) = self.store.arrays()
-            cut = self.store.log_mass + np.log(min_post)
-            todo = [c[:s].astype(np.int64) for c, s in zip(ic[ilp >= cut], isz[ilp >= cut])]
-            for e in np.flatnonzero(blp >= cut):
-                c = bc[be[e]]
-                todo.append(np.sort(np.append(c[c < self.region.m], bj[e])).astype(np.int64))
+            st, m = self.store, self.region.m
+            cut = st.log_mass + np.log(min_post)
+            todo = []
+            for ic, isz, ilp in zip(st.ind_c, st.ind_s, st.ind_lp):
+                todo += [c[:s].astype(np.int64) for c, s in zip(ic[ilp >= cut], isz[ilp >= cut])]
+            for c, bj, blp in zip(st.blk_c, st.blk_j, st.blk_lp):
+                todo += [np.sort(np.append(c[c < m], j)).astype(np.int64) for j in bj[blp >= cut]]
             todo = [c for c in todo if c.tobytes() not in self.cache]
             if not todo:
                 break
