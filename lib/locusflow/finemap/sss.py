@@ -14,11 +14,19 @@ posterior mass of the kept configurations grew by less than a fraction ``prob_to
 iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
 (``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
 
+After the stopping rule (our addition, ``close_min_post``, default 1e-4; ``None`` gives the search as
+published): every kept configuration with posterior >= close_min_post that never was the current one is
+expanded too, repeatedly, because in diffuse loci a proposal proportional to the posterior rarely visits
+them while their neighbourhoods hold mass (docs/benchmarks.md gives the measured effect).
+
+The proposal does not enter the estimates (they are sums of scores, not visit counts), so
+``temperature`` T may flatten it (sampling ∝ p^(1/T); T = 1 is FINEMAP's).
+
 Speed: a neighbourhood is scored with k + 1 block extensions of the Cholesky factor of a base
-configuration (``Region.add_scores``), O(k^2 m) flops. A configuration revisited as the current one
-reuses its cached neighbourhood (only the part within ``sample_window`` nats of its best member, at most
-``sample_cap`` configurations: the sampler's proposal, not the stored posterior). Configurations whose
-posterior is below ``exp(-log_prune)`` times the best one found (default 30 nats, ~1e-13) are not stored;
+configuration (``Region.add_scores``), O(k^2 m) flops; additions and change moves are kept as blocks
+(``store``). A configuration revisited as the current one reuses its cached proposal (the part within
+``sample_window`` nats of its best neighbour, at most ``sample_cap`` of them). Configurations whose
+posterior is below ``exp(-log_prune)`` times the best one found (default 20 nats, 2e-9) are not kept;
 their total mass is bounded by (configurations evaluated) x exp(-log_prune) relative to the best one.
 """
 from __future__ import annotations
@@ -26,9 +34,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import bayes
-from .store import ConfigStore
 from .region import Region
 from .results import FinemapResult, summarise
+from .store import ConfigStore
 
 DEFAULTS = dict(n_iter=100_000, n_conv=1000, prob_tol=0.001)
 
@@ -48,12 +56,15 @@ def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=Non
                     prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
                     include_null=False, n_iter=DEFAULTS["n_iter"], n_conv=DEFAULTS["n_conv"],
                     prob_tol=DEFAULTS["prob_tol"], log_prune=20.0, sample_window=15.0, sample_cap=500,
-                    temperature=1.0, close_min_post=1e-4, close_max=2000, n_configs_top=50_000, coverage=0.95, seed=0, method="finemap") -> FinemapResult:
+                    temperature=1.0, close_min_post=1e-4, close_max=2000, n_configs_top=50_000,
+                    coverage=0.95, seed=0, method="finemap") -> FinemapResult:
     """FINEMAP-SSS returning a :class:`~locusflow.finemap.results.FinemapResult`.
 
     Prior options (``bayes``): ``prior_std`` (FINEMAP ``--prior-std``, 0.05; tau = n prior_std^2),
     ``prior_prob`` (per-SNP prior causal probability, default 1/m), ``corr_config`` (0.95),
     ``include_null`` (FINEMAP considers only k >= 1: False). Search options: see the module docstring.
+    Outputs: ``n_configs_top`` rows of the config table (FINEMAP ``--n-configs-top`` 50000), credible
+    sets with ``coverage`` 0.95. ``seed`` makes a run reproducible.
     """
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
                     variant_id)

@@ -3,7 +3,8 @@
 Most of what the search evaluates are *additions* ``B + {j}`` of a configuration B: the additions of
 the current configuration C and its change moves, the additions of each C - c_i (m per base). They are
 kept as one *block* per expanded base B (its SNP indices j and log posteriors), never as m separate
-configurations. Deletions are kept one by one, keyed by their combinadic rank in a hash set. Ownership rules keep each configuration once:
+configurations. Deletions are kept one by one, keyed by their combinadic rank in a hash set.
+Ownership rules keep each configuration once:
 
 * D of size s belongs to the block of the first expanded centre among its (s-1)-subsets;
 * a new block of C drops j when C + j is already held individually, or by an earlier block
