@@ -67,14 +67,18 @@ def test_prior_on_k_is_truncated_binomial():
     np.testing.assert_allclose(bayes.marginal_prior_inclusion(lo, kmax), ek / m, rtol=1e-10)
 
 
-@pytest.mark.parametrize("seed,size,kmax,n_causal", [(1, 50, 3, 2), (2, 60, 3, 3), (3, 40, 3, 3),
-                                                     (4, 100, 2, 2)])
-def test_sss_matches_exhaustive_enumeration(n3, seed, size, kmax, n_causal):
+@pytest.mark.parametrize("seed,size,kmax,n_causal,weighted", [
+    (1, 50, 3, 2, False), (2, 60, 3, 3, False), (3, 40, 3, 3, False), (4, 100, 2, 2, False),
+    (5, 50, 3, 2, False), (6, 60, 3, 1, False), (7, 45, 3, 3, True)])
+def test_sss_matches_exhaustive_enumeration(n3, seed, size, kmax, n_causal, weighted):
+    """Loci of 40-100 real N3finemapping genotypes, 1-3 simulated causal SNPs (max |z| from 4.3 to 9.5),
+    default search settings; one with functional prior weights and the null configuration allowed."""
     rng = np.random.default_rng(seed)
     start = int(rng.integers(0, n3["X"].shape[1] - size))
     z, r, _ = simulated_locus(n3["X"][:, start:start + size], n_causal, rng)
-    exact = finemap_exhaustive_fit(z, r, 574, max_causal=kmax)
-    sss = finemap_sss_fit(z, r, 574, max_causal=kmax, **SSS_ORACLE_SETTINGS)
+    kw = {"prior_weights": rng.uniform(0.2, 5, size), "include_null": True} if weighted else {}
+    exact = finemap_exhaustive_fit(z, r, 574, max_causal=kmax, **kw)
+    sss = finemap_sss_fit(z, r, 574, max_causal=kmax, **kw)
     assert sss.converged
     assert np.abs(sss.snp.pip - exact.snp.pip).max() < 1e-3
     np.testing.assert_allclose(sss.post_k, exact.post_k, atol=1e-3)
@@ -84,11 +88,6 @@ def test_sss_matches_exhaustive_enumeration(n3, seed, size, kmax, n_causal):
     np.testing.assert_allclose(top.prob_y, top.prob_x, atol=1e-3)
     pd.testing.assert_frame_equal(sss.cred.drop(columns=["method", "post_k"]),
                                   exact.cred.drop(columns=["method", "post_k"]), atol=1e-9)
-
-
-# FINEMAP's own search settings (prob_tol 1e-3 over 1000 iterations, proposals proportional to the
-# posterior) leave up to ~5e-3 of diffuse posterior mass unexplored on weak loci; see docs/benchmarks.md.
-SSS_ORACLE_SETTINGS = {}
 
 
 @pytest.mark.parametrize("response", [1, 2])

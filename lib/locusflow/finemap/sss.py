@@ -14,7 +14,7 @@ posterior mass of the kept configurations grew by less than a fraction ``prob_to
 iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
 (``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
 
-After the stopping rule (our addition, ``close_min_post``, default 1e-4; ``None`` gives the search as
+After the stopping rule (our addition, ``close_min_post``, default 1e-5; ``None`` gives the search as
 published): every kept configuration with posterior >= close_min_post that never was the current one is
 expanded too, repeatedly, because in diffuse loci a proposal proportional to the posterior rarely visits
 them while their neighbourhoods hold mass (docs/benchmarks.md gives the measured effect).
@@ -56,7 +56,7 @@ def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=Non
                     prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
                     include_null=False, n_iter=DEFAULTS["n_iter"], n_conv=DEFAULTS["n_conv"],
                     prob_tol=DEFAULTS["prob_tol"], log_prune=20.0, sample_window=15.0, sample_cap=500,
-                    temperature=1.0, close_min_post=1e-4, close_max=2000, n_configs_top=50_000,
+                    temperature=1.0, close_min_post=1e-5, close_max=None, n_configs_top=50_000,
                     coverage=0.95, seed=0, method="finemap") -> FinemapResult:
     """FINEMAP-SSS returning a :class:`~locusflow.finemap.results.FinemapResult`.
 
@@ -145,34 +145,41 @@ class _Search:
         return entry
 
     def close(self, min_post: float, max_expansions: int) -> int:
-        """Expand every kept configuration with p(C | z) >= min_post that never was a centre, until none."""
-        done = 0
+        """Expand kept configurations with p(C | z) >= min_post that never were a centre, most probable
+        first, until none is left or ``max_expansions`` were made."""
+        done, m = 0, self.region.m
         while done < max_expansions:
-            st, m = self.store, self.region.m
+            st = self.store
             cut = st.log_mass + np.log(min_post)
-            todo = []
+            todo, score = [], []
             for ic, isz, ilp in zip(st.ind_c, st.ind_s, st.ind_lp):
-                todo += [c[:s].astype(np.int64) for c, s in zip(ic[ilp >= cut], isz[ilp >= cut])]
+                hit = ilp >= cut
+                todo += [c[:s].astype(np.int64) for c, s in zip(ic[hit], isz[hit])]
+                score += ilp[hit].tolist()
             for c, bj, blp in zip(st.blk_c, st.blk_j, st.blk_lp):
-                todo += [np.sort(np.append(c[c < m], j)).astype(np.int64) for j in bj[blp >= cut]]
-            todo = [c for c in todo if c.tobytes() not in self.cache]
-            if not todo:
+                hit = blp >= cut
+                todo += [np.sort(np.append(c[c < m], j)).astype(np.int64) for j in bj[hit]]
+                score += blp[hit].tolist()
+            order = [i for i in np.argsort(score)[::-1] if todo[i].tobytes() not in self.cache]
+            if not order:
                 break
-            for c in todo[:max_expansions - done]:
-                self.expand(c)
-            done += len(todo[:max_expansions - done])
+            for i in order[:max_expansions - done]:
+                if todo[i].tobytes() not in self.cache:
+                    self.expand(todo[i])
+            done += len(order[:max_expansions - done])
         return done
 
 
 def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
            sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0,
-           close_min_post: float | None = 1e-4, close_max: int = 2000):
+           close_min_post: float | None = 1e-5, close_max: int | None = None):
     """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged.
 
     After the stopping rule, every kept configuration with posterior >= ``close_min_post`` that never
     was the current configuration is expanded too (at most ``close_max``), repeatedly: the neighbours of
     such configurations carry posterior mass that a proposal proportional to the posterior rarely reaches
-    in diffuse loci (``None`` switches this off and gives FINEMAP's search as published).
+    in diffuse loci (``None`` switches this off and gives FINEMAP's search as published). The default
+    ``close_max`` bounds its cost to about 2e6 / m expansions (at least 200).
     """
     rng = np.random.default_rng(seed)
     state = _Search(region, log_prune, sample_window, sample_cap, temperature)
@@ -196,5 +203,5 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
             converged = True
             break
     if close_min_post is not None:
-        state.close(close_min_post, close_max)
+        state.close(close_min_post, max(200, 2_000_000 // region.m) if close_max is None else close_max)
     return store, it + 1, converged
