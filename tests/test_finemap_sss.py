@@ -161,6 +161,8 @@ def test_tables_conform_to_schemas(n3):
         assert config.config.iloc[0].split(",")[0] in ids
         assert len(snp.attrs["post_k"]) == 4 and snp.attrs["post_k"][0] == 0.0
         assert sum(snp.attrs["post_k"]) == pytest.approx(1.0)
+    first = finemap_sss(z, r, 574, max_causal=3, variant_id=ids, seed=3)[0]
+    pd.testing.assert_frame_equal(finemap_sss(z, r, 574, max_causal=3, variant_id=ids, seed=3)[0], first)
 
 
 def test_bad_input_is_a_clear_error():
@@ -179,6 +181,11 @@ def test_bad_input_is_a_clear_error():
         finemap_sss(z, np.eye(3), -5)
     with pytest.raises(InputError, match="prior weights"):
         finemap_sss(z, np.eye(3), 100, prior_weights=[1, -1, 1])
+    not_psd = np.array([[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]])  # eigenvalue -0.8
+    with pytest.raises(InputError, match="positive definite"):
+        finemap_exhaustive(np.array([5.0, 5.0, 5.0]), not_psd, 10_000, max_causal=3, corr_config=1.0)
+    with pytest.raises(InputError, match="positive definite"):
+        finemap_sss(np.array([5.0, 5.0, 5.0]), not_psd, 10_000, max_causal=3, corr_config=1.0)
     with pytest.raises(InputError, match="max_configs"):
         finemap_exhaustive(np.zeros(300), np.eye(300), 100, max_causal=4)
 

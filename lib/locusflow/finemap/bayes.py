@@ -65,7 +65,12 @@ def log_bf(z_c: np.ndarray, r_cc: np.ndarray, tau) -> np.ndarray:
         return np.zeros(z_c.shape[:-1])
     tau = np.broadcast_to(np.asarray(tau, dtype=np.float64), z_c.shape)
     m = r_cc + np.einsum("...i,ij->...ij", 1.0 / tau, np.eye(k))
-    chol = np.linalg.cholesky(m)
+    try:
+        chol = np.linalg.cholesky(m)
+    except np.linalg.LinAlgError:
+        from ..errors import InputError
+        raise InputError("finemap input", "R_CC + S^-1 must be positive definite: R is not a correlation "
+                         "matrix (LD from another panel? regularise it)", column="R") from None
     v = lower_solve(chol, z_c)
     logdet = 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
     return -0.5 * (np.log(tau).sum(-1) + logdet) + 0.5 * (v * v).sum(-1)

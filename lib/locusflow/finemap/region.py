@@ -151,7 +151,12 @@ class Region:
             return Base(c, 0.0, 0.0, np.zeros((0, self.m)), np.zeros(0), np.zeros(self.m))
         rows = np.asarray(self.r[c], dtype=np.float64)
         a = rows[:, c] + np.eye(len(c)) / self.tau
-        chol = np.linalg.cholesky(a)
+        try:
+            chol = np.linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            raise InputError("finemap input", "R_CC + I/(n prior_std^2) must be positive definite for SNPs "
+                             f"{self.variant_id[c].tolist()}: R is not a correlation matrix (LD from another "
+                             "panel? regularise it)", column="R") from None
         inv = np.linalg.inv(chol)            # k x k, k <= max_causal; then one small GEMM
         w = inv @ rows
         v = inv @ self.z[c]
@@ -165,6 +170,12 @@ class Region:
     def add_scores(self, b: Base) -> np.ndarray:
         """Unnormalised log posterior of ``b.c + {j}`` for every SNP j ([m]); -inf where not allowed."""
         s = self.r_diag + 1.0 / self.tau - np.einsum("ij,ij->j", b.w, b.w)
+        bad = np.flatnonzero(s < 1e-3 / self.tau)   # >= 1/tau whenever R is positive semi-definite
+        bad = bad[~np.isin(bad, b.c)]
+        if len(bad):
+            raise InputError("finemap input", "R_CC + I/(n prior_std^2) must be positive definite for SNPs "
+                             f"{self.variant_id[np.append(b.c, bad[0])].tolist()}: R is not a correlation "
+                             "matrix (LD from another panel? regularise it)", column="R")
         np.maximum(s, 1e-12 / self.tau, out=s)
         u = self.z - b.v @ b.w
         lbf = b.log_bf - 0.5 * np.log(self.tau) - 0.5 * np.log(s) + 0.5 * u * u / s
