@@ -1,0 +1,207 @@
+"""FINEMAP's shotgun stochastic search (Benner et al. 2016, section 2.4; Hans, Dobra & West 2007).
+
+Starting from the empty configuration, each iteration scores the whole neighbourhood of the current
+configuration C (|C| = k):
+
+* deletion: C - {c_i}, for each of the k SNPs;
+* change:   C - {c_i} + {j}, for each c_i and every SNP j not in C (k m configurations);
+* addition: C + {j}, for every j not in C, when k < max_causal;
+
+every configuration evaluated is kept once (keyed by its combinadic rank), and the next configuration is
+sampled from the neighbourhood with probability proportional to its posterior. The search stops when the
+posterior mass of the kept configurations grew by less than a fraction ``prob_tol`` over the last
+``n_conv`` iterations (FINEMAP ``--prob-tol`` 0.001, ``--n-convergence`` 1000) or after ``n_iter``
+iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
+(``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
+
+After the stopping rule (our addition, ``close_min_post``, default 1e-5; ``None`` gives the search as
+published): every kept configuration with posterior >= close_min_post that never was the current one is
+expanded too, repeatedly, because in diffuse loci a proposal proportional to the posterior rarely visits
+them while their neighbourhoods hold mass (docs/benchmarks.md gives the measured effect).
+
+The proposal does not enter the estimates (they are sums of scores, not visit counts), so
+``temperature`` T may flatten it (sampling ∝ p^(1/T); T = 1 is FINEMAP's).
+
+Speed: a neighbourhood is scored with k + 1 block extensions of the Cholesky factor of a base
+configuration (``Region.add_scores``), O(k^2 m) flops; additions and change moves are kept as blocks
+(``store``). A configuration revisited as the current one reuses its cached proposal (the part within
+``sample_window`` nats of its best neighbour, at most ``sample_cap`` of them). Configurations whose
+posterior is below ``exp(-log_prune)`` times the best one found (default 20 nats, 2e-9) are not kept;
+their total mass is bounded by (configurations evaluated) x exp(-log_prune) relative to the best one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import bayes
+from .region import Region
+from .results import FinemapResult, summarise
+from .store import ConfigStore
+
+DEFAULTS = dict(n_iter=100_000, n_conv=1000, prob_tol=0.001)
+
+
+def finemap_sss(z, R, n, prior_weights=None, max_causal=5, **kwargs):
+    """FINEMAP-SSS fine-mapping of one region: returns the (snp, config, cred) DataFrames.
+
+    ``z``: [m] z-scores; ``R``: [m, m] LD (float32 is fine); ``n``: GWAS sample size;
+    ``prior_weights``: optional [m] non-negative per-SNP weights (functional priors);
+    ``max_causal``: FINEMAP ``--n-causal-snps`` (default 5). Other options: see :func:`finemap_sss_fit`.
+    ``posterior on k``, prior on k and the regional log10 BF are in each frame's ``attrs``.
+    """
+    return finemap_sss_fit(z, R, n, prior_weights, max_causal, **kwargs).tables()
+
+
+def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=None,
+                    prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
+                    include_null=False, n_iter=DEFAULTS["n_iter"], n_conv=DEFAULTS["n_conv"],
+                    prob_tol=DEFAULTS["prob_tol"], log_prune=20.0, sample_window=15.0, sample_cap=500,
+                    temperature=1.0, close_min_post=1e-5, close_max=None, n_configs_top=50_000,
+                    coverage=0.95, seed=0, method="finemap") -> FinemapResult:
+    """FINEMAP-SSS returning a :class:`~locusflow.finemap.results.FinemapResult`.
+
+    Prior options (``bayes``): ``prior_std`` (FINEMAP ``--prior-std``, 0.05; tau = n prior_std^2),
+    ``prior_prob`` (per-SNP prior causal probability, default 1/m), ``corr_config`` (0.95),
+    ``include_null`` (FINEMAP considers only k >= 1: False). Search options: see the module docstring.
+    Outputs: ``n_configs_top`` rows of the config table (FINEMAP ``--n-configs-top`` 50000), credible
+    sets with ``coverage`` 0.95. ``seed`` makes a run reproducible.
+    """
+    region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
+                    variant_id)
+    store, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window, sample_cap,
+                                      seed, temperature, close_min_post, close_max)
+    individual, blocks = store.arrays()
+    return summarise(region, *individual, blocks=blocks, method=method, n_configs_top=n_configs_top,
+                     coverage=coverage, n_iterations=n_done, converged=converged)
+
+
+def _neighbourhood(region: Region, c: np.ndarray):
+    """Scores of c's deletion, change and addition neighbours, flattened as [k deletions, k x m changes,
+    m additions], the change bases, and a builder of padded configurations for flat indices."""
+    m, k, kmax = region.m, len(c), region.max_causal
+    bases = np.array([np.delete(c, i) for i in range(k)], dtype=np.int64).reshape(k, max(k - 1, 0))
+    lp_del = np.empty(k)
+    lp_chg = np.empty((k, m))
+    for i in range(k):
+        b = region.base(bases[i])
+        lp_del[i] = b.log_post if (k > 1 or region.include_null) else -np.inf
+        lp_chg[i] = region.add_scores(b)
+        lp_chg[i, c] = -np.inf
+    lp_add = region.add_scores(region.base(c)) if k < kmax else np.full(m, -np.inf)
+    cand = np.concatenate([lp_del, lp_chg.ravel(), lp_add])
+
+    def build(sel: np.ndarray):
+        out = np.full((len(sel), kmax), m, dtype=np.int32)
+        sizes = np.empty(len(sel), dtype=np.int8)
+        is_del, is_add = sel < k, sel >= k + k * m
+        is_chg = ~(is_del | is_add)
+        if is_del.any():
+            out[is_del, :k - 1] = bases[sel[is_del]]
+            sizes[is_del] = k - 1
+        if is_chg.any():
+            i, j = np.divmod(sel[is_chg] - k, m)
+            out[is_chg, :k - 1] = bases[i]
+            out[is_chg, k - 1] = j
+            sizes[is_chg] = k
+        if is_add.any():
+            out[is_add, :k] = c
+            out[is_add, k] = sel[is_add] - k - k * m
+            sizes[is_add] = k + 1
+        out.sort(axis=1)
+        return out, sizes
+
+    return cand, bases, build
+
+
+class _Search:
+    """State of one search: the store, the expanded centres' proposals and the best score seen."""
+
+    def __init__(self, region, log_prune, sample_window, sample_cap, temperature):
+        self.region, self.store, self.cache, self.best = region, ConfigStore(region), {}, -np.inf
+        self.log_prune, self.window, self.cap, self.temperature = log_prune, sample_window, sample_cap, temperature
+
+    def expand(self, center: np.ndarray):
+        """Score and store the neighbourhood of a new centre; cache its proposal."""
+        region, store, m, k = self.region, self.store, self.region.m, len(center)
+        cand, bases, build = _neighbourhood(region, center)
+        top = cand.max()
+        self.best = max(self.best, top)
+        thr = self.best - self.log_prune
+        if k < region.max_causal and center.tobytes() not in store.rows_done:
+            store.add_block(center, cand[k + k * m:], thr)
+        for i in range(k):  # change moves C - c_i + j are the additions of the base C - c_i
+            if bases[i].tobytes() not in store.rows_done:
+                store.add_block(bases[i], cand[k + i * m: k + (i + 1) * m], thr)
+        sel = np.flatnonzero(cand[:k] >= thr)
+        if len(sel):
+            store.add_individual(*build(sel), cand[sel])
+        near = np.flatnonzero(cand >= top - self.window * self.temperature) if np.isfinite(top) \
+            else np.zeros(0, dtype=np.int64)
+        if len(near) > self.cap:
+            near = near[np.argpartition(-cand[near], self.cap)[:self.cap]]
+        nconf, nsize = build(near)
+        entry = (nconf, nsize, np.cumsum(np.exp((cand[near] - top) / self.temperature)))
+        self.cache[center.tobytes()] = entry
+        return entry
+
+    def close(self, min_post: float, max_expansions: int) -> int:
+        """Expand kept configurations with p(C | z) >= min_post that never were a centre, most probable
+        first, until none is left or ``max_expansions`` were made."""
+        done, m = 0, self.region.m
+        while done < max_expansions:
+            st = self.store
+            cut = st.log_mass + np.log(min_post)
+            todo, score = [], []
+            for ic, isz, ilp in zip(st.ind_c, st.ind_s, st.ind_lp):
+                hit = ilp >= cut
+                todo += [c[:s].astype(np.int64) for c, s in zip(ic[hit], isz[hit])]
+                score += ilp[hit].tolist()
+            for c, bj, blp in zip(st.blk_c, st.blk_j, st.blk_lp):
+                hit = blp >= cut
+                todo += [np.sort(np.append(c[c < m], j)).astype(np.int64) for j in bj[hit]]
+                score += blp[hit].tolist()
+            order = [i for i in np.argsort(score)[::-1] if todo[i].tobytes() not in self.cache]
+            if not order:
+                break
+            for i in order[:max_expansions - done]:
+                if todo[i].tobytes() not in self.cache:
+                    self.expand(todo[i])
+            done += len(order[:max_expansions - done])
+        return done
+
+
+def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
+           sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0,
+           close_min_post: float | None = 1e-5, close_max: int | None = None):
+    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged.
+
+    After the stopping rule, every kept configuration with posterior >= ``close_min_post`` that never
+    was the current configuration is expanded too (at most ``close_max``), repeatedly: the neighbours of
+    such configurations carry posterior mass that a proposal proportional to the posterior rarely reaches
+    in diffuse loci (``None`` switches this off and gives FINEMAP's search as published). The default
+    ``close_max`` bounds its cost to about 2e6 / m expansions (at least 200).
+    """
+    rng = np.random.default_rng(seed)
+    state = _Search(region, log_prune, sample_window, sample_cap, temperature)
+    store, cache = state.store, state.cache
+    history = np.empty(n_iter)
+    tol = np.log1p(prob_tol)
+    center = np.zeros(0, dtype=np.int64)
+    converged, it = False, -1
+    for it in range(n_iter):
+        entry = cache.get(center.tobytes())
+        if entry is None:
+            entry = state.expand(center)
+        nconf, nsize, cum = entry
+        if len(cum) == 0:
+            center = np.zeros(0, dtype=np.int64)
+        else:
+            pick = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(cum) - 1)
+            center = nconf[pick, :nsize[pick]].astype(np.int64)
+        history[it] = store.log_mass
+        if it >= n_conv and store.log_mass - history[it - n_conv] < tol:
+            converged = True
+            break
+    if close_min_post is not None:
+        state.close(close_min_post, max(200, 2_000_000 // region.m) if close_max is None else close_max)
+    return store, it + 1, converged
