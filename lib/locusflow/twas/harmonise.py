@@ -1,0 +1,104 @@
+"""Allele harmonisation of weights, GWAS and reference panel (vectorised; DESIGN.md rules).
+
+``allele_sign(a_eff, a_oth, b_eff, b_oth)`` returns, per row, the sign that turns a statistic of
+``b_eff`` into one of ``a_eff`` and how the match was made:
+
+- same alleles: +1; swapped (b_eff == a_oth and b_oth == a_eff): -1 (the statistic is negated);
+- strand flip (``strand_flip=True``): the complement of b matches a (same or swapped): +1 / -1;
+- strand-ambiguous SNPs (A/T, C/G): complementing cannot be told from swapping, so they are matched as
+  written, without complementing (``ambiguous='keep'``, what MetaXcan does), or dropped
+  (``ambiguous='drop'``, what FUSION does);
+- anything else (different alleles, indels that differ): 0 (dropped, reason ``allele_mismatch``).
+
+Differences from the peers: MetaXcan (``GWASAndModels.align_data_to_alleles``) compares allele *sets*
+and never complements, so a strand-flipped SNP is dropped there and used here (``strand_flip=False``
+reproduces MetaXcan). FUSION (``allele.qc``) complements and drops every strand-ambiguous SNP.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MATCH, SWAP, FLIP, FLIP_SWAP, AMBIGUOUS, MISMATCH = 1, 2, 3, 4, 5, 0
+_COMP = str.maketrans("ACGT", "TGCA")
+
+
+def complement(a: pd.Series) -> pd.Series:
+    return a.astype(str).str.translate(_COMP)
+
+
+def allele_sign(a_eff, a_oth, b_eff, b_oth, *, strand_flip: bool = True, ambiguous: str = "keep"):
+    """(sign int8 array, how int8 array with MATCH/SWAP/FLIP/FLIP_SWAP/AMBIGUOUS/MISMATCH)."""
+    a1, a2 = pd.Series(a_eff).astype(str).str.upper().to_numpy(), pd.Series(a_oth).astype(str).str.upper().to_numpy()
+    b1, b2 = pd.Series(b_eff).astype(str).str.upper().to_numpy(), pd.Series(b_oth).astype(str).str.upper().to_numpy()
+    c1, c2 = complement(pd.Series(b1)).to_numpy(), complement(pd.Series(b2)).to_numpy()
+    amb = (a1 == complement(pd.Series(a2)).to_numpy()) & (pd.Series(a1).str.len().to_numpy() == 1)
+    same = (a1 == b1) & (a2 == b2)
+    swap = (a1 == b2) & (a2 == b1)
+    snv = (pd.Series(b1).str.len().to_numpy() == 1) & (pd.Series(b2).str.len().to_numpy() == 1)
+    fl = strand_flip & ~same & ~swap & ~amb & snv & (a1 == c1) & (a2 == c2)
+    fls = strand_flip & ~same & ~swap & ~amb & snv & (a1 == c2) & (a2 == c1)
+    how = np.full(len(a1), MISMATCH, np.int8)
+    how[same], how[swap], how[fl], how[fls] = MATCH, SWAP, FLIP, FLIP_SWAP
+    if ambiguous == "drop":
+        how[amb & (same | swap)] = AMBIGUOUS
+    elif ambiguous != "keep":
+        raise ValueError("ambiguous must be 'keep' or 'drop'")
+    sign = np.zeros(len(a1), np.int8)
+    sign[(how == MATCH) | (how == FLIP)] = 1
+    sign[(how == SWAP) | (how == FLIP_SWAP)] = -1
+    return sign, how
+
+
+def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="keep"):
+    """Row of ``table`` (variants with ref/alt, effect = alt) for each weight row, and its sign.
+
+    Key: chrom:pos when the weight row is placed and ``table`` has positions, else rsid. Returns
+    (idx, sign, how) per weight row: idx -1 and how -1 when absent; sign orients a statistic of
+    ``table``'s alt to the weight's effect allele (0 = not usable). Where a site has several rows
+    (multi-allelic), the first that matches wins.
+    """
+    n = len(w)
+    rows = np.arange(n)
+    has_pos = {"chrom", "pos"}.issubset(table.columns)
+    placed = ((w["chrom"].astype(str) != "NA") & w["pos"].notna()).to_numpy() & has_pos
+    t = table.reset_index(drop=True).assign(_t=np.arange(len(table)))
+    parts = []
+    if (~placed).any() and "rsid" in t:
+        a = pd.DataFrame({"row": rows[~placed], "rsid": w["rsid"].to_numpy()[~placed]})
+        parts.append(a.merge(t[["rsid", "_t"]].dropna(subset=["rsid"]), on="rsid")[["row", "_t"]])
+    if placed.any():
+        a = pd.DataFrame({"row": rows[placed], "chrom": w["chrom"].astype(str).to_numpy()[placed],
+                          "pos": w["pos"].to_numpy()[placed].astype("int64")})
+        b = t[["chrom", "pos", "_t"]].astype({"chrom": str, "pos": "int64"})
+        parts.append(a.merge(b, on=["chrom", "pos"])[["row", "_t"]])
+    m = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"row": [], "_t": []}, dtype=int)
+    r, ti = m["row"].to_numpy(int), m["_t"].to_numpy(int)
+    sign, how = allele_sign(w["effect_allele"].to_numpy()[r], w["other_allele"].to_numpy()[r],
+                            t["alt"].to_numpy()[ti], t["ref"].to_numpy()[ti],
+                            strand_flip=strand_flip, ambiguous=ambiguous)
+    order = np.lexsort((sign == 0, r))          # per row, usable matches first
+    r, ti, sign, how = r[order], ti[order], sign[order], how[order]
+    first = np.r_[True, r[1:] != r[:-1]] if len(r) else np.zeros(0, bool)
+    idx = np.full(n, -1, np.int64)
+    sg = np.zeros(n, np.int8)
+    hw = np.full(n, -1, np.int8)
+    idx[r[first]], sg[r[first]], hw[r[first]] = ti[first], sign[first], how[first]
+    return idx, sg, hw
+
+
+def match_gwas(w: pd.DataFrame, gwas: pd.DataFrame, **kw) -> pd.DataFrame:
+    """``w`` with GWAS ``z`` and ``beta`` oriented to the weight's effect allele, and ``how``."""
+    idx, sign, how = match(w, gwas, **kw)
+    out = w.copy()
+    ok = sign != 0
+    z = np.full(len(w), np.nan)
+    b = np.full(len(w), np.nan)
+    z[ok] = gwas["z"].to_numpy(float)[idx[ok]] * sign[ok]
+    if "beta" in gwas:
+        b[ok] = gwas["beta"].to_numpy(float)[idx[ok]] * sign[ok]
+    out["z"], out["beta"], out["how"] = z, b, how
+    return out
+
+
+REASONS = {-1: "not_in_gwas", MISMATCH: "allele_mismatch", AMBIGUOUS: "ambiguous"}
