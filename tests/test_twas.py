@@ -54,7 +54,7 @@ def synthetic_gwas(weights: pd.DataFrame, seed: int) -> pd.DataFrame:
     a1, a2 = s["effect_allele"].to_numpy().copy(), s["other_allele"].to_numpy().copy()
     swap = (u >= 0.10) & (u < 0.35)
     a1[swap], a2[swap] = s["other_allele"].to_numpy()[swap], s["effect_allele"].to_numpy()[swap]
-    amb = np.array([x.translate(COMP) == y for x, y in zip(a1, a2)])
+    amb = np.array([x.translate(COMP) == y for x, y in zip(a1, a2)], dtype=bool)
     flip = (u >= 0.35) & (u < 0.40) & ~amb
     a1[flip] = [x.translate(COMP) for x in a1[flip]]
     a2[flip] = [x.translate(COMP) for x in a2[flip]]
@@ -74,7 +74,7 @@ def write_mx_gwas(g: pd.DataFrame, path: Path) -> Path:
 
 def ours_vs_metaxcan(db, cov_file, g, tmp_path, strand_flip=False):
     w = read_predictdb(db)
-    cov = read_covariance(cov_file).assign(tissue=w["tissue"].iloc[0])
+    cov = read_covariance(cov_file).assign(tissue=Path(db).stem)
     gz = g.assign(z=g["z"].astype(np.float32).astype(np.float64))  # MetaXcan casts GWAS z to float32
     ours = spredixcan(w, gz, covariance=cov, strand_flip=strand_flip)
     mx = run_metaxcan(db, cov_file, write_mx_gwas(g, tmp_path / "gwas.txt"), tmp_path / "mx.csv")
@@ -130,19 +130,11 @@ def test_duplicate_model_import(mxdata, caplog):
         combine_models([a, b])
 
 
-@pytest.mark.parametrize("tissue", ["TW_Liver", "TW_Adipose_Subcutaneous", "TW_Brain_Cortex", "TW_Whole_Blood"])
-def test_spredixcan_matches_metaxcan_real_models(mxdata, tmp_path, tissue):
-    db, cov = mxdata / "dbs_3" / f"{tissue}_0.5.db", mxdata / "cov_3" / f"{tissue}.txt.gz"
-    g = synthetic_gwas(read_predictdb(db), seed=len(tissue))
-    ours, mx = ours_vs_metaxcan(db, cov, g, tmp_path)
-    m = compare(ours, mx)
-    assert (m["n_snps_used"] > 0).any() and (ours["n_dropped_allele_mismatch"] > 0).any()
-
-
 def test_spredixcan_all_44_tissues_and_gene_without_covariance(mxdata, tmp_path):
     """All 44 real models against one GWAS; one gene's covariance removed from one file."""
     metaxcan()
     dbs = sorted((mxdata / "dbs_3").glob("*.db"))
+    n_genes = n_swapped = n_mismatch = 0
     for i, db in enumerate(dbs):
         tissue = db.name.replace("_0.5.db", "")
         cov = mxdata / "cov_3" / f"{tissue}.txt.gz"
@@ -150,13 +142,21 @@ def test_spredixcan_all_44_tissues_and_gene_without_covariance(mxdata, tmp_path)
             c = pd.read_csv(cov, sep=r"\s+")
             cov = tmp_path / "cov_nogene.txt.gz"
             c[c["GENE"] != c["GENE"].iloc[0]].to_csv(cov, sep=" ", index=False, compression="gzip")
-        g = synthetic_gwas(read_predictdb(db), seed=100 + i)
+        w = read_predictdb(db)
+        if not len(w):   # one real database has no model: nothing to compare (MetaXcan crashes on it)
+            assert len(spredixcan(w, synthetic_gwas(w, 0), covariance=read_covariance(cov))) == 0
+            continue
+        g = synthetic_gwas(w, seed=100 + i)
         sub = tmp_path / tissue
         sub.mkdir()
         ours, mx = ours_vs_metaxcan(db, cov, g, sub)
         m = compare(ours, mx)
         if i == 0:
             assert m["zscore_mx"].isna().any() and m["n_snps_in_cov_mx"].isna().any()
+        n_genes += int((m["n_snps_used"] > 0).sum())
+        n_swapped += int(ours["n_swapped"].sum())
+        n_mismatch += int(ours["n_dropped_allele_mismatch"].sum())
+    assert n_genes > 60 and n_swapped > 100 and n_mismatch > 10   # the comparison exercised every path
 
 
 def test_spredixcan_scz2_excerpts(mxdata, tmp_path):
@@ -173,9 +173,10 @@ def test_spredixcan_scz2_excerpts(mxdata, tmp_path):
 
 
 def test_strand_flip_used_only_when_complementing(mxdata):
-    db, cov_f = mxdata / "dbs_3" / "TW_Liver_0.5.db", mxdata / "cov_3" / "TW_Liver.txt.gz"
-    w = read_predictdb(db)
-    cov = read_covariance(cov_f).assign(tissue=w["tissue"].iloc[0])
+    dbs = sorted((mxdata / "dbs_3").glob("*.db"))
+    w = combine_models([read_predictdb(f) for f in dbs])
+    cov = pd.concat([read_covariance(mxdata / "cov_3" / f.name.replace("_0.5.db", ".txt.gz")).assign(tissue=f.stem)
+                     for f in dbs])
     g = synthetic_gwas(w, seed=7)
     a = spredixcan(w, g, covariance=cov, strand_flip=False)
     b = spredixcan(w, g, covariance=cov, strand_flip=True)

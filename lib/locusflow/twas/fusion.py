@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..schema import load
 from .harmonise import match
 from .spredixcan import PanelLD, _assemble, _codes
 
@@ -63,6 +64,8 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
            best_by: str = "rsq", strand_flip: bool = True, ambiguous: str = "drop") -> pd.DataFrame:
     """FUSION z for every (best) model in ``weights``; one row per model (schema twas_results)."""
     w = weights.reset_index(drop=True)
+    if not len(w):
+        return load("twas_results").empty()
     if best_model:
         w = best_models(w, best_by).reset_index(drop=True)
     R = panel.corr

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import norm
 
+from ..schema import load
 from .harmonise import REASONS, SWAP, FLIP, FLIP_SWAP, match, match_gwas
 
 MODEL_COLS = ["model_id", "gene", "gene_name", "tissue", "method", "panel"]
@@ -70,11 +71,12 @@ def _reasons(w: pd.DataFrame, used: np.ndarray, reason=None) -> pd.DataFrame:
     snp = w["rsid"].fillna(w["chrom"].astype(str) + ":" + w["pos"].astype(str))
     d = pd.DataFrame({"model_id": w["model_id"].to_numpy(), "snp": snp.to_numpy(), "reason": reason.to_numpy(),
                       "used": used})
-    g = d.groupby("model_id", sort=False)
-    out = pd.DataFrame({
-        "snps_used": g.apply(lambda x: ";".join(x.loc[x["used"], "snp"]), include_groups=False),
-        "snps_dropped": g.apply(lambda x: ";".join(x.loc[~x["used"], "snp"] + ":" + x.loc[~x["used"], "reason"]),
-                                include_groups=False)})
+    ids = d["model_id"].drop_duplicates()
+    out = pd.DataFrame(index=pd.Index(ids, name="model_id"))
+    out["snps_used"] = d[used].groupby("model_id", sort=False)["snp"].agg(";".join)
+    dr = d[~used]
+    out["snps_dropped"] = (dr["snp"] + ":" + dr["reason"]).groupby(dr["model_id"], sort=False).agg(";".join)
+    out[["snps_used", "snps_dropped"]] = out[["snps_used", "snps_dropped"]].fillna("")
     for r in ("not_in_gwas", "allele_mismatch", "ambiguous", "nonfinite_z", "not_in_ld", "zero_weight"):
         out[f"n_dropped_{r}"] = (d["reason"] == r).groupby(d["model_id"], sort=False).sum()
     how = w["how"].to_numpy() if "how" in w else np.zeros(len(w), np.int8)
@@ -101,8 +103,10 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     res["n_snps_used"] = n_used
     res["n_snps_in_cov"] = n_in_cov
     res["twas_method"], res["ld_reference"] = method, ld_reference
-    res = res.join(_reasons(w, used, reason))
-    return res.reset_index()
+    res = res.join(_reasons(w, used, reason)).reset_index()
+    res["block_id"], res["n_imputed"] = None, 0
+    sch = load("twas_results")
+    return sch.conform(res[[c for c in sch.names]], source=f"{method} kernel")
 
 
 def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.DataFrame | None = None,
@@ -116,6 +120,8 @@ def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.Data
     """
     if (covariance is None) == (panel is None):
         raise ValueError("give exactly one of covariance= or panel=")
+    if not len(weights):
+        return load("twas_results").empty()
     w = match_gwas(weights.reset_index(drop=True), gwas, strand_flip=strand_flip, ambiguous=ambiguous)
     cand = (w["how"].to_numpy() > 0) & np.isfinite(w["z"].to_numpy())
     mcode, models = _codes(w["model_id"])
