@@ -11,12 +11,13 @@ A = R_mo (R_oo + ridge I)^-1, ridge = 0.1: z_m = A z_o / sqrt(r2pred), r2pred = 
 A model is skipped (zscore NA) when no z is observed, when more than ``max_impute`` (0.5) of its SNPs
 are missing, or when the mean r2pred over its non-zero-weight SNPs (observed SNPs count 1) is below
 ``min_r2pred`` (0.7). Best model per gene, tissue and panel (``best_model=True``): FUSION's rule, the
-largest cross-validated R^2 (``cv_r2``), taking the runner-up when that is ``top1``;
-``best_by='pval'`` picks the smallest CV p-value instead.
+smallest cross-validation p-value (``best_by='pval'``; ``'rsq'`` = the older FUSION rule, largest CV
+R^2 with ``top1`` passed over); a ``top1`` model keeps only its largest weight.
 
-Harmonisation differs from FUSION in one way: FUSION drops strand-ambiguous SNPs (as
-``ambiguous='drop'``, the default here) and complements strand flips, as here; see
-:mod:`locusflow.twas.harmonise`. Identity (tested): with w_l = w^PrediXcan_l * sigma_l and the same
+Harmonisation: like FUSION's ``allele.qc`` it drops strand-ambiguous SNPs (``ambiguous='drop'``,
+the default here), negates swaps and complements strand flips. It differs in one way: FUSION keeps a
+SNP whose alleles do not match at all (no flip, no drop); here it is dropped (``allele_mismatch``).
+See :mod:`locusflow.twas.harmonise`. Identity (tested): with w_l = w^PrediXcan_l * sigma_l and the same
 panel, this z equals the S-PrediXcan z of :mod:`locusflow.twas.spredixcan`.
 """
 from __future__ import annotations
@@ -42,26 +43,44 @@ def panel_z(panel: PanelLD, gwas: pd.DataFrame, *, strand_flip=True, ambiguous="
     return z
 
 
-def best_models(w: pd.DataFrame, best_by: str = "rsq") -> pd.DataFrame:
-    """Rows of the best model of each gene x tissue x panel (FUSION's choice; see module doc)."""
+def best_models(w: pd.DataFrame, best_by: str = "pval") -> pd.DataFrame:
+    """Rows of the best model of each gene x tissue x panel.
+
+    ``pval`` (FUSION.assoc_test.R since 2024): the smallest cross-validation p-value. ``rsq`` (the
+    earlier FUSION rule): the largest CV R^2, the runner-up when that is ``top1``. A chosen ``top1``
+    model keeps only its largest |weight| (FUSION clears the others).
+    """
     m = w.groupby("model_id", sort=False)[["gene", "tissue", "panel", "method", "cv_r2", "cv_pval"]].first()
-    if best_by == "rsq":
-        non_top = m[m["method"] != "top1"]
-        best_all = m.sort_values("cv_r2", ascending=False, kind="stable").groupby(["gene", "tissue", "panel"]).head(1)
-        best_non = non_top.sort_values("cv_r2", ascending=False, kind="stable").groupby(["gene", "tissue", "panel"]).head(1)
-        keys = ["gene", "tissue", "panel"]
+    keys = ["gene", "tissue", "panel"]
+    if best_by == "pval":
+        chosen = m.sort_values("cv_pval", kind="stable").groupby(keys, dropna=False).head(1).index
+    elif best_by == "rsq":
+        best_all = m.sort_values("cv_r2", ascending=False, kind="stable").groupby(keys, dropna=False).head(1)
+        best_non = m[m["method"] != "top1"].sort_values("cv_r2", ascending=False, kind="stable") \
+            .groupby(keys, dropna=False).head(1)
         pick = best_all.reset_index().merge(best_non.reset_index(), on=keys, how="left", suffixes=("", "_non"))
-        chosen = np.where((pick["method"] == "top1") & pick["model_id_non"].notna(), pick["model_id_non"], pick["model_id"])
-    elif best_by == "pval":
-        chosen = m.sort_values("cv_pval", kind="stable").groupby(["gene", "tissue", "panel"]).head(1).index
+        chosen = np.where((pick["method"] == "top1") & pick["model_id_non"].notna(), pick["model_id_non"],
+                          pick["model_id"])
     else:
-        raise ValueError("best_by must be 'rsq' or 'pval'")
+        raise ValueError("best_by must be 'pval' or 'rsq'")
     return w[w["model_id"].isin(set(chosen))]
+
+
+def top1_single(w: pd.DataFrame, wt: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """``top1`` models keep only the panel SNP with the largest weight^2 (FUSION clears the others)."""
+    t = (w["method"] == "top1").to_numpy() & present
+    if not t.any():
+        return wt
+    rows = np.flatnonzero(t)
+    top = pd.Series(wt[rows] ** 2, index=rows).groupby(w["model_id"].to_numpy()[rows]).idxmax().to_numpy()
+    out = wt.copy()
+    out[(w["method"] == "top1").to_numpy() & ~np.isin(np.arange(len(wt)), top)] = 0.0
+    return out
 
 
 def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute: bool = True,
            max_impute: float = 0.5, min_r2pred: float = 0.7, ridge: float = 0.1, best_model: bool = True,
-           best_by: str = "rsq", strand_flip: bool = True, ambiguous: str = "drop") -> pd.DataFrame:
+           best_by: str = "pval", strand_flip: bool = True, ambiguous: str = "drop") -> pd.DataFrame:
     """FUSION z for every (best) model in ``weights``; one row per model (schema twas_results)."""
     w = weights.reset_index(drop=True)
     if not len(w):
@@ -74,7 +93,7 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
     mcode, models = _codes(w["model_id"])
     nm = len(models)
     inld = sign != 0
-    wt = w["weight"].to_numpy(float) * sign                  # oriented to panel alt
+    wt = top1_single(w, w["weight"].to_numpy(float) * sign, inld)   # oriented to panel alt
     zrow = np.where(inld, zp[np.where(inld, idx, 0)], np.nan)
     miss = inld & np.isnan(zrow)
     n_in = np.bincount(mcode, inld, minlength=nm)

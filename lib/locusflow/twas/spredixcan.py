@@ -105,8 +105,14 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     res["twas_method"], res["ld_reference"] = method, ld_reference
     res = res.join(_reasons(w, used, reason)).reset_index()
     res["block_id"], res["n_imputed"] = None, 0
+    if "n_snps_in_model" not in res or res["n_snps_in_model"].isna().any():
+        nz = (w["weight"] != 0).groupby(w["model_id"], sort=False).sum()
+        res["n_snps_in_model"] = nz.reindex(res["model_id"]).to_numpy()
     sch = load("twas_results")
-    return sch.conform(res[[c for c in sch.names]], source=f"{method} kernel")
+    for c in sch.names:
+        if c not in res:
+            res[c] = None
+    return sch.conform(res[list(sch.names)], source=f"{method} kernel")
 
 
 def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.DataFrame | None = None,
