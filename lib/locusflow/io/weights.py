@@ -279,3 +279,30 @@ def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.Da
     write_dataset(w, out, "weights", mode="overwrite",
                   manifest={"inputs": {str(f): file_checksum(f) for f in files}})
     return w
+
+
+def write_predictdb(weights: pd.DataFrame, extra: pd.DataFrame, path) -> Path:
+    """Write a PredictDB SQLite database (tables ``weights`` and ``extra``, MetaXcan's layout).
+
+    ``weights``: rsid, gene, weight, ref_allele, eff_allele; ``extra``: gene, genename, n.snps.in.model,
+    pred.perf.R2, pred.perf.pval[, pred.perf.qval]. Used to build benchmark and test inputs.
+    """
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    con = sqlite3.connect(path)
+    weights[["rsid", "gene", "weight", "ref_allele", "eff_allele"]].to_sql("weights", con, index=False)
+    extra.to_sql("extra", con, index=False)
+    con.execute("CREATE INDEX weights_gene ON weights (gene)")
+    con.execute("CREATE INDEX weights_rsid ON weights (rsid)")
+    con.execute("CREATE INDEX extra_gene ON extra (gene)")
+    con.commit()
+    con.close()
+    return path
+
+
+def write_covariance(cov: pd.DataFrame, path) -> Path:
+    """Write (gene, rsid1, rsid2, value) as a MetaXcan covariance file (``GENE RSID1 RSID2 VALUE``, gz)."""
+    out = cov.rename(columns={"gene": "GENE", "rsid1": "RSID1", "rsid2": "RSID2", "value": "VALUE"})
+    out[["GENE", "RSID1", "RSID2", "VALUE"]].to_csv(path, sep=" ", index=False, float_format="%.17g",
+                                                    compression="gzip" if str(path).endswith(".gz") else None)
+    return Path(path)

@@ -14,7 +14,9 @@ or of the reference panel's dosages (``panel=``, a :class:`PanelLD`). SNPs used 
 in the GWAS with matching alleles and a finite z, and present in Gamma; every other SNP is reported
 with its reason (``not_in_gwas``, ``allele_mismatch``, ``ambiguous``, ``nonfinite_z``,
 ``not_in_ld``). Harmonisation: :mod:`locusflow.twas.harmonise` (MetaXcan never complements alleles;
-``strand_flip=False`` reproduces it). All genes of a call are computed together with grouped sums
+``strand_flip=False`` reproduces it). MetaXcan aligns the GWAS once per rsid against all models of a
+database, so a SNP whose effect allele differs between two models of one database gets one sign for
+both; here each model's SNP is aligned on its own. All genes of a call are computed together with grouped sums
 (covariance file) or one sparse-dense product (panel): no loop over genes or SNPs.
 """
 from __future__ import annotations
