@@ -116,11 +116,39 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
 def read_covariance(path) -> pd.DataFrame:
     """A MetaXcan covariance file as (gene, rsid1, rsid2, value) float64; ``NA`` values dropped.
 
-    Bad rows raise :class:`InputError` naming the file, the 1-based data row and the column.
+    gene/rsid1/rsid2 come back as pandas categoricals (Arrow dictionary-encoded, multi-threaded read).
+    A file the fast reader rejects is re-read line-aware, so bad rows raise :class:`InputError`
+    naming the file, the 1-based data row and the column.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "a covariance file (GENE RSID1 RSID2 VALUE); not found")
+    fast = _read_covariance_arrow(path)
+    if fast is not None:
+        return fast
+    return _read_covariance_checked(path)
+
+
+def _read_covariance_arrow(path: Path) -> pd.DataFrame | None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    try:
+        t = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=" "),
+                          convert_options=pcsv.ConvertOptions(
+                              column_types={"GENE": pa.dictionary(pa.int32(), pa.string()),
+                                            "RSID1": pa.dictionary(pa.int32(), pa.string()),
+                                            "RSID2": pa.dictionary(pa.int32(), pa.string()), "VALUE": pa.float64()},
+                              null_values=["NA"], strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if t.column_names != ["GENE", "RSID1", "RSID2", "VALUE"] or any(t.column(c).null_count for c in t.column_names[:3]):
+        return None
+    d = t.to_pandas()
+    d.columns = ["gene", "rsid1", "rsid2", "value"]
+    return d[d["value"].notna().to_numpy()].reset_index(drop=True)
+
+
+def _read_covariance_checked(path: Path) -> pd.DataFrame:
     try:
         d = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False, engine="c")
     except pd.errors.ParserError as exc:

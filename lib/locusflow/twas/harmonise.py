@@ -62,17 +62,20 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
     rows = np.arange(n)
     has_pos = {"chrom", "pos"}.issubset(table.columns)
     placed = ((w["chrom"].astype(str) != "NA") & w["pos"].notna()).to_numpy() & has_pos
-    t = table.reset_index(drop=True).assign(_t=np.arange(len(table)))
+    t = table.reset_index(drop=True)
     parts = []
     if (~placed).any() and "rsid" in t:
-        a = pd.DataFrame({"row": rows[~placed], "rsid": w["rsid"].to_numpy()[~placed]})
-        parts.append(a.merge(t[["rsid", "_t"]].dropna(subset=["rsid"]), on="rsid")[["row", "_t"]])
+        parts.append(_lookup(rows[~placed], w["rsid"].to_numpy()[~placed], t["rsid"].to_numpy()))
     if placed.any():
-        a = pd.DataFrame({"row": rows[placed], "chrom": w["chrom"].astype(str).to_numpy()[placed],
-                          "pos": w["pos"].to_numpy()[placed].astype("int64")})
-        b = t[["chrom", "pos", "_t"]].astype({"chrom": str, "pos": "int64"})
-        parts.append(a.merge(b, on=["chrom", "pos"])[["row", "_t"]])
-    m = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"row": [], "_t": []}, dtype=int)
+        cats = pd.unique(np.concatenate([w["chrom"].astype(str).to_numpy()[placed], t["chrom"].astype(str).to_numpy()]))
+        kw = (pd.Categorical(w["chrom"].astype(str).to_numpy()[placed], categories=cats).codes.astype(np.int64) << 40) \
+            + w["pos"].to_numpy()[placed].astype(np.int64)
+        kt = (pd.Categorical(t["chrom"].astype(str).to_numpy(), categories=cats).codes.astype(np.int64) << 40) \
+            + t["pos"].to_numpy().astype(np.int64)
+        parts.append(_lookup(rows[placed], kw, kt))
+    r = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    ti = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    m = pd.DataFrame({"row": r, "_t": ti})
     r, ti = m["row"].to_numpy(int), m["_t"].to_numpy(int)
     sign, how = allele_sign(w["effect_allele"].to_numpy()[r], w["other_allele"].to_numpy()[r],
                             t["alt"].to_numpy()[ti], t["ref"].to_numpy()[ti],
@@ -85,6 +88,19 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
     hw = np.full(n, -1, np.int8)
     idx[r[first]], sg[r[first]], hw[r[first]] = ti[first], sign[first], how[first]
     return idx, sg, hw
+
+
+def _lookup(rows, keys, table_keys):
+    """(row, table index) pairs with equal keys: a hash lookup when the table's keys are unique, else a join."""
+    idx = pd.Index(table_keys)
+    if idx.is_unique:
+        ti = idx.get_indexer(keys)
+        ok = ti >= 0
+        return rows[ok], ti[ok].astype(np.int64)
+    a = pd.DataFrame({"row": rows, "k": keys})
+    b = pd.DataFrame({"k": table_keys, "_t": np.arange(len(table_keys))}).dropna(subset=["k"])
+    m = a.merge(b, on="k")
+    return m["row"].to_numpy(np.int64), m["_t"].to_numpy(np.int64)
 
 
 def match_gwas(w: pd.DataFrame, gwas: pd.DataFrame, **kw) -> pd.DataFrame:

@@ -139,41 +139,81 @@ def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.Data
     return _with_panel(w, cand, mcode, nm, panel)
 
 
+def _cat(s: pd.Series) -> pd.Categorical:
+    return s.array if isinstance(s.dtype, pd.CategoricalDtype) else pd.Categorical(s.astype(str))
+
+
 def _with_covariance(w, cand, mcode, models, cov):
-    nm = len(models)
-    key = w["model_id"].to_numpy()
-    c = w.loc[cand, ["model_id", "tissue", "gene", "rsid", "weight"]]
-    cv = cov.merge(c.rename(columns={"rsid": "rsid1", "weight": "w1"}), on=["tissue", "gene", "rsid1"])
-    cv = cv.merge(c[["model_id", "rsid", "weight"]].rename(columns={"rsid": "rsid2", "weight": "w2"}),
-                  on=["model_id", "rsid2"])
-    # SNPs in Gamma = those seen as RSID1 with a candidate partner (MetaXcan's MatrixManager._get)
-    ids = cv[["model_id", "rsid1"]].drop_duplicates()
-    cv = cv.merge(ids.rename(columns={"rsid1": "rsid2"}), on=["model_id", "rsid2"])
-    lo = np.where(cv["rsid1"] < cv["rsid2"], cv["rsid1"], cv["rsid2"])
-    hi = np.where(cv["rsid1"] < cv["rsid2"], cv["rsid2"], cv["rsid1"])
-    cv = cv.assign(lo=lo, hi=hi).drop_duplicates(["model_id", "lo", "hi"], keep="last")
-    diag = (cv["lo"] == cv["hi"]).to_numpy()
-    mc = pd.Index(models).get_indexer(cv["model_id"])
-    contrib = cv["value"].to_numpy() * cv["w1"].to_numpy() * cv["w2"].to_numpy() * np.where(diag, 1.0, 2.0)
-    var_g = np.bincount(mc, contrib, minlength=nm)
-    used_set = ids.assign(u=True).rename(columns={"rsid1": "rsid"})
-    used = w[["model_id", "rsid"]].merge(used_set, on=["model_id", "rsid"], how="left")["u"].notna()
-    used = used.to_numpy(bool) & cand
-    var_l = pd.Series(cv.loc[diag, "value"].to_numpy(), index=pd.MultiIndex.from_arrays(
-        [cv.loc[diag, "model_id"], cv.loc[diag, "lo"]]))
-    sig2 = var_l.reindex(pd.MultiIndex.from_arrays([key, w["rsid"].to_numpy()])).fillna(0.0).to_numpy()
-    sig2 = np.where(used, sig2, 0.0)
-    wt, z, b = w["weight"].to_numpy(), np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
+    """Grouped sums over the covariance rows, all on integer codes (no string joins per row)."""
+    nm, n = len(models), len(w)
+    tgw, tg_uniq = pd.factorize(w["tissue"].astype(str) + "\x00" + w["gene"].astype(str))
+    sw, snp_uniq = pd.factorize(w["rsid"].astype(str))
+    S = max(len(snp_uniq), 1)
+    t, g, r1, r2 = (_cat(cov[c]) for c in ("tissue", "gene", "rsid1", "rsid2"))
+    G = max(len(g.categories), 1)
+    ck, cu = pd.factorize(t.codes.astype(np.int64) * G + g.codes)
+    labels = t.categories.astype(str)[cu // G] + "\x00" + g.categories.astype(str)[cu % G]
+    cov_tg = pd.Index(tg_uniq).get_indexer(labels)[ck]
+    sidx = pd.Index(snp_uniq)
+    r1c = np.where(r1.codes >= 0, sidx.get_indexer(r1.categories.astype(str))[r1.codes], -1)
+    r2c = np.where(r2.codes >= 0, sidx.get_indexer(r2.categories.astype(str))[r2.codes], -1)
+    value = cov["value"].to_numpy(float)
+    wt = w["weight"].to_numpy(float)
+    used, sig2 = np.zeros(n, bool), np.zeros(n)
+    var_g = np.zeros(nm)
+    base = (cov_tg >= 0) & (r1c >= 0) & (r2c >= 0)
+    for rows in _unique_key_groups(w, tgw * S + sw):      # one group unless a tissue-gene has several methods
+        key = tgw[rows].astype(np.int64) * S + sw[rows]
+        order = np.argsort(key)
+        ks, rs = key[order], rows[order]
+        i1, f1 = _find(ks, rs, cov_tg.astype(np.int64) * S + r1c)
+        i2, f2 = _find(ks, rs, cov_tg.astype(np.int64) * S + r2c)
+        ok = base & f1 & f2
+        ok[ok] = cand[i1[ok]] & cand[i2[ok]]
+        in_cov = np.zeros(n, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
+        in_cov[i1[ok]] = True
+        ok[ok] = in_cov[i2[ok]]
+        a, b, v = i1[ok], i2[ok], value[ok]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        last = ~pd.Index(lo.astype(np.int64) * n + hi).duplicated(keep="last")   # a later (b,a) overrides (a,b)
+        lo, hi, v = lo[last], hi[last], v[last]
+        diag = lo == hi
+        sig2[lo[diag]] = v[diag]
+        var_g += np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
+        used[rows] = in_cov[rows] & cand[rows]
+    z, beta = np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
     num = np.bincount(mcode, np.where(used, wt * z * np.sqrt(sig2), 0.0), minlength=nm)
-    eff = np.bincount(mcode, np.where(used, wt * b * sig2, 0.0), minlength=nm)
+    eff = np.bincount(mcode, np.where(used, wt * beta * sig2, 0.0), minlength=nm)
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(var_g > 0, eff / var_g, np.nan)
     n_used = np.bincount(mcode, used, minlength=nm).astype(int)
-    allc = cov.drop_duplicates(["tissue", "gene", "rsid1"]).groupby(["tissue", "gene"]).size()
-    tg = w.groupby("model_id", sort=False)[["tissue", "gene"]].first().reindex(models)
-    n_in_cov = allc.reindex(pd.MultiIndex.from_frame(tg)).to_numpy(float)
+    # n_snps_in_cov: distinct RSID1 of the gene in the whole file (NaN when the gene has none)
+    R1 = max(len(r1.categories), 1)
+    has = cov_tg >= 0
+    k = pd.unique(cov_tg[has].astype(np.int64) * R1 + r1.codes[has])
+    cnt = np.bincount(k // R1, minlength=len(tg_uniq)).astype(float)
+    seen = np.zeros(len(tg_uniq), bool)
+    seen[np.unique(cov_tg[has])] = True
+    cnt[~seen] = np.nan
+    tg_of_model = np.zeros(nm, np.int64)
+    tg_of_model[mcode] = tgw
     var_g = np.where(n_used > 0, var_g, np.nan)
-    return _assemble(w, used, num, var_g, eff, n_in_cov, n_used, "spredixcan", "covariance")
+    return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance")
+
+
+def _find(sorted_keys, rows_sorted, q):
+    """Row of each query key in a sorted key array (found mask)."""
+    p = np.searchsorted(sorted_keys, q)
+    pc = np.clip(p, 0, max(len(sorted_keys) - 1, 0))
+    found = (p < len(sorted_keys)) & (sorted_keys[pc] == q) if len(sorted_keys) else np.zeros(len(q), bool)
+    return (rows_sorted[pc] if len(rows_sorted) else np.zeros(len(q), np.int64)), found
+
+
+def _unique_key_groups(w, key):
+    """Row sets in which (tissue, gene, rsid) is unique: one per method when a tissue-gene has several."""
+    if not pd.Index(key).has_duplicates:
+        return [np.arange(len(w))]
+    return [np.flatnonzero((w["method"] == m).to_numpy()) for m in w["method"].unique()]
 
 
 def _panel_matrix(w, cand, mcode, nm, panel, weights):

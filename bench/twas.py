@@ -1,0 +1,116 @@
+"""Benchmark: S-PrediXcan on 2,000 genes x 40 SNPs against a 580k-row GWAS, locusflow vs MetaXcan.
+
+Inputs are generated in a temporary directory (seeded): a PredictDB SQLite database, its covariance
+file (GENE RSID1 RSID2 VALUE, upper triangle, gz) and a GWAS text file. Both tools read the same files;
+MetaXcan's SPrediXcan.py runs in its own venv (tests/conftest.py peer_venv("metaxcan", ...)), found at
+$LOCUSFLOW_METAXCAN (default ~/.cache/locusflow/peers/MetaXcan, a `git archive` of hakyimlab/MetaXcan).
+
+    PYTHONPATH=lib python bench/twas.py [--genes 2000] [--snps 40] [--gwas 580000]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from locusflow.io.weights import read_covariance, read_predictdb, write_covariance, write_predictdb
+from locusflow.twas.spredixcan import spredixcan
+
+PEERS = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers"))
+MX = Path(os.environ.get("LOCUSFLOW_METAXCAN", PEERS / "MetaXcan"))
+MX_PY = PEERS / "metaxcan" / "bin" / "python"
+
+
+def make_inputs(d: Path, n_genes: int, n_snps: int, n_gwas: int, seed: int = 2024):
+    rng = np.random.default_rng(seed)
+    bases = np.array(list("ACGT"))
+    a1 = bases[rng.integers(0, 4, n_gwas)]
+    a2 = bases[(np.searchsorted(bases, a1) + rng.integers(1, 4, n_gwas)) % 4]
+    rsid = np.char.add("rs", np.arange(1, n_gwas + 1).astype(str))
+    z = rng.normal(0, 1.5, n_gwas).astype(np.float32).astype(np.float64)
+    miss = rng.random(n_gwas) < 0.05
+    gw = pd.DataFrame({"SNP": rsid, "A1": a1, "A2": a2, "ZSCORE": z, "BETA": z * 0.01})[~miss]
+    gw.to_csv(d / "gwas.txt", sep="\t", index=False, float_format="%.9g")
+    start = np.sort(rng.integers(0, n_gwas - 4 * n_snps, n_genes))
+    idx = start[:, None] + np.sort(rng.choice(4 * n_snps, (n_genes, n_snps)), axis=1)
+    idx = np.array([np.unique(r)[:n_snps] if len(np.unique(r)) >= n_snps else
+                    np.arange(r[0], r[0] + n_snps) for r in idx])
+    genes = np.char.add("ENSG", np.arange(n_genes).astype(str).astype("U11"))
+    swap_snp = rng.random(n_gwas) < 0.3      # one effect allele per SNP across genes, as in PredictDB
+    flat = idx.ravel()
+    swap = swap_snp[flat]
+    w = pd.DataFrame({"rsid": rsid[flat], "gene": np.repeat(genes, n_snps), "weight": rng.normal(0, 0.1, flat.size),
+                      "eff_allele": np.where(swap, a2[flat], a1[flat]),
+                      "ref_allele": np.where(swap, a1[flat], a2[flat])})
+    ex = pd.DataFrame({"gene": genes, "genename": genes, "n.snps.in.model": n_snps, "pred.perf.R2": 0.1,
+                       "pred.perf.pval": 1e-3, "pred.perf.qval": 1e-2})
+    write_predictdb(w, ex, d / "model.db")
+    x = rng.binomial(2, 0.3, (n_genes, n_snps, 60)).astype(float)
+    x -= x.mean(axis=2, keepdims=True)
+    cov = np.einsum("gik,gjk->gij", x, x) / 59 + 1e-3 * np.eye(n_snps)
+    iu = np.triu_indices(n_snps)
+    rs = rsid[idx]
+    c = pd.DataFrame({"gene": np.repeat(genes, len(iu[0])), "rsid1": rs[:, iu[0]].ravel(),
+                      "rsid2": rs[:, iu[1]].ravel(), "value": cov[:, iu[0], iu[1]].ravel()})
+    write_covariance(c, d / "cov.txt.gz")
+
+
+def ours(d: Path) -> tuple[pd.DataFrame, dict]:
+    t = {}
+    t0 = time.perf_counter()
+    w = read_predictdb(d / "model.db")
+    cov = read_covariance(d / "cov.txt.gz").assign(tissue=w["tissue"].iloc[0])
+    g = pd.read_csv(d / "gwas.txt", sep="\t")
+    g = g.rename(columns={"SNP": "rsid", "A1": "alt", "A2": "ref", "ZSCORE": "z", "BETA": "beta"})
+    t["read"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    res = spredixcan(w, g, covariance=cov, strand_flip=False)
+    t["kernel"] = time.perf_counter() - t1
+    t["total"] = time.perf_counter() - t0
+    return res, t
+
+
+def metaxcan(d: Path) -> tuple[pd.DataFrame | None, float]:
+    script = MX / "software" / "SPrediXcan.py"
+    if not (script.exists() and MX_PY.exists()):
+        print(f"MetaXcan not found ({script}, {MX_PY}); run tests/test_twas.py once to create its venv")
+        return None, float("nan")
+    t0 = time.perf_counter()
+    subprocess.run([str(MX_PY), str(script), "--model_db_path", str(d / "model.db"), "--covariance",
+                    str(d / "cov.txt.gz"), "--gwas_file", str(d / "gwas.txt"), "--snp_column", "SNP",
+                    "--effect_allele_column", "A1", "--non_effect_allele_column", "A2", "--zscore_column", "ZSCORE",
+                    "--beta_column", "BETA", "--output_file", str(d / "mx.csv"), "--throw", "--verbosity", "50"],
+                   cwd=script.parent, check=True)
+    return pd.read_csv(d / "mx.csv"), time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--genes", type=int, default=2000)
+    ap.add_argument("--snps", type=int, default=40)
+    ap.add_argument("--gwas", type=int, default=580_000)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        t0 = time.perf_counter()
+        make_inputs(d, a.genes, a.snps, a.gwas)
+        print(f"inputs: {a.genes} genes x {a.snps} SNPs, GWAS {a.gwas} rows ({time.perf_counter() - t0:.1f} s to make)")
+        res, t = ours(d)
+        print(f"locusflow: read {t['read']:.2f} s + S-PrediXcan kernel {t['kernel']:.2f} s = {t['total']:.2f} s")
+        mx, tm = metaxcan(d)
+        if mx is not None:
+            m = mx.merge(res, on="gene", suffixes=("_mx", ""))
+            dz = np.nanmax(np.abs(m["zscore"] - m["zscore_mx"]))
+            same = bool((m["n_snps_used"] == m["n_snps_used_mx"]).all())
+            print(f"MetaXcan SPrediXcan.py: {tm:.2f} s   ({len(m)} genes; max |dz| = {dz:.1e}; n_snps_used equal: {same})")
+            print(f"ratio MetaXcan / locusflow: {tm / t['total']:.1f}x end to end, {tm / t['kernel']:.1f}x vs kernel")
+
+
+if __name__ == "__main__":
+    main()
