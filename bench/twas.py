@@ -65,8 +65,8 @@ def ours(d: Path) -> tuple[pd.DataFrame, dict]:
     t = {}
     t0 = time.perf_counter()
     w = read_predictdb(d / "model.db")
-    cov = read_covariance(d / "cov.txt.gz").assign(tissue=w["tissue"].iloc[0])
-    g = pd.read_csv(d / "gwas.txt", sep="\t")
+    cov = read_covariance(d / "cov.txt.gz", tissue=w["tissue"].iloc[0])
+    g = pd.read_csv(d / "gwas.txt", sep="\t", engine="pyarrow")
     g = g.rename(columns={"SNP": "rsid", "A1": "alt", "A2": "ref", "ZSCORE": "z", "BETA": "beta"})
     t["read"] = time.perf_counter() - t0
     t1 = time.perf_counter()

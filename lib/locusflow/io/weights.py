@@ -113,20 +113,22 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
     return w
 
 
-def read_covariance(path) -> pd.DataFrame:
+def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
     """A MetaXcan covariance file as (gene, rsid1, rsid2, value) float64; ``NA`` values dropped.
 
     gene/rsid1/rsid2 come back as pandas categoricals (Arrow dictionary-encoded, multi-threaded read).
     A file the fast reader rejects is re-read line-aware, so bad rows raise :class:`InputError`
-    naming the file, the 1-based data row and the column.
+    naming the file, the 1-based data row and the column. ``tissue`` adds that column.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "a covariance file (GENE RSID1 RSID2 VALUE); not found")
-    fast = _read_covariance_arrow(path)
-    if fast is not None:
-        return fast
-    return _read_covariance_checked(path)
+    d = _read_covariance_arrow(path)
+    if d is None:
+        d = _read_covariance_checked(path)
+    if tissue is not None:   # the tissue of the model database the file belongs to (categorical, no copy per row)
+        d["tissue"] = pd.Categorical.from_codes(np.zeros(len(d), np.int8), [str(tissue)])
+    return d
 
 
 def _read_covariance_arrow(path: Path) -> pd.DataFrame | None:

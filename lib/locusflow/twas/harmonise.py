@@ -27,15 +27,35 @@ def complement(a: pd.Series) -> pd.Series:
     return a.astype(str).str.translate(_COMP)
 
 
+def _codes(*arrays):
+    """Integer codes of allele strings in one shared upper-case vocabulary, and the vocabulary."""
+    allv = np.concatenate([np.asarray(a, dtype=object) for a in arrays])
+    codes, uniq = pd.factorize(allv)
+    up = pd.Index(uniq).astype(str).str.upper()
+    ucodes, vocab = pd.factorize(up)
+    codes = ucodes[codes]
+    out, k = [], 0
+    for a in arrays:
+        out.append(codes[k:k + len(a)])
+        k += len(a)
+    return out, np.asarray(vocab, dtype=object)
+
+
 def allele_sign(a_eff, a_oth, b_eff, b_oth, *, strand_flip: bool = True, ambiguous: str = "keep"):
-    """(sign int8 array, how int8 array with MATCH/SWAP/FLIP/FLIP_SWAP/AMBIGUOUS/MISMATCH)."""
-    a1, a2 = pd.Series(a_eff).astype(str).str.upper().to_numpy(), pd.Series(a_oth).astype(str).str.upper().to_numpy()
-    b1, b2 = pd.Series(b_eff).astype(str).str.upper().to_numpy(), pd.Series(b_oth).astype(str).str.upper().to_numpy()
-    c1, c2 = complement(pd.Series(b1)).to_numpy(), complement(pd.Series(b2)).to_numpy()
-    amb = (a1 == complement(pd.Series(a2)).to_numpy()) & (pd.Series(a1).str.len().to_numpy() == 1)
+    """(sign int8 array, how int8 array with MATCH/SWAP/FLIP/FLIP_SWAP/AMBIGUOUS/MISMATCH).
+
+    Works on integer codes of the alleles; complements are computed once per distinct allele.
+    """
+    (a1, a2, b1, b2), vocab = _codes(a_eff, a_oth, b_eff, b_oth)
+    comp = pd.Index(pd.Index(vocab).astype(str).str.translate(_COMP))
+    vocab_c = pd.Index(vocab).append(comp.difference(pd.Index(vocab)))
+    comp_code = vocab_c.get_indexer(comp)                 # code of each allele's complement
+    single = np.asarray(pd.Index(vocab).astype(str).str.len() == 1)
+    c1, c2 = comp_code[b1], comp_code[b2]
+    amb = (a1 == comp_code[a2]) & single[a1] if len(vocab) else np.zeros(len(a1), bool)
     same = (a1 == b1) & (a2 == b2)
     swap = (a1 == b2) & (a2 == b1)
-    snv = (pd.Series(b1).str.len().to_numpy() == 1) & (pd.Series(b2).str.len().to_numpy() == 1)
+    snv = single[b1] & single[b2] if len(vocab) else np.zeros(len(a1), bool)
     fl = strand_flip & ~same & ~swap & ~amb & snv & (a1 == c1) & (a2 == c2)
     fls = strand_flip & ~same & ~swap & ~amb & snv & (a1 == c2) & (a2 == c1)
     how = np.full(len(a1), MISMATCH, np.int8)

@@ -70,14 +70,15 @@ def _reasons(w: pd.DataFrame, used: np.ndarray, reason=None) -> pd.DataFrame:
         reason = pd.Series(w["how"].map(REASONS).fillna(""), index=w.index)
         reason[(w["how"] > 0) & ~np.isfinite(w["z"])] = "nonfinite_z"
         reason[(reason == "") & ~used] = "not_in_ld"
-    snp = w["rsid"].fillna(w["chrom"].astype(str) + ":" + w["pos"].astype(str))
+    snp = w["rsid"]
+    if snp.isna().any():
+        snp = snp.fillna(w["chrom"].astype(str) + ":" + w["pos"].astype(str))
     d = pd.DataFrame({"model_id": w["model_id"].to_numpy(), "snp": snp.to_numpy(), "reason": reason.to_numpy(),
                       "used": used})
     ids = d["model_id"].drop_duplicates()
     out = pd.DataFrame(index=pd.Index(ids, name="model_id"))
-    out["snps_used"] = d[used].groupby("model_id", sort=False)["snp"].agg(";".join)
-    dr = d[~used]
-    out["snps_dropped"] = (dr["snp"] + ":" + dr["reason"]).groupby(dr["model_id"], sort=False).agg(";".join)
+    out["snps_used"] = _join(d.loc[used, "model_id"], d.loc[used, "snp"])
+    out["snps_dropped"] = _join(d.loc[~used, "model_id"], d.loc[~used, "snp"] + ":" + d.loc[~used, "reason"])
     out[["snps_used", "snps_dropped"]] = out[["snps_used", "snps_dropped"]].fillna("")
     for r in ("not_in_gwas", "allele_mismatch", "ambiguous", "nonfinite_z", "not_in_ld", "zero_weight"):
         out[f"n_dropped_{r}"] = (d["reason"] == r).groupby(d["model_id"], sort=False).sum()
@@ -85,6 +86,18 @@ def _reasons(w: pd.DataFrame, used: np.ndarray, reason=None) -> pd.DataFrame:
     out["n_swapped"] = pd.Series(used & ((how == SWAP) | (how == FLIP_SWAP))).groupby(d["model_id"].to_numpy()).sum()
     out["n_strand_flipped"] = pd.Series(used & ((how == FLIP) | (how == FLIP_SWAP))).groupby(d["model_id"].to_numpy()).sum()
     return out
+
+
+def _join(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """';'-joined values per key (Arrow list aggregation; order of appearance kept)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if not len(keys):
+        return pd.Series(dtype=object)
+    t = pa.table({"k": pa.array(keys.to_numpy(), pa.string()), "v": pa.array(values.astype(str).to_numpy(), pa.string())})
+    agg = t.group_by("k", use_threads=False).aggregate([("v", "list")])
+    joined = pc.binary_join(agg.column("v_list"), ";")
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=agg.column("k").to_numpy(zero_copy_only=False))
 
 
 def _models(w: pd.DataFrame) -> pd.DataFrame:
@@ -175,8 +188,11 @@ def _with_covariance(w, cand, mcode, models, cov):
         ok[ok] = in_cov[i2[ok]]
         a, b, v = i1[ok], i2[ok], value[ok]
         lo, hi = np.minimum(a, b), np.maximum(a, b)
-        last = ~pd.Index(lo.astype(np.int64) * n + hi).duplicated(keep="last")   # a later (b,a) overrides (a,b)
-        lo, hi, v = lo[last], hi[last], v[last]
+        pk = lo.astype(np.int64) * n + hi
+        if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
+            _, first_rev = np.unique(pk[::-1], return_index=True)
+            last = np.sort(len(pk) - 1 - first_rev)          # a later (b,a) overrides (a,b), as in MetaXcan
+            lo, hi, v = lo[last], hi[last], v[last]
         diag = lo == hi
         sig2[lo[diag]] = v[diag]
         var_g += np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
@@ -192,8 +208,7 @@ def _with_covariance(w, cand, mcode, models, cov):
     has = cov_tg >= 0
     k = pd.unique(cov_tg[has].astype(np.int64) * R1 + r1.codes[has])
     cnt = np.bincount(k // R1, minlength=len(tg_uniq)).astype(float)
-    seen = np.zeros(len(tg_uniq), bool)
-    seen[np.unique(cov_tg[has])] = True
+    seen = np.bincount(cov_tg[has], minlength=len(tg_uniq)) > 0
     cnt[~seen] = np.nan
     tg_of_model = np.zeros(nm, np.int64)
     tg_of_model[mcode] = tgw
