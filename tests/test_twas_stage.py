@@ -156,3 +156,33 @@ def test_bad_inputs(inputs, tmp_path):
     with pytest.raises(InputError, match="twas.weights"):
         _run(Context({"out": str(tmp_path / "o"), "twas": {"weights": []}}))
     assert not (tmp_path / "o" / "twas" / "results").exists()
+
+
+def test_cli(inputs, tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    t = inputs["tmp"]
+    env = {"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"}
+    base = [sys.executable, "-m", "locusflow.cli", "twas", "--sumstats", str(t / "sumstats"),
+            "--ld-reference", "covariance", "--out", str(tmp_path / "cli")]
+    r = subprocess.run(base + ["--predictdb", str(inputs["db"]), "--covariance", str(inputs["cov"])],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    res = read_dataset(tmp_path / "cli" / "twas" / "results", "twas_results")
+    assert len(res) == 24 and res["zscore"].notna().all()
+    (tmp_path / "empty.db").write_bytes(b"")
+    r = subprocess.run(base + ["--predictdb", str(tmp_path / "empty.db"), "--covariance", str(inputs["cov"])],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "empty.db" in r.stderr and "'weights' table" in r.stderr
+
+
+def test_bundled_demo_models(inputs, tmp_path):
+    """examples/twas_sim_chr20_22.*: simulated weights of the 24 real genes of the example windows, with
+    the covariance of the example panel -> covariance-file and panel z agree."""
+    demo = {"tmp": inputs["tmp"], "db": EXAMPLES / "twas_sim_chr20_22.db", "cov": EXAMPLES / "twas_sim_chr20_22.cov.txt.gz"}
+    s1, a = run_stage(demo, tmp_path / "c", ld_reference="covariance")
+    s2, b = run_stage(demo, tmp_path / "p", ld_reference="store")
+    assert s1["models"] == 24 and s1["tested"] == 24
+    np.testing.assert_array_equal(a["n_snps_used"], b["n_snps_used"])
+    np.testing.assert_allclose(a["zscore"], b["zscore"], rtol=1e-9)
