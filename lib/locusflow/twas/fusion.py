@@ -126,12 +126,12 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
     num = np.where(ok, num, np.nan)
     used = nz & ok[mcode]
     n_used = np.bincount(mcode, used, minlength=nm).astype(int)
-    reason = np.full(len(w), "", dtype=object)
+    reason = np.full(len(w), "", dtype=object)    # see spredixcan._REASON_NAMES
     reason[~inld] = np.where(how[~inld] == -1, "not_in_ld", "allele_mismatch")
     reason[~inld & (how == 5)] = "ambiguous"
     reason[inld & (wt == 0)] = "zero_weight"
     reason[nz & ~ok[mcode]] = np.where(miss[nz & ~ok[mcode]], "not_in_gwas", "model_failed")
     res = _assemble(w.assign(how=np.where(inld, how, 0), z=zrow), used, num, var_g, np.full(nm, np.nan),
-                    n_in.astype(float), n_used, "fusion", "panel", reason=pd.Series(reason, index=w.index))
+                    n_in.astype(float), n_used, "fusion", "panel", reason=reason)
     res["n_imputed"] = pd.Series(n_imputed, index=models).reindex(res["model_id"]).to_numpy()
     return res

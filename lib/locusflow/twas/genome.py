@@ -77,18 +77,21 @@ def twas_units(weights_path, blocks: pd.DataFrame) -> list[dict]:
     w = read_dataset(weights_path, "weights", columns=["model_id", "chrom", "pos"])
     mp = model_positions(w)
     mp["block_id"] = assign_blocks(mp, blocks)
-    n_snps = w.groupby("model_id").size()
-    mp["n"] = n_snps.reindex(mp["model_id"]).to_numpy()
+    placed = w[(w["chrom"].astype(str) != "NA") & w["pos"].notna()]
+    span = placed.groupby("model_id")["pos"].agg(["min", "max", "size"])
+    mp = mp.join(span, on="model_id")
     units = []
-    for bid, g in mp.dropna(subset=["block_id"]).groupby("block_id", sort=False):
+    for bid, g in mp.dropna(subset=["block_id"]).groupby("block_id", sort=False):   # loop over blocks
         b = blocks[blocks["block_id"] == bid].iloc[0]
         units.append({"unit_id": bid, "block_id": bid, "chrom": str(b["chrom"]), "start": int(b["start"]),
-                      "stop": int(b["stop"]), "cost": float(g["n"].sum()) ** 2})
+                      "stop": int(b["stop"]), "lo": int(g["min"].min()), "hi": int(g["max"].max()),
+                      "cost": float(g["size"].sum()) ** 2})
     return units
 
 
 def _block_weights(weights_path, unit) -> pd.DataFrame:
-    w = read_dataset(weights_path, "weights", filters=[("chrom", "==", unit["chrom"])])
+    w = read_dataset(weights_path, "weights", filters=[("chrom", "==", unit["chrom"]), ("pos", ">=", unit["lo"]),
+                                                         ("pos", "<=", unit["hi"])])
     mp = model_positions(w)
     keep = mp.loc[(mp["pos"] >= unit["start"]) & (mp["pos"] < unit["stop"]), "model_id"]
     w = w[w["model_id"].isin(keep)]
@@ -107,8 +110,8 @@ def twas_block(unit: dict, *, weights: str, sumstats: str, method: str = "spredi
         return load("twas_results").empty()
     placed = w[w["chrom"].astype(str) != "NA"]
     lo, hi = int(placed["pos"].min()), int(placed["pos"].max())
-    gw = read_dataset(sumstats, "sumstats", filters=[("chrom", "==", unit["chrom"])])
-    gw = gw[((gw["pos"] >= lo) & (gw["pos"] <= hi)) | gw["rsid"].isin(w["rsid"])]
+    gw = read_dataset(sumstats, "sumstats", filters=[("chrom", "==", unit["chrom"]), ("pos", ">=", lo),
+                                                     ("pos", "<=", hi)])
     if ld_reference == "covariance":
         if method != "spredixcan":
             raise InputError("config", "ld_reference: store for method fusion", column="twas.ld_reference")

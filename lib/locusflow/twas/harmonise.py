@@ -118,9 +118,12 @@ def _rs_numbers(a) -> np.ndarray | None:
         arr = pa.array(np.asarray(a, dtype=object), pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if arr.null_count or not pc.all(pc.match_substring_regex(arr, r"^rs[0-9]{1,18}$")).as_py():
+    if arr.null_count or not pc.all(pc.starts_with(arr, "rs")).as_py():
         return None
-    return pc.cast(pc.utf8_slice_codeunits(arr, 2), pa.int64()).to_numpy()
+    digits = pc.utf8_slice_codeunits(arr, 2)
+    if not pc.all(pc.utf8_is_digit(digits)).as_py() or pc.max(pc.utf8_length(digits)).as_py() > 18:
+        return None
+    return pc.cast(digits, pa.int64()).to_numpy()
 
 
 def _lookup(rows, keys, table_keys):
@@ -157,4 +160,3 @@ def match_gwas(w: pd.DataFrame, gwas: pd.DataFrame, **kw) -> pd.DataFrame:
     return out
 
 
-REASONS = {-1: "not_in_gwas", MISMATCH: "allele_mismatch", AMBIGUOUS: "ambiguous"}

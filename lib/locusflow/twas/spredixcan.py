@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.stats import norm
 
 from ..schema import load
-from .harmonise import REASONS, SWAP, FLIP, FLIP_SWAP, match, match_gwas
+from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, match, match_gwas
 
 MODEL_COLS = ["model_id", "gene", "gene_name", "tissue", "method", "panel"]
 
@@ -64,53 +64,66 @@ def _codes(keys: pd.Series):
     return codes, uniq
 
 
-def _reasons(w: pd.DataFrame, used: np.ndarray, reason=None) -> pd.DataFrame:
+_REASON_NAMES = ("", "not_in_gwas", "allele_mismatch", "ambiguous", "nonfinite_z", "not_in_ld", "zero_weight",
+                 "model_failed")
+
+
+def _reasons(w: pd.DataFrame, used: np.ndarray, mcode: np.ndarray, models, reason=None) -> pd.DataFrame:
     """Per model: ';'-joined SNPs used and 'rsid:reason' of the others, and per-reason counts."""
+    nm = len(models)
     if reason is None:
-        reason = pd.Series(w["how"].map(REASONS).fillna(""), index=w.index)
-        reason[(w["how"] > 0) & ~np.isfinite(w["z"])] = "nonfinite_z"
-        reason[(reason == "") & ~used] = "not_in_ld"
+        how = w["how"].to_numpy()
+        rc = np.zeros(len(w), np.int8)
+        rc[how == -1], rc[how == MISMATCH], rc[how == AMBIGUOUS] = 1, 2, 3
+        rc[(how > 0) & ~np.isfinite(w["z"].to_numpy())] = 4
+        rc[(rc == 0) & ~used] = 5
+    else:
+        rc = pd.Index(_REASON_NAMES).get_indexer(np.asarray(reason, dtype=object)).astype(np.int8)
     snp = w["rsid"]
     if snp.isna().any():
         snp = snp.fillna(w["chrom"].astype(str) + ":" + w["pos"].astype(str))
-    d = pd.DataFrame({"model_id": w["model_id"].to_numpy(), "snp": snp.to_numpy(), "reason": reason.to_numpy(),
-                      "used": used})
-    ids = d["model_id"].drop_duplicates()
-    out = pd.DataFrame(index=pd.Index(ids, name="model_id"))
-    out["snps_used"] = _join(d.loc[used, "model_id"], d.loc[used, "snp"])
-    out["snps_dropped"] = _join(d.loc[~used, "model_id"], d.loc[~used, "snp"] + ":" + d.loc[~used, "reason"])
-    out[["snps_used", "snps_dropped"]] = out[["snps_used", "snps_dropped"]].fillna("")
-    for r in ("not_in_gwas", "allele_mismatch", "ambiguous", "nonfinite_z", "not_in_ld", "zero_weight"):
-        out[f"n_dropped_{r}"] = (d["reason"] == r).groupby(d["model_id"], sort=False).sum()
+    snp = snp.to_numpy()
+    out = pd.DataFrame(index=pd.Index(models, name="model_id"))
+    out["snps_used"] = _join(mcode[used], snp[used], nm)
+    names = np.array(_REASON_NAMES, dtype=object)
+    out["snps_dropped"] = _join(mcode[~used], snp[~used] + ":" + names[rc[~used]], nm)
+    for k, r in enumerate(_REASON_NAMES[1:7], start=1):
+        out[f"n_dropped_{r}"] = np.bincount(mcode, rc == k, minlength=nm).astype(np.int64)
     how = w["how"].to_numpy() if "how" in w else np.zeros(len(w), np.int8)
-    out["n_swapped"] = pd.Series(used & ((how == SWAP) | (how == FLIP_SWAP))).groupby(d["model_id"].to_numpy()).sum()
-    out["n_strand_flipped"] = pd.Series(used & ((how == FLIP) | (how == FLIP_SWAP))).groupby(d["model_id"].to_numpy()).sum()
+    out["n_swapped"] = np.bincount(mcode, used & ((how == SWAP) | (how == FLIP_SWAP)), minlength=nm).astype(np.int64)
+    out["n_strand_flipped"] = np.bincount(mcode, used & ((how == FLIP) | (how == FLIP_SWAP)), minlength=nm).astype(np.int64)
     return out
 
 
-def _join(keys: pd.Series, values: pd.Series) -> pd.Series:
-    """';'-joined values per key (Arrow list aggregation; order of appearance kept)."""
+def _join(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """';'-joined values per model code (Arrow list aggregation, order of appearance kept); '' if none."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    if not len(keys):
-        return pd.Series(dtype=object)
-    t = pa.table({"k": pa.array(keys.to_numpy(), pa.string()), "v": pa.array(values.astype(str).to_numpy(), pa.string())})
+    out = np.full(n, "", dtype=object)
+    if not len(codes):
+        return out
+    t = pa.table({"k": pa.array(codes, pa.int64()), "v": pa.array(values, pa.string())})
     agg = t.group_by("k", use_threads=False).aggregate([("v", "list")])
-    joined = pc.binary_join(agg.column("v_list"), ";")
-    return pd.Series(joined.to_numpy(zero_copy_only=False), index=agg.column("k").to_numpy(zero_copy_only=False))
+    out[agg.column("k").to_numpy()] = pc.binary_join(agg.column("v_list"), ";").to_numpy(zero_copy_only=False)
+    return out
 
 
-def _models(w: pd.DataFrame) -> pd.DataFrame:
+def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
     cols = [c for c in MODEL_COLS + ["chrom", "cv_r2", "cv_pval", "cv_qval", "n_snps_in_model"] if c in w]
-    m = w.groupby("model_id", sort=False)[cols[1:]].first()
+    _, first = np.unique(mcode, return_index=True)
+    m = w.iloc[first][cols].set_index("model_id")
     if "chrom" in m:   # chrom of the model: its first placed SNP
-        placed = w[w["chrom"].astype(str) != "NA"].groupby("model_id", sort=False)["chrom"].first()
-        m["chrom"] = placed.reindex(m.index).fillna("NA")
+        pl = np.flatnonzero((w["chrom"].astype(str) != "NA").to_numpy())
+        _, f2 = np.unique(mcode[pl], return_index=True)
+        ch = np.full(len(models), "NA", dtype=object)
+        ch[mcode[pl][f2]] = w["chrom"].to_numpy()[pl][f2]
+        m["chrom"] = ch
     return m.rename(columns={"cv_r2": "pred_perf_r2", "cv_pval": "pred_perf_pval", "cv_qval": "pred_perf_qval"})
 
 
 def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, reason=None):
-    res = _models(w)
+    mcode, models = _codes(w["model_id"])
+    res = _models(w, mcode, models)
     res["zscore"] = num / np.sqrt(np.where(var_g > 0, var_g, np.nan))
     res["effect_size"] = eff
     res["var_g"] = var_g
@@ -118,7 +131,7 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     res["n_snps_used"] = n_used
     res["n_snps_in_cov"] = n_in_cov
     res["twas_method"], res["ld_reference"] = method, ld_reference
-    res = res.join(_reasons(w, used, reason)).reset_index()
+    res = res.join(_reasons(w, used, mcode, models, reason)).reset_index()
     res["block_id"], res["n_imputed"] = None, 0
     if "n_snps_in_model" not in res or res["n_snps_in_model"].isna().any():
         nz = (w["weight"] != 0).groupby(w["model_id"], sort=False).sum()

@@ -96,16 +96,33 @@ def _run(ctx: Context) -> dict:
                        kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
                                "ld_reference": ld_ref, "store": str(p["store"]), "covariance": cov_path,
                                "options": opts})
+    res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
     write_dataset(res, p["results"], "twas_results", mode="overwrite",
                   manifest={"config": sec, "inputs": {str(x): file_checksum(x) for x in _inputs(ctx.cfg)
                                                       if Path(x).is_file()}})
-    done = set(res["model_id"])
-    n_out = int(w.loc[~w["model_id"].isin(done), "model_id"].nunique())
+    n_out = int(res["block_id"].isna().sum())
     drops = {c[len("n_dropped_"):]: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")}
     log.info("twas: %d models in %d blocks, %d with a z-score; %d models outside every block",
              len(res), len(units), int(res["zscore"].notna().sum()), n_out)
     return {"models": len(res), "blocks": len(units), "tested": int(res["zscore"].notna().sum()),
             "models_outside_blocks": n_out, "snps_dropped": drops, "results": str(p["results"])}
+
+
+def _unplaced(w: pd.DataFrame, res: pd.DataFrame, method: str, ld_ref: str) -> pd.DataFrame:
+    """Models in no block (none of their SNPs is in the GWAS or the panel): reported with zscore NA and
+    every SNP dropped, so that each imported model appears in the results with its reason."""
+    from .spredixcan import spredixcan
+    rest = w[~w["model_id"].isin(set(res["model_id"]))]
+    if not len(rest):
+        return res.iloc[:0]
+    none = pd.DataFrame({"rsid": pd.Series(dtype=object), "chrom": pd.Series(dtype=object),
+                         "pos": pd.Series(dtype="int64"), "ref": pd.Series(dtype=object),
+                         "alt": pd.Series(dtype=object), "z": pd.Series(dtype=float)})
+    cov = pd.DataFrame({c: pd.Series(dtype=object) for c in ("tissue", "gene", "rsid1", "rsid2")}).assign(
+        value=pd.Series(dtype=float))
+    out = spredixcan(rest, none, covariance=cov)
+    out["twas_method"], out["ld_reference"] = method, ld_ref
+    return out
 
 
 def _cli(sub):
