@@ -260,7 +260,20 @@ def _finish(df: pd.DataFrame, source) -> pd.DataFrame:
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputError(source, "one weight per SNP and model", row=i + 1, column="rsid",
                          value=f"{df['model_id'].iloc[i]} {df['rsid'].iloc[i]}")
-    return sch.conform(df[sch.names], source=str(source))
+    out = {}
+    for col in sch.columns:    # schema types without a per-value string pass (write_dataset validates fully)
+        v = df[col.name]
+        if not col.nullable and v.isna().any():
+            i = int(np.flatnonzero(v.isna().to_numpy())[0])
+            raise InputError(source, f"a value in column '{col.name}'", row=i + 1, column=col.name)
+        if col.type == "float64":
+            v = pd.to_numeric(v, errors="coerce").astype(float)
+        elif col.type == "int64":
+            v = pd.to_numeric(v, errors="coerce").astype("Int64" if v.isna().any() else "int64")
+        else:
+            v = v.astype(object)
+        out[col.name] = v.to_numpy() if not isinstance(v.dtype, pd.Int64Dtype) else v.array
+    return pd.DataFrame(out)
 
 
 def combine_models(frames) -> pd.DataFrame:
