@@ -2,7 +2,7 @@
 
 Inputs are generated in a temporary directory (seeded): a PredictDB SQLite database, its covariance
 file (GENE RSID1 RSID2 VALUE, upper triangle, gz) and a GWAS text file. Both tools read the same files;
-MetaXcan's SPrediXcan.py runs in its own venv (tests/conftest.py peer_venv("metaxcan", ...)), found at
+MetaXcan's SPrediXcan.py runs in its own venv (tests/conftest.py peer_venv("metaxcan-venv", ...)), found at
 $LOCUSFLOW_METAXCAN (default ~/.cache/locusflow/peers/MetaXcan, a `git archive` of hakyimlab/MetaXcan).
 
     PYTHONPATH=lib python bench/twas.py [--genes 2000] [--snps 40] [--gwas 580000]
@@ -25,7 +25,7 @@ from locusflow.twas.spredixcan import spredixcan
 
 PEERS = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers"))
 MX = Path(os.environ.get("LOCUSFLOW_METAXCAN", PEERS / "MetaXcan"))
-MX_PY = PEERS / "metaxcan" / "bin" / "python"
+MX_PY = PEERS / "metaxcan-venv" / "bin" / "python"
 
 
 def make_inputs(d: Path, n_genes: int, n_snps: int, n_gwas: int, seed: int = 2024):

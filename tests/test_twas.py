@@ -31,7 +31,7 @@ def metaxcan():
     script = MX / "software" / "SPrediXcan.py"
     if not script.exists():
         pytest.skip(f"MetaXcan not found at {MX} (set LOCUSFLOW_METAXCAN)")
-    return peer_venv("metaxcan", MX_REQ), script
+    return peer_venv("metaxcan-venv", MX_REQ), script
 
 
 # runs SPrediXcan.py's command line once per job inside one interpreter (saves ~2 s of imports per run)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLES
-from test_twas import MX_REQ, metaxcan, run_metaxcan
+from conftest import EXAMPLES, REALDATA
+from test_twas import run_metaxcan
 
 from locusflow.errors import InputError
 from locusflow.io.dataset import read_dataset, write_dataset
@@ -120,11 +120,10 @@ def test_stage_fusion_on_predictdb_weights_equals_spredixcan(inputs, tmp_path):
 def test_stage_engines_agree(inputs, tmp_path, spark):
     global twas_spark
     twas_spark = spark
-    blocks = "/work/shared/realdata/ld_blocks/lddetect_1KG_EUR_hg19.bed"
+    blocks = REALDATA / "ld_blocks" / "lddetect_1KG_EUR_hg19.bed"    # LDetect EUR blocks when present
     kw = {"method": "spredixcan", "ld_reference": "store"}
-    from pathlib import Path
-    if Path(blocks).exists():
-        kw["blocks"] = blocks
+    if blocks.exists():
+        kw["blocks"] = str(blocks)
     _, a = run_stage(inputs, tmp_path / "local", **kw)
     _, b = run_stage(inputs, tmp_path / "dask", engine="dask", **kw)
     _, c = run_stage(inputs, tmp_path / "spark", engine="spark", **kw)
