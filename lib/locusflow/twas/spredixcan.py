@@ -16,7 +16,8 @@ with its reason (``not_in_gwas``, ``allele_mismatch``, ``ambiguous``, ``nonfinit
 ``not_in_ld``). Harmonisation: :mod:`locusflow.twas.harmonise` (MetaXcan never complements alleles;
 ``strand_flip=False`` reproduces it). MetaXcan aligns the GWAS once per rsid against all models of a
 database, so a SNP whose effect allele differs between two models of one database gets one sign for
-both; here each model's SNP is aligned on its own. All genes of a call are computed together with grouped sums
+both; here each model's SNP is aligned on its own. All genes of a call are computed together with
+grouped sums
 (covariance file) or one sparse-dense product (panel): no loop over genes or SNPs.
 """
 from __future__ import annotations
@@ -46,7 +47,7 @@ class PanelLD:
 
     @classmethod
     def from_dosages(cls, variants: pd.DataFrame, dosage: np.ndarray) -> "PanelLD":
-        """float64 covariance (divisor n-1, as numpy.cov / MetaXcan's covariance builder) and correlation
+        """float64 covariance (divisor n-1, numpy.cov) and correlation
         of a [m, n] alt-dosage matrix; missing calls mean-imputed."""
         x = np.array(dosage, dtype=np.float64)
         mu = np.nanmean(x, axis=1, keepdims=True)
