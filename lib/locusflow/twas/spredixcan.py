@@ -17,8 +17,7 @@ with its reason (``not_in_gwas``, ``allele_mismatch``, ``ambiguous``, ``nonfinit
 ``strand_flip=False`` reproduces it). MetaXcan aligns the GWAS once per rsid against all models of a
 database, so a SNP whose effect allele differs between two models of one database gets one sign for
 both; here each model's SNP is aligned on its own. All genes of a call are computed together with
-grouped sums
-(covariance file) or one sparse-dense product (panel): no loop over genes or SNPs.
+grouped sums (covariance file) or one sparse-dense product (panel): no loop over genes or SNPs.
 """
 from __future__ import annotations
 
