@@ -1,0 +1,351 @@
+"""Expression-prediction weight databases into one ``weights`` dataset (schemas/weights.yaml).
+
+Readers (each returns a frame conforming to schema ``weights``):
+
+- :func:`read_predictdb` -- PredictDB SQLite (Gamazon et al. 2015; Barbeira et al. 2018,
+  hakyimlab/MetaXcan ``PredictionModel.py``): table ``weights`` (rsid, gene, weight, ref_allele,
+  eff_allele[, varID]) and table ``extra`` (gene, genename, pred.perf.R2, n.snps.in.model,
+  pred.perf.pval[, pred.perf.qval]). Weights are per copy of ``eff_allele``.
+- :func:`read_covariance` -- the PredictDB/MetaXcan SNP covariance file (``GENE RSID1 RSID2 VALUE``,
+  whitespace separated, optionally gzipped; one triangle per gene, ``NA`` values skipped).
+- :func:`read_fusion` -- FUSION ``.pos`` list (PANEL, WGT, ID, CHR, P0, P1) and its ``.wgt.RDat`` files
+  (Gusev et al. 2016, gusevlab/fusion_twas), read with the ``rdata`` package (no R): ``wgt.matrix``
+  (SNPs x models: top1/blup/lasso/enet/bslmm), ``snps`` (chr, id, cm, pos, a1, a2),
+  ``cv.performance`` (rsq, pval per model), ``hsq``. FUSION weights act on standardised genotypes
+  (``weight_scale='sd'``); the effect allele is the ``.bim`` A1 column (``snps`` V5).
+- FOCUS databases: read by ``locusflow.finemap`` (hook name :data:`read_focus_db`).
+
+:func:`combine_models` joins several imports: a model (same gene, tissue, method, panel = same
+``model_id``) imported twice with identical rows is kept once with a warning; with different rows it
+is an :class:`InputError`. Nothing is ever silently multiplied.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import get_logger
+from ..errors import InputError
+from ..schema import load
+from .dataset import file_checksum, write_dataset
+
+log = get_logger("weights")
+read_focus_db = None  # hook: the FOCUS reader lives in locusflow.finemap (issue of the FOCUS stage)
+_ACGT = set("ACGT")
+
+
+def model_id(gene, tissue, method, panel) -> pd.Series:
+    return (pd.Series(gene, dtype=object).astype(str) + "@" + pd.Series(tissue).astype(str).values
+            + "@" + pd.Series(method).astype(str).values + "@" + pd.Series(panel).astype(str).values)
+
+
+def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel: str = "predictdb",
+                   locate: pd.DataFrame | None = None) -> pd.DataFrame:
+    """PredictDB SQLite models of one tissue as schema ``weights``.
+
+    ``tissue`` defaults to the file stem (``TW_Liver_0.5``). ``locate`` (rsid, chrom, pos), e.g. the
+    panel's variants or the GWAS, places rsid-only SNPs; a ``varID`` column (``chr1_123_A_G_b38``)
+    places them when the database has one. Unplaced SNPs get chrom ``'NA'``.
+    """
+    db = Path(db)
+    if not db.is_file():
+        raise InputError(db, "a PredictDB SQLite model database (file not found)")
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise InputError(db, f"a PredictDB SQLite model database ({exc})") from None
+    for t in ("weights", "extra"):
+        if t not in tables:
+            con.close()
+            raise InputError(db, f"a PredictDB database with a '{t}' table (tables: {sorted(tables)})",
+                             column=t)
+    w = pd.read_sql_query("select * from weights", con)
+    ex = pd.read_sql_query("select * from extra", con)
+    con.close()
+    for c in ("rsid", "gene", "weight", "ref_allele", "eff_allele"):
+        if c not in w.columns:
+            raise InputError(db, f"table 'weights' with column '{c}' (has {list(w.columns)})", column=c)
+    wt = pd.to_numeric(w["weight"], errors="coerce")
+    bad = wt.isna() | w["eff_allele"].isna() | w["ref_allele"].isna() | w["rsid"].isna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        col = next(c for c in ("weight", "eff_allele", "ref_allele", "rsid") if pd.isna(
+            wt.iloc[i] if c == "weight" else w[c].iloc[i]))
+        raise InputError(f"{db} table weights", "a number / allele / rsid in every row", row=i + 1,
+                         column=col, value=w[col].iloc[i])
+    ex = ex.rename(columns={"genename": "gene_name", "pred.perf.R2": "cv_r2", "pred.perf.pval": "cv_pval",
+                            "pred.perf.qval": "cv_qval", "n.snps.in.model": "n_snps_in_model"})
+    keep = [c for c in ("gene", "gene_name", "cv_r2", "cv_pval", "cv_qval", "n_snps_in_model") if c in ex]
+    tissue = tissue or db.stem
+    out = pd.DataFrame({"gene": w["gene"].astype(str), "rsid": w["rsid"].astype(str),
+                        "effect_allele": w["eff_allele"].str.upper(), "other_allele": w["ref_allele"].str.upper(),
+                        "weight": wt.astype(float)})
+    out["chrom"], out["pos"] = "NA", pd.array([pd.NA] * len(out), dtype="Int64")
+    if "varID" in w.columns:
+        parts = w["varID"].astype(str).str.replace("^chr", "", regex=True).str.split("_", expand=True)
+        if parts.shape[1] >= 2:
+            out["chrom"] = parts[0].values
+            out["pos"] = pd.to_numeric(parts[1], errors="coerce").astype("Int64").values
+    out = out.merge(ex[keep], on="gene", how="left")
+    if "n_snps_in_model" not in out or out["n_snps_in_model"].isna().any():
+        out["n_snps_in_model"] = out.groupby("gene")["weight"].transform("size")
+    out["tissue"], out["method"], out["panel"], out["source"] = tissue, method, panel, "predictdb"
+    out["weight_scale"], out["source_file"] = "allele", str(db)
+    out["model_id"] = model_id(out["gene"], tissue, method, panel).values
+    if locate is not None:
+        out = place(out, locate)
+    return _finish(out, db)
+
+
+def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
+    """Fill chrom/pos of rsid-only weights from ``locate`` (rsid, chrom, pos; first hit per rsid)."""
+    loc = locate[["rsid", "chrom", "pos"]].dropna(subset=["rsid"]).drop_duplicates("rsid")
+    m = w[["rsid"]].merge(loc, on="rsid", how="left")
+    need = (w["chrom"].astype(str) == "NA").to_numpy() & m["chrom"].notna().to_numpy()
+    w = w.copy()
+    w.loc[need, "chrom"] = m.loc[need, "chrom"].astype(str).values
+    w["pos"] = w["pos"].astype("Int64")
+    w.loc[need, "pos"] = m.loc[need, "pos"].astype("Int64").values
+    return w
+
+
+def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
+    """A MetaXcan covariance file as (gene, rsid1, rsid2, value) float64; ``NA`` values dropped.
+
+    gene/rsid1/rsid2 come back as pandas categoricals (Arrow dictionary-encoded, multi-threaded read).
+    A file the fast reader rejects is re-read line-aware, so bad rows raise :class:`InputError`
+    naming the file, the 1-based data row and the column. ``tissue`` adds that column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "a covariance file (GENE RSID1 RSID2 VALUE); not found")
+    d = _read_covariance_arrow(path)
+    if d is None:
+        d = _read_covariance_checked(path)
+    if tissue is not None:   # the tissue of the model database the file belongs to (categorical, no copy per row)
+        d["tissue"] = pd.Categorical.from_codes(np.zeros(len(d), np.int8), [str(tissue)])
+    return d
+
+
+def _read_covariance_arrow(path: Path) -> pd.DataFrame | None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    try:
+        t = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=" "),
+                          convert_options=pcsv.ConvertOptions(
+                              column_types={"GENE": pa.dictionary(pa.int32(), pa.string()),
+                                            "RSID1": pa.dictionary(pa.int32(), pa.string()),
+                                            "RSID2": pa.dictionary(pa.int32(), pa.string()), "VALUE": pa.float64()},
+                              null_values=["NA"], strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if t.column_names != ["GENE", "RSID1", "RSID2", "VALUE"] or any(t.column(c).null_count for c in t.column_names[:3]):
+        return None
+    d = t.to_pandas()
+    d.columns = ["gene", "rsid1", "rsid2", "value"]
+    return d[d["value"].notna().to_numpy()].reset_index(drop=True)
+
+
+def _read_covariance_checked(path: Path) -> pd.DataFrame:
+    try:
+        d = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False, engine="c")
+    except pd.errors.ParserError as exc:
+        import re
+        m = re.search(r"line (\d+)", str(exc))
+        raise InputError(path, f"4 whitespace-separated fields per row ({exc})",
+                         row=int(m.group(1)) - 1 if m else None) from None
+    want = ["GENE", "RSID1", "RSID2", "VALUE"]
+    if list(d.columns[:4]) != want or d.shape[1] != 4:
+        raise InputError(path, f"header {' '.join(want)}", row=0, value=" ".join(map(str, d.columns)))
+    empty = (d == "").to_numpy()
+    if empty.any():
+        r, c = np.argwhere(empty)[0]
+        raise InputError(path, "4 fields per row", row=int(r) + 1, column=want[c], value="")
+    na = d["VALUE"].isin(["NA", "nan", "NaN"])
+    v = pd.to_numeric(d["VALUE"].where(~na), errors="coerce")
+    bad = v.isna() & ~na
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, "a number or NA", row=i + 1, column="VALUE", value=d["VALUE"].iloc[i])
+    out = pd.DataFrame({"gene": d["GENE"], "rsid1": d["RSID1"], "rsid2": d["RSID2"], "value": v})
+    return out[~na.to_numpy()].reset_index(drop=True)
+
+
+def _rvalue(x):
+    """numpy values and (row names, column names) of an rdata-converted R matrix/vector."""
+    if hasattr(x, "dims") and hasattr(x, "coords"):
+        names = [np.asarray(x.coords[d].values).astype(str) if d in x.coords else None for d in x.dims]
+        return np.asarray(x.values), names
+    return np.asarray(x), [None] * np.ndim(x)
+
+
+def read_fusion_wgt(path) -> dict:
+    """One FUSION ``.wgt.RDat``: wgt (SNPs x models), models, snps frame, cv (rsq/pval per model), hsq."""
+    import rdata
+    path = Path(path)
+    try:
+        r = rdata.read_rda(str(path))
+    except Exception as exc:  # rdata raises many types on a bad file
+        raise InputError(path, f"an R .RData file with FUSION weights ({type(exc).__name__}: {exc})") from None
+    for k in ("wgt.matrix", "snps", "cv.performance"):
+        if k not in r:
+            raise InputError(path, f"FUSION object '{k}' in the RData file (has {sorted(r)})", column=k)
+    wgt, (_, models) = _rvalue(r["wgt.matrix"])
+    cv, (cvrows, cvmods) = _rvalue(r["cv.performance"])
+    snps = r["snps"].reset_index(drop=True)
+    if wgt.ndim != 2 or wgt.shape[0] != len(snps):
+        raise InputError(path, f"wgt.matrix with one row per SNP ({len(snps)})", column="wgt.matrix",
+                         value=wgt.shape)
+    models = [str(x) for x in models] if models is not None else [f"model{i}" for i in range(wgt.shape[1])]
+    cvrows = [str(x) for x in cvrows] if cvrows is not None else ["rsq", "pval"]
+    cvd = {row: dict(zip([str(x) for x in cvmods] if cvmods is not None else models, cv[i])) for i, row in enumerate(cvrows)}
+    hsq = float(np.asarray(r["hsq"]).ravel()[0]) if "hsq" in r else np.nan
+    return {"wgt": np.nan_to_num(wgt.astype(float)), "models": models, "snps": snps, "cv": cvd, "hsq": hsq}
+
+
+def read_fusion(pos_file, weights_dir=None, *, panel: str | None = None) -> pd.DataFrame:
+    """Every model of every gene listed in a FUSION ``.pos`` file, as schema ``weights``.
+
+    ``weights_dir`` defaults to the ``.pos`` file's folder; ``tissue`` = PANEL column (or the .pos stem).
+    """
+    pos_file = Path(pos_file)
+    if not pos_file.is_file():
+        raise InputError(pos_file, "a FUSION .pos file (WGT ID CHR P0 P1); not found")
+    lst = pd.read_csv(pos_file, sep=r"\s+", dtype={"CHR": str})
+    for c in ("WGT", "ID", "CHR", "P0", "P1"):
+        if c not in lst.columns:
+            raise InputError(pos_file, f"column '{c}' in the header", row=0, column=c)
+    wdir = Path(weights_dir) if weights_dir else pos_file.parent
+    frames = []
+    for row in lst.itertuples(index=False):  # one iteration per gene model file, not per SNP
+        f = wdir / row.WGT
+        if not f.is_file():
+            raise InputError(pos_file, f"weight file {f} to exist", column="WGT", value=row.WGT)
+        m = read_fusion_wgt(f)
+        s = m["snps"]
+        n, k = m["wgt"].shape
+        tissue = str(getattr(row, "PANEL", None) or panel or pos_file.stem)
+        gene = str(row.ID)
+        df = pd.DataFrame({
+            "gene": gene, "gene_name": gene, "tissue": tissue, "panel": panel or tissue,
+            "method": np.repeat(m["models"], n), "source": "fusion",
+            "chrom": np.tile(s.iloc[:, 0].astype(str).str.replace(r"\.0$", "", regex=True).str.replace("^chr", "", regex=True).values, k),
+            "pos": np.tile(pd.to_numeric(s.iloc[:, 3]).astype("int64").values, k),
+            "rsid": np.tile(s.iloc[:, 1].astype(str).values, k),
+            "effect_allele": np.tile(s.iloc[:, 4].astype(str).str.upper().values, k),
+            "other_allele": np.tile(s.iloc[:, 5].astype(str).str.upper().values, k),
+            "weight": m["wgt"].T.ravel(), "weight_scale": "sd",
+            "tx_start": int(row.P0), "tx_stop": int(row.P1), "h2": m["hsq"], "source_file": str(f)})
+        df["cv_r2"] = df["method"].map(m["cv"].get("rsq", {})).astype(float)
+        df["cv_pval"] = df["method"].map(m["cv"].get("pval", {})).astype(float)
+        # zero weights are kept: FUSION imputes missing z from all the model's SNPs
+        df["n_snps_in_model"] = df.groupby("method")["weight"].transform(lambda x: int((x != 0).sum()))
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True) if frames else load("weights").empty()
+    out["model_id"] = model_id(out["gene"], out["tissue"], out["method"], out["panel"]).values
+    return _finish(out, pos_file)
+
+
+def _finish(df: pd.DataFrame, source) -> pd.DataFrame:
+    sch = load("weights")
+    for c in sch.names:
+        if c not in df:
+            df[c] = None
+    dup = df.duplicated(["model_id", "rsid"], keep=False)
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(source, "one weight per SNP and model", row=i + 1, column="rsid",
+                         value=f"{df['model_id'].iloc[i]} {df['rsid'].iloc[i]}")
+    out = {}
+    for col in sch.columns:    # schema types without a per-value string pass (write_dataset validates fully)
+        v = df[col.name]
+        if not col.nullable and v.isna().any():
+            i = int(np.flatnonzero(v.isna().to_numpy())[0])
+            raise InputError(source, f"a value in column '{col.name}'", row=i + 1, column=col.name)
+        if col.type == "float64":
+            v = pd.to_numeric(v, errors="coerce").astype(float)
+        elif col.type == "int64":
+            v = pd.to_numeric(v, errors="coerce").astype("Int64" if v.isna().any() else "int64")
+        else:
+            v = v.astype(object)
+        out[col.name] = v.to_numpy() if not isinstance(v.dtype, pd.Int64Dtype) else v.array
+    return pd.DataFrame(out)
+
+
+def combine_models(frames) -> pd.DataFrame:
+    """Concatenate imports; a model imported twice is kept once (warning) or is an error if it differs."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return load("weights").empty()
+    seen: dict[str, str] = {}
+    keep = []
+    for f in frames:
+        ids = f["model_id"].unique()
+        again = [m for m in ids if m in seen]
+        if again:
+            prev = pd.concat(keep, ignore_index=True)
+            a = prev[prev["model_id"].isin(again)].sort_values(["model_id", "rsid"])
+            b = f[f["model_id"].isin(again)].sort_values(["model_id", "rsid"])
+            cols = ["model_id", "rsid", "effect_allele", "other_allele", "weight"]
+            same = len(a) == len(b) and (a[cols].reset_index(drop=True).equals(b[cols].reset_index(drop=True)))
+            if not same:
+                raise InputError(f["source_file"].iloc[0], "each model (gene@tissue@method@panel) once; "
+                                 f"{len(again)} model(s) also in {seen[again[0]]} with different weights",
+                                 column="model_id", value=again[:3])
+            log.warning("%d model(s) imported twice (%s and %s); kept once", len(again),
+                        seen[again[0]], f["source_file"].iloc[0])
+            f = f[~f["model_id"].isin(again)]
+        for m in f["model_id"].unique():
+            seen[m] = str(f["source_file"].iloc[0])
+        keep.append(f)
+    return pd.concat(keep, ignore_index=True)
+
+
+def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read every source ({'predictdb': db, ...} or {'fusion': pos, 'weights_dir': ...}) and write
+    the ``weights`` dataset at ``out`` (Parquet, by chrom). Returns the combined frame."""
+    frames = []
+    for s in sources:
+        if s.get("predictdb"):
+            frames.append(read_predictdb(s["predictdb"], tissue=s.get("tissue"), method=s.get("method", "enet"),
+                                         panel=s.get("panel", "predictdb"), locate=locate))
+        elif s.get("fusion"):
+            frames.append(read_fusion(s["fusion"], s.get("weights_dir"), panel=s.get("panel")))
+        else:
+            raise InputError("config", "twas.weights entries with 'predictdb: DB' or 'fusion: POS'", value=s)
+    w = combine_models(frames)
+    files = [s.get("predictdb") or s.get("fusion") for s in sources]
+    write_dataset(w, out, "weights", mode="overwrite",
+                  manifest={"inputs": {str(f): file_checksum(f) for f in files}})
+    return w
+
+
+def write_predictdb(weights: pd.DataFrame, extra: pd.DataFrame, path) -> Path:
+    """Write a PredictDB SQLite database (tables ``weights`` and ``extra``, MetaXcan's layout).
+
+    ``weights``: rsid, gene, weight, ref_allele, eff_allele; ``extra``: gene, genename, n.snps.in.model,
+    pred.perf.R2, pred.perf.pval[, pred.perf.qval]. Used to build benchmark and test inputs.
+    """
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    con = sqlite3.connect(path)
+    weights[["rsid", "gene", "weight", "ref_allele", "eff_allele"]].to_sql("weights", con, index=False)
+    extra.to_sql("extra", con, index=False)
+    con.execute("CREATE INDEX weights_gene ON weights (gene)")
+    con.execute("CREATE INDEX weights_rsid ON weights (rsid)")
+    con.execute("CREATE INDEX extra_gene ON extra (gene)")
+    con.commit()
+    con.close()
+    return path
+
+
+def write_covariance(cov: pd.DataFrame, path) -> Path:
+    """Write (gene, rsid1, rsid2, value) as a MetaXcan covariance file (``GENE RSID1 RSID2 VALUE``, gz)."""
+    out = cov.rename(columns={"gene": "GENE", "rsid1": "RSID1", "rsid2": "RSID2", "value": "VALUE"})
+    out[["GENE", "RSID1", "RSID2", "VALUE"]].to_csv(path, sep=" ", index=False, float_format="%.17g",
+                                                    compression="gzip" if str(path).endswith(".gz") else None)
+    return Path(path)

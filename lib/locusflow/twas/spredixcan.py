@@ -1,0 +1,269 @@
+"""S-PrediXcan: gene-level association from GWAS z-scores and expression weights.
+
+Barbeira et al. 2018 (Nat Commun 9:1825), reference implementation hakyimlab/MetaXcan
+``SPrediXcan.py`` (``metax/metaxcan/AssociationCalculation.association``). For model g with weights
+w_l (per copy of the model's effect allele) over the SNPs l used:
+
+    sigma_l^2 = Gamma_ll,   sigma_g^2 = w' Gamma w                    (var_g)
+    z_g = sum_l w_l sigma_l z_l / sigma_g                              (zscore)
+    effect_size = sum_l w_l beta_l sigma_l^2 / sigma_g^2
+    pvalue = 2 Phi(-|z_g|)
+
+Gamma is the SNP covariance of the model's reference (the PredictDB covariance file, ``covariance=``)
+or of the reference panel's dosages (``panel=``, a :class:`PanelLD`). SNPs used = model SNPs found
+in the GWAS with matching alleles and a finite z, and present in Gamma; every other SNP is reported
+with its reason (``not_in_gwas``, ``allele_mismatch``, ``ambiguous``, ``nonfinite_z``,
+``not_in_ld``). Harmonisation: :mod:`locusflow.twas.harmonise` (MetaXcan never complements alleles;
+``strand_flip=False`` reproduces it). MetaXcan aligns the GWAS once per rsid against all models of a
+database, so a SNP whose effect allele differs between two models of one database gets one sign for
+both; here each model's SNP is aligned on its own. All genes of a call are computed together with
+grouped sums (covariance file) or one sparse-dense product (panel): no loop over genes or SNPs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.stats import norm
+
+from ..schema import load
+from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, match, match_gwas
+
+MODEL_COLS = ["model_id", "gene", "gene_name", "tissue", "method", "panel"]
+
+
+@dataclass
+class PanelLD:
+    """LD of a reference panel over ``variants`` (chrom, pos, rsid, ref, alt; effect = alt).
+
+    ``cov``: covariance of alt dosages (S-PrediXcan's Gamma); ``corr``: correlation (FUSION's R).
+    """
+    variants: pd.DataFrame
+    cov: np.ndarray | None = None
+    corr: np.ndarray | None = None
+
+    @classmethod
+    def from_dosages(cls, variants: pd.DataFrame, dosage: np.ndarray) -> "PanelLD":
+        """float64 covariance (divisor n-1, numpy.cov) and correlation
+        of a [m, n] alt-dosage matrix; missing calls mean-imputed."""
+        x = np.array(dosage, dtype=np.float64)
+        mu = np.nanmean(x, axis=1, keepdims=True)
+        x = np.where(np.isnan(x), mu, x) - mu
+        cov = x @ x.T / max(x.shape[1] - 1, 1)
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(sd, sd)
+        corr[~np.isfinite(corr)] = 0.0
+        return cls(variants.reset_index(drop=True), cov, corr)
+
+
+def _codes(keys: pd.Series):
+    codes, uniq = pd.factorize(keys, sort=False)
+    return codes, uniq
+
+
+_REASON_NAMES = ("", "not_in_gwas", "allele_mismatch", "ambiguous", "nonfinite_z", "not_in_ld", "zero_weight",
+                 "model_failed")
+
+
+def _reasons(w: pd.DataFrame, used: np.ndarray, mcode: np.ndarray, models, reason=None) -> pd.DataFrame:
+    """Per model: ';'-joined SNPs used and 'rsid:reason' of the others, and per-reason counts."""
+    nm = len(models)
+    if reason is None:
+        how = w["how"].to_numpy()
+        rc = np.zeros(len(w), np.int8)
+        rc[how == -1], rc[how == MISMATCH], rc[how == AMBIGUOUS] = 1, 2, 3
+        rc[(how > 0) & ~np.isfinite(w["z"].to_numpy())] = 4
+        rc[(rc == 0) & ~used] = 5
+    else:
+        rc = pd.Index(_REASON_NAMES).get_indexer(np.asarray(reason, dtype=object)).astype(np.int8)
+    snp = w["rsid"]
+    if snp.isna().any():
+        snp = snp.fillna(w["chrom"].astype(str) + ":" + w["pos"].astype(str))
+    snp = snp.to_numpy()
+    out = pd.DataFrame(index=pd.Index(models, name="model_id"))
+    out["snps_used"] = _join(mcode[used], snp[used], nm)
+    names = np.array(_REASON_NAMES, dtype=object)
+    out["snps_dropped"] = _join(mcode[~used], snp[~used] + ":" + names[rc[~used]], nm)
+    for k, r in enumerate(_REASON_NAMES[1:7], start=1):
+        out[f"n_dropped_{r}"] = np.bincount(mcode, rc == k, minlength=nm).astype(np.int64)
+    how = w["how"].to_numpy() if "how" in w else np.zeros(len(w), np.int8)
+    out["n_swapped"] = np.bincount(mcode, used & ((how == SWAP) | (how == FLIP_SWAP)), minlength=nm).astype(np.int64)
+    out["n_strand_flipped"] = np.bincount(mcode, used & ((how == FLIP) | (how == FLIP_SWAP)), minlength=nm).astype(np.int64)
+    return out
+
+
+def _join(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """';'-joined values per model code (Arrow list aggregation, order of appearance kept); '' if none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    out = np.full(n, "", dtype=object)
+    if not len(codes):
+        return out
+    t = pa.table({"k": pa.array(codes, pa.int64()), "v": pa.array(values, pa.string())})
+    agg = t.group_by("k", use_threads=False).aggregate([("v", "list")])
+    out[agg.column("k").to_numpy()] = pc.binary_join(agg.column("v_list"), ";").to_numpy(zero_copy_only=False)
+    return out
+
+
+def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
+    cols = [c for c in MODEL_COLS + ["chrom", "cv_r2", "cv_pval", "cv_qval", "n_snps_in_model"] if c in w]
+    _, first = np.unique(mcode, return_index=True)
+    m = w.iloc[first][cols].set_index("model_id")
+    if "chrom" in m:   # chrom of the model: its first placed SNP
+        pl = np.flatnonzero((w["chrom"].astype(str) != "NA").to_numpy())
+        _, f2 = np.unique(mcode[pl], return_index=True)
+        ch = np.full(len(models), "NA", dtype=object)
+        ch[mcode[pl][f2]] = w["chrom"].to_numpy()[pl][f2]
+        m["chrom"] = ch
+    return m.rename(columns={"cv_r2": "pred_perf_r2", "cv_pval": "pred_perf_pval", "cv_qval": "pred_perf_qval"})
+
+
+def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, reason=None):
+    mcode, models = _codes(w["model_id"])
+    res = _models(w, mcode, models)
+    res["zscore"] = num / np.sqrt(np.where(var_g > 0, var_g, np.nan))
+    res["effect_size"] = eff
+    res["var_g"] = var_g
+    res["pvalue"] = 2 * norm.sf(np.abs(res["zscore"].to_numpy()))
+    res["n_snps_used"] = n_used
+    res["n_snps_in_cov"] = n_in_cov
+    res["twas_method"], res["ld_reference"] = method, ld_reference
+    res = res.join(_reasons(w, used, mcode, models, reason)).reset_index()
+    res["block_id"], res["n_imputed"] = None, 0
+    if "n_snps_in_model" not in res or res["n_snps_in_model"].isna().any():
+        nz = (w["weight"] != 0).groupby(w["model_id"], sort=False).sum()
+        res["n_snps_in_model"] = nz.reindex(res["model_id"]).to_numpy()
+    sch = load("twas_results")
+    for c in sch.names:
+        if c not in res:
+            res[c] = None
+    return sch.conform(res[list(sch.names)], source=f"{method} kernel")
+
+
+def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.DataFrame | None = None,
+               panel: PanelLD | None = None, strand_flip: bool = True, ambiguous: str = "keep") -> pd.DataFrame:
+    """S-PrediXcan for every model in ``weights`` (schema weights rows).
+
+    ``gwas``: rsid and/or chrom/pos, ref, alt (effect), z[, beta] (schema sumstats columns).
+    ``covariance``: (tissue, gene, rsid1, rsid2, value) rows from :func:`locusflow.io.weights.read_covariance`
+    with the model's tissue added; or ``panel``. Returns one row per model (schema twas_results, less
+    block_id).
+    """
+    if (covariance is None) == (panel is None):
+        raise ValueError("give exactly one of covariance= or panel=")
+    if not len(weights):
+        return load("twas_results").empty()
+    w = match_gwas(weights.reset_index(drop=True), gwas, strand_flip=strand_flip, ambiguous=ambiguous)
+    cand = (w["how"].to_numpy() > 0) & np.isfinite(w["z"].to_numpy())
+    mcode, models = _codes(w["model_id"])
+    nm = len(models)
+    if covariance is not None:
+        return _with_covariance(w, cand, mcode, models, covariance)
+    return _with_panel(w, cand, mcode, nm, panel)
+
+
+def _cat(s: pd.Series) -> pd.Categorical:
+    return s.array if isinstance(s.dtype, pd.CategoricalDtype) else pd.Categorical(s.astype(str))
+
+
+def _with_covariance(w, cand, mcode, models, cov):
+    """Grouped sums over the covariance rows, all on integer codes (no string joins per row)."""
+    nm, n = len(models), len(w)
+    tgw, tg_uniq = pd.factorize(w["tissue"].astype(str) + "\x00" + w["gene"].astype(str))
+    sw, snp_uniq = pd.factorize(w["rsid"].astype(str))
+    S = max(len(snp_uniq), 1)
+    t, g, r1, r2 = (_cat(cov[c]) for c in ("tissue", "gene", "rsid1", "rsid2"))
+    G = max(len(g.categories), 1)
+    ck, cu = pd.factorize(t.codes.astype(np.int64) * G + g.codes)
+    labels = t.categories.astype(str)[cu // G] + "\x00" + g.categories.astype(str)[cu % G]
+    cov_tg = pd.Index(tg_uniq).get_indexer(labels)[ck]
+    sidx = pd.Index(snp_uniq)
+    r1c = np.where(r1.codes >= 0, sidx.get_indexer(r1.categories.astype(str))[r1.codes], -1)
+    r2c = np.where(r2.codes >= 0, sidx.get_indexer(r2.categories.astype(str))[r2.codes], -1)
+    value = cov["value"].to_numpy(float)
+    wt = w["weight"].to_numpy(float)
+    used, sig2 = np.zeros(n, bool), np.zeros(n)
+    var_g = np.zeros(nm)
+    base = (cov_tg >= 0) & (r1c >= 0) & (r2c >= 0)
+    for rows in _unique_key_groups(w, tgw * S + sw):      # one group unless a tissue-gene has several methods
+        key = tgw[rows].astype(np.int64) * S + sw[rows]
+        order = np.argsort(key)
+        ks, rs = key[order], rows[order]
+        i1, f1 = _find(ks, rs, cov_tg.astype(np.int64) * S + r1c)
+        i2, f2 = _find(ks, rs, cov_tg.astype(np.int64) * S + r2c)
+        ok = base & f1 & f2
+        ok[ok] = cand[i1[ok]] & cand[i2[ok]]
+        in_cov = np.zeros(n, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
+        in_cov[i1[ok]] = True
+        ok[ok] = in_cov[i2[ok]]
+        a, b, v = i1[ok], i2[ok], value[ok]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        pk = lo.astype(np.int64) * n + hi
+        if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
+            _, first_rev = np.unique(pk[::-1], return_index=True)
+            last = np.sort(len(pk) - 1 - first_rev)          # a later (b,a) overrides (a,b), as in MetaXcan
+            lo, hi, v = lo[last], hi[last], v[last]
+        diag = lo == hi
+        sig2[lo[diag]] = v[diag]
+        var_g += np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
+        used[rows] = in_cov[rows] & cand[rows]
+    z, beta = np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
+    num = np.bincount(mcode, np.where(used, wt * z * np.sqrt(sig2), 0.0), minlength=nm)
+    eff = np.bincount(mcode, np.where(used, wt * beta * sig2, 0.0), minlength=nm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(var_g > 0, eff / var_g, np.nan)
+    n_used = np.bincount(mcode, used, minlength=nm).astype(int)
+    # n_snps_in_cov: distinct RSID1 of the gene in the whole file (NaN when the gene has none)
+    R1 = max(len(r1.categories), 1)
+    has = cov_tg >= 0
+    k = pd.unique(cov_tg[has].astype(np.int64) * R1 + r1.codes[has])
+    cnt = np.bincount(k // R1, minlength=len(tg_uniq)).astype(float)
+    seen = np.bincount(cov_tg[has], minlength=len(tg_uniq)) > 0
+    cnt[~seen] = np.nan
+    tg_of_model = np.zeros(nm, np.int64)
+    tg_of_model[mcode] = tgw
+    var_g = np.where(n_used > 0, var_g, np.nan)
+    return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance")
+
+
+def _find(sorted_keys, rows_sorted, q):
+    """Row of each query key in a sorted key array (found mask)."""
+    p = np.searchsorted(sorted_keys, q)
+    pc = np.clip(p, 0, max(len(sorted_keys) - 1, 0))
+    found = (p < len(sorted_keys)) & (sorted_keys[pc] == q) if len(sorted_keys) else np.zeros(len(q), bool)
+    return (rows_sorted[pc] if len(rows_sorted) else np.zeros(len(q), np.int64)), found
+
+
+def _unique_key_groups(w, key):
+    """Row sets in which (tissue, gene, rsid) is unique: one per method when a tissue-gene has several."""
+    if not pd.Index(key).has_duplicates:
+        return [np.arange(len(w))]
+    return [np.flatnonzero((w["method"] == m).to_numpy()) for m in w["method"].unique()]
+
+
+def _panel_matrix(w, cand, mcode, nm, panel, weights):
+    """Sparse [models, panel variants] matrix of weights oriented to the panel's alt allele."""
+    idx, sign, _ = match(w, panel.variants, strand_flip=True, ambiguous="keep")
+    used = cand & (sign != 0)
+    W = sp.csr_matrix((weights[used] * sign[used], (mcode[used], idx[used])), shape=(nm, len(panel.variants)))
+    return W, used, idx, sign
+
+
+def _with_panel(w, cand, mcode, nm, panel):
+    wt = w["weight"].to_numpy(float)
+    W, used, idx, sign = _panel_matrix(w, cand, mcode, nm, panel, wt)
+    G = panel.cov
+    var_g = np.asarray(W.multiply(W @ G).sum(axis=1)).ravel()      # rowwise w' Gamma w
+    sig = np.sqrt(np.diag(G))[np.where(used, idx, 0)]
+    z, b = np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
+    num = np.bincount(mcode, np.where(used, wt * z * sig, 0.0), minlength=nm)
+    eff = np.bincount(mcode, np.where(used, wt * b * sig ** 2, 0.0), minlength=nm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(var_g > 0, eff / var_g, np.nan)
+    n_used = np.bincount(mcode, used, minlength=nm).astype(int)
+    var_g = np.where(n_used > 0, var_g, np.nan)
+    n_in_ld = np.bincount(mcode, sign != 0, minlength=nm).astype(float)
+    return _assemble(w, used, num, var_g, eff, n_in_ld, n_used, "spredixcan", "panel")

@@ -1,0 +1,155 @@
+"""Stage `twas`: weight databases -> ``weights`` dataset; S-PrediXcan or FUSION per LD block.
+
+Config section ``twas``::
+
+    twas:
+      weights:                      # any number of PredictDB databases and FUSION .pos lists
+        - {predictdb: TW_Liver.db, covariance: TW_Liver.txt.gz, tissue: Liver}
+        - {fusion: GTEx.Liver.pos, weights_dir: GTEx.Liver/}
+      method: spredixcan            # spredixcan | fusion
+      ld_reference: store           # store (the run's genotype panel) | covariance (the model files)
+      blocks: ld_blocks/lddetect_1KG_EUR_hg19.bed   # or window_kb: 1000 (fixed windows)
+      strand_flip: true             # complement strand-flipped SNPs (MetaXcan: false)
+      ambiguous: keep               # keep | drop strand-ambiguous SNPs (FUSION: drop)
+      impute: true                  # FUSION: impute missing GWAS z from LD
+      max_impute: 0.5
+      min_r2pred: 0.7
+
+Inputs: ``<out>/sumstats`` (schema sumstats; or ``twas.sumstats``) and, for ``ld_reference: store``,
+the genotype store (``<out>/genotypes.vcz``; or ``twas.store``). Outputs: ``<out>/twas/weights``
+(schema weights), ``<out>/twas/covariance`` (schema snp_covariance, when given) and
+``<out>/twas/results`` (schema twas_results). CLI: ``locusflow twas --predictdb DB --covariance COV
+--sumstats DIR --out DIR ...``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .. import get_logger
+from ..engine.runner import run_worklist
+from ..errors import InputError
+from ..io.dataset import file_checksum, read_dataset, write_dataset
+from ..io.weights import import_weights, read_covariance
+from ..pipeline import Context, Stage, register
+from .genome import read_blocks_bed, twas_block, twas_units, window_blocks
+
+log = get_logger("twas")
+OPTION_KEYS = ("strand_flip", "ambiguous", "impute", "max_impute", "min_r2pred", "best_model", "best_by")
+
+
+def _paths(cfg: dict) -> dict:
+    sec = cfg.get("twas") or {}
+    out = Path(sec.get("out") or Path(cfg["out"]) / "twas")
+    from ..io.ingest_stage import store_path
+    return {"out": out, "sumstats": Path(sec.get("sumstats") or Path(cfg["out"]) / "sumstats"),
+            "store": Path(sec.get("store") or store_path(cfg)), "weights": out / "weights",
+            "covariance": out / "covariance", "results": out / "results"}
+
+
+def _inputs(cfg):
+    sec = cfg.get("twas") or {}
+    files = []
+    for s in sec.get("weights") or []:
+        files += [s[k] for k in ("predictdb", "fusion", "covariance") if s.get(k)]
+    p = _paths(cfg)
+    return files + [p["sumstats"]] + ([p["store"]] if sec.get("ld_reference", "store") == "store" else [])
+
+
+def _run(ctx: Context) -> dict:
+    sec = ctx.section("twas")
+    p = _paths(ctx.cfg)
+    sources = sec.get("weights") or []
+    if not sources:
+        raise InputError("config", "twas.weights: a list of {predictdb: DB[, covariance: FILE]} or {fusion: POS}",
+                         column="twas.weights")
+    method, ld_ref = sec.get("method", "spredixcan"), sec.get("ld_reference", "store")
+    if method not in ("spredixcan", "fusion") or ld_ref not in ("store", "covariance"):
+        raise InputError("config", "twas.method spredixcan|fusion and twas.ld_reference store|covariance",
+                         column="twas", value=(method, ld_ref))
+    gw = read_dataset(p["sumstats"], "sumstats", columns=["rsid", "chrom", "pos"])
+    locate = gw
+    if ld_ref == "store":
+        from ..io.genotypes import GenotypeStore
+        locate = pd.concat([gw, GenotypeStore(p["store"]).variants[["rsid", "chrom", "pos"]]], ignore_index=True)
+    w = import_weights(sources, p["weights"], locate=locate)
+    cov_path = None
+    if ld_ref == "covariance":
+        covs = []
+        for s in sources:
+            if not s.get("covariance"):
+                raise InputError("config", "a covariance file for every weights entry with ld_reference: covariance",
+                                 column="twas.weights", value=s)
+            tissue = s.get("tissue") or Path(s["predictdb"]).stem
+            covs.append(read_covariance(s["covariance"]).assign(tissue=tissue))
+        write_dataset(pd.concat(covs, ignore_index=True), p["covariance"], "snp_covariance", mode="overwrite",
+                      manifest={"inputs": {s["covariance"]: file_checksum(s["covariance"]) for s in sources}})
+        cov_path = str(p["covariance"])
+    if sec.get("blocks"):
+        blocks = read_blocks_bed(sec["blocks"])
+    else:
+        blocks = window_blocks(w[w["chrom"] != "NA"], int(sec.get("window_kb", 1000)) * 1000)
+    units = twas_units(p["weights"], blocks)
+    opts = {k: sec[k] for k in OPTION_KEYS if k in sec}
+    res = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(),
+                       kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
+                               "ld_reference": ld_ref, "store": str(p["store"]), "covariance": cov_path,
+                               "options": opts})
+    res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
+    write_dataset(res, p["results"], "twas_results", mode="overwrite",
+                  manifest={"config": sec, "inputs": {str(x): file_checksum(x) for x in _inputs(ctx.cfg)
+                                                      if Path(x).is_file()}})
+    n_out = int(res["block_id"].isna().sum())
+    drops = {c[len("n_dropped_"):]: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")}
+    log.info("twas: %d models in %d blocks, %d with a z-score; %d models outside every block",
+             len(res), len(units), int(res["zscore"].notna().sum()), n_out)
+    return {"models": len(res), "blocks": len(units), "tested": int(res["zscore"].notna().sum()),
+            "models_outside_blocks": n_out, "snps_dropped": drops, "results": str(p["results"])}
+
+
+def _unplaced(w: pd.DataFrame, res: pd.DataFrame, method: str, ld_ref: str) -> pd.DataFrame:
+    """Models in no block (none of their SNPs is in the GWAS or the panel): reported with zscore NA and
+    every SNP dropped, so that each imported model appears in the results with its reason."""
+    from .spredixcan import spredixcan
+    rest = w[~w["model_id"].isin(set(res["model_id"]))]
+    if not len(rest):
+        return res.iloc[:0]
+    none = pd.DataFrame({"rsid": pd.Series(dtype=object), "chrom": pd.Series(dtype=object),
+                         "pos": pd.Series(dtype="int64"), "ref": pd.Series(dtype=object),
+                         "alt": pd.Series(dtype=object), "z": pd.Series(dtype=float)})
+    cov = pd.DataFrame({c: pd.Series(dtype=object) for c in ("tissue", "gene", "rsid1", "rsid2")}).assign(
+        value=pd.Series(dtype=float))
+    out = spredixcan(rest, none, covariance=cov)
+    out["twas_method"], out["ld_reference"] = method, ld_ref
+    return out
+
+
+def _cli(sub):
+    a = sub.add_parser("twas", help="S-PrediXcan / FUSION z-scores from weight databases")
+    a.add_argument("--predictdb", action="append", default=[], help="PredictDB SQLite (repeatable)")
+    a.add_argument("--covariance", action="append", default=[], help="covariance file of each --predictdb, in order")
+    a.add_argument("--fusion", action="append", default=[], help="FUSION .pos file (repeatable)")
+    a.add_argument("--sumstats", required=True, help="munged sumstats dataset (schema sumstats)")
+    a.add_argument("--store", help="genotype store (.vcz) for ld_reference store")
+    a.add_argument("--method", choices=["spredixcan", "fusion"], default="spredixcan")
+    a.add_argument("--ld-reference", choices=["store", "covariance"], default="store")
+    a.add_argument("--blocks", help="LD-block BED (default: 1-Mb windows)")
+    a.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
+    a.add_argument("--out", required=True, help="results root (writes OUT/twas/...)")
+
+    def go(args):
+        if args.covariance and len(args.covariance) != len(args.predictdb):
+            raise InputError("command line", "one --covariance per --predictdb", column="--covariance")
+        ws = [{"predictdb": d, **({"covariance": args.covariance[i]} if args.covariance else {})}
+              for i, d in enumerate(args.predictdb)] + [{"fusion": f} for f in args.fusion]
+        cfg = {"out": args.out, "engine": args.engine,
+               "twas": {"weights": ws, "method": args.method, "ld_reference": args.ld_reference,
+                        "sumstats": args.sumstats, **({"store": args.store} if args.store else {}),
+                        **({"blocks": args.blocks} if args.blocks else {})}}
+        print(_run(Context(cfg)))
+        return 0
+    a.set_defaults(func=go)
+
+
+register(Stage("twas", _run, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["results"]], add_cli=_cli))
