@@ -33,12 +33,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg.blas import dsymv
 
 from ..errors import LocusflowError
 from .brent import brent_fmin
 from .credible import CredibleSets, credible_sets, pip_from_alpha
 
-LN_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 PRIOR_METHODS = ("optim", "EM", "simple")
 
 
@@ -89,8 +89,9 @@ class Gram:
         self.d = np.append(d, 0.0) if null else d
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
+        """XtX v; R is symmetric, so BLAS dsymv reads half of it (R.T is its Fortran-order view)."""
         x = v[: self.p]
-        out = self.R @ x if self.unit else self.g * (self.R @ (self.g * x))
+        out = _symv(self.R, x) if self.unit else self.g * _symv(self.R, self.g * x)
         return np.append(out, 0.0) if self.null else out
 
     def corr(self, idx: np.ndarray) -> np.ndarray:
@@ -103,6 +104,14 @@ class Gram:
             out = sub * np.outer(s, s)
         np.fill_diagonal(out, 1.0)
         return out
+
+
+def _symv(R, x):
+    if R.flags.c_contiguous:
+        return dsymv(1.0, R.T, x, lower=0)
+    if R.flags.f_contiguous:
+        return dsymv(1.0, R, x)
+    return R @ x
 
 
 def _as_ld(R) -> np.ndarray:
@@ -260,24 +269,44 @@ def _er2(fit: SusieFit, XtXb, Xty, d, yty) -> float:
                  + np.sum(d * (fit.alpha * fit.mu2)))
 
 
-def _log_dnorm(x, sd):
-    return -(LN_SQRT_2PI + 0.5 * (x / sd) ** 2 + np.log(sd))
-
-
 class _SER:
-    """log-likelihood of V for one single-effect regression (susieR ``loglik``)."""
+    """log-likelihood of V for one single-effect regression (susieR ``loglik``).
+
+    lbf_j(V) = log N(bhat_j; 0, V + s2_j) - log N(bhat_j; 0, s2_j)
+             = 1/2 log(s2_j / (V + s2_j)) + 1/2 T2_j V / (V + s2_j),  T2_j = bhat_j^2 / s2_j;
+    variables with infinite s2 (d_j = 0: the null column, monomorphic variants) have lbf 0.
+    """
 
     def __init__(self, betahat, shat2, pi):
         self.fin = np.isfinite(shat2)
-        self.bh, self.s2, self.pi = betahat[self.fin], shat2[self.fin], pi
-        self.l0 = _log_dnorm(self.bh, np.sqrt(self.s2))
+        self.all = bool(self.fin.all())
+        self.s2 = shat2[self.fin]
+        self.t2 = betahat[self.fin] ** 2 / self.s2
+        self.pi = pi
+        self.s2c = float(self.s2[0]) if self.s2.size and np.all(self.s2 == self.s2[0]) else None
+        if self.s2c is not None:    # constant s2 (susie_rss): lbf = a + c T2, one pass over p
+            self.logpi = np.log(pi[self.fin]) if self.all else None
 
     def lbf(self, V: float) -> np.ndarray:
+        if self.s2c is not None:
+            r = V + self.s2c
+            val = 0.5 * math.log(self.s2c / r) + (0.5 * V / r) * self.t2
+        else:
+            r = V + self.s2
+            val = 0.5 * np.log(self.s2 / r) + 0.5 * self.t2 * (V / r)
+        if self.all:
+            return val
         out = np.zeros(self.fin.size)
-        out[self.fin] = _log_dnorm(self.bh, np.sqrt(V + self.s2)) - self.l0
+        out[self.fin] = val
         return out
 
     def loglik(self, V: float) -> float:
+        if self.s2c is not None and self.all:
+            r = V + self.s2c
+            c = 0.5 * V / r
+            x = c * self.t2 + self.logpi
+            m = x.max()
+            return 0.5 * math.log(self.s2c / r) + m + math.log(np.exp(x - m).sum())
         lbf = self.lbf(V)
         m = lbf.max()
         return math.log(np.sum(np.exp(lbf - m) * self.pi)) + m
