@@ -149,10 +149,11 @@ def _finish(snp, cs, block, status, t0, config=None):
         parts.append(config.assign(record="config", run_id=block["run_id"], method=block["method"],
                                    block_id=block["block_id"], chrom=block["chrom"]))
     out = pd.concat(parts, ignore_index=True)
-    sch = block_output_schema()
-    for c in sch.names:
-        if c not in out:
-            out[c] = None
+    for c in block_output_schema().columns:
+        if c.name not in out:
+            out[c.name] = None
+        elif c.type.startswith("list"):   # NaN from concat -> None (Arrow / Spark want null arrays)
+            out[c.name] = [v if isinstance(v, list) else None for v in out[c.name]]
     return out
 
 
