@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+SCREEN = 64    # rows of a large set's correlation checked before all pairs
+
 
 @dataclass
 class CredibleSets:
@@ -55,7 +57,12 @@ def purity(corr: np.ndarray) -> tuple[float, float, float]:
 
 def credible_sets(alpha, V, corr_of, *, coverage: float = 0.95, min_abs_corr: float = 0.5,
                   null_index: int = -1, n_purity: int | None = None, seed: int = 0) -> CredibleSets:
-    """susie_get_cs(res, Xcorr, coverage, min_abs_corr, dedup = TRUE); ``corr_of(idx)`` -> Xcorr[idx, idx]."""
+    """susie_get_cs(res, Xcorr, coverage, min_abs_corr, dedup = TRUE).
+
+    ``corr_of(rows, cols=None)`` -> Xcorr[rows, cols] (cols default rows). Sets larger than 64 variables
+    are screened on their first 64 rows first: one |r| below ``min_abs_corr`` there already fails the
+    set, so all pairs are computed only for sets that may be pure (same sets as computing them all).
+    """
     L = alpha.shape[0]
     sets = [in_cs(alpha[l], coverage) for l in range(L)]
     claimed = [float(alpha[l, s].sum()) for l, s in enumerate(sets)]
@@ -79,6 +86,11 @@ def credible_sets(alpha, V, corr_of, *, coverage: float = 0.95, min_abs_corr: fl
             continue
         if n_purity is not None and s.size > n_purity:
             s = rng.choice(s, n_purity, replace=False)
+        if s.size > SCREEN:   # a pair below the threshold among the first rows proves the set impure
+            screen = float(np.min(np.abs(corr_of(s[:SCREEN], s))))
+            if screen < min_abs_corr:
+                pur[i] = (screen, np.nan, np.nan)
+                continue
         pur[i] = purity(corr_of(s))
     with np.errstate(invalid="ignore"):
         pure = np.flatnonzero(pur[:, 0] >= min_abs_corr)

@@ -94,15 +94,16 @@ class Gram:
         out = _symv(self.R, x) if self.unit else self.g * _symv(self.R, self.g * x)
         return np.append(out, 0.0) if self.null else out
 
-    def corr(self, idx: np.ndarray) -> np.ndarray:
-        """Xcorr[idx, idx] as susieR: XtX itself if diag(XtX) is 0/1, else cov2cor(XtX)."""
-        sub = self.R[np.ix_(idx, idx)] * np.outer(self.g[idx], self.g[idx])
+    def corr(self, idx: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        """Xcorr[idx, cols] as susieR: XtX itself if diag(XtX) is 0/1, else cov2cor(XtX)."""
+        cols = idx if cols is None else cols
+        sub = self.R[np.ix_(idx, cols)]
         if np.all((self.d == 0) | (self.d == 1)):
-            return sub
-        s = 1.0 / np.sqrt(self.d[idx])
-        with np.errstate(invalid="ignore"):
-            out = sub * np.outer(s, s)
-        np.fill_diagonal(out, 1.0)
+            return sub if self.unit else sub * self.g[idx, None] * self.g[None, cols]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # cov2cor(XtX)_ij = g_i g_j R_ij / sqrt(d_i d_j), d = g^2 diag(R); the diagonal is 1
+            out = sub * (self.g[idx] / np.sqrt(self.d[idx]))[:, None] * (self.g[cols] / np.sqrt(self.d[cols]))[None, :]
+        out[idx[:, None] == cols[None, :]] = 1.0
         return out
 
 
