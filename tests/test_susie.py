@@ -1,16 +1,19 @@
 """SuSiE-RSS, the LD-mismatch diagnostic and the finemap stage against susieR 0.12.35 (Debian r-cran-susier).
 
-Every expected number comes from susieR run by the test on bit-identical z and R (tests/susier_rss.R):
+Every expected number comes from susieR run by the test on bit-identical z and R (tests/susier_rss.R;
+where R is absent, PyPI pysusie, a port of susieR 0.12.35, in its own peer environment):
 PIPs to 1e-4 and identical credible sets (same effects, same variables, same order), tol 1e-3 and
 max_iter 100 on both sides.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import EXAMPLES, apt_tool
+from conftest import EXAMPLES, apt_tool, peer_venv
 from susier_peer import run_susier, susier_available
 
 from locusflow.finemap.susie import susie_rss
@@ -21,10 +24,14 @@ N_EXAMPLE = 337000.0   # UK Biobank-like GWAS size of the polypred BOLT sumstats
 
 @pytest.fixture(scope="module")
 def rscript():
-    path = apt_tool("Rscript", "r-cran-susier")
-    if not susier_available(path):
-        pytest.skip("R package susieR not installed")
-    return path
+    """Rscript with susieR; else the python of a pysusie peer environment (fallback, same protocol)."""
+    try:
+        path = apt_tool("Rscript", "r-cran-susier")
+    except pytest.skip.Exception:
+        path = None
+    if susier_available(path):
+        return path
+    return str(peer_venv("pysusie", ["pysusie==0.1.0"]))
 
 
 def assert_same_fit(ours, peer, pip_tol=PIP_TOL):
@@ -36,7 +43,8 @@ def assert_same_fit(ours, peer, pip_tol=PIP_TOL):
     for pur, c in zip(ours.sets.purity, peer["cs"]):
         np.testing.assert_allclose(pur, c["purity"], atol=1e-8)
     np.testing.assert_allclose(ours.sets.coverage, [c["coverage"] for c in peer["cs"]], atol=pip_tol)
-    np.testing.assert_allclose(ours.elbo[-1], peer["elbo"][-1], rtol=1e-8)
+    if peer["peer"] == "susieR":    # pysusie 0.1.0's ELBO is offset from susieR's by a constant 1.5e-4
+        np.testing.assert_allclose(ours.elbo[-1], peer["elbo"][-1], rtol=1e-8)
 
 
 def univariate_z(X, y):
@@ -71,6 +79,8 @@ def test_n3finemapping_matches_susier(n3, rscript, response, with_n):
     {"null_weight": 0.2},
 ], ids=["EM", "simple-L5", "residual-variance", "null-weight"])
 def test_options_match_susier(n3, rscript, opts):
+    if "null_weight" in opts and Path(rscript).name.startswith("python"):
+        pytest.skip("pysusie 0.1.0 departs from susieR with null_weight (2e-3 in PIP); compared with susieR only")
     z, R, n = n3["z"][0], n3["R"], n3["n"]
     ours = susie_rss(z, R, n, **opts)
     assert_same_fit(ours, run_susier(rscript, z, R, n, **opts))
@@ -120,6 +130,9 @@ def test_polypred_locus_matches_susier(realdata, rscript, with_n):
 
 @pytest.mark.parametrize("n", [None, 10000])
 def test_kriging_flags_flipped_allele(realdata, rscript, n):
+    """kriging_rss against susieR itself (pysusie's kriging differs from susieR by ~1e-6 in s)."""
+    if Path(rscript).name.startswith("python"):
+        pytest.skip("kriging_rss is compared with susieR only")
     from locusflow.finemap.diagnostics import ld_mismatch
     d = np.load(realdata / "susier_data" / "SummaryConsistency.npz")
     z, R = d["z"], d["ldref"]
