@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -25,17 +26,28 @@ from .susie import SusieError, susie_rss
 TABLES = {"snp": "finemap_snp", "cs": "finemap_cs", "block": "finemap_block"}
 
 
-def tables() -> dict[str, str]:
+def tables() -> dict:
     """Record kind -> schema; FINEMAP's configurations when the installation has `finemap_config`."""
     from ..schema import available
-    return {**TABLES, **({"config": "finemap_config"} if "finemap_config" in available() else {})}
+    return {**TABLES, **({"config": config_schema()} if "finemap_config" in available() else {})}
+
+
+def config_schema() -> Schema:
+    """`finemap_config` (one region) with run_id, block_id and chrom added, partitioned like the rest."""
+    base = load("finemap_config")
+    keys = [Column("run_id", "string", False, description="name of the fine-mapping run"),
+            Column("block_id", "string", False, description="LD block, chrom:start-stop"),
+            Column("chrom", "string", False, description="chromosome without 'chr'")]
+    cols = tuple(keys) + tuple(c for c in base.columns if c.name not in {k.name for k in keys})
+    return Schema(base.name, base.description, cols, partition_by=("run_id", "chrom"),
+                  sort_by=("block_id",) + tuple(base.sort_by))
 
 
 def block_output_schema() -> Schema:
     """All columns of the three tables, nullable, plus ``record`` (snp | cs | block)."""
     cols = {"record": Column("record", "string", nullable=False)}
-    for name in tables().values():
-        for c in load(name).columns:
+    for sch in tables().values():
+        for c in (load(sch) if isinstance(sch, str) else sch).columns:
             if c.name in cols and cols[c.name].type != c.type:
                 raise LocusflowError(f"schemas: column {c.name} has two types ({cols[c.name].type}, {c.type})")
             cols.setdefault(c.name, Column(c.name, c.type, nullable=True, description=c.description))
@@ -44,7 +56,8 @@ def block_output_schema() -> Schema:
 
 def split_output(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The stacked kernel output -> {"snp": frame, "cs": frame, "block": frame}, each conformed."""
-    return {k: load(v).conform(df[df["record"] == k].reset_index(drop=True), source="finemap kernel")
+    return {k: (load(v) if isinstance(v, str) else v).conform(df[df["record"] == k].reset_index(drop=True),
+                                                                source="finemap kernel")
             for k, v in tables().items()}
 
 
@@ -148,7 +161,9 @@ def _finish(snp, cs, block, status, t0, config=None):
     if config is not None and len(config) and "config" in tables():
         parts.append(config.assign(record="config", run_id=block["run_id"], method=block["method"],
                                    block_id=block["block_id"], chrom=block["chrom"]))
-    out = pd.concat(parts, ignore_index=True)
+    with warnings.catch_warnings():     # all-NA columns of some tables: the behaviour we rely on
+        warnings.simplefilter("ignore", FutureWarning)
+        out = pd.concat(parts, ignore_index=True)
     for c in block_output_schema().columns:
         if c.name not in out:
             out[c.name] = None
@@ -205,7 +220,11 @@ def _finemap(z, R, n, pw, options, snp, idx, block) -> pd.DataFrame:
     from .finemap_adapter import adapt_finemap
     if n is None:
         raise LocusflowError("finemap_sss needs the GWAS sample size: set finemap.n or an n column")
-    snp_df, config_df, cred_df = finemap_sss(z, R, n, prior_weights=pw, **options)
+    try:    # variant ids name the configurations when finemap_sss accepts them
+        out = finemap_sss(z, R, n, prior_weights=pw, variant_id=snp["variant_id"].to_numpy()[idx], **options)
+    except TypeError:
+        out = finemap_sss(z, R, n, prior_weights=pw, **options)
+    snp_df, config_df, cred_df = out
     block["coverage"] = options.get("coverage", 0.95)
     cs = adapt_finemap(snp_df, config_df, cred_df, snp, idx, block, R=R)
     return cs, config_df
