@@ -241,3 +241,37 @@ def test_method_finemap_uses_sss(example_out):
     assert summary["blocks_ok"] == 2
     snp = read_dataset(example_out / "finemap" / "snp", "finemap_snp", filters=[("run_id", "==", "fm")])
     assert (snp["method"] == "finemap").all() and snp["pip"].between(0, 1).all()
+
+
+def test_stage_functional_priors_match_susier(example_out, tmp_path, rscript):
+    """PolyFun-format priors (CHR BP A1 A2 SNPVAR) through the stage = susieR with the same prior_weights."""
+    from locusflow.finemap.stage import run_finemap
+    from locusflow.io.dataset import read_dataset
+    from locusflow.io.genotypes import GenotypeStore
+    from locusflow.ld.matrix import ld_matrix
+    b = pd.read_csv(EXAMPLES / "bolt_chr20_22.sumstats.gz", sep="\t")
+    b = b[b["CHR"] == 20]
+    pri = pd.DataFrame({"SNP": b["SNP"], "CHR": b["CHR"], "BP": b["BP"], "A1": b["ALLELE1"], "A2": b["ALLELE0"],
+                        "SNPVAR": np.where(b["BP"].to_numpy() % 5 == 0, 1e-4, 1e-6)})
+    missing = pri[(pri["BP"] >= 20000001) & (pri["BP"] < 20250001)].index[::97]   # drop some: no weight
+    path = tmp_path / "priors.tsv.gz"
+    pri.drop(index=missing).to_csv(path, sep="\t", index=False)
+    run_finemap(_cfg(example_out, run_id="priors", p_threshold=1e-16, diagnostics={},
+                     prior_weights={"path": str(path)}))
+    blocks = read_dataset(example_out / "finemap" / "blocks", "finemap_block", filters=[("run_id", "==", "priors")])
+    blocks = blocks.set_index("block_id")
+    assert list(blocks.index) == ["20:20000001-20250001", "22:20750001-21000001"]
+    assert int(blocks.loc["20:20000001-20250001", "n_no_prior_weight"]) == len(missing)
+    chr22 = blocks.loc["22:20750001-21000001"]      # no priors for chr22: nothing left, reported as such
+    assert chr22["n_no_prior_weight"] == chr22["n_sumstats"] and chr22["status"].startswith("no variant")
+    snp = read_dataset(example_out / "finemap" / "snp", "finemap_snp", filters=[("run_id", "==", "priors")])
+    snp = snp[snp["chrom"] == "20"].reset_index(drop=True)
+    store = GenotypeStore(example_out / "genotypes.vcz")
+    index = store.variants.set_index("variant_id")["store_index"]
+    R = ld_matrix(store.dosages(index=index[snp["variant_id"]].to_numpy())).astype(np.float64)
+    w = pri.drop(index=missing).set_index("BP").loc[snp["pos"], "SNPVAR"].to_numpy()
+    np.testing.assert_allclose(snp["prior_weight"], w / w.sum())
+    peer = run_susier(rscript, snp["z"].to_numpy(), R, N_EXAMPLE, prior_weights=w)
+    uniform = run_susier(rscript, snp["z"].to_numpy(), R, N_EXAMPLE)
+    assert np.max(np.abs(peer["pip"] - uniform["pip"])) > 0.05
+    assert np.max(np.abs(snp["pip"].to_numpy() - peer["pip"])) < PIP_TOL
