@@ -197,11 +197,11 @@ def test_stage_matches_susier_on_example(example_out, rscript):
         assert [list(v) for v in got["variants"]] == [list(vids[c["variables"]]) for c in peer["cs"]]
 
 
-def test_stage_local_and_spark_identical(example_out, spark):
+def test_stage_local_dask_spark_identical(example_out, spark):
     from locusflow.finemap.stage import run_finemap
     from locusflow.io.dataset import read_dataset
     frames = {}
-    for engine in ("local", "spark"):
+    for engine in ("local", "dask", "spark"):
         run_finemap(_cfg(example_out, run_id=engine, p_threshold=1e-12),
                     runner_kwargs={"engine": engine, "spark": spark if engine == "spark" else None})
         frames[engine] = {k: read_dataset(example_out / "finemap" / d, f"finemap_{s}",
@@ -210,6 +210,7 @@ def test_stage_local_and_spark_identical(example_out, spark):
                                                  ("block", "blocks", "block", ["seconds"]))}
     assert len(frames["local"]["snp"]) > 0 and len(frames["local"]["cs"]) > 0
     for k in frames["local"]:
+        pd.testing.assert_frame_equal(frames["local"][k], frames["dask"][k])
         pd.testing.assert_frame_equal(frames["local"][k], frames["spark"][k])
 
 
