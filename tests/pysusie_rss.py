@@ -25,6 +25,10 @@ if (d / "prior_weights.bin").exists():
     kw["prior_weights"] = np.fromfile(d / "prior_weights.bin", "<f8")
 import time  # noqa: E402
 t0 = time.process_time()
+if (d / "bhat.bin").exists():
+    kw.update(bhat=np.fromfile(d / "bhat.bin", "<f8"), shat=np.fromfile(d / "shat.bin", "<f8"),
+              var_y=float(opt["var_y"]))
+    z = None
 fit = pysusie.susie_rss(z=z, R=R, n=n, **kw)
 elapsed = time.process_time() - t0
 np.asarray(fit["pip"], "<f8").tofile(d / "pip.bin")

@@ -19,18 +19,21 @@ PY_SCRIPT = Path(__file__).with_name("pysusie_rss.py")
 
 def run_susier(peer: str, z, R, n=None, *, L=10, tol=1e-3, max_iter=100, estimate_residual_variance=False,
                estimate_prior_method="optim", null_weight=0.0, prior_weights=None, n_purity=10**6,
-               mode="susie") -> dict:
+               mode="susie", bhat=None, shat=None, var_y=None) -> dict:
     """susie_rss(z, R, n, ...) (mode "susie") or kriging_rss + estimate_s_rss (mode "kriging")."""
     with tempfile.TemporaryDirectory(prefix="susier-") as d:
         p = len(z)
         np.asarray(z, "<f8").tofile(f"{d}/z.bin")
         np.asarray(R, "<f8").T.copy().tofile(f"{d}/R.bin")     # column-major for R
+        if bhat is not None:    # the bhat, shat, var_y form (z is then ignored)
+            np.asarray(bhat, "<f8").tofile(f"{d}/bhat.bin")
+            np.asarray(shat, "<f8").tofile(f"{d}/shat.bin")
         if prior_weights is not None:
             np.asarray(prior_weights, "<f8").tofile(f"{d}/prior_weights.bin")
         opts = {"mode": mode, "p": p, "n": "NA" if n is None else repr(float(n)), "L": L, "tol": tol,
                 "max_iter": max_iter, "estimate_residual_variance": str(bool(estimate_residual_variance)).upper(),
                 "estimate_prior_method": estimate_prior_method, "null_weight": null_weight,
-                "n_purity": n_purity}
+                "n_purity": n_purity, "var_y": "NA" if var_y is None else repr(float(var_y))}
         Path(f"{d}/opts.txt").write_text("".join(f"{k}\t{v}\n" for k, v in opts.items()))
         t0 = time.time()
         script = PY_SCRIPT if Path(peer).name.startswith("python") else SCRIPT

@@ -24,6 +24,12 @@ a <- list(z = z, R = R, L = as.integer(opt$L), tol = as.numeric(opt$tol), max_it
           estimate_prior_method = opt$estimate_prior_method, null_weight = as.numeric(opt$null_weight),
           n_purity = as.integer(opt$n_purity))
 if (!is.na(n)) a$n <- n
+if (file.exists(file.path(dir, "bhat.bin"))) {
+  a$z <- NULL
+  a$bhat <- rd("bhat.bin", p)
+  a$shat <- rd("shat.bin", p)
+  a$var_y <- as.numeric(opt$var_y)
+}
 if (file.exists(file.path(dir, "prior_weights.bin"))) a$prior_weights <- rd("prior_weights.bin", p)
 t0 <- proc.time()[["elapsed"]]
 fit <- do.call(susie_rss, a)

@@ -72,6 +72,19 @@ def test_n3finemapping_matches_susier(n3, rscript, response, with_n):
     assert_same_fit(ours, run_susier(rscript, z, R, n, L=10, tol=1e-3, max_iter=100))
 
 
+def test_bhat_shat_var_y_form_matches_susier(realdata, n3, rscript):
+    """susie_rss(bhat, shat, var_y, n, R): XtX = D R D with D = sqrt(var_y adj)/shat."""
+    d = np.load(realdata / "susier_data" / "N3finemapping.npz")
+    X, y = d["X"], d["Y"][:, 0]
+    Xc, yc = X - X.mean(0), y - y.mean()
+    xx = (Xc ** 2).sum(0)
+    bhat = Xc.T @ yc / xx
+    shat = np.sqrt(((yc[:, None] - Xc * bhat) ** 2).sum(0) / (len(y) - 2) / xx)
+    var_y = float(np.var(y, ddof=1))
+    ours = susie_rss(R=n3["R"], n=n3["n"], bhat=bhat, shat=shat, var_y=var_y)
+    assert_same_fit(ours, run_susier(rscript, bhat / shat, n3["R"], n3["n"], bhat=bhat, shat=shat, var_y=var_y))
+
+
 @pytest.mark.parametrize("opts", [
     {"estimate_prior_method": "EM"},
     {"estimate_prior_method": "simple", "L": 5},

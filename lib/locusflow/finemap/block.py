@@ -139,7 +139,8 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     if pw.sum() <= 0:
         return _finish(snp, None, block, "all prior weights are zero", t0)
     snp.loc[idx, "prior_weight"] = pw / pw.sum()
-    zk, Rk = z[idx], R[np.ix_(idx, idx)]
+    zk, Rk = (z, R) if idx.size == len(z) else (z[idx], R[np.ix_(idx, idx)])
+    del R
     w = pw if prior_weights is not None else None
     if method not in ("susie", "finemap"):
         raise LocusflowError(f"finemap.method must be susie or finemap, not {method!r}")

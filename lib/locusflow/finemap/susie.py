@@ -4,8 +4,9 @@ Reproduces susieR 0.12.35 ``susie_rss`` (Zou, Carbonetto, Wang & Stephens 2022, 
 Wang et al. 2020, JRSS-B 82:1273), which calls ``susie_suff_stat`` with
 
 * ``n`` given:   XtX = (n-1) R, Xty = sqrt(n-1) z~, yty = n-1, with the PVE-adjusted z
-  z~ = z sqrt((n-1)/(z^2+n-2)); (bhat, shat, var_y given: XtX = D R D, D = sqrt(var_y adj)/shat,
-  Xty = z~ var_y/shat... as susieR); XtX is then standardised (``standardize = TRUE``).
+  z~ = z sqrt(adj), adj = (n-1)/(z^2+n-2); with bhat, shat and var_y: XtX = D R D,
+  D = sqrt(var_y adj)/shat, Xty = z~ sqrt(adj) var_y/shat, yty = (n-1) var_y. XtX is then
+  standardised (``standardize = TRUE``).
 * ``n`` absent:  XtX = R, Xty = z, n = 2, yty = 1, scaled prior variance 50, no standardisation
   (the residual variance is then 1: the "z-only" form).
 
