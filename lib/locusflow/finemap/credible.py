@@ -1,0 +1,113 @@
+"""Credible sets and PIPs of a SuSiE fit, as susieR 0.12.35 ``susie_get_cs`` / ``susie_get_pip``.
+
+Level-rho credible set of effect l: the fewest variables, by decreasing alpha_l, whose alphas sum to at
+least rho (``n = #{cumsum(sort(alpha_l, decreasing)) < rho} + 1``). Effects with V_l <= 1e-9 are dropped,
+then any set identical to an earlier effect's (susieR's ``dedup``; the earlier effect may itself have
+been dropped), then sets whose purity, the minimum |r| over all pairs of its variables, is below
+``min_abs_corr``; the rest are ordered by purity, highest first. A set holding the null column has
+purity -9. susieR samples 100 variables of a larger set to estimate purity (``n_purity``); by default
+we use every pair (``n_purity=None``), which only matters for sets of more than 100 variables.
+PIP_j = 1 - prod_{l: V_l > prior_tol} (1 - alpha_lj), the null column excluded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SCREEN = 64    # rows of a large set's correlation checked before all pairs
+
+
+@dataclass
+class CredibleSets:
+    """Sets in susieR's order: ``cs`` (0-based variable indices, ascending), ``cs_index`` (0-based
+    effect of each set; susieR names it L<cs_index+1>), ``coverage`` (sum of alpha in the set),
+    ``purity`` rows (min, mean, median |r|)."""
+    cs: list = field(default_factory=list)
+    cs_index: list = field(default_factory=list)
+    coverage: list = field(default_factory=list)
+    purity: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    requested_coverage: float = 0.95
+
+    def __len__(self):
+        return len(self.cs)
+
+    @property
+    def names(self) -> list[str]:
+        return [f"L{i + 1}" for i in self.cs_index]
+
+
+def n_in_cs(alpha_l: np.ndarray, coverage: float) -> int:
+    return int(np.sum(np.cumsum(np.sort(alpha_l)[::-1]) < coverage)) + 1
+
+
+def in_cs(alpha_l: np.ndarray, coverage: float) -> np.ndarray:
+    """Variables of one effect's level-``coverage`` set, ascending (susieR ``in_CS_x``)."""
+    order = np.argsort(-alpha_l, kind="stable")       # R's order(decreasing = TRUE) keeps ties in order
+    return np.sort(order[: n_in_cs(alpha_l, coverage)])
+
+
+def purity(corr: np.ndarray) -> tuple[float, float, float]:
+    """(min, mean, median) |r| over the upper triangle of a set's correlation matrix."""
+    if corr.shape[0] == 1:
+        return 1.0, 1.0, 1.0
+    v = np.abs(corr[np.triu_indices(corr.shape[0], 1)])
+    return float(np.min(v)), float(np.sum(v) / v.size), float(np.median(v))
+
+
+def credible_sets(alpha, V, corr_of, *, coverage: float = 0.95, min_abs_corr: float = 0.5,
+                  null_index: int = -1, n_purity: int | None = None, seed: int = 0) -> CredibleSets:
+    """susie_get_cs(res, Xcorr, coverage, min_abs_corr, dedup = TRUE).
+
+    ``corr_of(rows, cols=None)`` -> Xcorr[rows, cols] (cols default rows). Sets larger than 64 variables
+    are screened on their first 64 rows first: one |r| below ``min_abs_corr`` there already fails the
+    set, so all pairs are computed only for sets that may be pure (same sets as computing them all).
+    """
+    L = alpha.shape[0]
+    sets = [in_cs(alpha[l], coverage) for l in range(L)]
+    claimed = [float(alpha[l, s].sum()) for l, s in enumerate(sets)]
+    include = np.asarray(V) > 1e-9
+    seen: set = set()
+    for l, s in enumerate(sets):                      # duplicated(cs) over all effects
+        key = s.tobytes()
+        if key in seen:
+            include[l] = False
+        seen.add(key)
+    keep = np.flatnonzero(include)
+    out = CredibleSets(requested_coverage=coverage)
+    if keep.size == 0:
+        return out
+    rng = np.random.default_rng(seed)
+    pur = np.empty((keep.size, 3))
+    for i, l in enumerate(keep):
+        s = sets[l]
+        if null_index >= 0 and null_index in s:
+            pur[i] = -9.0
+            continue
+        if n_purity is not None and s.size > n_purity:
+            s = rng.choice(s, n_purity, replace=False)
+        if s.size > SCREEN:   # a pair below the threshold among the first rows proves the set impure
+            screen = float(np.min(np.abs(corr_of(s[:SCREEN], s))))
+            if screen < min_abs_corr:
+                pur[i] = (screen, np.nan, np.nan)
+                continue
+        pur[i] = purity(corr_of(s))
+    with np.errstate(invalid="ignore"):
+        pure = np.flatnonzero(pur[:, 0] >= min_abs_corr)
+    if pure.size == 0:
+        return out
+    order = pure[np.argsort(-pur[pure, 0], kind="stable")]
+    out.cs = [sets[keep[i]] for i in order]
+    out.cs_index = [int(keep[i]) for i in order]
+    out.coverage = [claimed[keep[i]] for i in order]
+    out.purity = pur[order]
+    return out
+
+
+def pip_from_alpha(alpha, V, null_index: int = -1, prior_tol: float = 1e-9) -> np.ndarray:
+    """susie_get_pip(prune_by_cs = FALSE)."""
+    a = np.delete(alpha, null_index, axis=1) if null_index >= 0 else alpha
+    use = np.asarray(V) > prior_tol
+    if not use.any():
+        return np.zeros(a.shape[1])
+    return 1.0 - np.prod(1.0 - a[use], axis=0)
