@@ -84,8 +84,13 @@ def read_block_inputs(unit: dict, store: str, sumstats: str):
 
 def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie", run_id: str = "susie",
                   n: float | None = None, samples=None, options: dict | None = None,
-                  diagnostics: dict | None = None, prior_weights: dict | None = None) -> pd.DataFrame:
+                  diagnostics: dict | None = None, prior_weights: dict | None = None,
+                  ld_dir: str | None = None) -> pd.DataFrame:
     """Kernel: fine-map one LD block.
+
+    ``ld_dir``: the LD stage's output (``<out>/ld``); R is then read from the block's stored matrix
+    (``unit['block_id']`` must be one of its blocks) instead of being computed from the store, and
+    variants absent from that matrix (MAF filter) are dropped as ``n_not_in_ld``.
 
     ``prior_weights``: functional priors, {variant_id: weight} or {path: FILE, column: NAME}
     (:mod:`.priors`); ``options``: keyword arguments of :func:`.susie.susie_rss` or ``finemap_sss``;
@@ -97,6 +102,15 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     options, diagnostics = dict(options or {}), dict(diagnostics or {})
     m, counts = read_block_inputs(unit, store, sumstats)
     counts["n_no_prior_weight"] = 0
+    counts["n_not_in_ld"] = 0
+    ld_block = None
+    if ld_dir is not None:
+        from ..ld.matrix import read_block_ld
+        ld_var, ld_r = read_block_ld(ld_dir, unit["block_id"])
+        sel = pd.Index(ld_var["variant_id"]).get_indexer(m["variant_id"])
+        counts["n_not_in_ld"] = int((sel < 0).sum())
+        m = m.assign(ld_index=sel)[sel >= 0].reset_index(drop=True)
+        ld_block = ld_r
     if prior_weights is not None:
         from .priors import read_prior_weights
         w = m["variant_id"].map(read_prior_weights(prior_weights, unit))
@@ -118,8 +132,13 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     sidx = None
     if samples is not None:
         sidx = GenotypeStore(store).sample_index(samples)
-    R = ld_matrix(GenotypeStore(store).dosages(index=m["store_index"].to_numpy(), samples=sidx))
-    R = R.astype(np.float64)
+    if ld_block is not None:
+        ix = m["ld_index"].to_numpy()
+        R = ld_block[np.ix_(ix, ix)].astype(np.float64)
+        del ld_block
+    else:
+        R = ld_matrix(GenotypeStore(store).dosages(index=m["store_index"].to_numpy(), samples=sidx))
+        R = R.astype(np.float64)
     z = m["z_ref"].to_numpy(dtype=np.float64)
     keep = np.ones(len(m), bool)
     if diagnostics.get("check", False) and len(m) > 1:

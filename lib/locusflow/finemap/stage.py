@@ -23,6 +23,8 @@ Config section ``finemap`` (defaults in brackets)::
     susie: {L: 10, tol: 1.0e-3, max_iter: 100, estimate_residual_variance: false,
             estimate_prior_method: optim, coverage: 0.95, min_abs_corr: 0.5, null_weight: 0}
     finemap: {max_causal: 5}  # passed to locusflow.finemap.sss.finemap_sss
+    ld: null                 # true: R from the LD stage's matrices (<out>/ld) and, unless `blocks`
+                             # is given, its blocks (<out>/ld_blocks); or a path to an LD directory
 """
 from __future__ import annotations
 
@@ -47,8 +49,11 @@ def _paths(cfg: dict) -> dict:
     sec = cfg.get("finemap") or {}
     out = Path(cfg["out"])
     from ..io.ingest_stage import store_path
+    ld = sec.get("ld")
+    ld = (out / "ld" if ld is True else Path(ld)) if ld else None
     return {"sumstats": Path(sec.get("sumstats") or out / "sumstats"),
-            "store": Path(sec.get("store") or store_path(cfg)), "out": out / "finemap"}
+            "store": Path(sec.get("store") or store_path(cfg)), "out": out / "finemap", "ld": ld,
+            "blocks": sec.get("blocks") or ({"dataset": str(out / "ld_blocks")} if ld else None)}
 
 
 def read_blocks(spec, chroms=None) -> pd.DataFrame:
@@ -126,13 +131,14 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
     paths = _paths(cfg)
     if not (paths["store"] / "locusflow.json").exists():
         raise InputError(paths["store"], "a genotype store (run stage ingest first, or set finemap.store)")
-    units = signal_blocks(paths["sumstats"], sec.get("blocks"), float(sec.get("p_threshold", 5e-8)))
+    units = signal_blocks(paths["sumstats"], paths["blocks"], float(sec.get("p_threshold", 5e-8)))
     log.info("finemap (%s): %d of %d blocks have p < %g", method, len(units), units.attrs.get("n_blocks", 0),
              float(sec.get("p_threshold", 5e-8)))
     kwargs = {"store": str(paths["store"]), "sumstats": str(paths["sumstats"]), "method": method,
               "run_id": run_id, "n": sec.get("n"), "samples": sec.get("samples"),
               "options": dict(sec.get(method) or {}), "diagnostics": dict(sec.get("diagnostics") or {}),
-              "prior_weights": sec.get("prior_weights")}
+              "prior_weights": sec.get("prior_weights"),
+              "ld_dir": str(paths["ld"]) if paths["ld"] else None}
     if kwargs["prior_weights"] is not None:
         read_prior_weights(kwargs["prior_weights"], None)     # fail early on a bad file
     from ..engine.runner import run_worklist
@@ -148,7 +154,7 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
                "blocks_with_signal": len(units), "blocks_ok": int((b["status"] == "ok").sum()),
                "blocks_failed": int((b["status"] != "ok").sum()), "variants_fitted": int(b["n_fitted"].sum()),
                "credible_sets": len(parts["cs"]), "out": str(paths["out"])}
-    for col in ("n_not_in_reference", "n_monomorphic", "n_no_prior_weight", "n_allele_swapped", "n_flagged",
+    for col in ("n_not_in_reference", "n_not_in_ld", "n_monomorphic", "n_no_prior_weight", "n_allele_swapped", "n_flagged",
                 "n_removed"):
         summary[col[2:]] = int(b[col].sum())
     for _, r in b[b["status"] != "ok"].iterrows():
@@ -168,7 +174,7 @@ def _run(ctx: Context) -> dict:
 def _inputs(cfg):
     p = _paths(cfg)
     extra = [(cfg.get("finemap") or {}).get("prior_weights", {}) or {}]
-    return [p["sumstats"], p["store"]] + [e["path"] for e in extra if isinstance(e, dict) and "path" in e]
+    return [p["sumstats"], p["store"]] + ([p["ld"] / "index"] if p["ld"] else []) + [e["path"] for e in extra if isinstance(e, dict) and "path" in e]
 
 
 def _cli(sub):
