@@ -34,7 +34,8 @@ def _cmd_run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locusflow", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="locusflow", description="Causal variants and genes behind GWAS "
+                                "associations: `locusflow run CONFIG` runs the pipeline; each stage has its own subcommand.")
     p.add_argument("--version", action="version", version=f"locusflow {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the configured pipeline stages")
