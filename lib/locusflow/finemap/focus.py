@@ -87,11 +87,20 @@ def align_population(gwas: pd.DataFrame, panel: pd.DataFrame, weights: pd.DataFr
     md = models[models["model_id"].isin(set(w["model_id"]))]
     md = md.sort_values(["tx_start", "model_id"], kind="stable").reset_index(drop=True)
     snps = g[g["store_index"].isin(set(w["store_index"]))].sort_values("store_index").reset_index(drop=True)
+    dosage = np.asarray(geno(snps["store_index"].to_numpy()), dtype=np.float64)
+    poly = np.nanvar(dosage, axis=1) > 0
+    if not poly.all():  # pyfocus would put NaN into V and lose the block; we drop them
+        log.info("dropped %d weight SNPs monomorphic in the panel", int((~poly).sum()))
+        snps, dosage = snps[poly].reset_index(drop=True), dosage[poly]
+        w = w[w["store_index"].isin(set(snps["store_index"]))]
+        md = md[md["model_id"].isin(set(w["model_id"]))].reset_index(drop=True)
+        if not len(md):
+            return None
     row = pd.Index(snps["store_index"]).get_indexer(w["store_index"])
     col = pd.Index(md["model_id"]).get_indexer(w["model_id"])
     W = np.zeros((len(snps), len(md)))
     np.add.at(W, (row, col), w["weight"].to_numpy(float))
-    V = panel_ld(geno(snps["store_index"].to_numpy()), ridge)
+    V = panel_ld(dosage, ridge)
     return {"z": snps["z"].to_numpy(float), "W": W, "V": V, "models": md}
 
 
