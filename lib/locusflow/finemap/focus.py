@@ -193,12 +193,13 @@ def focus_block(block: dict, pops: list[dict], *, prior_prob: float, ridge: floa
             "cv_r2": md["cv_r2"], "cv_r2_pval": md["cv_pval"],
             "ldregion": None if is_me else data[j]["ldregion"],
             "twas_z": np.nan if is_me else data[j]["twas_z"], "pip": pip, "search": method})
-        null = {c: None for c in rows.columns}
-        null.update(block=label, population=rows["population"].iloc[0], model_id="NULL.MODEL",
+        null = dict(block=label, population=rows["population"].iloc[0], model_id="NULL.MODEL",
                     ens_gene_id="NULL.MODEL", mol_name="NULL", type="NULL", chrom=chrom,
                     block_genes=1.0 / prior_prob, trait=trait, ldregion=rows["ldregion"].iloc[0],
                     twas_z=np.nan if is_me else 0.0, pip=nulls[j], search=method)
-        rows = pd.concat([rows, pd.DataFrame([null])], ignore_index=True)
+        rows = rows.reindex(range(len(rows) + 1))
+        for c, v in null.items():
+            rows.loc[len(rows) - 1, c] = v
         rows["in_cred_set"] = credible_set(rows["pip"].to_numpy(float), credible_level)
         out.append(rows.sort_values("pip", ascending=False, kind="stable"))
     res = pd.concat(out, ignore_index=True)

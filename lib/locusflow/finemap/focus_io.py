@@ -150,7 +150,7 @@ def to_pyfocus_wide(res: pd.DataFrame) -> pd.DataFrame:
             "block_genes", "trait"]
     keys = ["block", "model_id"]
     pops = [p for p in dict.fromkeys(res["population"]) if p != "me"]
-    out = res[res["population"] == pops[0]][keys + base].copy()
+    out = res[res["population"] == pops[0]][["model_id"] + base].copy()
     for i, p in enumerate(pops, 1):
         r = res[res["population"] == p].rename(columns={
             "inference": f"inference_pop{i}", "cv_r2": f"cv.R2_pop{i}", "cv_r2_pval": f"cv.R2.pval_pop{i}",
