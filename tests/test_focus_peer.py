@@ -182,3 +182,53 @@ def test_intercept_pyfocus_crashes_ours_orthogonal(inputs):
     a = swld.sum(1)
     assert abs(a @ lin.pinvh(D["wcor"]) @ D["twas_z"]) < 1e-8 * np.abs(a).sum() * np.abs(D["twas_z"]).sum()
     assert np.isfinite(res["inter_z"].dropna()).all() and res["inter_z"].notna().any()
+
+
+def test_focus_db_reader_holds_the_predictdb_weights(inputs):
+    """Every weight pyfocus imported is read back (gene, rsid, alleles, value) from the FOCUS SQLite."""
+    import sqlite3
+    from locusflow.io.focus_db import read_focus_db, read_focus_models
+    w = read_focus_db(inputs["db"][0])
+    pdb = pd.read_sql("select * from weights", sqlite3.connect(inputs["d"] / "predict1.db"))
+    pdb["gene"] = pdb["gene"].str.split(".").str[0]  # pyfocus stores the unversioned Ensembl id
+    m = pdb.merge(w, on=["gene", "rsid"], how="outer", indicator=True)
+    assert (m["_merge"] == "both").all()
+    assert np.abs(m["weight_x"] - m["weight_y"]).max() == 0
+    assert (m["eff_allele"] == m["effect_allele"]).all() and (m["ref_allele"] == m["other_allele"]).all()
+    md = read_focus_models(inputs["db"][0])
+    assert md["model_id"].is_unique and len(md) == pdb["gene"].nunique()
+
+
+def test_bad_weight_database_is_a_clear_error(tmp_path):
+    from locusflow.errors import InputError
+    from locusflow.io.focus_db import read_focus_db
+    bad = tmp_path / "not_focus.db"
+    import sqlite3
+    sqlite3.connect(bad).execute("create table weights (rsid text)").connection.commit()
+    with pytest.raises(InputError, match="missing"):
+        read_focus_db(bad)
+
+
+def test_cli_writes_results_tsv_and_plots(inputs, tmp_path):
+    """`locusflow focus` end to end: Parquet results (schema focus_results), pyfocus-layout TSV at full
+    precision with pyfocus's numbers, PNG + PDF per block; a missing input exits 2 and writes nothing."""
+    from locusflow.cli import main
+    from locusflow.io.dataset import read_dataset
+    d = inputs["d"]
+    out = tmp_path / "focus"
+    rc = main(["focus", "--store", str(inputs["store"]), "--sumstats", str(d / "sumstats1"), "--weights",
+               str(inputs["db"][0]), "--out", str(out), "--plot", "--blocks", str(d / "blocks.bed")])
+    assert rc == 0
+    res = read_dataset(out / "results", "focus_results")
+    tsv = pd.read_csv(out / "focus.tsv", sep="\t", dtype={"chrom": str})
+    peer, _ = _pyfocus(inputs, [d / "gwas1.tsv"], [inputs["prefix"]], [inputs["db"][0]], "single")
+    m = tsv.merge(peer, on=["block", "ens_gene_id", "tissue"])
+    assert len(m) == len(peer) == len(res)
+    assert np.abs(m["pips_pop1_x"] - m["pips_pop1_y"]).max() < TOL
+    assert np.abs(m["twas_z_pop1_x"] - m["twas_z_pop1_y"]).max() < TOL
+    pngs = sorted((out / "plots").glob("*.png"))
+    assert len(pngs) == 2 and len(list((out / "plots").glob("*.pdf"))) == 2
+    assert all(p.stat().st_size > 10_000 for p in pngs)
+    rc = main(["focus", "--store", str(inputs["store"]), "--sumstats", str(d / "sumstats1"), "--weights",
+               str(d / "absent.db"), "--out", str(tmp_path / "bad"), "--blocks", str(d / "blocks.bed")])
+    assert rc == 2 and not (tmp_path / "bad" / "results").exists()

@@ -27,7 +27,8 @@ def _neighbours(cur: tuple, m: int, k_max: int) -> list[np.ndarray]:
         sw[np.arange(len(sw)), pos] = np.tile(others, len(cur))
         prev = out[len(cur)]
         out[len(cur)] = np.sort(sw, 1) if not len(prev) else np.vstack([prev, np.sort(sw, 1)])
-    return [np.asarray(o, dtype=np.int32).reshape(-1, k) for k, o in enumerate(out)]
+    return [np.asarray(o, dtype=np.int32).reshape(-1, k) if k else np.zeros((0, 0), np.int32)
+            for k, o in enumerate(out)]
 
 
 def stochastic_search(zs, wcors, chisqs, prior_prob, k_max, n_iter=20000, seed=1):
