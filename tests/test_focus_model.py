@@ -49,6 +49,25 @@ def test_log_bf_is_the_finemap_svd_form(block):
         assert abs(o - ref) < 1e-10
 
 
+def test_generic_and_closed_form_cholesky_agree(block):
+    tz, wcor, s2 = block
+    for k in (1, 2, 3):  # closed form (k <= 3) against the generic unrolled Cholesky, and k = 4 vs SVD
+        sets = np.array(list(combinations(range(9), k)), dtype=np.int32)
+        fast = fm.log_bf_sets(sets, tz, wcor, s2)
+        c = s2 / k
+        A = wcor[sets[:, :, None], sets[:, None, :]] * c + np.eye(k)
+        sign, logdet = np.linalg.slogdet(A)
+        y = np.sqrt(c) * tz[sets]
+        ref = -0.5 * logdet + 0.5 * np.einsum("bk,bk->b", y, np.linalg.solve(A, y[..., None])[..., 0])
+        np.testing.assert_allclose(fast, ref, atol=1e-10)
+    sets = np.array(list(combinations(range(9), 4)), dtype=np.int32)
+    got = fm.log_bf_sets(sets, tz, wcor, s2)
+    c = s2 / 4
+    for s, o in zip(sets, got):
+        u, e, _ = np.linalg.svd(wcor[np.ix_(s, s)])
+        assert abs(o - (-0.5 * np.sum(np.log1p(c * e)) + 0.5 * np.sum(c / (1 + c * e) * (tz[s] @ u) ** 2))) < 1e-10
+
+
 def test_batches_equal_one_batch(block):
     tz, wcor, s2 = block
     one = fm.fine_map_genes([tz], [wcor], [s2], 0.02, 3, batch=1 << 22)

@@ -121,7 +121,7 @@ def block_p_min(gwas: pd.DataFrame) -> float:
 
 def focus_block(block: dict, pops: list[dict], *, prior_prob: float, ridge: float = 0.1, max_genes: int = 3,
                 credible_level: float = 0.9, intercept: bool = False, p_threshold: float = 5e-8,
-                max_sets: float = 5e7, match_on=MATCH_ON, trait: str = "trait", return_data: bool = False):
+                max_sets: float = 1e8, match_on=MATCH_ON, trait: str = "trait", return_data: bool = False):
     """FOCUS results of one block (``focus_results`` rows), empty when the block is skipped.
 
     ``block``: chrom, start, stop. ``pops``: per population dict(gwas, panel, weights, models, geno, name).

@@ -97,10 +97,34 @@ def iter_sets(m: int, k: int, batch: int = 1 << 20):
         yield np.concatenate(buf)
 
 
+def _log_bf_small(sets, z, wcor, c):
+    """Closed-form Cholesky of I + cR for k <= 3 (diagonal 1 + c), element arrays over the batch."""
+    k = sets.shape[1]
+    a = 1.0 + c
+    y0 = np.sqrt(c) * z[sets[:, 0]]
+    if k == 1:
+        return -0.5 * np.log(a) + 0.5 * y0 * y0 / a
+    i, j = sets[:, 0], sets[:, 1]
+    l10 = c * wcor[i, j] / np.sqrt(a)
+    d1 = a - l10 * l10
+    u0 = y0 / np.sqrt(a)
+    u1 = (np.sqrt(c) * z[j] - l10 * u0) / np.sqrt(d1)
+    if k == 2:
+        return -0.5 * (np.log(a) + np.log(d1)) + 0.5 * (u0 * u0 + u1 * u1)
+    l = sets[:, 2]
+    l20 = c * wcor[i, l] / np.sqrt(a)
+    l21 = (c * wcor[j, l] - l20 * l10) / np.sqrt(d1)
+    d2 = a - l20 * l20 - l21 * l21
+    u2 = (np.sqrt(c) * z[l] - l20 * u0 - l21 * u1) / np.sqrt(d2)
+    return -0.5 * (np.log(a) + np.log(d1) + np.log(d2)) + 0.5 * (u0 * u0 + u1 * u1 + u2 * u2)
+
+
 def log_bf_sets(sets: np.ndarray, z: np.ndarray, wcor: np.ndarray, chisq: float) -> np.ndarray:
     """log BF of each row of ``sets`` (B x k) by a Cholesky of I + cR unrolled over k, vectorised over B."""
     B, k = sets.shape
     c = chisq / k
+    if k <= 3:
+        return _log_bf_small(sets, z, wcor, c)
     A = wcor[sets[:, :, None], sets[:, None, :]] * c  # B x k x k
     A[:, np.arange(k), np.arange(k)] += 1.0
     y = np.sqrt(c) * z[sets]  # B x k
@@ -142,7 +166,7 @@ class _Accumulator:
         return self.gene / self.total, float(np.exp(self.log_null - self.shift) / self.total)
 
 
-def fine_map_genes(zs, wcors, chisqs, prior_prob: float, max_genes: int = 3, max_sets: float = 5e7,
+def fine_map_genes(zs, wcors, chisqs, prior_prob: float, max_genes: int = 3, max_sets: float = 1e8,
                    batch: int = 1 << 20, sss_iter: int = 20000, seed: int = 1):
     """PIPs for every population alone and (when more than one) jointly.
 

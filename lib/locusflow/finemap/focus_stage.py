@@ -13,7 +13,7 @@ Config section ``focus`` (defaults are pyfocus 0.802 ``focus finemap``'s)::
       credible_level: 0.9
       intercept: false
       p_threshold: 5.0e-8
-      max_sets: 5.0e+7         # more causal sets than this in a block: stochastic search
+      max_sets: 1.0e+8         # more causal sets than this in a block: stochastic search
       trait: trait
       plot: false              # per-block PNG + PDF in <out>/focus/plots
       out: <out>/focus
@@ -146,7 +146,7 @@ def _cli(sub):
     p.add_argument("--credible-level", type=float, default=0.9)
     p.add_argument("--intercept", action="store_true")
     p.add_argument("--p-threshold", type=float, default=5e-8)
-    p.add_argument("--max-sets", type=float, default=5e7)
+    p.add_argument("--max-sets", type=float, default=1e8)
     p.add_argument("--trait", default="trait")
     p.add_argument("--plot", action="store_true")
     p.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
