@@ -105,28 +105,48 @@ def models_from_weights(w: pd.DataFrame, extra: pd.DataFrame | None = None) -> p
     return md
 
 
+@functools.lru_cache(maxsize=8)
 def _weights(path, chrom):
+    """Weights and model table of one chromosome (cached per process: blocks of a chromosome share it)."""
     path = str(path)
     if path.endswith((".db", ".sqlite")):
         w, md = _focus_db(path)
         w = w[w["chrom"] == chrom]
-        return w, models_from_weights(w, md)
+        return w.sort_values("pos", kind="stable").reset_index(drop=True), models_from_weights(w, md)
     from ..io.dataset import read_dataset
     w = read_dataset(path, "weights", filters=[("chrom", "==", chrom)])
-    return w, models_from_weights(w)
+    return w.sort_values("pos", kind="stable").reset_index(drop=True), models_from_weights(w)
+
+
+@functools.lru_cache(maxsize=8)
+def _sumstats(path, chrom):
+    from ..io.dataset import read_dataset
+    ss = read_dataset(path, "sumstats", filters=[("chrom", "==", chrom)],
+                      columns=["chrom", "pos", "ref", "alt", "rsid", "z"])
+    return ss.sort_values("pos", kind="stable").reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _panel(path, chrom):
+    _, v = _store(path)
+    return v[v["chrom"] == chrom].sort_values("pos", kind="stable").reset_index(drop=True)
+
+
+def _slice(df, start, stop):
+    pos = df["pos"].to_numpy()
+    return df.iloc[np.searchsorted(pos, start, "left"):np.searchsorted(pos, stop, "right")]
 
 
 def load_population(pop: dict, chrom: str, start, stop) -> dict:
-    """In-memory inputs of one population for one block, read by path."""
-    from ..io.dataset import read_dataset
-    st, variants = _store(str(pop["store"]))
-    gw = read_dataset(pop["sumstats"], "sumstats", filters=[("chrom", "==", chrom), ("pos", ">=", int(start)),
-                                                             ("pos", "<=", int(stop))])
-    w, md = _weights(pop["weights"], chrom)
+    """In-memory inputs of one population for one block, read by path (per-chromosome tables cached)."""
+    st, _ = _store(str(pop["store"]))
+    gw = _slice(_sumstats(str(pop["sumstats"]), chrom), start, stop)
+    w, md = _weights(str(pop["weights"]), chrom)
+    w = w[w["pos"].isin(gw["pos"])]
     samples = pop.get("samples")
     sidx = st.sample_index(samples) if samples is not None else None
-    return {"gwas": gw, "panel": variants[variants["chrom"] == chrom], "weights": w, "models": md,
-            "geno": lambda idx: st.dosages(index=idx, samples=sidx), "name": pop.get("name")}
+    return {"gwas": gw, "panel": _slice(_panel(str(pop["store"]), chrom), start, stop), "weights": w,
+            "models": md, "geno": lambda idx: st.dosages(index=idx, samples=sidx), "name": pop.get("name")}
 
 
 def focus_kernel(unit: dict, *, pops: list, params: dict) -> pd.DataFrame:
