@@ -116,7 +116,14 @@ def main(argv=None):
     info = build(work, n_blocks=a.blocks, pyfocus_py=py)
     print(f"inputs: {info} (built in {time.perf_counter() - t:.0f} s)")
     blocks = pd.read_csv(work / "blocks.bed", sep=r"\s+", dtype={"chrom": str})
-    sub = blocks.iloc[:: a.peer_every]
+    # pyfocus aborts its whole run at the first block no GENCODE v38 gene overlaps (we go on, with prior
+    # 1e-3): its subset skips those blocks so that it runs to the end
+    from locusflow.finemap.focus_io import gencode_map
+    gm = gencode_map("gencode38")
+    has_gene = [((gm["chrom"] == b.chrom) & (gm["start"] < b.stop) & (gm["stop"] > b.start)).any()
+                for b in blocks.itertuples()]
+    sub = blocks[has_gene].iloc[:: a.peer_every]
+    print(f"{len(blocks) - sum(has_gene)} blocks overlap no GENCODE v38 gene (left out of pyfocus's subset)")
     sub.to_csv(work / "blocks_peer.bed", sep=" ", index=False)
     t_ours, summary = run_ours(work, work / "blocks.bed", work / "ours_all")
     print(f"locusflow: {len(blocks)} blocks ({summary['blocks_fine_mapped']} fine-mapped) in {t_ours:.1f} s")

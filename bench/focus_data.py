@@ -13,6 +13,7 @@ GENCODE positions, simulated eQTL weights and trait.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+REAL = Path(os.environ.get("LOCUSFLOW_REALDATA", Path(__file__).resolve().parents[1].parent / "shared" / "realdata"))
 WIN = REAL / "polyfun_1kg_eur" / "polypred_example"
 
 
@@ -130,12 +131,30 @@ def build(work: Path, n_blocks=1700, thin=8, strength=9.0, seed=1, pyfocus_py=No
     return info
 
 
+DDL = """
+create table refpanel (id integer primary key, ref_name varchar(128) not null, tissue varchar(128) not null,
+  assay varchar(128));
+create table molecularfeature (id integer primary key, ens_gene_id varchar(64) not null, ens_tx_id varchar(64),
+  mol_name varchar(64), type varchar(64), chrom varchar(10) not null, tx_start integer, tx_stop integer);
+create table model (id integer primary key, inference varchar(128) not null, ref_id integer references refpanel(id),
+  mol_id integer references molecularfeature(id));
+create table modelattribute (id integer primary key, attr_name varchar(128) not null, value float,
+  model_id integer references model(id));
+create table weight (id integer primary key, snp varchar(128) not null, chrom varchar(2) not null,
+  pos integer not null, effect_allele varchar(32) not null, alt_allele varchar(32) not null, effect float not null,
+  std_error float, model_id integer references model(id));
+"""
+
+
 def write_focus_db(path: Path, w: pd.DataFrame, feats, rng, pyfocus_py) -> None:
     """FOCUS SQLite: tables created by pyfocus's own ``load_db``, rows bulk-inserted."""
     path.unlink(missing_ok=True)
-    subprocess.run([str(pyfocus_py), "-c", f"import pyfocus; pyfocus.load_db({str(path)!r}).close()"], check=True,
-                   capture_output=True)
+    if pyfocus_py is not None:
+        subprocess.run([str(pyfocus_py), "-c", f"import pyfocus; pyfocus.load_db({str(path)!r}).close()"],
+                       check=True, capture_output=True)
     con = sqlite3.connect(path)
+    if pyfocus_py is None:  # the same tables as pyfocus/models/db.py declares
+        con.executescript(DDL)
     con.execute("insert into refpanel (id, ref_name, tissue, assay) values (1, 'sim', 'tissue', 'rnaseq')")
     ids = {g[0]: i + 1 for i, g in enumerate(feats)}
     con.executemany("insert into molecularfeature (id, ens_gene_id, ens_tx_id, mol_name, type, chrom, tx_start, tx_stop)"

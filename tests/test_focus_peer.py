@@ -139,10 +139,20 @@ def test_two_ancestries_match_pyfocus(inputs):
     assert np.abs(a - b.reindex(a.index)).max() > 1e-3
 
 
-def test_engines_agree(inputs):
-    a = _ours(inputs, [_pop(inputs, 1)])
-    b = _ours(inputs, [_pop(inputs, 1)], engine="dask")
+def test_engines_agree(inputs, spark):
+    """local, dask and spark runners give identical frames (two ancestries: the heaviest kernel)."""
+    pops = [_pop(inputs, 1, True), _pop(inputs, 2, True)]
+    a = _ours(inputs, pops)
+    b = _ours(inputs, pops, engine="dask")
     pd.testing.assert_frame_equal(a, b)
+    from locusflow.engine.runner import run_worklist
+    from locusflow.finemap.focus_io import focus_kernel
+    blocks = pd.read_csv(inputs["d"] / "blocks.bed", sep=r"\s+", dtype={"chrom": str})
+    units = [dict(unit_id=f"{b.chrom}:{b.start}", cost=1.0, chrom=b.chrom, start=int(b.start), stop=int(b.stop))
+             for b in blocks.itertuples()]
+    c = run_worklist(units, focus_kernel, "focus_results", engine="spark", spark=spark,
+                     kwargs=dict(pops=pops, params={}))
+    pd.testing.assert_frame_equal(a, c)
 
 
 def test_geneless_block_pyfocus_aborts_we_continue(inputs, realdata):
@@ -232,3 +242,22 @@ def test_cli_writes_results_tsv_and_plots(inputs, tmp_path):
     rc = main(["focus", "--store", str(inputs["store"]), "--sumstats", str(d / "sumstats1"), "--weights",
                str(d / "absent.db"), "--out", str(tmp_path / "bad"), "--blocks", str(d / "blocks.bed")])
     assert rc == 2 and not (tmp_path / "bad" / "results").exists()
+
+
+def test_duplicated_models_stay_separate(inputs):
+    """The same PredictDB imported twice gives two FOCUS models with equal gene, tissue, method and panel.
+    pyfocus groups them into one model and joins their weights SNP by SNP (duplicated rows), so its TWAS z
+    changes; we keep two models, each with the TWAS z of the single import (pyfocus's own value there)."""
+    import shutil
+    d = inputs["d"]
+    shutil.copy(inputs["db"][0], d / "dup.db")
+    fh.focus_import(inputs["py"], d / "predict1.db", d / "dup", inputs["genes"])
+    single, _ = _pyfocus(inputs, [d / "gwas1.tsv"], [inputs["prefix"]], [inputs["db"][0]], "single")
+    dup, _ = _pyfocus(inputs, [d / "gwas1.tsv"], [inputs["prefix"]], [d / "dup.db"], "dup")
+    ours = _ours(inputs, [dict(_pop(inputs, 1), weights=str(d / "dup.db"))])
+    genes = ours[ours.model_id != "NULL.MODEL"]
+    assert genes["model_id"].str.contains("#").all() and len(genes) == 2 * (len(single) - single.block.nunique())
+    m = genes.merge(single, on=["block", "ens_gene_id"])
+    assert np.abs(m["twas_z"] - m["twas_z_pop1"]).max() < TOL
+    md = dup.merge(single, on=["block", "ens_gene_id"])
+    assert len(dup) == len(single) and np.abs(md["twas_z_pop1_x"] - md["twas_z_pop1_y"]).max() > 1e-3

@@ -6,11 +6,14 @@ Alignment follows pyfocus 0.802 ``fine_map``/``align_data`` (``focus finemap``):
 - block membership is inclusive at both ends (start <= pos <= stop), as pyfocus subsets GWAS and panel;
 - panel SNPs must be unambiguous ACGT SNPs, first of duplicated positions kept;
 - GWAS z join the panel by chrom:pos with alleles equal, swapped, strand-flipped or both (pyfocus
-  ``MATCH_ALLELES``); z is flipped to the panel's alt allele;
+  ``MATCH_ALLELES``); z is flipped to the panel's alt allele. pyfocus joins GWAS, panel and weights by
+  rsid; we join by position and alleles (DESIGN: variant_id is the key, rsid an attribute), so inputs
+  whose rsids disagree at the same position (unharmonised sumstats) give different SNP sets;
 - a gene model takes part when one of its weight SNPs is a GWAS SNP of the block (pyfocus queries the
   database by the block's GWAS SNPs); its weights join the aligned SNPs the same way and are flipped to
   alt; models with no aligned SNP or only (near-)zero weights are dropped;
 - V = corr(G_ref) + ridge * I over the SNPs with a weight in any model (missing calls mean-imputed);
+  weight SNPs monomorphic in the panel are dropped (pyfocus gets NaN in V and loses the block);
 - genes sorted by tx_start (ties: by model id); the null row is ``NULL.MODEL``.
 
 Multi-ancestry (``len(pops) > 1``): each population is aligned on its own; gene models are matched across
@@ -32,29 +35,36 @@ from .focus_model import (credible_set, expression_correlation, fine_map_genes, 
                           prior_chisq, twas_z)
 
 log = get_logger("focus")
-COMPLEMENT = str.maketrans("ACGT", "TGCA")
 MATCH_ON = ("gene", "tissue", "method", "ref_name")
 
 
-def _valid_snp(a: pd.Series, b: pd.Series) -> np.ndarray:
-    ok = a.isin(list("ACGT")) & b.isin(list("ACGT")) & (a != b)
-    return (ok & (a != b.str.translate(COMPLEMENT))).to_numpy()
+def _code(a) -> np.ndarray:
+    """int8 allele codes A=0 C=1 G=2 T=3 (complement = 3 - code), -1 for anything else."""
+    return pd.Categorical(pd.Series(a, dtype=object).str.upper().to_numpy(), categories=list("ACGT")).codes
+
+
+def _valid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Unambiguous ACGT SNP: both known, different, not complementary (pyfocus VALID_SNPS)."""
+    return (a >= 0) & (b >= 0) & (a != b) & (a != 3 - b)
+
+
+def _valid_snp(a, b) -> np.ndarray:
+    return _valid(_code(a), _code(b))
 
 
 def allele_sign(a_eff, a_oth, ref_alt, ref_ref) -> np.ndarray:
-    """+1 when (a_eff, a_oth) is (alt, ref) up to strand, -1 when swapped, 0 when not matching or ambiguous."""
-    a_eff, a_oth = pd.Series(a_eff).str.upper().reset_index(drop=True), pd.Series(a_oth).str.upper().reset_index(drop=True)
-    alt, ref = pd.Series(ref_alt).reset_index(drop=True), pd.Series(ref_ref).reset_index(drop=True)
-    valid = _valid_snp(a_eff, a_oth) & _valid_snp(alt, ref)
-    ce, co = a_eff.str.translate(COMPLEMENT), a_oth.str.translate(COMPLEMENT)
-    same = ((a_eff == alt) & (a_oth == ref)) | ((ce == alt) & (co == ref))
-    swap = ((a_eff == ref) & (a_oth == alt)) | ((ce == ref) & (co == alt))
-    return np.where(valid & same.to_numpy(), 1, np.where(valid & swap.to_numpy(), -1, 0))
+    """+1 when (a_eff, a_oth) is (alt, ref) up to strand, -1 when swapped, 0 when not matching or ambiguous
+    (pyfocus MATCH_ALLELES / FLIP_ALLELES)."""
+    e, o, alt, ref = _code(a_eff), _code(a_oth), _code(ref_alt), _code(ref_ref)
+    valid = _valid(e, o) & _valid(alt, ref)
+    same = ((e == alt) & (o == ref)) | ((3 - e == alt) & (3 - o == ref))
+    swap = ((e == ref) & (o == alt)) | ((3 - e == ref) & (3 - o == alt))
+    return np.where(valid & same, 1, np.where(valid & swap, -1, 0))
 
 
 def block_panel(variants: pd.DataFrame, chrom: str, start: float, stop: float) -> pd.DataFrame:
     v = variants[(variants["chrom"] == str(chrom)) & (variants["pos"] >= start) & (variants["pos"] <= stop)]
-    v = v[_valid_snp(v["alt"].str.upper(), v["ref"].str.upper())]
+    v = v[_valid_snp(v["alt"], v["ref"])]
     return v.drop_duplicates("pos").reset_index(drop=True)
 
 
@@ -68,7 +78,7 @@ def align_population(gwas: pd.DataFrame, panel: pd.DataFrame, weights: pd.DataFr
     ``geno(index) -> [variants, samples]`` alt dosages. Returns dict(z, W, V, models).
     """
     g = gwas.merge(panel[["pos", "ref", "alt", "store_index"]], on="pos", suffixes=("", "_p"))
-    sign = allele_sign(g["alt"], g["ref"], g["alt_p"].str.upper(), g["ref_p"].str.upper())
+    sign = allele_sign(g["alt"], g["ref"], g["alt_p"], g["ref_p"])
     g = g.assign(z=g["z"].to_numpy() * sign)[sign != 0]
     g = g.drop_duplicates("pos")
     gwas_pos = set(gwas["pos"].tolist())
@@ -77,10 +87,10 @@ def align_population(gwas: pd.DataFrame, panel: pd.DataFrame, weights: pd.DataFr
         log.warning("no weight SNP among the block's GWAS SNPs")
         return None
     w = w.merge(g[["pos", "ref_p", "alt_p", "store_index"]], on="pos")
-    s = allele_sign(w["effect_allele"], w["other_allele"], w["alt_p"].str.upper(), w["ref_p"].str.upper())
+    s = allele_sign(w["effect_allele"], w["other_allele"], w["alt_p"], w["ref_p"])
     w = w.assign(weight=w["weight"].to_numpy() * s)[s != 0]
-    nz = w.groupby("model_id")["weight"].apply(lambda x: not np.all(np.isclose(x.to_numpy(), 0)))
-    w = w[w["model_id"].isin(nz.index[nz.to_numpy()])]
+    nz = pd.Series(~np.isclose(w["weight"].to_numpy(float), 0), index=w.index)
+    w = w[nz.groupby(w["model_id"]).transform("any").to_numpy(bool)]
     if not len(w):
         log.warning("no weights overlapped the GWAS data")
         return None

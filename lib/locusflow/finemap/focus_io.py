@@ -21,7 +21,8 @@ from .focus import focus_block
 
 log = get_logger("focus")
 GENCODE = {"gencode37": "gencode_map_v37.tsv.gz", "gencode38": "gencode_map_v38.tsv.gz"}
-BLOCKS = {"37:EUR": "grch37.eur.loci.bed", "38:EUR": "grch38.eur.loci.bed"}
+BLOCKS = {f"{b}:{pops}": f"focus_{pops.lower().replace('-', '_')}_GRCh{b}.bed" for b in ("37", "38")
+          for pops in ("EUR", "EUR-AFR", "EUR-EAS", "EUR-EAS-AFR")}  # pyfocus --locations names
 
 
 def _data(*parts):
@@ -46,7 +47,8 @@ def gencode_map(name: str = "gencode38") -> pd.DataFrame:
 
 def block_prior(chrom, start, stop, prior="gencode38") -> float:
     """1 / number of distinct GENCODE gene names overlapping [start, stop] (min(stop) - max(start) > 0,
-    pyfocus ``GencodeBlocks.subset_by_pos``), or the numeric ``prior``; 1e-3 when no gene overlaps."""
+    pyfocus ``GencodeBlocks.subset_by_pos``), or the numeric ``prior``; 1e-3 when no gene overlaps (pyfocus
+    aborts its run there), 1/2 when one does (pyfocus's p = 1 makes its PIPs NaN)."""
     try:
         p = float(prior)
     except (TypeError, ValueError):
@@ -62,6 +64,9 @@ def block_prior(chrom, start, stop, prior="gencode38") -> float:
     if n == 0:
         log.warning("block %s:%d-%d: no GENCODE gene overlaps it; prior 1e-3", chrom, start, stop)
         return 1e-3
+    if n == 1:  # p = 1 gives every set but the full one prior 0 (pyfocus: 0 * log 0 = NaN PIPs)
+        log.warning("block %s:%d-%d: one GENCODE gene overlaps it; prior 1/2 instead of 1", chrom, start, stop)
+        return 0.5
     return 1.0 / n
 
 
