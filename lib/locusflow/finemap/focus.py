@@ -39,8 +39,9 @@ MATCH_ON = ("gene", "tissue", "method", "ref_name")
 
 
 def _code(a) -> np.ndarray:
-    """int8 allele codes A=0 C=1 G=2 T=3 (complement = 3 - code), -1 for anything else."""
-    return pd.Categorical(pd.Series(a, dtype=object).str.upper().to_numpy(), categories=list("ACGT")).codes
+    """int8 allele codes A=0 C=1 G=2 T=3 (complement = 3 - code), -1 for anything else (datasets hold
+    upper-case alleles: sumstats schema, FOCUS reader)."""
+    return pd.Categorical(np.asarray(a, dtype=object), categories=list("ACGT")).codes
 
 
 def _valid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -162,7 +163,10 @@ def focus_block(block: dict, pops: list[dict], *, prior_prob: float, ridge: floa
             return empty
         d["ldregion"] = f"{chrom}:{int(panel['pos'].iloc[0])}-{chrom}:{int(panel['pos'].iloc[-1])}"
         data.append(d)
-    keys = [d["models"][list(match_on)].astype(str).agg("\x1f".join, axis=1) for d in data]
+    keys = []
+    for d in data:  # identity of a model; duplicates of one identity are told apart by their rank
+        k = d["models"][list(match_on)].astype(str).agg("\x1f".join, axis=1)
+        keys.append(k + "\x1f" + k.groupby(k).cumcount().astype(str))
     common = pd.Index(keys[0])
     for k in keys[1:]:
         common = common[common.isin(set(k))]
@@ -194,22 +198,24 @@ def focus_block(block: dict, pops: list[dict], *, prior_prob: float, ridge: floa
         i = min(j, len(data) - 1)
         is_me = len(pips) > 1 and j == len(pips) - 1
         md = data[i]["models"]
+        n = len(md)
+        pop_name = "me" if is_me else names[j]
+        ldr = None if is_me else data[j]["ldregion"]
+        tz = np.full(n, np.nan) if is_me else data[j]["twas_z"]
+
+        def col(values, null):  # the gene rows, then the NULL.MODEL row
+            return list(values) + [null]
         rows = pd.DataFrame({
-            "block": label, "population": "me" if is_me else names[j], "model_id": md["model_id"],
-            "ens_gene_id": md["gene"], "ens_tx_id": md.get("ens_tx_id"), "mol_name": md["gene_name"], "tissue": md["tissue"],
-            "ref_name": md["ref_name"], "type": md["gene_type"], "chrom": chrom,
-            "tx_start": md["tx_start"], "tx_stop": md["tx_stop"], "block_genes": 1.0 / prior_prob,
-            "trait": trait, "inference": md["method"], "inter_z": np.nan if is_me else inter[j],
-            "cv_r2": md["cv_r2"], "cv_r2_pval": md["cv_pval"],
-            "ldregion": None if is_me else data[j]["ldregion"],
-            "twas_z": np.nan if is_me else data[j]["twas_z"], "pip": pip, "search": method})
-        null = dict(block=label, population=rows["population"].iloc[0], model_id="NULL.MODEL",
-                    ens_gene_id="NULL.MODEL", mol_name="NULL", type="NULL", chrom=chrom,
-                    block_genes=1.0 / prior_prob, trait=trait, ldregion=rows["ldregion"].iloc[0],
-                    twas_z=np.nan if is_me else 0.0, pip=nulls[j], search=method)
-        rows = rows.reindex(range(len(rows) + 1))
-        for c, v in null.items():
-            rows.loc[len(rows) - 1, c] = v
+            "block": label, "population": pop_name, "model_id": col(md["model_id"], "NULL.MODEL"),
+            "ens_gene_id": col(md["gene"], "NULL.MODEL"), "ens_tx_id": col(md.get("ens_tx_id", [None] * n), None),
+            "mol_name": col(md["gene_name"], "NULL"), "tissue": col(md["tissue"], None),
+            "ref_name": col(md["ref_name"], None), "type": col(md["gene_type"], "NULL"), "chrom": chrom,
+            "tx_start": col(md["tx_start"], None), "tx_stop": col(md["tx_stop"], None),
+            "block_genes": 1.0 / prior_prob, "trait": trait, "inference": col(md["method"], None),
+            "inter_z": np.nan if is_me else inter[j], "cv_r2": col(md["cv_r2"], np.nan),
+            "cv_r2_pval": col(md["cv_pval"], np.nan), "ldregion": ldr,
+            "twas_z": col(tz, np.nan if is_me else 0.0), "pip": col(pip, nulls[j]), "search": method})
+        rows.loc[n, "inter_z"] = np.nan
         rows["in_cred_set"] = credible_set(rows["pip"].to_numpy(float), credible_level)
         out.append(rows.sort_values("pip", ascending=False, kind="stable"))
     res = pd.concat(out, ignore_index=True)

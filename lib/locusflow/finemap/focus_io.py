@@ -45,6 +45,13 @@ def gencode_map(name: str = "gencode38") -> pd.DataFrame:
     return df
 
 
+@functools.lru_cache(maxsize=64)
+def _gencode_chrom(name: str, chrom: str):
+    g = gencode_map(name)
+    g = g[g["chrom"] == chrom]
+    return g["start"].to_numpy(), g["stop"].to_numpy(), g["gene_name"].astype(str).to_numpy()
+
+
 def block_prior(chrom, start, stop, prior="gencode38") -> float:
     """1 / number of distinct GENCODE gene names overlapping [start, stop] (min(stop) - max(start) > 0,
     pyfocus ``GencodeBlocks.subset_by_pos``), or the numeric ``prior``; 1e-3 when no gene overlaps (pyfocus
@@ -57,10 +64,9 @@ def block_prior(chrom, start, stop, prior="gencode38") -> float:
         if not 0 < p < 1:
             raise InputError("config", "focus.prior: a probability in (0, 1) or a GENCODE map", value=prior)
         return p
-    g = gencode_map(str(prior))
-    g = g[g["chrom"] == str(chrom)]
-    hit = (np.minimum(g["stop"].to_numpy(), stop) - np.maximum(g["start"].to_numpy(), start)) > 0
-    n = g.loc[hit, "gene_name"].nunique()
+    g_start, g_stop, g_name = _gencode_chrom(str(prior), str(chrom))
+    hit = (np.minimum(g_stop, stop) - np.maximum(g_start, start)) > 0
+    n = len(np.unique(g_name[hit]))
     if n == 0:
         log.warning("block %s:%d-%d: no GENCODE gene overlaps it; prior 1e-3", chrom, start, stop)
         return 1e-3
@@ -131,10 +137,14 @@ def _sumstats(path, chrom):
     return ss.sort_values("pos", kind="stable").reset_index(drop=True)
 
 
-@functools.lru_cache(maxsize=8)
-def _panel(path, chrom):
+@functools.lru_cache(maxsize=4)
+def _panel_by_chrom(path):
     _, v = _store(path)
-    return v[v["chrom"] == chrom].sort_values("pos", kind="stable").reset_index(drop=True)
+    return {c: g.sort_values("pos", kind="stable").reset_index(drop=True) for c, g in v.groupby("chrom")}
+
+
+def _panel(path, chrom):
+    return _panel_by_chrom(path).get(chrom, _store(path)[1].iloc[:0])
 
 
 def _slice(df, start, stop):
