@@ -261,3 +261,15 @@ def test_duplicated_models_stay_separate(inputs):
     assert np.abs(m["twas_z"] - m["twas_z_pop1"]).max() < TOL
     md = dup.merge(single, on=["block", "ens_gene_id"])
     assert len(dup) == len(single) and np.abs(md["twas_z_pop1_x"] - md["twas_z_pop1_y"]).max() > 1e-3
+
+
+def test_pipeline_stage_runs_and_skips_when_unchanged(inputs, tmp_path):
+    """`locusflow run` with stage focus: results written once, skipped on an unchanged rerun."""
+    from locusflow.pipeline import run_pipeline
+    d = inputs["d"]
+    cfg = {"out": str(tmp_path), "stages": ["focus"], "engine": "local",
+           "focus": {"blocks": str(d / "blocks.bed"), "populations": [
+               {"store": str(inputs["store"]), "sumstats": str(d / "sumstats1"), "weights": str(inputs["db"][0])}]}}
+    first = run_pipeline(cfg)
+    assert first["focus"]["blocks_fine_mapped"] == 2 and (tmp_path / "focus" / "results" / "_SUCCESS").exists()
+    assert run_pipeline(cfg)["focus"] == "skipped"

@@ -63,6 +63,14 @@ def allele_sign(a_eff, a_oth, ref_alt, ref_ref) -> np.ndarray:
     return np.where(valid & same, 1, np.where(valid & swap, -1, 0))
 
 
+def _lookup(sorted_keys: np.ndarray, query: np.ndarray):
+    """Positions of ``query`` in ``sorted_keys`` and whether each was found."""
+    idx = np.searchsorted(sorted_keys, query)
+    idx = np.minimum(idx, max(len(sorted_keys) - 1, 0))
+    found = (sorted_keys[idx] == query) if len(sorted_keys) else np.zeros(len(query), bool)
+    return idx, found
+
+
 def block_panel(variants: pd.DataFrame, chrom: str, start: float, stop: float) -> pd.DataFrame:
     v = variants[(variants["chrom"] == str(chrom)) & (variants["pos"] >= start) & (variants["pos"] <= stop)]
     v = v[_valid_snp(v["alt"], v["ref"])]
@@ -78,26 +86,41 @@ def align_population(gwas: pd.DataFrame, panel: pd.DataFrame, weights: pd.DataFr
     model_id with tx_start, tx_stop, gene, gene_name, tissue, method, ref_name, gene_type, cv_r2, cv_pval;
     ``geno(index) -> [variants, samples]`` alt dosages. Returns dict(z, W, V, models).
     """
-    g = gwas.merge(panel[["pos", "ref", "alt", "store_index"]], on="pos", suffixes=("", "_p"))
-    sign = allele_sign(g["alt"], g["ref"], g["alt_p"], g["ref_p"])
-    g = g.assign(z=g["z"].to_numpy() * sign)[sign != 0]
-    g = g.drop_duplicates("pos")
-    gwas_pos = set(gwas["pos"].tolist())
-    w = weights[weights["pos"].isin(gwas_pos)]
+    ppos = panel["pos"].to_numpy()
+    order = np.argsort(ppos, kind="stable")
+    gi, found = _lookup(ppos[order], gwas["pos"].to_numpy())
+    gi = order[gi[found]]
+    p_alt, p_ref = panel["alt"].to_numpy(object)[gi], panel["ref"].to_numpy(object)[gi]
+    sign = allele_sign(gwas["alt"].to_numpy(object)[found], gwas["ref"].to_numpy(object)[found], p_alt, p_ref)
+    ok = sign != 0
+    g_pos = gwas["pos"].to_numpy()[found][ok]
+    g_pos, first = np.unique(g_pos, return_index=True)  # sorted, first of duplicated positions
+    g_z = (gwas["z"].to_numpy(float)[found] * sign)[ok][first]
+    g_sidx = panel["store_index"].to_numpy()[gi][ok][first]
+    g_alt, g_ref = p_alt[ok][first], p_ref[ok][first]
+    w = weights[np.isin(weights["pos"].to_numpy(), gwas["pos"].to_numpy())]
     if not len(w):
         log.warning("no weight SNP among the block's GWAS SNPs")
         return None
-    w = w.merge(g[["pos", "ref_p", "alt_p", "store_index"]], on="pos")
-    s = allele_sign(w["effect_allele"], w["other_allele"], w["alt_p"], w["ref_p"])
-    w = w.assign(weight=w["weight"].to_numpy() * s)[s != 0]
-    nz = pd.Series(~np.isclose(w["weight"].to_numpy(float), 0), index=w.index)
-    w = w[nz.groupby(w["model_id"]).transform("any").to_numpy(bool)]
-    if not len(w):
+    wi, wf = _lookup(g_pos, w["pos"].to_numpy())
+    wi = wi[wf]
+    w = w[wf]
+    s = allele_sign(w["effect_allele"].to_numpy(object), w["other_allele"].to_numpy(object), g_alt[wi], g_ref[wi])
+    keep = s != 0
+    wval = (w["weight"].to_numpy(float) * s)[keep]
+    wi, mid = wi[keep], w["model_id"].to_numpy(object)[keep]
+    codes, uniq = pd.factorize(mid)
+    any_nz = np.bincount(codes, weights=~np.isclose(wval, 0), minlength=len(uniq)) > 0
+    keep = any_nz[codes]
+    wval, wi, mid = wval[keep], wi[keep], mid[keep]
+    if not len(wval):
         log.warning("no weights overlapped the GWAS data")
         return None
-    md = models[models["model_id"].isin(set(w["model_id"]))]
+    md = models[models["model_id"].isin(set(mid))]
     md = md.sort_values(["tx_start", "model_id"], kind="stable").reset_index(drop=True)
-    snps = g[g["store_index"].isin(set(w["store_index"]))].sort_values("store_index").reset_index(drop=True)
+    used = np.unique(wi)
+    snps = pd.DataFrame({"pos": g_pos[used], "z": g_z[used], "store_index": g_sidx[used]})
+    w = pd.DataFrame({"store_index": g_sidx[wi], "model_id": mid, "weight": wval})
     dosage = np.asarray(geno(snps["store_index"].to_numpy()), dtype=np.float64)
     poly = np.nanvar(dosage, axis=1) > 0
     if not poly.all():  # pyfocus would put NaN into V and lose the block; we drop them

@@ -165,14 +165,20 @@ def load_population(pop: dict, chrom: str, start, stop) -> dict:
 
 
 def focus_kernel(unit: dict, *, pops: list, params: dict) -> pd.DataFrame:
-    """Kernel of stage ``focus``: one block -> ``focus_results`` rows."""
-    chrom, start, stop = str(unit["chrom"]), unit["start"], unit["stop"]
+    """Kernel of stage ``focus``: one block (``chrom``, ``start``, ``stop``) or a batch of blocks of one
+    chromosome (``blocks``: list of [chrom, start, stop]) -> ``focus_results`` rows."""
+    blocks = unit.get("blocks") or [[unit["chrom"], unit["start"], unit["stop"]]]
     p = dict(params)
-    prior = block_prior(chrom, start, stop, p.pop("prior", "gencode38"))
-    data = [load_population(pp, chrom, start, stop) for pp in pops]
-    res = focus_block({"chrom": chrom, "start": start, "stop": stop}, data, prior_prob=prior, **p)
-    sch = load("focus_results")
-    return sch.empty() if not len(res) else res
+    prior_spec = p.pop("prior", "gencode38")
+    outs = []
+    for chrom, start, stop in blocks:  # loop over the unit's blocks
+        chrom = str(chrom)
+        prior = block_prior(chrom, start, stop, prior_spec)
+        data = [load_population(pp, chrom, start, stop) for pp in pops]
+        res = focus_block({"chrom": chrom, "start": start, "stop": stop}, data, prior_prob=prior, **p)
+        if len(res):
+            outs.append(res)
+    return pd.concat(outs, ignore_index=True) if outs else load("focus_results").empty()
 
 
 def to_pyfocus_wide(res: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ Config section ``focus`` (defaults are pyfocus 0.802 ``focus finemap``'s)::
       max_sets: 1.0e+8         # more causal sets than this in a block: stochastic search
       trait: trait
       plot: false              # per-block PNG + PDF in <out>/focus/plots
+      blocks_per_unit: 8       # blocks batched into one work unit
       out: <out>/focus
 
 Writes ``<out>/focus/results`` (dataset ``focus_results``) and ``<out>/focus/focus.tsv`` (pyfocus's wide
@@ -85,6 +86,19 @@ def signal_blocks(blocks: pd.DataFrame, sumstats_paths, p_threshold: float) -> p
     return out
 
 
+def work_units(blocks: pd.DataFrame, per_unit: int = 8) -> list[dict]:
+    """Consecutive blocks of one chromosome batched ``per_unit`` to a work unit (one schema check and task
+    start per batch, not per block); cost = the batch's GWAS SNP count."""
+    units = []
+    for chrom, g in blocks.groupby("chrom", sort=False):  # loop over chromosomes, then batches
+        for i in range(0, len(g), max(1, per_unit)):
+            b = g.iloc[i:i + per_unit]
+            units.append(dict(unit_id=f"{chrom}:{int(b['start'].iloc[0])}-{int(b['stop'].iloc[-1])}",
+                              cost=float(b["cost"].sum()),
+                              blocks=[[str(chrom), int(r.start), int(r.stop)] for r in b.itertuples()]))
+    return units
+
+
 def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
     from ..engine.runner import run_worklist
     from ..io.dataset import write_dataset
@@ -95,8 +109,7 @@ def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
     blocks = read_blocks(sec.get("blocks", "37:EUR"))
     todo = signal_blocks(blocks, [p["sumstats"] for p in pops], float(params.get("p_threshold", 5e-8)))
     log.info("FOCUS: %d of %d blocks hold a GWAS p < %g", len(todo), len(blocks), params.get("p_threshold", 5e-8))
-    units = [dict(unit_id=f"{b.chrom}:{b.start}-{b.stop}", cost=float(b.cost), chrom=b.chrom, start=int(b.start),
-                  stop=int(b.stop)) for b in todo.itertuples()]
+    units = work_units(todo, int(sec.get("blocks_per_unit", 8)))
     res = run_worklist(units, focus_kernel, "focus_results", kwargs=dict(pops=pops, params=params),
                        **(runner_kwargs or {}))
     out = _out(cfg)
