@@ -22,7 +22,8 @@ number; PIPs per population and jointly (``population = "me"``). Differences fro
 pyfocus matches genes by its integer model id and then pairs the populations' rows by their position after
 separate tx_start sorts (wrong genes paired when the orders differ); it merges duplicated models of the
 same gene/tissue/method/panel into one; its ``--intercept`` path raises NameError; a block with no GENCODE
-gene aborts its whole run (we use prior 1e-3, the value its message announces).
+gene aborts its whole run (we use prior 1e-3, the value its message announces); a block with one GENCODE
+gene gets p = 1 and NaN PIPs (we use 1/2); a weight SNP monomorphic in the panel makes its V NaN.
 """
 from __future__ import annotations
 
