@@ -209,6 +209,23 @@ def test_focus_db_reader_holds_the_predictdb_weights(inputs):
     assert md["model_id"].is_unique and len(md) == pdb["gene"].nunique()
 
 
+def test_twas_weight_import_reads_focus_databases(inputs, tmp_path, caplog):
+    """`import_weights` takes a FOCUS database like a PredictDB one; importing it twice is deduplicated
+    with a warning, never multiplied."""
+    from locusflow.io.dataset import read_dataset
+    from locusflow.io.focus_db import read_focus_db
+    from locusflow.io.weights import import_weights
+    db = inputs["db"][0]
+    direct = read_focus_db(db)
+    w = import_weights([{"focus": db}, {"focus": db}], tmp_path / "w")
+    assert len(w) == len(direct) and set(w["model_id"]) == set(direct["model_id"])
+    back = read_dataset(tmp_path / "w", "weights")
+    assert len(back) == len(direct) and (back["source"] == "focus").all()
+    key = ["model_id", "rsid"]
+    m = direct.merge(back, on=key, suffixes=("", "_back"))
+    assert len(m) == len(direct) and (m["weight"] == m["weight_back"]).all()
+
+
 def test_bad_weight_database_is_a_clear_error(tmp_path):
     from locusflow.errors import InputError
     from locusflow.io.focus_db import read_focus_db

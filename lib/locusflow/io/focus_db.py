@@ -87,6 +87,11 @@ def read_focus_db(path) -> pd.DataFrame:
     w["variant_id"] = (w["chrom"] + ":" + w["pos"].astype("Int64").astype(str) + ":" + w["other_allele"]
                        + ":" + w["effect_allele"])
     w["source"] = "focus"
+    w["panel"] = w["ref_name"]
+    # FOCUS, like FUSION, applies weights to standardised genotypes (its LD is a correlation matrix)
+    w["weight_scale"] = "sd"
+    w["cv_qval"] = float("nan")
+    w["source_file"] = str(path)
     w["h2"] = float("nan")
     w["n_snps_in_model"] = w.groupby("focus_model_id")["weight"].transform("size")
     w = w.sort_values(["gene", "model_id", "pos"], kind="stable")

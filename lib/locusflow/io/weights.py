@@ -13,7 +13,7 @@ Readers (each returns a frame conforming to schema ``weights``):
   (SNPs x models: top1/blup/lasso/enet/bslmm), ``snps`` (chr, id, cm, pos, a1, a2),
   ``cv.performance`` (rsq, pval per model), ``hsq``. FUSION weights act on standardised genotypes
   (``weight_scale='sd'``); the effect allele is the ``.bim`` A1 column (``snps`` V5).
-- FOCUS databases: read by ``locusflow.finemap`` (hook name :data:`read_focus_db`).
+- FOCUS databases (``focus import`` SQLite): :func:`locusflow.io.focus_db.read_focus_db`.
 
 :func:`combine_models` joins several imports: a model (same gene, tissue, method, panel = same
 ``model_id``) imported twice with identical rows is kept once with a warning; with different rows it
@@ -33,7 +33,6 @@ from ..schema import load
 from .dataset import file_checksum, write_dataset
 
 log = get_logger("weights")
-read_focus_db = None  # hook: the FOCUS reader lives in locusflow.finemap (issue of the FOCUS stage)
 _ACGT = set("ACGT")
 
 
@@ -315,10 +314,14 @@ def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.Da
                                          panel=s.get("panel", "predictdb"), locate=locate))
         elif s.get("fusion"):
             frames.append(read_fusion(s["fusion"], s.get("weights_dir"), panel=s.get("panel")))
+        elif s.get("focus"):
+            from .focus_db import read_focus_db
+            frames.append(read_focus_db(s["focus"]))
         else:
-            raise InputError("config", "twas.weights entries with 'predictdb: DB' or 'fusion: POS'", value=s)
+            raise InputError("config", "twas.weights entries with 'predictdb: DB', 'fusion: POS' or 'focus: DB'",
+                             value=s)
     w = combine_models(frames)
-    files = [s.get("predictdb") or s.get("fusion") for s in sources]
+    files = [s.get("predictdb") or s.get("fusion") or s.get("focus") for s in sources]
     write_dataset(w, out, "weights", mode="overwrite",
                   manifest={"inputs": {str(f): file_checksum(f) for f in files}})
     return w
