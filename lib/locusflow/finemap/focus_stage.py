@@ -3,7 +3,7 @@
 Config section ``focus`` (defaults are pyfocus 0.802 ``focus finemap``'s)::
 
     focus:
-      weights: PATH            # FOCUS SQLite database (.db) or a `weights` Parquet dataset
+      weights: PATH            # FOCUS SQLite database (.db) or a `weights` Parquet dataset [<out>/twas/weights]
       populations:             # optional; default: one population from this run's store and sumstats
         - {name: EUR, store: PATH.vcz, sumstats: PATH, weights: PATH, samples: IDS.txt}
       blocks: "37:EUR"         # bundled FOCUS blocks (37:EUR, 38:EUR) or a BED path (chrom start stop)
@@ -50,7 +50,7 @@ def populations(cfg) -> list[dict]:
     else:
         from ..io.ingest_stage import store_path
         pops = [{"name": "pop1", "store": str(store_path(cfg)), "sumstats": str(Path(cfg["out"]) / "sumstats"),
-                 "weights": sec.get("weights") or str(Path(cfg["out"]) / "weights")}]
+                 "weights": sec.get("weights") or str(Path(cfg["out"]) / "twas" / "weights")}]
     for i, p in enumerate(pops):
         p.setdefault("name", f"pop{i + 1}")
         for k in ("store", "sumstats", "weights"):
