@@ -170,38 +170,53 @@ def _cat(s: pd.Series) -> pd.Categorical:
 
 
 def _with_covariance(w, cand, mcode, models, cov):
-    """Grouped sums over the covariance rows, all on integer codes (no string joins per row)."""
+    """Grouped sums over the covariance rows, all on integer codes: every string (tissue, gene, rsid) is
+    resolved once per distinct value (Arrow dictionary / categorical), each covariance row only gathers."""
     nm, n = len(models), len(w)
-    tgw, tg_uniq = pd.factorize(w["tissue"].astype(str) + "\x00" + w["gene"].astype(str))
+    tc, tu = pd.factorize(w["tissue"].astype(str))
+    gc, gu = pd.factorize(w["gene"].astype(str))
+    tgw, tg_uniq = pd.factorize(tc.astype(np.int64) * len(gu) + gc)
     sw, snp_uniq = pd.factorize(w["rsid"].astype(str))
     S = max(len(snp_uniq), 1)
     t, g, r1, r2 = (_cat(cov[c]) for c in ("tissue", "gene", "rsid1", "rsid2"))
-    G = max(len(g.categories), 1)
-    ck, cu = pd.factorize(t.codes.astype(np.int64) * G + g.codes)
-    labels = t.categories.astype(str)[cu // G] + "\x00" + g.categories.astype(str)[cu % G]
-    cov_tg = pd.Index(tg_uniq).get_indexer(labels)[ck]
+    # tissue-gene code of each (tissue category, gene category) of the file, then of each row (one gather)
+    tab = np.full(len(tu) * len(gu) + 1, -1, np.int64)
+    tab[tg_uniq] = np.arange(len(tg_uniq))
+    ct = pd.Index(tu).get_indexer(t.categories.astype(str))
+    cg = pd.Index(gu).get_indexer(g.categories.astype(str))
+    pair = np.where((ct[:, None] >= 0) & (cg[None, :] >= 0), ct[:, None] * len(gu) + cg[None, :], -1)
+    tg_cat = np.append(tab[pair].ravel(), -1)               # [-1]: missing tissue/gene code
+    tcodes, gcodes = t.codes, g.codes
+    cov_tg = tg_cat[gcodes] if len(t.categories) == 1 and not (tcodes < 0).any() \
+        else tg_cat[np.where((tcodes >= 0) & (gcodes >= 0), tcodes.astype(np.int64) * len(g.categories) + gcodes, -1)]
     sidx = pd.Index(snp_uniq)
-    r1c = np.where(r1.codes >= 0, sidx.get_indexer(r1.categories.astype(str))[r1.codes], -1)
-    r2c = np.where(r2.codes >= 0, sidx.get_indexer(r2.categories.astype(str))[r2.codes], -1)
+    s1cat = sidx.get_indexer(r1.categories.astype(str))
+    s2cat = sidx.get_indexer(r2.categories.astype(str))
     value = cov["value"].to_numpy(float)
     wt = w["weight"].to_numpy(float)
     used, sig2 = np.zeros(n, bool), np.zeros(n)
     var_g = np.zeros(nm)
-    base = (cov_tg >= 0) & (r1c >= 0) & (r2c >= 0)
+    # runs of equal (tissue-gene, RSID1): the file is grouped by gene, so RSID1 is resolved once per run
+    r1codes = r1.codes
+    start = np.empty(len(cov_tg), bool)
+    if len(cov_tg):
+        start[0] = True
+        np.not_equal(cov_tg[1:], cov_tg[:-1], out=start[1:])
+        start[1:] |= r1codes[1:] != r1codes[:-1]
+    run_len = np.diff(np.append(np.flatnonzero(start), len(cov_tg)))
+    ks, kr = cov_tg[start], r1codes[start]
     for rows in _unique_key_groups(w, tgw * S + sw):      # one group unless a tissue-gene has several methods
-        key = tgw[rows].astype(np.int64) * S + sw[rows]
-        order = np.argsort(key)
-        ks, rs = key[order], rows[order]
-        i1, f1 = _find(ks, rs, cov_tg.astype(np.int64) * S + r1c)
-        i2, f2 = _find(ks, rs, cov_tg.astype(np.int64) * S + r2c)
-        ok = base & f1 & f2
-        ok[ok] = cand[i1[ok]] & cand[i2[ok]]
-        in_cov = np.zeros(n, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
+        look = _RowLookup(tgw[rows], sw[rows], rows, n)
+        i1 = np.repeat(look.find(ks, s1cat, kr), run_len)
+        i2 = look.find(cov_tg, s2cat, r2.codes)
+        cand_x = np.append(cand, False)                    # [-1] (not found) -> not a candidate
+        ok = cand_x[i1] & cand_x[i2]
+        in_cov = np.zeros(n + 1, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
         in_cov[i1[ok]] = True
-        ok[ok] = in_cov[i2[ok]]
+        ok &= in_cov[i2]
         a, b, v = i1[ok], i2[ok], value[ok]
         lo, hi = np.minimum(a, b), np.maximum(a, b)
-        pk = lo.astype(np.int64) * n + hi
+        pk = lo * n + hi
         if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
             _, first_rev = np.unique(pk[::-1], return_index=True)
             last = np.sort(len(pk) - 1 - first_rev)          # a later (b,a) overrides (a,b), as in MetaXcan
@@ -216,25 +231,55 @@ def _with_covariance(w, cand, mcode, models, cov):
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(var_g > 0, eff / var_g, np.nan)
     n_used = np.bincount(mcode, used, minlength=nm).astype(int)
-    # n_snps_in_cov: distinct RSID1 of the gene in the whole file (NaN when the gene has none)
-    R1 = max(len(r1.categories), 1)
-    has = cov_tg >= 0
-    k = pd.unique(cov_tg[has].astype(np.int64) * R1 + r1.codes[has])
-    cnt = np.bincount(k // R1, minlength=len(tg_uniq)).astype(float)
-    seen = np.bincount(cov_tg[has], minlength=len(tg_uniq)) > 0
-    cnt[~seen] = np.nan
+    # n_snps_in_cov: distinct RSID1 of the gene in the whole file (NaN when the gene has none); distinct
+    # (gene, RSID1) pairs are found among the starts of runs of equal pairs (the file is grouped by gene)
+    cnt = np.full(len(tg_uniq), np.nan)
+    has = ks >= 0
+    if has.any():
+        R1 = max(len(r1.categories), 1)
+        k = pd.unique(ks[has] * R1 + kr[has])      # distinct pairs are among the run starts
+        seen = np.bincount(ks[has], minlength=len(tg_uniq)) > 0
+        cnt = np.where(seen, np.bincount(k // R1, minlength=len(tg_uniq)).astype(float), np.nan)
     tg_of_model = np.zeros(nm, np.int64)
     tg_of_model[mcode] = tgw
     var_g = np.where(n_used > 0, var_g, np.nan)
     return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance")
 
 
-def _find(sorted_keys, rows_sorted, q):
-    """Row of each query key in a sorted key array (found mask)."""
-    p = np.searchsorted(sorted_keys, q)
-    pc = np.clip(p, 0, max(len(sorted_keys) - 1, 0))
-    found = (p < len(sorted_keys)) & (sorted_keys[pc] == q) if len(sorted_keys) else np.zeros(len(q), bool)
-    return (rows_sorted[pc] if len(rows_sorted) else np.zeros(len(q), np.int64)), found
+class _RowLookup:
+    """Weight row of (tissue-gene code, SNP category) pairs; -1 when absent.
+
+    Fast path: a SNP held by one weight row only is resolved by one gather per covariance row (its row,
+    checked against the row's tissue-gene); SNPs in several models go through a sorted-key search."""
+
+    def __init__(self, tg, snp, rows, n):
+        self.tg_x = np.append(np.full(n, -2, np.int64), -2)
+        self.tg_x[rows] = tg
+        S = int(snp.max()) + 1 if len(snp) else 1
+        self.S = S
+        key = tg.astype(np.int64) * S + snp
+        order = np.argsort(key, kind="stable")
+        self.keys, self.krows = key[order], rows[order]
+        cnt = np.bincount(snp, minlength=S)
+        self.one = np.full(S, -1, np.int64)               # the row of a SNP held by one row
+        single = cnt[snp] == 1
+        self.one[snp[single]] = rows[single]
+        self.multi = cnt > 1
+
+    def find(self, cov_tg, s_cat, codes):
+        """Row for each covariance row given its tissue-gene code and the SNP code of its category."""
+        sc = np.append(s_cat, -1)
+        one = np.append(np.where(sc[:-1] >= 0, self.one[np.clip(sc[:-1], 0, None)], -1), -1)
+        multi = np.append(np.where(sc[:-1] >= 0, self.multi[np.clip(sc[:-1], 0, None)], False), False)
+        i = one[codes]
+        slow = np.flatnonzero(multi[codes]) if self.multi.any() else np.zeros(0, np.int64)
+        i[self.tg_x[i] != cov_tg] = -1
+        if len(slow):
+            q = cov_tg[slow] * self.S + sc[codes[slow]]
+            p = np.clip(np.searchsorted(self.keys, q), 0, len(self.keys) - 1)
+            hit = (self.keys[p] == q) & (cov_tg[slow] >= 0)
+            i[slow] = np.where(hit, self.krows[p], -1)
+        return i
 
 
 def _unique_key_groups(w, key):
