@@ -121,8 +121,8 @@ def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
     return m.rename(columns={"cv_r2": "pred_perf_r2", "cv_pval": "pred_perf_pval", "cv_qval": "pred_perf_qval"})
 
 
-def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, reason=None):
-    mcode, models = _codes(w["model_id"])
+def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, reason=None, codes=None):
+    mcode, models = codes if codes is not None else _codes(w["model_id"])
     res = _models(w, mcode, models)
     res["zscore"] = num / np.sqrt(np.where(var_g > 0, var_g, np.nan))
     res["effect_size"] = eff
@@ -180,7 +180,7 @@ def _with_covariance(w, cand, mcode, models, cov):
     S = max(len(snp_uniq), 1)
     t, g, r1, r2 = (_cat(cov[c]) for c in ("tissue", "gene", "rsid1", "rsid2"))
     # tissue-gene code of each (tissue category, gene category) of the file, then of each row (one gather)
-    tab = np.full(len(tu) * len(gu) + 1, -1, np.int64)
+    tab = np.full(len(tu) * len(gu) + 1, -1, np.int32)
     tab[tg_uniq] = np.arange(len(tg_uniq))
     ct = pd.Index(tu).get_indexer(t.categories.astype(str))
     cg = pd.Index(gu).get_indexer(g.categories.astype(str))
@@ -216,7 +216,7 @@ def _with_covariance(w, cand, mcode, models, cov):
         ok &= in_cov[i2]
         a, b, v = i1[ok], i2[ok], value[ok]
         lo, hi = np.minimum(a, b), np.maximum(a, b)
-        pk = lo * n + hi
+        pk = lo.astype(np.int64) * n + hi
         if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
             _, first_rev = np.unique(pk[::-1], return_index=True)
             last = np.sort(len(pk) - 1 - first_rev)          # a later (b,a) overrides (a,b), as in MetaXcan
@@ -237,13 +237,14 @@ def _with_covariance(w, cand, mcode, models, cov):
     has = ks >= 0
     if has.any():
         R1 = max(len(r1.categories), 1)
-        k = pd.unique(ks[has] * R1 + kr[has])      # distinct pairs are among the run starts
+        k = np.unique(ks[has].astype(np.int64) * R1 + kr[has])      # distinct pairs are among the run starts
         seen = np.bincount(ks[has], minlength=len(tg_uniq)) > 0
         cnt = np.where(seen, np.bincount(k // R1, minlength=len(tg_uniq)).astype(float), np.nan)
     tg_of_model = np.zeros(nm, np.int64)
     tg_of_model[mcode] = tgw
     var_g = np.where(n_used > 0, var_g, np.nan)
-    return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance")
+    return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance",
+                     codes=(mcode, models))
 
 
 class _RowLookup:
@@ -253,7 +254,7 @@ class _RowLookup:
     checked against the row's tissue-gene); SNPs in several models go through a sorted-key search."""
 
     def __init__(self, tg, snp, rows, n):
-        self.tg_x = np.append(np.full(n, -2, np.int64), -2)
+        self.tg_x = np.full(n + 1, -2, np.int32)
         self.tg_x[rows] = tg
         S = int(snp.max()) + 1 if len(snp) else 1
         self.S = S
@@ -261,7 +262,7 @@ class _RowLookup:
         order = np.argsort(key, kind="stable")
         self.keys, self.krows = key[order], rows[order]
         cnt = np.bincount(snp, minlength=S)
-        self.one = np.full(S, -1, np.int64)               # the row of a SNP held by one row
+        self.one = np.full(S, -1, np.int32)               # the row of a SNP held by one row
         single = cnt[snp] == 1
         self.one[snp[single]] = rows[single]
         self.multi = cnt > 1
@@ -275,7 +276,7 @@ class _RowLookup:
         slow = np.flatnonzero(multi[codes]) if self.multi.any() else np.zeros(0, np.int64)
         i[self.tg_x[i] != cov_tg] = -1
         if len(slow):
-            q = cov_tg[slow] * self.S + sc[codes[slow]]
+            q = cov_tg[slow].astype(np.int64) * self.S + sc[codes[slow]]
             p = np.clip(np.searchsorted(self.keys, q), 0, len(self.keys) - 1)
             hit = (self.keys[p] == q) & (cov_tg[slow] >= 0)
             i[slow] = np.where(hit, self.krows[p], -1)
