@@ -38,8 +38,19 @@ _ACGT = set("ACGT")
 
 
 def model_id(gene, tissue, method, panel) -> pd.Series:
-    return (pd.Series(gene, dtype=object).astype(str) + "@" + pd.Series(tissue).astype(str).values
-            + "@" + pd.Series(method).astype(str).values + "@" + pd.Series(panel).astype(str).values)
+    """gene@tissue@method@panel, built once per distinct combination (then gathered per row)."""
+    parts = [pd.Series(x, dtype=object).astype(str).to_numpy() for x in (gene, tissue, method, panel)]
+    n = len(parts[0])
+    parts = [np.broadcast_to(p, n) if len(p) == 1 else p for p in parts]
+    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays(parts)) if n else (np.zeros(0, int), [])
+    ids = np.array(["@".join(u) for u in uniq] + [""], dtype=object)   # one string per model, not per row
+    return pd.Series(ids[codes], dtype=object)
+
+
+def _upper(a) -> np.ndarray:
+    """Upper-cased strings, computed once per distinct value."""
+    codes, uniq = pd.factorize(pd.Series(a, dtype=object))
+    return np.append(np.asarray(pd.Index(uniq).astype(str).str.upper(), dtype=object), None)[codes]
 
 
 def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel: str = "predictdb",
@@ -82,7 +93,7 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     keep = [c for c in ("gene", "gene_name", "cv_r2", "cv_pval", "cv_qval", "n_snps_in_model") if c in ex]
     tissue = tissue or db.stem
     out = pd.DataFrame({"gene": w["gene"].astype(str), "rsid": w["rsid"].astype(str),
-                        "effect_allele": w["eff_allele"].str.upper(), "other_allele": w["ref_allele"].str.upper(),
+                        "effect_allele": _upper(w["eff_allele"]), "other_allele": _upper(w["ref_allele"]),
                         "weight": wt.astype(float)})
     out["chrom"], out["pos"] = "NA", pd.array([pd.NA] * len(out), dtype="Int64")
     if "varID" in w.columns:
