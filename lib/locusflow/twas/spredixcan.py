@@ -25,8 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from ..schema import load
 from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, match, match_gwas
@@ -127,7 +126,7 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     res["zscore"] = num / np.sqrt(np.where(var_g > 0, var_g, np.nan))
     res["effect_size"] = eff
     res["var_g"] = var_g
-    res["pvalue"] = 2 * norm.sf(np.abs(res["zscore"].to_numpy()))
+    res["pvalue"] = 2 * ndtr(-np.abs(res["zscore"].to_numpy()))   # = 2 norm.sf(|z|) (scipy: sf(x) = ndtr(-x))
     res["n_snps_used"] = n_used
     res["n_snps_in_cov"] = n_in_cov
     res["twas_method"], res["ld_reference"] = method, ld_reference
@@ -294,6 +293,7 @@ def _panel_matrix(w, cand, mcode, nm, panel, weights):
     """Sparse [models, panel variants] matrix of weights oriented to the panel's alt allele."""
     idx, sign, _ = match(w, panel.variants, strand_flip=True, ambiguous="keep")
     used = cand & (sign != 0)
+    import scipy.sparse as sp     # imported here: the covariance path and the CLI start do not need it
     W = sp.csr_matrix((weights[used] * sign[used], (mcode[used], idx[used])), shape=(nm, len(panel.variants)))
     return W, used, idx, sign
 
