@@ -126,6 +126,7 @@ def _child(cmd, **kw) -> tuple[float, float]:
 
 def metaxcan(d: Path) -> tuple[float, float]:
     script = MX / "software" / "SPrediXcan.py"
+    (d / "mx.csv").unlink(missing_ok=True)      # SPrediXcan.py does nothing when its output exists
     return _child([str(MX_PY), str(script), "--model_db_path", str(d / "model.db"), "--covariance",
                    str(d / "cov.txt.gz"), "--gwas_file", str(d / "gwas.txt"), "--snp_column", "SNP",
                    "--effect_allele_column", "A1", "--non_effect_allele_column", "A2", "--zscore_column", "ZSCORE",

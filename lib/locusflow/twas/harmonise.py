@@ -166,7 +166,7 @@ def _lookup(rows, keys, table_keys):
 def match_gwas(w: pd.DataFrame, gwas: pd.DataFrame, **kw) -> pd.DataFrame:
     """``w`` with GWAS ``z`` and ``beta`` oriented to the weight's effect allele, and ``how``."""
     idx, sign, how = match(w, gwas, **kw)
-    out = w.copy()
+    out = w.copy(deep=False)     # new columns only: the caller's frame is not modified
     ok = sign != 0
     z = np.full(len(w), np.nan)
     b = np.full(len(w), np.nan)

@@ -22,6 +22,7 @@ grouped sums (covariance file) or one sparse-dense product (panel): no loop over
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -95,16 +96,19 @@ def _reasons(w: pd.DataFrame, used: np.ndarray, mcode: np.ndarray, models, reaso
 
 
 def _join(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """';'-joined values per model code (Arrow list aggregation, order of appearance kept); '' if none."""
+    """';'-joined values per model code (order of appearance kept); '' if none. One stable sort by code,
+    then Arrow joins each model's slice (a list array over the sorted values)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    out = np.full(n, "", dtype=object)
     if not len(codes):
-        return out
-    t = pa.table({"k": pa.array(codes, pa.int64()), "v": pa.array(values, pa.string())})
-    agg = t.group_by("k", use_threads=False).aggregate([("v", "list")])
-    out[agg.column("k").to_numpy()] = pc.binary_join(agg.column("v_list"), ";").to_numpy(zero_copy_only=False)
-    return out
+        return np.full(n, "", dtype=object)
+    if np.any(codes[1:] < codes[:-1]):
+        order = np.argsort(codes, kind="stable")
+        codes, values = codes[order], values[order]
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(np.bincount(codes, minlength=n), out=offsets[1:])
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.string()))
+    return pc.binary_join(lists, ";").to_numpy(zero_copy_only=False)
 
 
 def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
@@ -135,11 +139,16 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     if "n_snps_in_model" not in res or res["n_snps_in_model"].isna().any():
         nz = (w["weight"] != 0).groupby(w["model_id"], sort=False).sum()
         res["n_snps_in_model"] = nz.reindex(res["model_id"]).to_numpy()
-    sch = load("twas_results")
+    sch = _results_schema()
     for c in sch.names:
         if c not in res:
             res[c] = None
     return sch.conform(res[list(sch.names)], source=f"{method} kernel")
+
+
+@lru_cache(maxsize=1)
+def _results_schema():
+    return load("twas_results")
 
 
 def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.DataFrame | None = None,
@@ -205,16 +214,16 @@ def _with_covariance(w, cand, mcode, models, cov):
     run_len = np.diff(np.append(np.flatnonzero(start), len(cov_tg)))
     ks, kr = cov_tg[start], r1codes[start]
     for rows in _unique_key_groups(w, tgw * S + sw):      # one group unless a tissue-gene has several methods
-        look = _RowLookup(tgw[rows], sw[rows], rows, n)
+        crows = rows[cand[rows]]                   # only candidate SNPs can be used: look up those alone
+        look = _RowLookup(tgw[crows], sw[crows], crows, n)
         i1 = np.repeat(look.find(ks, s1cat, kr), run_len)
         i2 = look.find(cov_tg, s2cat, r2.codes)
-        cand_x = np.append(cand, False)                    # [-1] (not found) -> not a candidate
-        ok = cand_x[i1] & cand_x[i2]
+        ok = (i1 >= 0) & (i2 >= 0)
         in_cov = np.zeros(n + 1, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
         in_cov[i1[ok]] = True
         ok &= in_cov[i2]
         a, b, v = i1[ok], i2[ok], value[ok]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        lo, hi = (a, b) if np.all(a <= b) else (np.minimum(a, b), np.maximum(a, b))   # upper triangle: as is
         pk = lo.astype(np.int64) * n + hi
         if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
             _, first_rev = np.unique(pk[::-1], return_index=True)
@@ -236,7 +245,8 @@ def _with_covariance(w, cand, mcode, models, cov):
     has = ks >= 0
     if has.any():
         R1 = max(len(r1.categories), 1)
-        k = np.unique(ks[has].astype(np.int64) * R1 + kr[has])      # distinct pairs are among the run starts
+        k = np.sort(ks[has].astype(np.int64) * R1 + kr[has])      # distinct pairs are among the run starts
+        k = k[np.r_[True, k[1:] != k[:-1]]]
         seen = np.bincount(ks[has], minlength=len(tg_uniq)) > 0
         cnt = np.where(seen, np.bincount(k // R1, minlength=len(tg_uniq)).astype(float), np.nan)
     tg_of_model = np.zeros(nm, np.int64)
