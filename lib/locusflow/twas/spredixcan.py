@@ -215,7 +215,7 @@ def _with_covariance(w, cand, mcode, models, cov):
     ks, kr = cov_tg[start], r1codes[start]
     for rows in _unique_key_groups(w, tgw * S + sw):      # one group unless a tissue-gene has several methods
         crows = rows[cand[rows]]                   # only candidate SNPs can be used: look up those alone
-        look = _RowLookup(tgw[crows], sw[crows], crows, n)
+        look = _RowLookup(tgw[crows], sw[crows], crows, n, S)
         i1 = np.repeat(look.find(ks, s1cat, kr), run_len)
         i2 = look.find(cov_tg, s2cat, r2.codes)
         ok = (i1 >= 0) & (i2 >= 0)
@@ -262,11 +262,10 @@ class _RowLookup:
     Fast path: a SNP held by one weight row only is resolved by one gather per covariance row (its row,
     checked against the row's tissue-gene); SNPs in several models go through a sorted-key search."""
 
-    def __init__(self, tg, snp, rows, n):
+    def __init__(self, tg, snp, rows, n, S):
         self.tg_x = np.full(n + 1, -2, np.int32)
         self.tg_x[rows] = tg
-        S = int(snp.max()) + 1 if len(snp) else 1
-        self.S = S
+        self.S = S                                         # number of SNP codes
         key = tg.astype(np.int64) * S + snp
         order = np.argsort(key, kind="stable")
         self.keys, self.krows = key[order], rows[order]
