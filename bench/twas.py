@@ -91,7 +91,8 @@ def write_parquet_copies(d: Path, w, cov, g) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
     for name, df in (("w", w), ("cov", cov), ("gwas", g)):
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), d / f"{name}.parquet")
+        t = pa.Table.from_pandas(df, preserve_index=False)
+        pq.write_table(t, d / f"{name}.parquet", row_group_size=max(t.num_rows, 1))   # one dictionary per column
 
 
 def ours_parquet(d: Path) -> tuple[pd.DataFrame, tuple[float, float]]:

@@ -184,7 +184,8 @@ def arrow_frame(t) -> pd.DataFrame:
     """pandas frame of an Arrow table without a Python object per value: dictionary columns become
     categoricals (chunk dictionaries unified, codes taken as they are), strings Arrow-backed strings."""
     import pyarrow as pa
-    t = t.unify_dictionaries()
+    if any(pa.types.is_dictionary(c.type) and c.num_chunks > 1 for c in t.columns):
+        t = t.unify_dictionaries()
     out = {}
     for name, col in zip(t.column_names, t.columns):
         if pa.types.is_dictionary(col.type):
