@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from locusflow.io.weights import arrow_frame, read_covariance, read_predictdb, write_covariance, write_predictdb
+from locusflow.io.fastread import arrow_frame
+from locusflow.io.weights import read_covariance, read_predictdb, write_covariance, write_predictdb
 from locusflow.twas.inputs import read_gwas_text
 from locusflow.twas.spredixcan import spredixcan
 

@@ -31,6 +31,7 @@ from .. import get_logger
 from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, write_dataset
+from .fastread import arrow_frame, maybe_gunzip
 
 log = get_logger("weights")
 read_focus_db = None  # hook: the FOCUS reader lives in locusflow.finemap (issue of the FOCUS stage)
@@ -41,8 +42,12 @@ def model_id(gene, tissue, method, panel) -> pd.Series:
     """gene@tissue@method@panel, built once per distinct combination (then gathered per row)."""
     parts = [pd.Series(x, dtype=object).astype(str).to_numpy() for x in (gene, tissue, method, panel)]
     n = len(parts[0])
-    parts = [np.broadcast_to(p, n) if len(p) == 1 else p for p in parts]
-    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays(parts)) if n else (np.zeros(0, int), [])
+    if all(len(p) == 1 for p in parts[1:]):          # one tissue/method/panel (a database): genes only
+        codes, uniq = pd.factorize(parts[0])
+        uniq = [(u, *(p[0] for p in parts[1:])) for u in uniq]
+    else:
+        parts = [np.broadcast_to(p, n) if len(p) == 1 else p for p in parts]
+        codes, uniq = pd.factorize(pd.MultiIndex.from_arrays(parts)) if n else (np.zeros(0, int), [])
     ids = np.array(["@".join(u) for u in uniq] + [""], dtype=object)   # one string per model, not per row
     return pd.Series(ids[codes], dtype=object)
 
@@ -95,7 +100,7 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     out = pd.DataFrame({"gene": w["gene"].astype(str), "rsid": w["rsid"].astype(str),
                         "effect_allele": _upper(w["eff_allele"]), "other_allele": _upper(w["ref_allele"]),
                         "weight": wt.astype(float)})
-    out["chrom"], out["pos"] = "NA", pd.array([pd.NA] * len(out), dtype="Int64")
+    out["chrom"], out["pos"] = "NA", pd.arrays.IntegerArray(np.zeros(len(out), np.int64), np.ones(len(out), bool))
     if "varID" in w.columns:
         parts = w["varID"].astype(str).str.replace("^chr", "", regex=True).str.split("_", expand=True)
         if parts.shape[1] >= 2:
@@ -147,7 +152,7 @@ def _read_covariance_arrow(path: Path) -> pd.DataFrame | None:
     import pyarrow.csv as pcsv
     dic = pa.dictionary(pa.int32(), pa.string())
     try:   # one thread (DESIGN: parallelism comes from the engines); strings stay dictionary-encoded
-        t = pcsv.read_csv(_maybe_gunzip(path), read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 22),
+        t = pcsv.read_csv(maybe_gunzip(path), read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 22),
                           parse_options=pcsv.ParseOptions(delimiter=" "),
                           convert_options=pcsv.ConvertOptions(
                               column_types={"GENE": dic, "RSID1": dic, "RSID2": dic, "VALUE": pa.float64()},
@@ -162,43 +167,6 @@ def _read_covariance_arrow(path: Path) -> pd.DataFrame | None:
     d = arrow_frame(t)
     d.columns = ["gene", "rsid1", "rsid2", "value"]
     return d
-
-
-def _maybe_gunzip(path: Path):
-    """A gz file decompressed by ISA-L (``isal``, optional, ~2x faster than zlib) into memory; else the
-    path itself (Arrow decompresses it with zlib)."""
-    if path.suffix != ".gz":
-        return path
-    try:
-        from isal import igzip
-    except ImportError:
-        return path
-    import pyarrow as pa
-    try:
-        return pa.BufferReader(igzip.decompress(path.read_bytes()))
-    except (OSError, EOFError, ValueError):
-        return path      # let Arrow report it (and the checked reader name the problem)
-
-
-def arrow_frame(t) -> pd.DataFrame:
-    """pandas frame of an Arrow table without a Python object per value: dictionary columns become
-    categoricals (chunk dictionaries unified, codes taken as they are), strings Arrow-backed strings."""
-    import pyarrow as pa
-    if any(pa.types.is_dictionary(c.type) and c.num_chunks > 1 for c in t.columns):
-        t = t.unify_dictionaries()
-    out = {}
-    for name, col in zip(t.column_names, t.columns):
-        if pa.types.is_dictionary(col.type):
-            col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-            codes = col.indices.to_numpy(zero_copy_only=False)
-            codes = np.where(col.indices.is_null().to_numpy(zero_copy_only=False), -1, codes) if col.null_count else codes
-            out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(col.dictionary.to_numpy(zero_copy_only=False)),
-                                                  validate=False)
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            out[name] = pd.Series(col.combine_chunks(), dtype=pd.ArrowDtype(col.type)).array
-        else:
-            out[name] = col.to_numpy()
-    return pd.DataFrame(out, copy=False)
 
 
 def _read_covariance_checked(path: Path) -> pd.DataFrame:
@@ -303,9 +271,13 @@ def read_fusion(pos_file, weights_dir=None, *, panel: str | None = None) -> pd.D
 
 def _finish(df: pd.DataFrame, source) -> pd.DataFrame:
     sch = load("weights")
-    for c in sch.names:
-        if c not in df:
-            df[c] = None
+    absent = {c for c in sch.names if c not in df}
+    n = len(df)
+    for c in sch.columns:      # absent columns: typed all-null columns directly (no per-value conversion)
+        if c.name in absent:
+            df[c.name] = (np.full(n, np.nan) if c.type == "float64" else
+                          pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)) if c.type == "int64" and c.nullable
+                          else np.full(n, None, dtype=object))
     dup = df.duplicated(["model_id", "rsid"], keep=False)
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
@@ -317,7 +289,9 @@ def _finish(df: pd.DataFrame, source) -> pd.DataFrame:
         if not col.nullable and v.isna().any():
             i = int(np.flatnonzero(v.isna().to_numpy())[0])
             raise InputError(source, f"a value in column '{col.name}'", row=i + 1, column=col.name)
-        if col.type == "float64":
+        if col.name in absent and col.nullable:
+            pass
+        elif col.type == "float64":
             v = pd.to_numeric(v, errors="coerce").astype(float)
         elif col.type == "int64":
             v = pd.to_numeric(v, errors="coerce").astype("Int64" if v.isna().any() else "int64")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..io.weights import _maybe_gunzip, arrow_frame
+from ..io.fastread import maybe_gunzip, arrow_frame
 
 
 def read_gwas_text(path, *, snp: str = "SNP", effect_allele: str = "A1", non_effect_allele: str = "A2",
@@ -27,7 +27,7 @@ def read_gwas_text(path, *, snp: str = "SNP", effect_allele: str = "A1", non_eff
     dic = pa.dictionary(pa.int32(), pa.string())
     cols = {snp: "rsid", effect_allele: "alt", non_effect_allele: "ref", zscore: "z", **({beta: "beta"} if beta else {})}
     try:
-        t = pcsv.read_csv(_maybe_gunzip(path), read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 22),
+        t = pcsv.read_csv(maybe_gunzip(path), read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 22),
                           parse_options=pcsv.ParseOptions(delimiter=delimiter),
                           convert_options=pcsv.ConvertOptions(
                               include_columns=list(cols), column_types={
