@@ -28,16 +28,20 @@ def arrow_frame(t) -> pd.DataFrame:
     """pandas frame of an Arrow table without a Python object per value: dictionary columns become
     categoricals (chunk dictionaries unified, codes taken as they are), strings Arrow-backed strings."""
     import pyarrow as pa
-    if any(pa.types.is_dictionary(c.type) and c.num_chunks > 1 for c in t.columns):
-        t = t.unify_dictionaries()
     out = {}
     for name, col in zip(t.column_names, t.columns):
         if pa.types.is_dictionary(col.type):
-            col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-            codes = col.indices.to_numpy(zero_copy_only=False)
-            codes = np.where(col.indices.is_null().to_numpy(zero_copy_only=False), -1, codes) if col.null_count else codes
-            out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(col.dictionary.to_numpy(zero_copy_only=False)),
-                                                  validate=False)
+            chunks = col.chunks        # Parquet batches repeat one dictionary: unify only when they differ
+            if len(chunks) > 1 and not all(c.dictionary.equals(chunks[0].dictionary) for c in chunks[1:]):
+                chunks = pa.table({name: col}).unify_dictionaries().column(0).chunks
+            if not chunks:
+                chunks = [pa.array([], col.type)]
+            codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+            if col.null_count:
+                codes = np.where(np.concatenate([c.indices.is_null().to_numpy(zero_copy_only=False)
+                                                 for c in chunks]), -1, codes)
+            cats = pd.Index(chunks[0].dictionary.to_numpy(zero_copy_only=False))
+            out[name] = pd.Categorical.from_codes(codes, categories=cats, validate=False)
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             out[name] = pd.Series(col.combine_chunks(), dtype=pd.ArrowDtype(col.type)).array
         else:
