@@ -181,9 +181,11 @@ def _with_covariance(w, cand, mcode, models, cov):
     """Grouped sums over the covariance rows, all on integer codes: every string (tissue, gene, rsid) is
     resolved once per distinct value (Arrow dictionary / categorical), each covariance row only gathers."""
     nm, n = len(models), len(w)
-    tc, tu = pd.factorize(w["tissue"].astype(str))
-    gc, gu = pd.factorize(w["gene"].astype(str))
-    tgw, tg_uniq = pd.factorize(tc.astype(np.int64) * len(gu) + gc)
+    _, first = np.unique(mcode, return_index=True)       # tissue and gene are per model: factorize models
+    tc, tu = pd.factorize(w["tissue"].iloc[first].astype(str))
+    gc, gu = pd.factorize(w["gene"].iloc[first].astype(str))
+    tgm, tg_uniq = pd.factorize(tc.astype(np.int64) * len(gu) + gc)
+    tgw = tgm[mcode]
     sw, snp_uniq = pd.factorize(w["rsid"].astype(str))
     S = max(len(snp_uniq), 1)
     t, g, r1, r2 = (_cat(cov[c]) for c in ("tissue", "gene", "rsid1", "rsid2"))
