@@ -105,7 +105,7 @@ def ours_parquet(d: Path) -> tuple[pd.DataFrame, tuple[float, float]]:
         f = d / f"{name}.parquet"
         strings = [c.name for c in pq.read_schema(f) if str(c.type) in ("string", "large_string") and
                    not (name == "gwas" and c.name == "rsid")]
-        frames[name] = arrow_frame(pq.read_table(f, read_dictionary=strings))
+        frames[name] = arrow_frame(pq.read_table(f, read_dictionary=strings, use_threads=False))
     res = spredixcan(frames["w"], frames["gwas"], covariance=frames["cov"], strand_flip=False)
     return res, _since(t0)
 
