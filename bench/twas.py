@@ -13,6 +13,7 @@ import argparse
 import os
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from locusflow.io.fastread import arrow_frame
 from locusflow.io.weights import read_covariance, read_predictdb, write_covariance, write_predictdb
+from locusflow.twas.inputs import read_gwas_text
 from locusflow.twas.spredixcan import spredixcan
 
 PEERS = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers"))
@@ -62,58 +65,79 @@ def make_inputs(d: Path, n_genes: int, n_snps: int, n_gwas: int, seed: int = 202
     write_covariance(c, d / "cov.txt.gz")
 
 
-def ours(d: Path) -> tuple[pd.DataFrame, dict]:
+def _clock():
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t0) -> tuple[float, float]:
+    return time.perf_counter() - t0[0], time.process_time() - t0[1]
+
+
+def ours(d: Path) -> tuple[pd.DataFrame, dict, tuple]:
+    """End to end from the text files MetaXcan reads, in this process: read, then S-PrediXcan."""
     t = {}
-    c0 = time.process_time()
-    t0 = time.perf_counter()
+    t0 = _clock()
     w = read_predictdb(d / "model.db")
     cov = read_covariance(d / "cov.txt.gz", tissue=w["tissue"].iloc[0])
-    g = pd.read_csv(d / "gwas.txt", sep="\t", engine="pyarrow")
-    g = g.rename(columns={"SNP": "rsid", "A1": "alt", "A2": "ref", "ZSCORE": "z", "BETA": "beta"})
-    t["read"] = time.perf_counter() - t0
-    t1, c1 = time.perf_counter(), time.process_time()
+    g = read_gwas_text(d / "gwas.txt")
+    t["read"] = _since(t0)
+    t1 = _clock()
     res = spredixcan(w, g, covariance=cov, strand_flip=False)
-    t["kernel"], t["kernel_cpu"] = time.perf_counter() - t1, time.process_time() - c1
-    t["total"], t["total_cpu"] = time.perf_counter() - t0, time.process_time() - c0
-    return res, t
+    t["kernel"], t["text"] = _since(t1), _since(t0)
+    return res, t, (w, cov, g)
 
 
-def ours_parquet(d: Path) -> dict:
-    """The same run from Parquet copies of the three inputs (the pipeline imports weight databases and
-    covariance once and reuses them for every trait): read + kernel."""
+def write_parquet_copies(d: Path, w, cov, g) -> None:
+    """Import once (what the pipeline keeps per weight database): Parquet, strings dictionary-encoded."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    if not (d / "cov.parquet").exists():
-        w = read_predictdb(d / "model.db")
-        pq.write_table(pa.Table.from_pandas(w, preserve_index=False), d / "w.parquet")
-        pq.write_table(pa.Table.from_pandas(read_covariance(d / "cov.txt.gz", tissue=w["tissue"].iloc[0]),
-                                            preserve_index=False), d / "cov.parquet")
-        pq.write_table(pa.Table.from_pandas(pd.read_csv(d / "gwas.txt", sep="\t", engine="pyarrow"),
-                                            preserve_index=False), d / "gwas.parquet")
-    c0, t0 = time.process_time(), time.perf_counter()
-    w = pq.read_table(d / "w.parquet").to_pandas()
-    cov = pq.read_table(d / "cov.parquet", read_dictionary=["gene", "rsid1", "rsid2"]).to_pandas()
-    g = pq.read_table(d / "gwas.parquet").to_pandas()
-    g = g.rename(columns={"SNP": "rsid", "A1": "alt", "A2": "ref", "ZSCORE": "z", "BETA": "beta"})
-    spredixcan(w, g, covariance=cov, strand_flip=False)
-    return {"total": time.perf_counter() - t0, "total_cpu": time.process_time() - c0}
+    for name, df in (("w", w), ("cov", cov), ("gwas", g)):
+        t = pa.Table.from_pandas(df, preserve_index=False)
+        pq.write_table(t, d / f"{name}.parquet", row_group_size=max(t.num_rows, 1))   # one dictionary per column
 
 
-def metaxcan(d: Path) -> tuple[pd.DataFrame | None, float, float]:
-    script = MX / "software" / "SPrediXcan.py"
-    if not (script.exists() and MX_PY.exists()):
-        print(f"MetaXcan not found ({script}, {MX_PY}); run tests/test_twas.py once to create its venv")
-        return None, float("nan"), float("nan")
+def ours_parquet(d: Path) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """The same run from the Parquet copies: read (strings as dictionary codes / Arrow strings) + kernel."""
+    import pyarrow.parquet as pq
+    t0 = _clock()
+    frames = {}
+    for name in ("w", "cov", "gwas"):
+        f = d / f"{name}.parquet"
+        strings = [c.name for c in pq.read_schema(f) if str(c.type) in ("string", "large_string") and
+                   not (name == "gwas" and c.name == "rsid")]
+        frames[name] = arrow_frame(pq.read_table(f, read_dictionary=strings, use_threads=False))
+    res = spredixcan(frames["w"], frames["gwas"], covariance=frames["cov"], strand_flip=False)
+    return res, _since(t0)
+
+
+def ours_cli(d: Path) -> tuple[float, float]:
+    """A separate process, as MetaXcan runs: python -m locusflow.cli twas --gwas ... (start-up included)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "lib")}
+    return _child([sys.executable, "-m", "locusflow.cli", "twas", "--predictdb", str(d / "model.db"),
+                   "--covariance", str(d / "cov.txt.gz"), "--gwas", str(d / "gwas.txt"), "--no-strand-flip",
+                   "--out", str(d / "lf")], env=env)
+
+
+def _child(cmd, **kw) -> tuple[float, float]:
     t0 = time.perf_counter()
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([str(MX_PY), str(script), "--model_db_path", str(d / "model.db"), "--covariance",
-                    str(d / "cov.txt.gz"), "--gwas_file", str(d / "gwas.txt"), "--snp_column", "SNP",
-                    "--effect_allele_column", "A1", "--non_effect_allele_column", "A2", "--zscore_column", "ZSCORE",
-                    "--beta_column", "BETA", "--output_file", str(d / "mx.csv"), "--throw", "--verbosity", "50"],
-                   cwd=script.parent, check=True)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
-    return pd.read_csv(d / "mx.csv"), time.perf_counter() - t0, cpu
+    return time.perf_counter() - t0, (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+
+
+def metaxcan(d: Path) -> tuple[float, float]:
+    script = MX / "software" / "SPrediXcan.py"
+    (d / "mx.csv").unlink(missing_ok=True)      # SPrediXcan.py does nothing when its output exists
+    return _child([str(MX_PY), str(script), "--model_db_path", str(d / "model.db"), "--covariance",
+                   str(d / "cov.txt.gz"), "--gwas_file", str(d / "gwas.txt"), "--snp_column", "SNP",
+                   "--effect_allele_column", "A1", "--non_effect_allele_column", "A2", "--zscore_column", "ZSCORE",
+                   "--beta_column", "BETA", "--output_file", str(d / "mx.csv"), "--throw", "--verbosity", "50"],
+                  cwd=script.parent)
+
+
+def _best(runs):
+    return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 def main():
@@ -121,32 +145,49 @@ def main():
     ap.add_argument("--genes", type=int, default=2000)
     ap.add_argument("--snps", type=int, default=40)
     ap.add_argument("--gwas", type=int, default=580_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each; best reported (shared machine)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         t0 = time.perf_counter()
         make_inputs(d, a.genes, a.snps, a.gwas)
         print(f"inputs: {a.genes} genes x {a.snps} SNPs, GWAS {a.gwas} rows ({time.perf_counter() - t0:.1f} s to make)")
-        runs = [ours(d) for _ in range(a.repeat)]           # best of --repeat (the machine is shared)
-        res = runs[0][0]
-        t = {k: min(r[1][k] for r in runs) for k in runs[0][1]}
-        print(f"locusflow (best of {a.repeat}): read {t['read']:.2f} s + S-PrediXcan kernel {t['kernel']:.2f} s "
-              f"= {t['total']:.2f} s wall; CPU {t['total_cpu']:.2f} s (kernel {t['kernel_cpu']:.2f} s)")
-        pq_runs = [ours_parquet(d) for _ in range(a.repeat + 1)][1:]   # the first run writes the Parquet copies
-        tp = {k: min(r[k] for r in pq_runs) for k in pq_runs[0]}
-        print(f"locusflow from Parquet inputs: {tp['total']:.2f} s wall, CPU {tp['total_cpu']:.2f} s")
-        mx, tm, cm = metaxcan(d)
-        if mx is not None:
-            m = mx.merge(res, on="gene", suffixes=("_mx", ""))
-            dz = np.nanmax(np.abs(m["zscore"] - m["zscore_mx"]))
-            same = bool((m["n_snps_used"] == m["n_snps_used_mx"]).all())
-            print(f"MetaXcan SPrediXcan.py: {tm:.2f} s wall, CPU {cm:.2f} s   ({len(m)} genes; max |dz| = {dz:.1e}; "
-                  f"n_snps_used equal: {same})")
-            print(f"ratio MetaXcan / locusflow: wall {tm / t['total']:.1f}x end to end, {tm / t['kernel']:.1f}x vs kernel; "
-                  f"CPU {cm / t['total_cpu']:.1f}x end to end, {cm / t['kernel_cpu']:.1f}x vs kernel")
-            print(f"ratio MetaXcan (text inputs) / locusflow (Parquet inputs): wall {tm / tp['total']:.1f}x, "
-                  f"CPU {cm / tp['total_cpu']:.1f}x")
+        runs = [ours(d) for _ in range(a.repeat)]
+        res, _, inputs = runs[0]
+        t = {k: _best([r[1][k] for r in runs]) for k in runs[0][1]}
+        kern = []
+        for _ in range(a.repeat):                       # kernel only, inputs in memory
+            t1 = _clock()
+            spredixcan(*inputs[:1], inputs[2], covariance=inputs[1], strand_flip=False)
+            kern.append(_since(t1))
+        t["kernel only"] = _best(kern)
+        write_parquet_copies(d, *inputs)
+        pq_runs = [ours_parquet(d) for _ in range(a.repeat)]
+        same_pq = pq_runs[0][0].equals(res)
+        t["parquet"] = _best([r[1] for r in pq_runs])
+        t["cli"] = _best([ours_cli(d) for _ in range(a.repeat)])
+        rows = [("text, end to end, separate process (python -m locusflow.cli twas --gwas)", "cli"),
+                ("text, end to end, in process (read + kernel)", "text"),
+                ("  of which reading SQLite + gz covariance + GWAS", "read"),
+                ("Parquet copies (imported once), read + kernel, in process", "parquet"),
+                ("kernel only (inputs in memory)", "kernel only")]
+        print(f"Parquet-path results identical to the text path: {same_pq}")
+        script = MX / "software" / "SPrediXcan.py"
+        if not (script.exists() and MX_PY.exists()):
+            print(f"MetaXcan not found ({script}, {MX_PY}); run tests/test_twas.py once to create its venv")
+            for label, k in rows:
+                print(f"locusflow {label}: {t[k][0]:.3f} s wall, {t[k][1]:.3f} s CPU")
+            return
+        tm, cm = _best([metaxcan(d) for _ in range(a.repeat)])
+        mx = pd.read_csv(d / "mx.csv")
+        m = mx.merge(res, on="gene", suffixes=("_mx", ""))
+        dz = np.nanmax(np.abs(m["zscore"] - m["zscore_mx"]))
+        same = bool((m["n_snps_used"] == m["n_snps_used_mx"]).all())
+        print(f"MetaXcan SPrediXcan.py (separate process, best of {a.repeat}): {tm:.2f} s wall, {cm:.2f} s CPU "
+              f"({len(m)} genes; max |dz| = {dz:.1e}; n_snps_used equal: {same})")
+        print(f"{'locusflow (best of ' + str(a.repeat) + ')':<78} {'wall s':>7} {'CPU s':>7}  MetaXcan/ours wall, CPU")
+        for label, k in rows:
+            print(f"{label:<78} {t[k][0]:7.3f} {t[k][1]:7.3f}  {tm / t[k][0]:6.1f}x {cm / t[k][1]:6.1f}x")
 
 
 if __name__ == "__main__":

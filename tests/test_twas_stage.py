@@ -108,6 +108,19 @@ def test_stage_covariance_equals_panel_and_metaxcan(inputs, tmp_path):
     np.testing.assert_array_equal(m["n_snps_used"], m["n_snps_used_mx"])
     np.testing.assert_allclose(m["zscore"], m["zscore_mx"], atol=1e-6)
     np.testing.assert_allclose(m["effect_size"], m["effect_size_mx"], rtol=1e-6)
+    # direct mode on the same text inputs MetaXcan read: locusflow twas --gwas (no LD blocks)
+    import subprocess
+    import sys
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, "-m", "locusflow.cli", "twas", "--gwas", str(tmp_path / "gwas.txt"),
+                        "--predictdb", str(inputs["db"]), "--covariance", str(inputs["cov"]), "--no-strand-flip",
+                        "--out", str(tmp_path / "direct")], capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    dr = read_dataset(tmp_path / "direct" / "twas" / "results", "twas_results").merge(mx, on="gene", suffixes=("", "_mx"))
+    assert len(dr) == len(mx)
+    np.testing.assert_array_equal(dr["n_snps_used"], dr["n_snps_used_mx"])
+    np.testing.assert_allclose(dr["zscore"], dr["zscore_mx"], atol=1e-6)
 
 
 def test_stage_fusion_on_predictdb_weights_equals_spredixcan(inputs, tmp_path):

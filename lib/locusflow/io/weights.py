@@ -31,14 +31,30 @@ from .. import get_logger
 from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, write_dataset
+from .fastread import arrow_frame, maybe_gunzip
 
 log = get_logger("weights")
 _ACGT = set("ACGT")
 
 
 def model_id(gene, tissue, method, panel) -> pd.Series:
-    return (pd.Series(gene, dtype=object).astype(str) + "@" + pd.Series(tissue).astype(str).values
-            + "@" + pd.Series(method).astype(str).values + "@" + pd.Series(panel).astype(str).values)
+    """gene@tissue@method@panel, built once per distinct combination (then gathered per row)."""
+    parts = [pd.Series(x, dtype=object).astype(str).to_numpy() for x in (gene, tissue, method, panel)]
+    n = len(parts[0])
+    if all(len(p) == 1 for p in parts[1:]):          # one tissue/method/panel (a database): genes only
+        codes, uniq = pd.factorize(parts[0])
+        uniq = [(u, *(p[0] for p in parts[1:])) for u in uniq]
+    else:
+        parts = [np.broadcast_to(p, n) if len(p) == 1 else p for p in parts]
+        codes, uniq = pd.factorize(pd.MultiIndex.from_arrays(parts)) if n else (np.zeros(0, int), [])
+    ids = np.array(["@".join(u) for u in uniq] + [""], dtype=object)   # one string per model, not per row
+    return pd.Series(ids[codes], dtype=object)
+
+
+def _upper(a) -> np.ndarray:
+    """Upper-cased strings, computed once per distinct value."""
+    codes, uniq = pd.factorize(pd.Series(a, dtype=object))
+    return np.append(np.asarray(pd.Index(uniq).astype(str).str.upper(), dtype=object), None)[codes]
 
 
 def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel: str = "predictdb",
@@ -81,9 +97,9 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     keep = [c for c in ("gene", "gene_name", "cv_r2", "cv_pval", "cv_qval", "n_snps_in_model") if c in ex]
     tissue = tissue or db.stem
     out = pd.DataFrame({"gene": w["gene"].astype(str), "rsid": w["rsid"].astype(str),
-                        "effect_allele": w["eff_allele"].str.upper(), "other_allele": w["ref_allele"].str.upper(),
+                        "effect_allele": _upper(w["eff_allele"]), "other_allele": _upper(w["ref_allele"]),
                         "weight": wt.astype(float)})
-    out["chrom"], out["pos"] = "NA", pd.array([pd.NA] * len(out), dtype="Int64")
+    out["chrom"], out["pos"] = "NA", pd.arrays.IntegerArray(np.zeros(len(out), np.int64), np.ones(len(out), bool))
     if "varID" in w.columns:
         parts = w["varID"].astype(str).str.replace("^chr", "", regex=True).str.split("_", expand=True)
         if parts.shape[1] >= 2:
@@ -133,20 +149,23 @@ def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
 def _read_covariance_arrow(path: Path) -> pd.DataFrame | None:
     import pyarrow as pa
     import pyarrow.csv as pcsv
-    try:
-        t = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=" "),
+    dic = pa.dictionary(pa.int32(), pa.string())
+    try:   # one thread (DESIGN: parallelism comes from the engines); strings stay dictionary-encoded
+        t = pcsv.read_csv(maybe_gunzip(path), read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 22),
+                          parse_options=pcsv.ParseOptions(delimiter=" "),
                           convert_options=pcsv.ConvertOptions(
-                              column_types={"GENE": pa.dictionary(pa.int32(), pa.string()),
-                                            "RSID1": pa.dictionary(pa.int32(), pa.string()),
-                                            "RSID2": pa.dictionary(pa.int32(), pa.string()), "VALUE": pa.float64()},
+                              column_types={"GENE": dic, "RSID1": dic, "RSID2": dic, "VALUE": pa.float64()},
                               null_values=["NA"], strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     if t.column_names != ["GENE", "RSID1", "RSID2", "VALUE"] or any(t.column(c).null_count for c in t.column_names[:3]):
         return None
-    d = t.to_pandas()
+    keep = np.flatnonzero(~np.isnan(t.column("VALUE").to_numpy()))
+    if len(keep) < t.num_rows:
+        t = t.take(keep)
+    d = arrow_frame(t)
     d.columns = ["gene", "rsid1", "rsid2", "value"]
-    return d[d["value"].notna().to_numpy()].reset_index(drop=True)
+    return d
 
 
 def _read_covariance_checked(path: Path) -> pd.DataFrame:
@@ -251,9 +270,13 @@ def read_fusion(pos_file, weights_dir=None, *, panel: str | None = None) -> pd.D
 
 def _finish(df: pd.DataFrame, source) -> pd.DataFrame:
     sch = load("weights")
-    for c in sch.names:
-        if c not in df:
-            df[c] = None
+    absent = {c for c in sch.names if c not in df}
+    n = len(df)
+    for c in sch.columns:      # absent columns: typed all-null columns directly (no per-value conversion)
+        if c.name in absent:
+            df[c.name] = (np.full(n, np.nan) if c.type == "float64" else
+                          pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)) if c.type == "int64" and c.nullable
+                          else np.full(n, None, dtype=object))
     dup = df.duplicated(["model_id", "rsid"], keep=False)
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
@@ -265,7 +288,9 @@ def _finish(df: pd.DataFrame, source) -> pd.DataFrame:
         if not col.nullable and v.isna().any():
             i = int(np.flatnonzero(v.isna().to_numpy())[0])
             raise InputError(source, f"a value in column '{col.name}'", row=i + 1, column=col.name)
-        if col.type == "float64":
+        if col.name in absent and col.nullable:
+            pass
+        elif col.type == "float64":
             v = pd.to_numeric(v, errors="coerce").astype(float)
         elif col.type == "int64":
             v = pd.to_numeric(v, errors="coerce").astype("Int64" if v.isna().any() else "int64")

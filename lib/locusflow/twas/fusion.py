@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from ..schema import load
 from .harmonise import match
@@ -99,6 +98,7 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
     n_in = np.bincount(mcode, inld, minlength=nm)
     n_miss = np.bincount(mcode, miss, minlength=nm)
     nz = inld & (wt != 0)
+    import scipy.sparse as sp
     W = sp.csr_matrix((wt[nz], (mcode[nz], idx[nz])), shape=(nm, len(panel.variants)))
     var_g = np.asarray(W.multiply(W @ R).sum(axis=1)).ravel()
     num = np.bincount(mcode, np.where(nz & ~miss, wt * np.nan_to_num(zrow), 0.0), minlength=nm)

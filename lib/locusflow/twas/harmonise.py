@@ -85,7 +85,7 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
     t = table.reset_index(drop=True)
     parts = []
     if (~placed).any() and "rsid" in t:
-        parts.append(_lookup(rows[~placed], w["rsid"].to_numpy()[~placed], t["rsid"].to_numpy()))
+        parts.append(_lookup(rows[~placed], w["rsid"].to_numpy()[~placed], t["rsid"]))
     if placed.any():
         cats = pd.unique(np.concatenate([w["chrom"].astype(str).to_numpy()[placed], t["chrom"].astype(str).to_numpy()]))
         kw = (pd.Categorical(w["chrom"].astype(str).to_numpy()[placed], categories=cats).codes.astype(np.int64) << 40) \
@@ -98,7 +98,7 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
     m = pd.DataFrame({"row": r, "_t": ti})
     r, ti = m["row"].to_numpy(int), m["_t"].to_numpy(int)
     sign, how = allele_sign(w["effect_allele"].to_numpy()[r], w["other_allele"].to_numpy()[r],
-                            t["alt"].to_numpy()[ti], t["ref"].to_numpy()[ti],
+                            t["alt"].take(ti).to_numpy(), t["ref"].take(ti).to_numpy(),
                             strand_flip=strand_flip, ambiguous=ambiguous)
     order = np.lexsort((sign == 0, r))          # per row, usable matches first
     r, ti, sign, how = r[order], ti[order], sign[order], how[order]
@@ -111,23 +111,31 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
 
 
 def _rs_numbers(a) -> np.ndarray | None:
-    """int64 of 'rs<digits>' ids (Arrow kernels, no Python per string); None if any id is not of that form."""
+    """int64 of 'rs<digits>' ids (Arrow kernels, no Python per string); None if any id is not of that form.
+    A pandas Series backed by Arrow (string[pyarrow], ArrowDtype, categorical) is read without conversion."""
     import pyarrow as pa
     import pyarrow.compute as pc
     try:
-        arr = pa.array(np.asarray(a, dtype=object), pa.string())
+        arr = pa.array(a) if isinstance(a, pd.Series) and a.dtype != object else \
+            pa.array(np.asarray(a, dtype=object), pa.string())
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return None
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if arr.null_count or not pc.all(pc.starts_with(arr, "rs")).as_py():
+    if arr.null_count or not len(arr) or not pc.all(pc.starts_with(arr, "rs")).as_py():
         return None
     digits = pc.utf8_slice_codeunits(arr, 2)
     if not pc.all(pc.utf8_is_digit(digits)).as_py() or pc.max(pc.utf8_length(digits)).as_py() > 18:
         return None
-    return pc.cast(digits, pa.int64()).to_numpy()
+    # astype: Arrow hands back dtype 'q' (long long), which pandas' int64 hash tables mishandle
+    return pc.cast(digits, pa.int64()).to_numpy().astype(np.int64)
 
 
 def _lookup(rows, keys, table_keys):
-    """(row, table index) pairs with equal keys: a hash lookup when the table's keys are unique, else a join.
+    """(row, table index) pairs with equal keys: the distinct query keys are hashed and every table key
+    probes them (the query side is the small one); a join when a matched table key is repeated.
 
     rsid keys of the form rs<digits> are compared as integers (hashing 10^5-10^6 Python strings costs
     more than the rest of S-PrediXcan)."""
@@ -135,13 +143,22 @@ def _lookup(rows, keys, table_keys):
         a, b = _rs_numbers(keys), _rs_numbers(table_keys)
         if a is not None and b is not None:
             keys, table_keys = a, b
-    idx = pd.Index(table_keys)
-    if idx.is_unique:
-        ti = idx.get_indexer(keys)
+    table_keys = np.asarray(table_keys)
+    keys = np.asarray(keys)
+    if keys.dtype == object:
+        ku, kinv = pd.factorize(keys)
+    else:   # np.unique: pandas 2.3's int64 factorize returned repeated uniques here (numpy 2.4)
+        ku, kinv = np.unique(keys, return_inverse=True)
+    pos = pd.Index(ku).get_indexer(table_keys) if len(ku) else np.full(len(table_keys), -1)
+    hit = np.flatnonzero(pos >= 0)
+    if not len(hit) or np.bincount(pos[hit], minlength=len(ku)).max() <= 1:
+        t_of = np.full(len(ku) + 1, -1, np.int64)
+        t_of[pos[hit]] = hit
+        ti = t_of[kinv]
         ok = ti >= 0
-        return rows[ok], ti[ok].astype(np.int64)
+        return rows[ok], ti[ok]
     a = pd.DataFrame({"row": rows, "k": keys})
-    b = pd.DataFrame({"k": table_keys, "_t": np.arange(len(table_keys))}).dropna(subset=["k"])
+    b = pd.DataFrame({"k": table_keys[hit], "_t": hit})
     m = a.merge(b, on="k")
     return m["row"].to_numpy(np.int64), m["_t"].to_numpy(np.int64)
 
@@ -149,7 +166,7 @@ def _lookup(rows, keys, table_keys):
 def match_gwas(w: pd.DataFrame, gwas: pd.DataFrame, **kw) -> pd.DataFrame:
     """``w`` with GWAS ``z`` and ``beta`` oriented to the weight's effect allele, and ``how``."""
     idx, sign, how = match(w, gwas, **kw)
-    out = w.copy()
+    out = w.copy(deep=False)     # new columns only: the caller's frame is not modified
     ok = sign != 0
     z = np.full(len(w), np.nan)
     b = np.full(len(w), np.nan)

@@ -22,11 +22,11 @@ grouped sums (covariance file) or one sparse-dense product (panel): no loop over
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from ..schema import load
 from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, match, match_gwas
@@ -96,16 +96,19 @@ def _reasons(w: pd.DataFrame, used: np.ndarray, mcode: np.ndarray, models, reaso
 
 
 def _join(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """';'-joined values per model code (Arrow list aggregation, order of appearance kept); '' if none."""
+    """';'-joined values per model code (order of appearance kept); '' if none. One stable sort by code,
+    then Arrow joins each model's slice (a list array over the sorted values)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    out = np.full(n, "", dtype=object)
     if not len(codes):
-        return out
-    t = pa.table({"k": pa.array(codes, pa.int64()), "v": pa.array(values, pa.string())})
-    agg = t.group_by("k", use_threads=False).aggregate([("v", "list")])
-    out[agg.column("k").to_numpy()] = pc.binary_join(agg.column("v_list"), ";").to_numpy(zero_copy_only=False)
-    return out
+        return np.full(n, "", dtype=object)
+    if np.any(codes[1:] < codes[:-1]):
+        order = np.argsort(codes, kind="stable")
+        codes, values = codes[order], values[order]
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(np.bincount(codes, minlength=n), out=offsets[1:])
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.string()))
+    return pc.binary_join(lists, ";").to_numpy(zero_copy_only=False)
 
 
 def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
@@ -121,13 +124,13 @@ def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
     return m.rename(columns={"cv_r2": "pred_perf_r2", "cv_pval": "pred_perf_pval", "cv_qval": "pred_perf_qval"})
 
 
-def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, reason=None):
-    mcode, models = _codes(w["model_id"])
+def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, reason=None, codes=None):
+    mcode, models = codes if codes is not None else _codes(w["model_id"])
     res = _models(w, mcode, models)
     res["zscore"] = num / np.sqrt(np.where(var_g > 0, var_g, np.nan))
     res["effect_size"] = eff
     res["var_g"] = var_g
-    res["pvalue"] = 2 * norm.sf(np.abs(res["zscore"].to_numpy()))
+    res["pvalue"] = 2 * ndtr(-np.abs(res["zscore"].to_numpy()))   # = 2 norm.sf(|z|) (scipy: sf(x) = ndtr(-x))
     res["n_snps_used"] = n_used
     res["n_snps_in_cov"] = n_in_cov
     res["twas_method"], res["ld_reference"] = method, ld_reference
@@ -136,11 +139,16 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     if "n_snps_in_model" not in res or res["n_snps_in_model"].isna().any():
         nz = (w["weight"] != 0).groupby(w["model_id"], sort=False).sum()
         res["n_snps_in_model"] = nz.reindex(res["model_id"]).to_numpy()
-    sch = load("twas_results")
+    sch = _results_schema()
     for c in sch.names:
         if c not in res:
             res[c] = None
     return sch.conform(res[list(sch.names)], source=f"{method} kernel")
+
+
+@lru_cache(maxsize=1)
+def _results_schema():
+    return load("twas_results")
 
 
 def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.DataFrame | None = None,
@@ -170,37 +178,54 @@ def _cat(s: pd.Series) -> pd.Categorical:
 
 
 def _with_covariance(w, cand, mcode, models, cov):
-    """Grouped sums over the covariance rows, all on integer codes (no string joins per row)."""
+    """Grouped sums over the covariance rows, all on integer codes: every string (tissue, gene, rsid) is
+    resolved once per distinct value (Arrow dictionary / categorical), each covariance row only gathers."""
     nm, n = len(models), len(w)
-    tgw, tg_uniq = pd.factorize(w["tissue"].astype(str) + "\x00" + w["gene"].astype(str))
+    _, first = np.unique(mcode, return_index=True)       # tissue and gene are per model: factorize models
+    tc, tu = pd.factorize(w["tissue"].iloc[first].astype(str))
+    gc, gu = pd.factorize(w["gene"].iloc[first].astype(str))
+    tgm, tg_uniq = pd.factorize(tc.astype(np.int64) * len(gu) + gc)
+    tgw = tgm[mcode]
     sw, snp_uniq = pd.factorize(w["rsid"].astype(str))
     S = max(len(snp_uniq), 1)
     t, g, r1, r2 = (_cat(cov[c]) for c in ("tissue", "gene", "rsid1", "rsid2"))
-    G = max(len(g.categories), 1)
-    ck, cu = pd.factorize(t.codes.astype(np.int64) * G + g.codes)
-    labels = t.categories.astype(str)[cu // G] + "\x00" + g.categories.astype(str)[cu % G]
-    cov_tg = pd.Index(tg_uniq).get_indexer(labels)[ck]
+    # tissue-gene code of each (tissue category, gene category) of the file, then of each row (one gather)
+    tab = np.full(len(tu) * len(gu) + 1, -1, np.int32)
+    tab[tg_uniq] = np.arange(len(tg_uniq))
+    ct = pd.Index(tu).get_indexer(t.categories.astype(str))
+    cg = pd.Index(gu).get_indexer(g.categories.astype(str))
+    pair = np.where((ct[:, None] >= 0) & (cg[None, :] >= 0), ct[:, None] * len(gu) + cg[None, :], -1)
+    tg_cat = np.append(tab[pair].ravel(), -1)               # [-1]: missing tissue/gene code
+    tcodes, gcodes = t.codes, g.codes
+    cov_tg = tg_cat[gcodes] if len(t.categories) == 1 and not (tcodes < 0).any() \
+        else tg_cat[np.where((tcodes >= 0) & (gcodes >= 0), tcodes.astype(np.int64) * len(g.categories) + gcodes, -1)]
     sidx = pd.Index(snp_uniq)
-    r1c = np.where(r1.codes >= 0, sidx.get_indexer(r1.categories.astype(str))[r1.codes], -1)
-    r2c = np.where(r2.codes >= 0, sidx.get_indexer(r2.categories.astype(str))[r2.codes], -1)
+    s1cat = sidx.get_indexer(r1.categories.astype(str))
+    s2cat = sidx.get_indexer(r2.categories.astype(str))
     value = cov["value"].to_numpy(float)
     wt = w["weight"].to_numpy(float)
     used, sig2 = np.zeros(n, bool), np.zeros(n)
     var_g = np.zeros(nm)
-    base = (cov_tg >= 0) & (r1c >= 0) & (r2c >= 0)
+    # runs of equal (tissue-gene, RSID1): the file is grouped by gene, so RSID1 is resolved once per run
+    r1codes = r1.codes
+    start = np.empty(len(cov_tg), bool)
+    if len(cov_tg):
+        start[0] = True
+        np.not_equal(cov_tg[1:], cov_tg[:-1], out=start[1:])
+        start[1:] |= r1codes[1:] != r1codes[:-1]
+    run_len = np.diff(np.append(np.flatnonzero(start), len(cov_tg)))
+    ks, kr = cov_tg[start], r1codes[start]
     for rows in _unique_key_groups(w, tgw * S + sw):      # one group unless a tissue-gene has several methods
-        key = tgw[rows].astype(np.int64) * S + sw[rows]
-        order = np.argsort(key)
-        ks, rs = key[order], rows[order]
-        i1, f1 = _find(ks, rs, cov_tg.astype(np.int64) * S + r1c)
-        i2, f2 = _find(ks, rs, cov_tg.astype(np.int64) * S + r2c)
-        ok = base & f1 & f2
-        ok[ok] = cand[i1[ok]] & cand[i2[ok]]
-        in_cov = np.zeros(n, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
+        crows = rows[cand[rows]]                   # only candidate SNPs can be used: look up those alone
+        look = _RowLookup(tgw[crows], sw[crows], crows, n, S)
+        i1 = np.repeat(look.find(ks, s1cat, kr), run_len)
+        i2 = look.find(cov_tg, s2cat, r2.codes)
+        ok = (i1 >= 0) & (i2 >= 0)
+        in_cov = np.zeros(n + 1, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
         in_cov[i1[ok]] = True
-        ok[ok] = in_cov[i2[ok]]
+        ok &= in_cov[i2]
         a, b, v = i1[ok], i2[ok], value[ok]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        lo, hi = (a, b) if np.all(a <= b) else (np.minimum(a, b), np.maximum(a, b))   # upper triangle: as is
         pk = lo.astype(np.int64) * n + hi
         if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
             _, first_rev = np.unique(pk[::-1], return_index=True)
@@ -216,25 +241,56 @@ def _with_covariance(w, cand, mcode, models, cov):
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(var_g > 0, eff / var_g, np.nan)
     n_used = np.bincount(mcode, used, minlength=nm).astype(int)
-    # n_snps_in_cov: distinct RSID1 of the gene in the whole file (NaN when the gene has none)
-    R1 = max(len(r1.categories), 1)
-    has = cov_tg >= 0
-    k = pd.unique(cov_tg[has].astype(np.int64) * R1 + r1.codes[has])
-    cnt = np.bincount(k // R1, minlength=len(tg_uniq)).astype(float)
-    seen = np.bincount(cov_tg[has], minlength=len(tg_uniq)) > 0
-    cnt[~seen] = np.nan
+    # n_snps_in_cov: distinct RSID1 of the gene in the whole file (NaN when the gene has none); distinct
+    # (gene, RSID1) pairs are found among the starts of runs of equal pairs (the file is grouped by gene)
+    cnt = np.full(len(tg_uniq), np.nan)
+    has = ks >= 0
+    if has.any():
+        R1 = max(len(r1.categories), 1)
+        k = np.sort(ks[has].astype(np.int64) * R1 + kr[has])      # distinct pairs are among the run starts
+        k = k[np.r_[True, k[1:] != k[:-1]]]
+        seen = np.bincount(ks[has], minlength=len(tg_uniq)) > 0
+        cnt = np.where(seen, np.bincount(k // R1, minlength=len(tg_uniq)).astype(float), np.nan)
     tg_of_model = np.zeros(nm, np.int64)
     tg_of_model[mcode] = tgw
     var_g = np.where(n_used > 0, var_g, np.nan)
-    return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance")
+    return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance",
+                     codes=(mcode, models))
 
 
-def _find(sorted_keys, rows_sorted, q):
-    """Row of each query key in a sorted key array (found mask)."""
-    p = np.searchsorted(sorted_keys, q)
-    pc = np.clip(p, 0, max(len(sorted_keys) - 1, 0))
-    found = (p < len(sorted_keys)) & (sorted_keys[pc] == q) if len(sorted_keys) else np.zeros(len(q), bool)
-    return (rows_sorted[pc] if len(rows_sorted) else np.zeros(len(q), np.int64)), found
+class _RowLookup:
+    """Weight row of (tissue-gene code, SNP category) pairs; -1 when absent.
+
+    Fast path: a SNP held by one weight row only is resolved by one gather per covariance row (its row,
+    checked against the row's tissue-gene); SNPs in several models go through a sorted-key search."""
+
+    def __init__(self, tg, snp, rows, n, S):
+        self.tg_x = np.full(n + 1, -2, np.int32)
+        self.tg_x[rows] = tg
+        self.S = S                                         # number of SNP codes
+        key = tg.astype(np.int64) * S + snp
+        order = np.argsort(key, kind="stable")
+        self.keys, self.krows = key[order], rows[order]
+        cnt = np.bincount(snp, minlength=S)
+        self.one = np.full(S, -1, np.int32)               # the row of a SNP held by one row
+        single = cnt[snp] == 1
+        self.one[snp[single]] = rows[single]
+        self.multi = cnt > 1
+
+    def find(self, cov_tg, s_cat, codes):
+        """Row for each covariance row given its tissue-gene code and the SNP code of its category."""
+        sc = np.append(s_cat, -1)
+        one = np.append(np.where(sc[:-1] >= 0, self.one[np.clip(sc[:-1], 0, None)], -1), -1)
+        multi = np.append(np.where(sc[:-1] >= 0, self.multi[np.clip(sc[:-1], 0, None)], False), False)
+        i = one[codes]
+        slow = np.flatnonzero(multi[codes]) if self.multi.any() else np.zeros(0, np.int64)
+        i[self.tg_x[i] != cov_tg] = -1
+        if len(slow):
+            q = cov_tg[slow].astype(np.int64) * self.S + sc[codes[slow]]
+            p = np.clip(np.searchsorted(self.keys, q), 0, len(self.keys) - 1)
+            hit = (self.keys[p] == q) & (cov_tg[slow] >= 0)
+            i[slow] = np.where(hit, self.krows[p], -1)
+        return i
 
 
 def _unique_key_groups(w, key):
@@ -248,6 +304,7 @@ def _panel_matrix(w, cand, mcode, nm, panel, weights):
     """Sparse [models, panel variants] matrix of weights oriented to the panel's alt allele."""
     idx, sign, _ = match(w, panel.variants, strand_flip=True, ambiguous="keep")
     used = cand & (sign != 0)
+    import scipy.sparse as sp     # imported here: the covariance path and the CLI start do not need it
     W = sp.csr_matrix((weights[used] * sign[used], (mcode[used], idx[used])), shape=(nm, len(panel.variants)))
     return W, used, idx, sign
 

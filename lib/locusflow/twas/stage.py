@@ -130,7 +130,13 @@ def _cli(sub):
     a.add_argument("--predictdb", action="append", default=[], help="PredictDB SQLite (repeatable)")
     a.add_argument("--covariance", action="append", default=[], help="covariance file of each --predictdb, in order")
     a.add_argument("--fusion", action="append", default=[], help="FUSION .pos file (repeatable)")
-    a.add_argument("--sumstats", required=True, help="munged sumstats dataset (schema sumstats)")
+    a.add_argument("--sumstats", help="munged sumstats dataset (schema sumstats)")
+    a.add_argument("--gwas", help="direct mode (as MetaXcan's SPrediXcan.py): a GWAS text file instead of "
+                   "--sumstats; S-PrediXcan on --predictdb/--covariance, results to OUT/twas/results")
+    for flag, default in (("snp", "SNP"), ("effect-allele", "A1"), ("non-effect-allele", "A2"), ("zscore", "ZSCORE"),
+                          ("beta", "BETA")):
+        a.add_argument(f"--{flag}-column", default=default, help=f"--gwas column (default {default})")
+    a.add_argument("--no-strand-flip", action="store_true", help="never complement alleles (MetaXcan)")
     a.add_argument("--store", help="genotype store (.vcz) for ld_reference store")
     a.add_argument("--method", choices=["spredixcan", "fusion"], default="spredixcan")
     a.add_argument("--ld-reference", choices=["store", "covariance"], default="store")
@@ -141,6 +147,11 @@ def _cli(sub):
     def go(args):
         if args.covariance and len(args.covariance) != len(args.predictdb):
             raise InputError("command line", "one --covariance per --predictdb", column="--covariance")
+        if args.gwas:
+            print(_direct(args))
+            return 0
+        if not args.sumstats:
+            raise InputError("command line", "--sumstats DIR (or --gwas FILE)", column="--sumstats")
         ws = [{"predictdb": d, **({"covariance": args.covariance[i]} if args.covariance else {})}
               for i, d in enumerate(args.predictdb)] + [{"fusion": f} for f in args.fusion]
         cfg = {"out": args.out, "engine": args.engine,
@@ -150,6 +161,30 @@ def _cli(sub):
         print(_run(Context(cfg)))
         return 0
     a.set_defaults(func=go)
+
+
+def _direct(args) -> dict:
+    """S-PrediXcan straight from text inputs (PredictDB + covariance files, GWAS table), no LD blocks."""
+    from ..io.weights import read_predictdb
+    from .inputs import read_gwas_text
+    from .spredixcan import spredixcan
+    if not args.predictdb or len(args.covariance) != len(args.predictdb):
+        raise InputError("command line", "--gwas with one --covariance per --predictdb", column="--covariance")
+    beta = args.beta_column if args.beta_column.lower() != "none" else None
+    g = read_gwas_text(args.gwas, snp=args.snp_column, effect_allele=args.effect_allele_column,
+                       non_effect_allele=args.non_effect_allele_column, zscore=args.zscore_column, beta=beta)
+    if beta is None:
+        g["beta"] = float("nan")
+    res = []
+    for db, cv in zip(args.predictdb, args.covariance):
+        w = read_predictdb(db)
+        res.append(spredixcan(w, g, covariance=read_covariance(cv, tissue=w["tissue"].iloc[0]),
+                              strand_flip=not args.no_strand_flip))
+    res = pd.concat(res, ignore_index=True)
+    out = _paths({"out": args.out})["results"]
+    write_dataset(res, out, "twas_results", mode="overwrite",
+                  manifest={"inputs": {str(f): file_checksum(f) for f in [args.gwas, *args.predictdb, *args.covariance]}})
+    return {"models": len(res), "tested": int(res["zscore"].notna().sum()), "results": str(out)}
 
 
 register(Stage("twas", _run, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["results"]], add_cli=_cli))
