@@ -18,29 +18,18 @@ transcript id, FOCUS's integer model id) come back in a second frame, :func:`rea
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError
 from ..schema import load
+from .sqlite import open_database
 
 TABLES = ("refpanel", "molecularfeature", "model", "weight", "modelattribute")
 
 
 def _connect(path) -> sqlite3.Connection:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "a FOCUS weight database (SQLite) that exists")
-    try:
-        con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
-        names = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
-    except sqlite3.DatabaseError as exc:
-        raise InputError(p, f"a FOCUS weight database (SQLite): {exc}") from None
-    missing = [t for t in TABLES if t not in names]
-    if missing:
-        raise InputError(p, f"a FOCUS weight database with tables {list(TABLES)}; missing {missing}")
-    return con
+    return open_database(path, "a FOCUS weight database", TABLES)
 
 
 def read_focus_models(path) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from .. import get_logger
 from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, write_dataset
+from .sqlite import open_database
 from .fastread import arrow_frame, maybe_gunzip
 
 log = get_logger("weights")
@@ -66,18 +67,7 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     places them when the database has one. Unplaced SNPs get chrom ``'NA'``.
     """
     db = Path(db)
-    if not db.is_file():
-        raise InputError(db, "a PredictDB SQLite model database (file not found)")
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
-    except sqlite3.DatabaseError as exc:
-        raise InputError(db, f"a PredictDB SQLite model database ({exc})") from None
-    for t in ("weights", "extra"):
-        if t not in tables:
-            con.close()
-            raise InputError(db, f"a PredictDB database with a '{t}' table (tables: {sorted(tables)})",
-                             column=t)
+    con = open_database(db, "a PredictDB model database", ("weights", "extra"))
     w = pd.read_sql_query("select * from weights", con)
     ex = pd.read_sql_query("select * from extra", con)
     con.close()

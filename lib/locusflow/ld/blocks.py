@@ -40,7 +40,7 @@ def _norm_build(build: str) -> str:
     b = str(build).lower().replace("grch", "").replace("hg", "")
     table = {"37": "GRCh37", "19": "GRCh37", "38": "GRCh38"}
     if b not in table:
-        raise InputError("ld.blocks", f"genome build GRCh37 or GRCh38 for published blocks", value=build)
+        raise InputError("ld.blocks", "genome build GRCh37 or GRCh38 for published blocks", value=build)
     return table[b]
 
 

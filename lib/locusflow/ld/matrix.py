@@ -39,7 +39,6 @@ from .. import get_logger
 from ..errors import InputError
 from ..io.dataset import read_dataset, write_dataset
 from ..io.genotypes import GenotypeStore
-from ..schema import load
 
 log = get_logger("ld")
 CHUNK = 2048

@@ -1,0 +1,25 @@
+"""Read-only SQLite weight databases (PredictDB, FOCUS): open, check the tables, fail with the file named."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def open_database(path, what: str, tables) -> sqlite3.Connection:
+    """Read-only connection to ``path``; an InputError names the file and the first missing table."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, f"{what} (SQLite file not found)")
+    try:
+        con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        names = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise InputError(p, f"{what} (SQLite: {exc})") from None
+    missing = [t for t in tables if t not in names]
+    if missing:
+        con.close()
+        raise InputError(p, f"{what} with tables {list(tables)}; missing {missing} (found {sorted(names)})",
+                         column=missing[0])
+    return con
