@@ -20,6 +20,6 @@ def open_database(path, what: str, tables) -> sqlite3.Connection:
     missing = [t for t in tables if t not in names]
     if missing:
         con.close()
-        raise InputError(p, f"{what} with tables {list(tables)}; missing {missing} (found {sorted(names)})",
-                         column=missing[0])
+        raise InputError(p, f"{what} with a '{missing[0]}' table (needs {list(tables)}; missing {missing}, "
+                         f"found {sorted(names)})", column=missing[0])
     return con
