@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from locusflow.io.fastread import arrow_frame
-from locusflow.io.weights import read_covariance, read_predictdb, write_covariance, write_predictdb
+from locusflow.io.weights import covariance_codes, read_covariance, read_predictdb, write_covariance, write_predictdb
 from locusflow.twas.inputs import read_gwas_text
 from locusflow.twas.spredixcan import spredixcan
 
@@ -91,13 +91,19 @@ def write_parquet_copies(d: Path, w, cov, g) -> None:
     """Import once (what the pipeline keeps per weight database): Parquet, strings dictionary-encoded."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    w = w.assign(weight_row=np.arange(len(w), dtype=np.int64))     # as import_weights / the twas stage do
+    cov = covariance_codes(cov, w)
     for name, df in (("w", w), ("cov", cov), ("gwas", g)):
         t = pa.Table.from_pandas(df, preserve_index=False)
         pq.write_table(t, d / f"{name}.parquet", row_group_size=max(t.num_rows, 1))   # one dictionary per column
 
 
+CODED = ("weight_row1", "weight_row2", "model_row", "first_rsid1", "value")
+
+
 def ours_parquet(d: Path) -> tuple[pd.DataFrame, tuple[float, float]]:
-    """The same run from the Parquet copies: read (strings as dictionary codes / Arrow strings) + kernel."""
+    """The same run from the Parquet copies: read (weights strings as dictionary codes, GWAS rsids as Arrow
+    strings, covariance as its integer codes + value) + kernel."""
     import pyarrow.parquet as pq
     t0 = _clock()
     frames = {}
@@ -105,7 +111,8 @@ def ours_parquet(d: Path) -> tuple[pd.DataFrame, tuple[float, float]]:
         f = d / f"{name}.parquet"
         strings = [c.name for c in pq.read_schema(f) if str(c.type) in ("string", "large_string") and
                    not (name == "gwas" and c.name == "rsid")]
-        frames[name] = arrow_frame(pq.read_table(f, read_dictionary=strings, use_threads=False))
+        cols = list(CODED) if name == "cov" else None    # trait time: the integer codes, no covariance string
+        frames[name] = arrow_frame(pq.read_table(f, columns=cols, read_dictionary=strings, use_threads=False))
     res = spredixcan(frames["w"], frames["gwas"], covariance=frames["cov"], strand_flip=False)
     return res, _since(t0)
 
