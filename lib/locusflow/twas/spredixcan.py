@@ -143,6 +143,9 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     for c in sch.names:
         if c not in res:
             res[c] = None
+    for c in sch.columns:    # str once per column (Arrow), not per value in conform
+        if c.type == "string" and not isinstance(res[c.name].dtype, pd.StringDtype) and res[c.name].notna().any():
+            res[c.name] = res[c.name].astype("string[pyarrow]")
     return sch.conform(res[list(sch.names)], source=f"{method} kernel")
 
 
@@ -279,7 +282,8 @@ def _with_codes(w, cand, mcode, models, cov):
     top = max([int(wr.max()) if n else 0] + [int(r.max()) for r in (r1, r2, rm) if len(r)]) + 2
     pos = np.full(top, -1, np.int64)          # weight_row -> row of w; -1 (code -1 wraps to the last slot)
     pos[wr] = np.arange(n)
-    im = pos[rm]
+    first = np.flatnonzero(cov["first_rsid1"].to_numpy(bool))   # a gene's first row is among them
+    im = pos[rm[first]]
     pos[wr[~cand]] = -1                       # only candidate SNPs can be used
     i1, i2 = pos[r1], pos[r2]
     value = cov["value"].to_numpy(float)
@@ -306,10 +310,8 @@ def _with_codes(w, cand, mcode, models, cov):
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(var_g > 0, eff / var_g, np.nan)
     n_used = np.bincount(mcode, used, minlength=nm).astype(int)
-    has = im >= 0                                          # n_snps_in_cov: distinct RSID1 rows of the model
-    mc = mcode[im[has]]
-    seen = np.bincount(mc, minlength=nm) > 0
-    cnt = np.where(seen, np.bincount(mc, cov["first_rsid1"].to_numpy(bool)[has], minlength=nm), np.nan)
+    cnt = np.bincount(mcode[im[im >= 0]], minlength=nm).astype(float)   # n_snps_in_cov: distinct RSID1
+    cnt[cnt == 0] = np.nan                                 # of the model's gene; NaN: no covariance rows
     var_g = np.where(n_used > 0, var_g, np.nan)
     return _assemble(w, used, num, var_g, eff, cnt, n_used, "spredixcan", "covariance", codes=(mcode, models))
 
