@@ -18,7 +18,7 @@ import pytest
 from conftest import PEERS, peer_venv
 
 from locusflow.errors import InputError
-from locusflow.io.weights import combine_models, read_covariance, read_fusion, read_predictdb
+from locusflow.io.weights import combine_models, covariance_codes, read_covariance, read_fusion, read_predictdb
 from locusflow.twas.fusion import fusion
 from locusflow.twas.spredixcan import PanelLD, spredixcan
 
@@ -96,8 +96,21 @@ def ours_vs_metaxcan(db, cov_file, g, tmp_path, strand_flip=False):
     cov = read_covariance(cov_file).assign(tissue=Path(db).stem)
     gz = g.assign(z=g["z"].astype(np.float32).astype(np.float64))  # MetaXcan casts GWAS z to float32
     ours = spredixcan(w, gz, covariance=cov, strand_flip=strand_flip)
+    check_coded(w, gz, cov, ours, strand_flip)
     mx = run_metaxcan(db, cov_file, write_mx_gwas(g, tmp_path / "gwas.txt"), tmp_path / "mx.csv")
     return ours, mx
+
+
+def check_coded(w, g, cov, ours, strand_flip):
+    """The integer codes stored at import (weight_row, covariance_codes) give identical results, also for a
+    subset of the models (as a block of the genome-wide run reads)."""
+    w = w.assign(weight_row=np.arange(len(w), dtype=np.int64))
+    coded = covariance_codes(cov, w)
+    assert coded["weight_row1"].notna().all()
+    pd.testing.assert_frame_equal(spredixcan(w, g, covariance=coded, strand_flip=strand_flip), ours)
+    half = w[w["model_id"].isin(w["model_id"].unique()[1::2])]
+    pd.testing.assert_frame_equal(spredixcan(half, g, covariance=coded, strand_flip=strand_flip),
+                                  spredixcan(half, g, covariance=cov, strand_flip=strand_flip))
 
 
 def compare(ours, mx):
@@ -166,7 +179,9 @@ def test_spredixcan_all_44_tissues_and_gene_without_covariance(mxdata, tmp_path)
             continue
         g = synthetic_gwas(w, seed=100 + i)
         gz = g.assign(z=g["z"].astype(np.float32).astype(np.float64))  # MetaXcan casts GWAS z to float32
-        ours = spredixcan(w, gz, covariance=read_covariance(cov, tissue=db.stem), strand_flip=False)
+        c = read_covariance(cov, tissue=db.stem)
+        ours = spredixcan(w, gz, covariance=c, strand_flip=False)
+        check_coded(w, gz, c, ours, False)
         out = tmp_path / f"{db.stem}.csv"
         jobs.append(mx_args(db, cov, write_mx_gwas(g, tmp_path / f"{db.stem}.gwas"), out))
         cases.append((i, ours, out))

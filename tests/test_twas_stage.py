@@ -186,7 +186,7 @@ def test_cli(inputs, tmp_path):
     (tmp_path / "empty.db").write_bytes(b"")
     r = subprocess.run(base + ["--predictdb", str(tmp_path / "empty.db"), "--covariance", str(inputs["cov"])],
                        capture_output=True, text=True, env=env)
-    assert r.returncode == 2 and "empty.db" in r.stderr and "'weights' table" in r.stderr
+    assert r.returncode == 2 and "empty.db" in r.stderr and "missing ['weights', 'extra']" in r.stderr
 
 
 def test_bundled_demo_models(inputs, tmp_path):

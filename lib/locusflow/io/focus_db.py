@@ -83,5 +83,6 @@ def read_focus_db(path) -> pd.DataFrame:
     w["source_file"] = str(path)
     w["h2"] = float("nan")
     w["n_snps_in_model"] = w.groupby("focus_model_id")["weight"].transform("size")
+    w["weight_row"] = pd.array([pd.NA] * len(w), dtype="Int64")    # assigned by import_weights
     w = w.sort_values(["gene", "model_id", "pos"], kind="stable")
     return load("weights").conform(w, source=str(path))

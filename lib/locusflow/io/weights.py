@@ -336,10 +336,40 @@ def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.Da
             raise InputError("config", "twas.weights entries with 'predictdb: DB', 'fusion: POS' or 'focus: DB'",
                              value=s)
     w = combine_models(frames)
+    w["weight_row"] = np.arange(len(w), dtype=np.int64)   # the covariance dataset refers to rows by it
     files = [s.get("predictdb") or s.get("fusion") or s.get("focus") for s in sources]
     write_dataset(w, out, "weights", mode="overwrite",
                   manifest={"inputs": {str(f): file_checksum(f) for f in files}})
     return w
+
+
+def covariance_codes(cov: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
+    """Add the integer codes of schema snp_covariance to covariance rows (tissue, gene, rsid1, rsid2, value)
+    against imported weights (with ``weight_row``): the weight rows of rsid1/rsid2 in the model of the
+    row's tissue-gene (-1: not a weight of it), a weight row of that model (-1: no model), and the first
+    row of each (tissue, gene, rsid1). Done once at import, so that S-PrediXcan resolves no covariance
+    string per trait. Left null (the kernel then resolves strings) when a tissue-gene has several models."""
+    cov = cov.copy()
+    n = len(cov)
+    tg = w["tissue"].astype(str) + "\t" + w["gene"].astype(str)
+    if "weight_row" not in w or not len(w) or w["weight_row"].isna().any() or \
+            (tg.groupby(w["model_id"].astype(str).to_numpy()).size().size != tg.nunique()):
+        for c in ("weight_row1", "weight_row2", "model_row"):
+            cov[c] = pd.array([pd.NA] * n, dtype="Int64")
+        cov["first_rsid1"] = pd.array([pd.NA] * n, dtype="boolean")
+        return cov
+    wr = w["weight_row"].to_numpy(np.int64)
+    keys = pd.MultiIndex.from_arrays([w["tissue"].astype(str), w["gene"].astype(str), w["rsid"].astype(str)])
+    ct, cg = cov["tissue"].astype(str).to_numpy(), cov["gene"].astype(str).to_numpy()
+    for c, r in (("weight_row1", "rsid1"), ("weight_row2", "rsid2")):
+        i = keys.get_indexer(pd.MultiIndex.from_arrays([ct, cg, cov[r].astype(str).to_numpy()]))
+        cov[c] = np.where(i >= 0, wr[np.clip(i, 0, None)], -1)
+    tgu = pd.Index(tg)
+    first = ~tgu.duplicated()
+    i = pd.Index(tgu[first]).get_indexer(pd.Index(np.char.add(np.char.add(ct.astype(str), "\t"), cg.astype(str))))
+    cov["model_row"] = np.where(i >= 0, wr[first][np.clip(i, 0, None)], -1)
+    cov["first_rsid1"] = ~cov.duplicated(["tissue", "gene", "rsid1"]).to_numpy()
+    return cov
 
 
 def write_predictdb(weights: pd.DataFrame, extra: pd.DataFrame, path) -> Path:

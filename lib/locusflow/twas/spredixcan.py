@@ -143,6 +143,9 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
     for c in sch.names:
         if c not in res:
             res[c] = None
+    for c in sch.columns:    # str once per column (Arrow), not per value in conform
+        if c.type == "string" and not isinstance(res[c.name].dtype, pd.StringDtype) and res[c.name].notna().any():
+            res[c.name] = res[c.name].astype("string[pyarrow]")
     return sch.conform(res[list(sch.names)], source=f"{method} kernel")
 
 
@@ -169,6 +172,8 @@ def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.Data
     mcode, models = _codes(w["model_id"])
     nm = len(models)
     if covariance is not None:
+        if _coded(w, covariance):
+            return _with_codes(w, cand, mcode, models, covariance)
         return _with_covariance(w, cand, mcode, models, covariance)
     return _with_panel(w, cand, mcode, nm, panel)
 
@@ -256,6 +261,59 @@ def _with_covariance(w, cand, mcode, models, cov):
     var_g = np.where(n_used > 0, var_g, np.nan)
     return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance",
                      codes=(mcode, models))
+
+
+_CODES = ("weight_row1", "weight_row2", "model_row", "first_rsid1")
+
+
+def _coded(w, cov) -> bool:
+    """Covariance rows carry the integer codes written at import (schema snp_covariance) for these weights."""
+    if "weight_row" not in w or not all(c in cov for c in _CODES) or w["weight_row"].isna().any():
+        return False
+    return not any(cov[c].isna().any() for c in _CODES)
+
+
+def _with_codes(w, cand, mcode, models, cov):
+    """:func:`_with_covariance` on the integer codes stored at import: each covariance row names its weight
+    rows (``weight_row1/2``) and model (``model_row``), so no string is resolved; same sums, same rules."""
+    nm, n = len(models), len(w)
+    wr = w["weight_row"].to_numpy(np.int64)
+    r1, r2, rm = (cov[c].to_numpy() for c in ("weight_row1", "weight_row2", "model_row"))
+    top = max([int(wr.max()) if n else 0] + [int(r.max()) for r in (r1, r2, rm) if len(r)]) + 2
+    pos = np.full(top, -1, np.int64)          # weight_row -> row of w; -1 (code -1 wraps to the last slot)
+    pos[wr] = np.arange(n)
+    first = np.flatnonzero(cov["first_rsid1"].to_numpy(bool))   # a gene's first row is among them
+    im = pos[rm[first]]
+    pos[wr[~cand]] = -1                       # only candidate SNPs can be used
+    i1, i2 = pos[r1], pos[r2]
+    value = cov["value"].to_numpy(float)
+    wt = w["weight"].to_numpy(float)
+    ok = (i1 >= 0) & (i2 >= 0)
+    in_cov = np.zeros(n + 1, bool)                         # SNPs seen as RSID1 with a candidate partner
+    in_cov[i1[ok]] = True
+    ok &= in_cov[i2]
+    a, b, v = i1[ok], i2[ok], value[ok]
+    lo, hi = (a, b) if np.all(a <= b) else (np.minimum(a, b), np.maximum(a, b))
+    pk = lo * n + hi
+    if len(pk) and not np.all(pk[1:] > pk[:-1]):
+        _, first_rev = np.unique(pk[::-1], return_index=True)
+        last = np.sort(len(pk) - 1 - first_rev)            # a later (b,a) overrides (a,b), as in MetaXcan
+        lo, hi, v = lo[last], hi[last], v[last]
+    diag = lo == hi
+    sig2 = np.zeros(n)
+    sig2[lo[diag]] = v[diag]
+    var_g = np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
+    used = in_cov[:n] & cand
+    z, beta = np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
+    num = np.bincount(mcode, np.where(used, wt * z * np.sqrt(sig2), 0.0), minlength=nm)
+    eff = np.bincount(mcode, np.where(used, wt * beta * sig2, 0.0), minlength=nm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(var_g > 0, eff / var_g, np.nan)
+    n_used = np.bincount(mcode, used, minlength=nm).astype(int)
+    cnt = np.bincount(mcode[im[im >= 0]], minlength=nm).astype(float)   # n_snps_in_cov: distinct RSID1
+    cnt[cnt == 0] = np.nan                                 # of the model's gene; NaN: no covariance rows
+    var_g = np.where(n_used > 0, var_g, np.nan)
+    return _assemble(w, used, num, var_g, eff, cnt, n_used, "spredixcan", "covariance", codes=(mcode, models))
 
 
 class _RowLookup:

@@ -31,7 +31,7 @@ from .. import get_logger
 from ..engine.runner import run_worklist
 from ..errors import InputError
 from ..io.dataset import file_checksum, read_dataset, write_dataset
-from ..io.weights import import_weights, read_covariance
+from ..io.weights import covariance_codes, import_weights, read_covariance
 from ..pipeline import Context, Stage, register
 from .genome import read_blocks_bed, twas_block, twas_units, window_blocks
 
@@ -83,7 +83,7 @@ def _run(ctx: Context) -> dict:
                                  column="twas.weights", value=s)
             tissue = s.get("tissue") or Path(s["predictdb"]).stem
             covs.append(read_covariance(s["covariance"]).assign(tissue=tissue))
-        write_dataset(pd.concat(covs, ignore_index=True), p["covariance"], "snp_covariance", mode="overwrite",
+        write_dataset(covariance_codes(pd.concat(covs, ignore_index=True), w), p["covariance"], "snp_covariance", mode="overwrite",
                       manifest={"inputs": {s["covariance"]: file_checksum(s["covariance"]) for s in sources}})
         cov_path = str(p["covariance"])
     if sec.get("blocks"):
