@@ -229,23 +229,12 @@ def _with_covariance(w, cand, mcode, models, cov):
         in_cov = np.zeros(n + 1, bool)            # SNPs seen as RSID1 with a candidate partner (MetaXcan)
         in_cov[i1[ok]] = True
         ok &= in_cov[i2]
-        a, b, v = i1[ok], i2[ok], value[ok]
-        lo, hi = (a, b) if np.all(a <= b) else (np.minimum(a, b), np.maximum(a, b))   # upper triangle: as is
-        pk = lo.astype(np.int64) * n + hi
-        if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
-            _, first_rev = np.unique(pk[::-1], return_index=True)
-            last = np.sort(len(pk) - 1 - first_rev)          # a later (b,a) overrides (a,b), as in MetaXcan
-            lo, hi, v = lo[last], hi[last], v[last]
+        lo, hi, v = _upper_pairs(i1[ok], i2[ok], value[ok], n)
         diag = lo == hi
         sig2[lo[diag]] = v[diag]
         var_g += np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
         used[rows] = in_cov[rows] & cand[rows]
-    z, beta = np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
-    num = np.bincount(mcode, np.where(used, wt * z * np.sqrt(sig2), 0.0), minlength=nm)
-    eff = np.bincount(mcode, np.where(used, wt * beta * sig2, 0.0), minlength=nm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eff = np.where(var_g > 0, eff / var_g, np.nan)
-    n_used = np.bincount(mcode, used, minlength=nm).astype(int)
+    num, eff, n_used = _model_sums(w, mcode, used, wt, sig2, var_g, nm)
     # n_snps_in_cov: distinct RSID1 of the gene in the whole file (NaN when the gene has none); distinct
     # (gene, RSID1) pairs are found among the starts of runs of equal pairs (the file is grouped by gene)
     cnt = np.full(len(tg_uniq), np.nan)
@@ -261,6 +250,29 @@ def _with_covariance(w, cand, mcode, models, cov):
     var_g = np.where(n_used > 0, var_g, np.nan)
     return _assemble(w, used, num, var_g, eff, cnt[tg_of_model], n_used, "spredixcan", "covariance",
                      codes=(mcode, models))
+
+
+def _upper_pairs(a, b, v, n):
+    """Covariance entries as upper-triangle (lo, hi, value); of a pair given twice, the later entry wins
+    (a later (b,a) overrides (a,b)), as in MetaXcan."""
+    lo, hi = (a, b) if np.all(a <= b) else (np.minimum(a, b), np.maximum(a, b))   # upper triangle: as is
+    pk = lo.astype(np.int64) * n + hi
+    if len(pk) and not np.all(pk[1:] > pk[:-1]):        # not strictly increasing: maybe repeated pairs
+        _, first_rev = np.unique(pk[::-1], return_index=True)
+        last = np.sort(len(pk) - 1 - first_rev)
+        lo, hi, v = lo[last], hi[last], v[last]
+    return lo, hi, v
+
+
+def _model_sums(w, mcode, used, wt, sig2, var_g, nm):
+    """Per model: sum_l w_l sigma_l z_l (numerator of z), effect size sum_l w_l sigma_l^2 beta_l / var_g,
+    and the number of SNPs used."""
+    z, beta = np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
+    num = np.bincount(mcode, np.where(used, wt * z * np.sqrt(sig2), 0.0), minlength=nm)
+    eff = np.bincount(mcode, np.where(used, wt * beta * sig2, 0.0), minlength=nm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(var_g > 0, eff / var_g, np.nan)
+    return num, eff, np.bincount(mcode, used, minlength=nm).astype(int)
 
 
 _CODES = ("weight_row1", "weight_row2", "model_row", "first_rsid1")
@@ -292,24 +304,13 @@ def _with_codes(w, cand, mcode, models, cov):
     in_cov = np.zeros(n + 1, bool)                         # SNPs seen as RSID1 with a candidate partner
     in_cov[i1[ok]] = True
     ok &= in_cov[i2]
-    a, b, v = i1[ok], i2[ok], value[ok]
-    lo, hi = (a, b) if np.all(a <= b) else (np.minimum(a, b), np.maximum(a, b))
-    pk = lo * n + hi
-    if len(pk) and not np.all(pk[1:] > pk[:-1]):
-        _, first_rev = np.unique(pk[::-1], return_index=True)
-        last = np.sort(len(pk) - 1 - first_rev)            # a later (b,a) overrides (a,b), as in MetaXcan
-        lo, hi, v = lo[last], hi[last], v[last]
+    lo, hi, v = _upper_pairs(i1[ok], i2[ok], value[ok], n)
     diag = lo == hi
     sig2 = np.zeros(n)
     sig2[lo[diag]] = v[diag]
     var_g = np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
     used = in_cov[:n] & cand
-    z, beta = np.nan_to_num(w["z"].to_numpy()), w["beta"].to_numpy()
-    num = np.bincount(mcode, np.where(used, wt * z * np.sqrt(sig2), 0.0), minlength=nm)
-    eff = np.bincount(mcode, np.where(used, wt * beta * sig2, 0.0), minlength=nm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eff = np.where(var_g > 0, eff / var_g, np.nan)
-    n_used = np.bincount(mcode, used, minlength=nm).astype(int)
+    num, eff, n_used = _model_sums(w, mcode, used, wt, sig2, var_g, nm)
     cnt = np.bincount(mcode[im[im >= 0]], minlength=nm).astype(float)   # n_snps_in_cov: distinct RSID1
     cnt[cnt == 0] = np.nan                                 # of the model's gene; NaN: no covariance rows
     var_g = np.where(n_used > 0, var_g, np.nan)
