@@ -24,7 +24,7 @@ import pandas as pd
 from locusflow.io.fastread import arrow_frame
 from locusflow.io.weights import covariance_codes, read_covariance, read_predictdb, write_covariance, write_predictdb
 from locusflow.twas.inputs import read_gwas_text
-from locusflow.twas.spredixcan import spredixcan
+from locusflow.twas.spredixcan import WEIGHT_COLUMNS, spredixcan
 
 PEERS = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers"))
 MX = Path(os.environ.get("LOCUSFLOW_METAXCAN", PEERS / "MetaXcan"))
@@ -98,7 +98,7 @@ def write_parquet_copies(d: Path, w, cov, g) -> None:
         pq.write_table(t, d / f"{name}.parquet", row_group_size=max(t.num_rows, 1))   # one dictionary per column
 
 
-CODED = ("weight_row1", "weight_row2", "model_row", "first_rsid1", "value")
+CODED = ("weight_row1", "weight_row2", "model_row", "first_rsid1", "repeat_pair", "value")
 
 
 def load_parquet(d: Path) -> dict:
@@ -110,7 +110,7 @@ def load_parquet(d: Path) -> dict:
         f = d / f"{name}.parquet"
         strings = [c.name for c in pq.read_schema(f) if str(c.type) in ("string", "large_string") and
                    not (name == "gwas" and c.name == "rsid")]
-        cols = list(CODED) if name == "cov" else None
+        cols = list(CODED) if name == "cov" else WEIGHT_COLUMNS if name == "w" else None
         frames[name] = arrow_frame(pq.read_table(f, columns=cols, read_dictionary=strings, use_threads=False))
     return frames
 

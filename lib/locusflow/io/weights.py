@@ -356,19 +356,22 @@ def covariance_codes(cov: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
             (tg.groupby(w["model_id"].astype(str).to_numpy()).size().size != tg.nunique()):
         for c in ("weight_row1", "weight_row2", "model_row"):
             cov[c] = pd.array([pd.NA] * n, dtype="Int64")
-        cov["first_rsid1"] = pd.array([pd.NA] * n, dtype="boolean")
+        cov["first_rsid1"] = cov["repeat_pair"] = pd.array([pd.NA] * n, dtype="boolean")
         return cov
     wr = w["weight_row"].to_numpy(np.int64)
     keys = pd.MultiIndex.from_arrays([w["tissue"].astype(str), w["gene"].astype(str), w["rsid"].astype(str)])
     ct, cg = cov["tissue"].astype(str).to_numpy(), cov["gene"].astype(str).to_numpy()
     for c, r in (("weight_row1", "rsid1"), ("weight_row2", "rsid2")):
         i = keys.get_indexer(pd.MultiIndex.from_arrays([ct, cg, cov[r].astype(str).to_numpy()]))
-        cov[c] = np.where(i >= 0, wr[np.clip(i, 0, None)], -1)
+        cov[c] = np.where(i >= 0, wr[np.clip(i, 0, None)], -1).astype(np.int32)
     tgu = pd.Index(tg)
     first = ~tgu.duplicated()
     i = pd.Index(tgu[first]).get_indexer(pd.Index(np.char.add(np.char.add(ct.astype(str), "\t"), cg.astype(str))))
-    cov["model_row"] = np.where(i >= 0, wr[first][np.clip(i, 0, None)], -1)
+    cov["model_row"] = np.where(i >= 0, wr[first][np.clip(i, 0, None)], -1).astype(np.int32)
     cov["first_rsid1"] = ~cov.duplicated(["tissue", "gene", "rsid1"]).to_numpy()
+    a, b = cov["weight_row1"].to_numpy(np.int64), cov["weight_row2"].to_numpy(np.int64)
+    key = pd.Series(np.minimum(a, b) * (int(wr.max()) + 1) + np.maximum(a, b))   # unordered pair
+    cov["repeat_pair"] = ((a >= 0) & (b >= 0) & key.duplicated().to_numpy())
     return cov
 
 

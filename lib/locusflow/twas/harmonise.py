@@ -28,7 +28,17 @@ def complement(a: pd.Series) -> pd.Series:
 
 
 def _codes(*arrays):
-    """Integer codes of allele strings in one shared upper-case vocabulary, and the vocabulary."""
+    """Integer codes of allele strings in one shared upper-case vocabulary, and the vocabulary.
+    Categoricals without missing values are coded through their categories (no string per row)."""
+    if all(isinstance(a, pd.Categorical) and not (a.codes < 0).any() for a in arrays):
+        cats = [np.asarray(a.categories, dtype=object) for a in arrays]
+        up = pd.Index(np.concatenate(cats)).astype(str).str.upper()
+        ucodes, vocab = pd.factorize(up)
+        out, k = [], 0
+        for a, c in zip(arrays, cats):
+            out.append(ucodes[k:k + len(c)][a.codes])
+            k += len(c)
+        return out, np.asarray(vocab, dtype=object)
     allv = np.concatenate([np.asarray(a, dtype=object) for a in arrays])
     codes, uniq = pd.factorize(allv)
     up = pd.Index(uniq).astype(str).str.upper()
@@ -85,7 +95,8 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
     t = table.reset_index(drop=True)
     parts = []
     if (~placed).any() and "rsid" in t:
-        parts.append(_lookup(rows[~placed], w["rsid"].to_numpy()[~placed], t["rsid"]))
+        rs = w["rsid"].array if isinstance(w["rsid"].dtype, pd.CategoricalDtype) else w["rsid"].to_numpy()
+        parts.append(_lookup(rows[~placed], rs[~placed], t["rsid"]))
     if placed.any():
         cats = pd.unique(np.concatenate([w["chrom"].astype(str).to_numpy()[placed], t["chrom"].astype(str).to_numpy()]))
         kw = (pd.Categorical(w["chrom"].astype(str).to_numpy()[placed], categories=cats).codes.astype(np.int64) << 40) \
@@ -97,8 +108,10 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
     ti = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
     m = pd.DataFrame({"row": r, "_t": ti})
     r, ti = m["row"].to_numpy(int), m["_t"].to_numpy(int)
-    sign, how = allele_sign(w["effect_allele"].to_numpy()[r], w["other_allele"].to_numpy()[r],
-                            t["alt"].take(ti).to_numpy(), t["ref"].take(ti).to_numpy(),
+    def rows_of(col, i):       # categoricals stay categorical (allele_sign codes their categories)
+        return col.array.take(i) if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy()[i]
+    sign, how = allele_sign(rows_of(w["effect_allele"], r), rows_of(w["other_allele"], r),
+                            rows_of(t["alt"], ti), rows_of(t["ref"], ti),
                             strand_flip=strand_flip, ambiguous=ambiguous)
     order = np.lexsort((sign == 0, r))          # per row, usable matches first
     r, ti, sign, how = r[order], ti[order], sign[order], how[order]
@@ -133,12 +146,60 @@ def _rs_numbers(a) -> np.ndarray | None:
     return pc.cast(digits, pa.int64()).to_numpy().astype(np.int64)
 
 
+def _arrow_lookup(rows, keys, table_keys):
+    """:func:`_lookup` for Arrow-backed string table keys (GWAS rsids read by Arrow): the distinct query
+    keys (a categorical's categories) are hashed once and every table key probes them with
+    ``pyarrow.compute.index_in``, no Python string made. None when the inputs are not of that form or a
+    matched table key is repeated (then the general path joins)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if not (isinstance(table_keys, pd.Series) and isinstance(table_keys.dtype, (pd.StringDtype, pd.ArrowDtype))):
+        return None
+    try:
+        tk = pa.array(table_keys)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if not (pa.types.is_string(tk.type) or pa.types.is_large_string(tk.type)):
+        return None
+    if isinstance(keys, pd.Categorical) or isinstance(getattr(keys, "dtype", None), pd.CategoricalDtype):
+        cat = pd.Categorical(keys)
+        kinv, ku = cat.codes.astype(np.int64), cat.categories
+        if (kinv < 0).any() or ku.dtype != object:
+            return None
+    else:
+        keys = np.asarray(keys)
+        if keys.dtype != object:
+            return None
+        kinv, ku = pd.factorize(keys)
+        if (kinv < 0).any():
+            return None
+    try:
+        vs = pa.array(np.asarray(ku, dtype=object), tk.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    pos = pc.index_in(tk, value_set=vs)
+    hit = np.flatnonzero(pc.is_valid(pos).to_numpy(zero_copy_only=False))
+    p = pos.take(pa.array(hit)).to_numpy(zero_copy_only=False).astype(np.int64) if len(hit) else hit
+    if len(p) and np.bincount(p, minlength=len(ku)).max() > 1:
+        return None
+    t_of = np.full(len(ku) + 1, -1, np.int64)
+    t_of[p] = hit
+    ti = t_of[kinv]
+    ok = ti >= 0
+    return np.asarray(rows)[ok], ti[ok]
+
+
 def _lookup(rows, keys, table_keys):
     """(row, table index) pairs with equal keys: the distinct query keys are hashed and every table key
     probes them (the query side is the small one); a join when a matched table key is repeated.
 
     rsid keys of the form rs<digits> are compared as integers (hashing 10^5-10^6 Python strings costs
     more than the rest of S-PrediXcan)."""
+    arrow = _arrow_lookup(rows, keys, table_keys)
+    if arrow is not None:
+        return arrow
+    if isinstance(keys, pd.Categorical):
+        keys = np.asarray(keys, dtype=object)
     if len(keys) and np.asarray(keys).dtype == object:
         a, b = _rs_numbers(keys), _rs_numbers(table_keys)
         if a is not None and b is not None:

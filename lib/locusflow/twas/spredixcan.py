@@ -32,6 +32,9 @@ from ..schema import load
 from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, match, match_gwas
 
 MODEL_COLS = ["model_id", "gene", "gene_name", "tissue", "method", "panel"]
+# the columns of schema weights that S-PrediXcan reads (a trait-time reader need not load the others)
+WEIGHT_COLUMNS = MODEL_COLS + ["chrom", "pos", "rsid", "effect_allele", "other_allele", "weight", "cv_r2", "cv_pval",
+                               "cv_qval", "n_snps_in_model", "weight_row"]
 
 
 @dataclass
@@ -79,14 +82,27 @@ def _reasons(w: pd.DataFrame, used: np.ndarray, mcode: np.ndarray, models, reaso
         rc[(rc == 0) & ~used] = 5
     else:
         rc = pd.Index(_REASON_NAMES).get_indexer(np.asarray(reason, dtype=object)).astype(np.int8)
+    import pyarrow as pa
+    import pyarrow.compute as pc
     snp = w["rsid"]
     if snp.isna().any():
-        snp = snp.fillna(w["chrom"].astype(str) + ":" + w["pos"].astype(str))
-    snp = snp.to_numpy()
+        snp = snp.astype(object).fillna(w["chrom"].astype(str) + ":" + w["pos"].astype(str))
+    if isinstance(snp.dtype, pd.CategoricalDtype):    # Arrow takes from the categories: no string per row
+        cats = pa.array(np.asarray(snp.cat.categories, dtype=object), pa.string())
+        codes = snp.cat.codes.to_numpy()
+
+        def take(sel):
+            return cats.take(pa.array(codes[sel]))
+    else:
+        arr = pa.array(snp.to_numpy(dtype=object), pa.string())
+
+        def take(sel):
+            return arr.filter(pa.array(sel)) if sel.dtype == bool else arr.take(pa.array(sel))
     out = pd.DataFrame(index=pd.Index(models, name="model_id"))
-    out["snps_used"] = _join(mcode[used], snp[used], nm)
-    names = np.array(_REASON_NAMES, dtype=object)
-    out["snps_dropped"] = _join(mcode[~used], snp[~used] + ":" + names[rc[~used]], nm)
+    out["snps_used"] = _join(mcode[used], take(used), nm)
+    drop = ~used
+    names = pa.array(list(_REASON_NAMES), pa.string()).take(pa.array(rc[drop]))
+    out["snps_dropped"] = _join(mcode[drop], pc.binary_join_element_wise(take(drop), names, ":"), nm)
     for k, r in enumerate(_REASON_NAMES[1:7], start=1):
         out[f"n_dropped_{r}"] = np.bincount(mcode, rc == k, minlength=nm).astype(np.int64)
     how = w["how"].to_numpy() if "how" in w else np.zeros(len(w), np.int8)
@@ -102,12 +118,15 @@ def _join(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     import pyarrow.compute as pc
     if not len(codes):
         return np.full(n, "", dtype=object)
+    values = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
     if np.any(codes[1:] < codes[:-1]):
         order = np.argsort(codes, kind="stable")
-        codes, values = codes[order], values[order]
+        codes, values = codes[order], values.take(pa.array(order))
     offsets = np.zeros(n + 1, np.int32)
     np.cumsum(np.bincount(codes, minlength=n), out=offsets[1:])
-    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.string()))
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    lists = pa.ListArray.from_arrays(pa.array(offsets), values)
     return pc.binary_join(lists, ";").to_numpy(zero_copy_only=False)
 
 
@@ -116,7 +135,12 @@ def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
     _, first = np.unique(mcode, return_index=True)
     m = w.iloc[first][cols].set_index("model_id")
     if "chrom" in m:   # chrom of the model: its first placed SNP
-        pl = np.flatnonzero((w["chrom"].astype(str) != "NA").to_numpy())
+        chrom = w["chrom"]
+        if isinstance(chrom.dtype, pd.CategoricalDtype):     # compare each category once
+            cc = chrom.cat.codes.to_numpy()
+            pl = np.flatnonzero(np.append(np.asarray(chrom.cat.categories.astype(str) != "NA"), True)[cc])
+        else:
+            pl = np.flatnonzero((chrom.astype(str) != "NA").to_numpy())
         _, f2 = np.unique(mcode[pl], return_index=True)
         ch = np.full(len(models), "NA", dtype=object)
         ch[mcode[pl][f2]] = w["chrom"].to_numpy()[pl][f2]
@@ -287,31 +311,47 @@ def _coded(w, cov) -> bool:
 
 def _with_codes(w, cand, mcode, models, cov):
     """:func:`_with_covariance` on the integer codes stored at import: each covariance row names its weight
-    rows (``weight_row1/2``) and model (``model_row``), so no string is resolved; same sums, same rules."""
+    rows (``weight_row1/2``) and model (``model_row``), so no string is resolved; same sums, same rules.
+    Weight rows that cannot be used map to the sentinel position n, whose weight is 0, so the sums run over
+    all covariance rows without compacting them; when the import found no repeated pair (``repeat_pair``
+    all false) the later-entry-wins rule has nothing to do and is skipped."""
     nm, n = len(models), len(w)
     wr = w["weight_row"].to_numpy(np.int64)
     r1, r2, rm = (cov[c].to_numpy() for c in ("weight_row1", "weight_row2", "model_row"))
     top = max([int(wr.max()) if n else 0] + [int(r.max()) for r in (r1, r2, rm) if len(r)]) + 2
-    pos = np.full(top, -1, np.int64)          # weight_row -> row of w; -1 (code -1 wraps to the last slot)
-    pos[wr] = np.arange(n)
+    pos = np.full(top, n, np.int32 if n < 2 ** 31 - 1 else np.int64)   # weight_row -> row of w; n: none
+    pos[wr] = np.arange(n)                    # (code -1 wraps to the last slot, which stays n)
     first = np.flatnonzero(cov["first_rsid1"].to_numpy(bool))   # a gene's first row is among them
     im = pos[rm[first]]
-    pos[wr[~cand]] = -1                       # only candidate SNPs can be used
+    pos[wr[~cand]] = n                        # only candidate SNPs can be used
     i1, i2 = pos[r1], pos[r2]
     value = cov["value"].to_numpy(float)
     wt = w["weight"].to_numpy(float)
-    ok = (i1 >= 0) & (i2 >= 0)
-    in_cov = np.zeros(n + 1, bool)                         # SNPs seen as RSID1 with a candidate partner
-    in_cov[i1[ok]] = True
-    ok &= in_cov[i2]
-    lo, hi, v = _upper_pairs(i1[ok], i2[ok], value[ok], n)
-    diag = lo == hi
-    sig2 = np.zeros(n)
-    sig2[lo[diag]] = v[diag]
-    var_g = np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
+    in_cov = np.zeros(n + 1, bool)            # SNPs seen as RSID1 with a candidate partner (slot n: none)
+    in_cov[np.where(i2 < n, i1, n)] = True
+    in_cov[n] = False
+    ok = in_cov[i2] & (i1 < n)
+    sig2 = np.zeros(n + 1)                    # [n]: rows not used
+    if "repeat_pair" in cov and not cov["repeat_pair"].isna().any() and not cov["repeat_pair"].to_numpy(bool).any():
+        lo, hi = np.where(ok, np.minimum(i1, i2), n), np.maximum(i1, i2)    # lo = n: not used
+        diag = np.flatnonzero(lo == hi)
+        sig2[lo[diag]] = value[diag]
+        wt_x, mc_x = np.append(wt, 0.0), np.append(mcode, 0)
+        terms = value * wt_x[lo]              # (v w_lo) w_hi x2 off the diagonal: the same products, in
+        terms *= wt_x[hi]                     # the same order, as the compacted sums (x2 is exact)
+        terms *= 2.0
+        terms[diag] *= 0.5
+        if not np.isfinite(value).all():      # 0 x inf/NaN on unused rows must not reach the sums
+            terms[lo == n] = 0.0
+        var_g = np.bincount(mc_x[lo], terms, minlength=nm)[:nm]
+    else:
+        lo, hi, v = _upper_pairs(i1[ok].astype(np.int64), i2[ok].astype(np.int64), value[ok], n)
+        diag = lo == hi
+        sig2[lo[diag]] = v[diag]
+        var_g = np.bincount(mcode[lo], v * wt[lo] * wt[hi] * np.where(diag, 1.0, 2.0), minlength=nm)
     used = in_cov[:n] & cand
-    num, eff, n_used = _model_sums(w, mcode, used, wt, sig2, var_g, nm)
-    cnt = np.bincount(mcode[im[im >= 0]], minlength=nm).astype(float)   # n_snps_in_cov: distinct RSID1
+    num, eff, n_used = _model_sums(w, mcode, used, wt, sig2[:n], var_g, nm)
+    cnt = np.bincount(mcode[im[im < n]], minlength=nm).astype(float)   # n_snps_in_cov: distinct RSID1
     cnt[cnt == 0] = np.nan                                 # of the model's gene; NaN: no covariance rows
     var_g = np.where(n_used > 0, var_g, np.nan)
     return _assemble(w, used, num, var_g, eff, cnt, n_used, "spredixcan", "covariance", codes=(mcode, models))
