@@ -80,6 +80,19 @@ def allele_sign(a_eff, a_oth, b_eff, b_oth, *, strand_flip: bool = True, ambiguo
     return sign, how
 
 
+def _default_index(df: pd.DataFrame) -> bool:
+    """Index is 0..n-1 already (no reset_index copy needed)."""
+    return isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+
+
+def _not_na_chrom(chrom: pd.Series) -> np.ndarray:
+    """chrom != 'NA' as strings (a missing value reads 'nan': placed); categoricals compared per category."""
+    if isinstance(chrom.dtype, pd.CategoricalDtype):
+        ok = np.asarray(chrom.cat.categories.astype(str) != "NA")
+        return np.append(ok, True)[chrom.cat.codes.to_numpy()]
+    return (chrom.astype(str) != "NA").to_numpy()
+
+
 def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="keep"):
     """Row of ``table`` (variants with ref/alt, effect = alt) for each weight row, and its sign.
 
@@ -91,8 +104,8 @@ def match(w: pd.DataFrame, table: pd.DataFrame, *, strand_flip=True, ambiguous="
     n = len(w)
     rows = np.arange(n)
     has_pos = {"chrom", "pos"}.issubset(table.columns)
-    placed = ((w["chrom"].astype(str) != "NA") & w["pos"].notna()).to_numpy() & has_pos
-    t = table.reset_index(drop=True)
+    placed = (_not_na_chrom(w["chrom"]) & w["pos"].notna().to_numpy()) & has_pos
+    t = table if _default_index(table) else table.reset_index(drop=True)
     parts = []
     if (~placed).any() and "rsid" in t:
         rs = w["rsid"].array if isinstance(w["rsid"].dtype, pd.CategoricalDtype) else w["rsid"].to_numpy()

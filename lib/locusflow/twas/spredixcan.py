@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from ..schema import load
-from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, match, match_gwas
+from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, _default_index, _not_na_chrom, match, match_gwas
 
 MODEL_COLS = ["model_id", "gene", "gene_name", "tissue", "method", "panel"]
 # the columns of schema weights that S-PrediXcan reads (a trait-time reader need not load the others)
@@ -135,15 +135,10 @@ def _models(w: pd.DataFrame, mcode: np.ndarray, models) -> pd.DataFrame:
     _, first = np.unique(mcode, return_index=True)
     m = w.iloc[first][cols].set_index("model_id")
     if "chrom" in m:   # chrom of the model: its first placed SNP
-        chrom = w["chrom"]
-        if isinstance(chrom.dtype, pd.CategoricalDtype):     # compare each category once
-            cc = chrom.cat.codes.to_numpy()
-            pl = np.flatnonzero(np.append(np.asarray(chrom.cat.categories.astype(str) != "NA"), True)[cc])
-        else:
-            pl = np.flatnonzero((chrom.astype(str) != "NA").to_numpy())
+        pl = np.flatnonzero(_not_na_chrom(w["chrom"]))
         _, f2 = np.unique(mcode[pl], return_index=True)
         ch = np.full(len(models), "NA", dtype=object)
-        ch[mcode[pl][f2]] = w["chrom"].to_numpy()[pl][f2]
+        ch[mcode[pl][f2]] = w["chrom"].take(pl[f2]).to_numpy(dtype=object)
         m["chrom"] = ch
     return m.rename(columns={"cv_r2": "pred_perf_r2", "cv_pval": "pred_perf_pval", "cv_qval": "pred_perf_qval"})
 
@@ -191,7 +186,7 @@ def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.Data
         raise ValueError("give exactly one of covariance= or panel=")
     if not len(weights):
         return load("twas_results").empty()
-    w = match_gwas(weights.reset_index(drop=True), gwas, strand_flip=strand_flip, ambiguous=ambiguous)
+    w = match_gwas(weights if _default_index(weights) else weights.reset_index(drop=True), gwas, strand_flip=strand_flip, ambiguous=ambiguous)
     cand = (w["how"].to_numpy() > 0) & np.isfinite(w["z"].to_numpy())
     mcode, models = _codes(w["model_id"])
     nm = len(models)
