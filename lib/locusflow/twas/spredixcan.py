@@ -328,7 +328,8 @@ def _with_codes(w, cand, mcode, models, cov):
     ok = in_cov[i2] & (i1 < n)
     sig2 = np.zeros(n + 1)                    # [n]: rows not used
     if "repeat_pair" in cov and not cov["repeat_pair"].isna().any() and not cov["repeat_pair"].to_numpy(bool).any():
-        lo, hi = np.where(ok, np.minimum(i1, i2), n), np.maximum(i1, i2)    # lo = n: not used
+        lo = np.where(ok, np.minimum(i1, i2), n).astype(np.intp)   # lo = n: not used; intp: numpy
+        hi = np.maximum(i1, i2).astype(np.intp)                   # gathers ~3x faster than with int32
         diag = np.flatnonzero(lo == hi)
         sig2[lo[diag]] = value[diag]
         wt_x, mc_x = np.append(wt, 0.0), np.append(mcode, 0)
