@@ -106,11 +106,26 @@ def check_coded(w, g, cov, ours, strand_flip):
     subset of the models (as a block of the genome-wide run reads)."""
     w = w.assign(weight_row=np.arange(len(w), dtype=np.int64))
     coded = covariance_codes(cov, w)
-    assert coded["weight_row1"].notna().all()
+    assert coded["weight_row1"].notna().all() and not coded["repeat_pair"].any()    # the compaction-free sums
     pd.testing.assert_frame_equal(spredixcan(w, g, covariance=coded, strand_flip=strand_flip), ours)
     half = w[w["model_id"].isin(w["model_id"].unique()[1::2])]
     pd.testing.assert_frame_equal(spredixcan(half, g, covariance=coded, strand_flip=strand_flip),
                                   spredixcan(half, g, covariance=cov, strand_flip=strand_flip))
+    # as read from Parquet: GWAS rsids Arrow strings (matched by pyarrow index_in), weight strings categorical
+    cats = {c: "category" for c in ("model_id", "gene", "rsid", "effect_allele", "other_allele", "chrom") if c in w}
+    ga = g.assign(rsid=g["rsid"].astype("string[pyarrow]"),
+                  **{c: g[c].astype("category") for c in ("alt", "ref") if c in g})
+    pd.testing.assert_frame_equal(spredixcan(w.astype(cats), ga, covariance=coded, strand_flip=strand_flip), ours)
+    # a pair given twice (the later entry, written the other way round, wins): flagged at import, same result
+    both = ((coded["weight_row1"] >= 0) & (coded["weight_row2"] >= 0)).to_numpy()
+    off = both & (coded["weight_row1"] != coded["weight_row2"]).to_numpy()
+    k = int(np.flatnonzero(off if off.any() else both)[0])      # an off-diagonal pair where there is one
+    again = cov.iloc[[k]].assign(rsid1=cov["rsid2"].iloc[k], rsid2=cov["rsid1"].iloc[k], value=cov["value"].iloc[k] * 1.5)
+    cov2 = pd.concat([cov, again], ignore_index=True)
+    coded2 = covariance_codes(cov2, w)
+    assert coded2["repeat_pair"].to_numpy(bool).sum() == 1
+    pd.testing.assert_frame_equal(spredixcan(w, g, covariance=coded2, strand_flip=strand_flip),
+                                  spredixcan(w, g, covariance=cov2, strand_flip=strand_flip))
 
 
 def compare(ours, mx):
