@@ -346,11 +346,10 @@ def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.Da
 def covariance_codes(cov: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
     """Add the integer codes of schema snp_covariance to covariance rows (tissue, gene, rsid1, rsid2, value)
     against imported weights (with ``weight_row``): the weight rows of rsid1/rsid2 in the model of the
-    row's tissue-gene (-1: not a weight of it), a weight row of that model (-1: no model), and the first
-    row of each (tissue, gene, rsid1). Done once at import, so that S-PrediXcan resolves no covariance
-    string per trait. Left null (the kernel then resolves strings) when a tissue-gene has several models."""
-    cov = cov.copy()
-    n = len(cov)
+    row's tissue-gene (-1: not a weight of it), a weight row of that model (-1: no model), the first row
+    of each (tissue, gene, rsid1), ``repeat_pair`` (its pair of weight rows came earlier). Once at import:
+    S-PrediXcan then resolves no string per trait. Null (strings resolved) if a tissue-gene has several models."""
+    cov, n = cov.copy(), len(cov)
     tg = w["tissue"].astype(str) + "\t" + w["gene"].astype(str)
     if "weight_row" not in w or not len(w) or w["weight_row"].isna().any() or \
             (tg.groupby(w["model_id"].astype(str).to_numpy()).size().size != tg.nunique()):
@@ -364,14 +363,13 @@ def covariance_codes(cov: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
     for c, r in (("weight_row1", "rsid1"), ("weight_row2", "rsid2")):
         i = keys.get_indexer(pd.MultiIndex.from_arrays([ct, cg, cov[r].astype(str).to_numpy()]))
         cov[c] = np.where(i >= 0, wr[np.clip(i, 0, None)], -1).astype(np.int32)
-    tgu = pd.Index(tg)
-    first = ~tgu.duplicated()
-    i = pd.Index(tgu[first]).get_indexer(pd.Index(np.char.add(np.char.add(ct.astype(str), "\t"), cg.astype(str))))
+    first = ~pd.Index(tg).duplicated()
+    i = pd.Index(tg[first]).get_indexer(pd.Index(np.char.add(np.char.add(ct.astype(str), "\t"), cg.astype(str))))
     cov["model_row"] = np.where(i >= 0, wr[first][np.clip(i, 0, None)], -1).astype(np.int32)
     cov["first_rsid1"] = ~cov.duplicated(["tissue", "gene", "rsid1"]).to_numpy()
     a, b = cov["weight_row1"].to_numpy(np.int64), cov["weight_row2"].to_numpy(np.int64)
-    key = pd.Series(np.minimum(a, b) * (int(wr.max()) + 1) + np.maximum(a, b))   # unordered pair
-    cov["repeat_pair"] = ((a >= 0) & (b >= 0) & key.duplicated().to_numpy())
+    key = np.minimum(a, b) * (int(wr.max()) + 1) + np.maximum(a, b)       # the unordered pair, seen before:
+    cov["repeat_pair"] = (a >= 0) & (b >= 0) & pd.Series(key).duplicated().to_numpy()
     return cov
 
 
