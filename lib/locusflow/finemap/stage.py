@@ -65,18 +65,8 @@ def read_blocks(spec, chroms=None) -> pd.DataFrame:
     elif "dataset" in spec:
         b = read_dataset(spec["dataset"], "ld_blocks")
     elif "bed" in spec:
-        path = Path(spec["bed"])
-        if not path.exists():
-            raise InputError(path, "a bed file of LD blocks (chrom, start, stop)")
-        raw = pd.read_csv(path, sep=r"\s+", header=None, comment="#", dtype=str)
-        if not raw.iloc[0, 1].isdigit():
-            raw = raw.iloc[1:]
-        try:   # bed: 0-based half-open [s, e) -> 1-based half-open [s+1, e+1)
-            b = pd.DataFrame({"chrom": raw[0].str.replace("^chr", "", regex=True).to_numpy(),
-                              "start": raw[1].astype(np.int64).to_numpy() + 1,
-                              "stop": raw[2].astype(np.int64).to_numpy() + 1})
-        except ValueError as exc:
-            raise InputError(path, "integer start and stop in columns 2 and 3", value=str(exc)) from None
+        from ..ld.blocks import read_block_bed      # bed: 0-based [s, e) -> 1-based half-open [s+1, e+1)
+        b = read_block_bed(spec["bed"])
     else:
         raise InputError("config", "finemap.blocks as {bed: FILE}, {dataset: DIR} or {window_kb: N}",
                          column="finemap.blocks", value=spec)
