@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from . import __version__, get_logger
-from .config import load_config, parse_override
+from .config import deep_merge, load_config, parse_override
 from .errors import LocusflowError
 from .pipeline import load_stages, run_pipeline
 
@@ -18,7 +18,6 @@ log = get_logger()
 
 def _cmd_run(args) -> int:
     overrides: dict = {}
-    from .config import deep_merge
     for s in args.set or []:
         overrides = deep_merge(overrides, parse_override(s))
     if args.engine:
@@ -33,18 +32,7 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _stage_modules(argv) -> list[str] | None:
-    """Stage modules to import for ``argv``: for `locusflow <stage> ...` only the module of that stage
-    (the one whose package path names it), else None (all: `run`, --help, an unknown command)."""
-    from .pipeline import STAGE_MODULES
-    cmd = next((a for a in argv if not a.startswith("-")), None) if argv else None
-    if not argv or argv[0].startswith("-") or cmd in (None, "run"):
-        return None
-    mods = [m for m in STAGE_MODULES if cmd in m.split(".")[1:]]
-    return mods or None
-
-
-def build_parser(argv=None) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="locusflow", description="Causal variants and genes behind GWAS "
                                 "associations: `locusflow run CONFIG` runs the pipeline; each stage has its own subcommand.")
     p.add_argument("--version", action="version", version=f"locusflow {__version__}")
@@ -56,24 +44,14 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any config key (a.b=1)")
     r.add_argument("--force", action="store_true", help="rerun stages even when unchanged")
     r.set_defaults(func=_cmd_run)
-    stages = None
-    mods = _stage_modules(argv)
-    if mods:                                  # `locusflow twas ...`: import that stage's module only
-        import importlib
-        for m in mods:
-            importlib.import_module(m)
-        from .pipeline import REGISTRY
-        if argv[0] in REGISTRY:
-            stages = {argv[0]: REGISTRY[argv[0]]}
-    for stage in (stages or load_stages()).values():
+    for stage in load_stages().values():
         if stage.add_cli is not None:
             stage.add_cli(sub)
     return p
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv)
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

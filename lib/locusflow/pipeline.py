@@ -140,7 +140,7 @@ def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
         summary = st.run(ctx) or {}
         summary["seconds"] = round(time.time() - t0, 3)
         ctx.summaries[name] = summary
-        state.write_text(json.dumps({"fingerprint": fingerprint(st, cfg), "input_fingerprint": fp,
+        state.write_text(json.dumps({"fingerprint": fp,
                                      "summary": summary, "finished_at": time.time()},
                                     indent=1, default=str))
         log.info("stage %s: done in %.1f s", name, summary["seconds"])
