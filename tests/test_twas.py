@@ -19,6 +19,8 @@ from conftest import PEERS, peer_venv
 
 from locusflow.errors import InputError
 from locusflow.io.weights import combine_models, covariance_codes, read_covariance, read_fusion, read_predictdb
+from locusflow.twas import covpath
+from locusflow.twas.covpath import covariance_terms
 from locusflow.twas.fusion import fusion
 from locusflow.twas.spredixcan import PanelLD, spredixcan
 
@@ -126,6 +128,40 @@ def check_coded(w, g, cov, ours, strand_flip):
     assert coded2["repeat_pair"].to_numpy(bool).sum() == 1
     pd.testing.assert_frame_equal(spredixcan(w, g, covariance=coded2, strand_flip=strand_flip),
                                   spredixcan(w, g, covariance=cov2, strand_flip=strand_flip))
+    return check_terms(w, g, cov, coded, coded2, cov2, ours, strand_flip)
+
+
+def check_terms(w, g, cov, coded, coded2, cov2, ours, strand_flip):
+    """The import-time columns (covariance_terms: term per covariance row, cov_var / cov_partner /
+    n_snps_in_cov per weight) give the string path's results: products formed in another order, so equal
+    to 1e-12, not bitwise. Also with a repeated pair, and with a SNP whose diagonal entry is missing (then
+    the general rule runs). Returns the result of the import-time path."""
+    cov_t, w_t = covariance_terms(coded, w)
+    assert cov_t["term"].notna().all() and w_t["cov_partner"].notna().all()
+    assert covpath.imported(w_t, cov_t)
+    res = spredixcan(w_t, g, covariance=cov_t, strand_flip=strand_flip)
+    pd.testing.assert_frame_equal(res, ours, check_exact=False, rtol=1e-12, atol=1e-300)
+    half = w_t["model_id"].isin(w_t["model_id"].unique()[::2])       # a shard: rows of other models ignored
+    pd.testing.assert_frame_equal(spredixcan(w_t[half], g, covariance=cov_t, strand_flip=strand_flip),
+                                  spredixcan(w[half.to_numpy()], g, covariance=cov, strand_flip=strand_flip),
+                                  check_exact=False, rtol=1e-12, atol=1e-300)
+    cov2_t, w2_t = covariance_terms(coded2, w)
+    assert (cov2_t["term"] == 0).sum() > (cov_t["term"] == 0).sum()      # the earlier entry zeroed
+    pd.testing.assert_frame_equal(spredixcan(w2_t, g, covariance=cov2_t, strand_flip=strand_flip),
+                                  spredixcan(w, g, covariance=cov2, strand_flip=strand_flip),
+                                  check_exact=False, rtol=1e-12, atol=1e-300)
+    r1, r2 = coded["weight_row1"].to_numpy(), coded["weight_row2"].to_numpy()
+    n_as_rsid1 = np.bincount(r1[(r1 >= 0) & (r2 >= 0)] + 1, minlength=len(w) + 1)[r1 + 1]
+    diag = np.flatnonzero((r1 == r2) & (r1 >= 0) & (n_as_rsid1 > 1))    # still RSID1 of another row
+    if len(diag):
+        keep = np.ones(len(coded), bool)
+        keep[diag[len(diag) // 2]] = False
+        cov3 = cov[keep].reset_index(drop=True)
+        cov3_t, w3_t = covariance_terms(covariance_codes(cov3, w), w)
+        assert (w3_t["cov_partner"] & w3_t["cov_var"].isna()).sum() == 1
+        pd.testing.assert_frame_equal(spredixcan(w3_t, g, covariance=cov3_t, strand_flip=strand_flip),
+                                      spredixcan(w, g, covariance=cov3, strand_flip=strand_flip))
+    return res
 
 
 def compare(ours, mx):
@@ -196,13 +232,14 @@ def test_spredixcan_all_44_tissues_and_gene_without_covariance(mxdata, tmp_path)
         gz = g.assign(z=g["z"].astype(np.float32).astype(np.float64))  # MetaXcan casts GWAS z to float32
         c = read_covariance(cov, tissue=db.stem)
         ours = spredixcan(w, gz, covariance=c, strand_flip=False)
-        check_coded(w, gz, c, ours, False)
+        imported = check_coded(w, gz, c, ours, False)
         out = tmp_path / f"{db.stem}.csv"
         jobs.append(mx_args(db, cov, write_mx_gwas(g, tmp_path / f"{db.stem}.gwas"), out))
-        cases.append((i, ours, out))
+        cases.append((i, ours, out, imported))
     run_metaxcan_many(jobs, tmp_path)
     n_genes = n_swapped = n_mismatch = 0
-    for i, ours, out in cases:
+    for i, ours, out, imported in cases:
+        compare(imported, pd.read_csv(out, na_values=["NA"]))      # the per-trait path on imported terms
         m = compare(ours, pd.read_csv(out, na_values=["NA"]))
         if i == 0:
             assert m["zscore_mx"].isna().any() and m["n_snps_in_cov_mx"].isna().any()

@@ -17,6 +17,7 @@ from locusflow.io.plink import BedReader, read_bim
 from locusflow.io.weights import read_covariance, read_predictdb, write_covariance, write_predictdb
 from locusflow.pipeline import Context
 from locusflow.twas.genome import read_blocks_bed
+from locusflow.twas.spredixcan import spredixcan
 from locusflow.twas.stage import _run
 
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
@@ -142,6 +143,65 @@ def test_stage_engines_agree(inputs, tmp_path, spark):
     _, c = run_stage(inputs, tmp_path / "spark", engine="spark", **kw)
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(a, c)
+
+
+def test_stage_covariance_import_reuse_shards_engines(inputs, tmp_path, spark, caplog):
+    """ld_reference covariance: the weights and covariance are imported once and reused by the next trait
+    (re-imported when a source changes); shards of models (weight_row ranges), the dask and spark engines
+    and a covariance file with a SNP lacking its diagonal entry (the general rule) all give the results of
+    the string path (spredixcan on the text inputs)."""
+    import logging
+    import shutil
+    global twas_spark
+    twas_spark = spark
+    w = read_predictdb(inputs["db"])
+    cov = read_covariance(inputs["cov"], tissue=w["tissue"].iloc[0])
+    ref = spredixcan(w, inputs["sumstats"], covariance=cov).sort_values("model_id").reset_index(drop=True)
+    out = tmp_path / "a"
+    s1, a = run_stage(inputs, out, ld_reference="covariance")
+    cols = ["model_id", "zscore", "effect_size", "var_g", "n_snps_used", "n_snps_in_cov", "snps_used", "snps_dropped"]
+    pd.testing.assert_frame_equal(a[cols], ref[cols], check_exact=False, rtol=1e-12, check_dtype=False)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="locusflow"):
+        s2, b = run_stage(inputs, out, ld_reference="covariance")
+    assert "already imported" in caplog.text
+    pd.testing.assert_frame_equal(a, b)
+    for kw in ({"shards": 3}, {"engine": "dask"}, {"engine": "spark"}):
+        s3, c = run_stage(inputs, tmp_path / str(kw), ld_reference="covariance", **kw)
+        assert s3["units"] == (3 if "shards" in kw else 8)
+        pd.testing.assert_frame_equal(a, c)
+    # a changed weights file is re-imported: one SNP's weight negated changes that gene's z
+    t = inputs["tmp"]
+    db2 = shutil.copy(inputs["db"], tmp_path / "sim2.db")
+    import sqlite3
+    con = sqlite3.connect(db2)
+    rs = con.execute("select rsid, gene from weights limit 1").fetchone()
+    con.execute("update weights set weight = -weight where rsid = ? and gene = ?", rs)
+    con.commit()
+    con.close()
+    d2 = {"tmp": t, "db": db2, "cov": inputs["cov"]}
+    _, neg = run_stage(d2, tmp_path / "b", ld_reference="covariance")
+    assert (~np.isclose(neg["zscore"], a["zscore"])).sum() == 1
+    con = sqlite3.connect(db2)
+    con.execute("update weights set weight = -weight where rsid = ? and gene = ?", rs)   # back: same size
+    con.commit()
+    con.close()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="locusflow"):
+        _, e = run_stage(d2, tmp_path / "b", ld_reference="covariance")
+    assert "already imported" not in caplog.text
+    pd.testing.assert_frame_equal(e[cols[1:]], a[cols[1:]])
+    # a SNP without its diagonal entry (still RSID1 of other rows): the general rule, same as the strings
+    c = pd.read_csv(inputs["cov"], sep=" ")
+    first = c.groupby("GENE").head(1).index[3]            # the diagonal entry of a gene's first SNP
+    assert c.loc[first, "RSID1"] == c.loc[first, "RSID2"]
+    c.drop(index=first).to_csv(tmp_path / "nodiag.txt.gz", sep=" ", index=False, compression="gzip")
+    d3 = {"tmp": t, "db": inputs["db"], "cov": tmp_path / "nodiag.txt.gz"}
+    _, f = run_stage(d3, tmp_path / "c", ld_reference="covariance")
+    cov3 = read_covariance(tmp_path / "nodiag.txt.gz", tissue=w["tissue"].iloc[0])
+    ref3 = spredixcan(w, inputs["sumstats"], covariance=cov3).sort_values("model_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(f[cols], ref3[cols], check_exact=False, rtol=1e-12, check_dtype=False)
+    assert not f[cols].equals(a[cols])
 
 
 def test_bad_inputs(inputs, tmp_path):

@@ -58,6 +58,7 @@ class Schema:
     columns: tuple[Column, ...]
     partition_by: tuple[str, ...] = field(default_factory=tuple)
     sort_by: tuple[str, ...] = field(default_factory=tuple)
+    compression: str = "zstd"      # Parquet codec; lz4 where a dataset is read per trait (faster reads)
 
     @property
     def names(self) -> list[str]:
@@ -96,6 +97,13 @@ class Schema:
         out = {}
         for c in self.columns:
             s = df[c.name]
+            if c.type in _NUMPY and s.dtype == _NUMPY[c.type] or c.type == "string" and _arrow_string(s.dtype):
+                plain = isinstance(s.index, pd.RangeIndex) and s.index.start == 0 and s.index.step == 1
+                out[c.name] = s if plain else s.reset_index(drop=True)
+                if not c.nullable and (c.type == "string" or s.dtype.kind == "f") and s.isna().any():
+                    row = int(np.flatnonzero(s.isna().to_numpy())[0])
+                    raise SchemaError(f"{where}: column '{c.name}' must not be null (first at row {row})")
+                continue            # already of its type: nothing to cast (float NaN stays NaN, as before)
             if not c.nullable:
                 bad = s.isna().to_numpy() if not c.type.startswith("list") else s.isna().to_numpy()
                 if bad.any():
@@ -114,6 +122,8 @@ class Schema:
 def _cast(s: pd.Series, typ: str) -> pd.Series:
     s = s.reset_index(drop=True)
     if typ == "string":
+        if _arrow_string(s.dtype):                  # Arrow-backed strings: kept as they are (no Python
+            return s                                # object per value; Arrow writes them zero-copy)
         if isinstance(s.dtype, pd.StringDtype):     # already str: no per-element conversion
             return s.astype(object).where(s.notna(), None)
         return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
@@ -130,6 +140,13 @@ def _cast(s: pd.Series, typ: str) -> pd.Series:
             raise ValueError("non-integral values")
         return s.astype(_NUMPY[typ])
     return pd.to_numeric(s, errors="raise").astype(_NUMPY[typ])
+
+
+def _arrow_string(dtype) -> bool:
+    if isinstance(dtype, pd.StringDtype):
+        return str(dtype.storage).startswith("pyarrow")
+    return isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype) or
+                                                 pa.types.is_large_string(dtype.pyarrow_dtype))
 
 
 def schema_dir():
@@ -153,7 +170,8 @@ def load(name: str) -> Schema:
         if c.type not in _ARROW:
             raise SchemaError(f"schemas/{name}.yaml: column '{c.name}' has unknown type '{c.type}'")
     return Schema(name=spec["name"], description=spec.get("description", ""), columns=cols,
-                  partition_by=tuple(spec.get("partition_by", ())), sort_by=tuple(spec.get("sort_by", ())))
+                  partition_by=tuple(spec.get("partition_by", ())), sort_by=tuple(spec.get("sort_by", ())),
+                  compression=spec.get("compression", "zstd"))
 
 
 def available() -> list[str]:

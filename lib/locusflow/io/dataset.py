@@ -1,10 +1,11 @@
 """Partitioned Parquet datasets: validated, idempotent, resumable writes and typed reads.
 
-Layout: ``<path>/<col>=<value>/part-0.parquet`` (hive style, zstd), rows sorted by the schema's
-``sort_by``, plus ``<path>/_manifest.json`` (inputs' checksums, config, version) and ``_SUCCESS``.
-A write goes to a staging directory first and then replaces only the partitions it holds (dynamic
-partition overwrite), so rerunning one chromosome replaces that chromosome alone and a failed write
-leaves the previous dataset untouched. Spark reads the same layout with ``spark.read.parquet(path)``.
+Layout: ``<path>/<col>=<value>/part-0.parquet`` (hive style; zstd or the schema's ``compression``),
+rows sorted by the schema's ``sort_by``, plus ``<path>/_manifest.json`` (inputs' checksums, config,
+version) and ``_SUCCESS``. A write goes to a staging directory first and then replaces only the
+partitions it holds (dynamic partition overwrite), so rerunning one chromosome replaces that chromosome
+alone and a failed write leaves the previous dataset untouched.
+Spark reads the same layout with ``spark.read.parquet(path)``.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     staging = path.parent / f".staging-{path.name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        written = _write_partitions(table, staging, parts)
+        written = _write_partitions(table, staging, parts, sch.compression)
         if mode == "overwrite" and path.exists():
             shutil.rmtree(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -71,13 +72,13 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     return path
 
 
-def _write_partitions(table: pa.Table, root: Path, parts: list[str]) -> list[str]:
+def _write_partitions(table: pa.Table, root: Path, parts: list[str], compression: str = "zstd") -> list[str]:
     """Write one file per partition (or one file) under ``root``; returns the relative paths written.
 
     Partition directories are returned rather than files, so a rewrite replaces the whole partition.
     """
     if not parts:
-        pq.write_table(table, root / "part-0.parquet", compression="zstd")
+        pq.write_table(table, root / "part-0.parquet", compression=compression)
         return ["part-0.parquet"]
     keys = table.select(parts).to_pandas().astype(str)
     groups = keys.groupby(parts, sort=True).indices if len(keys) else {}
@@ -87,13 +88,33 @@ def _write_partitions(table: pa.Table, root: Path, parts: list[str]) -> list[str
         rel = "/".join(f"{c}={v}" for c, v in zip(parts, key))
         (root / rel).mkdir(parents=True, exist_ok=True)
         sub = table.take(pa.array(idx)).drop_columns(parts)
-        pq.write_table(sub, root / rel / "part-0.parquet", compression="zstd")
+        pq.write_table(sub, root / rel / "part-0.parquet", compression=compression)
         written.append(rel.split("/")[0] if len(parts) == 1 else rel)
     return sorted(set(written))
 
 
 def read_dataset(path, schema, *, filters=None, columns=None) -> pd.DataFrame:
     """Read a dataset written by :func:`write_dataset` with its declared types (partition keys too)."""
+    sch = _schema(schema)
+    df = read_arrow(path, sch, filters=filters, columns=columns).to_pandas()
+    if sch.sort_by and columns is None:
+        keys = [c for c in sch.partition_by if c in df.columns] + [c for c in sch.sort_by if c in df.columns]
+        df = df.sort_values(keys, kind="stable").reset_index(drop=True)
+    return df
+
+
+def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa.Table:
+    """:func:`read_dataset` as an Arrow table, rows in file order; string columns named in ``dictionary``
+    come back dictionary-encoded (Parquet's own dictionary: no string materialised per row)."""
+    return _arrow_dataset(path, schema, dictionary).to_table(filter=_to_expr(filters), columns=columns)
+
+
+def scan_batches(path, schema, *, filters=None, columns=None, batch_size: int = 1 << 17):
+    """The dataset's rows as a stream of Arrow record batches (memory bounded by the batch, not the table)."""
+    return _arrow_dataset(path, schema).to_batches(filter=_to_expr(filters), columns=columns, batch_size=batch_size)
+
+
+def _arrow_dataset(path, schema, dictionary=()):
     sch = _schema(schema)
     path = Path(path)
     if not path.exists():
@@ -102,14 +123,13 @@ def read_dataset(path, schema, *, filters=None, columns=None) -> pd.DataFrame:
     arrow = sch.arrow()
     part_fields = [arrow.field(c) for c in sch.partition_by]
     partitioning = pads.partitioning(pa.schema(part_fields), flavor="hive") if part_fields else None
-    ds = pads.dataset(str(path), format="parquet", partitioning=partitioning, schema=arrow,
-                      exclude_invalid_files=True, ignore_prefixes=[".", "_"])
-    table = ds.to_table(filter=_to_expr(filters), columns=columns)
-    df = table.to_pandas()
-    if sch.sort_by and columns is None:
-        keys = [c for c in sch.partition_by if c in df.columns] + [c for c in sch.sort_by if c in df.columns]
-        df = df.sort_values(keys, kind="stable").reset_index(drop=True)
-    return df
+    fmt = "parquet"
+    dic = [c for c in dictionary if c not in sch.partition_by]
+    if dic:
+        arrow = pa.schema([f.with_type(pa.dictionary(pa.int32(), f.type)) if f.name in dic else f for f in arrow])
+        fmt = pads.ParquetFileFormat(read_options=pads.ParquetReadOptions(dictionary_columns=dic))
+    return pads.dataset(str(path), format=fmt, partitioning=partitioning, schema=arrow,
+                        exclude_invalid_files=True, ignore_prefixes=[".", "_"])
 
 
 def _to_expr(filters):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -84,5 +85,7 @@ def read_focus_db(path) -> pd.DataFrame:
     w["h2"] = float("nan")
     w["n_snps_in_model"] = w.groupby("focus_model_id")["weight"].transform("size")
     w["weight_row"] = pd.array([pd.NA] * len(w), dtype="Int64")    # assigned by import_weights
+    w["cov_var"], w["cov_partner"] = np.nan, pd.array([pd.NA] * len(w), dtype="boolean")   # no covariance file
+    w["n_snps_in_cov"] = pd.array([pd.NA] * len(w), dtype="Int64")
     w = w.sort_values(["gene", "model_id", "pos"], kind="stable")
     return load("weights").conform(w, source=str(path))

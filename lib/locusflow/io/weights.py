@@ -319,9 +319,9 @@ def combine_models(frames) -> pd.DataFrame:
     return pd.concat(keep, ignore_index=True)
 
 
-def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Read every source ({'predictdb': db, ...} or {'fusion': pos, 'weights_dir': ...}) and write
-    the ``weights`` dataset at ``out`` (Parquet, by chrom). Returns the combined frame."""
+def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every source ({'predictdb': db, ...}, {'fusion': pos, 'weights_dir': ...} or {'focus': db}) as one
+    schema ``weights`` frame, duplicated models checked, ``weight_row`` = 0..n-1."""
     frames = []
     for s in sources:
         if s.get("predictdb"):
@@ -336,7 +336,16 @@ def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.Da
             raise InputError("config", "twas.weights entries with 'predictdb: DB', 'fusion: POS' or 'focus: DB'",
                              value=s)
     w = combine_models(frames)
+    if len(w):      # each model's rows contiguous (order kept within a model): shards are weight_row ranges
+        order = np.argsort(pd.factorize(w["model_id"])[0], kind="stable")
+        w = w.iloc[order].reset_index(drop=True)
     w["weight_row"] = np.arange(len(w), dtype=np.int64)   # the covariance dataset refers to rows by it
+    return w
+
+
+def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`read_weights`, written as the ``weights`` dataset at ``out`` (Parquet, by chrom)."""
+    w = read_weights(sources, locate=locate)
     files = [s.get("predictdb") or s.get("fusion") or s.get("focus") for s in sources]
     write_dataset(w, out, "weights", mode="overwrite",
                   manifest={"inputs": {str(f): file_checksum(f) for f in files}})

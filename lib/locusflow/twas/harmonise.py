@@ -238,7 +238,8 @@ def _lookup(rows, keys, table_keys):
 
 
 def match_gwas(w: pd.DataFrame, gwas: pd.DataFrame, **kw) -> pd.DataFrame:
-    """``w`` with GWAS ``z`` and ``beta`` oriented to the weight's effect allele, and ``how``."""
+    """``w`` with GWAS ``z`` and ``beta`` oriented to the weight's effect allele, ``how``, and ``gwas_row``
+    (the matched row of ``gwas``, -1 if none)."""
     idx, sign, how = match(w, gwas, **kw)
     out = w.copy(deep=False)     # new columns only: the caller's frame is not modified
     ok = sign != 0
@@ -247,7 +248,7 @@ def match_gwas(w: pd.DataFrame, gwas: pd.DataFrame, **kw) -> pd.DataFrame:
     z[ok] = gwas["z"].to_numpy(float)[idx[ok]] * sign[ok]
     if "beta" in gwas:
         b[ok] = gwas["beta"].to_numpy(float)[idx[ok]] * sign[ok]
-    out["z"], out["beta"], out["how"] = z, b, how
+    out["z"], out["beta"], out["how"], out["gwas_row"] = z, b, how, idx
     return out
 
 

@@ -188,10 +188,23 @@ def spredixcan(weights: pd.DataFrame, gwas: pd.DataFrame, *, covariance: pd.Data
     if not len(weights):
         return load("twas_results").empty()
     w = match_gwas(weights if _default_index(weights) else weights.reset_index(drop=True), gwas, strand_flip=strand_flip, ambiguous=ambiguous)
+    return spredixcan_matched(w, covariance=covariance, panel=panel)
+
+
+def spredixcan_matched(w: pd.DataFrame, *, covariance: pd.DataFrame | None = None,
+                       panel: PanelLD | None = None) -> pd.DataFrame:
+    """:func:`spredixcan` on weights already matched to the GWAS (:func:`~locusflow.twas.harmonise.match_gwas`:
+    columns ``z``, ``beta``, ``how``). Covariance rows with the import-time ``term`` column (and weights with
+    ``cov_var``...) take :func:`locusflow.twas.covpath.spredixcan_imported`."""
     cand = (w["how"].to_numpy() > 0) & np.isfinite(w["z"].to_numpy())
     mcode, models = _codes(w["model_id"])
     nm = len(models)
     if covariance is not None:
+        from .covpath import imported, spredixcan_imported
+        if imported(w, covariance):
+            res = spredixcan_imported(w, cand, mcode, models, covariance)
+            if res is not None:
+                return res
         if _coded(w, covariance):
             return _with_codes(w, cand, mcode, models, covariance)
         return _with_covariance(w, cand, mcode, models, covariance)

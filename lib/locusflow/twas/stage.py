@@ -23,6 +23,7 @@ the genotype store (``<out>/genotypes.vcz``; or ``twas.store``). Outputs: ``<out
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -30,8 +31,9 @@ import pandas as pd
 from .. import get_logger
 from ..engine.runner import run_worklist
 from ..errors import InputError
-from ..io.dataset import file_checksum, read_dataset, write_dataset
-from ..io.weights import covariance_codes, import_weights, read_covariance
+from .. import __version__
+from ..io.dataset import file_checksum, is_complete, read_dataset, read_manifest, write_dataset
+from ..io.weights import covariance_codes, read_covariance, read_weights
 from ..pipeline import Context, Stage, register
 from .genome import read_blocks_bed, twas_block, twas_units, window_blocks
 
@@ -68,14 +70,83 @@ def _run(ctx: Context) -> dict:
     if method not in ("spredixcan", "fusion") or ld_ref not in ("store", "covariance"):
         raise InputError("config", "twas.method spredixcan|fusion and twas.ld_reference store|covariance",
                          column="twas", value=(method, ld_ref))
-    gw = read_dataset(p["sumstats"], "sumstats", columns=["rsid", "chrom", "pos"])
-    locate = gw
-    if ld_ref == "store":
+    if ld_ref == "covariance" and method != "spredixcan":
+        raise InputError("config", "ld_reference: store for method fusion", column="twas.ld_reference")
+    if not Path(p["sumstats"]).exists():
+        raise InputError(p["sumstats"], "dataset 'sumstats' not found (expected a Parquet directory)")
+    w = _import(sources, p, ld_ref)
+    blocks = read_blocks_bed(sec["blocks"]) if sec.get("blocks") else None
+    window = int(sec.get("window_kb", 1000)) * 1000
+    opts = {k: sec[k] for k in OPTION_KEYS if k in sec}
+    if ld_ref == "covariance":        # no LD to read per block: shards of models, the GWAS read once each
+        from .covpath import covariance_units, twas_covariance
+        units = covariance_units(p["weights"], int(sec.get("shards") or (1 if ctx.engine == "local" else 8)))
+        res = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(),
+                           kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
+                                   "covariance": str(p["covariance"]), "blocks": sec.get("blocks"), "window": window,
+                                   "options": opts})
+    else:
+        if w is None:        # imported by an earlier run
+            w = read_dataset(p["weights"], "weights")
+        if blocks is None:
+            blocks = window_blocks(w[w["chrom"] != "NA"], window)
+        units = twas_units(p["weights"], blocks)
+        res = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(),
+                           kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
+                                   "ld_reference": ld_ref, "store": str(p["store"]), "covariance": None,
+                                   "options": opts})
+        res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
+    write_dataset(res, p["results"], "twas_results", mode="overwrite",
+                  manifest={"config": sec, "inputs": {str(k): v for k, v in _stats(_inputs(ctx.cfg)).items()}})
+    n_out = int(res["block_id"].isna().sum())
+    drops = {c[len("n_dropped_"):]: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")}
+    log.info("twas: %d models in %d work units, %d with a z-score; %d models outside every block",
+             len(res), len(units), int(res["zscore"].notna().sum()), n_out)
+    return {"models": len(res), "units": len(units), "tested": int(res["zscore"].notna().sum()),
+            "models_outside_blocks": n_out, "snps_dropped": drops, "results": str(p["results"])}
+
+
+def _stats(paths) -> dict:
+    """{path: [size, mtime_ns]} of the files among ``paths`` (a dataset directory: its manifest)."""
+    out = {}
+    for x in paths:
+        f = Path(x)
+        f = f / "_manifest.json" if f.is_dir() else f
+        if f.is_file():
+            st = f.stat()
+            out[str(x)] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
+    """The ``weights`` (and, for ld_reference covariance, ``covariance``) datasets of ``sources``: imported
+    once and reused by every later trait while the source files (size and mtime, else sha256) and the
+    locating panel are unchanged. rsid-only SNPs are placed by the genotype store when one exists; SNPs it
+    does not place are matched on rsid per trait. Returns the weights frame when it was (re)imported."""
+    from ..pipeline import _checksum
+    files = [s[k] for s in sources for k in ("predictdb", "fusion", "focus", "covariance")
+             if s.get(k) and (k != "covariance" or ld_ref == "covariance")]
+    store = p["store"] if Path(p["store"]).exists() else None
+    key = {"sources": sources, "covariance": ld_ref == "covariance", "store": str(store) if store else None,
+           "store_manifest": _checksum(store) if store else None, "version": __version__}
+    stats = _stats(files)
+    man = read_manifest(p["weights"]) or {}
+    done = is_complete(p["weights"]) and (ld_ref != "covariance" or is_complete(p["covariance"]))
+    if done and man.get("import_key") == json.loads(json.dumps(key, default=str)):
+        old = man.get("import_stats") or {}
+        same = all(old.get(f) == stats.get(f) or (man.get("inputs") or {}).get(f) == file_checksum(f)
+                   for f in files)
+        if same:
+            log.info("twas: weights of %d source(s) already imported at %s; reused", len(sources), p["weights"])
+            return None
+    locate = None
+    if store:
         from ..io.genotypes import GenotypeStore
-        locate = pd.concat([gw, GenotypeStore(p["store"]).variants[["rsid", "chrom", "pos"]]], ignore_index=True)
-    w = import_weights(sources, p["weights"], locate=locate)
-    cov_path = None
+        locate = GenotypeStore(store).variants[["rsid", "chrom", "pos"]]
+    w = read_weights(sources, locate=locate)
+    manifest = {"inputs": {str(f): file_checksum(f) for f in files}, "import_stats": stats, "import_key": key}
     if ld_ref == "covariance":
+        from .covpath import covariance_terms
         covs = []
         for s in sources:
             if not s.get("covariance"):
@@ -83,29 +154,10 @@ def _run(ctx: Context) -> dict:
                                  column="twas.weights", value=s)
             tissue = s.get("tissue") or Path(s["predictdb"]).stem
             covs.append(read_covariance(s["covariance"]).assign(tissue=tissue))
-        write_dataset(covariance_codes(pd.concat(covs, ignore_index=True), w), p["covariance"], "snp_covariance", mode="overwrite",
-                      manifest={"inputs": {s["covariance"]: file_checksum(s["covariance"]) for s in sources}})
-        cov_path = str(p["covariance"])
-    if sec.get("blocks"):
-        blocks = read_blocks_bed(sec["blocks"])
-    else:
-        blocks = window_blocks(w[w["chrom"] != "NA"], int(sec.get("window_kb", 1000)) * 1000)
-    units = twas_units(p["weights"], blocks)
-    opts = {k: sec[k] for k in OPTION_KEYS if k in sec}
-    res = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(),
-                       kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
-                               "ld_reference": ld_ref, "store": str(p["store"]), "covariance": cov_path,
-                               "options": opts})
-    res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
-    write_dataset(res, p["results"], "twas_results", mode="overwrite",
-                  manifest={"config": sec, "inputs": {str(x): file_checksum(x) for x in _inputs(ctx.cfg)
-                                                      if Path(x).is_file()}})
-    n_out = int(res["block_id"].isna().sum())
-    drops = {c[len("n_dropped_"):]: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")}
-    log.info("twas: %d models in %d blocks, %d with a z-score; %d models outside every block",
-             len(res), len(units), int(res["zscore"].notna().sum()), n_out)
-    return {"models": len(res), "blocks": len(units), "tested": int(res["zscore"].notna().sum()),
-            "models_outside_blocks": n_out, "snps_dropped": drops, "results": str(p["results"])}
+        cov, w = covariance_terms(covariance_codes(pd.concat(covs, ignore_index=True), w), w)
+        write_dataset(cov, p["covariance"], "snp_covariance", mode="overwrite", manifest=manifest)
+    write_dataset(w, p["weights"], "weights", mode="overwrite", manifest=manifest)
+    return w
 
 
 def _unplaced(w: pd.DataFrame, res: pd.DataFrame, method: str, ld_ref: str) -> pd.DataFrame:
