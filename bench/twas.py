@@ -1,8 +1,11 @@
 """Benchmark: S-PrediXcan on 2,000 genes x 40 SNPs against a 580k-row GWAS, locusflow vs MetaXcan.
 
 Inputs are generated in a temporary directory (seeded): a PredictDB SQLite database, its covariance
-file (GENE RSID1 RSID2 VALUE, upper triangle, gz) and a GWAS text file. Both tools read the same files;
-MetaXcan's SPrediXcan.py runs in its own venv (tests/conftest.py peer_venv("metaxcan-venv", ...)), found at
+file (GENE RSID1 RSID2 VALUE, upper triangle, gz) and a GWAS text file. Both tools read the same files.
+locusflow runs as the pipeline does: the GWAS munged once (the sumstats dataset), the database and its
+covariance imported once (the weights and covariance datasets, reused by every later trait), then the
+twas stage per trait; also the direct mode on the text files (no import). MetaXcan's SPrediXcan.py
+(which re-reads all three files for every trait) runs in its own venv (tests/conftest.py peer_venv("metaxcan-venv", ...)), found at
 $LOCUSFLOW_METAXCAN (default ~/.cache/locusflow/peers/MetaXcan, a `git archive` of hakyimlab/MetaXcan).
 
     PYTHONPATH=lib python bench/twas.py [--genes 2000] [--snps 40] [--gwas 580000]
@@ -10,8 +13,10 @@ $LOCUSFLOW_METAXCAN (default ~/.cache/locusflow/peers/MetaXcan, a `git archive` 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,10 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from locusflow.io.fastread import arrow_frame
-from locusflow.io.weights import covariance_codes, read_covariance, read_predictdb, write_covariance, write_predictdb
+from locusflow.io.weights import read_covariance, read_predictdb, write_covariance, write_predictdb
 from locusflow.twas.inputs import read_gwas_text
-from locusflow.twas.spredixcan import WEIGHT_COLUMNS, spredixcan
+from locusflow.twas.spredixcan import spredixcan
 
 PEERS = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers"))
 MX = Path(os.environ.get("LOCUSFLOW_METAXCAN", PEERS / "MetaXcan"))
@@ -39,7 +43,10 @@ def make_inputs(d: Path, n_genes: int, n_snps: int, n_gwas: int, seed: int = 202
     rsid = np.char.add("rs", np.arange(1, n_gwas + 1).astype(str))
     z = rng.normal(0, 1.5, n_gwas).astype(np.float32).astype(np.float64)
     miss = rng.random(n_gwas) < 0.05
-    gw = pd.DataFrame({"SNP": rsid, "A1": a1, "A2": a2, "ZSCORE": z, "BETA": z * 0.01})[~miss]
+    chrom = np.repeat(np.arange(1, 23), -(-n_gwas // 22))[:n_gwas]      # 22 chromosomes, sorted positions
+    bp = np.arange(n_gwas) * 100 + 10_000
+    gw = pd.DataFrame({"SNP": rsid, "CHR": chrom, "BP": bp, "A1": a1, "A2": a2, "ZSCORE": z, "BETA": z * 0.01,
+                       "SE": 0.01, "N": 100_000})[~miss]
     gw.to_csv(d / "gwas.txt", sep="\t", index=False, float_format="%.9g")
     start = np.sort(rng.integers(0, n_gwas - 4 * n_snps, n_genes))
     idx = start[:, None] + np.sort(rng.choice(4 * n_snps, (n_genes, n_snps)), axis=1)
@@ -87,40 +94,50 @@ def ours(d: Path) -> tuple[pd.DataFrame, dict, tuple]:
     return res, t, (w, cov, g)
 
 
-def write_parquet_copies(d: Path, w, cov, g) -> None:
-    """Import once (what the pipeline keeps per weight database): Parquet, strings dictionary-encoded."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    w = w.assign(weight_row=np.arange(len(w), dtype=np.int64))     # as import_weights / the twas stage do
-    cov = covariance_codes(cov, w)
-    for name, df in (("w", w), ("cov", cov), ("gwas", g)):
-        t = pa.Table.from_pandas(df, preserve_index=False)
-        pq.write_table(t, d / f"{name}.parquet", row_group_size=max(t.num_rows, 1))   # one dictionary per column
+def stage_cfg(d: Path) -> dict:
+    """The pipeline's twas stage on imported weights: ld_reference covariance (the model files' LD, as
+    MetaXcan), munged sumstats at <d>/lf/sumstats, MetaXcan's allele rule (no strand flip)."""
+    return {"out": str(d / "lf"), "engine": "local",
+            "twas": {"weights": [{"predictdb": str(d / "model.db"), "covariance": str(d / "cov.txt.gz")}],
+                     "ld_reference": "covariance", "strand_flip": False}}
 
 
-CODED = ("weight_row1", "weight_row2", "model_row", "first_rsid1", "repeat_pair", "value")
-
-
-def load_parquet(d: Path) -> dict:
-    """Read the Parquet copies as the trait-time path does: weights strings as dictionary codes, GWAS rsids
-    as Arrow strings, the covariance as its integer codes + value (no covariance string)."""
-    import pyarrow.parquet as pq
-    frames = {}
-    for name in ("w", "cov", "gwas"):
-        f = d / f"{name}.parquet"
-        strings = [c.name for c in pq.read_schema(f) if str(c.type) in ("string", "large_string") and
-                   not (name == "gwas" and c.name == "rsid")]
-        cols = list(CODED) if name == "cov" else WEIGHT_COLUMNS if name == "w" else None
-        frames[name] = arrow_frame(pq.read_table(f, columns=cols, read_dictionary=strings, use_threads=False))
-    return frames
-
-
-def ours_parquet(d: Path) -> tuple[pd.DataFrame, tuple[float, float]]:
-    """The same run from the Parquet copies: read + kernel."""
+def munge_gwas(d: Path) -> tuple[float, float]:
+    """The munge stage on the GWAS text (once per trait; its output serves twas, finemap and focus)."""
+    from locusflow.io.munge import munge
     t0 = _clock()
-    frames = load_parquet(d)
-    res = spredixcan(frames["w"], frames["gwas"], covariance=frames["cov"], strand_flip=False)
-    return res, _since(t0)
+    munge(d / "gwas.txt", d / "lf" / "sumstats", min_info=None, min_maf=None)
+    return _since(t0)
+
+
+def import_once(d: Path) -> tuple[float, float]:
+    """First stage run: imports the database and covariance (once per database), then the trait."""
+    from locusflow.pipeline import Context
+    from locusflow.twas.stage import _run
+    shutil.rmtree(d / "lf" / "twas", ignore_errors=True)
+    t0 = _clock()
+    _run(Context(stage_cfg(d)))
+    return _since(t0)
+
+
+def ours_stage(d: Path) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """A trait on imported weights: the twas stage reads the munged sumstats and the imported weights and
+    covariance terms, and writes its results dataset (schema twas_results)."""
+    from locusflow.io.dataset import read_dataset
+    from locusflow.pipeline import Context
+    from locusflow.twas.stage import _run
+    t0 = _clock()
+    _run(Context(stage_cfg(d)))
+    t = _since(t0)
+    return read_dataset(d / "lf" / "twas" / "results", "twas_results"), t
+
+
+def ours_stage_cli(d: Path) -> tuple[float, float]:
+    """The same as a separate process: python -m locusflow.cli twas --sumstats ... (start-up included)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "lib"), "TQDM_DISABLE": "1"}
+    return _child([sys.executable, "-m", "locusflow.cli", "twas", "--predictdb", str(d / "model.db"),
+                   "--covariance", str(d / "cov.txt.gz"), "--sumstats", str(d / "lf" / "sumstats"),
+                   "--ld-reference", "covariance", "--no-strand-flip", "--out", str(d / "lf")], env=env)
 
 
 def ours_cli(d: Path) -> tuple[float, float]:
@@ -128,7 +145,7 @@ def ours_cli(d: Path) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "lib")}
     return _child([sys.executable, "-m", "locusflow.cli", "twas", "--predictdb", str(d / "model.db"),
                    "--covariance", str(d / "cov.txt.gz"), "--gwas", str(d / "gwas.txt"), "--no-strand-flip",
-                   "--out", str(d / "lf")], env=env)
+                   "--out", str(d / "direct")], env=env)
 
 
 def _child(cmd, **kw) -> tuple[float, float]:
@@ -158,57 +175,48 @@ def main():
     ap.add_argument("--genes", type=int, default=2000)
     ap.add_argument("--snps", type=int, default=40)
     ap.add_argument("--gwas", type=int, default=580_000)
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each; best reported (shared machine)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each; best reported (shared machine)")
     a = ap.parse_args()
+    logging.disable(logging.INFO)
+    os.environ["TQDM_DISABLE"] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         t0 = time.perf_counter()
         make_inputs(d, a.genes, a.snps, a.gwas)
         print(f"inputs: {a.genes} genes x {a.snps} SNPs, GWAS {a.gwas} rows ({time.perf_counter() - t0:.1f} s to make)")
-        runs = [ours(d) for _ in range(a.repeat)]
-        res, _, inputs = runs[0]
-        t = {k: _best([r[1][k] for r in runs]) for k in runs[0][1]}
-        kern = []
-        for _ in range(a.repeat):                       # kernel only, inputs in memory
-            t1 = _clock()
-            spredixcan(*inputs[:1], inputs[2], covariance=inputs[1], strand_flip=False)
-            kern.append(_since(t1))
-        t["kernel only"] = _best(kern)
-        write_parquet_copies(d, *inputs)
-        pq_runs = [ours_parquet(d) for _ in range(a.repeat)]
-        same_pq = pq_runs[0][0].equals(res)
-        t["parquet"] = _best([r[1] for r in pq_runs])
-        fr = load_parquet(d)
-        kc = []
-        for _ in range(a.repeat):                       # kernel only on the integer codes, inputs in memory
-            t1 = _clock()
-            spredixcan(fr["w"], fr["gwas"], covariance=fr["cov"], strand_flip=False)
-            kc.append(_since(t1))
-        t["kernel coded"] = _best(kc)
+        t = {"munge": munge_gwas(d), "import": import_once(d)}
+        runs = [ours_stage(d) for _ in range(a.repeat)]
+        res = runs[0][0]
+        t["stage"] = _best([r[1] for r in runs])
+        t["stage cli"] = _best([ours_stage_cli(d) for _ in range(a.repeat)])
+        text = [ours(d) for _ in range(a.repeat)]
+        t["text"] = _best([r[1]["text"] for r in text])
         t["cli"] = _best([ours_cli(d) for _ in range(a.repeat)])
-        rows = [("text, end to end, separate process (python -m locusflow.cli twas --gwas)", "cli"),
-                ("text, end to end, in process (read + kernel)", "text"),
-                ("  of which reading SQLite + gz covariance + GWAS", "read"),
-                ("Parquet copies (imported once), read + kernel, in process", "parquet"),
-                ("kernel only, integer codes of the Parquet copies (inputs in memory)", "kernel coded"),
-                ("kernel only, covariance strings (text inputs in memory)", "kernel only")]
-        print(f"Parquet-path results identical to the text path: {same_pq}")
+        same_text = np.allclose(text[0][0].set_index("model_id").loc[res["model_id"], "zscore"].to_numpy(),
+                                res["zscore"].to_numpy(), rtol=1e-12, atol=0)
+        rows = [("twas stage per trait, imported weights, in a running process", "stage"),
+                ("  the same as a separate process (python -m locusflow.cli twas --sumstats)", "stage cli"),
+                ("munge of the GWAS text (once per trait, shared by twas/finemap/focus)", "munge"),
+                ("import of the database + covariance and the first trait (once per database)", "import"),
+                ("text inputs, no import (--gwas direct mode), in process", "text"),
+                ("  the same as a separate process (python -m locusflow.cli twas --gwas)", "cli")]
+        print(f"stage results equal to the text path (z to 1e-12): {same_text}")
         script = MX / "software" / "SPrediXcan.py"
         if not (script.exists() and MX_PY.exists()):
             print(f"MetaXcan not found ({script}, {MX_PY}); run tests/test_twas.py once to create its venv")
             for label, k in rows:
                 print(f"locusflow {label}: {t[k][0]:.3f} s wall, {t[k][1]:.3f} s CPU")
             return
-        tm, cm = _best([metaxcan(d) for _ in range(a.repeat)])
+        tm, cm = _best([metaxcan(d) for _ in range(min(a.repeat, 3))])
         mx = pd.read_csv(d / "mx.csv")
         m = mx.merge(res, on="gene", suffixes=("_mx", ""))
         dz = np.nanmax(np.abs(m["zscore"] - m["zscore_mx"]))
         same = bool((m["n_snps_used"] == m["n_snps_used_mx"]).all())
-        print(f"MetaXcan SPrediXcan.py (separate process, best of {a.repeat}): {tm:.2f} s wall, {cm:.2f} s CPU "
-              f"({len(m)} genes; max |dz| = {dz:.1e}; n_snps_used equal: {same})")
-        print(f"{'locusflow (best of ' + str(a.repeat) + ')':<78} {'wall s':>7} {'CPU s':>7}  MetaXcan/ours wall, CPU")
+        print(f"MetaXcan SPrediXcan.py (separate process, best of {min(a.repeat, 3)}): {tm:.2f} s wall, {cm:.2f} s CPU "
+              f"({len(m)} of {len(res)} genes; max |dz| = {dz:.1e}; n_snps_used equal: {same})")
+        print(f"{'locusflow (best of ' + str(a.repeat) + ')':<80} {'wall s':>7} {'CPU s':>7}  MetaXcan/ours wall, CPU")
         for label, k in rows:
-            print(f"{label:<78} {t[k][0]:7.3f} {t[k][1]:7.3f}  {tm / t[k][0]:6.1f}x {cm / t[k][1]:6.1f}x")
+            print(f"{label:<80} {t[k][0]:7.3f} {t[k][1]:7.3f}  {tm / t[k][0]:6.1f}x {cm / t[k][1]:6.1f}x")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import get_logger
 from ..errors import InputError
@@ -66,6 +65,7 @@ def signal_blocks(blocks: pd.DataFrame, sumstats_paths, p_threshold: float) -> p
     from ..io.dataset import read_dataset
     keep = np.zeros(len(blocks), bool)
     n = np.zeros(len(blocks))
+    from scipy import stats      # imported when the stage runs, not at CLI start
     zmax = stats.chi2.isf(p_threshold, 1)
     for path in sumstats_paths:
         ss = read_dataset(path, "sumstats", columns=["chrom", "pos", "z"])

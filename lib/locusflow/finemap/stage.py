@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from .. import get_logger
 from ..errors import InputError
@@ -82,7 +81,8 @@ def signal_blocks(sumstats, blocks_spec, p_threshold: float = 5e-8) -> pd.DataFr
     """Blocks holding a sumstats p-value below the threshold, with min_p and cost = m^2."""
     ss = read_dataset(sumstats, "sumstats", columns=["chrom", "pos", "z", "p"])
     p = ss["p"].to_numpy(dtype=float)
-    p = np.where(np.isnan(p), 2 * norm.sf(np.abs(ss["z"].to_numpy(dtype=float))), p)
+    from scipy.special import ndtr      # imported when the stage runs, not at CLI start
+    p = np.where(np.isnan(p), 2 * ndtr(-np.abs(ss["z"].to_numpy(dtype=float))), p)
     ss = ss.assign(p=p)
     blocks = read_blocks(blocks_spec, ss["chrom"].unique())
     if blocks is None:

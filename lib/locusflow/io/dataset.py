@@ -109,11 +109,6 @@ def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa
     return _arrow_dataset(path, schema, dictionary).to_table(filter=_to_expr(filters), columns=columns)
 
 
-def scan_batches(path, schema, *, filters=None, columns=None, batch_size: int = 1 << 17):
-    """The dataset's rows as a stream of Arrow record batches (memory bounded by the batch, not the table)."""
-    return _arrow_dataset(path, schema).to_batches(filter=_to_expr(filters), columns=columns, batch_size=batch_size)
-
-
 def _arrow_dataset(path, schema, dictionary=()):
     sch = _schema(schema)
     path = Path(path)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..pipeline import Context, Stage, register
-from .genotypes import ingest_plink, ingest_vcf
 
 
 def store_path(cfg: dict) -> Path:
@@ -24,6 +23,7 @@ def _inputs(cfg):
 
 
 def _run(ctx: Context) -> dict:
+    from .genotypes import ingest_plink, ingest_vcf     # zarr: imported when a stage runs, not at CLI start
     sec = ctx.section("ingest")
     build = ctx.cfg.get("genome_build", "GRCh37")
     out = store_path(ctx.cfg)
@@ -44,8 +44,13 @@ def _cli(sub):
     p.add_argument("source", help="PLINK prefix or VCF file")
     p.add_argument("--out", required=True, help="output store directory (.vcz)")
     p.add_argument("--genome-build", default="GRCh37")
-    p.set_defaults(func=lambda a: print((ingest_plink if a.format == "plink" else ingest_vcf)(
-        a.source, a.out, genome_build=a.genome_build).path) or 0)
+    p.set_defaults(func=_ingest_cli)
+
+
+def _ingest_cli(a) -> int:
+    from .genotypes import ingest_plink, ingest_vcf
+    print((ingest_plink if a.format == "plink" else ingest_vcf)(a.source, a.out, genome_build=a.genome_build).path)
+    return 0
 
 
 register(Stage("ingest", _run, inputs=_inputs, outputs=lambda cfg: [store_path(cfg)], add_cli=_cli))

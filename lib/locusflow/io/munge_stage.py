@@ -25,7 +25,6 @@ from pathlib import Path
 from ..errors import InputError
 from ..pipeline import Context, Stage, register
 from .ingest_stage import store_path
-from .munge import munge
 from .sumstats_formats import FIELDS, FORMAT_NAMES
 
 _FILTERS = {"min_info": 0.9, "min_maf": 0.01, "min_n": None}
@@ -59,6 +58,7 @@ def _run(ctx: Context) -> dict:
     if fmt not in FORMAT_NAMES:
         raise InputError("config", f"munge.format one of {FORMAT_NAMES}", column="munge.format", value=fmt)
     filters = {k: sec.get(k, v) for k, v in _FILTERS.items()}
+    from .munge import munge      # scipy: imported when the stage runs, not at CLI start
     res = munge(sec["sumstats"], sumstats_path(ctx.cfg), fmt=fmt, columns=sec.get("columns"), n=sec.get("n"),
                 reference=_reference(ctx.cfg), hapmap3=sec.get("hapmap3"),
                 ambiguous_window=tuple(sec.get("ambiguous_window", (0.4, 0.6))),
@@ -91,6 +91,7 @@ def _cli(sub):
 
 def _cmd(a) -> int:
     cols = {f: getattr(a, f"col_{f}") for f in FIELDS if getattr(a, f"col_{f}")}
+    from .munge import munge
     res = munge(a.sumstats, a.out, fmt=a.format, columns=cols, n=a.n, reference=a.reference,
                 hapmap3=a.hapmap3, min_info=a.min_info, min_maf=a.min_maf, min_n=a.min_n,
                 ambiguous_window=tuple(a.ambiguous_window), genome_build=a.genome_build)

@@ -25,17 +25,18 @@ block sets use the config's ``genome_build``. CLI: ``locusflow ld --store STORE 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .. import get_logger
 from ..errors import InputError
 from ..io.dataset import write_dataset
-from ..io.genotypes import GenotypeStore
 from ..pipeline import Context, Stage, register
 from .blocks import assign_blocks, fixed_windows, published_blocks, read_block_bed
-from .ldsplit import ldsplit_kernel
-from .matrix import build_ld
+
+if TYPE_CHECKING:
+    from ..io.genotypes import GenotypeStore
 
 log = get_logger("ld")
 DEFAULTS = {"blocks": "EUR", "window": 1000, "min_size": 200, "max_size": 2000, "band": None, "thr_r2": 0.02,
@@ -92,6 +93,7 @@ def _ldsplit_blocks(store, o, build, samples, engine, spark) -> pd.DataFrame:
                       "cost": float(len(rows)) * min(len(rows), int(o["max_size"])) * store.n_samples})
     kw = {k: o[k] for k in ("min_size", "max_size", "band", "max_K", "thr_r2", "max_r2", "max_span", "max_cost",
                             "n_blocks")}
+    from .ldsplit import ldsplit_kernel
     return run_worklist(units, ldsplit_kernel, "ld_blocks", engine=engine, spark=spark,
                         kwargs={"store": str(store.path), "samples": sidx, "genome_build": build, **kw})
 
@@ -99,6 +101,8 @@ def _ldsplit_blocks(store, o, build, samples, engine, spark) -> pd.DataFrame:
 def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine: str = "local",
            spark=None, progress: bool = True) -> dict:
     """Blocks then LD matrices; writes ``<out>/ld_blocks`` and ``<out>/ld``; returns a summary."""
+    from ..io.genotypes import GenotypeStore     # zarr: imported when the stage runs, not at CLI start
+    from .matrix import build_ld
     store = GenotypeStore(store_path)
     out = Path(out)
     samples = read_samples(opts.get("samples"), store)

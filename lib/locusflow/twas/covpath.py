@@ -23,6 +23,8 @@ Same rules as :func:`locusflow.twas.spredixcan.spredixcan` on the covariance str
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -103,7 +105,7 @@ def var_g_sums(wr, used, mcode, nm, chunks) -> np.ndarray:
     mc = np.full(top, nm, np.intp)
     mc[wr] = mcode
     out = np.zeros(nm + 1)
-    buf = idx = None
+    buf = None
     for r1, r2, term in chunks:
         n = len(term)
         if not n:
@@ -114,17 +116,19 @@ def var_g_sums(wr, used, mcode, nm, chunks) -> np.ndarray:
         r1 = np.where(r1 < 0, len(u) - 1, r1) if r1.min() < 0 else r1     # -1: the last slot (unused)
         r2 = np.where(r2 < 0, len(u) - 1, r2) if r2.min() < 0 else r2
         if buf is None or len(buf) < n:
-            buf, b2, idx = np.empty(n), np.empty(n), np.empty(n, np.intp)
-        t, t2, k = buf[:n], b2[:n], idx[:n]
-        np.take(u, r1, out=t)
-        np.take(u, r2, out=t2)
+            buf, b2, i1, i2 = np.empty(n), np.empty(n), np.empty(n, np.intp), np.empty(n, np.intp)
+        t, t2, k1, k2 = buf[:n], b2[:n], i1[:n], i2[:n]
+        np.copyto(k1, r1)           # intp indices: numpy's take is ~3x faster than with int32
+        np.copyto(k2, r2)
+        np.take(u, k1, out=t)
+        np.take(u, k2, out=t2)
         t *= t2
         if np.isfinite(term).all():
             t *= term
         else:                       # 0 x inf/NaN on rows not used must not reach the sums
             t[:] = np.where(t > 0, term, 0.0)
-        np.take(mc, r1, out=k)
-        out += np.bincount(k, t, minlength=nm + 1)
+        np.take(mc, k1, out=k2)
+        out += np.bincount(k2, t, minlength=nm + 1)
     return out[:nm]
 
 
@@ -193,6 +197,54 @@ def covariance_units(weights_path, shards: int = 1) -> list[dict]:
             for lo, hi in zip(edges[:-1], edges[1:])]
 
 
+_POOL = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Two threads for overlapping reads (started once per process: ~4 ms per thread start here)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(2, thread_name_prefix="locusflow-read")
+    return _POOL
+
+
+def _candidate_rows(keys, w):
+    """(keys table, mask of the rows of ``keys`` that can match a weight of ``w``)."""
+    return keys, candidate_mask(keys, w)
+
+
+def _gwas_rows(keys, vals, keep):
+    """The GWAS table (columns of :data:`G_READ`) at the rows where ``keep`` (none when None), file order."""
+    import pyarrow as pa
+    t = pa.Table.from_arrays(keys.columns + vals.columns, names=keys.column_names + vals.column_names)
+    t = t.filter(keep) if keep is not None else t.slice(0, 0)
+    return t.select(list(G_READ))
+
+
+def candidate_mask(g, w):
+    """Boolean mask of the rows of GWAS table ``g`` (Arrow; rsid, pos) whose rsid is among the rsids of the
+    weights ``w`` (Arrow) or whose position is among their positions: a superset of the rows that can match
+    (:func:`locusflow.twas.harmonise.match` decides), None when ``w`` has neither. Filtering in Arrow keeps
+    the 10^5-10^6-row GWAS out of pandas; file order is kept, so "the first matching row wins" picks the
+    same row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    keep = None
+    rs = w.column("rsid")
+    if rs.null_count < len(rs):
+        if pa.types.is_dictionary(rs.type):
+            vals = pa.chunked_array([c.dictionary for c in rs.chunks], rs.type.value_type)
+            vals = pc.unique(vals) if rs.num_chunks > 1 else vals.combine_chunks()
+        else:
+            vals = pc.unique(rs.drop_null())
+        keep = pc.is_in(g.column("rsid"), value_set=vals)
+    pos = w.column("pos").drop_null()
+    if len(pos):
+        at = pc.is_in(g.column("pos"), value_set=pc.unique(pos))
+        keep = at if keep is None else pc.or_(keep, at)
+    return keep
+
+
 def _frame(t):
     """pandas frame of an Arrow table (dictionary columns -> categoricals; the partition key ``chrom``
     dictionary-encoded first, so that no string is made per row)."""
@@ -211,33 +263,44 @@ def twas_covariance(unit: dict, *, weights: str, sumstats: str, covariance: str,
     median position of its SNPs (their GWAS position when the weights give none): ``blocks`` (a BED) or
     windows of ``window`` bp.
     """
-    from ..io.dataset import read_arrow, read_dataset, scan_batches
+    from ..io.dataset import read_arrow, read_dataset
     from ..schema import load
     from .harmonise import match_gwas
     from .spredixcan import _codes, spredixcan_matched
     opts = {k: v for k, v in (options or {}).items() if k in ("strand_flip", "ambiguous")}
     rng = None if unit.get("all") else [("weight_row", ">=", unit["lo"]), ("weight_row", "<", unit["hi"])]
-    w = _frame(read_arrow(weights, "weights", columns=list(W_READ), filters=rng, dictionary=W_DICT))
-    if not len(w):
+    tw = read_arrow(weights, "weights", columns=list(W_READ), filters=rng, dictionary=W_DICT)
+    if not tw.num_rows:
         return load("twas_results").empty()
-    g = _frame(read_arrow(sumstats, "sumstats", columns=list(G_READ), dictionary=("ref", "alt")))
-    w = match_gwas(w, g, **opts)
     crng = None if unit.get("all") else [("weight_row1", ">=", unit["lo"]), ("weight_row1", "<", unit["hi"])]
+    pool = _pool()                          # reads overlap (Arrow decodes outside the GIL) with the frames
+    # the GWAS keys (rsid, pos), then the rows that can match; the other columns are read meanwhile
+    fk = pool.submit(lambda: _candidate_rows(read_arrow(sumstats, "sumstats", columns=["rsid", "pos"]), tw))
+    fv = pool.submit(read_arrow, sumstats, "sumstats", columns=[c for c in G_READ if c not in ("rsid", "pos")],
+                     dictionary=("ref", "alt"))
+    w = _frame(tw)
     general = w["cov_partner"].isna().any() or (w["cov_partner"].to_numpy(bool) &
                                                  w["cov_var"].isna().to_numpy()).any()
-    if general:      # strings needed (uncoded rows, or a SNP without its diagonal entry): the model's rows
+    fc = None if general else pool.submit(
+        read_arrow, covariance, "snp_covariance", columns=list(TERM_COLUMNS), filters=crng)
+    keys, keep = fk.result()
+    vals = fv.result()
+    if keys.num_rows != vals.num_rows:
+        raise RuntimeError(f"{sumstats}: columns read with different row counts")   # never expected
+    g = _frame(_gwas_rows(keys, vals, keep))
+    w = match_gwas(w, g, **opts)
+    if general:  # strings needed (uncoded rows, or a SNP without its diagonal entry): the model's rows
         cov = read_dataset(covariance, "snp_covariance",
                            filters=[("gene", "in", list(pd.unique(w["gene"].astype(str))))])
         res = spredixcan_matched(w.drop(columns=list(COV_COLUMNS)), covariance=cov)
-    else:            # the covariance streamed in batches: three columns, memory bounded by the batch
+    else:        # three columns of the covariance, chunk by chunk as read (no copy)
         cand = (w["how"].to_numpy() > 0) & np.isfinite(w["z"].to_numpy())
         mcode, models = _codes(w["model_id"])
-        res = spredixcan_imported(w, cand, mcode, models, batch_chunks(
-            scan_batches(covariance, "snp_covariance", columns=list(TERM_COLUMNS), filters=crng)))
+        res = spredixcan_imported(w, cand, mcode, models, batch_chunks(fc.result().to_batches()))
     models, chrom, pos = _model_places(w, g)
     at = pd.Index(models).get_indexer(res["model_id"].astype(str))
-    res["chrom"] = chrom[at]
-    res["block_id"] = _model_blocks(chrom, pos, blocks, window)[at]
+    res["chrom"] = pd.array(chrom[at], dtype="string[pyarrow]")      # Arrow strings: no per-value cast
+    res["block_id"] = pd.array(_model_blocks(chrom, pos, blocks, window)[at], dtype="string[pyarrow]")
     return res
 
 

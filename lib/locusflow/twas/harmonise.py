@@ -175,7 +175,7 @@ def _arrow_lookup(rows, keys, table_keys):
     if not (pa.types.is_string(tk.type) or pa.types.is_large_string(tk.type)):
         return None
     if isinstance(keys, pd.Categorical) or isinstance(getattr(keys, "dtype", None), pd.CategoricalDtype):
-        cat = pd.Categorical(keys)
+        cat = keys if isinstance(keys, pd.Categorical) else pd.Categorical(keys)
         kinv, ku = cat.codes.astype(np.int64), cat.categories
         if (kinv < 0).any() or ku.dtype != object:
             return None
