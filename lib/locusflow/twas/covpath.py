@@ -209,40 +209,45 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _candidate_rows(keys, w):
-    """(keys table, mask of the rows of ``keys`` that can match a weight of ``w``)."""
-    return keys, candidate_mask(keys, w)
-
-
-def _gwas_rows(keys, vals, keep):
-    """The GWAS table (columns of :data:`G_READ`) at the rows where ``keep`` (none when None), file order."""
-    import pyarrow as pa
-    t = pa.Table.from_arrays(keys.columns + vals.columns, names=keys.column_names + vals.column_names)
-    t = t.filter(keep) if keep is not None else t.slice(0, 0)
-    return t.select(list(G_READ))
-
-
-def candidate_mask(g, w):
-    """Boolean mask of the rows of GWAS table ``g`` (Arrow; rsid, pos) whose rsid is among the rsids of the
-    weights ``w`` (Arrow) or whose position is among their positions: a superset of the rows that can match
-    (:func:`locusflow.twas.harmonise.match` decides), None when ``w`` has neither. Filtering in Arrow keeps
-    the 10^5-10^6-row GWAS out of pandas; file order is kept, so "the first matching row wins" picks the
-    same row."""
+    """(GWAS keys table (rsid, pos), mask of its rows that can match a weight of ``w``, and per row the
+    index of its rsid in the weights' rsid dictionary (null: none)): a superset of the rows that can match
+    (:func:`locusflow.twas.harmonise.match` decides), by rsid or position. Filtering in Arrow keeps the
+    10^5-10^6-row GWAS out of pandas; file order is kept, so "the first matching row wins" picks the same
+    row. ``w``'s rsid column must hold one dictionary (``unify_dictionaries``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    keep = None
+    keep = code = None
     rs = w.column("rsid")
-    if rs.null_count < len(rs):
-        if pa.types.is_dictionary(rs.type):
-            vals = pa.chunked_array([c.dictionary for c in rs.chunks], rs.type.value_type)
-            vals = pc.unique(vals) if rs.num_chunks > 1 else vals.combine_chunks()
-        else:
-            vals = pc.unique(rs.drop_null())
-        keep = pc.is_in(g.column("rsid"), value_set=vals)
+    if rs.num_chunks and rs.null_count < len(rs):
+        vals = rs.chunk(0).dictionary if pa.types.is_dictionary(rs.type) else pc.unique(rs.drop_null())
+        code = pc.index_in(keys.column("rsid"), value_set=vals)
+        keep = pc.is_valid(code)
     pos = w.column("pos").drop_null()
     if len(pos):
-        at = pc.is_in(g.column("pos"), value_set=pc.unique(pos))
+        at = pc.is_in(keys.column("pos"), value_set=pc.unique(pos))
         keep = at if keep is None else pc.or_(keep, at)
-    return keep
+    return keys, keep, code
+
+
+def _gwas_frame(keys, vals, keep, code, rsid_categories) -> pd.DataFrame:
+    """The GWAS rows where ``keep`` (none when None) in file order, as a frame of :data:`G_READ`; rsid coded
+    on ``rsid_categories`` (the weights' own categories object: matching compares integer codes)."""
+    import pyarrow as pa
+    from ..io.fastread import _categorical
+    t = pa.Table.from_arrays(keys.columns + vals.columns, names=keys.column_names + vals.column_names)
+    if keep is None:
+        t, code = t.slice(0, 0), None
+    else:
+        t = t.filter(keep)
+        code = code.filter(keep) if code is not None else None
+    g = _frame(t.select([c for c in G_READ if c != "rsid"]))
+    if code is not None and rsid_categories is not None:
+        codes = code.to_numpy(zero_copy_only=False)
+        codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes
+        g.insert(0, "rsid", _categorical(codes, rsid_categories))
+    else:
+        g.insert(0, "rsid", _frame(t.select(["rsid"]))["rsid"])
+    return g
 
 
 def _frame(t):
@@ -273,6 +278,7 @@ def twas_covariance(unit: dict, *, weights: str, sumstats: str, covariance: str,
     if not tw.num_rows:
         return load("twas_results").empty()
     crng = None if unit.get("all") else [("weight_row1", ">=", unit["lo"]), ("weight_row1", "<", unit["hi"])]
+    tw = tw.unify_dictionaries()            # one rsid dictionary: the GWAS rsids are coded on it
     pool = _pool()                          # reads overlap (Arrow decodes outside the GIL) with the frames
     # the GWAS keys (rsid, pos), then the rows that can match; the other columns are read meanwhile
     fk = pool.submit(lambda: _candidate_rows(read_arrow(sumstats, "sumstats", columns=["rsid", "pos"]), tw))
@@ -283,11 +289,12 @@ def twas_covariance(unit: dict, *, weights: str, sumstats: str, covariance: str,
                                                  w["cov_var"].isna().to_numpy()).any()
     fc = None if general else pool.submit(
         read_arrow, covariance, "snp_covariance", columns=list(TERM_COLUMNS), filters=crng)
-    keys, keep = fk.result()
+    keys, keep, code = fk.result()
     vals = fv.result()
     if keys.num_rows != vals.num_rows:
         raise RuntimeError(f"{sumstats}: columns read with different row counts")   # never expected
-    g = _frame(_gwas_rows(keys, vals, keep))
+    cats = w["rsid"].cat.categories if isinstance(w["rsid"].dtype, pd.CategoricalDtype) else None
+    g = _gwas_frame(keys, vals, keep, code, cats)
     w = match_gwas(w, g, **opts)
     if general:  # strings needed (uncoded rows, or a SNP without its diagonal entry): the model's rows
         cov = read_dataset(covariance, "snp_covariance",
@@ -326,9 +333,22 @@ def _model_places(w: pd.DataFrame, g: pd.DataFrame):
     _, f = np.unique(mcode[o], return_index=True)
     first_c[mcode[o][f]] = ccode[o][f]
     same = ok & (ccode == first_c[mcode])
-    med = pd.Series(pos[same]).groupby(mcode[same]).median().reindex(range(nm)).to_numpy()
+    med = _group_median(mcode[same], pos[same], nm)
     chrom = np.where(first_c >= 0, np.asarray(cats, dtype=object)[np.clip(first_c, 0, None)], "NA")
     return np.asarray(models, dtype=object).astype(str), chrom, med
+
+
+def _group_median(code: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``x`` per group code 0..n-1 (NaN for an empty group): one sort, the middle element(s)."""
+    order = np.lexsort((x, code))
+    code, x = code[order], x[order]
+    cnt = np.bincount(code, minlength=n)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    out = np.full(n, np.nan)
+    has = cnt > 0
+    lo, hi = start[has] + (cnt[has] - 1) // 2, start[has] + cnt[has] // 2
+    out[has] = (x[lo] + x[hi]) / 2
+    return out
 
 
 def _model_blocks(chrom, pos, blocks, window) -> np.ndarray:

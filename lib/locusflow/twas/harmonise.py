@@ -202,12 +202,30 @@ def _arrow_lookup(rows, keys, table_keys):
     return np.asarray(rows)[ok], ti[ok]
 
 
+def _shared_codes(keys, table_keys):
+    """Integer codes of both sides when they are categoricals over the very same categories object (the
+    twas kernel codes GWAS rsids by the weights' rsid dictionary): equal keys are equal codes, no string is
+    hashed. Table code -1 (a value outside those categories) matches nothing."""
+    if not (isinstance(keys, pd.Categorical) and isinstance(getattr(table_keys, "dtype", None), pd.CategoricalDtype)):
+        return None
+    tk = table_keys.array if isinstance(table_keys, pd.Series) else table_keys
+    if tk.categories is not keys.categories:
+        return None
+    kc = keys.codes.astype(np.int64)
+    if (kc < 0).any():
+        return None
+    return kc, tk.codes.astype(np.int64)
+
+
 def _lookup(rows, keys, table_keys):
     """(row, table index) pairs with equal keys: the distinct query keys are hashed and every table key
     probes them (the query side is the small one); a join when a matched table key is repeated.
 
     rsid keys of the form rs<digits> are compared as integers (hashing 10^5-10^6 Python strings costs
     more than the rest of S-PrediXcan)."""
+    same = _shared_codes(keys, table_keys)
+    if same is not None:
+        return _lookup(rows, *same)
     arrow = _arrow_lookup(rows, keys, table_keys)
     if arrow is not None:
         return arrow

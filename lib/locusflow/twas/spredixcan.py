@@ -104,8 +104,9 @@ def _reasons(w: pd.DataFrame, used: np.ndarray, mcode: np.ndarray, models, reaso
     drop = ~used
     names = pa.array(list(_REASON_NAMES), pa.string()).take(pa.array(rc[drop]))
     out["snps_dropped"] = _join(mcode[drop], pc.binary_join_element_wise(take(drop), names, ":"), nm)
+    per = np.bincount(mcode.astype(np.int64) * 8 + np.maximum(rc, 0), minlength=nm * 8).reshape(nm, 8)   # one pass
     for k, r in enumerate(_REASON_NAMES[1:7], start=1):
-        out[f"n_dropped_{r}"] = np.bincount(mcode, rc == k, minlength=nm).astype(np.int64)
+        out[f"n_dropped_{r}"] = per[:, k].astype(np.int64)
     how = w["how"].to_numpy() if "how" in w else np.zeros(len(w), np.int8)
     out["n_swapped"] = np.bincount(mcode, used & ((how == SWAP) | (how == FLIP_SWAP)), minlength=nm).astype(np.int64)
     out["n_strand_flipped"] = np.bincount(mcode, used & ((how == FLIP) | (how == FLIP_SWAP)), minlength=nm).astype(np.int64)

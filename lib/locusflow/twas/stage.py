@@ -1,4 +1,4 @@
-"""Stage `twas`: weight databases -> ``weights`` dataset; S-PrediXcan or FUSION per LD block.
+"""Stage `twas`: weight databases -> ``weights`` dataset (imported once); S-PrediXcan or FUSION per trait.
 
 Config section ``twas``::
 
@@ -14,6 +14,15 @@ Config section ``twas``::
       impute: true                  # FUSION: impute missing GWAS z from LD
       max_impute: 0.5
       min_r2pred: 0.7
+      shards: 8                     # ld_reference covariance: work units (default 1 local, 8 dask/spark)
+
+The weight sources are imported into ``<out>/twas/weights`` (and their covariance files into
+``<out>/twas/covariance`` with the trait-independent sums of :mod:`locusflow.twas.covpath`) once; later
+runs, i.e. later traits, reuse them while the source files are unchanged (size and mtime, else sha256).
+``ld_reference: store``: one work unit per LD block, whose panel LD is computed once for every model
+(gene x tissue) in it. ``ld_reference: covariance``: the LD is the model files' own, per gene, so there is
+no block LD to share; the models are cut into ``shards`` units (weight_row ranges) that each read the
+GWAS once. Each model still gets the ``block_id`` of its median position.
 
 Inputs: ``<out>/sumstats`` (schema sumstats; or ``twas.sumstats``) and, for ``ld_reference: store``,
 the genotype store (``<out>/genotypes.vcz``; or ``twas.store``). Outputs: ``<out>/twas/weights``
