@@ -27,20 +27,13 @@ from .spredixcan import PanelLD, spredixcan
 
 
 def read_blocks_bed(path) -> pd.DataFrame:
-    """LD blocks from a BED-like file (chrom start stop; LDetect has a header 'chr start stop')."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "an LD-block BED file (chrom start stop); not found")
-    d = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, comment="#").iloc[:, :3]
-    d.columns = ["chrom", "start", "stop"]
-    d = d[~d["chrom"].str.lower().isin(["chr", "chrom", "chromosome"])]
-    for c in ("start", "stop"):
-        v = pd.to_numeric(d[c], errors="coerce")
-        if v.isna().any():
-            i = int(np.flatnonzero(v.isna().to_numpy())[0])
-            raise InputError(path, "integer coordinates", row=i + 1, column=c, value=d[c].iloc[i])
-        d[c] = v.astype("int64")
-    d["chrom"] = d["chrom"].str.replace("^chr", "", regex=True)
+    """LD blocks of a BED file (chrom start stop; LDetect's optional header), in the coordinates of the ld
+    and finemap stages: :func:`locusflow.ld.blocks.read_block_bed` (BED row ``chrom s e`` -> the 1-based
+    half-open block ``[s + 1, e + 1)``, i.e. positions ``s < pos <= e``; InputError naming the row and
+    column of a bad coordinate, an overlap or an empty block). Adds ``block_id = chrom:start-stop``, the id
+    :func:`locusflow.ld.blocks.assign_blocks` gives the same block."""
+    from ..ld.blocks import read_block_bed
+    d = read_block_bed(path)
     d["block_id"] = d["chrom"] + ":" + d["start"].astype(str) + "-" + d["stop"].astype(str)
     return d.reset_index(drop=True)
 
