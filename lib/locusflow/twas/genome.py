@@ -186,11 +186,13 @@ def _block(w, gw, panel, *, method, ld_reference, covariance, options) -> pd.Dat
             raise InputError("config", "ld_reference: store for method fusion", column="twas.ld_reference")
         cov = read_dataset(covariance, "snp_covariance", filters=[("gene", "in", list(w["gene"].unique()))])
         return spredixcan(w, gw, covariance=cov, **{k: opts[k] for k in ("strand_flip", "ambiguous") if k in opts})
-    sd = np.sqrt(np.diag(panel.cov))
-    from .harmonise import match
-    idx, _, _ = match(w, panel.variants)
-    sig = np.where(idx >= 0, sd[np.clip(idx, 0, None)], np.nan)
     scale = w["weight_scale"].fillna("allele").to_numpy()
+    conv = (scale == "sd") if method == "spredixcan" else (scale == "allele")
+    sig = np.full(len(w), np.nan)
+    if conv.any():                                       # sigma_l of the converted rows' panel SNPs
+        from .harmonise import match
+        idx, _, _ = match(w, panel.variants)
+        sig = np.where(idx >= 0, np.sqrt(np.diag(panel.cov))[np.clip(idx, 0, None)], np.nan)
     if method == "spredixcan":
         w = w.assign(weight=np.where(scale == "sd", w["weight"] / sig, w["weight"]))
         w = w[np.isfinite(w["weight"])]
