@@ -53,9 +53,9 @@ def model_positions(w: pd.DataFrame) -> pd.DataFrame:
     placed SNPs on that chromosome. A model's SNPs on another chromosome are not read by its block."""
     p = w.loc[(w["chrom"].astype(str) != "NA").to_numpy() & w["pos"].notna().to_numpy(), ["model_id", "chrom", "pos"]]
     p = p.assign(model_id=p["model_id"].astype(str), chrom=p["chrom"].astype(str))
-    cnt = p.groupby(["model_id", "chrom"], sort=True).size()
-    main = cnt.groupby(level=0, sort=False).idxmax().map(lambda k: k[1])   # loop-free per model (pandas)
-    p = p[p["chrom"].to_numpy() == main.reindex(p["model_id"]).to_numpy()]
+    cnt = p.groupby(["model_id", "chrom"], sort=True).size().rename("k").reset_index()
+    main = cnt.sort_values(["model_id", "k"], ascending=[True, False], kind="stable").drop_duplicates("model_id")
+    p = p[p["chrom"].to_numpy() == main.set_index("model_id")["chrom"].reindex(p["model_id"]).to_numpy()]
     return p.groupby("model_id", sort=False).agg(chrom=("chrom", "first"), pos=("pos", "median"),
                                                   lo=("pos", "min"), hi=("pos", "max"),
                                                   n=("pos", "size")).reset_index()
@@ -149,8 +149,10 @@ def twas_block(unit: dict, *, weights: str, sumstats: str, method: str = "spredi
     which = pd.Series(np.repeat(np.arange(len(blocks)), [len(blk[3]) for blk in blocks]),
                       index=[m for blk in blocks for m in blk[3]])
     bidx = which.reindex(mid).to_numpy()
-    placed = (w["chrom"].astype(str) != "NA").to_numpy()
+    placed = (w["chrom"].astype(str) != "NA").to_numpy() & w["pos"].notna().to_numpy()
     pos = w["pos"].to_numpy(float, na_value=np.nan)
+    if not placed.any():
+        return load("twas_results").empty()
     gw = read_dataset(sumstats, "sumstats", filters=[("chrom", "==", unit["chrom"]),
                                                      ("pos", ">=", int(np.nanmin(pos[placed]))),
                                                      ("pos", "<=", int(np.nanmax(pos[placed])))])
