@@ -9,11 +9,11 @@ import pytest
 from test_twas_stage import inputs, run_stage  # noqa: F401  (module fixture: panel, sumstats, weights DB)
 
 from locusflow.errors import InputError
-from locusflow.io.dataset import write_dataset
+from locusflow.io.dataset import read_dataset, write_dataset
 from locusflow.ld.blocks import assign_blocks as ld_assign
 from locusflow.ld.blocks import read_block_bed
 from locusflow.schema import load
-from locusflow.twas.genome import assign_blocks, model_positions, read_blocks_bed, twas_units
+from locusflow.twas.genome import assign_blocks, model_positions, read_blocks_bed, twas_units, window_blocks
 
 # LDetect style: header, 'chr' prefix, consecutive blocks sharing their boundary, then a gap
 BED = "chr\tstart\tstop\nchr20\t1000\t2000\nchr20\t2000\t3000\nchr20\t3500\t4000\n"
@@ -76,10 +76,40 @@ def test_bed_errors(tmp_path):
 
 
 def test_batched_units_equal_one_block_per_unit(inputs, tmp_path):  # noqa: F811
-    """Blocks batched per unit (default) give the results of one block per unit, spredixcan and fusion."""
+    """Blocks batched per unit (default) give the results of one block per unit, spredixcan and fusion; also
+    when a model has an rsid-only SNP whose rsid the GWAS holds outside the model's block but inside the
+    unit (S-PrediXcan then keeps that block's own call: the SNP stays 'not_in_gwas', as alone)."""
+    import shutil
+    import sqlite3
     for method in ("spredixcan", "fusion"):
         s1, a = run_stage(inputs, tmp_path / f"one_{method}", method=method, window_kb=100, blocks_per_unit=1)
         s2, b = run_stage(inputs, tmp_path / f"batch_{method}", method=method, window_kb=100, blocks_per_unit=4)
         assert s1["units"] == a["block_id"].nunique() > s2["units"] > 1
         assert a["model_id"].is_unique and len(a) == 24
-        pd.testing.assert_frame_equal(a, b)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=0)
+    # a GWAS SNP of another block of the same unit renamed rs999999999, and rs999999999 added to a model's weights
+    wts = read_dataset(tmp_path / "one_spredixcan" / "twas" / "weights", "weights")
+    units = twas_units(tmp_path / "one_spredixcan" / "twas" / "weights",
+                       window_blocks(wts[wts["chrom"] != "NA"], 100_000), per_unit=4)
+    u = next(u for u in units if len(u["blocks"]) >= 2)
+    (m1, b2) = u["blocks"][0][3][0], u["blocks"][1]
+    target = int(wts.loc[wts["model_id"].isin(b2[3]), "pos"].min())
+    d = tmp_path / "mod"
+    d.mkdir()
+    ss = inputs["sumstats"].copy()
+    i = int(np.flatnonzero((ss["chrom"] == u["chrom"]).to_numpy() & (ss["pos"] == target).to_numpy())[0])
+    ss.loc[i, "rsid"] = "rs999999999"
+    write_dataset(ss, d / "sumstats", "sumstats")
+    (d / "genotypes.vcz").symlink_to(inputs["tmp"] / "genotypes.vcz")
+    db = shutil.copy(inputs["db"], d / "mod.db")
+    con = sqlite3.connect(db)
+    con.execute("insert into weights (rsid, gene, weight, ref_allele, eff_allele) values (?, ?, 0.3, ?, ?)",
+                ("rs999999999", m1.split("@")[0], ss.loc[i, "ref"], ss.loc[i, "alt"]))
+    con.commit()
+    con.close()
+    mod = {"tmp": d, "db": db, "cov": inputs["cov"]}
+    _, a = run_stage(mod, tmp_path / "mod_one", window_kb=100, blocks_per_unit=1)
+    _, b = run_stage(mod, tmp_path / "mod_batch", window_kb=100, blocks_per_unit=4)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=0)
+    row = a[a["gene"] == m1.split("@")[0]].iloc[0]
+    assert "rs999999999:not_in_gwas" in row["snps_dropped"]

@@ -6,7 +6,9 @@ most of them). A work unit is up to ``blocks_per_unit`` consecutive blocks of on
 each block reads the panel dosages of every SNP of every model (all genes, all tissues) in the block and
 runs S-PrediXcan or FUSION for all of them with one sparse-dense product. Batching removes the fixed cost
 of a read per block (~0.1 s: two Parquet scans and the store's variant table), which dominated at ~1,700
-genome-wide blocks. Units carry paths, coordinates and their models' ids (DESIGN rule 2); the kernel never
+genome-wide blocks. S-PrediXcan of consecutive small blocks runs as one call on a block-diagonal panel
+covariance (each block's own entries, so the same numbers; see :func:`_groups`): the per-call cost of
+matching and assembling results (~20 ms) is then paid once per group, not per block. Units carry paths, coordinates and their models' ids (DESIGN rule 2); the kernel never
 imports Spark or Dask.
 
 Weight scales are converted through the identity w_sd = w_allele * sigma_l (sigma_l the panel SD of
@@ -162,22 +164,60 @@ def twas_block(unit: dict, *, weights: str, sumstats: str, method: str = "spredi
         ctx = _PanelSource(store, unit["chrom"], w)
     order = np.argsort(bidx, kind="stable")           # rows of each block, placed first, in read order
     cuts = np.searchsorted(bidx[order], np.arange(len(blocks) + 1))
-    out = []
+    items = []                                         # (block_id, rows, lo, hi) of the blocks with placed SNPs
     for k, blk in enumerate(blocks):                    # loop over the unit's blocks
         rows = order[cuts[k]:cuts[k + 1]]
-        if not len(rows):
-            continue
-        wb = w.iloc[rows].reset_index(drop=True)
         p = pos[rows][placed[rows]]
-        if not len(p):
-            continue
-        lo, hi = int(p.min()), int(p.max())
+        if len(p):
+            items.append((blk[0], rows, int(p.min()), int(p.max())))
+    merge = method == "spredixcan" and ld_reference != "covariance"
+    out = []
+    for grp in (_groups(items, ctx, w, gw) if merge else [[it] for it in items]):
+        rows = np.concatenate([it[1] for it in grp])
+        lo, hi = min(it[2] for it in grp), max(it[3] for it in grp)
         gb = gw[(gpos >= lo) & (gpos <= hi)].reset_index(drop=True)
-        res = _block(wb, gb, ctx.panel(rows) if ctx else None, method=method, ld_reference=ld_reference,
+        panel = None if ctx is None else ctx.panel(rows) if len(grp) == 1 else ctx.union([it[1] for it in grp])
+        res = _block(w.iloc[rows].reset_index(drop=True), gb, panel, method=method, ld_reference=ld_reference,
                      covariance=covariance, options=options)
-        res["block_id"] = blk[0]
+        ids = pd.Series(np.repeat([it[0] for it in grp], [len(it[1]) for it in grp]), index=mid[rows])
+        res["block_id"] = ids[~ids.index.duplicated()].reindex(res["model_id"].astype(str)).to_numpy()
         out.append(res)
     return pd.concat(out, ignore_index=True) if out else load("twas_results").empty()
+
+
+MERGE_SNPS = 2048     # S-PrediXcan of consecutive blocks in one call while their panel SNPs stay below this
+
+
+def _groups(items, ctx, w, gw) -> list[list]:
+    """Consecutive blocks whose S-PrediXcan runs as one call (one match of the GWAS, one assembly of results)
+    on a block-diagonal panel covariance: each model's SNPs lie in its block, so it reads the same
+    covariance entries, computed the same way, as alone; the z are those of one call per block. Blocks
+    join while their panel SNPs number at most ``MERGE_SNPS`` and no rsid-only weight row (matched to the
+    GWAS by rsid, not position) of a block could match a GWAS row outside that block's own range, which
+    would change its drop reason; models without n_snps_in_model keep a call per block."""
+    if w["n_snps_in_model"].isna().any():
+        return [[it] for it in items]
+    unplaced = (w["chrom"].astype(str) == "NA").to_numpy() | w["pos"].isna().to_numpy()
+    safe = np.ones(len(items), bool)
+    if unplaced.any() and len(items) > 1:
+        rid = np.concatenate([np.full(len(it[1]), j) for j, it in enumerate(items)])
+        rows = np.concatenate([it[1] for it in items])
+        sel = unplaced[rows]
+        m = pd.DataFrame({"rsid": w["rsid"].astype(str).to_numpy()[rows[sel]], "j": rid[sel]}).merge(
+            pd.DataFrame({"rsid": gw["rsid"].astype(str).to_numpy(), "gpos": gw["pos"].to_numpy()}), on="rsid")
+        lo, hi = np.array([it[2] for it in items]), np.array([it[3] for it in items])
+        out_of = (m["gpos"].to_numpy() < lo[m["j"]]) | (m["gpos"].to_numpy() > hi[m["j"]])
+        safe[np.unique(m["j"].to_numpy()[out_of])] = False
+    groups, n = [], 0
+    for j, it in enumerate(items):                      # loop over blocks
+        k = ctx.n_snps(it[1])
+        if groups and safe[j] and groups[-1][-1][4] and n + k <= MERGE_SNPS:
+            groups[-1].append((*it, True))
+            n += k
+        else:
+            groups.append([(*it, bool(safe[j]))])
+            n = k
+    return groups
 
 
 def _block(w, gw, panel, *, method, ld_reference, covariance, options) -> pd.DataFrame:
@@ -216,6 +256,24 @@ class _PanelSource:
         v = read_dataset(Path(store_path) / "variants.parquet", "variants", filters=[("chrom", "==", str(chrom))])
         self.v = v.sort_values("store_index").reset_index(drop=True)
         self.idx = match(w, self.v)[0]
+
+    def n_snps(self, rows) -> int:
+        idx = self.idx[rows]
+        return len(np.unique(idx[idx >= 0]))
+
+    def union(self, blocks_rows) -> PanelLD:
+        """Block-diagonal panel over the SNPs of several blocks: each block's covariance as
+        :meth:`panel` computes it, placed at its SNPs (pairs of SNPs of different blocks: 0, never read)."""
+        idx = self.idx[np.concatenate(blocks_rows)]
+        keep = np.unique(idx[idx >= 0])
+        sub = self.v.iloc[keep].reset_index(drop=True)
+        dos = self.store.dosages(index=sub["store_index"].to_numpy())      # one read for all the blocks
+        cov = np.zeros((len(keep), len(keep)))
+        for r in blocks_rows:                           # loop over blocks
+            i = self.idx[r]
+            at = np.searchsorted(keep, np.unique(i[i >= 0]))
+            cov[np.ix_(at, at)] = PanelLD.from_dosages(sub.iloc[at], dos[at]).cov
+        return PanelLD(sub[["chrom", "pos", "rsid", "ref", "alt"]], cov, None)
 
     def panel(self, rows) -> PanelLD:
         """Panel LD over the store variants that the weight rows ``rows`` use (one dosage read)."""
