@@ -8,8 +8,8 @@ runs S-PrediXcan or FUSION for all of them with one sparse-dense product. Batchi
 of a read per block (~0.1 s: two Parquet scans and the store's variant table), which dominated at ~1,700
 genome-wide blocks. S-PrediXcan of consecutive small blocks runs as one call on a block-diagonal panel
 covariance (each block's own entries, so the same numbers; see :func:`_groups`): the per-call cost of
-matching and assembling results (~20 ms) is then paid once per group, not per block. Units carry paths, coordinates and their models' ids (DESIGN rule 2); the kernel never
-imports Spark or Dask.
+matching and assembling results (~20 ms) is then paid once per group, not per block. Units carry paths,
+coordinates and their models' ids (DESIGN rule 2); the kernel never imports Spark or Dask.
 
 Weight scales are converted through the identity w_sd = w_allele * sigma_l (sigma_l the panel SD of
 the SNP's dosage): FUSION on PredictDB weights or S-PrediXcan on FUSION weights is then well defined.
