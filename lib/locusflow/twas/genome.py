@@ -1,10 +1,15 @@
-"""Genome-wide TWAS: models grouped by LD block, one work unit per block.
+"""Genome-wide TWAS: models grouped by LD block, consecutive blocks of a chromosome batched into work units.
 
-A model belongs to the block that holds the median position of its placed SNPs. The kernel
-:func:`twas_block` reads the block's weights, GWAS rows and LD once -- the panel dosages of every SNP
-of every model (all genes, all tissues) in the block, or the covariance rows of its genes -- and runs
-S-PrediXcan or FUSION for all of them with one sparse-dense product. Units carry paths and
-coordinates only (DESIGN rule 2); the kernel never imports Spark or Dask.
+A model belongs to the block that holds the median position of its placed SNPs (on the chromosome holding
+most of them). A work unit is up to ``blocks_per_unit`` consecutive blocks of one chromosome: the kernel
+:func:`twas_block` reads the unit's weights and GWAS rows once and opens the genotype store once, then for
+each block reads the panel dosages of every SNP of every model (all genes, all tissues) in the block and
+runs S-PrediXcan or FUSION for all of them with one sparse-dense product. Batching removes the fixed cost
+of a read per block (~0.1 s: two Parquet scans and the store's variant table), which dominated at ~1,700
+genome-wide blocks. S-PrediXcan of consecutive small blocks runs as one call on a block-diagonal panel
+covariance (each block's own entries, so the same numbers; see :func:`_groups`): the per-call cost of
+matching and assembling results (~20 ms) is then paid once per group, not per block. Units carry paths,
+coordinates and their models' ids (DESIGN rule 2); the kernel never imports Spark or Dask.
 
 Weight scales are converted through the identity w_sd = w_allele * sigma_l (sigma_l the panel SD of
 the SNP's dosage): FUSION on PredictDB weights or S-PrediXcan on FUSION weights is then well defined.
@@ -24,20 +29,13 @@ from .spredixcan import PanelLD, spredixcan
 
 
 def read_blocks_bed(path) -> pd.DataFrame:
-    """LD blocks from a BED-like file (chrom start stop; LDetect has a header 'chr start stop')."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "an LD-block BED file (chrom start stop); not found")
-    d = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, comment="#").iloc[:, :3]
-    d.columns = ["chrom", "start", "stop"]
-    d = d[~d["chrom"].str.lower().isin(["chr", "chrom", "chromosome"])]
-    for c in ("start", "stop"):
-        v = pd.to_numeric(d[c], errors="coerce")
-        if v.isna().any():
-            i = int(np.flatnonzero(v.isna().to_numpy())[0])
-            raise InputError(path, "integer coordinates", row=i + 1, column=c, value=d[c].iloc[i])
-        d[c] = v.astype("int64")
-    d["chrom"] = d["chrom"].str.replace("^chr", "", regex=True)
+    """LD blocks of a BED file (chrom start stop; LDetect's optional header), in the coordinates of the ld
+    and finemap stages: :func:`locusflow.ld.blocks.read_block_bed` (BED row ``chrom s e`` -> the 1-based
+    half-open block ``[s + 1, e + 1)``, i.e. positions ``s < pos <= e``; InputError naming the row and
+    column of a bad coordinate, an overlap or an empty block). Adds ``block_id = chrom:start-stop``, the id
+    :func:`locusflow.ld.blocks.assign_blocks` gives the same block."""
+    from ..ld.blocks import read_block_bed
+    d = read_block_bed(path)
     d["block_id"] = d["chrom"] + ":" + d["start"].astype(str) + "-" + d["stop"].astype(str)
     return d.reset_index(drop=True)
 
@@ -52,13 +50,22 @@ def window_blocks(chrom_pos: pd.DataFrame, size: int = 1_000_000) -> pd.DataFram
 
 
 def model_positions(w: pd.DataFrame) -> pd.DataFrame:
-    """(model_id, chrom, pos): median position of each model's placed SNPs."""
-    p = w[(w["chrom"].astype(str) != "NA") & w["pos"].notna()]
-    return p.groupby("model_id", sort=False).agg(chrom=("chrom", "first"), pos=("pos", "median")).reset_index()
+    """(model_id, chrom, pos, lo, hi, n) of each model: its chromosome is the one holding most of its placed
+    SNPs (ties: the first in string order); pos is the median, lo/hi the extremes and n the count of its
+    placed SNPs on that chromosome. A model's SNPs on another chromosome are not read by its block."""
+    p = w.loc[(w["chrom"].astype(str) != "NA").to_numpy() & w["pos"].notna().to_numpy(), ["model_id", "chrom", "pos"]]
+    p = p.assign(model_id=p["model_id"].astype(str), chrom=p["chrom"].astype(str))
+    cnt = p.groupby(["model_id", "chrom"], sort=True).size().rename("k").reset_index()
+    main = cnt.sort_values(["model_id", "k"], ascending=[True, False], kind="stable").drop_duplicates("model_id")
+    p = p[p["chrom"].to_numpy() == main.set_index("model_id")["chrom"].reindex(p["model_id"]).to_numpy()]
+    return p.groupby("model_id", sort=False).agg(chrom=("chrom", "first"), pos=("pos", "median"),
+                                                  lo=("pos", "min"), hi=("pos", "max"),
+                                                  n=("pos", "size")).reset_index()
 
 
 def assign_blocks(models: pd.DataFrame, blocks: pd.DataFrame) -> np.ndarray:
-    """block_id per model (None outside every block); vectorised per chromosome."""
+    """block_id per model (None outside every block): the block [start, stop) holding its position;
+    vectorised per chromosome."""
     out = np.full(len(models), None, dtype=object)
     for chrom, b in blocks.groupby("chrom", sort=False):   # loop over chromosomes
         b = b.sort_values("start")
@@ -72,80 +79,205 @@ def assign_blocks(models: pd.DataFrame, blocks: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def twas_units(weights_path, blocks: pd.DataFrame) -> list[dict]:
-    """One unit per block holding at least one model; cost ~ (SNPs of its models)^2."""
+def twas_units(weights_path, blocks: pd.DataFrame, per_unit: int = 16, max_cost: float | None = None) -> list[dict]:
+    """Work units of up to ``per_unit`` consecutive blocks of one chromosome that hold models.
+
+    A block's cost is (SNPs of its models)^2; a unit also closes before its cost would pass ``max_cost``
+    (default: ``per_unit`` times the mean block cost, so that a unit of large blocks holds fewer). A unit
+    carries its chromosome, the position range [lo, hi] of its models' SNPs and, per block,
+    ``[block_id, start, stop, [model ids]]``: the kernel reads weights, GWAS and panel variants once.
+    """
     w = read_dataset(weights_path, "weights", columns=["model_id", "chrom", "pos"])
     mp = model_positions(w)
     mp["block_id"] = assign_blocks(mp, blocks)
-    placed = w[(w["chrom"].astype(str) != "NA") & w["pos"].notna()]
-    span = placed.groupby("model_id")["pos"].agg(["min", "max", "size"])
-    mp = mp.join(span, on="model_id")
-    units = []
-    for bid, g in mp.dropna(subset=["block_id"]).groupby("block_id", sort=False):   # loop over blocks
-        b = blocks[blocks["block_id"] == bid].iloc[0]
-        units.append({"unit_id": bid, "block_id": bid, "chrom": str(b["chrom"]), "start": int(b["start"]),
-                      "stop": int(b["stop"]), "lo": int(g["min"].min()), "hi": int(g["max"].max()),
-                      "cost": float(g["size"].sum()) ** 2})
+    mp = mp.dropna(subset=["block_id"])
+    if not len(mp):
+        return []
+    b = blocks.set_index("block_id").loc[pd.unique(mp["block_id"])].reset_index()
+    g = mp.groupby("block_id", sort=False)
+    b = b.join(g["lo"].min(), on="block_id").join(g["hi"].max(), on="block_id").join(g["n"].sum(), on="block_id")
+    b["models"] = b["block_id"].map(g["model_id"].agg(list))
+    b["cost"] = b["n"].astype(float) ** 2
+    b = b.sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
+    per_unit = max(1, int(per_unit))
+    cap = float(max_cost) if max_cost else per_unit * float(b["cost"].mean())
+    units, cur = [], []
+
+    def close():
+        if cur:
+            c = b.loc[cur]
+            first, last = c.iloc[0], c.iloc[-1]
+            uid = first["block_id"] if len(c) == 1 else f"{first['chrom']}:{int(first['start'])}-{int(last['stop'])}"
+            units.append({"unit_id": uid, "chrom": str(first["chrom"]), "lo": int(c["lo"].min()),
+                          "hi": int(c["hi"].max()), "cost": float(c["cost"].sum()),
+                          "blocks": [[r.block_id, int(r.start), int(r.stop), list(r.models)] for r in c.itertuples()]})
+            cur.clear()
+    cost = 0.0
+    for i, r in enumerate(b.itertuples()):      # loop over blocks (a few thousand genome-wide)
+        if cur and (len(cur) >= per_unit or str(r.chrom) != str(b.at[cur[0], "chrom"]) or cost + r.cost > cap):
+            close()
+            cost = 0.0
+        cur.append(i)
+        cost += r.cost
+    close()
     return units
 
 
-def _block_weights(weights_path, unit) -> pd.DataFrame:
+def _unit_weights(weights_path, unit) -> pd.DataFrame:
+    """The weights rows of the unit's models: placed on its chromosome in [lo, hi], then the unplaced."""
+    ids = [m for blk in unit["blocks"] for m in blk[3]]
     w = read_dataset(weights_path, "weights", filters=[("chrom", "==", unit["chrom"]), ("pos", ">=", unit["lo"]),
-                                                         ("pos", "<=", unit["hi"])])
-    mp = model_positions(w)
-    keep = mp.loc[(mp["pos"] >= unit["start"]) & (mp["pos"] < unit["stop"]), "model_id"]
-    w = w[w["model_id"].isin(keep)]
-    unplaced = read_dataset(weights_path, "weights", filters=[("chrom", "==", "NA"), ("model_id", "in", list(keep))]) \
-        if Path(weights_path, "chrom=NA").exists() and len(keep) else None
-    return pd.concat([w, unplaced], ignore_index=True) if unplaced is not None and len(unplaced) else w
+                                                         ("pos", "<=", unit["hi"]), ("model_id", "in", ids)])
+    if Path(weights_path, "chrom=NA").exists():
+        unplaced = read_dataset(weights_path, "weights", filters=[("chrom", "==", "NA"), ("model_id", "in", ids)])
+        if len(unplaced):
+            w = pd.concat([w, unplaced], ignore_index=True)
+    return w
 
 
 def twas_block(unit: dict, *, weights: str, sumstats: str, method: str = "spredixcan",
                ld_reference: str = "store", store: str | None = None, covariance: str | None = None,
                options: dict | None = None) -> pd.DataFrame:
-    """TWAS of every model in one LD block (schema twas_results)."""
-    opts = dict(options or {})
-    w = _block_weights(weights, unit)
+    """TWAS of every model in the unit's blocks (schema twas_results), one block after the other.
+
+    The unit's weights, GWAS rows (its chromosome, [lo, hi]) and panel variants are read once and the
+    genotype store opened once; each block then gets its own panel LD over the SNPs its models use.
+    """
+    w = _unit_weights(weights, unit)
     if not len(w):
         return load("twas_results").empty()
-    placed = w[w["chrom"].astype(str) != "NA"]
-    lo, hi = int(placed["pos"].min()), int(placed["pos"].max())
-    gw = read_dataset(sumstats, "sumstats", filters=[("chrom", "==", unit["chrom"]), ("pos", ">=", lo),
-                                                     ("pos", "<=", hi)])
+    mid = w["model_id"].astype(str).to_numpy()
+    blocks = unit["blocks"]
+    which = pd.Series(np.repeat(np.arange(len(blocks)), [len(blk[3]) for blk in blocks]),
+                      index=[m for blk in blocks for m in blk[3]])
+    bidx = which.reindex(mid).to_numpy()
+    placed = (w["chrom"].astype(str) != "NA").to_numpy() & w["pos"].notna().to_numpy()
+    pos = w["pos"].to_numpy(float, na_value=np.nan)
+    if not placed.any():
+        return load("twas_results").empty()
+    gw = read_dataset(sumstats, "sumstats", filters=[("chrom", "==", unit["chrom"]),
+                                                     ("pos", ">=", int(np.nanmin(pos[placed]))),
+                                                     ("pos", "<=", int(np.nanmax(pos[placed])))])
+    gpos = gw["pos"].to_numpy()
+    ctx = None
+    if ld_reference != "covariance":
+        ctx = _PanelSource(store, unit["chrom"], w)
+    order = np.argsort(bidx, kind="stable")           # rows of each block, placed first, in read order
+    cuts = np.searchsorted(bidx[order], np.arange(len(blocks) + 1))
+    items = []                                         # (block_id, rows, lo, hi) of the blocks with placed SNPs
+    for k, blk in enumerate(blocks):                    # loop over the unit's blocks
+        rows = order[cuts[k]:cuts[k + 1]]
+        p = pos[rows][placed[rows]]
+        if len(p):
+            items.append((blk[0], rows, int(p.min()), int(p.max())))
+    merge = method == "spredixcan" and ld_reference != "covariance"
+    out = []
+    for grp in (_groups(items, ctx, w, gw) if merge else [[it] for it in items]):
+        rows = np.concatenate([it[1] for it in grp])
+        lo, hi = min(it[2] for it in grp), max(it[3] for it in grp)
+        gb = gw[(gpos >= lo) & (gpos <= hi)].reset_index(drop=True)
+        panel = None if ctx is None else ctx.panel(rows) if len(grp) == 1 else ctx.union([it[1] for it in grp])
+        res = _block(w.iloc[rows].reset_index(drop=True), gb, panel, method=method, ld_reference=ld_reference,
+                     covariance=covariance, options=options)
+        ids = pd.Series(np.repeat([it[0] for it in grp], [len(it[1]) for it in grp]), index=mid[rows])
+        res["block_id"] = ids[~ids.index.duplicated()].reindex(res["model_id"].astype(str)).to_numpy()
+        out.append(res)
+    return pd.concat(out, ignore_index=True) if out else load("twas_results").empty()
+
+
+MERGE_SNPS = 2048     # S-PrediXcan of consecutive blocks in one call while their panel SNPs stay below this
+
+
+def _groups(items, ctx, w, gw) -> list[list]:
+    """Consecutive blocks whose S-PrediXcan runs as one call (one match of the GWAS, one assembly of results)
+    on a block-diagonal panel covariance: each model's SNPs lie in its block, so it reads the same
+    covariance entries, computed the same way, as alone; the z are those of one call per block. Blocks
+    join while their panel SNPs number at most ``MERGE_SNPS`` and no rsid-only weight row (matched to the
+    GWAS by rsid, not position) of a block could match a GWAS row outside that block's own range, which
+    would change its drop reason; models without n_snps_in_model keep a call per block."""
+    if w["n_snps_in_model"].isna().any():
+        return [[it] for it in items]
+    unplaced = (w["chrom"].astype(str) == "NA").to_numpy() | w["pos"].isna().to_numpy()
+    safe = np.ones(len(items), bool)
+    if unplaced.any() and len(items) > 1:
+        rid = np.concatenate([np.full(len(it[1]), j) for j, it in enumerate(items)])
+        rows = np.concatenate([it[1] for it in items])
+        sel = unplaced[rows]
+        m = pd.DataFrame({"rsid": w["rsid"].astype(str).to_numpy()[rows[sel]], "j": rid[sel]}).merge(
+            pd.DataFrame({"rsid": gw["rsid"].astype(str).to_numpy(), "gpos": gw["pos"].to_numpy()}), on="rsid")
+        lo, hi = np.array([it[2] for it in items]), np.array([it[3] for it in items])
+        out_of = (m["gpos"].to_numpy() < lo[m["j"]]) | (m["gpos"].to_numpy() > hi[m["j"]])
+        safe[np.unique(m["j"].to_numpy()[out_of])] = False
+    groups, n = [], 0
+    for j, it in enumerate(items):                      # loop over blocks
+        k = ctx.n_snps(it[1])
+        if groups and safe[j] and groups[-1][-1][4] and n + k <= MERGE_SNPS:
+            groups[-1].append((*it, True))
+            n += k
+        else:
+            groups.append([(*it, bool(safe[j]))])
+            n = k
+    return groups
+
+
+def _block(w, gw, panel, *, method, ld_reference, covariance, options) -> pd.DataFrame:
+    """S-PrediXcan or FUSION of one block's models ``w`` against its GWAS rows ``gw`` and panel LD."""
+    opts = dict(options or {})
     if ld_reference == "covariance":
         if method != "spredixcan":
             raise InputError("config", "ld_reference: store for method fusion", column="twas.ld_reference")
         cov = read_dataset(covariance, "snp_covariance", filters=[("gene", "in", list(w["gene"].unique()))])
-        res = spredixcan(w, gw, covariance=cov, **{k: opts[k] for k in ("strand_flip", "ambiguous") if k in opts})
-    else:
-        panel = _panel(store, unit["chrom"], w)
-        sd = np.sqrt(np.diag(panel.cov))
+        return spredixcan(w, gw, covariance=cov, **{k: opts[k] for k in ("strand_flip", "ambiguous") if k in opts})
+    scale = w["weight_scale"].fillna("allele").to_numpy()
+    conv = (scale == "sd") if method == "spredixcan" else (scale == "allele")
+    sig = np.full(len(w), np.nan)
+    if conv.any():                                       # sigma_l of the converted rows' panel SNPs
         from .harmonise import match
         idx, _, _ = match(w, panel.variants)
-        sig = np.where(idx >= 0, sd[np.clip(idx, 0, None)], np.nan)
-        scale = w["weight_scale"].fillna("allele").to_numpy()
-        if method == "spredixcan":
-            w = w.assign(weight=np.where(scale == "sd", w["weight"] / sig, w["weight"]))
-            w = w[np.isfinite(w["weight"])]
-            res = spredixcan(w, gw, panel=panel, **{k: opts[k] for k in ("strand_flip", "ambiguous") if k in opts})
-        else:
-            w = w.assign(weight=np.where(scale == "allele", w["weight"] * sig, w["weight"]))
-            w = w[np.isfinite(w["weight"])]
-            keys = ("impute", "max_impute", "min_r2pred", "best_model", "best_by", "strand_flip", "ambiguous")
-            res = fusion(w, gw, panel, **{k: opts[k] for k in keys if k in opts})
-    res["block_id"] = unit["block_id"]
-    return res
+        sig = np.where(idx >= 0, np.sqrt(np.diag(panel.cov))[np.clip(idx, 0, None)], np.nan)
+    if method == "spredixcan":
+        w = w.assign(weight=np.where(scale == "sd", w["weight"] / sig, w["weight"]))
+        w = w[np.isfinite(w["weight"])]
+        return spredixcan(w, gw, panel=panel, **{k: opts[k] for k in ("strand_flip", "ambiguous") if k in opts})
+    w = w.assign(weight=np.where(scale == "allele", w["weight"] * sig, w["weight"]))
+    w = w[np.isfinite(w["weight"])]
+    keys = ("impute", "max_impute", "min_r2pred", "best_model", "best_by", "strand_flip", "ambiguous")
+    return fusion(w, gw, panel, **{k: opts[k] for k in keys if k in opts})
 
 
-def _panel(store_path, chrom, w) -> PanelLD:
-    """Panel LD over the store variants that any model of the block uses (one read per block)."""
-    from ..io.genotypes import GenotypeStore
-    from .harmonise import match
-    st = GenotypeStore(store_path)
-    v = st.variants
-    v = v[v["chrom"].astype(str) == str(chrom)].reset_index(drop=True)
-    idx, sign, _ = match(w, v)
-    need = np.unique(idx[idx >= 0])
-    sub = v.iloc[need].reset_index(drop=True)
-    dos = st.dosages(index=sub["store_index"].to_numpy())
-    return PanelLD.from_dosages(sub[["chrom", "pos", "rsid", "ref", "alt"]], dos)
+class _PanelSource:
+    """The genotype store opened once per unit: the chromosome's variants, matched once to the unit's
+    weight rows; :meth:`panel` reads the dosages of one block's SNPs."""
+
+    def __init__(self, store_path, chrom, w):
+        from ..io.genotypes import GenotypeStore
+        from .harmonise import match
+        self.store = GenotypeStore(store_path)
+        v = read_dataset(Path(store_path) / "variants.parquet", "variants", filters=[("chrom", "==", str(chrom))])
+        self.v = v.sort_values("store_index").reset_index(drop=True)
+        self.idx = match(w, self.v)[0]
+
+    def n_snps(self, rows) -> int:
+        idx = self.idx[rows]
+        return len(np.unique(idx[idx >= 0]))
+
+    def union(self, blocks_rows) -> PanelLD:
+        """Block-diagonal panel over the SNPs of several blocks: each block's covariance as
+        :meth:`panel` computes it, placed at its SNPs (pairs of SNPs of different blocks: 0, never read)."""
+        idx = self.idx[np.concatenate(blocks_rows)]
+        keep = np.unique(idx[idx >= 0])
+        sub = self.v.iloc[keep].reset_index(drop=True)
+        dos = self.store.dosages(index=sub["store_index"].to_numpy())      # one read for all the blocks
+        cov = np.zeros((len(keep), len(keep)))
+        for r in blocks_rows:                           # loop over blocks
+            i = self.idx[r]
+            at = np.searchsorted(keep, np.unique(i[i >= 0]))
+            cov[np.ix_(at, at)] = PanelLD.from_dosages(sub.iloc[at], dos[at]).cov
+        return PanelLD(sub[["chrom", "pos", "rsid", "ref", "alt"]], cov, None)
+
+    def panel(self, rows) -> PanelLD:
+        """Panel LD over the store variants that the weight rows ``rows`` use (one dosage read)."""
+        idx = self.idx[rows]
+        sub = self.v.iloc[np.unique(idx[idx >= 0])].reset_index(drop=True)
+        dos = self.store.dosages(index=sub["store_index"].to_numpy())
+        return PanelLD.from_dosages(sub[["chrom", "pos", "rsid", "ref", "alt"]], dos)

@@ -9,6 +9,7 @@ Config section ``twas``::
       method: spredixcan            # spredixcan | fusion
       ld_reference: store           # store (the run's genotype panel) | covariance (the model files)
       blocks: ld_blocks/lddetect_1KG_EUR_hg19.bed   # or window_kb: 1000 (fixed windows)
+      blocks_per_unit: 16           # ld_reference store: consecutive blocks batched into one work unit
       strand_flip: true             # complement strand-flipped SNPs (MetaXcan: false)
       ambiguous: keep               # keep | drop strand-ambiguous SNPs (FUSION: drop)
       impute: true                  # FUSION: impute missing GWAS z from LD
@@ -99,7 +100,7 @@ def _run(ctx: Context) -> dict:
             w = read_dataset(p["weights"], "weights")
         if blocks is None:
             blocks = window_blocks(w[w["chrom"] != "NA"], window)
-        units = twas_units(p["weights"], blocks)
+        units = twas_units(p["weights"], blocks, int(sec.get("blocks_per_unit", 16)))
         res = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(),
                            kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
                                    "ld_reference": ld_ref, "store": str(p["store"]), "covariance": None,
