@@ -286,3 +286,25 @@ def test_allele_sign_rules():
     sign, how = allele_sign(a1, a2, b1, b2, strand_flip=False, ambiguous="drop")   # MetaXcan / FUSION
     assert list(how) == [MATCH, SWAP, MISMATCH, MISMATCH, AMBIGUOUS, AMBIGUOUS, SWAP, MATCH, MISMATCH]
     assert list(sign) == [1, -1, 0, 0, 0, 0, -1, 1, 0]
+
+
+def test_lookup_non_rs_ids_and_empty_gwas():
+    """rsid-only matching of ids that are not all rs<digits> (string keys hashed as strings), and a GWAS
+    with no row: every model reported, every SNP not_in_gwas."""
+    from locusflow.twas.harmonise import _lookup
+    rows, ti = _lookup(np.arange(4), np.array(["rsTEST", "1:100", "rs5", "rsTEST"], dtype=object),
+                       np.array(["rs5", "x", "rsTEST", "1:100"], dtype=object))
+    assert sorted(zip(rows.tolist(), ti.tolist())) == [(0, 2), (1, 3), (2, 0), (3, 2)]
+    w = pd.DataFrame({"model_id": ["g@t@enet@p"] * 2, "gene": "g", "gene_name": "G", "tissue": "t", "method": "enet",
+                      "panel": "p", "chrom": "NA", "pos": pd.array([pd.NA, pd.NA], dtype="Int64"),
+                      "rsid": ["rsTEST", "rs2"], "effect_allele": ["A", "C"], "other_allele": ["G", "T"],
+                      "weight": [0.1, 0.2]})
+    cov = pd.DataFrame({"tissue": "t", "gene": "g", "rsid1": ["rsTEST", "rsTEST", "rs2"],
+                        "rsid2": ["rsTEST", "rs2", "rs2"], "value": [1.0, 0.1, 1.0]})
+    none = pd.DataFrame({"rsid": pd.Series(dtype=object), "ref": pd.Series(dtype=object),
+                         "alt": pd.Series(dtype=object), "z": pd.Series(dtype=float)})
+    r = spredixcan(w, none, covariance=cov)
+    assert len(r) == 1 and r["zscore"].isna().all() and (r["n_dropped_not_in_gwas"] == 2).all()
+    g = pd.DataFrame({"rsid": ["rsTEST"], "ref": ["G"], "alt": ["A"], "z": [2.0], "beta": [0.1]})
+    r = spredixcan(w, g, covariance=cov)
+    assert r["n_snps_used"].iloc[0] == 1 and np.isclose(r["zscore"].iloc[0], 2.0)    # z_g = w s z / (w s) = z

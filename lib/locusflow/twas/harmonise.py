@@ -238,7 +238,7 @@ def _lookup(rows, keys, table_keys):
     table_keys = np.asarray(table_keys)
     keys = np.asarray(keys)
     if keys.dtype == object:
-        ku, kinv = pd.factorize(keys)
+        kinv, ku = pd.factorize(keys)      # (codes, uniques)
     else:   # np.unique: pandas 2.3's int64 factorize returned repeated uniques here (numpy 2.4)
         ku, kinv = np.unique(keys, return_inverse=True)
     pos = pd.Index(ku).get_indexer(table_keys) if len(ku) else np.full(len(table_keys), -1)
