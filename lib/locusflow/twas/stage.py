@@ -91,7 +91,7 @@ def _run(ctx: Context) -> dict:
     if ld_ref == "covariance":        # no LD to read per block: shards of models, the GWAS read once each
         from .covpath import covariance_units, twas_covariance
         units = covariance_units(p["weights"], int(sec.get("shards") or (1 if ctx.engine == "local" else 8)))
-        res = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(),
+        res = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(), progress=len(units) > 1,
                            kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
                                    "covariance": str(p["covariance"]), "blocks": sec.get("blocks"), "window": window,
                                    "options": opts})
