@@ -166,9 +166,25 @@ def test_stage_covariance_import_reuse_shards_engines(inputs, tmp_path, spark, c
         s2, b = run_stage(inputs, out, ld_reference="covariance")
     assert "already imported" in caplog.text
     pd.testing.assert_frame_equal(a, b)
-    for kw in ({"shards": 3}, {"engine": "dask"}, {"engine": "spark"}):
+    # another trait on the same import: 10% of the GWAS rows gone, a third of the z flipped
+    rng = np.random.default_rng(7)
+    ss2 = inputs["sumstats"].copy()
+    flip = rng.random(len(ss2)) < 0.33
+    ss2.loc[flip, ["z", "beta"]] *= -1
+    ss2 = ss2[rng.random(len(ss2)) > 0.1].reset_index(drop=True)
+    write_dataset(ss2, tmp_path / "trait2", "sumstats")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="locusflow"):
+        _, t2 = run_stage(inputs, out, ld_reference="covariance", sumstats=str(tmp_path / "trait2"))
+    assert "already imported" in caplog.text
+    ref2 = spredixcan(w, ss2, covariance=cov).sort_values("model_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(t2[cols], ref2[cols], check_exact=False, rtol=1e-12, check_dtype=False)
+    assert (t2["n_snps_used"] < a["n_snps_used"]).any() and not np.allclose(t2["zscore"], a["zscore"])
+    n_cov = len(cov)
+    for kw, n in (({"shards": 3}, 3), ({"max_covariance_rows": n_cov // 4}, 5), ({"engine": "dask"}, 8),
+                  ({"engine": "spark"}, 8)):
         s3, c = run_stage(inputs, tmp_path / str(kw), ld_reference="covariance", **kw)
-        assert s3["units"] == (3 if "shards" in kw else 8)
+        assert s3["units"] == n
         pd.testing.assert_frame_equal(a, c)
     # a changed weights file is re-imported: one SNP's weight negated changes that gene's z
     t = inputs["tmp"]

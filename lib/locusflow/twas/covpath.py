@@ -29,6 +29,9 @@ import numpy as np
 import pandas as pd
 
 COV_COLUMNS = ("cov_var", "cov_partner", "n_snps_in_cov")      # schema weights, set at import
+# covariance rows one work unit reads at most (weight_row1, weight_row2, term: 16 bytes each, ~320 MB);
+# GTEx v8 is ~10-20 M rows per tissue, so 49 tissues are cut into ~40 units
+MAX_COVARIANCE_ROWS = 20_000_000
 TERM_COLUMNS = ("weight_row1", "weight_row2", "term")            # what a trait reads of snp_covariance
 
 

@@ -15,7 +15,8 @@ Config section ``twas``::
       impute: true                  # FUSION: impute missing GWAS z from LD
       max_impute: 0.5
       min_r2pred: 0.7
-      shards: 8                     # ld_reference covariance: work units (default 1 local, 8 dask/spark)
+      shards: 8                     # ld_reference covariance: work units (default 1 local, 8 dask/spark,
+      max_covariance_rows: 20000000 #   more when a unit would read more covariance rows than this)
 
 The weight sources are imported into ``<out>/twas/weights`` (and their covariance files into
 ``<out>/twas/covariance`` with the trait-independent sums of :mod:`locusflow.twas.covpath`) once; later
@@ -89,8 +90,11 @@ def _run(ctx: Context) -> dict:
     window = int(sec.get("window_kb", 1000)) * 1000
     opts = {k: sec[k] for k in OPTION_KEYS if k in sec}
     if ld_ref == "covariance":        # no LD to read per block: shards of models, the GWAS read once each
-        from .covpath import covariance_units, twas_covariance
-        units = covariance_units(p["weights"], int(sec.get("shards") or (1 if ctx.engine == "local" else 8)))
+        from .covpath import MAX_COVARIANCE_ROWS, covariance_units, twas_covariance
+        n_cov = int((read_manifest(p["covariance"]) or {}).get("rows") or 0)    # memory per unit bounded:
+        cap = int(sec.get("max_covariance_rows", MAX_COVARIANCE_ROWS))          # ~16 bytes per row read
+        shards = int(sec.get("shards") or max(1 if ctx.engine == "local" else 8, -(-n_cov // max(cap, 1))))
+        units = covariance_units(p["weights"], shards)
         res = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(), progress=len(units) > 1,
                            kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
                                    "covariance": str(p["covariance"]), "blocks": sec.get("blocks"), "window": window,
