@@ -124,7 +124,14 @@ def _cast(s: pd.Series, typ: str) -> pd.Series:
     if typ == "string":
         if _arrow_string(s.dtype):                  # Arrow-backed strings: kept as they are (no Python
             return s                                # object per value; Arrow writes them zero-copy)
-        if isinstance(s.dtype, pd.StringDtype):     # already str: no per-element conversion
+        if isinstance(s.dtype, pd.CategoricalDtype):     # str per category, not per row; Arrow writes the
+            cats = s.cat.categories                      # dictionary as strings
+            if cats.inferred_type in ("string", "empty"):
+                return s
+            if cats.astype(str).is_unique:
+                return s.cat.rename_categories(cats.astype(str))
+        if isinstance(s.dtype, pd.StringDtype) or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True)
+                                                   in ("string", "empty")):   # already str (a C scan)
             return s.astype(object).where(s.notna(), None)
         return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
     if typ.startswith("list"):

@@ -367,19 +367,38 @@ def covariance_codes(cov: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
         cov["first_rsid1"] = cov["repeat_pair"] = pd.array([pd.NA] * n, dtype="boolean")
         return cov
     wr = w["weight_row"].to_numpy(np.int64)
-    keys = pd.MultiIndex.from_arrays([w["tissue"].astype(str), w["gene"].astype(str), w["rsid"].astype(str)])
-    ct, cg = cov["tissue"].astype(str).to_numpy(), cov["gene"].astype(str).to_numpy()
-    for c, r in (("weight_row1", "rsid1"), ("weight_row2", "rsid2")):
-        i = keys.get_indexer(pd.MultiIndex.from_arrays([ct, cg, cov[r].astype(str).to_numpy()]))
+    # integer keys (tissue, gene, rsid) over shared vocabularies: categories are recoded, not rows
+    t_w, t_c = _shared(w["tissue"], cov["tissue"])
+    g_w, g_c = _shared(w["gene"], cov["gene"])
+    r_w, r_c1, r_c2 = _shared(w["rsid"], cov["rsid1"], cov["rsid2"])
+    G, R = int(max(g_w.max(initial=0), g_c.max(initial=0))) + 1, int(max(r_w.max(initial=0), r_c1.max(initial=0),
+                                                                          r_c2.max(initial=0))) + 1
+    tg_w, tg_c = t_w * G + g_w, np.where((t_c >= 0) & (g_c >= 0), t_c * G + g_c, -1)
+    wkeys = pd.Index(tg_w * R + r_w)
+    for c, r in (("weight_row1", r_c1), ("weight_row2", r_c2)):
+        i = wkeys.get_indexer(np.where((tg_c >= 0) & (r >= 0), tg_c * R + r, -1))
         cov[c] = np.where(i >= 0, wr[np.clip(i, 0, None)], -1).astype(np.int32)
-    first = ~pd.Index(tg).duplicated()
-    i = pd.Index(tg[first]).get_indexer(pd.Index(np.char.add(np.char.add(ct.astype(str), "\t"), cg.astype(str))))
-    cov["model_row"] = np.where(i >= 0, wr[first][np.clip(i, 0, None)], -1).astype(np.int32)
-    cov["first_rsid1"] = ~cov.duplicated(["tissue", "gene", "rsid1"]).to_numpy()
+    first = ~pd.Index(tg_w).duplicated()
+    i = pd.Index(tg_w[first]).get_indexer(tg_c)
+    cov["model_row"] = np.where((i >= 0) & (tg_c >= 0), wr[first][np.clip(i, 0, None)], -1).astype(np.int32)
+    cov["first_rsid1"] = ~pd.Index(np.where((tg_c >= 0) & (r_c1 >= 0), tg_c * R + r_c1, -1 - np.arange(n))).duplicated()
     a, b = cov["weight_row1"].to_numpy(np.int64), cov["weight_row2"].to_numpy(np.int64)
     key = np.minimum(a, b) * (int(wr.max()) + 1) + np.maximum(a, b)       # the unordered pair, seen before:
     cov["repeat_pair"] = (a >= 0) & (b >= 0) & pd.Series(key).duplicated().to_numpy()
     return cov
+
+
+def _shared(*cols) -> list[np.ndarray]:
+    """Integer codes of string columns on one vocabulary (-1: missing); categoricals are coded through
+    their categories (no string hashed per row)."""
+    parts = [c.astype(str).astype("category") if not isinstance(c.dtype, pd.CategoricalDtype) else c for c in cols]
+    vocab = pd.Index(np.unique(np.concatenate([np.asarray(p.cat.categories.astype(str), dtype=object) for p in parts])))
+    out = []
+    for p in parts:
+        m = vocab.get_indexer(p.cat.categories.astype(str))
+        codes = p.cat.codes.to_numpy()
+        out.append(np.where(codes >= 0, np.append(m, -1)[codes], -1).astype(np.int64))
+    return out
 
 
 def write_predictdb(weights: pd.DataFrame, extra: pd.DataFrame, path) -> Path:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import get_logger
@@ -167,7 +168,8 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
                 raise InputError("config", "a covariance file for every weights entry with ld_reference: covariance",
                                  column="twas.weights", value=s)
             tissue = s.get("tissue") or Path(s["predictdb"]).stem
-            covs.append(read_covariance(s["covariance"]).assign(tissue=tissue))
+            c = read_covariance(s["covariance"])
+            covs.append(c.assign(tissue=pd.Categorical.from_codes(np.zeros(len(c), np.int8), [str(tissue)])))
         cov, w = covariance_terms(covariance_codes(pd.concat(covs, ignore_index=True), w), w)
         write_dataset(cov, p["covariance"], "snp_covariance", mode="overwrite", manifest=manifest)
     write_dataset(w, p["weights"], "weights", mode="overwrite", manifest=manifest)
