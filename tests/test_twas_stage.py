@@ -186,6 +186,10 @@ def test_stage_covariance_import_reuse_shards_engines(inputs, tmp_path, spark, c
         s3, c = run_stage(inputs, tmp_path / str(kw), ld_reference="covariance", **kw)
         assert s3["units"] == n
         pd.testing.assert_frame_equal(a, c)
+    # a GWAS without rsids: the weights placed by the panel at import are matched on chrom:pos alone
+    write_dataset(inputs["sumstats"].assign(rsid=None), tmp_path / "norsid", "sumstats")
+    _, nr = run_stage(inputs, out, ld_reference="covariance", sumstats=str(tmp_path / "norsid"))
+    pd.testing.assert_frame_equal(nr[cols[1:6]], a[cols[1:6]], check_exact=False, rtol=1e-12)
     # a changed weights file is re-imported: one SNP's weight negated changes that gene's z
     t = inputs["tmp"]
     db2 = shutil.copy(inputs["db"], tmp_path / "sim2.db")
