@@ -278,3 +278,18 @@ def test_bundled_demo_models(inputs, tmp_path):
     assert s1["models"] == 24 and s1["tested"] == 24
     np.testing.assert_array_equal(a["n_snps_used"], b["n_snps_used"])
     np.testing.assert_allclose(a["zscore"], b["zscore"], rtol=1e-9)
+
+
+def test_covariance_mode_model_place():
+    """A model's chromosome is the one holding most of its SNPs (as the store path's model_positions), its
+    position the median there; SNPs the weights do not place take their GWAS row's position."""
+    from locusflow.twas.covpath import _model_places
+    w = pd.DataFrame({"model_id": ["a"] * 5 + ["b"] * 2 + ["c"],
+                      "chrom": pd.Categorical(["1", "1", "2", "2", "NA", "NA", "NA", "NA"]),
+                      "pos": pd.array([10, 20, 500, 700, pd.NA, pd.NA, pd.NA, pd.NA], dtype="Int64"),
+                      "gwas_row": [-1, -1, -1, -1, 0, 1, 2, -1]})
+    g = pd.DataFrame({"chrom": pd.Categorical(["2", "3", "3"]), "pos": [600, 30, 50]})
+    models, chrom, pos = _model_places(w, g)
+    assert list(models) == ["a", "b", "c"] and list(chrom) == ["2", "3", "NA"]
+    np.testing.assert_array_equal(pos[:2], [600.0, 40.0])
+    assert np.isnan(pos[2])

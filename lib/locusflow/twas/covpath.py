@@ -316,8 +316,8 @@ def twas_covariance(unit: dict, *, weights: str, sumstats: str, covariance: str,
 
 
 def _model_places(w: pd.DataFrame, g: pd.DataFrame):
-    """(model ids, chrom, median position) of each model: its placed SNPs, else its SNPs' GWAS positions;
-    chrom 'NA' and NaN when neither exists."""
+    """(model ids, chrom, median position) of each model over its located SNPs (placed by the weights, else
+    at their GWAS row) on its main chromosome; chrom 'NA' and NaN when none is located."""
     from .harmonise import _not_na_chrom
     mcode, models = pd.factorize(w["model_id"])
     nm = int(mcode.max()) + 1 if len(mcode) else 0
@@ -331,11 +331,13 @@ def _model_places(w: pd.DataFrame, g: pd.DataFrame):
     pos = np.where(placed, w["pos"].to_numpy(float, na_value=np.nan),
                    np.where(gi >= 0, g["pos"].to_numpy(float)[np.clip(gi, 0, None)], np.nan))
     ok = ccode >= 0
-    # a model's chrom: that of its first located SNP
-    first_c = np.full(nm, -1)
-    o = np.flatnonzero(ok)
-    _, f = np.unique(mcode[o], return_index=True)
-    first_c[mcode[o][f]] = ccode[o][f]
+    # a model's chrom: the one holding most of its located SNPs (ties: the first in string order), as
+    # locusflow.twas.genome.model_positions does for the store path
+    nc = max(len(cats), 1)
+    cnt = np.bincount(mcode[ok].astype(np.int64) * nc + ccode[ok], minlength=nm * nc).reshape(nm, nc)
+    order = np.argsort(np.asarray(cats, dtype=object).astype(str), kind="stable")   # string order of chroms
+    best = order[np.argmax(cnt[:, order], axis=1)]
+    first_c = np.where(cnt.max(axis=1) > 0, best, -1)
     same = ok & (ccode == first_c[mcode])
     med = _group_median(mcode[same], pos[same], nm)
     chrom = np.where(first_c >= 0, np.asarray(cats, dtype=object)[np.clip(first_c, 0, None)], "NA")
