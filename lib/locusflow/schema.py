@@ -97,7 +97,7 @@ class Schema:
         out = {}
         for c in self.columns:
             s = df[c.name]
-            if c.type in _NUMPY and s.dtype == _NUMPY[c.type] or c.type == "string" and _arrow_string(s.dtype):
+            if c.type in _NUMPY and s.dtype == _NUMPY[c.type] or c.type == "string" and arrow_string(s.dtype):
                 plain = isinstance(s.index, pd.RangeIndex) and s.index.start == 0 and s.index.step == 1
                 out[c.name] = s if plain else s.reset_index(drop=True)
                 if not c.nullable and (c.type == "string" or s.dtype.kind == "f") and s.isna().any():
@@ -122,8 +122,6 @@ class Schema:
 def _cast(s: pd.Series, typ: str) -> pd.Series:
     s = s.reset_index(drop=True)
     if typ == "string":
-        if _arrow_string(s.dtype):                  # Arrow-backed strings: kept as they are (no Python
-            return s                                # object per value; Arrow writes them zero-copy)
         if isinstance(s.dtype, pd.CategoricalDtype):     # str per category, not per row; Arrow writes the
             cats = s.cat.categories                      # dictionary as strings
             if cats.inferred_type in ("string", "empty"):
@@ -149,7 +147,8 @@ def _cast(s: pd.Series, typ: str) -> pd.Series:
     return pd.to_numeric(s, errors="raise").astype(_NUMPY[typ])
 
 
-def _arrow_string(dtype) -> bool:
+def arrow_string(dtype) -> bool:
+    """A pandas string dtype backed by Arrow (kept as it is by :meth:`Schema.conform`)."""
     if isinstance(dtype, pd.StringDtype):
         return str(dtype.storage).startswith("pyarrow")
     return isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype) or

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from ..schema import load
+from ..schema import arrow_string, load
 from .harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, _default_index, _not_na_chrom, match, match_gwas
 from .rowlookup import _RowLookup, _unique_key_groups
 
@@ -118,7 +118,7 @@ def _join(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
     if not len(codes):
-        return pd.array(np.full(n, "", dtype=object), dtype="string[pyarrow]")
+        return pd.array(np.full(n, "", dtype=object), dtype=pd.ArrowDtype(pa.string()))
     values = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
     if np.any(codes[1:] < codes[:-1]):
         order = np.argsort(codes, kind="stable")
@@ -171,14 +171,11 @@ def _assemble(w, used, num, var_g, eff, n_in_cov, n_used, method, ld_reference, 
         v = res.get(c.name, const.get(c.name))
         if not isinstance(v, (np.ndarray, pd.Series, pd.api.extensions.ExtensionArray)):
             v = np.full(nm, v, dtype=object if v is None or isinstance(v, str) else None)
-        if c.type == "string" and not _arrow_str(v) and pd.notna(v).any():   # str once per column (Arrow)
+        if c.type == "string" and not arrow_string(getattr(v, "dtype", None)) and pd.notna(v).any():
+            # str once per column (Arrow), not per value in conform
             v = pd.Series(v).astype("string[pyarrow]").array
         cols[c.name] = v.array if isinstance(v, pd.Series) else v
     return sch.conform(pd.DataFrame(cols, copy=False), source=f"{method} kernel")
-
-
-def _arrow_str(v) -> bool:
-    return isinstance(getattr(v, "dtype", None), (pd.StringDtype, pd.ArrowDtype))
 
 
 @lru_cache(maxsize=1)

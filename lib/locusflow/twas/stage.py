@@ -46,7 +46,7 @@ from ..errors import InputError
 from .. import __version__
 from ..io.dataset import file_checksum, is_complete, read_dataset, read_manifest, write_dataset
 from ..io.weights import covariance_codes, read_covariance, read_weights
-from ..pipeline import Context, Stage, register
+from ..pipeline import Context, Stage, _checksum, register
 from .genome import read_blocks_bed, twas_block, twas_units, window_blocks
 
 log = get_logger("twas")
@@ -112,7 +112,7 @@ def _run(ctx: Context) -> dict:
                                    "options": opts})
         res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
     write_dataset(res, p["results"], "twas_results", mode="overwrite",
-                  manifest={"config": sec, "inputs": {str(k): v for k, v in _stats(_inputs(ctx.cfg)).items()}})
+                  manifest={"config": sec, "inputs": {str(x): _checksum(x) for x in _inputs(ctx.cfg)}})
     n_out = int(res["block_id"].isna().sum())
     drops = {c[len("n_dropped_"):]: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")}
     log.info("twas: %d models in %d work units, %d with a z-score; %d models outside every block",
@@ -121,35 +121,22 @@ def _run(ctx: Context) -> dict:
             "models_outside_blocks": n_out, "snps_dropped": drops, "results": str(p["results"])}
 
 
-def _stats(paths) -> dict:
-    """{path: [size, mtime_ns]} of the files among ``paths`` (a dataset directory: its manifest)."""
-    out = {}
-    for x in paths:
-        f = Path(x)
-        f = f / "_manifest.json" if f.is_dir() else f
-        if f.is_file():
-            st = f.stat()
-            out[str(x)] = [st.st_size, st.st_mtime_ns]
-    return out
-
-
 def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
     """The ``weights`` (and, for ld_reference covariance, ``covariance``) datasets of ``sources``: imported
     once and reused by every later trait while the source files (size and mtime, else sha256) and the
     locating panel are unchanged. rsid-only SNPs are placed by the genotype store when one exists; SNPs it
     does not place are matched on rsid per trait. Returns the weights frame when it was (re)imported."""
-    from ..pipeline import _checksum
     files = [s[k] for s in sources for k in ("predictdb", "fusion", "focus", "covariance")
              if s.get(k) and (k != "covariance" or ld_ref == "covariance")]
     store = p["store"] if Path(p["store"]).exists() else None
     key = {"sources": sources, "covariance": ld_ref == "covariance", "store": str(store) if store else None,
            "store_manifest": _checksum(store) if store else None, "version": __version__}
-    stats = _stats(files)
+    stats = {str(f): _checksum(f) for f in files}
     man = read_manifest(p["weights"]) or {}
     done = is_complete(p["weights"]) and (ld_ref != "covariance" or is_complete(p["covariance"]))
     if done and man.get("import_key") == json.loads(json.dumps(key, default=str)):
         old = man.get("import_stats") or {}
-        same = all(old.get(f) == stats.get(f) or (man.get("inputs") or {}).get(f) == file_checksum(f)
+        same = all(old.get(str(f)) == stats[str(f)] or (man.get("inputs") or {}).get(str(f)) == file_checksum(f)
                    for f in files)
         if same:
             log.info("twas: weights of %d source(s) already imported at %s; reused", len(sources), p["weights"])
