@@ -316,56 +316,34 @@ def twas_covariance(unit: dict, *, weights: str, sumstats: str, covariance: str,
 
 
 def _model_places(w: pd.DataFrame, g: pd.DataFrame):
-    """(model ids, chrom, median position) of each model over its located SNPs (placed by the weights, else
-    at their GWAS row) on its main chromosome; chrom 'NA' and NaN when none is located."""
+    """(model ids, chrom, median position) of every model of ``w``, by the store path's rule
+    (:func:`locusflow.twas.genome.main_positions`) over its located SNPs: placed by the weights, else at
+    their GWAS row; chrom 'NA' and NaN when none is located."""
+    from .genome import main_positions
     from .harmonise import _not_na_chrom
     mcode, models = pd.factorize(w["model_id"])
-    nm = int(mcode.max()) + 1 if len(mcode) else 0
     placed = _not_na_chrom(w["chrom"]) & w["pos"].notna().to_numpy()
     gi = w["gwas_row"].to_numpy()
-    wc = pd.Categorical(w["chrom"])
-    gc = pd.Categorical(g["chrom"])
+    wc, gc = pd.Categorical(w["chrom"]), pd.Categorical(g["chrom"])
     cats = wc.categories.union(gc.categories)
     ccode = np.where(placed, pd.Categorical(wc, categories=cats).codes,
                      np.where(gi >= 0, pd.Categorical(gc, categories=cats).codes[np.clip(gi, 0, None)], -1))
     pos = np.where(placed, w["pos"].to_numpy(float, na_value=np.nan),
                    np.where(gi >= 0, g["pos"].to_numpy(float)[np.clip(gi, 0, None)], np.nan))
     ok = ccode >= 0
-    # a model's chrom: the one holding most of its located SNPs (ties: the first in string order), as
-    # locusflow.twas.genome.model_positions does for the store path
-    nc = max(len(cats), 1)
-    cnt = np.bincount(mcode[ok].astype(np.int64) * nc + ccode[ok], minlength=nm * nc).reshape(nm, nc)
-    order = np.argsort(np.asarray(cats, dtype=object).astype(str), kind="stable")   # string order of chroms
-    best = order[np.argmax(cnt[:, order], axis=1)]
-    first_c = np.where(cnt.max(axis=1) > 0, best, -1)
-    same = ok & (ccode == first_c[mcode])
-    med = _group_median(mcode[same], pos[same], nm)
-    chrom = np.where(first_c >= 0, np.asarray(cats, dtype=object)[np.clip(first_c, 0, None)], "NA")
+    names = np.asarray(cats, dtype=object).astype(str)
+    main, med = main_positions(mcode[ok], ccode[ok], names, pos[ok], len(models))[:2]
+    chrom = np.where(main >= 0, names[np.clip(main, 0, None)] if len(names) else "NA", "NA").astype(object)
     return np.asarray(models, dtype=object).astype(str), chrom, med
 
 
-def _group_median(code: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
-    """Median of ``x`` per group code 0..n-1 (NaN for an empty group): one sort, the middle element(s)."""
-    order = np.lexsort((x, code))
-    code, x = code[order], x[order]
-    cnt = np.bincount(code, minlength=n)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    out = np.full(n, np.nan)
-    has = cnt > 0
-    lo, hi = start[has] + (cnt[has] - 1) // 2, start[has] + cnt[has] // 2
-    out[has] = (x[lo] + x[hi]) / 2
-    return out
-
-
 def _model_blocks(chrom, pos, blocks, window) -> np.ndarray:
-    """block_id of each model position: the BED's block holding it, or its ``window``-bp window."""
-    from .genome import assign_blocks, read_blocks_bed
-    m = pd.DataFrame({"chrom": chrom, "pos": pos})
+    """block_id of each model position: the BED's block holding it, or its ``window``-bp window (the store
+    path's :func:`~locusflow.twas.genome.window_blocks` and :func:`~locusflow.twas.genome.assign_blocks`)."""
+    from .genome import assign_blocks, read_blocks_bed, window_blocks
     ok = np.isfinite(pos) & (chrom != "NA")
-    if blocks:
-        out = np.full(len(m), None, dtype=object)
-        out[ok] = assign_blocks(m[ok].reset_index(drop=True), read_blocks_bed(blocks))
-        return out
-    k = (np.nan_to_num(pos) // window).astype(np.int64)
-    bid = pd.Series(chrom).astype(str) + ":" + pd.Series(k * window).astype(str) + "-" + pd.Series((k + 1) * window).astype(str)
-    return np.where(ok, bid.to_numpy(dtype=object), None)
+    m = pd.DataFrame({"chrom": chrom[ok], "pos": pos[ok]})
+    out = np.full(len(chrom), None, dtype=object)
+    if len(m):
+        out[ok] = assign_blocks(m, read_blocks_bed(blocks) if blocks else window_blocks(m, window))
+    return out

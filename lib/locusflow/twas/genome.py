@@ -41,41 +41,82 @@ def read_blocks_bed(path) -> pd.DataFrame:
 
 
 def window_blocks(chrom_pos: pd.DataFrame, size: int = 1_000_000) -> pd.DataFrame:
-    """Fixed windows [k size, (k+1) size) covering the given (chrom, pos)."""
-    k = (chrom_pos["pos"].to_numpy(np.int64) // size)
-    d = pd.DataFrame({"chrom": chrom_pos["chrom"].astype(str).to_numpy(), "k": k}).drop_duplicates()
-    d["start"], d["stop"] = d["k"] * size, (d["k"] + 1) * size
+    """Fixed windows [k size, (k+1) size) covering the given (chrom, pos), by chrom (string order) and start."""
+    chrom = chrom_pos["chrom"].astype(str).to_numpy()
+    k = chrom_pos["pos"].to_numpy(np.int64) // size
+    names, cc = np.unique(chrom, return_inverse=True)
+    span = int(k.max()) + 1 if len(k) else 1
+    key = np.unique(cc.astype(np.int64) * span + k)           # distinct windows, sorted by (chrom, k)
+    d = pd.DataFrame({"chrom": names[key // span].astype(object), "start": (key % span) * size,
+                      "stop": (key % span + 1) * size})
     d["block_id"] = d["chrom"] + ":" + d["start"].astype(str) + "-" + d["stop"].astype(str)
-    return d.drop(columns="k").sort_values(["chrom", "start"]).reset_index(drop=True)
+    return d
 
 
 def model_positions(w: pd.DataFrame) -> pd.DataFrame:
     """(model_id, chrom, pos, lo, hi, n) of each model: its chromosome is the one holding most of its placed
     SNPs (ties: the first in string order); pos is the median, lo/hi the extremes and n the count of its
-    placed SNPs on that chromosome. A model's SNPs on another chromosome are not read by its block."""
-    p = w.loc[(w["chrom"].astype(str) != "NA").to_numpy() & w["pos"].notna().to_numpy(), ["model_id", "chrom", "pos"]]
-    p = p.assign(model_id=p["model_id"].astype(str), chrom=p["chrom"].astype(str))
-    cnt = p.groupby(["model_id", "chrom"], sort=True).size().rename("k").reset_index()
-    main = cnt.sort_values(["model_id", "k"], ascending=[True, False], kind="stable").drop_duplicates("model_id")
-    p = p[p["chrom"].to_numpy() == main.set_index("model_id")["chrom"].reindex(p["model_id"]).to_numpy()]
-    return p.groupby("model_id", sort=False).agg(chrom=("chrom", "first"), pos=("pos", "median"),
-                                                  lo=("pos", "min"), hi=("pos", "max"),
-                                                  n=("pos", "size")).reset_index()
+    placed SNPs on that chromosome (:func:`main_positions`). A model's SNPs on another chromosome are not
+    read by its block. Models in order of first appearance."""
+    from .harmonise import _not_na_chrom
+    ok = _not_na_chrom(w["chrom"]) & w["chrom"].notna().to_numpy() & w["pos"].notna().to_numpy()
+    mcode, models = pd.factorize(w["model_id"][ok])
+    ccode, cats = pd.factorize(w["chrom"][ok])
+    names = np.asarray(cats, dtype=object).astype(str)
+    main, med, lo, hi, n = main_positions(mcode, ccode, names, w["pos"].to_numpy(np.float64, na_value=np.nan)[ok],
+                                          len(models))
+    return pd.DataFrame({"model_id": np.asarray(models, dtype=object).astype(str),
+                         "chrom": names[main] if len(models) else np.array([], str),
+                         "pos": med, "lo": lo.astype(np.int64), "hi": hi.astype(np.int64), "n": n})
+
+
+def main_positions(mcode: np.ndarray, ccode: np.ndarray, names: np.ndarray, pos: np.ndarray, nm: int):
+    """Per model code 0..nm-1 (rows: its located SNPs, chromosome code ``ccode`` into ``names``): the main
+    chromosome (most SNPs; ties: the first name in string order; -1 when none) and the (median, min, max,
+    count) of the positions on it (NaN/0 when none). Integer codes throughout: no string per row."""
+    nc = max(len(names), 1)
+    cnt = np.bincount(mcode.astype(np.int64) * nc + ccode, minlength=nm * nc).reshape(nm, nc)
+    order = np.argsort(names, kind="stable")                   # chromosomes in string order
+    main = np.where(cnt.max(axis=1) > 0, order[np.argmax(cnt[:, order], axis=1)], -1)
+    same = ccode == main[mcode]
+    return (main,) + group_stats(mcode[same], pos[same], nm)
+
+
+def group_stats(code: np.ndarray, x: np.ndarray, n: int):
+    """(median, min, max, count) of ``x`` per group code 0..n-1 (every group non-empty; NaN/0 otherwise):
+    one sort, then the middle and end elements of each group."""
+    order = np.lexsort((x, code))
+    code, x = code[order], x[order]
+    cnt = np.bincount(code, minlength=n)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]]).astype(np.int64)
+    med, lo, hi = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    has = cnt > 0
+    s, c = start[has], cnt[has]
+    med[has] = (x[s + (c - 1) // 2] + x[s + c // 2]) / 2
+    lo[has], hi[has] = x[s], x[s + c - 1]
+    return med, lo, hi, cnt
 
 
 def assign_blocks(models: pd.DataFrame, blocks: pd.DataFrame) -> np.ndarray:
-    """block_id per model (None outside every block): the block [start, stop) holding its position;
-    vectorised per chromosome."""
+    """block_id per model (None outside every block): the block [start, stop) holding its position. One
+    search over (chromosome, start) keys for all chromosomes: the last block starting at or before the
+    position, kept when it is on the model's chromosome and ends after the position."""
     out = np.full(len(models), None, dtype=object)
-    for chrom, b in blocks.groupby("chrom", sort=False):   # loop over chromosomes
-        b = b.sort_values("start")
-        sel = np.flatnonzero(models["chrom"].astype(str).to_numpy() == str(chrom))
-        if not len(sel):
-            continue
-        pos = models["pos"].to_numpy(float)[sel]
-        i = np.searchsorted(b["start"].to_numpy(), pos, side="right") - 1
-        ok = (i >= 0) & (pos < b["stop"].to_numpy()[np.clip(i, 0, None)])
-        out[sel[ok]] = b["block_id"].to_numpy()[i[ok]]
+    if not len(models) or not len(blocks):
+        return out
+    bchrom = blocks["chrom"].astype(str).to_numpy()
+    cats = pd.Index(pd.unique(bchrom))
+    bc = cats.get_indexer(bchrom)
+    start, stop = blocks["start"].to_numpy(np.float64), blocks["stop"].to_numpy(np.float64)
+    order = np.lexsort((start, bc))
+    span = 2.0 ** 40        # (chromosome code, position) as one float key: exact below 2^53
+    bkey = bc[order] * span + start[order]
+    mc = cats.get_indexer(models["chrom"].astype(str).to_numpy())
+    pos = models["pos"].to_numpy(float)
+    i = np.searchsorted(bkey, mc * span + pos, side="right") - 1
+    j = order[np.clip(i, 0, None)]
+    ok = (mc >= 0) & (i >= 0) & (bc[j] == mc) & (pos < stop[j])
+    out[ok] = blocks["block_id"].to_numpy()[j[ok]]
     return out
 
 
