@@ -10,6 +10,7 @@ the same path as ``locusflow run``: validated config, lock, fingerprint, staging
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import yaml
 
@@ -107,8 +108,13 @@ def stage_overrides(a, stage) -> dict:
         v = getattr(a, "opt__" + dotted.replace(".", "__"), None)
         if v is None:
             continue
-        v = [_parse(x, key.item) if key.item else x for x in v] if isinstance(v, list) else (
-            v if isinstance(v, bool) else _parse(v, key))
+        kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
+        if isinstance(v, list) and "file" in kinds and len(v) == 1 and Path(v[0]).is_file():
+            v = v[0]                                  # --samples FILE: the file, not a list of one id
+        elif isinstance(v, list):
+            v = [_parse(x, key.item) if key.item else x for x in v]
+        elif not isinstance(v, bool):
+            v = _parse(v, key)
         cur = sec
         parts = dotted.split(".")
         for part in parts[:-1]:
