@@ -18,7 +18,10 @@ Writes ``<out>/munge/sumstats``. CLI: ``locusflow munge SUMSTATS --out ROOT [--r
 """
 from __future__ import annotations
 
+import zlib
+
 from ..config_schema import Key
+from ..errors import InputError
 from ..layout import dataset_path
 from ..pipeline import Context, Stage, register
 from .sumstats_formats import FIELDS, FORMAT_NAMES
@@ -58,13 +61,22 @@ def _run(ctx: Context) -> dict:
     sec = ctx.section("munge")
     from .munge import munge      # scipy: imported when the stage runs, not at CLI start
     win = list(sec.get("ambiguous_window") or (0.4, 0.6))
-    res = munge(sec["sumstats"], ctx.path("sumstats"), fmt=sec.get("format", "auto"), columns=sec.get("columns"),
-                n=sec.get("n"), reference=_reference(ctx.cfg), hapmap3=sec.get("hapmap3"),
-                ambiguous_window=(win[0], win[-1]), genome_build=ctx.cfg.get("genome_build"),
-                manifest={"config": sec}, min_info=sec.get("min_info"), min_maf=sec.get("min_maf"),
-                min_n=sec.get("min_n"))
+    try:
+        res = _munge(munge, sec, win, ctx)
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError) as exc:   # truncated .gz, unreadable file
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) != str(sec["sumstats"]):
+            raise
+        raise InputError(sec["sumstats"], f"a complete, readable file ({exc.__class__.__name__}: {exc})") from None
     r = res.report
     return {"format": r["format"], "rows_in_file": r["rows_in_file"], "kept": r["kept"], "dropped": r["dropped"]}
+
+
+def _munge(munge, sec, win, ctx):
+    return munge(sec["sumstats"], ctx.path("sumstats"), fmt=sec.get("format", "auto"), columns=sec.get("columns"),
+                 n=sec.get("n"), reference=_reference(ctx.cfg), hapmap3=sec.get("hapmap3"),
+                 ambiguous_window=(win[0], win[-1]), genome_build=ctx.cfg.get("genome_build"),
+                 manifest={"config": sec}, min_info=sec.get("min_info"), min_maf=sec.get("min_maf"),
+                 min_n=sec.get("min_n"))
 
 
 def _cli_extra(p):
