@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import STAGES, by_stage, cli, make_inputs, run_cli, snapshot
+from pipeline_helpers import STAGES, by_stage, cli, make_inputs, run_cli, snapshot
 
 SEED = 20261204
 PER_STAGE, EXTRA = 3, 3          # 6 stages x 3 + 3 = 21 kill points
