@@ -89,7 +89,7 @@ def load_reference(ref) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _factorize(*cols):
+def factorize_strings(*cols):
     """Joint integer codes of string columns (Arrow dictionary encoding); missing -> code len(uniques)."""
     ser = pd.concat([pd.Series(c).reset_index(drop=True).astype(STR) for c in cols], ignore_index=True)
     codes, uniques = pd.factorize(ser)
@@ -98,9 +98,9 @@ def _factorize(*cols):
     return [codes[bounds[k]:bounds[k + 1]] for k in range(len(cols))], list(uniques) + [""]
 
 
-def _codes(*cols):
+def allele_codes(*cols):
     """Joint integer codes of allele columns, and for each code the code of its reverse complement."""
-    codes, uniq = _factorize(*cols)
+    codes, uniq = factorize_strings(*cols)
     rcs = [reverse_complement(u) for u in uniq]          # one per distinct allele, not per row
     lookup = {u: i for i, u in enumerate(uniq)}
     for r in rcs:
@@ -109,9 +109,9 @@ def _codes(*cols):
     return codes, comp
 
 
-def _chrom_key(g_chrom, r_chrom, g_pos, r_pos):
+def chrom_pos_key(g_chrom, r_chrom, g_pos, r_pos):
     """One int64 key per variant: (chromosome code << 32) + pos, codes shared by both tables."""
-    (gc, rc), _ = _factorize(g_chrom, r_chrom)
+    (gc, rc), _ = factorize_strings(g_chrom, r_chrom)
     return ((gc.astype(np.int64) << 32) + np.asarray(g_pos, dtype=np.int64),
             (rc.astype(np.int64) << 32) + np.asarray(r_pos, dtype=np.int64))
 
@@ -150,7 +150,7 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     n = len(gwas)
     ref = reference if "variant_id" in reference else load_reference(reference)
     if "pos" in gwas and "chrom" in gwas:
-        gkey, rkey = _chrom_key(gwas["chrom"], ref["chrom"],
+        gkey, rkey = chrom_pos_key(gwas["chrom"], ref["chrom"],
                                 gwas["pos"].to_numpy(), ref["pos"].to_numpy())
     elif "snp" in gwas and "rsid" in ref:
         cats = pd.Index(pd.unique(ref["rsid"].astype(object)))
@@ -160,7 +160,7 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     else:
         raise InputError("sumstats", "chrom and pos, or rsids matching a reference with an rsid column")
     i, j = join_keys(gkey, rkey)
-    (a1, a2, rr, ra), comp = _codes(gwas["a1"], gwas["a2"], ref["ref"], ref["alt"])
+    (a1, a2, rr, ra), comp = allele_codes(gwas["a1"], gwas["a2"], ref["ref"], ref["alt"])
     g1, g2, r0, r1 = a1[i], a2[i], rr[j], ra[j]
     c1, c2 = comp[g1], comp[g2]
     case = np.select([(g1 == r1) & (g2 == r0), (g1 == r0) & (g2 == r1), (c1 == r1) & (c2 == r0),

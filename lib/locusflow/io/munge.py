@@ -28,7 +28,7 @@ import pandas as pd
 from .. import get_logger
 from ..errors import InputError
 from ..schema import load
-from .harmonise import _chrom_key, _codes, _factorize, harmonise, load_reference, variant_ids
+from .harmonise import chrom_pos_key, allele_codes, factorize_strings, harmonise, load_reference, variant_ids
 from .sumstats import STR, Sumstats, normalise_build, read_sumstats
 
 log = get_logger("munge")
@@ -171,7 +171,7 @@ def _alive(reasons) -> np.ndarray:
 
 def _infer_a2(df, ref) -> pd.Series:
     """Other allele of a file without one (PLINK 1.9 --logistic): the reference allele a1 is not."""
-    gk, rk = _chrom_key(df["chrom"], ref["chrom"],
+    gk, rk = chrom_pos_key(df["chrom"], ref["chrom"],
                         df["pos"].fillna(-1).to_numpy(), ref["pos"].to_numpy())
     m = pd.DataFrame({"key": gk}).merge(pd.DataFrame({"key": rk, "r": ref["ref"], "a": ref["alt"]})
                                         .drop_duplicates("key"), on="key", how="left")
@@ -230,11 +230,11 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
         return
     sub = df.iloc[idx]
     if has_pos:
-        key, _ = _chrom_key(sub["chrom"], pd.Series([], dtype=object), sub["pos"].to_numpy(),
+        key, _ = chrom_pos_key(sub["chrom"], pd.Series([], dtype=object), sub["pos"].to_numpy(),
                             np.array([], dtype=np.int64))
     else:
         key = pd.factorize(sub["snp"])[0].astype(np.int64)
-    (c1, c2), _ = _codes(sub["a1"], sub["a2"])
+    (c1, c2), _ = allele_codes(sub["a1"], sub["a2"])
     lo, hi = np.minimum(c1, c2).astype(np.int64), np.maximum(c1, c2).astype(np.int64)
     width = int(hi.max()).bit_length()
     if key.max(initial=0) < (1 << (62 - 2 * width)):
@@ -259,7 +259,7 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     """Rows in chromosome order (1..22, X, Y, MT, then others by name), then by position."""
-    (codes,), uniq = _factorize(df["chrom"])
+    (codes,), uniq = factorize_strings(df["chrom"])
     rank = pd.Series([(CHROM_ORDER.get(u, 99), u) for u in uniq]).rank(method="dense").to_numpy()
     return df.iloc[np.lexsort((df["pos"].to_numpy(), rank[codes]))].reset_index(drop=True)
 
