@@ -118,6 +118,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
         af[s:s + len(d)] = np.nanmean(d, 1) / 2 if d.shape[1] else np.nan
         rate[s:s + len(d)] = np.mean(~np.isnan(d), 1)
     ref, alt = np.char.upper(alleles[:, 0]), np.char.upper(alleles[:, 1])
+    alt = np.where(alt == "", ".", alt)              # a record without ALT, written as VCF does
     variants = pd.DataFrame({
         "variant_id": make_variant_id(chrom, pos, ref, alt), "chrom": chrom, "pos": pos,
         "ref": ref, "alt": alt, "rsid": ids, "cm": np.nan, "store_index": np.arange(len(pos)),
