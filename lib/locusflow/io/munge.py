@@ -4,13 +4,17 @@ Order of the row filters (a row is reported under the first reason that drops it
 
 ``malformed_row`` (wrong field count), ``not_additive_test`` (PLINK/REGENIE TEST != ADD),
 ``missing_values`` (allele, chrom or pos missing), ``non_acgt_allele`` (alleles not [ACGT]+ or equal),
-``invalid_z`` (z not finite: se = 0, no statistic), ``low_info`` (INFO < ``min_info``, default 0.9),
+``invalid_se`` (se given but <= 0 or infinite), ``invalid_z`` (z not finite: no statistic), ``low_info`` (INFO < ``min_info``, default 0.9),
 ``low_maf`` (min(af, 1-af) < ``min_maf``, default 0.01), ``low_n`` (N < ``min_n``; by default ldsc's
 ``munge_sumstats.py`` rule: N < 90th percentile / 1.5, applied when N varies by row),
-``not_hapmap3`` (optional list), ``duplicate`` (same chrom:pos and allele pair: the first row is kept),
-``multi_allelic`` (one position with several allele pairs: all dropped), then harmonisation
+``not_hapmap3`` (optional list), ``conflicting_duplicate`` (same chrom:pos and allele pair with
+different z once oriented to one allele: every copy dropped), ``duplicate`` (same chrom:pos and allele
+pair, same z: the first row is kept), ``multi_allelic`` (one position with several allele pairs: all
+dropped), then harmonisation
 (:mod:`locusflow.io.harmonise`): ``not_in_reference``, ``allele_mismatch``, ``strand_ambiguous``.
-Without a reference the file's alleles are kept as they are (effect allele -> ``alt``).
+Without a reference the file's alleles are kept as they are (effect allele -> ``alt``) and a warning
+says that they were not harmonised. Drops for ``invalid_se`` and ``conflicting_duplicate`` are warned
+about as well: they mean a damaged or concatenated file.
 
 The genome build of the file (a build column, a GWAS-VCF header), of the configuration and of the
 reference must agree, and rsids shared with the reference must sit at its positions (else "mixed
@@ -59,7 +63,8 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
     reasons = _filter(ss, ref, n=n, hapmap3=hapmap3, min_info=min_info, min_maf=min_maf, min_n=min_n)
     df, alive = ss.df, _alive(reasons)
     has_pos = "pos" in df and "chrom" in df
-    keep_cols = [c for c in ("row", "snp", "chrom", "pos", "a1", "a2", "z", "beta", "se", "p", "n", "af", "info")
+    keep_cols = [c for c in ("row", "snp", "chrom", "pos", "a1", "a2", "z", "beta", "se", "p", "neg_log10_p",
+                             "n", "af", "info")
                  if c in df]
     live = df.loc[alive, keep_cols].reset_index(drop=True)
     if has_pos:
@@ -78,6 +83,8 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
         kept = live.rename(columns={"a1": "alt", "a2": "ref", "snp": "rsid"})
         kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
         cases = {"as_in_file": len(kept)}
+        log.warning("munge %s: no genotype reference given: alleles were not harmonised (effect allele "
+                    "= alt, other allele = ref, as in the file; ref is not checked against a genome)", ss.path)
     table = _conform(kept, build, ss)
     dropped = _dropped(ss, df, reasons)
     counts = dropped["reason"].value_counts().to_dict() if len(dropped) else {}
@@ -92,6 +99,10 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
         raise AssertionError(f"munge accounting: {report}")
     log.info("munge %s (%s): %d rows, kept %d, dropped %s", ss.path.name, ss.format, ss.n_rows,
              len(table), report["dropped"])
+    damaged = {k: report["dropped"][k] for k in ("invalid_se", "conflicting_duplicate") if k in report["dropped"]}
+    if damaged:
+        log.warning("munge %s: dropped %s (se <= 0 or infinite; the same variant twice with different "
+                    "effects): check the file", ss.path, damaged)
     res = MungeResult(table, report, dropped)
     if out is not None:
         res.path = write_munged(res, out, manifest)
@@ -133,6 +144,9 @@ def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n) -> np.nd
     a1, a2 = df["a1"], df["a2"]
     acgt = a1.str.fullmatch("[ACGT]+").fillna(False) & a2.str.fullmatch("[ACGT]+").fillna(False)
     drop(~acgt.to_numpy(dtype=bool) | (a1 == a2).fillna(True).to_numpy(dtype=bool), "non_acgt_allele")
+    if "se" in df:
+        se = df["se"].to_numpy()
+        drop(~np.isnan(se) & ((se <= 0) | np.isinf(se)), "invalid_se")
     drop(~np.isfinite(df["z"].to_numpy()), "invalid_z")
     if "info" in df and min_info is not None:
         drop(df["info"].to_numpy() < min_info, "low_info")
@@ -154,7 +168,7 @@ def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n) -> np.nd
 def _conform(kept: pd.DataFrame, build: str, ss: Sumstats) -> pd.DataFrame:
     """Schema `sumstats` columns (validated), Arrow-backed strings, sorted by chrom and pos."""
     kept["genome_build"] = build
-    for c in ("rsid", "beta", "se", "p", "n", "af", "info"):
+    for c in ("rsid", "beta", "se", "p", "neg_log10_p", "n", "af", "info"):
         if c not in kept:
             kept[c] = None if c == "rsid" else np.nan
     for c in ("variant_id", "chrom", "ref", "alt", "rsid", "genome_build"):
@@ -223,8 +237,9 @@ def _in_hapmap3(df, hapmap3, has_pos) -> np.ndarray:
 
 
 def _duplicates(df, reasons, has_pos, drop) -> None:
-    """Same position (or rsid) and allele pair: later copies are ``duplicate``; a position with
-    several allele pairs is ``multi_allelic`` (all its rows). One sort, no groupby."""
+    """Same position (or rsid) and allele pair: every copy is ``conflicting_duplicate`` when their z
+    (oriented to one allele) differ by more than 1e-6 relative, else later copies are ``duplicate``; a
+    position with several allele pairs is ``multi_allelic`` (all its rows). One sort, no groupby."""
     idx = np.flatnonzero(_alive(reasons))
     if not len(idx):
         return
@@ -244,8 +259,18 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
     k, a, b = key[order], lo[order], hi[order]
     same_key = np.r_[False, k[1:] == k[:-1]]
     dup_sorted = same_key & np.r_[False, (a[1:] == a[:-1]) & (b[1:] == b[:-1])]
+    # one group per (key, allele pair); z oriented to the lower allele code must agree within a group
+    grp_start = ~dup_sorted
+    gid = np.cumsum(grp_start) - 1
+    zo = df["z"].to_numpy()[idx[order]] * np.where(c1[order] == a, 1.0, -1.0)
+    starts = np.flatnonzero(grp_start)
+    zmax, zmin = np.maximum.reduceat(zo, starts), np.minimum.reduceat(zo, starts)
+    conflict_grp = (zmax - zmin) > 1e-6 * np.maximum(1.0, np.abs(zmax))
+    conflict = np.zeros(len(df), dtype=bool)
+    conflict[idx[order]] = conflict_grp[gid]
+    drop(conflict, "conflicting_duplicate")
     dup = np.zeros(len(df), dtype=bool)
-    dup[idx[order]] = dup_sorted
+    dup[idx[order]] = dup_sorted & ~conflict_grp[gid]
     drop(dup, "duplicate")
     if has_pos:                        # groups of one key: several pairs <=> first pair != last pair
         start = ~same_key
