@@ -91,15 +91,19 @@ def lift_positions(chrom: pd.Series, pos: np.ndarray, chain) -> tuple[np.ndarray
             continue
         target = chain[key]
         upos, inv = np.unique(pos[rows], return_inverse=True)
-        hits = [target[int(p) - 1] for p in upos]
-        nhit = np.fromiter((len(h) for h in hits), np.int64, len(hits))
-        one = nhit == 1
-        t_chrom = np.array([h[0][0] if len(h) == 1 else "" for h in hits], dtype=object)
-        t_pos = np.array([h[0][1] + 1 if len(h) == 1 else 0 for h in hits], dtype=np.int64)
-        t_minus = np.array([len(h) == 1 and h[0][2] == "-" for h in hits], dtype=bool)
-        same = np.array([str(t).removeprefix("chr") == c.removeprefix("chr") for t in t_chrom]) & one
+        hits = [target[p] for p in (upos - 1).tolist()]            # 0-based queries
+        nhit = np.fromiter(map(len, hits), np.int64, len(hits))
+        one = np.flatnonzero(nhit == 1)
+        first = [hits[i][0] for i in one.tolist()]
+        same = np.zeros(len(hits), bool)
+        t_pos, t_minus = np.zeros(len(hits), np.int64), np.zeros(len(hits), bool)
+        if first:
+            t_chrom, p1, strand = zip(*first)
+            same[one] = pd.Series(t_chrom, dtype=object).str.removeprefix("chr").to_numpy() == c.removeprefix("chr")
+            t_pos[one] = np.asarray(p1, np.int64) + 1
+            t_minus[one] = np.asarray(strand, dtype=object) == "-"
         out = np.where(nhit > 1, "liftover_multiple",
-                       np.where(one & ~same, "liftover_other_chrom", np.where(same, "lifted", "liftover_unmapped")))
+                       np.where(same, "lifted", np.where(nhit == 1, "liftover_other_chrom", "liftover_unmapped")))
         outcome[rows] = out[inv]
         new_pos[rows] = t_pos[inv]
         minus[rows] = t_minus[inv]
