@@ -68,12 +68,13 @@ def read_sumstats(path, fmt: str = "auto", columns: dict | None = None, n: float
     """Read ``path`` (plain or gzip) in layout ``fmt`` (``auto`` detects it); see the module docstring."""
     header = read_header(path)
     fmt = detect_format(header) if fmt in (None, "auto") else fmt
-    if fmt == "gwas_vcf":
-        ss = _read_vcf(header)
-    else:
-        cmap = resolve_columns(header, fmt, columns)
+    cmap = resolve_columns(header, fmt, columns) if fmt != "gwas_vcf" else None
+    if cmap is not None:
         _require(header, cmap, fmt)
-        ss = _read_delimited(header, cmap, fmt)
+    try:
+        ss = _read_vcf(header) if cmap is None else _read_delimited(header, cmap, fmt)
+    except (OSError, EOFError) as exc:           # a truncated or corrupt (b)gzip stream
+        raise InputError(header.path, f"a complete, readable file ({type(exc).__name__}: {exc})") from None
     df = ss.df
     if n is not None:
         df["n"] = float(n)
