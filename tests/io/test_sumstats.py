@@ -16,17 +16,11 @@ from locusflow.io.harmonise import load_reference
 from locusflow.io.munge import munge
 
 from conftest import EXAMPLES
+from logcapture import warnings_log  # noqa: F401 (fixture)
 
 BOLT = EXAMPLES / "bolt_chr20_22.sumstats.gz"
 
 
-@pytest.fixture
-def warnings_log(caplog):
-    """Records of the package logger (it does not propagate to the root logger)."""
-    lg = logging.getLogger("locusflow")
-    lg.addHandler(caplog.handler)
-    yield caplog
-    lg.removeHandler(caplog.handler)
 
 
 def regenie(tmp_path, rows):

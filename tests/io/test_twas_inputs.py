@@ -17,6 +17,7 @@ from locusflow.io.dataset import read_dataset
 from locusflow.io.weights import read_weights
 
 from conftest import EXAMPLES
+from logcapture import warnings_log  # noqa: F401 (fixture)
 
 DB = EXAMPLES / "twas_sim_chr20_22.db"
 COV = EXAMPLES / "twas_sim_chr20_22.cov.txt.gz"
@@ -30,12 +31,6 @@ def sumstats(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def warnings_log(caplog):
-    lg = logging.getLogger("locusflow")
-    lg.addHandler(caplog.handler)
-    yield caplog
-    lg.removeHandler(caplog.handler)
 
 
 def empty_db(path):
