@@ -14,6 +14,7 @@ import pytest
 
 from locusflow.cli import main as cli_main
 from locusflow.io.dataset import read_dataset
+from locusflow.io.munge import munge
 from locusflow.io.weights import read_weights
 
 from conftest import EXAMPLES
@@ -26,8 +27,7 @@ COV = EXAMPLES / "twas_sim_chr20_22.cov.txt.gz"
 @pytest.fixture(scope="module")
 def sumstats(tmp_path_factory):
     out = tmp_path_factory.mktemp("ss") / "ss"
-    assert cli_main(["munge", str(EXAMPLES / "bolt_chr20_22.sumstats.gz"), "--reference",
-                     str(EXAMPLES / "1000G_EUR_chr20_22"), "--out", str(out)]) == 0
+    munge(EXAMPLES / "bolt_chr20_22.sumstats.gz", out, reference=EXAMPLES / "1000G_EUR_chr20_22")
     return out
 
 
