@@ -172,7 +172,7 @@ def code_version(package_dir=None, *, cache: HashCache | None = None) -> str:
 
     A code edit therefore changes every stage's fingerprint, so no result of older code is reused.
     """
-    from . import __version__
+    from .version import __version__
     root = Path(package_dir or Path(__file__).parent)
     h = _hasher()
     parts = [root]

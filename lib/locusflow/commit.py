@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import get_logger
+from .logs import get_logger
 from .errors import InputError
 from .layout import STATE_DIR
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import get_logger
+from .logs import get_logger
 from .checksum import HashCache, code_version, content_hash, hash_json
 from .commit import Versions, check_writable
 from .config import TOP, Config
