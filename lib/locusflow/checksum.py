@@ -70,9 +70,11 @@ class HashCache:
             self._dirty = True
 
     def save(self) -> None:
-        """Write the cache file atomically (no-op without a path or without new entries)."""
+        """Write the cache file atomically (no-op without a path or without new entries); entries of
+        files that no longer exist (removed versions) are dropped."""
         if self.path is None or not self._dirty:
             return
+        self._entries = {f: v for f, v in self._entries.items() if os.path.exists(f)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self._entries))

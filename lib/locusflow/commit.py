@@ -122,7 +122,7 @@ class Versions:
     def clean(self) -> list[Path]:
         """Remove what killed runs left: unpublished versions and half-made links. Returns what went."""
         gone = []
-        for tmp in self.out.glob(".*.link-*"):
+        for tmp in [*self.out.glob(".*.link-*"), *(self.out / STATE_DIR).glob(".*.tmp")]:   # links, cache files
             tmp.unlink(missing_ok=True)
             gone.append(tmp)
         if not self.root.is_dir():
