@@ -1,6 +1,7 @@
 """A progress line that shows even under ``pytest -q`` and output capture (peer installs take minutes)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ def run(cmd: list[str], what: str, every: float = 15.0, env=None) -> subprocess.
     thread ever touches pytest's capture. Returns the completed process with stdout and stderr joined."""
     t0 = last = time.monotonic()
     say(f"{what}: started")
+    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")   # pip's lines as they come
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
     lines = []
     for line in p.stdout:
