@@ -145,7 +145,7 @@ def regen_metaxcan(mx: Path, tmp: Path) -> dict:
     pip = subprocess.run([str(py), "-m", "pip", "freeze"], capture_output=True, text=True).stdout.split()
     command = ("<metaxcan-venv>/bin/python -c DRIVER jobs.json <MetaXcan>/software  # DRIVER: runpy SPrediXcan.py once per job, argv: "
                + " ".join(mx_args("<db>", "<cov>", "<gwas>", "<out>")))
-    inputs = sorted({str(c[1]) for c in cases} | {str(c[2]) for c in cases if "cov_nogene" not in str(c[2])})
+    inputs = sorted(str(f) for sub, pat in (("dbs_3", "*.db"), ("cov_3", "*.txt.gz")) for f in (MXDATA / sub).glob(pat))
     return {"command": command, "venv": pip, "inputs": inputs, "cases": [c[0] for c in cases]}
 
 
