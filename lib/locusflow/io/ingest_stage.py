@@ -1,6 +1,7 @@
 """Stage `ingest`: PLINK or VCF genotypes into a VCF Zarr store with its `variants` table.
 
-Config section ``ingest``: ``plink: PREFIX`` or ``vcf: FILE``, optional ``store`` (default
+Config section ``ingest``: ``plink: PREFIX`` or ``vcf: FILE``, optional ``fasta`` (PLINK: ref set to the
+genome's allele, io.genotypes.ingest_plink), optional ``store`` (default
 ``<out>/genotypes.vcz``). CLI: ``locusflow ingest plink PREFIX --out STORE`` / ``ingest vcf FILE``.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ def store_path(cfg: dict) -> Path:
 def _inputs(cfg):
     sec = cfg.get("ingest") or {}
     if sec.get("plink"):
-        return [f"{sec['plink']}.{x}" for x in ("bed", "bim", "fam")]
+        return [f"{sec['plink']}.{x}" for x in ("bed", "bim", "fam")] + ([sec["fasta"]] if sec.get("fasta") else [])
     return [sec["vcf"]] if sec.get("vcf") else []
 
 
@@ -28,7 +29,7 @@ def _run(ctx: Context) -> dict:
     build = ctx.cfg.get("genome_build", "GRCh37")
     out = store_path(ctx.cfg)
     if sec.get("plink"):
-        store = ingest_plink(sec["plink"], out, genome_build=build)
+        store = ingest_plink(sec["plink"], out, genome_build=build, fasta=sec.get("fasta"))
     elif sec.get("vcf"):
         store = ingest_vcf(sec["vcf"], out, genome_build=build)
     else:
@@ -44,12 +45,15 @@ def _cli(sub):
     p.add_argument("source", help="PLINK prefix or VCF file")
     p.add_argument("--out", required=True, help="output store directory (.vcz)")
     p.add_argument("--genome-build", default="GRCh37")
+    p.add_argument("--fasta", help="PLINK: indexed genome; ref set to the genome's allele (plink2 --ref-from-fa)")
     p.set_defaults(func=_ingest_cli)
 
 
 def _ingest_cli(a) -> int:
     from .genotypes import ingest_plink, ingest_vcf
-    print((ingest_plink if a.format == "plink" else ingest_vcf)(a.source, a.out, genome_build=a.genome_build).path)
+    kw = {"fasta": a.fasta} if a.format == "plink" and a.fasta else {}
+    print((ingest_plink if a.format == "plink" else ingest_vcf)(a.source, a.out, genome_build=a.genome_build,
+                                                                 **kw).path)
     return 0
 
 
