@@ -208,7 +208,7 @@ def _put(root, name, data, chunks=None, dtype=None):
 def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum,
             ref_check=None):
     write_dataset(variants, tmp / "variants.parquet", "variants", mode="overwrite")
-    meta = {"store_path": str(out), "source": source, "source_format": fmt, "n_variants": len(variants),
+    meta = {"store_path": out.name, "source": source, "source_format": fmt, "n_variants": len(variants),
             "n_samples": int(n), "variants_chunk": int(chunk), "genome_build": build,
             "source_sha256": checksum, "ref_check": ref_check}
     load("genotype_store").conform(pd.DataFrame([meta]))
