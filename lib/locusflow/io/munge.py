@@ -209,6 +209,8 @@ def _check_genome(kept: pd.DataFrame, fasta, fix: bool, df: pd.DataFrame, reason
     """``ref`` of the kept rows against the genome (io.fasta); drops (``fix``) written into ``reasons``."""
     from .fasta import Genome, orient_to_genome
     kept, why, counts = orient_to_genome(kept.reset_index(drop=True), Genome(fasta), fix=fix)
+    if fix:
+        kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
     gone = pd.notna(why)
     if gone.any():
         at = pd.Index(df["row"]).get_indexer(kept.loc[gone, "row"])
