@@ -175,3 +175,13 @@ def test_ingest_plink_ref_from_fasta_equals_plink2(tmp_path, realdata):
     want = 2 - raw[cols].to_numpy(dtype=float)         # alt count = 2 - REF count
     np.testing.assert_array_equal(np.isnan(d), np.isnan(want))
     np.testing.assert_array_equal(d[~np.isnan(d)], want[~np.isnan(want)])
+
+
+def test_ingest_vcf_ref_check_through_cli(tmp_path, realdata):
+    """`locusflow ingest vcf FILE --fasta FA`: the 17 real 1000G records all have the genome base as REF."""
+    from locusflow.cli import main
+    from locusflow.io.genotypes import GenotypeStore
+    vcf = realdata / "vcf_fixtures" / "1000G.phase3.broad.withGenotypes.chr20.10100000.vcf.gz"
+    assert main(["ingest", "vcf", str(vcf), "--fasta", str(realdata / FASTA), "--out", str(tmp_path / "o")]) == 0
+    store = GenotypeStore(next((tmp_path / "o").rglob("locusflow.json")).parent)
+    assert json.loads(store.meta["ref_check"]) == {"genome_ref": 17}

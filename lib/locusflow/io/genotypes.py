@@ -111,8 +111,30 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
 
 
 def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
-               progress: bool = False) -> "GenotypeStore":
-    """Convert a (bgzipped, indexed or not) VCF to a VCF Zarr store with bio2zarr."""
+               progress: bool = False, fasta=None) -> "GenotypeStore":
+    """Convert a (bgzipped; indexed when it has several contigs) VCF to a VCF Zarr store with bio2zarr.
+
+    Multi-allelic records are split as ``bcftools norm -m-`` (:mod:`locusflow.io.vcf`); every data line
+    must carry one field per sample of the header. With ``fasta``, REF is checked against the genome
+    (counted in the store's ``ref_check``, a warning when any REF is not the genome's base: a wrong
+    build or FASTA); alleles are never changed, REF being the genome's base by the VCF specification.
+
+    Parameters
+    ----------
+    vcf : str or Path
+    out : str or Path
+        Store directory (.vcz), replaced if present.
+    genome_build : str
+    variants_chunk : int
+    progress : bool
+        bio2zarr's progress bar.
+    fasta : str or Path, optional
+        Indexed genome.
+
+    Returns
+    -------
+    GenotypeStore
+    """
     from bio2zarr import vcf as b2z
 
     vcf = Path(vcf)
@@ -158,8 +180,20 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
         "ref": ref, "alt": alt, "rsid": ids, "cm": np.nan, "store_index": np.arange(len(pos)),
         "af": af, "call_rate": rate, "genome_build": genome_build})
     n = root["sample_id"].shape[0]
+    ref_check = _vcf_ref_check(vcf, variants, fasta) if fasta is not None else None
     return _finish(tmp, out, variants, source=str(vcf), fmt="vcf", n=n, chunk=variants_chunk,
-                   build=genome_build, checksum=file_checksum(vcf))
+                   build=genome_build, checksum=file_checksum(vcf), ref_check=ref_check)
+
+
+def _vcf_ref_check(vcf, variants: pd.DataFrame, fasta) -> str:
+    from .fasta import Genome, classify_ref
+    cls = pd.Series(classify_ref(variants["chrom"], variants["pos"], variants["ref"], variants["alt"], Genome(fasta)))
+    counts = {k: int(v) for k, v in cls.value_counts().items()}
+    bad = int(cls.isin(["genome_alt", "neither", "not_in_genome"]).sum())
+    if bad:
+        log.warning("%s: REF is not the genome's base at %d of %d variants (%s): wrong genome build or FASTA?",
+                    vcf, bad, len(cls), counts)
+    return json.dumps(counts)
 
 
 def _write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chunk):

@@ -15,15 +15,15 @@ CONFIG = {
     "plink": Key("path", None, "PLINK 1 fileset prefix (PREFIX.bed, .bim, .fam)", cli=False),
     "vcf": Key("file", None, "VCF file (plain or bgzipped)", cli=False),
     "variants_chunk": Key("int", None, "variants per Zarr chunk [1000]", min=1),
-    "fasta": Key("file", None, "PLINK input: indexed genome (bgzip/plain + .fai); ref set to the genome's allele "
-                 "as plink2 --ref-from-fa force"),
+    "fasta": Key("file", None, "indexed genome (bgzip/plain + .fai): PLINK ref set to the genome's allele as "
+                 "plink2 --ref-from-fa force; VCF REF checked (counted, warned)"),
 }
 
 
 def _inputs(cfg):
     sec = cfg.get("ingest") or {}
     if sec.get("plink"):
-        return [f"{sec['plink']}.{x}" for x in ("bed", "bim", "fam")] + ([sec["fasta"]] if sec.get("fasta") else [])
+        return [f"{sec['plink']}.{x}" for x in ("bed", "bim", "fam")]
     return []
 
 
@@ -36,12 +36,12 @@ def _run(ctx: Context) -> dict:
     if sec.get("plink") and sec.get("vcf"):
         raise InputError("config", "ingest.plink or ingest.vcf, not both", column="ingest")
     if sec.get("plink"):
-        for f in _inputs(ctx.cfg)[:3]:           # the fileset; a missing fasta is named by io.fasta
+        for f in _inputs(ctx.cfg):
             if not Path(f).is_file():
                 raise InputError(f, "file not found (ingest.plink names the PLINK prefix)")
         store = ingest_plink(sec["plink"], out, genome_build=build, variants_chunk=chunk, fasta=sec.get("fasta"))
     elif sec.get("vcf"):
-        store = ingest_vcf(sec["vcf"], out, genome_build=build, variants_chunk=chunk)
+        store = ingest_vcf(sec["vcf"], out, genome_build=build, variants_chunk=chunk, fasta=sec.get("fasta"))
     else:
         raise InputError("config", "ingest.plink (PREFIX) or ingest.vcf (FILE)", column="ingest")
     return {"variants": int(store.meta["n_variants"]), "samples": int(store.meta["n_samples"])}
