@@ -24,7 +24,7 @@ def _cmd_run(args) -> int:
     from .config import load_config
     from .pipeline import run_pipeline
     from .summary import print_summary
-    over = {k: getattr(args, k) for k in ("out", "engine") if getattr(args, k)}
+    over = {k: getattr(args, k) for k in ("out", "engine", "genome_build") if getattr(args, k)}
     cfg = load_config(args.config, over, sets=args.set or ())
     summaries = run_pipeline(cfg, force=args.force)
     print_summary(cfg, summaries)

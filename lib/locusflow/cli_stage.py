@@ -23,6 +23,7 @@ COMMON_HELP = {
     "--engine": "how work units run: local | dask | spark (same numbers on each)",
     "--set": "override any config key, e.g. --set finemap.susie.L=5 (repeatable)",
     "--force": "run even when nothing the stage reads changed",
+    "--genome-build": "genome build of this run's positions and outputs (GRCh37 | GRCh38 | any species' name)",
 }
 
 
@@ -47,6 +48,7 @@ def add_common(p: argparse.ArgumentParser, *, config_flag: bool = True) -> None:
         p.add_argument("--config", action="append", metavar="YAML", help=COMMON_HELP["--config"])
     p.add_argument("--out", metavar="ROOT", help=COMMON_HELP["--out"])
     p.add_argument("--engine", choices=["local", "dask", "spark"], help=COMMON_HELP["--engine"])
+    p.add_argument("--genome-build", dest="genome_build", metavar="BUILD", help=COMMON_HELP["--genome-build"])
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help=COMMON_HELP["--set"])
     p.add_argument("--force", action="store_true", help=COMMON_HELP["--force"])
 
@@ -133,7 +135,7 @@ def run_stage_command(a, stage) -> int:
     sec = stage_overrides(a, stage)
     if sec:
         over[stage.name] = sec
-    for k in ("out", "engine"):
+    for k in ("out", "engine", "genome_build"):
         if getattr(a, k, None):
             over[k] = getattr(a, k)
     cfg = load_config(a.config, over, sets=a.set or (), source="command line")

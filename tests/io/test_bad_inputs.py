@@ -195,9 +195,9 @@ def test_bad_input(case, tmp_path, capsys):
     assert len(err) >= 1 and err[-1].startswith("locusflow: error: "), err
     assert "Traceback" not in "\n".join(err)
     assert case.expect in err[-1], err[-1]
-    out = tmp_path / "out"     # nothing published, nothing half-written (the hidden .locusflow state aside)
-    seen = [p for p in out.rglob("*") if not p.relative_to(out).parts[0].startswith(".")] if out.exists() else []
-    assert not seen, seen[:5]
+    out = tmp_path / "out"              # nothing published, nothing half-written (.locusflow: the run's own state)
+    visible = [p for p in out.iterdir() if p.name != ".locusflow"] if out.exists() else []
+    assert not visible, visible[:5]
 
 
 def markdown() -> str:
