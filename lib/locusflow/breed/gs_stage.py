@@ -5,7 +5,7 @@ Config section ``gs`` (``locusflow config --explain`` prints every key)::
     gs:
       phenotypes: pheno.tsv     # id column + one column per trait (+ covariates)
       covariates: [sex]         # fixed effects beside the intercept
-      model: gblup              # gblup | rrblup | weighted
+      model: gblup              # gblup | rrblup | weighted | bayesc
       scores: finemap           # weighted: finemap (this run's SNP PIPs) | chi2 | pip (from each fold's
                                 # training animals) | a table file (variant_id, score)
       validation: kfold         # kfold | forward | across | none
@@ -36,8 +36,9 @@ CONFIG = {
     "traits": Key("list", None, "trait columns [every column but the id and covariates]", item=Key("str")),
     "covariates": Key("list", [], "numeric fixed-effect columns beside the intercept", item=Key("str")),
     "store": Key("path", None, "genotype store [this run's genotypes]"),
-    "model": Key("str", "gblup", "gblup (VanRaden G, REML) | rrblup (marker effects) | weighted (weighted G)",
-                 choices=("gblup", "rrblup", "weighted")),
+    "model": Key("str", "gblup", "gblup (VanRaden G, REML) | rrblup (marker effects) | weighted (weighted G) | "
+                 "bayesc (BayesC-pi variable selection, Gibbs)", choices=("gblup", "rrblup", "weighted", "bayesc")),
+    "bayesc_iterations": Key("int", 3000, "bayesc: Gibbs iterations (the first third discarded)", min=10),
     "scores": Key("str", "finemap", "weighted: marker scores: finemap (this run's PIPs), chi2 or pip (from each "
                   "fold's training animals), or a table file with columns variant_id and score"),
     "validation": Key("str", "kfold", "kfold | forward (fold_column < cutoff trains) | across (train on "
@@ -152,6 +153,12 @@ def run_gs(store_path, pheno_path, sec: dict, cfg: dict, out_gebv, out_val) -> d
                 return fit_gblup(y[tr], G[np.ix_(tr, tr)], X_all[tr]).predict(G[np.ix_(te, tr)])
             if model == "rrblup":
                 return fit_rrblup(y[tr], M[tr], X_all[tr]).predict(M[te])
+            if model == "bayesc":
+                from .bayesc import fit_bayesc
+                it = int(sec.get("bayesc_iterations", 3000))
+                resid = y[tr] - X_all[tr] @ np.linalg.lstsq(X_all[tr], y[tr], rcond=None)[0]
+                return fit_bayesc(resid, M[tr], pi=None, n_iter=it, burn_in=it // 3,
+                                  seed=int(sec.get("seed", 0))).predict(M[te])
             return fit_weighted_gblup(y[tr], M[tr], scores(tr), X=X_all[tr]).predict(M[te], M[tr])
 
         folds, tests = _folds(sec, pheno, ids, keep)
