@@ -45,12 +45,38 @@ def _gram(x, w):
     return (x * w[:, :, None]).transpose(0, 2, 1) @ x
 
 
+def _inv(h):
+    """Batched inverse; a singular matrix (a variant without variation among the samples used) gets NaN."""
+    try:
+        return np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        out = np.full_like(h, np.nan)
+        ok = np.linalg.matrix_rank(h) == h.shape[-1]
+        out[ok] = np.linalg.inv(h[ok])
+        return out
+
+
+def _objective(x, y, d, theta, firth: bool) -> np.ndarray:
+    """Log-likelihood over the used samples (plus 1/2 log det H for Firth), per variant."""
+    eta = (x @ theta[:, :, None])[..., 0]
+    ll = (d * (y[None, :] * eta - np.logaddexp(0.0, eta))).sum(1)
+    if firth:
+        mu = special.expit(eta)
+        sign, logdet = np.linalg.slogdet(_gram(x, mu * (1 - mu) * d))
+        ll = ll + np.where(sign > 0, 0.5 * logdet, -np.inf)
+    return ll
+
+
 def _fit(x, y, d, theta, firth: bool, max_iter: int, tol: float):
-    """Newton iterations for a batch: x (v, n, p), y (n,), d (v, n) 0/1 sample use, theta (v, p)."""
+    """Newton iterations with step halving, for a batch.
+
+    x (v, n, p), y (n,), d (v, n) 0/1 sample use, theta (v, p) start. Returns theta, H^-1 at theta, and
+    whether each variant converged (largest step below ``tol``).
+    """
     v, n, p = x.shape
     done = np.zeros(v, bool)
-    it = np.zeros(v, int)
-    hinv = np.zeros((v, p, p))
+    conv = np.zeros(v, bool)
+    obj = _objective(x, y, d, theta, firth)
     for _ in range(max_iter):  # iterations, each over all variants not yet converged
         act = np.flatnonzero(~done)
         if not len(act):
@@ -58,29 +84,29 @@ def _fit(x, y, d, theta, firth: bool, max_iter: int, tol: float):
         xa, da, th = x[act], d[act], theta[act]
         mu = special.expit((xa @ th[:, :, None])[..., 0])
         w = mu * (1 - mu) * da
-        h = _gram(xa, w)
-        with np.errstate(all="ignore"):
-            hi = np.linalg.inv(h)
+        hi = _inv(_gram(xa, w))
         r = (y[None, :] - mu) * da
         if firth:
-            lev = ((xa @ hi) * xa).sum(-1) * w
-            r = r + lev * (0.5 - mu) * da
+            r = r + ((xa @ hi) * xa).sum(-1) * w * (0.5 - mu) * da
         u = (r[:, None, :] @ xa)[:, 0, :]
         step = (hi @ u[:, :, None])[..., 0]
-        if firth:  # cap the step as logistf does (maxstep 5)
-            big = np.abs(step).max(1, keepdims=True)
-            step = step * np.minimum(1.0, 5.0 / np.maximum(big, 1e-300))
+        big = np.abs(step).max(1, keepdims=True)
+        step *= np.minimum(1.0, 5.0 / np.maximum(big, 1e-300))     # at most 5 per coordinate (logistf)
+        old = obj[act]
+        for _h in range(30):  # step halving while the objective gets worse
+            new = _objective(xa, y, da, th + step, firth)
+            worse = ~(new >= old - 1e-12 * np.abs(old))
+            if not worse.any():
+                break
+            step[worse] *= 0.5
         theta[act] = th + step
-        hinv[act] = hi
-        it[act] += 1
-        conv = np.abs(step).max(1) < tol
-        bad = ~np.isfinite(step).all(1)
-        done[act[conv | bad]] = True
-    # information at the final estimate
+        obj[act] = new
+        finished = np.abs(step).max(1) < tol
+        conv[act[finished]] = True
+        done[act[finished | ~np.isfinite(step).all(1)]] = True
     mu = special.expit((x @ theta[:, :, None])[..., 0])
-    with np.errstate(all="ignore"):
-        hinv = np.linalg.inv(_gram(x, mu * (1 - mu) * d))
-    return theta, hinv, done
+    hinv = _inv(_gram(x, mu * (1 - mu) * d))
+    return theta, hinv, conv
 
 
 def logistic_assoc(dosage: np.ndarray, y: np.ndarray, covar: np.ndarray | None = None, *,

@@ -1,0 +1,129 @@
+"""GWAS over a genotype store: one work unit = one variant chunk, every trait at once.
+
+`prepare_gwas` reads and aligns the phenotype and covariate tables and projects the covariates out
+once; `gwas_kernel` loads a chunk of dosages by index range and runs the linear kernel for every
+quantitative trait (one set of GEMMs) and the logistic kernel for each binary trait; `run_gwas`
+shards the chunks with `run_worklist` (local, dask or spark).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import get_logger
+from ..engine.runner import run_worklist
+from ..io.genotypes import GenotypeStore
+from .linear import LinearModel, linear_assoc, prepare_linear
+from .logistic import logistic_assoc
+from .phenotypes import GwasSamples, align_samples, read_table
+
+log = get_logger("gwas")
+
+
+@dataclass
+class GwasModel:
+    """Everything a chunk needs besides its dosages (small: phenotypes and covariate bases)."""
+
+    samples: GwasSamples
+    linear: LinearModel | None
+    quantitative: list
+    binary: list
+    firth_fallback: bool = True
+
+
+def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel:
+    """Project covariates out of the quantitative traits once (`prepare_linear`)."""
+    q = [j for j, b in enumerate(samples.binary) if not b]
+    b = [j for j, x in enumerate(samples.binary) if x]
+    lin = prepare_linear(samples.pheno[:, q], samples.covar) if q else None
+    return GwasModel(samples=samples, linear=lin, quantitative=q, binary=b, firth_fallback=firth_fallback)
+
+
+def _frame(v: pd.DataFrame, trait: str, res: dict, af: np.ndarray, model: str | np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({
+        "trait": trait, "variant_id": v["variant_id"].to_numpy(), "chrom": v["chrom"].to_numpy(),
+        "pos": v["pos"].to_numpy(), "ref": v["ref"].to_numpy(), "alt": v["alt"].to_numpy(),
+        "rsid": v["rsid"].to_numpy(), "z": res.get("t", res.get("z")), "beta": res["beta"], "se": res["se"],
+        "p": res["p"], "n": res["n"], "af": af, "info": np.nan, "genome_build": v["genome_build"].to_numpy(),
+        "model": model})
+
+
+def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.DataFrame:
+    """Association of a chunk of variants (dosages over the model's samples) with every trait.
+
+    Parameters
+    ----------
+    dosage : (v, n) alt dosages over ``gm.samples.store_index``, NaN = missing
+    variants : the chunk's rows of the store's variants table
+    gm : GwasModel from `prepare_gwas`
+
+    Returns
+    -------
+    pandas.DataFrame (schema ``gwas_assoc``), trait by trait
+    """
+    s = gm.samples
+    obs = ~np.isnan(dosage)
+    g0 = np.where(obs, dosage, 0.0)
+    used = ~np.isnan(s.pheno)                                    # (n, t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        af = (g0 @ used) / (2.0 * (obs.astype(np.float64) @ used))
+    out = []
+    if gm.linear is not None:
+        r = linear_assoc(dosage, gm.linear)
+        for i, j in enumerate(gm.quantitative):  # loop over traits
+            out.append(_frame(variants, s.traits[j], {k: a[:, i] for k, a in r.items()}, af[:, j], "linear"))
+    for j in gm.binary:  # loop over binary traits: each is one batched IRLS over the chunk
+        r = logistic_assoc(dosage, s.pheno[:, j], s.covar, firth_fallback=gm.firth_fallback)
+        out.append(_frame(variants, s.traits[j], r, af[:, j], np.where(r["firth"], "firth", "logistic")))
+    order = {t: i for i, t in enumerate(s.traits)}
+    out.sort(key=lambda f: order[f["trait"].iloc[0]] if len(f) else 0)
+    return pd.concat(out, ignore_index=True)
+
+
+def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
+    """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``."""
+    g = GenotypeStore(store)
+    d = g.dosages(unit["start"], unit["stop"], samples=model.samples.store_index)
+    return gwas_assoc(d, g.variants.iloc[unit["start"]:unit["stop"]], model)
+
+
+def chunk_units(store: GenotypeStore, chunk: int | None = None) -> list[dict]:
+    """One work unit per ``chunk`` variants (default: the store's Zarr chunk), cost = variants."""
+    m = int(store.meta["n_variants"])
+    chunk = int(chunk or store.meta.get("variants_chunk", 1000))
+    return [{"unit_id": f"v{s}", "start": s, "stop": min(m, s + chunk), "cost": float(min(m, s + chunk) - s)}
+            for s in range(0, m, chunk)]
+
+
+def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="auto",
+             firth_fallback: bool = True, engine: str = "local", spark=None, chunk: int | None = None,
+             progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    """GWAS of every trait of a phenotype table over a genotype store.
+
+    Parameters
+    ----------
+    store : genotype store path (locusflow ingest)
+    pheno, covar : phenotype and covariate table paths (`read_table` format)
+    traits, covariates : columns to use (default: all)
+    binary : "auto", True, False or a list of binary trait names
+    engine : local, dask or spark
+    chunk : variants per work unit (default: the store's chunk)
+
+    Returns
+    -------
+    (pandas.DataFrame of schema gwas_assoc, report of samples kept and dropped)
+
+    References
+    ----------
+    Peer: plink2 ``--glm`` (hide-covar; firth-fallback for binary traits).
+    """
+    g = GenotypeStore(store)
+    ph = read_table(pheno, missing_code=-9, columns=traits)
+    cv = None if covar is None else read_table(covar, columns=covariates)
+    s = align_samples(g.samples, ph, cv, pheno_path=pheno, covar_path=covar, binary=binary)
+    gm = prepare_gwas(s, firth_fallback=firth_fallback)
+    res = run_worklist(chunk_units(g, chunk), gwas_kernel, "gwas_assoc", engine=engine, spark=spark,
+                       kwargs={"store": str(g.path), "model": gm}, progress=progress)
+    return res, s.report
