@@ -86,7 +86,7 @@ def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
     """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``."""
     g = GenotypeStore(store)
     d = g.dosages(unit["start"], unit["stop"], samples=model.samples.store_index)
-    return gwas_assoc(d, g.variants.iloc[unit["start"]:unit["stop"]], model)
+    return gwas_assoc(d, g.variant_rows(unit["start"], unit["stop"]), model)
 
 
 def chunk_units(store: GenotypeStore, chunk: int | None = None) -> list[dict]:
