@@ -32,6 +32,7 @@ setup(
         "matplotlib>=3.7",
         "bio2zarr[vcf]>=0.1.5",
         "rdata>=0.11",
+        "numba>=0.60",             # popgen EHH scans (compiled PBWT passes)
     ],
     extras_require={
         "dask": ["dask[array]>=2024.1"],
