@@ -82,7 +82,7 @@ def test_sweep_equal_to_allel_and_detected(tmp_path, sweep):
     # the most extreme standardised iHS lies within 50 kb of the selected site (1 Mb simulated)
     top = int(np.nanargmax(np.abs(s)))
     assert abs(int(pos[top]) - site) < 50_000, (pos[top], site)
-    assert np.abs(s[np.abs(pos - site) < 50_000]).max() > 2.5
+    assert np.nanmax(np.abs(s)) > 2.5
 
 
 def test_missing_or_multiallelic_alleles_are_errors():
