@@ -22,8 +22,11 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _pair_histogram(lcp, s, e, hist):
-    """Add to hist[v] the number of pairs among sorted positions s..e-1 whose ssl is v; returns max v."""
+def _pair_histogram(lcp, s, e, hist, only_sum=False):
+    """Add to hist[v] the number of pairs among sorted positions s..e-1 whose ssl is v; returns max v.
+
+    With ``only_sum`` the histogram is left alone and the sum of ssl over the pairs is returned (nSL).
+    """
     n = e - s
     if n < 2:
         return 0
@@ -45,12 +48,17 @@ def _pair_histogram(lcp, s, e, hist):
         stack[top] = t
         top += 1
     lmax = 0
+    total = 0
     for t in range(s + 1, e):
         v = lcp[t]
-        hist[v] += (t - left[t - s]) * (right[t - s] - t)
+        c = (t - left[t - s]) * (right[t - s] - t)
+        if only_sum:
+            total += v * c
+            continue
+        hist[v] += c
         if v > lmax:
             lmax = v
-    return lmax
+    return total if only_sum else lmax
 
 
 @njit(cache=True, nogil=True)
@@ -143,18 +151,16 @@ def scan(h, gaps, mode, min_ehh, min_maf, include_edges):
                 continue
         for allele in range(2):
             s, e = (0, n0) if allele == 0 else (n0, n)
-            lmax = _pair_histogram(lcp, s, e, hist)
             npairs = (e - s) * (e - s - 1) // 2
             if mode == 0:
+                lmax = _pair_histogram(lcp, s, e, hist)
                 val = _ihh(hist, lmax, npairs, i, gaps, min_ehh, include_edges)
+                hist[:lmax + 1] = 0
             else:
-                tot = 0.0
-                for v in range(lmax + 1):
-                    tot += v * hist[v]
+                tot = _pair_histogram(lcp, s, e, hist, True)
                 val = tot / npairs if npairs > 0 else np.nan
             if allele == 0:
                 out0[i] = val
             else:
                 out1[i] = val
-            hist[:lmax + 1] = 0
     return out0, out1
