@@ -8,7 +8,7 @@ from locusflow.io.genotypes import ingest_plink
 from locusflow.io.plink import BedReader
 
 from conftest import EXAMPLES, apt_tool
-from plink_glm import plink2_glm, simulate
+from peers.plink_glm import plink2_glm, simulate
 
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 HALF_DIGIT = 5.01e-6  # plink2 prints 6 significant digits: equal means within half a unit of the 6th

@@ -8,7 +8,7 @@ from locusflow.gwas.task import run_gwas
 from locusflow.io.genotypes import ingest_plink
 
 from conftest import EXAMPLES
-from plink_glm import simulate
+from peers.plink_glm import simulate
 
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 
