@@ -36,6 +36,8 @@ t0 = time.process_time(); n = allel.nsl(h, use_threads=False); t["nsl"] = time.p
 t0 = time.process_time(); x = allel.xpehh(h[:, :k], h[:, k:], pos, use_threads=False); t["xpehh"] = time.process_time() - t0
 np.savez(sys.argv[2], ihs=a, nsl=n, xpehh=x, **{"t_" + k: v for k, v in t.items()})
 """
+LINE = ("{:6s} {} variants: scikit-allel {:7.2f} CPU-s  locusflow {:6.3f} CPU-s  ratio {:6.1f}x  "
+        "(max |diff| {:.1e}, NaN pattern {});  all {} variants: locusflow {:6.2f} CPU-s")
 
 
 def main() -> int:
@@ -71,6 +73,7 @@ def main() -> int:
     ref = np.load(work / "peer_out.npz")
     fns = {"ihs": lambda hh, pp: ihs(hh, pp), "nsl": lambda hh, pp: nsl(hh),
            "xpehh": lambda hh, pp: xpehh(hh[:, :k], hh[:, k:], pp)}
+    rows = []
     for name, fn in fns.items():
         t0 = time.process_time()
         ours = fn(h[:m], pos[:m])
@@ -80,9 +83,11 @@ def main() -> int:
         t0 = time.process_time()
         fn(h, pos)
         t_full = time.process_time() - t0
-        print(f"{name:6s} {m} variants: scikit-allel {float(ref['t_' + name]):7.2f} CPU-s  locusflow {t_ours:6.3f} "
-              f"CPU-s  ratio {float(ref['t_' + name]) / t_ours:6.1f}x  (max |diff| {diff:.1e}, NaN pattern "
-              f"{'same' if same_nan else 'DIFFERENT'});  all {h.shape[0]} variants: locusflow {t_full:6.2f} CPU-s")
+        t_peer = float(ref["t_" + name])
+        rows.append((name, m, t_peer, t_ours, t_peer / t_ours, diff, "same" if same_nan else "DIFFERENT",
+                     h.shape[0], t_full))
+    for row in rows:
+        print(LINE.format(*row))
     return 0
 
 

@@ -89,14 +89,6 @@ def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
     return gwas_assoc(d, g.variant_rows(unit["start"], unit["stop"]), model)
 
 
-def chunk_units(store: GenotypeStore, chunk: int | None = None) -> list[dict]:
-    """One work unit per ``chunk`` variants (default: the store's Zarr chunk), cost = variants."""
-    m = int(store.meta["n_variants"])
-    chunk = int(chunk or store.meta.get("variants_chunk", 1000))
-    return [{"unit_id": f"v{s}", "start": s, "stop": min(m, s + chunk), "cost": float(min(m, s + chunk) - s)}
-            for s in range(0, m, chunk)]
-
-
 def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="auto",
              firth_fallback: bool = True, engine: str = "local", spark=None, chunk: int | None = None,
              progress: bool = False) -> tuple[pd.DataFrame, dict]:
@@ -124,6 +116,6 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     cv = None if covar is None else read_table(covar, columns=covariates)
     s = align_samples(g.samples, ph, cv, pheno_path=pheno, covar_path=covar, binary=binary)
     gm = prepare_gwas(s, firth_fallback=firth_fallback)
-    res = run_worklist(chunk_units(g, chunk), gwas_kernel, "gwas_assoc", engine=engine, spark=spark,
+    res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_assoc", engine=engine, spark=spark,
                        kwargs={"store": str(g.path), "model": gm}, progress=progress)
     return res, s.report

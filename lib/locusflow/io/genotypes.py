@@ -223,6 +223,13 @@ class GenotypeStore:
             self._variants = v.sort_values("store_index").reset_index(drop=True)
         return self._variants
 
+    def variant_chunks(self, chunk: int | None = None) -> list[dict]:
+        """Work units of ``chunk`` variants (default: the Zarr chunk): unit_id, start, stop, cost (variants)."""
+        m = int(self.meta["n_variants"])
+        chunk = int(chunk or self.meta.get("variants_chunk", VARIANTS_CHUNK))
+        return [{"unit_id": f"v{s}", "start": s, "stop": min(m, s + chunk), "cost": float(min(m, s + chunk) - s)}
+                for s in range(0, m, chunk)]
+
     def variant_rows(self, start: int, stop: int) -> pd.DataFrame:
         """Variants start:stop read from the Zarr arrays (no full-table read): variant_id, chrom, pos,
         ref, alt, rsid, genome_build; what a chunk task needs."""

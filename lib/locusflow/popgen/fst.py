@@ -185,12 +185,11 @@ def run_fst(store, populations: pd.Series, *, pops=None, engine: str = "local", 
     Peer: plink2 ``--fst`` (method=hudson, method=wc).
     """
     from ..engine.runner import run_worklist
-    from ..gwas.task import chunk_units
     from ..io.genotypes import GenotypeStore
 
     g = GenotypeStore(store)
     lab = pd.Series(populations).reindex(g.samples)
     names = list(pops) if pops is not None else sorted(lab.dropna().unique())
     pop = lab.map({p: i for i, p in enumerate(names)}).fillna(-1).astype(int).to_numpy()
-    return run_worklist(chunk_units(g, chunk), fst_kernel, "fst_variants", engine=engine, spark=spark,
+    return run_worklist(g.variant_chunks(chunk), fst_kernel, "fst_variants", engine=engine, spark=spark,
                         kwargs={"store": str(g.path), "pop": pop, "names": names}, progress=progress)
