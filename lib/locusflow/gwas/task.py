@@ -41,13 +41,23 @@ def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel
     return GwasModel(samples=samples, linear=lin, quantitative=q, binary=b, firth_fallback=firth_fallback)
 
 
-def _frame(v: pd.DataFrame, trait: str, res: dict, af: np.ndarray, model: str | np.ndarray) -> pd.DataFrame:
+MODELS = ["linear", "logistic", "firth"]
+
+
+def _labels(values) -> pd.Categorical:
+    """Strings as a categorical (one str per distinct value): cheap to repeat per trait and to conform."""
+    values = np.asarray(values, dtype=object)
+    cats, codes = np.unique(values.astype(str), return_inverse=True)
+    return pd.Categorical.from_codes(codes.ravel(), categories=cats)
+
+
+def _frame(cols: dict, trait: pd.Categorical, res: dict, af: np.ndarray, model) -> pd.DataFrame:
+    v = len(af)
     return pd.DataFrame({
-        "trait": trait, "variant_id": v["variant_id"].to_numpy(), "chrom": v["chrom"].to_numpy(),
-        "pos": v["pos"].to_numpy(), "ref": v["ref"].to_numpy(), "alt": v["alt"].to_numpy(),
-        "rsid": v["rsid"].to_numpy(), "z": res.get("t", res.get("z")), "beta": res["beta"], "se": res["se"],
-        "p": res["p"], "n": res["n"], "af": af, "info": np.nan, "genome_build": v["genome_build"].to_numpy(),
-        "model": model})
+        "trait": trait, **cols, "z": res.get("t", res.get("z")), "beta": res["beta"], "se": res["se"],
+        "p": res["p"], "n": res["n"], "af": af, "info": np.full(v, np.nan), "genome_build": cols["_build"],
+        "model": pd.Categorical.from_codes(np.broadcast_to(np.asarray(model), (v,)).astype(np.int8), MODELS),
+    }).drop(columns="_build")
 
 
 def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.DataFrame:
@@ -69,17 +79,21 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
     used = ~np.isnan(s.pheno)                                    # (n, t)
     with np.errstate(invalid="ignore", divide="ignore"):
         af = (g0 @ used) / (2.0 * (obs.astype(np.float64) @ used))
-    out = []
+    v = len(variants)
+    cols = {c: _labels(variants[c].to_numpy()) for c in ("variant_id", "chrom", "ref", "alt", "rsid")}
+    cols["pos"] = variants["pos"].to_numpy()
+    cols = {k: cols[k] for k in ("variant_id", "chrom", "pos", "ref", "alt", "rsid")}
+    cols["_build"] = _labels(variants["genome_build"].to_numpy())
+    trait = {j: pd.Categorical.from_codes(np.full(v, j, np.int32), s.traits) for j in range(len(s.traits))}
+    out = {}
     if gm.linear is not None:
         r = linear_assoc(dosage, gm.linear)
         for i, j in enumerate(gm.quantitative):  # loop over traits
-            out.append(_frame(variants, s.traits[j], {k: a[:, i] for k, a in r.items()}, af[:, j], "linear"))
+            out[j] = _frame(cols, trait[j], {k: a[:, i] for k, a in r.items()}, af[:, j], 0)
     for j in gm.binary:  # loop over binary traits: each is one batched IRLS over the chunk
         r = logistic_assoc(dosage, s.pheno[:, j], s.covar, firth_fallback=gm.firth_fallback)
-        out.append(_frame(variants, s.traits[j], r, af[:, j], np.where(r["firth"], "firth", "logistic")))
-    order = {t: i for i, t in enumerate(s.traits)}
-    out.sort(key=lambda f: order[f["trait"].iloc[0]] if len(f) else 0)
-    return pd.concat(out, ignore_index=True)
+        out[j] = _frame(cols, trait[j], r, af[:, j], np.where(r["firth"], 2, 1))
+    return pd.concat([out[j] for j in sorted(out)], ignore_index=True)
 
 
 def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
@@ -118,4 +132,7 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     gm = prepare_gwas(s, firth_fallback=firth_fallback)
     res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_assoc", engine=engine, spark=spark,
                        kwargs={"store": str(g.path), "model": gm}, progress=progress)
+    for c in res.columns:  # chunks hand over categoricals (cheap to build and conform); one dtype on every engine
+        if isinstance(res[c].dtype, pd.CategoricalDtype):
+            res[c] = np.asarray(res[c].astype(object))
     return res, s.report
