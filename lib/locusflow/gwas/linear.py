@@ -10,7 +10,8 @@ gives
 
 where y*_t = M_t y_t (zero outside S_t) and k = columns of C. Covariates are projected out once
 (`prepare_linear`); a chunk of variants then costs three GEMMs for every trait together: G Y*,
-G^2 Mask and G Q. Traits sharing one missingness pattern share one Q. Samples with a missing call of a
+G^2 Mask and G C_p (g' M_t g = sum g^2 - (C_p'g)' (C_p'C_p)^-1 C_p'g). Traits sharing one missingness
+pattern share one C_p. Samples with a missing call of a
 variant are left out of that variant's regression, as plink2 does; those variants are solved from
 batched normal equations restricted to the observed samples (`_normal_equations`).
 
@@ -39,7 +40,8 @@ class LinearModel:
     yy : (t,) residual sums of squares of the null model
     mask : (n, p) float, 1 where a sample is used by a missingness pattern
     pattern : (t,) pattern of each trait
-    q : (n, p * k) orthonormal covariate bases, one (n, k) block per pattern, zero outside it
+    cm : (n, p * k) covariates masked to each pattern's samples, one (n, k) block per pattern
+    cinv : (p, k, k) inverses of C_p' C_p
     covar : (n, k) covariates with the intercept first
     n_obs : (t,) samples used per trait
     """
@@ -49,7 +51,8 @@ class LinearModel:
     yy: np.ndarray
     mask: np.ndarray
     pattern: np.ndarray
-    q: np.ndarray
+    cm: np.ndarray
+    cinv: np.ndarray
     covar: np.ndarray
     n_obs: np.ndarray
 
@@ -86,16 +89,20 @@ def prepare_linear(y: np.ndarray, covar: np.ndarray | None = None) -> LinearMode
     patterns, pattern = np.unique(obs.T, axis=0, return_inverse=True)
     k = c.shape[1]
     q = np.zeros((n, len(patterns) * k))
+    cinv = np.empty((len(patterns), k, k))
     for i, m in enumerate(patterns):  # one QR per missingness pattern, not per variant
         qi, r = np.linalg.qr(c[m])
         q[m, i * k:(i + 1) * k] = qi
+        ri = np.linalg.inv(r)
+        cinv[i] = ri @ ri.T                                       # (C_p' C_p)^-1 = R^-1 R^-T
     ym = np.where(obs, y, 0.0)
     qb = q.reshape(n, len(patterns), k)[:, pattern, :]          # (n, t, k)
     coef = np.einsum("ntk,nt->tk", qb, ym)
     y_star = ym - np.einsum("ntk,tk->nt", qb, coef)
     y_star[~obs] = 0.0
+    cm = (patterns.T[:, :, None] * c[:, None, :]).reshape(n, -1)
     return LinearModel(y_star=y_star, y_masked=ym, yy=(y_star ** 2).sum(0), mask=patterns.T.astype(np.float64),
-                       pattern=pattern.ravel(), q=q, covar=c, n_obs=obs.sum(0))
+                       pattern=pattern.ravel(), cm=cm, cinv=cinv, covar=c, n_obs=obs.sum(0))
 
 
 def linear_assoc(dosage: np.ndarray, model: LinearModel) -> dict:
@@ -108,7 +115,7 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel) -> dict:
 
     Returns
     -------
-    dict of (v, t) arrays: beta, se, t, p, n (samples used)
+    dict of (v, t) arrays: beta, se, t, p, n (samples used), sum_g (sum of dosages over them)
     """
     g = np.asarray(dosage, dtype=np.float64)
     miss = np.isnan(g)
@@ -117,9 +124,10 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel) -> dict:
     v, t = g.shape[0], model.y_star.shape[1]
     k, p_ct = model.k, model.mask.shape[1]
     gy = g0 @ model.y_star                                        # (v, t)
-    gq = (g0 @ model.q).reshape(v, p_ct, k)
-    ggp = (g0 * g0) @ model.mask - np.einsum("vpk,vpk->vp", gq, gq)
+    gc = (g0 @ model.cm).reshape(v, p_ct, k)                      # C_p' g, one GEMM for every pattern
+    ggp = (g0 * g0) @ model.mask - np.einsum("vpk,pkl,vpl->vp", gc, model.cinv, gc)
     gg = ggp[:, model.pattern]
+    sum_g = gc[:, model.pattern, 0]                               # intercept column: sum of g over S_t
     with np.errstate(divide="ignore", invalid="ignore"):
         beta = gy / gg
         rss = model.yy[None, :] - beta * gy
@@ -135,7 +143,7 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel) -> dict:
     for a in (beta, se, tstat):
         a[bad] = np.nan
     p = 2 * stats.t.sf(np.abs(tstat), np.maximum(dof, 1))
-    return {"beta": beta, "se": se, "t": tstat, "p": p, "n": n_used}
+    return {"beta": beta, "se": se, "t": tstat, "p": p, "n": n_used, "sum_g": sum_g}
 
 
 def _normal_equations(g0: np.ndarray, obs: np.ndarray, model: LinearModel):

@@ -51,13 +51,18 @@ def _labels(values) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.ravel(), categories=cats)
 
 
-def _frame(cols: dict, trait: pd.Categorical, res: dict, af: np.ndarray, model) -> pd.DataFrame:
-    v = len(af)
+def _frame(cols: dict, traits, which: list, res: dict, af: np.ndarray, model) -> pd.DataFrame:
+    """Rows for traits ``which`` (trait-major): res arrays are (v, len(which)), cols are per variant."""
+    v, t = af.shape
+    rep = lambda a: pd.Categorical.from_codes(np.tile(a.codes, t), a.categories)  # noqa: E731
+    flat = lambda a: np.asarray(a, dtype=np.float64).T.ravel()  # noqa: E731
     return pd.DataFrame({
-        "trait": trait, **cols, "z": res.get("t", res.get("z")), "beta": res["beta"], "se": res["se"],
-        "p": res["p"], "n": res["n"], "af": af, "info": np.full(v, np.nan), "genome_build": cols["_build"],
-        "model": pd.Categorical.from_codes(np.broadcast_to(np.asarray(model), (v,)).astype(np.int8), MODELS),
-    }).drop(columns="_build")
+        "trait": pd.Categorical.from_codes(np.repeat(np.asarray(which, np.int32), v), traits),
+        **{k: (np.tile(a, t) if k == "pos" else rep(a)) for k, a in cols.items() if k != "_build"},
+        "z": flat(res.get("t", res.get("z"))), "beta": flat(res["beta"]), "se": flat(res["se"]),
+        "p": flat(res["p"]), "n": flat(res["n"]), "af": flat(af), "info": np.full(v * t, np.nan),
+        "genome_build": rep(cols["_build"]),
+        "model": pd.Categorical.from_codes(np.broadcast_to(np.asarray(model, np.int8).T, (t, v)).ravel(), MODELS)})
 
 
 def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.DataFrame:
@@ -76,24 +81,29 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
     s = gm.samples
     obs = ~np.isnan(dosage)
     g0 = np.where(obs, dosage, 0.0)
-    used = ~np.isnan(s.pheno)                                    # (n, t)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        af = (g0 @ used) / (2.0 * (obs.astype(np.float64) @ used))
-    v = len(variants)
+    af = np.full((len(variants), len(s.traits)), np.nan)
+    if gm.binary:
+        used = ~np.isnan(s.pheno[:, gm.binary])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            af[:, gm.binary] = (g0 @ used) / (2.0 * (obs.astype(np.float64) @ used))
     cols = {c: _labels(variants[c].to_numpy()) for c in ("variant_id", "chrom", "ref", "alt", "rsid")}
     cols["pos"] = variants["pos"].to_numpy()
     cols = {k: cols[k] for k in ("variant_id", "chrom", "pos", "ref", "alt", "rsid")}
     cols["_build"] = _labels(variants["genome_build"].to_numpy())
-    trait = {j: pd.Categorical.from_codes(np.full(v, j, np.int32), s.traits) for j in range(len(s.traits))}
-    out = {}
+    out = []
     if gm.linear is not None:
         r = linear_assoc(dosage, gm.linear)
-        for i, j in enumerate(gm.quantitative):  # loop over traits
-            out[j] = _frame(cols, trait[j], {k: a[:, i] for k, a in r.items()}, af[:, j], 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            af[:, gm.quantitative] = r.pop("sum_g") / (2.0 * r["n"])
+        out.append(_frame(cols, s.traits, gm.quantitative, r, af[:, gm.quantitative], 0))
     for j in gm.binary:  # loop over binary traits: each is one batched IRLS over the chunk
         r = logistic_assoc(dosage, s.pheno[:, j], s.covar, firth_fallback=gm.firth_fallback)
-        out[j] = _frame(cols, trait[j], r, af[:, j], np.where(r["firth"], 2, 1))
-    return pd.concat([out[j] for j in sorted(out)], ignore_index=True)
+        r = {k: a[:, None] for k, a in r.items()}
+        out.append(_frame(cols, s.traits, [j], r, af[:, [j]], np.where(r["firth"], 2, 1)))
+    res = pd.concat(out, ignore_index=True)
+    if gm.linear is not None and gm.binary:  # trait order of the phenotype table
+        res = res.iloc[np.argsort(res["trait"].cat.codes.to_numpy(), kind="stable")].reset_index(drop=True)
+    return res
 
 
 def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
