@@ -261,6 +261,12 @@ def _strs(a) -> np.ndarray:
 
 def _dosage(calls: np.ndarray) -> np.ndarray:
     """Alt-allele dosage from int8 calls [v, s, ploidy]; NaN where any allele is missing."""
+    if calls.shape[-1] == 2:  # elementwise on the two allele planes: ~2x faster than reducing axis -1
+        a, b = calls[..., 0], calls[..., 1]
+        d = (a > 0).astype(np.float32)
+        d += b > 0
+        d[(a < 0) | (b < 0)] = np.nan
+        return d
     c = calls[..., :2].astype(np.float32)
     d = (c > 0).sum(-1, dtype=np.float32)
     d[(calls[..., :2] < 0).any(-1)] = np.nan
@@ -285,6 +291,28 @@ class GenotypeStore:
             v = read_dataset(self.path / "variants.parquet", "variants")
             self._variants = v.sort_values("store_index").reset_index(drop=True)
         return self._variants
+
+    def variant_chunks(self, chunk: int | None = None) -> list[dict]:
+        """Work units of ``chunk`` variants (default: the Zarr chunk): unit_id, start, stop, cost (variants)."""
+        m = int(self.meta["n_variants"])
+        chunk = int(chunk or self.meta.get("variants_chunk", VARIANTS_CHUNK))
+        return [{"unit_id": f"v{s}", "start": s, "stop": min(m, s + chunk), "cost": float(min(m, s + chunk) - s)}
+                for s in range(0, m, chunk)]
+
+    def variant_rows(self, start: int, stop: int) -> pd.DataFrame:
+        """Variants start:stop read from the Zarr arrays (no full-table read): variant_id, chrom, pos,
+        ref, alt, rsid, genome_build; what a chunk task needs."""
+        r = self._root
+        contig = _strs(r["contig_id"][:])
+        chrom = pd.Series(contig[np.asarray(r["variant_contig"][start:stop])]).str.replace(
+            "^chr", "", regex=True)
+        pos = np.asarray(r["variant_position"][start:stop]).astype(np.int64)
+        al = _strs(r["variant_allele"][start:stop])
+        ref, alt = np.char.upper(al[:, 0]), np.char.upper(al[:, 1])
+        rsid = _strs(r["variant_id"][start:stop]) if "variant_id" in r else np.full(len(pos), ".")
+        return pd.DataFrame({"variant_id": make_variant_id(chrom, pos, ref, alt).to_numpy(),
+                             "chrom": chrom.to_numpy(), "pos": pos, "ref": ref, "alt": alt, "rsid": rsid,
+                             "genome_build": self.meta["genome_build"]})
 
     @property
     def samples(self) -> np.ndarray:
