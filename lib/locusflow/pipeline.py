@@ -24,7 +24,7 @@ log = get_logger("pipeline")
 # pipeline order; a module that is not there yet is skipped
 STAGE_MODULES = [
     "locusflow.io.ingest_stage", "locusflow.io.munge_stage", "locusflow.ld.stage",
-    "locusflow.twas.stage", "locusflow.finemap.stage", "locusflow.finemap.focus_stage",
+    "locusflow.twas.stage", "locusflow.finemap.stage", "locusflow.focus.stage",
 ]
 
 
