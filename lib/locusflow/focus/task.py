@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import get_logger
+from ..logs import get_logger
 from ..ld.blocks import block_id
 from ..schema import load
 from .align import PopulationSpan
@@ -30,7 +30,12 @@ NULL = {"model_id": "NULL.MODEL", "gene": "NULL.MODEL", "gene_name": "NULL", "ge
 
 
 def match_models(aligned: list[dict], spans: list[PopulationSpan], match_on) -> list[dict] | None:
-    """Restrict every population to the gene models all share, in population 1's order (None if none)."""
+    """Restrict every population to the gene models all share, in population 1's order (None if none),
+    and drop SNPs left with no weight."""
+    if len(aligned) == 1:
+        d = aligned[0]
+        keep = np.any(d["W"] != 0, axis=1)
+        return [{"z": d["z"][keep], "W": d["W"][keep], "V": d["V"][np.ix_(keep, keep)], "models": d["models"]}]
     keys = []
     for d, sp in zip(aligned, spans):  # identity of a model; duplicates told apart by their rank
         k = sp.models.iloc[d["models"]][list(match_on)].astype(str).agg("\x1f".join, axis=1)
@@ -76,11 +81,10 @@ def fit_block(spans: list[PopulationSpan], chrom: str, start: int, stop: int, *,
             return None
         aligned.append(d)
         regions.append(reg)
-    if len(spans) > 1:
-        aligned = match_models(aligned, spans, ("gene",) if tissue is not None else MATCH_ON)
-        if aligned is None:
-            log.info("block %s: no gene model common to all populations, skipped", bid)
-            return None
+    aligned = match_models(aligned, spans, ("gene",) if tissue is not None else MATCH_ON)
+    if aligned is None:
+        log.info("block %s: no gene model common to all populations, skipped", bid)
+        return None
     fit = focus_block([d["z"] for d in aligned], [d["W"] for d in aligned], [d["V"] for d in aligned],
                       prior_prob=prior_prob, max_genes=max_genes, credible_level=credible_level,
                       intercept=intercept, search=search)
