@@ -91,28 +91,56 @@ def fit_block(spans: list[PopulationSpan], chrom: str, start: int, stop: int, *,
     return aligned, regions, fit
 
 
-def block_rows(spans, aligned, regions, fit, chrom, start, stop, prior_prob, trait) -> pd.DataFrame:
-    """``focus_results`` rows of one fitted block: per output the genes then NULL.MODEL, by PIP."""
-    names = [sp.name for sp in spans] + (["me"] if len(spans) > 1 else [])
-    frames = []
-    for j, name in enumerate(names):  # loop over populations (+ the joint result)
-        i = min(j, len(spans) - 1)
-        md = spans[i].models.iloc[aligned[i]["models"]].reset_index(drop=True)
-        md = pd.concat([md, pd.DataFrame([NULL])], ignore_index=True)
-        is_me = name == "me"
-        n = len(md) - 1
-        f = pd.DataFrame({
-            "block_id": block_id(chrom, start, stop), "population": name, "model_id": md["model_id"],
-            "ens_gene_id": md["gene"], "ens_tx_id": md["ens_tx_id"], "mol_name": md["gene_name"],
-            "tissue": md["tissue"], "ref_name": md["ref_name"], "type": md["gene_type"], "chrom": chrom,
-            "tx_start": md["tx_start"], "tx_stop": md["tx_stop"], "block_genes": 1.0 / prior_prob, "trait": trait,
-            "inference": md["method"], "inter_z": np.append(np.full(n, np.nan if is_me else fit["inter_z"][j]), np.nan),
-            "cv_r2": md["cv_r2"], "cv_r2_pval": md["cv_pval"], "ldregion": None if is_me else regions[j],
-            "twas_z": np.full(n + 1, np.nan) if is_me else np.append(fit["twas_z"][j], 0.0),
-            "pip": np.append(fit["pip"][j], fit["null"][j]), "in_cred_set": fit["in_cred_set"][j],
-            "search": fit["search"]})
-        frames.append(f.iloc[np.argsort(-f["pip"].to_numpy(), kind="stable")])
-    return pd.concat(frames, ignore_index=True)
+class Rows:
+    """``focus_results`` rows of a unit's blocks, kept as arrays and turned into one frame at the end
+    (per block: each output's genes then NULL.MODEL, by decreasing PIP)."""
+
+    def __init__(self, spans: list[PopulationSpan], chrom: str, trait: str):
+        self.spans, self.chrom, self.trait = spans, chrom, trait
+        self.n_out = 1 if len(spans) == 1 else len(spans) + 1
+        self.parts = [[] for _ in range(self.n_out)]
+        self.blocks = []
+
+    def add(self, aligned, regions, fit, start, stop, prior_prob):
+        b = len(self.blocks)
+        self.blocks.append((block_id(self.chrom, start, stop), 1.0 / prior_prob, fit["search"]))
+        for j in range(self.n_out):  # loop over populations (+ the joint result)
+            i = min(j, len(self.spans) - 1)
+            codes = np.append(aligned[i]["models"], len(self.spans[i].models))  # NULL.MODEL last
+            n = len(codes) - 1
+            pip = np.append(fit["pip"][j], fit["null"][j])
+            me = j == len(self.spans)
+            tz = np.full(n + 1, np.nan) if me else np.append(fit["twas_z"][j], 0.0)
+            iz = np.append(np.full(n, np.nan if me else fit["inter_z"][j]), np.nan)
+            o = np.argsort(-pip, kind="stable")
+            self.parts[j].append((np.full(n + 1, b), codes[o], pip[o], fit["in_cred_set"][j][o], tz[o], iz[o],
+                                  None if me else regions[j]))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.blocks:
+            return load("focus_results").empty()
+        bid, bgenes, search = (np.array(x, dtype=object) for x in zip(*self.blocks))
+        frames = []
+        for j, parts in enumerate(self.parts):  # loop over outputs
+            i = min(j, len(self.spans) - 1)
+            blk, codes, pip, cred, tz, iz, reg = zip(*parts)
+            blk, codes = np.concatenate(blk), np.concatenate(codes)
+            md = pd.concat([self.spans[i].models, pd.DataFrame([NULL])], ignore_index=True).iloc[codes]
+            name = "me" if j == len(self.spans) else self.spans[j].name
+            frames.append(pd.DataFrame({
+                "block_id": bid[blk], "population": name, "model_id": md["model_id"].to_numpy(),
+                "ens_gene_id": md["gene"].to_numpy(), "ens_tx_id": md["ens_tx_id"].to_numpy(),
+                "mol_name": md["gene_name"].to_numpy(), "tissue": md["tissue"].to_numpy(),
+                "ref_name": md["ref_name"].to_numpy(), "type": md["gene_type"].to_numpy(), "chrom": self.chrom,
+                "tx_start": md["tx_start"].to_numpy(), "tx_stop": md["tx_stop"].to_numpy(),
+                "block_genes": bgenes[blk].astype(float), "trait": self.trait, "inference": md["method"].to_numpy(),
+                "inter_z": np.concatenate(iz), "cv_r2": md["cv_r2"].to_numpy(), "cv_r2_pval": md["cv_pval"].to_numpy(),
+                "ldregion": np.array(reg, dtype=object)[blk], "twas_z": np.concatenate(tz),
+                "pip": np.concatenate(pip), "in_cred_set": np.concatenate(cred), "search": search[blk],
+                "_b": blk, "_j": j}))
+        out = pd.concat(frames, ignore_index=True)
+        out = out.iloc[np.lexsort((out["_j"].to_numpy(), out["_b"].to_numpy()))]
+        return out.drop(columns=["_b", "_j"]).reset_index(drop=True)
 
 
 def focus_unit(unit: dict, *, pops: list, prior="gencode38", ridge: float = 0.1, max_genes: int = 3,
@@ -155,7 +183,7 @@ def focus_unit(unit: dict, *, pops: list, prior="gencode38", ridge: float = 0.1,
     chrom = str(blocks[0][0])
     lo, hi = min(int(b[1]) for b in blocks), max(int(b[2]) for b in blocks)
     spans = [PopulationSpan(**load_population(p, chrom, lo, hi)) for p in pops]
-    out = []
+    rows = Rows(spans, chrom, trait)
     for _, start, stop in blocks:  # loop over the unit's blocks
         start, stop = int(start), int(stop)
         prior_prob = block_prior(chrom, start, stop, prior)
@@ -163,8 +191,8 @@ def focus_unit(unit: dict, *, pops: list, prior="gencode38", ridge: float = 0.1,
                         credible_level=credible_level, intercept=intercept, p_threshold=p_threshold,
                         search=search, tissue=tissue, strict_tissue=strict_tissue)
         if res is not None:
-            out.append(block_rows(spans, *res, chrom, start, stop, prior_prob, trait))
-    return pd.concat(out, ignore_index=True) if out else load("focus_results").empty()
+            rows.add(*res, start, stop, prior_prob)
+    return rows.frame()
 
 
 def block_details(pops: list, chrom: str, start: int, stop: int, *, prior="gencode38", ridge: float = 0.1,
