@@ -126,7 +126,8 @@ class PopulationSpan:
         self.graw_z2 = gwas["z"].to_numpy(float) ** 2
         panel = panel[valid_snp(panel["alt"], panel["ref"])].drop_duplicates("pos")
         self.ppos = panel["pos"].to_numpy(np.int64)
-        ref = load_reference(panel[["chrom", "pos", "ref", "alt"]])
+        cols = ["chrom", "pos", "ref", "alt", "variant_id"]
+        ref = panel[cols] if "variant_id" in panel else load_reference(panel[cols[:4]])
         g = pd.DataFrame({"chrom": gwas["chrom"].to_numpy(), "pos": self.graw_pos, "a1": gwas["alt"].to_numpy(),
                           "a2": gwas["ref"].to_numpy(), "z": gwas["z"].to_numpy(float)})
         kept = harmonise(g, ref)[0]
@@ -134,7 +135,8 @@ class PopulationSpan:
         self.spos, self.sz = spos, kept["z"].to_numpy(float)[first]
         self.ssidx = panel["store_index"].to_numpy()[np.searchsorted(self.ppos, spos)]
         sref = ref.iloc[np.searchsorted(self.ppos, spos)].reset_index(drop=True)
-        mcode = pd.Index(self.models["model_id"]).get_indexer(weights["model_id"])
+        mcode = (weights["model_code"].to_numpy() if "model_code" in weights
+                 else pd.Index(self.models["model_id"]).get_indexer(weights["model_id"]))
         wpos = weights["pos"].to_numpy(np.int64)
         in_gwas = np.isin(wpos, self.graw_pos) & (mcode >= 0)
         order = np.argsort(wpos[in_gwas], kind="stable")

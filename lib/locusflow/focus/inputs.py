@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..logs import get_logger
 from ..errors import InputError
+from ..io.harmonise import STR
 
 log = get_logger("focus")
 GENCODE = {"gencode37": "gencode_map_v37.tsv.gz", "gencode38": "gencode_map_v38.tsv.gz"}
@@ -126,9 +127,12 @@ def block_prior(chrom, start, stop, prior="gencode38") -> float:
 
 @functools.lru_cache(maxsize=16)
 def _store(path):
+    from ..io.dataset import read_dataset
     from ..io.genotypes import GenotypeStore
     st = GenotypeStore(path)
-    v = st.variants[["chrom", "pos", "ref", "alt", "store_index"]]
+    v = read_dataset(st.path / "variants.parquet", "variants",
+                     columns=["chrom", "pos", "ref", "alt", "variant_id", "store_index"])
+    v = v.astype({c: STR for c in ("chrom", "ref", "alt", "variant_id")})  # once: allele matching's dtype
     return st, {c: g.sort_values("pos", kind="stable").reset_index(drop=True) for c, g in v.groupby("chrom")}
 
 
@@ -167,15 +171,20 @@ def models_from_weights(w: pd.DataFrame, extra: pd.DataFrame | None = None) -> p
 
 @functools.lru_cache(maxsize=8)
 def chrom_weights(path, chrom):
-    """Weights (sorted by pos) and model table of one chromosome, read once per process."""
+    """Weights (model_id, pos, effect_allele, other_allele, weight, model_code = row of the model table;
+    sorted by pos) and the model table of one chromosome, read once per process."""
     path = str(path)
     if path.endswith((".db", ".sqlite")):
-        w, md = _focus_db(path)
+        w, extra = _focus_db(path)
         w = w[w["chrom"] == chrom]
-        return w.sort_values("pos", kind="stable").reset_index(drop=True), models_from_weights(w, md)
-    from ..io.dataset import read_dataset
-    w = read_dataset(path, "weights", filters=[("chrom", "==", chrom)])
-    return w.sort_values("pos", kind="stable").reset_index(drop=True), models_from_weights(w)
+    else:
+        from ..io.dataset import read_dataset
+        w, extra = read_dataset(path, "weights", filters=[("chrom", "==", chrom)]), None
+    md = models_from_weights(w, extra)
+    w = w[["model_id", "pos", "effect_allele", "other_allele", "weight"]].sort_values("pos", kind="stable")
+    w = w.astype({"effect_allele": STR, "other_allele": STR}).reset_index(drop=True)
+    w["model_code"] = pd.Index(md["model_id"]).get_indexer(w["model_id"])
+    return w, md
 
 
 @functools.lru_cache(maxsize=8)
@@ -183,6 +192,7 @@ def chrom_sumstats(path, chrom):
     """Sumstats rows of one chromosome (chrom, pos, ref, alt, z), sorted by pos, read once per process."""
     from ..io.dataset import read_dataset
     ss = read_dataset(path, "sumstats", filters=[("chrom", "==", chrom)], columns=["chrom", "pos", "ref", "alt", "z"])
+    ss = ss.astype({c: STR for c in ("chrom", "ref", "alt")})
     return ss.sort_values("pos", kind="stable").reset_index(drop=True)
 
 

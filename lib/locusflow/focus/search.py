@@ -24,10 +24,10 @@ from .bayes import log_bf_sets
 log = get_logger("focus")
 
 # seconds per scored set (exhaustive, batched), per SSS iteration and per SSS neighbour (its bookkeeping
-# is one dict entry per neighbour); measured on the 2-core reference machine (docs/benchmarks.md)
+# is one dict entry per neighbour); measured on the 2-core reference machine (m = 40-400 genes, k <= 3)
 COST_SET = 1.2e-7
-COST_ITER = 1.5e-4
-COST_NEIGHBOUR = 1.5e-6
+COST_ITER = 3.5e-4
+COST_NEIGHBOUR = 2.5e-6
 
 
 def colex_combinations(n: int, r: int) -> np.ndarray:
