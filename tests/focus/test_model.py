@@ -124,3 +124,17 @@ def test_multi_ancestry_prior_once(block):
     pip = np.array([np.exp(logp)[[i for i, s in enumerate(sets) if g in s]].sum() for g in range(m)])
     np.testing.assert_allclose(res[0][2], pip, atol=1e-12)
     assert abs(res[1][2] - np.exp(logp[0])) < 1e-12
+
+
+def test_cost_model_picks_the_cheaper_search(block):
+    """Enumeration unless the estimated search time is lower: 700 genes x 3 (57 M sets, ~7 s) enumerate,
+    200 genes x 5 (2.6 G sets) search; on one block the choice flips with the search's iteration count."""
+    ex, ss, n = search.search_costs(700, 3)
+    assert n == 57_167_250 and ex < ss
+    ex, ss, _ = search.search_costs(200, 5)
+    assert ss < ex
+    tz, wcor, s2 = block
+    few = search.fine_map_genes([tz], [wcor], [s2], 0.02, 4, "auto", sss_iter=10)
+    many = search.fine_map_genes([tz], [wcor], [s2], 0.02, 4, "auto", sss_iter=20000)
+    assert few[2] == "sss" and many[2] == "exhaustive"
+    assert np.argmax(many[0][0]) == 7
