@@ -12,8 +12,26 @@ from scipy import stats
 
 
 def focus_figure(rows: pd.DataFrame, wcor: np.ndarray, order, title: str = ""):
-    """Figure of one block and population: ``rows`` are its focus_results rows (null row included), ``wcor``
-    the Omega of its gene models, whose model_ids in matrix order are ``order``."""
+    """Figure of one block and population (pyfocus ``focus finemap --plot``'s panels).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The block's ``focus_results`` rows of one population (NULL.MODEL row included).
+    wcor : numpy.ndarray
+        Predicted-expression correlation (Omega) of its gene models.
+    order : sequence of str
+        model_id of the rows/columns of ``wcor``.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    pyfocus 0.802 ``pyfocus/viz.py``.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
