@@ -115,8 +115,14 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
     return digest
 
 
-def content_hash(path, *, cache: HashCache | None = None, ignore=(".", )) -> str:
+PROVENANCE = ("_manifest.json", "_stage.json", "_SUCCESS")
+
+
+def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVENANCE) -> str:
     """Hash of a file, or of every file under a directory (relative paths and contents, sorted).
+
+    Inside a directory, the provenance files a rerun rewrites with new times and paths (``_manifest.json``,
+    ``_stage.json``, ``_SUCCESS``) are not part of its content.
 
     Parameters
     ----------
@@ -126,7 +132,7 @@ def content_hash(path, *, cache: HashCache | None = None, ignore=(".", )) -> str
         See :func:`file_hash`.
     ignore : tuple of str
         Names starting with one of these prefixes are skipped inside a directory (default: hidden
-        files, which are staging and lock files, never data).
+        files, which are staging and lock files, never data, and the provenance files).
 
     Returns
     -------

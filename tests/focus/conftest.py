@@ -1,4 +1,4 @@
-"""Shared FOCUS-vs-pyfocus inputs (real data, built once per test session; see common.py)."""
+"""Shared FOCUS-vs-pyfocus inputs (real data, built once per test session; see focus_cases.py)."""
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLES, apt_tool, peer_venv
 from peers import pyfocus as fh
 
-from .common import BLOCKS
+from focus_cases import BLOCKS
 
 
 @pytest.fixture(scope="session")

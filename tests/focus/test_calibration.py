@@ -20,7 +20,7 @@ def test_causal_gene_in_90pct_credible_set(realdata, tmp_path):
     from locusflow.io.dataset import read_dataset
     work = tmp_path / "genome"
     info = build(work, n_blocks=160, thin=8, strength=9.0, seed=11)
-    cfg = {"out": str(tmp_path), "focus": {"out": str(tmp_path / "focus"), "blocks": str(work / "blocks.bed"),
+    cfg = {"out": str(tmp_path), "focus": {"blocks": str(work / "blocks.bed"),
            "populations": [{"store": str(work / "panel.vcz"), "sumstats": str(work / "sumstats"),
                             "weights": str(work / "weights.db")}]}}
     run_focus(cfg, {"engine": "local", "progress": False})

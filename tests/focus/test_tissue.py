@@ -15,7 +15,7 @@ import pytest
 
 from peers import pyfocus as fh
 
-from .common import compare, pop, run_ours, run_pyfocus
+from focus_cases import compare, pop, run_ours, run_pyfocus
 
 
 @pytest.fixture(scope="module")
