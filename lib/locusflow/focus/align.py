@@ -32,7 +32,21 @@ VALID = {("A", "C"), ("A", "G"), ("C", "A"), ("C", "T"), ("G", "A"), ("G", "T"),
 
 
 def valid_snp(a, b) -> np.ndarray:
-    """Unambiguous ACGT SNPs: both alleles known, different, not complementary (pyfocus VALID_SNPS)."""
+    """Unambiguous ACGT SNPs: both alleles known, different, not complementary.
+
+    Parameters
+    ----------
+    a, b : array-like of str
+        The two alleles of each variant.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    References
+    ----------
+    pyfocus 0.802 ``VALID_SNPS`` / ``check_valid_snp``.
+    """
     pair = pd.Series(np.asarray(a, dtype=object)).astype(str) + pd.Series(np.asarray(b, dtype=object)).astype(str)
     return pair.isin({x + y for x, y in VALID}).to_numpy()
 

@@ -171,8 +171,20 @@ def models_from_weights(w: pd.DataFrame, extra: pd.DataFrame | None = None) -> p
 
 @functools.lru_cache(maxsize=8)
 def chrom_weights(path, chrom):
-    """Weights (model_id, pos, effect_allele, other_allele, weight, model_code = row of the model table;
-    sorted by pos) and the model table of one chromosome, read once per process."""
+    """One chromosome's weights and gene models, read once per process.
+
+    Parameters
+    ----------
+    path : str
+        ``weights`` dataset or FOCUS SQLite database.
+    chrom : str
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Weights (model_id, pos, effect_allele, other_allele, weight, model_code = row of the model table),
+        sorted by pos; the model table (:func:`models_from_weights`).
+    """
     path = str(path)
     if path.endswith((".db", ".sqlite")):
         w, extra = _focus_db(path)
@@ -189,7 +201,19 @@ def chrom_weights(path, chrom):
 
 @functools.lru_cache(maxsize=8)
 def chrom_sumstats(path, chrom):
-    """Sumstats rows of one chromosome (chrom, pos, ref, alt, z), sorted by pos, read once per process."""
+    """One chromosome's sumstats, read once per process.
+
+    Parameters
+    ----------
+    path : str
+        ``sumstats`` dataset.
+    chrom : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        chrom, pos, ref, alt (Arrow strings), z; sorted by pos.
+    """
     from ..io.dataset import read_dataset
     ss = read_dataset(path, "sumstats", filters=[("chrom", "==", chrom)], columns=["chrom", "pos", "ref", "alt", "z"])
     ss = ss.astype({c: STR for c in ("chrom", "ref", "alt")})
@@ -197,7 +221,20 @@ def chrom_sumstats(path, chrom):
 
 
 def span(df: pd.DataFrame, start, stop) -> pd.DataFrame:
-    """Rows of a pos-sorted frame with start <= pos < stop."""
+    """Rows of a pos-sorted frame inside a block or span.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Sorted by ``pos``.
+    start, stop : int
+        1-based half-open interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with start <= pos < stop.
+    """
     pos = df["pos"].to_numpy()
     return df.iloc[np.searchsorted(pos, start, "left"):np.searchsorted(pos, stop, "left")]
 

@@ -52,8 +52,20 @@ def focus_blocks(blocks, sumstats_paths, p_threshold: float = 5e-8) -> tuple[pd.
 
 
 def work_units(blocks: pd.DataFrame, per_unit: int = 32) -> list[dict]:
-    """Consecutive blocks of one chromosome, ``per_unit`` to a work unit (one read of the span per
-    population); cost = the unit's GWAS SNP count."""
+    """Work units of consecutive blocks of one chromosome.
+
+    Parameters
+    ----------
+    blocks : pandas.DataFrame
+        :func:`focus_blocks` rows.
+    per_unit : int
+        Blocks per unit (each unit reads its span once per population).
+
+    Returns
+    -------
+    list of dict
+        unit_id, cost (the unit's GWAS SNP count), blocks ([chrom, start, stop] each).
+    """
     units = []
     for chrom, g in blocks.groupby("chrom", sort=False):  # loop over chromosomes, then batches
         for i in range(0, len(g), max(1, per_unit)):

@@ -31,8 +31,17 @@ COST_NEIGHBOUR = 2.5e-6
 
 
 def colex_combinations(n: int, r: int) -> np.ndarray:
-    """All r-subsets of range(n) in colexicographic order (int32, C(n, r) x r); those of range(n') are
-    the first C(n', r) rows."""
+    """All r-subsets of range(n) in colexicographic order.
+
+    Parameters
+    ----------
+    n, r : int
+
+    Returns
+    -------
+    numpy.ndarray of int32, shape (C(n, r), r)
+        Those of range(n') are the first C(n', r) rows.
+    """
     if r == 0:
         return np.zeros((1, 0), dtype=np.int32)
     if n < r:
@@ -51,7 +60,18 @@ def _all_sets(m: int, k: int) -> np.ndarray:
 
 
 def iter_sets(m: int, k: int, batch: int = 1 << 20):
-    """Yield int32 arrays (B x k) covering every k-subset of range(m) exactly once."""
+    """Every k-subset of range(m) exactly once, in batches.
+
+    Parameters
+    ----------
+    m, k : int
+    batch : int
+        Approximate rows per batch.
+
+    Yields
+    ------
+    numpy.ndarray of int32, shape (B, k)
+    """
     if comb(m, k) <= batch:
         yield _all_sets(m, k)
         return

@@ -43,7 +43,19 @@ def _out(cfg) -> Path:
 
 
 def populations(cfg) -> list[dict]:
-    """The populations of the config (default: this run's store, sumstats and weights)."""
+    """The populations FOCUS runs on.
+
+    Parameters
+    ----------
+    cfg : dict
+        Pipeline config (section ``focus``).
+
+    Returns
+    -------
+    list of dict
+        name, store, sumstats, weights (and samples) per population; by default one population from this
+        run's genotypes, sumstats and TWAS weights.
+    """
     sec = cfg.get("focus") or {}
     if sec.get("populations"):
         pops = [dict(p) for p in sec["populations"]]

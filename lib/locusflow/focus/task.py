@@ -31,8 +31,21 @@ NULL = {"model_id": "NULL.MODEL", "gene": "NULL.MODEL", "gene_name": "NULL", "ge
 
 
 def match_models(aligned: list[dict], spans: list[PopulationSpan], match_on) -> list[dict] | None:
-    """Restrict every population to the gene models all share, in population 1's order (None if none),
-    and drop SNPs left with no weight."""
+    """Gene models shared by all populations, in population 1's order, and SNPs that still carry a weight.
+
+    Parameters
+    ----------
+    aligned : list of dict
+        Per population :meth:`PopulationSpan.block` output (z, W, V, models = model-table rows).
+    spans : list of PopulationSpan
+    match_on : tuple of str
+        Model-table columns that identify a model across populations.
+
+    Returns
+    -------
+    list of dict or None
+        The restricted z, W, V, models per population; None when no model is shared.
+    """
     if len(aligned) == 1:
         d = aligned[0]
         keep = np.any(d["W"] != 0, axis=1)
@@ -58,7 +71,28 @@ def match_models(aligned: list[dict], spans: list[PopulationSpan], match_on) -> 
 def fit_block(spans: list[PopulationSpan], chrom: str, start: int, stop: int, *, prior_prob: float, ridge=0.1,
               max_genes=3, credible_level=0.9, intercept=False, p_threshold=5e-8, search="auto", tissue=None,
               strict_tissue=False):
-    """Aligned data and kernel output of one block, or None when the block is skipped (reason logged)."""
+    """Align, match and fine-map one block.
+
+    Parameters
+    ----------
+    spans : list of PopulationSpan
+        The unit's populations.
+    chrom : str
+    start, stop : int
+        The block, 1-based half-open.
+    prior_prob, ridge, max_genes, credible_level, intercept, search
+        As :func:`locusflow.focus.model.focus_block`.
+    p_threshold : float
+        Skip the block unless a GWAS p is below it in some population.
+    tissue, strict_tissue
+        Tissue prioritisation (:func:`locusflow.focus.align.prioritise_tissue`).
+
+    Returns
+    -------
+    tuple or None
+        (aligned data per population, ldregion per population, kernel output), or None when the block is
+        skipped (the reason is logged).
+    """
     bid = block_id(chrom, start, stop)
     z2max = []
     for sp in spans:
