@@ -12,8 +12,26 @@ from scipy import stats
 
 
 def focus_figure(rows: pd.DataFrame, wcor: np.ndarray, order, title: str = ""):
-    """Figure of one block and population: ``rows`` are its focus_results rows (null row included), ``wcor``
-    the Omega of its gene models, whose model_ids in matrix order are ``order``."""
+    """Figure of one block and population (pyfocus ``focus finemap --plot``'s panels).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The block's ``focus_results`` rows of one population (NULL.MODEL row included).
+    wcor : numpy.ndarray
+        Predicted-expression correlation (Omega) of its gene models.
+    order : sequence of str
+        model_id of the rows/columns of ``wcor``.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    pyfocus 0.802 ``pyfocus/viz.py``.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -48,25 +66,36 @@ def focus_figure(rows: pd.DataFrame, wcor: np.ndarray, order, title: str = ""):
 
 
 def plot_blocks(res: pd.DataFrame, pops: list, out: Path, params: dict) -> int:
-    """Write ``<out>/<block>.<population>.{png,pdf}`` for every fine-mapped block; returns the file count."""
+    """Write ``<out>/<block_id>.<population>.{png,pdf}`` for every fine-mapped block.
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+        ``focus_results`` rows.
+    pops : list of dict
+        The populations FOCUS ran on (store, sumstats, weights, samples, name).
+    out : Path
+        Output folder.
+    params : dict
+        The FOCUS parameters of the run (prior, ridge, ...), to recompute each block's Omega.
+
+    Returns
+    -------
+    int
+        Number of files written.
+    """
     import matplotlib.pyplot as plt
-    from ..finemap.focus import focus_block
-    from ..finemap.focus_io import block_prior, load_population
+    from ..focus import block_details
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n = 0
-    p = dict(params)
-    prior = p.pop("prior", "gencode38")
-    for block, rows in res.groupby("block", sort=False):  # loop over blocks
-        chrom = block.split(":")[0]
-        start, stop = (int(s.split(":")[1]) for s in block.split("-"))
-        data = [load_population(pp, chrom, start, stop) for pp in pops]
-        _, aligned = focus_block({"chrom": chrom, "start": start, "stop": stop}, data,
-                                 prior_prob=block_prior(chrom, start, stop, prior), return_data=True, **p)
-        for i, d in enumerate(aligned or []):
-            name = rows["population"].unique()[i]
-            fig = focus_figure(rows[rows["population"] == name], d["wcor"], d["models"]["model_id"], f"FOCUS {block} ({name})")
-            stem = out / f"{block.replace(':', '_')}.{name}"
+    for bid, rows in res.groupby("block_id", sort=False):  # loop over blocks
+        chrom, span = bid.rsplit(":", 1)
+        start, stop = (int(s) for s in span.split("-"))
+        names = [p for p in rows["population"].unique() if p != "me"]
+        for name, d in zip(names, block_details(pops, chrom, start, stop, **params)):
+            fig = focus_figure(rows[rows["population"] == name], d["wcor"], d["model_id"], f"FOCUS {bid} ({name})")
+            stem = out / f"{bid.replace(':', '_')}.{name}"
             fig.savefig(f"{stem}.png", dpi=120)
             fig.savefig(f"{stem}.pdf")
             plt.close(fig)

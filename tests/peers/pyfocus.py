@@ -1,4 +1,4 @@
-"""Inputs for FOCUS tests and benchmarks, and a runner for the pyfocus 0.802 peer.
+"""pyfocus 0.802 peer: a runner for its `focus` CLI, and inputs for FOCUS tests and benchmarks.
 
 Weights: simulated sparse cis-eQTL weights at real GENCODE v18 (GRCh37) protein-coding gene positions,
 written as a PredictDB SQLite database and converted with pyfocus's own ``focus import ... predixcan``.
@@ -144,3 +144,18 @@ def read_bim(prefix) -> pd.DataFrame:
 
 def python() -> str:
     return sys.executable
+
+
+def write_peer_blocks(blocks: pd.DataFrame, path: Path) -> None:
+    """pyfocus's ``--locations`` file for ``ld_blocks`` intervals: pyfocus keeps ``s <= pos <= e`` of a
+    row ``s e``, so the block [start, stop) is the row ``start stop-1`` (locusflow.focus.inputs)."""
+    pd.DataFrame({"chrom": blocks["chrom"].astype(str), "start": blocks["start"].astype(np.int64),
+                  "stop": blocks["stop"].astype(np.int64) - 1}).to_csv(path, sep=" ", index=False)
+
+
+def with_block_id(peer: pd.DataFrame) -> pd.DataFrame:
+    """pyfocus output with the block_id of its equivalent block (``c:s-c:e`` -> ``c:s-(e+1)``)."""
+    if not len(peer):
+        return peer.assign(block_id=pd.Series(dtype=object))
+    parts = peer["block"].str.extract(r"^(.+):(\d+)-.+:(\d+)$")
+    return peer.assign(block_id=parts[0] + ":" + parts[1] + "-" + (parts[2].astype(np.int64) + 1).astype(str))

@@ -1,7 +1,7 @@
 """FOCUS math on a many-gene block of the real 1000G EUR panel (examples/ chr22 window): batched enumeration
 equals one-batch enumeration, the shotgun stochastic search recovers the exhaustive PIPs, the credible
 set and error paths. The exhaustive enumeration is the known truth here (pyfocus agreement of the same
-enumeration: test_focus_peer.py)."""
+enumeration: test_peer.py)."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from locusflow.finemap import focus_model as fm
+from locusflow.focus import bayes, model, search
 
 
 @pytest.fixture(scope="module")
@@ -29,19 +29,19 @@ def block():
     for j in range(m):  # loop over genes: a cis window of 150 SNPs, 8 eQTLs
         lo = rng.integers(0, p - 150)
         W[lo + rng.choice(150, 8, replace=False), j] = rng.normal(size=8)
-    from locusflow.finemap.focus import panel_ld
+    from locusflow.focus.align import panel_ld
     V = panel_ld(g, 0.1)
     causal = W[:, 7] / np.sqrt(W[:, 7] @ V @ W[:, 7])
     z = 6.0 * V @ causal + np.linalg.cholesky(V) @ rng.normal(size=p)
-    tz = fm.twas_z(W, z, V)
-    wcor, _ = fm.expression_correlation(W, V)
-    return tz, wcor, fm.prior_chisq(tz, wcor)
+    tz = model.twas_z(W, z, V)
+    wcor, _ = model.expression_correlation(W, V)
+    return tz, wcor, model.prior_chisq(tz, wcor)
 
 
 def test_log_bf_is_the_finemap_svd_form(block):
     tz, wcor, s2 = block
     sets = np.array(list(combinations(range(12), 3)), dtype=np.int32)
-    ours = fm.log_bf_sets(sets, tz, wcor, s2)
+    ours = bayes.log_bf_sets(sets, tz, wcor, s2)
     c = s2 / 3
     for s, o in zip(sets[::37], ours[::37]):  # a sample of sets: pyfocus bayes_factor's SVD formula
         u, e, _ = np.linalg.svd(wcor[np.ix_(s, s)])
@@ -53,7 +53,7 @@ def test_generic_and_closed_form_cholesky_agree(block):
     tz, wcor, s2 = block
     for k in (1, 2, 3):  # closed form (k <= 3) against the generic unrolled Cholesky, and k = 4 vs SVD
         sets = np.array(list(combinations(range(9), k)), dtype=np.int32)
-        fast = fm.log_bf_sets(sets, tz, wcor, s2)
+        fast = bayes.log_bf_sets(sets, tz, wcor, s2)
         c = s2 / k
         A = wcor[sets[:, :, None], sets[:, None, :]] * c + np.eye(k)
         sign, logdet = np.linalg.slogdet(A)
@@ -61,7 +61,7 @@ def test_generic_and_closed_form_cholesky_agree(block):
         ref = -0.5 * logdet + 0.5 * np.einsum("bk,bk->b", y, np.linalg.solve(A, y[..., None])[..., 0])
         np.testing.assert_allclose(fast, ref, atol=1e-10)
     sets = np.array(list(combinations(range(9), 4)), dtype=np.int32)
-    got = fm.log_bf_sets(sets, tz, wcor, s2)
+    got = bayes.log_bf_sets(sets, tz, wcor, s2)
     c = s2 / 4
     for s, o in zip(sets, got):
         u, e, _ = np.linalg.svd(wcor[np.ix_(s, s)])
@@ -70,8 +70,8 @@ def test_generic_and_closed_form_cholesky_agree(block):
 
 def test_batches_equal_one_batch(block):
     tz, wcor, s2 = block
-    one = fm.fine_map_genes([tz], [wcor], [s2], 0.02, 3, batch=1 << 22)
-    many = fm.fine_map_genes([tz], [wcor], [s2], 0.02, 3, batch=997)
+    one = search.fine_map_genes([tz], [wcor], [s2], 0.02, 3, batch=1 << 22)
+    many = search.fine_map_genes([tz], [wcor], [s2], 0.02, 3, batch=997)
     assert one[2] == many[2] == "exhaustive"
     np.testing.assert_allclose(many[0][0], one[0][0], atol=1e-12)
     assert abs(many[1][0] - one[1][0]) < 1e-12
@@ -79,7 +79,7 @@ def test_batches_equal_one_batch(block):
 
 
 def test_iter_sets_covers_every_set_once():
-    got = np.concatenate(list(fm.iter_sets(11, 3, batch=17)))
+    got = np.concatenate(list(search.iter_sets(11, 3, batch=17)))
     want = np.array(list(combinations(range(11), 3)))
     assert len(got) == len(want)
     assert {tuple(sorted(r)) for r in got.tolist()} == {tuple(r) for r in want.tolist()}
@@ -87,15 +87,15 @@ def test_iter_sets_covers_every_set_once():
 
 def test_stochastic_search_recovers_exhaustive(block):
     tz, wcor, s2 = block
-    ex = fm.fine_map_genes([tz], [wcor], [s2], 0.02, 3)
+    ex = search.fine_map_genes([tz], [wcor], [s2], 0.02, 3)
     rec = []
     h = logging.Handler()
     h.emit = rec.append
-    fm.log.addHandler(h)
+    search.log.addHandler(h)
     try:
-        ss = fm.fine_map_genes([tz, tz], [wcor, wcor], [s2, s2], 0.02, 3, max_sets=1000, sss_iter=300)
+        ss = search.fine_map_genes([tz, tz], [wcor, wcor], [s2, s2], 0.02, 3, search="sss", sss_iter=300)
     finally:
-        fm.log.removeHandler(h)
+        search.log.removeHandler(h)
     assert ss[2] == "sss" and any("stochastic search" in r.getMessage() for r in rec)
     np.testing.assert_allclose(ss[0][0], ex[0][0], atol=2e-3)
     assert abs(ss[1][0] - ex[1][0]) < 2e-3
@@ -103,8 +103,8 @@ def test_stochastic_search_recovers_exhaustive(block):
 
 def test_credible_set_counts_the_null_row():
     pips = np.array([0.05, 0.5, 0.3, 0.15])  # last = null
-    assert fm.credible_set(pips, 0.9).tolist() == [0, 1, 1, 1]
-    assert fm.credible_set(pips, 0.5).tolist() == [0, 1, 0, 0]
+    assert model.credible_set(pips, 0.9).tolist() == [0, 1, 1, 1]
+    assert model.credible_set(pips, 0.5).tolist() == [0, 1, 0, 0]
 
 
 def test_multi_ancestry_prior_once(block):
@@ -112,15 +112,29 @@ def test_multi_ancestry_prior_once(block):
     tz, wcor, s2 = block
     tz2 = tz[:10]
     w2 = wcor[:10, :10]
-    res = fm.fine_map_genes([tz2, tz2], [w2, w2], [s2, s2], 0.05, 2)
+    res = search.fine_map_genes([tz2, tz2], [w2, w2], [s2, s2], 0.05, 2)
     m = 10
     logp = []
     sets = [()] + [s for k in (1, 2) for s in combinations(range(m), k)]
     for s in sets:
         k = len(s)
-        bf = 0 if not k else 2 * fm.log_bf_sets(np.array([s], dtype=np.int32), tz2, w2, s2)[0]
+        bf = 0 if not k else 2 * bayes.log_bf_sets(np.array([s], dtype=np.int32), tz2, w2, s2)[0]
         logp.append(bf + k * np.log(0.05) + (m - k) * np.log(0.95))
     logp = np.array(logp) - np.logaddexp.reduce(logp)
     pip = np.array([np.exp(logp)[[i for i, s in enumerate(sets) if g in s]].sum() for g in range(m)])
     np.testing.assert_allclose(res[0][2], pip, atol=1e-12)
     assert abs(res[1][2] - np.exp(logp[0])) < 1e-12
+
+
+def test_cost_model_picks_the_cheaper_search(block):
+    """Enumeration unless the estimated search time is lower: 700 genes x 3 (57 M sets, ~7 s) enumerate,
+    200 genes x 5 (2.6 G sets) search; on one block the choice flips with the search's iteration count."""
+    ex, ss, n = search.search_costs(700, 3)
+    assert n == 57_167_250 and ex < ss
+    ex, ss, _ = search.search_costs(200, 5)
+    assert ss < ex
+    tz, wcor, s2 = block
+    few = search.fine_map_genes([tz], [wcor], [s2], 0.02, 4, "auto", sss_iter=10)
+    many = search.fine_map_genes([tz], [wcor], [s2], 0.02, 4, "auto", sss_iter=20000)
+    assert few[2] == "sss" and many[2] == "exhaustive"
+    assert np.argmax(many[0][0]) == 7

