@@ -9,6 +9,8 @@ CLI, registration). The public names below load on first use, so registering the
 imports no numerics.
 """
 import importlib
+import sys
+import types
 
 _WHERE = {"focus": "run", "to_pyfocus_wide": "run", "focus_block": "model", "block_details": "task"}
 __all__ = sorted(_WHERE)
@@ -18,3 +20,17 @@ def __getattr__(name):
     if name in _WHERE:
         return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class CallablePackage(types.ModuleType):
+    """The package is also the function: ``lf.focus(...)`` runs :func:`locusflow.focus.run.focus`.
+
+    ``import locusflow.focus.stage`` binds ``locusflow.focus`` to this package, so the public API name
+    ``lf.focus`` is this object whichever was imported first; calling it calls the entry point.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return self.focus(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = CallablePackage
