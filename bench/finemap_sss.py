@@ -29,8 +29,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from locusflow.finemap.exhaustive import finemap_exhaustive_fit  # noqa: E402
-from locusflow.finemap.sss import finemap_sss_fit  # noqa: E402
+from locusflow.finemap.sss import finemap_exhaustive, finemap_sss  # noqa: E402
 from locusflow.io.genotypes import standardise  # noqa: E402
 from locusflow.io.plink import BedReader  # noqa: E402
 
@@ -90,7 +89,7 @@ def main():
         for n_causal in (1, 2, 3, 4, 5):
             z, causal = simulate(r, xs, n_causal, rng)
             t0, c0 = time.perf_counter(), time.process_time()
-            res = finemap_sss_fit(z, r, N_GWAS, max_causal=5, **kw)
+            res = finemap_sss(z, r, N_GWAS, max_causal=5, **kw)
             dt, wall = time.process_time() - c0, time.perf_counter() - t0
             times.append(dt)
             pip = res.snp.pip.to_numpy()
@@ -105,10 +104,10 @@ def main():
         print("\npeer: exhaustive enumeration (same z, R), max |PIP_sss - PIP_exact|")
         z, causal = simulate(r, xs, 1, rng)
         t0 = time.process_time()
-        ex = finemap_exhaustive_fit(z, r, N_GWAS, max_causal=1)
+        ex = finemap_exhaustive(z, r, N_GWAS, max_causal=1)
         t_ex = time.process_time() - t0
         t0 = time.process_time()
-        ss = finemap_sss_fit(z, r, N_GWAS, max_causal=1, **kw)
+        ss = finemap_sss(z, r, N_GWAS, max_causal=1, **kw)
         t_ss = time.process_time() - t0
         print(f"  {m} SNPs, k<=1: exhaustive {t_ex:.2f} s, SSS {t_ss:.2f} s, "
               f"max |dPIP| {float(np.abs(ex.snp.pip - ss.snp.pip).max()):.2e}")
@@ -117,10 +116,10 @@ def main():
             sub = slice(start, start + size)
             z, causal = simulate(r[sub, sub], xs[sub], n_causal, rng)
             t0 = time.process_time()
-            ex = finemap_exhaustive_fit(z, r[sub, sub], N_GWAS, max_causal=kmax)
+            ex = finemap_exhaustive(z, r[sub, sub], N_GWAS, max_causal=kmax)
             t_ex = time.process_time() - t0
             t0 = time.process_time()
-            ss = finemap_sss_fit(z, r[sub, sub], N_GWAS, max_causal=kmax, **kw)
+            ss = finemap_sss(z, r[sub, sub], N_GWAS, max_causal=kmax, **kw)
             t_ss = time.process_time() - t0
             err = float(np.abs(ex.snp.pip - ss.snp.pip).max())
             print(f"  {size} SNPs, k<={kmax}: exhaustive {t_ex:.2f} s ({ex.n_configs} configs), SSS {t_ss:.2f} s "

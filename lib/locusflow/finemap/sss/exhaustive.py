@@ -12,21 +12,39 @@ from math import comb
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from . import bayes
 from .region import Region
 from .results import FinemapResult, summarise
 
 
-def finemap_exhaustive(z, R, n, prior_weights=None, max_causal=3, **kwargs):
-    """Exact FINEMAP posterior by enumeration: (snp, config, cred) DataFrames like :func:`finemap_sss`."""
-    return finemap_exhaustive_fit(z, R, n, prior_weights, max_causal, **kwargs).tables()
+def finemap_exhaustive(z, R, n, *, prior_weights=None, max_causal=3, variant_id=None,
+                       prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
+                       include_null=False, max_configs=3_000_000, n_configs_top=50_000, coverage=0.95,
+                       method="finemap_exhaustive", batch=200_000) -> FinemapResult:
+    """Exact FINEMAP posterior by enumerating every configuration with 1 (0) <= k <= ``max_causal``.
 
+    Parameters
+    ----------
+    z, R, n, prior_weights, max_causal, variant_id, prior_std, prior_prob, corr_config, include_null
+        As :func:`locusflow.finemap.sss.finemap_sss`.
+    max_configs : int
+        Refuse (InputError) when ``sum_k C(m, k)`` exceeds it.
+    n_configs_top, coverage, method
+        As :func:`locusflow.finemap.sss.finemap_sss`.
+    batch : int
+        Configurations scored per batched Cholesky.
 
-def finemap_exhaustive_fit(z, R, n, prior_weights=None, max_causal=3, *, variant_id=None,
-                           prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
-                           include_null=False, max_configs=3_000_000, n_configs_top=50_000,
-                           coverage=0.95, method="finemap_exhaustive", batch=200_000) -> FinemapResult:
+    Returns
+    -------
+    FinemapResult
+        The same tables as the search, over every configuration.
+
+    References
+    ----------
+    Benner C et al. (2016). FINEMAP. Bioinformatics 32:1493 (the model); the oracle the search is
+    tested against.
+    """
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
                     variant_id)
     m, kmax = region.m, region.max_causal

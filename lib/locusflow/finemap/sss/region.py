@@ -19,7 +19,7 @@ from math import comb
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from . import bayes
 
 

@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from . import bayes
+from ..credible import descending
 from .bayes import logsumexp
 from .region import Region
 
 LN10 = np.log(10.0)
+TIE_LOG = 1e-10   # log posteriors this close are ties (ordered by their SNPs)
 
 
 @dataclass
@@ -50,6 +52,13 @@ class FinemapResult:
                             log10bf_region=self.log10bf_region, n_configs=self.n_configs,
                             n_iterations=self.n_iterations, converged=self.converged)
         return self.snp, self.config, self.cred
+
+    def __iter__(self):
+        """``snp, config, cred = result``: the three tables, with the region's figures in their attrs."""
+        return iter(self.tables())
+
+    def __getitem__(self, i):
+        return self.tables()[i]
 
 
 def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: np.ndarray, *,
@@ -104,13 +113,15 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
 
     n_top = min(n_configs_top, len(all_lp))
     top = np.argpartition(-all_lp, n_top - 1)[:n_top] if n_top < len(all_lp) else np.arange(len(all_lp))
-    order = top[np.argsort(-all_lp[top], kind="stable")]
-    top_c, top_s = materialise(order)
+    top_c, top_s = materialise(top)
+    rank = _tie_rank(all_lp[top], top_c)
+    order, top_c, top_s = top[rank], top_c[rank], top_s[rank]
     top_post = p_all[order]
     mean, sd = _effects(region, top_c, top_s, top_post)
     config_df = _config_table(region, top_c, top_s, top_post, all_lp[order], method)
     best_k = [np.flatnonzero(all_size == k) for k in range(kmax + 1)]
-    best_k = np.array([b[np.argmax(all_lp[b])] for b in best_k if len(b)], dtype=np.int64)
+    best_k = [b[all_lp[b] >= all_lp[b].max() - TIE_LOG] for b in best_k if len(b)]
+    best_k = np.array([b[_tie_rank(all_lp[b], materialise(b)[0])[0]] for b in best_k], dtype=np.int64)
     cred = _cred_table(region, *materialise(best_k), post_k, coverage, method)
     cs = pd.array([pd.NA] * m, dtype="Int64")
     if len(cred):
@@ -121,6 +132,16 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
                         "pip": pip, "log10bf": np.where(np.isfinite(log10bf), log10bf, np.nan),
                         "mean": mean, "sd": sd, "cs": cs, "method": method})
     return FinemapResult(snp, config_df, cred, post_k, prior_k, log10bf_region, int(len(all_lp)), **info)
+
+
+def _tie_rank(log_post: np.ndarray, configs: np.ndarray) -> np.ndarray:
+    """Order of configurations by decreasing posterior; ties (within ``TIE_LOG``) by their sorted SNP
+    indices, lexicographically, so configurations of duplicate SNPs keep one order in every run."""
+    order = np.argsort(-log_post, kind="stable")
+    ls = log_post[order]
+    group = np.concatenate([[0], np.cumsum(ls[:-1] - ls[1:] > TIE_LOG)]) if len(ls) else np.zeros(0, np.int64)
+    keys = [configs[order, t] for t in range(configs.shape[1] - 1, -1, -1)] + [group]
+    return order[np.lexsort(keys)]
 
 
 def _effects(region: Region, configs, sizes, post, min_post: float = 1e-8):
@@ -167,7 +188,7 @@ def _cred_table(region, best_configs, best_sizes, post_k, coverage, method) -> p
             if not np.isfinite(lp).any():
                 continue
             prob = np.exp(lp - logsumexp(lp))
-            order = np.argsort(-prob, kind="stable")
+            order = descending(prob)
             cum = np.cumsum(prob[order])
             size = int(np.searchsorted(cum, coverage - 1e-12) + 1)
             idx = order[:size]

@@ -68,7 +68,7 @@ def log_bf(z_c: np.ndarray, r_cc: np.ndarray, tau) -> np.ndarray:
     try:
         chol = np.linalg.cholesky(m)
     except np.linalg.LinAlgError:
-        from ..errors import InputError
+        from ...errors import InputError
         raise InputError("finemap input", "R_CC + S^-1 must be positive definite: R is not a correlation "
                          "matrix (LD from another panel? regularise it)", column="R") from None
     v = lower_solve(chol, z_c)

@@ -1,6 +1,6 @@
 """SuSiE-RSS, the LD-mismatch diagnostic and the finemap stage against susieR 0.12.35 (Debian r-cran-susier).
 
-Every expected number comes from susieR run by the test on bit-identical z and R (tests/susier_rss.R;
+Every expected number comes from susieR run by the test on bit-identical z and R (tests/peers/susier_rss.R;
 where R is absent, PyPI pysusie, a port of susieR 0.12.35, in its own peer environment):
 PIPs to 1e-4 and identical credible sets (same effects, same variables, same order), tol 1e-3 and
 max_iter 100 on both sides.
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import EXAMPLES, apt_tool, peer_venv
-from susier_peer import run_susier, susier_available
+from peers.susier_peer import run_susier, susier_available
 
 from locusflow.finemap.susie import susie_rss
 
@@ -241,15 +241,11 @@ def test_cli_finemap(example_out, tmp_path, capsys):
 
 
 def test_method_finemap_uses_sss(example_out):
-    """--method finemap calls locusflow.finemap.sss.finemap_sss; without it, a clear error."""
-    from locusflow.errors import LocusflowError
+    """--method finemap runs locusflow.finemap.sss.finemap_sss; an unknown kernel option is a config error."""
+    from locusflow.errors import InputError
     from locusflow.finemap.stage import run_finemap
-    try:
-        import locusflow.finemap.sss  # noqa: F401
-    except ImportError:
-        with pytest.raises(LocusflowError, match="finemap_sss"):
-            run_finemap(_cfg(example_out, method="finemap", run_id="fm", p_threshold=1e-15))
-        return
+    with pytest.raises(InputError, match="finemap.finemap"):
+        run_finemap(_cfg(example_out, method="finemap", run_id="fm", p_threshold=1e-15, finemap={"n_causal": 2}))
     from locusflow.io.dataset import read_dataset
     summary = run_finemap(_cfg(example_out, method="finemap", run_id="fm", p_threshold=1e-15))
     assert summary["blocks_ok"] == 2
