@@ -153,8 +153,7 @@ def _effects(region: Region, configs, sizes, post, min_post: float = 1e-8):
         if not sel.any():
             continue
         c = configs[sel, :k]
-        rcc = np.asarray(region.r[c[:, :, None], c[:, None, :]], dtype=np.float64)
-        mu, sdv = bayes.posterior_effects(region.z[c], rcc, region.tau)
+        mu, sdv = region.model.posterior_effects(region.z, region.r, c)
         w = post[sel][:, None]
         np.add.at(e1, c, w * mu)
         np.add.at(e2, c, w * (mu * mu + sdv * sdv))
@@ -173,7 +172,7 @@ def _config_table(region, configs, sizes, post, log_post, method) -> pd.DataFram
     log10bf = (log_post - region.log_prior(configs)) / LN10
     return pd.DataFrame({"rank": np.arange(1, len(configs) + 1), "config": names, "index": index,
                          "k": sizes.astype(np.int64), "prob": post, "log10bf": log10bf,
-                         "odds": post[0] / post if len(post) else post, "method": method})
+                         "odds": np.divide(post[0], post, out=np.full(len(post), np.inf), where=post > 0) if len(post) else post, "method": method})
 
 
 def _cred_table(region, best_configs, best_sizes, post_k, coverage, method) -> pd.DataFrame:
@@ -182,8 +181,10 @@ def _cred_table(region, best_configs, best_sizes, post_k, coverage, method) -> p
         if k == 0:
             continue
         top = top_c[:k]
-        for signal in range(k):
-            base = region.base(np.delete(top, signal))
+        full = region.base(top).log_bf
+        drop = np.array([full - region.base(np.delete(top, i)).log_bf for i in range(k)])
+        for signal, i in enumerate(np.argsort(-drop, kind="stable")):   # FINEMAP: by the signal's log BF
+            base = region.base(np.delete(top, i))
             lp = region.add_scores(base)
             if not np.isfinite(lp).any():
                 continue

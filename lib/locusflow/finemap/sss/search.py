@@ -10,7 +10,7 @@ configuration C (|C| = k):
 every configuration evaluated is kept once (keyed by its combinadic rank), and the next configuration is
 sampled from the neighbourhood with probability proportional to its posterior. The search stops when the
 posterior mass of the kept configurations grew by less than a fraction ``prob_tol`` over the last
-``n_conv`` iterations (FINEMAP ``--prob-tol`` 0.001, ``--n-convergence`` 1000) or after ``n_iter``
+``n_conv`` iterations (FINEMAP ``--prob-conv-sss-tol`` 0.001, ``--n-conv-sss`` 100 in 1.4.2, 1000 in 1.1) or after ``n_iter``
 iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
 (``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
 
@@ -38,12 +38,13 @@ from .region import Region
 from .results import FinemapResult, summarise
 from .store import ConfigStore
 
-DEFAULTS = dict(n_iter=100_000, n_conv=1000, prob_tol=0.001)
+DEFAULTS = dict(n_iter=100_000, prob_tol=0.001)
+N_CONV = {"1.4": 100, "1.1": 1000}   # FINEMAP 1.4.2's --n-conv-sss (its log), FINEMAP 1.1's --n-convergence
 
 
 def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
-                prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95, include_null=False,
-                n_iter=DEFAULTS["n_iter"], n_conv=DEFAULTS["n_conv"], prob_tol=DEFAULTS["prob_tol"],
+                prior_std=bayes.DEFAULT_PRIOR_STD, version="1.4", prior_prob=None, corr_config=0.95, include_null=False,
+                n_iter=DEFAULTS["n_iter"], n_conv=None, prob_tol=DEFAULTS["prob_tol"],
                 log_prune=20.0, sample_window=15.0, sample_cap=500, temperature=1.0, close_min_post=1e-5,
                 close_max=None, n_configs_top=50_000, coverage=0.95, seed=0,
                 method="finemap") -> FinemapResult:
@@ -66,8 +67,13 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
         Largest number of causal SNPs (FINEMAP ``--n-causal-snps``, 5).
     variant_id : array-like of str, optional
         Names of the SNPs in the config and cred tables (default: "0".."m-1").
-    prior_std : float
-        Prior SD of the standardised effects (FINEMAP ``--prior-std``, 0.05); tau = n prior_std^2.
+    prior_std : float or sequence of float
+        Prior SD(s) of the standardised effects (FINEMAP ``--prior-std``, 0.05); with several, the Bayes
+        factor is their average (FINEMAP 1.4). FINEMAP 1.4 widens the list from the data (its log's
+        "Updated prior SD of effect sizes"); pass that list to reproduce a run of it.
+    version : {"1.4", "1.1"}
+        Bayes factor of FINEMAP 1.4 (residual variance of the configuration's fit, :mod:`.bayes`) or
+        of FINEMAP 1.0/1.1 (unit residual variance).
     prior_prob : float, optional
         Per-SNP prior causal probability p (default 1/m).
     corr_config : float
@@ -76,7 +82,8 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
         Whether the empty configuration is part of the model (FINEMAP: no).
     n_iter, n_conv, prob_tol : int, int, float
         Stopping rule: at most ``n_iter`` iterations; stop when the kept posterior mass grew by less
-        than a fraction ``prob_tol`` over the last ``n_conv`` iterations.
+        than a fraction ``prob_tol`` over the last ``n_conv`` iterations (default: 100 for version 1.4,
+        FINEMAP 1.4.2's; 1000 for 1.1).
     log_prune, sample_window, sample_cap, temperature : float, float, int, float
         Search internals (module docstring): configurations below ``exp(-log_prune)`` times the best
         are not kept; the proposal holds neighbours within ``sample_window`` nats of the best (at most
@@ -108,7 +115,8 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
     Peer: the FINEMAP binary (v1.4.2, ``--sss``) and :func:`finemap_exhaustive` (exact enumeration).
     """
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
-                    variant_id)
+                    variant_id, version)
+    n_conv = N_CONV[version] if n_conv is None else int(n_conv)
     store, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window, sample_cap,
                                       seed, temperature, close_min_post, close_max)
     individual, blocks = store.arrays()
