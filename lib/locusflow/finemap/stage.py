@@ -19,7 +19,8 @@ Config section ``finemap`` (defaults in brackets)::
     n: null                  # GWAS sample size [median of the sumstats' n; none: z-only SuSiE-RSS]
     samples: null            # reference panel sample ids [all]
     prior_weights: null      # {path: FILE, column: weight}: functional priors (PolyFun style)
-    diagnostics: {check: false, remove_flagged: false, loglr_threshold: 2, z_std_diff_threshold: null}
+    diagnostics: {check: true, remove_flagged: false, loglr_threshold: 2, z_std_diff_threshold: null,
+                  s_threshold: null}   # z-vs-LD check on every block (any method): finemap/blocks ld_mismatch
     susie: {L: 10, tol: 1.0e-3, max_iter: 100, estimate_residual_variance: false,
             estimate_prior_method: optim, coverage: 0.95, min_abs_corr: 0.5, null_weight: 0}
     finemap: {max_causal: 5}  # passed to locusflow.finemap.sss.finemap_sss

@@ -84,7 +84,7 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     block = {"record": "block", "run_id": run_id, "method": method, "block_id": unit["block_id"],
              "chrom": str(unit["chrom"]), "start": int(unit["start"]), "stop": int(unit["stop"]),
              "min_p": unit.get("min_p"), "n_gwas": n, "n_flagged": 0, "n_removed": 0, "n_cs": 0,
-             "ld_s": None, "converged": None, "niter": None, "elbo": None, **counts}
+             "ld_s": None, "ld_mismatch": None, "converged": None, "niter": None, "elbo": None, **counts}
     snp = pd.DataFrame({"record": "snp", "run_id": run_id, "method": method, "block_id": unit["block_id"],
                         "chrom": m["chrom"], "pos": m["pos"], "variant_id": m["variant_id"],
                         "rsid": m["rsid"], "ref": m["ref"], "alt": m["alt"], "z": m["z_ref"], "n": n,
@@ -103,7 +103,7 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
         R = R.astype(np.float64)
     z = m["z_ref"].to_numpy(dtype=np.float64)
     keep = np.ones(len(m), bool)
-    if diagnostics.get("check", False) and len(m) > 1:
+    if diagnostics.get("check", True) and len(m) > 1:
         from .diagnostics import ld_mismatch
         k = ld_mismatch(z, R, n, loglr_threshold=diagnostics.get("loglr_threshold", 2.0),
                         z_threshold=diagnostics.get("z_threshold", 2.0),
@@ -111,6 +111,8 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
         snp["ld_z_std_diff"], snp["ld_loglr"] = k["z_std_diff"].to_numpy(), k["logLR"].to_numpy()
         snp["ld_flagged"] = k["flagged"].to_numpy()
         block["ld_s"], block["n_flagged"] = k.attrs["s"], int(k["flagged"].sum())
+        s_max = diagnostics.get("s_threshold")
+        block["ld_mismatch"] = bool(block["n_flagged"] > 0 or (s_max is not None and k.attrs["s"] > float(s_max)))
         if diagnostics.get("remove_flagged", False):
             keep = ~k["flagged"].to_numpy()
             snp["removed"] = ~keep
