@@ -42,24 +42,39 @@ def finemap_binary() -> str | None:
     return str(exe)
 
 
+def _write(d: Path, z, R, n) -> None:
+    ids = [f"s{i + 1}" for i in range(len(z))]
+    pd.DataFrame({"rsid": ids, "chromosome": 1, "position": np.arange(1, len(z) + 1), "allele1": "A",
+                  "allele2": "G", "maf": 0.3, "beta": z, "se": 1.0}).to_csv(
+        d / "r.z", sep=" ", index=False, float_format="%.17g")
+    np.savetxt(d / "r.ld", np.asarray(R, dtype=np.float64), fmt="%.17g")
+    (d / "master").write_text("z;ld;snp;config;cred;log;n_samples\n"
+                              f"r.z;r.ld;r.snp;r.config;r.cred;r.log;{int(round(n))}\n")
+
+
+def _run(exe, d, args):
+    c0, t0 = os.times(), time.time()
+    r = subprocess.run([exe, *args, "--in-files", "master", "--log"], cwd=d, capture_output=True, text=True)
+    c1 = os.times()
+    if r.returncode:
+        raise RuntimeError(f"FINEMAP failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
+    return (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system), time.time() - t0
+
+
+def read_cpu(exe: str, z, R, n: float) -> float:
+    """CPU seconds of ``finemap --config`` on one SNP: reading the z and text LD files, no search."""
+    with tempfile.TemporaryDirectory(prefix="finemap-") as d:
+        _write(Path(d), np.asarray(z, dtype=np.float64), R, n)
+        return _run(exe, d, ["--config", "--rsids", "s1"])[0]
+
+
 def run_finemap(exe: str, z, R, n: float, *, max_causal: int = 5, extra: tuple = ()) -> dict:
-    """``finemap --sss`` on z, R, n: {snp, config, cred: {k: frame}, grid, post_k, n_configs, cpu, wall}."""
+    """``finemap --sss`` on z, R, n: {pip, snp, config, cred: {k: frame}, grid, post_k, n_configs, cpu, wall}."""
     z = np.asarray(z, dtype=np.float64)
     with tempfile.TemporaryDirectory(prefix="finemap-") as d:
         d = Path(d)
-        ids = [f"s{i + 1}" for i in range(len(z))]
-        pd.DataFrame({"rsid": ids, "chromosome": 1, "position": np.arange(1, len(z) + 1), "allele1": "A",
-                      "allele2": "G", "maf": 0.3, "beta": z, "se": 1.0}).to_csv(
-            d / "r.z", sep=" ", index=False, float_format="%.17g")
-        np.savetxt(d / "r.ld", np.asarray(R, dtype=np.float64), fmt="%.17g")
-        (d / "master").write_text("z;ld;snp;config;cred;log;n_samples\n"
-                                  f"r.z;r.ld;r.snp;r.config;r.cred;r.log;{int(round(n))}\n")
-        t0, c0 = time.time(), os.times()
-        r = subprocess.run([exe, "--sss", "--in-files", "master", "--log", "--n-causal-snps", str(max_causal),
-                            *extra], cwd=d, capture_output=True, text=True)
-        c1 = os.times()
-        if r.returncode:
-            raise RuntimeError(f"FINEMAP failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
+        _write(d, z, R, n)
+        cpu, wall = _run(exe, d, ["--sss", "--n-causal-snps", str(max_causal), *extra])
         log = (d / "r.log_sss").read_text()
         snp = pd.read_csv(d / "r.snp", sep=" ")
         pip = np.zeros(len(z))
@@ -68,10 +83,9 @@ def run_finemap(exe: str, z, R, n: float, *, max_causal: int = 5, extra: tuple =
                 for f in d.glob("r.cred*")}
         grid = re.search(r"Updated prior SD of effect sizes : ([0-9.e\- ]+)", log)
         post = log.split("Post-Pr(# of causal SNPs is k)")[1]
-        post_k = [float(v) for v in re.findall(r"\n\s+\(?(\d+) -> ([0-9.e\-]+)", post) for v in [v[1]]]
+        post_k = [float(v[1]) for v in re.findall(r"\n\s+\(?(\d+) -> ([0-9.e\-]+)", post)]
         return {"pip": pip, "snp": snp, "config": pd.read_csv(d / "r.config", sep=" "), "cred": cred,
                 "grid": [float(x) for x in grid.group(1).split()] if grid else [0.05], "log": log,
                 "post_k": np.array(post_k[1:max_causal + 1]),
                 "n_configs": int(re.search(r"(\d+) configurations evaluated", log).group(1)),
-                "cpu": (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system),
-                "wall": time.time() - t0}
+                "cpu": cpu, "wall": wall}

@@ -44,13 +44,15 @@ class FinemapResult:
     n_configs: int
     n_iterations: int = 0
     converged: bool = True
+    n_evaluated: int = 0          # configurations scored by the search (FINEMAP's "configurations evaluated")
     extra: dict = field(default_factory=dict)
 
     def tables(self):
         for df in (self.snp, self.config, self.cred):
             df.attrs.update(post_k=self.post_k.tolist(), prior_k=self.prior_k.tolist(),
                             log10bf_region=self.log10bf_region, n_configs=self.n_configs,
-                            n_iterations=self.n_iterations, converged=self.converged)
+                            n_iterations=self.n_iterations, converged=self.converged,
+                            n_evaluated=self.n_evaluated)
         return self.snp, self.config, self.cred
 
     def __iter__(self):

@@ -117,11 +117,12 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
                     variant_id, version)
     n_conv = N_CONV[version] if n_conv is None else int(n_conv)
-    store, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window, sample_cap,
+    store, n_done, converged, n_evaluated = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window,
+                                                   sample_cap,
                                       seed, temperature, close_min_post, close_max)
     individual, blocks = store.arrays()
     return summarise(region, *individual, blocks=blocks, method=method, n_configs_top=n_configs_top,
-                     coverage=coverage, n_iterations=n_done, converged=converged)
+                     coverage=coverage, n_iterations=n_done, converged=converged, n_evaluated=n_evaluated)
 
 
 def _neighbourhood(region: Region, c: np.ndarray):
@@ -168,11 +169,13 @@ class _Search:
     def __init__(self, region, log_prune, sample_window, sample_cap, temperature):
         self.region, self.store, self.cache, self.best = region, ConfigStore(region), {}, -np.inf
         self.log_prune, self.window, self.cap, self.temperature = log_prune, sample_window, sample_cap, temperature
+        self.n_evaluated = 0
 
     def expand(self, center: np.ndarray):
         """Score and store the neighbourhood of a new centre; cache its proposal."""
         region, store, m, k = self.region, self.store, self.region.m, len(center)
         cand, bases, build = _neighbourhood(region, center)
+        self.n_evaluated += int(np.isfinite(cand).sum())
         top = cand.max()
         self.best = max(self.best, top)
         thr = self.best - self.log_prune
@@ -222,7 +225,8 @@ class _Search:
 def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
            sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0,
            close_min_post: float | None = 1e-5, close_max: int | None = None):
-    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged.
+    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged and the
+    number of configurations scored (allowed neighbours of every expanded configuration).
 
     After the stopping rule, every kept configuration with posterior >= ``close_min_post`` that never
     was the current configuration is expanded too (at most ``close_max``), repeatedly: the neighbours of
@@ -253,4 +257,4 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
             break
     if close_min_post is not None:
         state.close(close_min_post, max(200, 2_000_000 // region.m) if close_max is None else close_max)
-    return store, it + 1, converged
+    return store, it + 1, converged, state.n_evaluated
