@@ -78,17 +78,10 @@ def simulate(r, xs, n_causal, rng):
     return np.asarray(signal, dtype=np.float64) + noise, causal
 
 
-def univariate_z(x, y):
-    xc, yc = x - x.mean(0), y - y.mean()
-    ss = (xc * xc).sum(0)
-    b = xc.T @ yc / ss
-    return b / np.sqrt(((yc[:, None] - xc * b) ** 2).sum(0) / (len(y) - 2) / ss)
-
-
 def vs_finemap(realdata: Path):
     """FINEMAP 1.4.2 beside ours on the same loci; one row per locus."""
     from peers.finemap_peer import finemap_binary, read_cpu, run_finemap
-    from finemap.test_susie import N_EXAMPLE, polypred_locus
+    from finemap.finemap_helpers import N_EXAMPLE, polypred_locus, univariate_z
     exe = finemap_binary()
     if exe is None:
         print("FINEMAP 1.4.2 not available (PyPI unreachable): side-by-side part skipped")

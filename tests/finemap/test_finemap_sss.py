@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binom, multivariate_normal
 
+from finemap_helpers import univariate_z
+
 from locusflow import schema
 from locusflow.errors import InputError
 from locusflow.finemap.sss import bayes
@@ -20,16 +22,6 @@ from locusflow.finemap.sss import finemap_sss
 def n3(realdata):
     d = np.load(realdata / "susier_data" / "N3finemapping.npz")
     return {k: d[k] for k in d.files}
-
-
-def univariate_z(x, y):
-    """OLS z = bhat / se of y on each column of x with an intercept (as susieR's dsc fed FINEMAP)."""
-    n = len(y)
-    xc, yc = x - x.mean(0), y - y.mean()
-    ss = (xc * xc).sum(0)
-    bhat = xc.T @ yc / ss
-    resid = ((yc[:, None] - xc * bhat) ** 2).sum(0)
-    return bhat / np.sqrt(resid / (n - 2) / ss)
 
 
 def simulated_locus(x, n_causal, rng, effect=(0.25, 0.5)):

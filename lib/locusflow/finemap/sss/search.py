@@ -89,8 +89,8 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
         are not kept; the proposal holds neighbours within ``sample_window`` nats of the best (at most
         ``sample_cap``), sampled proportionally to ``p^(1/temperature)``.
     close_min_post, close_max : float or None, int or None
-        Closure after the stopping rule (module docstring); ``close_min_post=None`` gives FINEMAP's
-        search as published.
+        Closure after the stopping rule (module docstring); ``close_min_post=None`` (or 0) gives
+        FINEMAP's search as published.
     n_configs_top : int
         Rows of the config table (``--n-configs-top``, 50000).
     coverage : float
@@ -255,6 +255,6 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
         if it >= n_conv and store.log_mass - history[it - n_conv] < tol:
             converged = True
             break
-    if close_min_post is not None:
+    if close_min_post:
         state.close(close_min_post, max(200, 2_000_000 // region.m) if close_max is None else close_max)
     return store, it + 1, converged, state.n_evaluated
