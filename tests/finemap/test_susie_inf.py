@@ -34,3 +34,24 @@ def test_susie_inf_matches_reference(realdata, response, method):
     assert [list(map(int, s)) for s in fit.sets] == json.loads(str(ref[f"{key}_sets"]))
     coef = d["true_coef"][:, response - 1]                  # known truth: the top PIP is a causal SNP
     assert coef[np.argmax(fit.pip)] != 0
+
+
+def test_stage_method_susie_inf(tmp_path):
+    """``method: susie_inf`` through the stage: the z-vs-LD check ran, credible sets named by effect."""
+    from finemap_helpers import example_sumstats
+    from locusflow.finemap.stage import run_finemap
+    from locusflow.io.dataset import read_dataset
+    from locusflow.io.genotypes import ingest_plink
+    from conftest import EXAMPLES
+    ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", tmp_path / "g.vcz")
+    example_sumstats(tmp_path / "ss")
+    out = tmp_path / "run"
+    summary = run_finemap({"out": str(out), "finemap": {
+        "method": "susie_inf", "store": str(tmp_path / "g.vcz"), "sumstats": str(tmp_path / "ss"),
+        "blocks": {"window_kb": 250}, "p_threshold": 1e-15}})
+    assert summary["blocks_ok"] == 2
+    blocks = read_dataset(out / "finemap" / "blocks", "finemap_block")
+    snp = read_dataset(out / "finemap" / "snp", "finemap_snp")
+    cs = read_dataset(out / "finemap" / "cs", "finemap_cs")
+    assert (blocks["method"] == "susie_inf").all() and blocks["ld_mismatch"].notna().all()
+    assert snp["pip"].between(0, 1).all() and len(cs) >= 2 and (cs["method"] == "susie_inf").all()

@@ -10,7 +10,7 @@ partitions written.
 
 Config section ``finemap`` (defaults in brackets)::
 
-    method: susie            # susie | finemap
+    method: susie            # susie | finemap | susie_inf
     run_id: null             # [the method]
     sumstats: null           # [<out>/sumstats]
     store: null              # [<out>/genotypes.vcz]
@@ -136,7 +136,7 @@ def _inputs(cfg):
 def _cli(sub):
     p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal")
     p.add_argument("config", nargs="?", help="pipeline YAML (its finemap section); flags override it")
-    p.add_argument("--method", choices=["susie", "finemap"])
+    p.add_argument("--method", choices=list(METHODS))
     p.add_argument("--out", help="results root (reads <out>/sumstats, <out>/genotypes.vcz)")
     p.add_argument("--sumstats", help="munged sumstats dataset")
     p.add_argument("--store", help="genotype store (.vcz)")
@@ -175,7 +175,7 @@ def _cmd(a) -> int:
     return 0
 
 CONFIG = {      # the finemap section; defaults None = the method's own (susieR's, FINEMAP's)
-    "method": Key("str", "susie", "SuSiE-RSS or FINEMAP-SSS", choices=METHODS),
+    "method": Key("str", "susie", "SuSiE-RSS, FINEMAP-SSS or SuSiE-inf", choices=METHODS),
     "run_id": Key("str", None, "name of the run [the method]"),
     "sumstats": Key("path", None, "sumstats dataset [this run's]"),
     "store": Key("path", None, "genotype store [this run's]"),
@@ -212,6 +212,11 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
         "n_iter": Key("int", None, "", min=1), "n_conv": Key("int", None, "", min=1),
         "prob_tol": Key("float", None, "", gt=0), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
         "seed": Key("int", None, "[0]"), "n_configs_top": Key("int", None, "", min=1)}),
+    "susie_inf": Key("section", None, "susie_inf options (the reference's defaults; needs in-sample LD)", keys={
+        "L": Key("int", None, "[10]", min=1), "method": Key("str", None, "[moments]", choices=("moments", "MLE")),
+        "coverage": Key("float", None, "[0.95]", gt=0, max=1), "min_abs_corr": Key("float", None, "[0.5]"),
+        "max_iter": Key("int", None, "[100]", min=1), "pip_tol": Key("float", None, "[1e-3]", gt=0),
+        "meansq": Key("float", None, "[1]", gt=0), "estimate_tausq": Key("bool", None, "[true]")}),
     "ld": Key(("bool", "path"), None, "true: R and blocks from the ld stage; or an LD directory"),
 }
 

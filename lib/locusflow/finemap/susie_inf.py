@@ -45,6 +45,7 @@ class SusieInfFit:
     infinitesimal: np.ndarray
     pip: np.ndarray
     sets: list
+    set_effects: list      # effect l (0-based) of each set
     niter: int
     converged: bool
 
@@ -155,9 +156,9 @@ def susie_inf(z, R, n, *, L: int = 10, meansq: float = 1.0, prior_weights=None, 
     b = (mu * alpha).sum(0)
     infinitesimal = tausq * (xtoy - V @ ((V.T @ b) * dsq / var))
     pip = 1.0 - np.prod(1.0 - alpha, axis=0)
-    sets = credible_sets_inf(alpha, V, dsq, n, coverage, min_abs_corr)
+    sets, effects = credible_sets_inf(alpha, V, dsq, n, coverage, min_abs_corr)
     return SusieInfFit(alpha, mu, omega, lbf, lbf_var, ssq, float(sigmasq), float(tausq), infinitesimal, pip,
-                       sets, it + 1, converged)
+                       sets, effects, it + 1, converged)
 
 
 def _ssq(resid, diag, logpi, bounds, current):
@@ -216,11 +217,12 @@ def _mle(moments, n, p, dsq, vtxty, yty, sigmasq, tausq, estimate_tausq, s_range
     return (float(res.x[0]), tausq) if res.success else (sigmasq, tausq)
 
 
-def credible_sets_inf(alpha, V, dsq, n, coverage: float = 0.95, min_abs_corr: float = 0.5) -> list:
+def credible_sets_inf(alpha, V, dsq, n, coverage: float = 0.95, min_abs_corr: float = 0.5):
     """Each effect's level-``coverage`` set (ties by index), kept when min |r| over its pairs exceeds
-    ``min_abs_corr`` (every pair; the reference samples 100 SNPs of larger sets), duplicates dropped."""
-    out = []
-    for a in alpha:
+    ``min_abs_corr`` (every pair; the reference samples 100 SNPs of larger sets), duplicates dropped.
+    Returns (sets as sorted index arrays, the effect of each)."""
+    out, effects = [], []
+    for l, a in enumerate(alpha):
         order = descending(a)
         size = int(np.argmax(np.cumsum(a[order]) >= coverage)) + 1
         cs = np.sort(order[:size])
@@ -230,4 +232,5 @@ def credible_sets_inf(alpha, V, dsq, n, coverage: float = 0.95, min_abs_corr: fl
                 continue
         if not any(len(c) == len(cs) and np.array_equal(c, cs) for c in out):
             out.append(cs)
-    return out
+            effects.append(l)
+    return out, effects

@@ -90,12 +90,36 @@ def susie_tables(fit, z, snp, idx, block, prior_tol: float = 1e-9) -> pd.DataFra
         lstar = np.flatnonzero(on)[np.argmax(alpha[on], axis=0)]
         snp.loc[idx, "log10bf"] = fit.lbf_variable[lstar, np.arange(p)] / math.log(10)
     block.update(converged=fit.converged, niter=fit.niter, elbo=float(fit.elbo[-1]), n_cs=len(fit.sets))
+    members = [m[m < p] for m in fit.sets.cs]
+    return effect_sets(snp, idx, block, "susie", alpha, members, fit.sets.cs_index, fit.sets.coverage,
+                       fit.sets.purity, fit.lbf, fit.V, fit.sets.requested_coverage)
+
+
+def susie_inf_tables(fit, R, snp, idx, block, coverage: float) -> pd.DataFrame:
+    """Fill ``snp`` and ``block`` from a SuSiE-inf fit (:mod:`.susie_inf`); return the credible-set rows.
+    ``post_mean`` is the sparse effects' posterior mean plus the infinitesimal one (standardised scale)."""
+    p = fit.pip.size
+    snp.loc[idx, "pip"] = fit.pip
+    snp.loc[idx, "post_mean"] = (fit.alpha * fit.mu).sum(0) + fit.infinitesimal
+    lstar = np.argmax(fit.alpha, axis=0)
+    snp.loc[idx, "log10bf"] = fit.lbf_variable[lstar, np.arange(p)] / math.log(10)
+    block.update(converged=fit.converged, niter=fit.niter, n_cs=len(fit.sets))
+    cov = [float(fit.alpha[l, m].sum()) for m, l in zip(fit.sets, fit.set_effects)]
+    pur = [purity(R[np.ix_(m, m)]) for m in fit.sets]
+    return effect_sets(snp, idx, block, "susie_inf", fit.alpha, fit.sets, fit.set_effects, cov, pur, fit.lbf,
+                       fit.ssq, coverage)
+
+
+def effect_sets(snp, idx, block, method, alpha, members_list, effects, coverages, purities, lbf, prior_var,
+                requested) -> pd.DataFrame:
+    """Credible-set rows (schema finemap_cs) of single-effect sets, named ``<block_id>:L<l>``; each SNP's
+    ``cs`` is the set where its weight is largest."""
+    p = len(idx)
     rows, best = [], np.full(p, -1.0)
     bid = block["block_id"]
     cs_col = np.full(p, None, dtype=object)
-    for rank, (members, l, cov, pur) in enumerate(zip(fit.sets.cs, fit.sets.cs_index, fit.sets.coverage,
-                                                       fit.sets.purity), start=1):
-        members = members[members < p]
+    for rank, (members, l, cov, pur) in enumerate(zip(members_list, effects, coverages, purities), start=1):
+        members = np.asarray(members, dtype=np.int64)
         a = alpha[l, members]
         name = f"{bid}:L{l + 1}"
         better = a > best[members]
@@ -103,13 +127,13 @@ def susie_tables(fit, z, snp, idx, block, prior_tol: float = 1e-9) -> pd.DataFra
         best[members[better]] = a[better]
         vids = snp["variant_id"].to_numpy()[idx[members]]
         lead = int(np.argmax(a))
-        rows.append({"record": "cs", "run_id": block["run_id"], "method": "susie", "block_id": bid,
+        rows.append({"record": "cs", "run_id": block["run_id"], "method": method, "block_id": bid,
                      "chrom": block["chrom"], "cs": name, "rank": rank, "effect": l + 1, "k": None,
-                     "coverage": cov, "requested_coverage": fit.sets.requested_coverage,
+                     "coverage": cov, "requested_coverage": requested,
                      "min_abs_corr": pur[0], "mean_abs_corr": pur[1], "median_abs_corr": pur[2],
                      "n_variants": len(members), "variants": list(vids), "probs": [float(x) for x in a],
                      "lead_variant": vids[lead], "lead_pos": int(snp["pos"].to_numpy()[idx[members[lead]]]),
-                     "log10bf": fit.lbf[l] / math.log(10), "prior_variance": fit.V[l]})
+                     "log10bf": lbf[l] / math.log(10), "prior_variance": prior_var[l]})
     snp.loc[idx, "cs"] = cs_col
     return pd.DataFrame(rows)
 

@@ -19,9 +19,9 @@ import pandas as pd
 from ..errors import InputError, LocusflowError
 from ..io.dataset import read_dataset
 from .susie import SusieError, susie_rss
-from .tables import finish, sss_tables, susie_tables
+from .tables import finish, sss_tables, susie_inf_tables, susie_tables
 
-METHODS = ("susie", "finemap")
+METHODS = ("susie", "finemap", "susie_inf")
 
 def read_block_inputs(unit: dict, store: str, sumstats: str):
     """Sumstats rows and reference variants of the block, matched; returns (matched frame, counts)."""
@@ -151,6 +151,13 @@ def fit_block(method: str, z, R, n, weights, options: dict, snp, idx, block):
         opts = kernel_options(susie_rss, options, method)
         fit = susie_rss(z, R, n, **{"prior_weights": weights, **opts})
         return susie_tables(fit, z, snp, idx, block, opts.get("prior_tol", 1e-9)), None
+    if n is None:
+        raise LocusflowError(f"{method} needs the GWAS sample size: set finemap.n or an n column")
+    if method == "susie_inf":
+        from .susie_inf import susie_inf
+        opts = kernel_options(susie_inf, options, method)
+        fit = susie_inf(z, R, n, **{"prior_weights": weights, **opts})
+        return susie_inf_tables(fit, R, snp, idx, block, opts.get("coverage", 0.95)), None
     from .sss import finemap_sss
     if n is None:
         raise LocusflowError("finemap_sss needs the GWAS sample size: set finemap.n or an n column")
