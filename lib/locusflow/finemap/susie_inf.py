@@ -194,8 +194,11 @@ def _mom(moments, n, dsq, vtxty, xty, yty, sigmasq, tausq, estimate_tausq):
     x1 = (xty ** 2).sum() - 2 * (vtb * vtxty * dsq).sum() + (dsq ** 2) @ dvmv
     if estimate_tausq:
         s, t = solve(A, np.array([x0, x1]))
-        return (float(s), float(t)) if s > 0 and t > 0 else (x0 / n, 0.0)
-    return (x0 - A[0, 1] * tausq) / n, tausq
+        if s > 0 and t > 0:
+            return float(s), float(t)
+        return (x0 / n, 0.0) if x0 > 0 else (sigmasq, tausq)     # (reference: negative sigma^2, then NaN)
+    s = (x0 - A[0, 1] * tausq) / n
+    return (s, tausq) if s > 0 else (sigmasq, tausq)
 
 
 def _mle(moments, n, p, dsq, vtxty, yty, sigmasq, tausq, estimate_tausq, s_range, t_range):
