@@ -1,6 +1,6 @@
 """SuSiE-RSS, the LD-mismatch diagnostic and the finemap stage against susieR 0.12.35 (Debian r-cran-susier).
 
-Every expected number comes from susieR run by the test on bit-identical z and R (tests/susier_rss.R;
+Every expected number comes from susieR run by the test on bit-identical z and R (tests/peers/susier_rss.R;
 where R is absent, PyPI pysusie, a port of susieR 0.12.35, in its own peer environment):
 PIPs to 1e-4 and identical credible sets (same effects, same variables, same order), tol 1e-3 and
 max_iter 100 on both sides.
@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from conftest import EXAMPLES, apt_tool, peer_venv
-from susier_peer import run_susier, susier_available
+from finemap_helpers import N_EXAMPLE, example_out, example_paths, polypred_locus, univariate_z  # noqa: F401
+from peers.susier_peer import run_susier, susier_available
 
 from locusflow.finemap.susie import susie_rss
 
 PIP_TOL = 1e-4
-N_EXAMPLE = 337000.0   # UK Biobank-like GWAS size of the polypred BOLT sumstats (conf/example.yaml)
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +45,6 @@ def assert_same_fit(ours, peer, pip_tol=PIP_TOL):
     np.testing.assert_allclose(ours.sets.coverage, [c["coverage"] for c in peer["cs"]], atol=pip_tol)
     if peer["peer"] == "susieR":    # pysusie 0.1.0's ELBO is offset from susieR's by a constant 1.5e-4
         np.testing.assert_allclose(ours.elbo[-1], peer["elbo"][-1], rtol=1e-8)
-
-
-def univariate_z(X, y):
-    """susieR's univariate_regression: z = bhat / se with centred X and y, se on n-2 df."""
-    Xc, yc = X - X.mean(0), y - y.mean()
-    xx = (Xc ** 2).sum(0)
-    bhat = Xc.T @ yc / xx
-    s2 = ((yc[:, None] - Xc * bhat) ** 2).sum(0) / (len(y) - 2)
-    return bhat / np.sqrt(s2 / xx)
 
 
 @pytest.fixture(scope="module")
@@ -113,24 +104,6 @@ def test_prior_weights_match_susier(n3, rscript):
     np.testing.assert_allclose(ours.pip - uniform.pip, shift, atol=2 * PIP_TOL)
 
 
-def polypred_locus(realdata, chrom: int, half_width: int):
-    """z (BOLT, aligned to the bim A1) and R (1000G EUR, 489) around the chromosome's top SNP."""
-    from locusflow.io.plink import BedReader, read_bim, read_fam
-    from locusflow.ld.matrix import ld_matrix
-    d = realdata / "polyfun_1kg_eur" / "polypred_example"
-    prefix = str(d / f"1000G.subset.{chrom}")
-    bim, fam = read_bim(prefix), read_fam(prefix)
-    ss = pd.read_csv(d / "bolt.sumstats.txt.gz", sep="\t")
-    ss = ss[ss["CHR"] == chrom]
-    top = int(ss["BP"].to_numpy()[np.argmin(ss["P_BOLT_LMM"].to_numpy())])
-    sel = np.flatnonzero((bim["pos"] > top - half_width).to_numpy() & (bim["pos"] < top + half_width).to_numpy())
-    dos = BedReader(prefix, n_samples=len(fam), n_variants=len(bim)).read(sel[0], sel[-1] + 1)
-    R = ld_matrix(dos.astype(np.float32)).astype(np.float64)
-    m = bim.iloc[sel].merge(ss, left_on="pos", right_on="BP", how="left")
-    z = (m["BETA"] / m["SE"]).to_numpy()
-    return np.where(m["ALLELE1"].to_numpy() != m["a1"].to_numpy(), -z, z), R
-
-
 @pytest.mark.parametrize("with_n", [True, False], ids=["n", "z-only"])
 def test_polypred_locus_matches_susier(realdata, rscript, with_n):
     z, R = polypred_locus(realdata, 12, 150_000)          # 1,445 SNPs, top p = 2.3e-32
@@ -160,29 +133,6 @@ def test_kriging_flags_flipped_allele(realdata, rscript, n):
 
 
 # ---- the finemap stage on the bundled example (1000G EUR chr20/chr22 windows + BOLT sumstats) ----
-
-def example_sumstats(path):
-    """The bundled BOLT sumstats as a `sumstats` dataset (BOLT ALLELE1 is the effect allele)."""
-    from locusflow.io.dataset import write_dataset
-    from locusflow.io.genotypes import make_variant_id
-    b = pd.read_csv(EXAMPLES / "bolt_chr20_22.sumstats.gz", sep="\t")
-    ss = pd.DataFrame({"chrom": b["CHR"].astype(str), "pos": b["BP"], "ref": b["ALLELE0"], "alt": b["ALLELE1"],
-                       "rsid": b["SNP"], "z": b["BETA"] / b["SE"], "beta": b["BETA"], "se": b["SE"],
-                       "p": b["P_BOLT_LMM"], "n": N_EXAMPLE, "af": b["A1FREQ"], "info": b["INFO"],
-                       "genome_build": "GRCh37"})
-    ss["variant_id"] = make_variant_id(ss["chrom"], ss["pos"], ss["ref"], ss["alt"]).to_numpy()
-    write_dataset(ss, path, "sumstats")
-
-
-@pytest.fixture(scope="module")
-def example_out(tmp_path_factory):
-    from locusflow.io.genotypes import ingest_plink
-    out = tmp_path_factory.mktemp("finemap_example")
-    ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", out / "genotypes.vcz")
-    example_sumstats(out / "sumstats")
-    return out
-
-
 def _cfg(out, **finemap):
     return {"out": str(out), "finemap": {"method": "susie", "blocks": {"window_kb": 250},
                                          "diagnostics": {"check": True}, **finemap}}
@@ -197,7 +147,7 @@ def test_stage_matches_susier_on_example(example_out, rscript):
     assert summary["blocks_with_signal"] == 3 and summary["blocks_ok"] == 3
     snp = read_dataset(example_out / "finemap" / "snp", "finemap_snp", filters=[("run_id", "==", "check")])
     cs = read_dataset(example_out / "finemap" / "cs", "finemap_cs", filters=[("run_id", "==", "check")])
-    store = GenotypeStore(example_out / "genotypes.vcz")
+    store = GenotypeStore(example_paths(example_out)[0])
     index = store.variants.set_index("variant_id")["store_index"]
     for block_id, s in snp.groupby("block_id"):
         s = s.sort_values("pos")
@@ -241,15 +191,11 @@ def test_cli_finemap(example_out, tmp_path, capsys):
 
 
 def test_method_finemap_uses_sss(example_out):
-    """--method finemap calls locusflow.finemap.sss.finemap_sss; without it, a clear error."""
-    from locusflow.errors import LocusflowError
+    """--method finemap runs locusflow.finemap.sss.finemap_sss; an unknown kernel option is a config error."""
+    from locusflow.errors import InputError
     from locusflow.finemap.stage import run_finemap
-    try:
-        import locusflow.finemap.sss  # noqa: F401
-    except ImportError:
-        with pytest.raises(LocusflowError, match="finemap_sss"):
-            run_finemap(_cfg(example_out, method="finemap", run_id="fm", p_threshold=1e-15))
-        return
+    with pytest.raises(InputError, match="finemap.finemap"):
+        run_finemap(_cfg(example_out, method="finemap", run_id="fm", p_threshold=1e-15, finemap={"n_causal": 2}))
     from locusflow.io.dataset import read_dataset
     summary = run_finemap(_cfg(example_out, method="finemap", run_id="fm", p_threshold=1e-15))
     assert summary["blocks_ok"] == 2
@@ -280,7 +226,7 @@ def test_stage_functional_priors_match_susier(example_out, tmp_path, rscript):
     assert chr22["n_no_prior_weight"] == chr22["n_sumstats"] and chr22["status"].startswith("no variant")
     snp = read_dataset(example_out / "finemap" / "snp", "finemap_snp", filters=[("run_id", "==", "priors")])
     snp = snp[snp["chrom"] == "20"].reset_index(drop=True)
-    store = GenotypeStore(example_out / "genotypes.vcz")
+    store = GenotypeStore(example_paths(example_out)[0])
     index = store.variants.set_index("variant_id")["store_index"]
     R = ld_matrix(store.dosages(index=index[snp["variant_id"]].to_numpy())).astype(np.float64)
     w = pri.drop(index=missing).set_index("BP").loc[snp["pos"], "SNPVAR"].to_numpy()

@@ -1,14 +1,15 @@
 """One fine-mapping region for FINEMAP: validated z and R, the prior, and vectorised configuration scores.
 
 The score of a configuration C is its unnormalised log posterior ``log BF(C) + sum_{i in C} log odds_i``
-(``bayes`` module). Scoring a whole neighbourhood ``{B + j : j = 1..m}`` of a base configuration B uses
-the block (Schur-complement) update of the Cholesky factor of ``M_B = R_BB + I/tau``: with
-``W = L_B^-1 R_B.`` and ``v = L_B^-1 z_B``, adding SNP j gives
+(``bayes`` module, which states both Bayes factors: FINEMAP 1.1's and 1.4's). Scoring a whole
+neighbourhood ``{B + j : j = 1..m}`` of a base configuration B costs O(G |B| m) flops for all m
+candidates at once (G prior SDs), never m factorisations: with ``A_B = Q diag(lambda) Q'``, ``P = Q' R_B.``
+and ``q = Q' r_B``, for each candidate j (its own residual variance sigma_j^2 and t_j = n s^2 / sigma_j^2)
 
-    s_j = R_jj + 1/tau - |W_.j|^2,     u_j = z_j - W_.j' v,
-    log BF(B + j) = log BF(B) - 1/2 log tau - 1/2 log s_j + u_j^2 / (2 s_j),
+    R^2(B + j) = R^2(B) + (r_j - a_j)^2 / (R_jj - sum_i P_ij^2 / lambda_i),   a_j = sum_i P_ij q_i / lambda_i
+    D_ij = lambda_i + 1/t_j,   s_j = R_jj + 1/t_j - sum_i P_ij^2 / D_ij,   h_j = sum_i P_ij q_i / D_ij,
+    log|M_{B+j}| = sum_i log D_ij + log s_j,   r'M^-1 r = sum_i q_i^2 / D_ij + (r_j - h_j)^2 / s_j.
 
-i.e. O(|B| m) flops for all m candidates at once instead of m Cholesky factorisations.
 FINEMAP's ``--corr-config`` rule (default 0.95) gives prior zero to configurations holding two SNPs with
 |r| above the threshold.
 """
@@ -19,7 +20,7 @@ from math import comb
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from . import bayes
 
 
@@ -73,8 +74,12 @@ class Base:
     c: np.ndarray          # sorted SNP indices
     log_post: float        # unnormalised log posterior of the base itself
     log_bf: float
-    w: np.ndarray          # L^-1 R_B.  [b, m]
-    v: np.ndarray          # L^-1 z_B   [b]
+    lam: np.ndarray        # eigenvalues of R_BB  [b]
+    p: np.ndarray          # Q' R_B.  [b, m]
+    q: np.ndarray          # Q' r_B   [b]
+    explained: np.ndarray  # R_jB R_BB^-1 R_Bj  [m]
+    rsq: float             # R^2 of the base's least-squares fit, r_B' R_BB^-1 r_B
+    a: np.ndarray          # R_jB R_BB^-1 r_B  [m]
     max_abs_r: np.ndarray  # max_{i in B} |r_ij|  [m]
 
 
@@ -82,13 +87,15 @@ class Region:
     """z, R and prior of one region; scores configurations (see module docstring)."""
 
     def __init__(self, z, r, n, prior_weights=None, max_causal=5, prior_std=bayes.DEFAULT_PRIOR_STD,
-                 prior_prob=None, corr_config=0.95, include_null=False, variant_id=None):
+                 prior_prob=None, corr_config=0.95, include_null=False, variant_id=None, version="1.4"):
         self.z, self.r, self.n, weights, self.variant_id = check_inputs(z, r, n, prior_weights, variant_id)
         self.m = len(self.z)
         if int(max_causal) < 1:
             raise InputError("finemap input", "max_causal must be >= 1", column="max_causal", value=max_causal)
         self.max_causal = min(int(max_causal), self.m)
-        self.tau = float(bayes.prior_variance(self.n, prior_std))
+        self.model = bayes.BayesFactor(self.n, prior_std, version)
+        self.tau = float(bayes.prior_variance(self.n, self.model.grid[0]))
+        self.rz = self.model.correlations(self.z)
         self.pi = bayes.snp_prior(self.m, weights, prior_prob)
         self.log_odds = bayes.log_prior_odds(self.pi)
         self.corr_config = float(corr_config)
@@ -146,42 +153,52 @@ class Region:
                 self._bases.pop(next(iter(self._bases)))
         return hit
 
+    def _fail(self, c):
+        raise InputError("finemap input", "R_CC must be positive definite for SNPs "
+                         f"{self.variant_id[np.asarray(c)].tolist()}: R is not a correlation matrix (LD from another "
+                         "panel? regularise it)", column="R") from None
+
     def _base(self, c: np.ndarray) -> Base:
+        m = self.m
         if len(c) == 0:
-            return Base(c, 0.0, 0.0, np.zeros((0, self.m)), np.zeros(0), np.zeros(self.m))
+            return Base(c, 0.0, 0.0, np.zeros(0), np.zeros((0, m)), np.zeros(0), np.zeros(m), 0.0, np.zeros(m),
+                        np.zeros(m))
         rows = np.asarray(self.r[c], dtype=np.float64)
-        a = rows[:, c] + np.eye(len(c)) / self.tau
-        try:
-            chol = np.linalg.cholesky(a)
-        except np.linalg.LinAlgError:
-            raise InputError("finemap input", "R_CC + I/(n prior_std^2) must be positive definite for SNPs "
-                             f"{self.variant_id[c].tolist()}: R is not a correlation matrix (LD from another "
-                             "panel? regularise it)", column="R") from None
-        inv = np.linalg.inv(chol)            # k x k, k <= max_causal; then one small GEMM
-        w = inv @ rows
-        v = inv @ self.z[c]
-        lbf = -0.5 * (len(c) * np.log(self.tau) + 2 * np.log(np.diag(chol)).sum()) + 0.5 * v @ v
+        a_bb = rows[:, c]
         corr = np.abs(rows)
         corr[:, c] = 0.0
-        corr_bad = np.abs(rows[:, c][np.triu_indices(len(c), 1)]).max(initial=0.0) > self.corr_config
-        lp = -np.inf if corr_bad else lbf + self.log_odds[c].sum()
-        return Base(c, lp, lbf, w, v, corr.max(axis=0))
+        if np.abs(a_bb[np.triu_indices(len(c), 1)]).max(initial=0.0) > self.corr_config:   # prior 0
+            nil = np.zeros(m)
+            return Base(c, -np.inf, -np.inf, np.ones(len(c)), np.zeros((len(c), m)), np.zeros(len(c)), nil, 0.0,
+                        nil, corr.max(axis=0))
+        lam, qmat = np.linalg.eigh(a_bb)
+        if lam[0] < -1e-8:
+            self._fail(c)
+        p, q = qmat.T @ rows, qmat.T @ self.rz[c]
+        inv = bayes.pinv_eigenvalues(lam)
+        pl = p * inv[:, None]
+        rsq = float(q @ (q * inv))
+        lbf = float(self.model.from_eigen(lam[:, None], q[:, None], np.array([rsq]))[0])
+        lp = lbf + self.log_odds[c].sum()
+        return Base(c, lp, lbf, lam, p, q, np.einsum("ij,ij->j", pl, p), rsq, q @ pl, corr.max(axis=0))
 
     def add_scores(self, b: Base) -> np.ndarray:
         """Unnormalised log posterior of ``b.c + {j}`` for every SNP j ([m]); -inf where not allowed."""
-        s = self.r_diag + 1.0 / self.tau - np.einsum("ij,ij->j", b.w, b.w)
-        bad = np.flatnonzero(s < 1e-3 / self.tau)   # >= 1/tau whenever R is positive semi-definite
-        bad = bad[~np.isin(bad, b.c)]
+        if not np.isfinite(b.log_post) and len(b.c):
+            return np.full(self.m, -np.inf)
+        schur = self.r_diag - b.explained
+        bad = np.flatnonzero(schur < -1e-6)      # R_{B+j} has a negative eigenvalue: R is not PSD
+        bad = bad[~np.isin(bad, b.c) & (b.max_abs_r[bad] <= self.corr_config)]
         if len(bad):
-            raise InputError("finemap input", "R_CC + I/(n prior_std^2) must be positive definite for SNPs "
-                             f"{self.variant_id[np.append(b.c, bad[0])].tolist()}: R is not a correlation "
-                             "matrix (LD from another panel? regularise it)", column="R")
-        np.maximum(s, 1e-12 / self.tau, out=s)
-        u = self.z - b.v @ b.w
-        lbf = b.log_bf - 0.5 * np.log(self.tau) - 0.5 * np.log(s) + 0.5 * u * u / s
+            self._fail(np.append(b.c, bad[0]))
+        spanned = schur < 1e-8 * self.r_diag     # j collinear with B: adds nothing to R^2 (pseudo-inverse)
+        schur[spanned] = 1.0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            rsq = b.rsq + np.where(spanned, 0.0, (self.rz - b.a) ** 2 / schur)
+            lbf = self.model.add_one(b.lam, b.p, b.q, self.r_diag, self.rz, rsq)
         out = lbf + self.log_odds + self.log_odds[b.c].sum()
         if not np.isfinite(b.log_post) and len(b.c):
-            out[:] = -np.inf
+            return np.full(self.m, -np.inf)
         out[b.max_abs_r > self.corr_config] = -np.inf
         out[b.c] = -np.inf
         return out

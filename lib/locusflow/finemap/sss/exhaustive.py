@@ -12,23 +12,41 @@ from math import comb
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from . import bayes
 from .region import Region
 from .results import FinemapResult, summarise
 
 
-def finemap_exhaustive(z, R, n, prior_weights=None, max_causal=3, **kwargs):
-    """Exact FINEMAP posterior by enumeration: (snp, config, cred) DataFrames like :func:`finemap_sss`."""
-    return finemap_exhaustive_fit(z, R, n, prior_weights, max_causal, **kwargs).tables()
+def finemap_exhaustive(z, R, n, *, prior_weights=None, max_causal=3, variant_id=None,
+                       prior_std=bayes.DEFAULT_PRIOR_STD, version="1.4", prior_prob=None, corr_config=0.95,
+                       include_null=False, max_configs=3_000_000, n_configs_top=50_000, coverage=0.95,
+                       method="finemap_exhaustive", batch=200_000) -> FinemapResult:
+    """Exact FINEMAP posterior by enumerating every configuration with 1 (0) <= k <= ``max_causal``.
 
+    Parameters
+    ----------
+    z, R, n, prior_weights, max_causal, variant_id, prior_std, version, prior_prob, corr_config, include_null
+        As :func:`locusflow.finemap.sss.finemap_sss`.
+    max_configs : int
+        Refuse (InputError) when ``sum_k C(m, k)`` exceeds it.
+    n_configs_top, coverage, method
+        As :func:`locusflow.finemap.sss.finemap_sss`.
+    batch : int
+        Configurations scored per batched Cholesky.
 
-def finemap_exhaustive_fit(z, R, n, prior_weights=None, max_causal=3, *, variant_id=None,
-                           prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
-                           include_null=False, max_configs=3_000_000, n_configs_top=50_000,
-                           coverage=0.95, method="finemap_exhaustive", batch=200_000) -> FinemapResult:
+    Returns
+    -------
+    FinemapResult
+        The same tables as the search, over every configuration.
+
+    References
+    ----------
+    Benner C et al. (2016). FINEMAP. Bioinformatics 32:1493 (the model); the oracle the search is
+    tested against.
+    """
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
-                    variant_id)
+                    variant_id, version)
     m, kmax = region.m, region.max_causal
     total = sum(comb(m, k) for k in range(1, kmax + 1))
     if total > max_configs:
@@ -40,12 +58,14 @@ def finemap_exhaustive_fit(z, R, n, prior_weights=None, max_causal=3, *, variant
                              dtype=np.int64, count=comb(m, k) * k).reshape(comb(m, k), k)
         for start in range(0, len(combos), batch):
             c = combos[start:start + batch]
-            lbf = bayes.log_bf_configs(region.z, region.r, c, region.tau)
-            lp = lbf + region.log_odds[c].sum(axis=1)
-            if k > 1:
+            lp = np.full(len(c), -np.inf)
+            ok = np.ones(len(c), bool)
+            if k > 1:       # --corr-config: prior 0, not scored (R_CC may be singular)
                 rcc = np.abs(np.asarray(region.r[c[:, :, None], c[:, None, :]], dtype=np.float64))
                 iu = np.triu_indices(k, 1)
-                lp[(rcc[:, iu[0], iu[1]] > corr_config).any(axis=1)] = -np.inf
+                ok = ~(rcc[:, iu[0], iu[1]] > corr_config).any(axis=1)
+            if ok.any():
+                lp[ok] = region.model.log_bf_configs(region.z, region.r, c[ok]) + region.log_odds[c[ok]].sum(axis=1)
             padded = np.full((len(c), kmax), m, dtype=np.int64)
             padded[:, :k] = c
             chunks_c.append(padded)

@@ -20,6 +20,21 @@ M is positive definite even when R_CC is singular (SNPs in perfect LD), so one C
 For one SNP this is Wakefield's approximate Bayes factor ``-1/2 log(1 + tau) + z^2 tau / (2 (1 + tau))``.
 The posterior of lambda_C given C is ``N(M^-1 z_C, M^-1)`` (used for posterior effect means).
 
+FINEMAP 1.4 (``version="1.4"``, the default) differs in two ways, both measured against the v1.4.2 binary
+(``--config``: log10 BF to 1e-4 on configurations of 2-3 SNPs):
+
+* the residual variance of the configuration's least-squares fit enters: with marginal correlations
+  ``r = z / sqrt(n + z^2)``, ``R^2(C) = r_C' R_CC^-1 r_C`` and ``sigma^2 = 1 - R^2(C)``, the Bayes factor is
+  the marginal likelihood of standardised y under ``beta_C ~ N(0, s^2 I)`` with that sigma^2, against the
+  null with variance 1::
+
+      log BF(C; s) = log BF_1.1(z~, t) - n/2 (log sigma^2 + 1/sigma^2 - 1),
+      z~ = r_C sqrt(n / sigma^2),   t = n s^2 / sigma^2
+
+  (BF_1.1 the formula above; sigma^2 = 1 and r = z / sqrt(n) give FINEMAP 1.1 back);
+* with several prior SDs s_1..s_G (``--prior-std`` as a list; FINEMAP 1.4 updates them from the data),
+  ``BF(C) = 1/G sum_g BF(C; s_g)``.
+
 Prior (FINEMAP section 2.3 and its ``--prior-snps`` option): SNP i is causal with probability pi_i,
 independently, and configurations larger than ``max_causal`` (and, by FINEMAP's default, the empty one)
 get prior zero, so ``p(C) ∝ prod_{i in C} pi_i / (1 - pi_i)``. With pi_i = 1/m this is FINEMAP's
@@ -32,6 +47,119 @@ from __future__ import annotations
 import numpy as np
 
 DEFAULT_PRIOR_STD = 0.05
+
+
+VERSIONS = ("1.4", "1.1")
+
+
+class BayesFactor:
+    """FINEMAP's Bayes factor of a configuration, for one region (n) and a grid of prior SDs.
+
+    ``version`` "1.4": residual variance of the configuration's fit and BF averaged over the SDs;
+    "1.1": unit residual variance (``sigma^2 = 1``), as FINEMAP 1.0/1.1 (module docstring).
+    """
+
+    def __init__(self, n: float, prior_std=DEFAULT_PRIOR_STD, version: str = "1.4"):
+        if version not in VERSIONS:
+            from ...errors import InputError
+            raise InputError("finemap input", f"version one of {VERSIONS}", column="version", value=version)
+        self.n, self.version = float(n), version
+        self.grid = np.atleast_1d(np.asarray(prior_std, dtype=np.float64))
+        if self.grid.ndim != 1 or not len(self.grid) or not (self.grid > 0).all():
+            from ...errors import InputError
+            raise InputError("finemap input", "prior_std: positive prior SD(s)", column="prior_std",
+                             value=prior_std)
+
+    def correlations(self, z: np.ndarray) -> np.ndarray:
+        """Marginal correlations r of the z-scores (1.4: z / sqrt(n + z^2); 1.1: z / sqrt(n))."""
+        z = np.asarray(z, dtype=np.float64)
+        return z / np.sqrt(self.n + z * z) if self.version == "1.4" else z / np.sqrt(self.n)
+
+    def sigma2(self, rsq) -> np.ndarray:
+        """Residual variance 1 - R^2 (floored at 1e-6), or 1 for version 1.1."""
+        rsq = np.asarray(rsq, dtype=np.float64)
+        return np.maximum(1.0 - rsq, 1e-6) if self.version == "1.4" else np.ones_like(rsq)
+
+    def penalty(self, sig2: np.ndarray) -> np.ndarray:
+        return -0.5 * self.n * (np.log(sig2) + 1.0 / sig2 - 1.0)
+
+    def _combine(self, per_grid: list) -> np.ndarray:
+        stacked = np.stack(per_grid)
+        return logsumexp(stacked, axis=0) - np.log(len(per_grid)) if len(per_grid) > 1 else stacked[0]
+
+    def from_eigen(self, lam, q, rsq) -> np.ndarray:
+        """log BF of N configurations from eigenvalues ``lam`` [b, N] of R_CC and ``q = Q' r_C`` [b, N]."""
+        sig2 = self.sigma2(rsq)
+        out = []
+        for s in self.grid:
+            t = self.n * s * s / sig2
+            d = lam + 1.0 / t
+            quad = (self.n / sig2) * (q * q / d).sum(0)
+            out.append(-0.5 * (lam.shape[0] * np.log(t) + np.log(d).sum(0)) + 0.5 * quad + self.penalty(sig2))
+        return self._combine(out)
+
+    def add_one(self, lam, p, q, r_diag, rz, rsq) -> np.ndarray:
+        """log BF of B + j for every SNP j: ``lam`` [b], ``p = Q' R_B.`` [b, m], ``q = Q' r_B`` [b],
+        ``rsq`` [m] the R^2 of each B + j (region module docstring)."""
+        sig2 = self.sigma2(rsq)
+        lam = np.asarray(lam)[:, None]
+        out = []
+        for s in self.grid:
+            t = self.n * s * s / sig2
+            d = lam + 1.0 / t
+            schur = np.maximum(r_diag + 1.0 / t - (p * p / d).sum(0), 1e-12 / t)
+            h = (p * (q[:, None] / d)).sum(0)
+            quad = (q[:, None] ** 2 / d).sum(0) + (rz - h) ** 2 / schur
+            logdet = np.log(d).sum(0) + np.log(schur)
+            out.append(-0.5 * ((lam.shape[0] + 1) * np.log(t) + logdet) + 0.5 * (self.n / sig2) * quad
+                       + self.penalty(sig2))
+        return self._combine(out)
+
+    def configs(self, z: np.ndarray, r: np.ndarray, configs: np.ndarray):
+        """Per-grid (log BF, z~, t) of each row of ``configs`` ([N, k] SNP indices, all of one size k),
+        each from its own Cholesky factor (the oracle; independent of the neighbourhood updates)."""
+        configs = np.asarray(configs, dtype=np.int64)
+        rz = self.correlations(np.asarray(z)[configs])
+        r_cc = np.asarray(r[configs[:, :, None], configs[:, None, :]], dtype=np.float64)
+        lam, qmat = np.linalg.eigh(r_cc)
+        qz = np.einsum("nij,ni->nj", qmat, rz)
+        rsq = (qz * qz * pinv_eigenvalues(lam)).sum(-1)
+        sig2 = self.sigma2(rsq)
+        zt = rz * np.sqrt(self.n / sig2)[:, None]
+        out = []
+        for s in self.grid:
+            t = self.n * s * s / sig2
+            out.append((log_bf(zt, r_cc, np.broadcast_to(t[:, None], zt.shape)) + self.penalty(sig2), zt, t))
+        return out, r_cc
+
+    def log_bf_configs(self, z: np.ndarray, r: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """log BF of each row of ``configs`` (see :meth:`configs`)."""
+        if np.shape(configs)[1] == 0:
+            return np.zeros(len(configs))
+        per, _ = self.configs(z, r, configs)
+        return self._combine([p[0] for p in per])
+
+    def posterior_effects(self, z, r, configs) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and sd of the scaled effects of each configuration's SNPs: the mixture over the
+        prior SDs (weights BF_g) of ``N(M^-1 z~, M^-1)``, M = R_CC + I/t."""
+        per, r_cc = self.configs(z, r, configs)
+        lbf = np.stack([p[0] for p in per])
+        w = np.exp(lbf - lbf.max(0))
+        w /= w.sum(0)
+        e1 = e2 = 0.0
+        for wg, (_, zt, t) in zip(w, per):
+            mu, sd = posterior_effects(zt, r_cc, np.broadcast_to(t[:, None], zt.shape))
+            e1 = e1 + wg[:, None] * mu
+            e2 = e2 + wg[:, None] * (mu * mu + sd * sd)
+        return e1, np.sqrt(np.maximum(e2 - e1 * e1, 0.0))
+
+
+def pinv_eigenvalues(lam: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
+    """1/lambda for eigenvalues above ``rtol`` x the largest, 0 otherwise (the pseudo-inverse of R_CC, so
+    R^2 = r' R_CC^+ r stays finite for collinear SNPs: a direction R does not span carries no signal)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    keep = lam > rtol * np.max(lam, axis=-1, keepdims=True)
+    return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
 
 
 def logsumexp(x, axis=None):
@@ -68,7 +196,7 @@ def log_bf(z_c: np.ndarray, r_cc: np.ndarray, tau) -> np.ndarray:
     try:
         chol = np.linalg.cholesky(m)
     except np.linalg.LinAlgError:
-        from ..errors import InputError
+        from ...errors import InputError
         raise InputError("finemap input", "R_CC + S^-1 must be positive definite: R is not a correlation "
                          "matrix (LD from another panel? regularise it)", column="R") from None
     v = lower_solve(chol, z_c)

@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from . import bayes
+from ..credible import descending
 from .bayes import logsumexp
 from .region import Region
 
 LN10 = np.log(10.0)
+TIE_LOG = 1e-10   # log posteriors this close are ties (ordered by their SNPs)
 
 
 @dataclass
@@ -42,14 +44,23 @@ class FinemapResult:
     n_configs: int
     n_iterations: int = 0
     converged: bool = True
+    n_evaluated: int = 0          # configurations scored by the search (FINEMAP's "configurations evaluated")
     extra: dict = field(default_factory=dict)
 
     def tables(self):
         for df in (self.snp, self.config, self.cred):
             df.attrs.update(post_k=self.post_k.tolist(), prior_k=self.prior_k.tolist(),
                             log10bf_region=self.log10bf_region, n_configs=self.n_configs,
-                            n_iterations=self.n_iterations, converged=self.converged)
+                            n_iterations=self.n_iterations, converged=self.converged,
+                            n_evaluated=self.n_evaluated)
         return self.snp, self.config, self.cred
+
+    def __iter__(self):
+        """``snp, config, cred = result``: the three tables, with the region's figures in their attrs."""
+        return iter(self.tables())
+
+    def __getitem__(self, i):
+        return self.tables()[i]
 
 
 def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: np.ndarray, *,
@@ -104,13 +115,15 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
 
     n_top = min(n_configs_top, len(all_lp))
     top = np.argpartition(-all_lp, n_top - 1)[:n_top] if n_top < len(all_lp) else np.arange(len(all_lp))
-    order = top[np.argsort(-all_lp[top], kind="stable")]
-    top_c, top_s = materialise(order)
+    top_c, top_s = materialise(top)
+    rank = _tie_rank(all_lp[top], top_c)
+    order, top_c, top_s = top[rank], top_c[rank], top_s[rank]
     top_post = p_all[order]
     mean, sd = _effects(region, top_c, top_s, top_post)
     config_df = _config_table(region, top_c, top_s, top_post, all_lp[order], method)
     best_k = [np.flatnonzero(all_size == k) for k in range(kmax + 1)]
-    best_k = np.array([b[np.argmax(all_lp[b])] for b in best_k if len(b)], dtype=np.int64)
+    best_k = [b[all_lp[b] >= all_lp[b].max() - TIE_LOG] for b in best_k if len(b)]
+    best_k = np.array([b[_tie_rank(all_lp[b], materialise(b)[0])[0]] for b in best_k], dtype=np.int64)
     cred = _cred_table(region, *materialise(best_k), post_k, coverage, method)
     cs = pd.array([pd.NA] * m, dtype="Int64")
     if len(cred):
@@ -123,6 +136,16 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
     return FinemapResult(snp, config_df, cred, post_k, prior_k, log10bf_region, int(len(all_lp)), **info)
 
 
+def _tie_rank(log_post: np.ndarray, configs: np.ndarray) -> np.ndarray:
+    """Order of configurations by decreasing posterior; ties (within ``TIE_LOG``) by their sorted SNP
+    indices, lexicographically, so configurations of duplicate SNPs keep one order in every run."""
+    order = np.argsort(-log_post, kind="stable")
+    ls = log_post[order]
+    group = np.concatenate([[0], np.cumsum(ls[:-1] - ls[1:] > TIE_LOG)]) if len(ls) else np.zeros(0, np.int64)
+    keys = [configs[order, t] for t in range(configs.shape[1] - 1, -1, -1)] + [group]
+    return order[np.lexsort(keys)]
+
+
 def _effects(region: Region, configs, sizes, post, min_post: float = 1e-8):
     """Posterior mean and sd of lambda per SNP, from the top configurations with p(C | z) >= min_post."""
     m = region.m
@@ -132,8 +155,7 @@ def _effects(region: Region, configs, sizes, post, min_post: float = 1e-8):
         if not sel.any():
             continue
         c = configs[sel, :k]
-        rcc = np.asarray(region.r[c[:, :, None], c[:, None, :]], dtype=np.float64)
-        mu, sdv = bayes.posterior_effects(region.z[c], rcc, region.tau)
+        mu, sdv = region.model.posterior_effects(region.z, region.r, c)
         w = post[sel][:, None]
         np.add.at(e1, c, w * mu)
         np.add.at(e2, c, w * (mu * mu + sdv * sdv))
@@ -152,7 +174,7 @@ def _config_table(region, configs, sizes, post, log_post, method) -> pd.DataFram
     log10bf = (log_post - region.log_prior(configs)) / LN10
     return pd.DataFrame({"rank": np.arange(1, len(configs) + 1), "config": names, "index": index,
                          "k": sizes.astype(np.int64), "prob": post, "log10bf": log10bf,
-                         "odds": post[0] / post if len(post) else post, "method": method})
+                         "odds": np.divide(post[0], post, out=np.full(len(post), np.inf), where=post > 0) if len(post) else post, "method": method})
 
 
 def _cred_table(region, best_configs, best_sizes, post_k, coverage, method) -> pd.DataFrame:
@@ -161,13 +183,15 @@ def _cred_table(region, best_configs, best_sizes, post_k, coverage, method) -> p
         if k == 0:
             continue
         top = top_c[:k]
-        for signal in range(k):
-            base = region.base(np.delete(top, signal))
+        full = region.base(top).log_bf
+        drop = np.array([full - region.base(np.delete(top, i)).log_bf for i in range(k)])
+        for signal, i in enumerate(np.argsort(-drop, kind="stable")):   # FINEMAP: by the signal's log BF
+            base = region.base(np.delete(top, i))
             lp = region.add_scores(base)
             if not np.isfinite(lp).any():
                 continue
             prob = np.exp(lp - logsumexp(lp))
-            order = np.argsort(-prob, kind="stable")
+            order = descending(prob)
             cum = np.cumsum(prob[order])
             size = int(np.searchsorted(cum, coverage - 1e-12) + 1)
             idx = order[:size]

@@ -9,27 +9,19 @@ import pandas as pd
 import pytest
 from scipy.stats import binom, multivariate_normal
 
+from finemap_helpers import univariate_z
+
 from locusflow import schema
 from locusflow.errors import InputError
-from locusflow.finemap import bayes
-from locusflow.finemap.exhaustive import finemap_exhaustive, finemap_exhaustive_fit
-from locusflow.finemap.sss import finemap_sss, finemap_sss_fit
+from locusflow.finemap.sss import bayes
+from locusflow.finemap.sss import finemap_exhaustive
+from locusflow.finemap.sss import finemap_sss
 
 
 @pytest.fixture(scope="module")
 def n3(realdata):
     d = np.load(realdata / "susier_data" / "N3finemapping.npz")
     return {k: d[k] for k in d.files}
-
-
-def univariate_z(x, y):
-    """OLS z = bhat / se of y on each column of x with an intercept (as susieR's dsc fed FINEMAP)."""
-    n = len(y)
-    xc, yc = x - x.mean(0), y - y.mean()
-    ss = (xc * xc).sum(0)
-    bhat = xc.T @ yc / ss
-    resid = ((yc[:, None] - xc * bhat) ** 2).sum(0)
-    return bhat / np.sqrt(resid / (n - 2) / ss)
 
 
 def simulated_locus(x, n_causal, rng, effect=(0.25, 0.5)):
@@ -77,8 +69,8 @@ def test_sss_matches_exhaustive_enumeration(n3, seed, size, kmax, n_causal, weig
     start = int(rng.integers(0, n3["X"].shape[1] - size))
     z, r, _ = simulated_locus(n3["X"][:, start:start + size], n_causal, rng)
     kw = {"prior_weights": rng.uniform(0.2, 5, size), "include_null": True} if weighted else {}
-    exact = finemap_exhaustive_fit(z, r, 574, max_causal=kmax, **kw)
-    sss = finemap_sss_fit(z, r, 574, max_causal=kmax, **kw)
+    exact = finemap_exhaustive(z, r, 574, max_causal=kmax, **kw)
+    sss = finemap_sss(z, r, 574, max_causal=kmax, **kw)
     assert sss.converged
     assert np.abs(sss.snp.pip - exact.snp.pip).max() < 1e-3
     np.testing.assert_allclose(sss.post_k, exact.post_k, atol=1e-3)
@@ -106,9 +98,9 @@ def test_n3finemapping_matches_reference_finemap_and_truth(n3, realdata, respons
     ref_pip[ref.snp.to_numpy() - 1] = ref.snp_prob.to_numpy()
     ref_lbf = np.zeros(len(z))
     ref_lbf[ref.snp.to_numpy() - 1] = ref.snp_log10bf.to_numpy()
-    published = finemap_sss_fit(z, r, len(y), max_causal=3, close_min_post=None).snp.pip.to_numpy()
+    published = finemap_sss(z, r, len(y), max_causal=3, version="1.1", close_min_post=None).snp.pip.to_numpy()
     assert np.abs(published - ref_pip).max() < 0.01   # measured 0.0027 / 0.0053
-    fit = finemap_sss_fit(z, r, len(y), max_causal=3)
+    fit = finemap_sss(z, r, len(y), max_causal=3, version="1.1")
     pip = fit.snp.pip.to_numpy()
     assert np.abs(pip - ref_pip).max() < 0.01         # measured 0.0049 / 0.0068
     assert np.corrcoef(pip, ref_pip)[0, 1] > 0.9999
@@ -134,18 +126,18 @@ def test_functional_prior_raises_pip_of_causal_snp(n3):
     b[i] = 0.35
     z = univariate_z(x, x @ b + rng.standard_normal(len(x)))
     r = np.corrcoef(x.T)
-    flat = finemap_sss_fit(z, r, 574, max_causal=2).snp.pip.to_numpy()
+    flat = finemap_sss(z, r, 574, max_causal=2).snp.pip.to_numpy()
     w = np.ones(60)
     w[i] = 10.0
-    up = finemap_sss_fit(z, r, 574, prior_weights=w, max_causal=2).snp.pip.to_numpy()
+    up = finemap_sss(z, r, 574, prior_weights=w, max_causal=2).snp.pip.to_numpy()
     assert up[i] > flat[i] + 0.05
     assert up[j] < flat[j]
     # uniform weights are FINEMAP's default prior
-    same = finemap_sss_fit(z, r, 574, prior_weights=np.full(60, 3.0), max_causal=2).snp.pip.to_numpy()
+    same = finemap_sss(z, r, 574, prior_weights=np.full(60, 3.0), max_causal=2).snp.pip.to_numpy()
     np.testing.assert_allclose(same, flat, atol=1e-12)
     w0 = np.ones(60)
     w0[i] = 0.0
-    assert finemap_exhaustive_fit(z, r, 574, prior_weights=w0, max_causal=2).snp.pip[i] == 0.0
+    assert finemap_exhaustive(z, r, 574, prior_weights=w0, max_causal=2).snp.pip[i] == 0.0
 
 
 def test_tables_conform_to_schemas(n3):
@@ -195,5 +187,5 @@ def test_enumeration_oracle_counts_every_configuration():
     rng = np.random.default_rng(3)
     r = np.eye(12)
     z = rng.standard_normal(12)
-    fit = finemap_exhaustive_fit(z, r, 1000, max_causal=3)
+    fit = finemap_exhaustive(z, r, 1000, max_causal=3)
     assert fit.n_configs == sum(len(list(itertools.combinations(range(12), k))) for k in (1, 2, 3))

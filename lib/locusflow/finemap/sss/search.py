@@ -10,7 +10,7 @@ configuration C (|C| = k):
 every configuration evaluated is kept once (keyed by its combinadic rank), and the next configuration is
 sampled from the neighbourhood with probability proportional to its posterior. The search stops when the
 posterior mass of the kept configurations grew by less than a fraction ``prob_tol`` over the last
-``n_conv`` iterations (FINEMAP ``--prob-tol`` 0.001, ``--n-convergence`` 1000) or after ``n_iter``
+``n_conv`` iterations (FINEMAP ``--prob-conv-sss-tol`` 0.001, ``--n-conv-sss`` 100 in 1.4.2, 1000 in 1.1) or after ``n_iter``
 iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
 (``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
 
@@ -38,41 +38,91 @@ from .region import Region
 from .results import FinemapResult, summarise
 from .store import ConfigStore
 
-DEFAULTS = dict(n_iter=100_000, n_conv=1000, prob_tol=0.001)
+DEFAULTS = dict(n_iter=100_000, prob_tol=0.001)
+N_CONV = {"1.4": 100, "1.1": 1000}   # FINEMAP 1.4.2's --n-conv-sss (its log), FINEMAP 1.1's --n-convergence
 
 
-def finemap_sss(z, R, n, prior_weights=None, max_causal=5, **kwargs):
-    """FINEMAP-SSS fine-mapping of one region: returns the (snp, config, cred) DataFrames.
+def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
+                prior_std=bayes.DEFAULT_PRIOR_STD, version="1.4", prior_prob=None, corr_config=0.95, include_null=False,
+                n_iter=DEFAULTS["n_iter"], n_conv=None, prob_tol=DEFAULTS["prob_tol"],
+                log_prune=20.0, sample_window=15.0, sample_cap=500, temperature=1.0, close_min_post=1e-5,
+                close_max=None, n_configs_top=50_000, coverage=0.95, seed=0,
+                method="finemap") -> FinemapResult:
+    """FINEMAP's shotgun stochastic search over the causal configurations of one region.
 
-    ``z``: [m] z-scores; ``R``: [m, m] LD (float32 is fine); ``n``: GWAS sample size;
-    ``prior_weights``: optional [m] non-negative per-SNP weights (functional priors);
-    ``max_causal``: FINEMAP ``--n-causal-snps`` (default 5). Other options: see :func:`finemap_sss_fit`.
-    ``posterior on k``, prior on k and the regional log10 BF are in each frame's ``attrs``.
-    """
-    return finemap_sss_fit(z, R, n, prior_weights, max_causal, **kwargs).tables()
+    The posterior of a configuration C is ``BF(C) p(C)`` with FINEMAP's Bayes factor and truncated
+    binomial prior (:mod:`.bayes`), normalised over the configurations the search kept.
 
+    Parameters
+    ----------
+    z : array-like, shape (m,)
+        z-scores of the region's SNPs.
+    R : array-like, shape (m, m)
+        LD (correlation) matrix of the same SNPs, same allele coding (float32 is fine).
+    n : float
+        GWAS sample size.
+    prior_weights : array-like, shape (m,), optional
+        Non-negative per-SNP weights (functional priors): ``pi_i = m p w_i / sum(w)``.
+    max_causal : int
+        Largest number of causal SNPs (FINEMAP ``--n-causal-snps``, 5).
+    variant_id : array-like of str, optional
+        Names of the SNPs in the config and cred tables (default: "0".."m-1").
+    prior_std : float or sequence of float
+        Prior SD(s) of the standardised effects (FINEMAP ``--prior-std``, 0.05); with several, the Bayes
+        factor is their average (FINEMAP 1.4). FINEMAP 1.4 widens the list from the data (its log's
+        "Updated prior SD of effect sizes"); pass that list to reproduce a run of it.
+    version : {"1.4", "1.1"}
+        Bayes factor of FINEMAP 1.4 (residual variance of the configuration's fit, :mod:`.bayes`) or
+        of FINEMAP 1.0/1.1 (unit residual variance).
+    prior_prob : float, optional
+        Per-SNP prior causal probability p (default 1/m).
+    corr_config : float
+        Configurations holding two SNPs with |r| above it get prior 0 (``--corr-config``, 0.95).
+    include_null : bool
+        Whether the empty configuration is part of the model (FINEMAP: no).
+    n_iter, n_conv, prob_tol : int, int, float
+        Stopping rule: at most ``n_iter`` iterations; stop when the kept posterior mass grew by less
+        than a fraction ``prob_tol`` over the last ``n_conv`` iterations (default: 100 for version 1.4,
+        FINEMAP 1.4.2's; 1000 for 1.1).
+    log_prune, sample_window, sample_cap, temperature : float, float, int, float
+        Search internals (module docstring): configurations below ``exp(-log_prune)`` times the best
+        are not kept; the proposal holds neighbours within ``sample_window`` nats of the best (at most
+        ``sample_cap``), sampled proportionally to ``p^(1/temperature)``.
+    close_min_post, close_max : float or None, int or None
+        Closure after the stopping rule (module docstring); ``close_min_post=None`` (or 0) gives
+        FINEMAP's search as published.
+    n_configs_top : int
+        Rows of the config table (``--n-configs-top``, 50000).
+    coverage : float
+        Credible-set coverage (``--prob-cred-set``, 0.95).
+    seed : int
+        Seed of the proposal's random numbers (a run is reproducible).
+    method : str
+        Value of the tables' ``method`` column.
 
-def finemap_sss_fit(z, R, n, prior_weights=None, max_causal=5, *, variant_id=None,
-                    prior_std=bayes.DEFAULT_PRIOR_STD, prior_prob=None, corr_config=0.95,
-                    include_null=False, n_iter=DEFAULTS["n_iter"], n_conv=DEFAULTS["n_conv"],
-                    prob_tol=DEFAULTS["prob_tol"], log_prune=20.0, sample_window=15.0, sample_cap=500,
-                    temperature=1.0, close_min_post=1e-5, close_max=None, n_configs_top=50_000,
-                    coverage=0.95, seed=0, method="finemap") -> FinemapResult:
-    """FINEMAP-SSS returning a :class:`~locusflow.finemap.results.FinemapResult`.
+    Returns
+    -------
+    FinemapResult
+        ``snp``, ``config`` and ``cred`` tables (FINEMAP's .snp, .config, .cred), ``post_k``,
+        ``prior_k``, ``log10bf_region``, ``n_configs``, ``n_iterations``, ``converged``; iterating over
+        it yields the three tables with these values in their ``attrs``.
 
-    Prior options (``bayes``): ``prior_std`` (FINEMAP ``--prior-std``, 0.05; tau = n prior_std^2),
-    ``prior_prob`` (per-SNP prior causal probability, default 1/m), ``corr_config`` (0.95),
-    ``include_null`` (FINEMAP considers only k >= 1: False). Search options: see the module docstring.
-    Outputs: ``n_configs_top`` rows of the config table (FINEMAP ``--n-configs-top`` 50000), credible
-    sets with ``coverage`` 0.95. ``seed`` makes a run reproducible.
+    References
+    ----------
+    Benner C, Spencer CCA, Havulinna AS, Salomaa V, Ripatti S, Pirinen M (2016). FINEMAP: efficient
+    variable selection using summary data from genome-wide association studies. Bioinformatics 32:1493.
+    Hans C, Dobra A, West M (2007). Shotgun stochastic search for "large p" regression. JASA 102:507.
+    Peer: the FINEMAP binary (v1.4.2, ``--sss``) and :func:`finemap_exhaustive` (exact enumeration).
     """
     region = Region(z, R, n, prior_weights, max_causal, prior_std, prior_prob, corr_config, include_null,
-                    variant_id)
-    store, n_done, converged = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window, sample_cap,
+                    variant_id, version)
+    n_conv = N_CONV[version] if n_conv is None else int(n_conv)
+    store, n_done, converged, n_evaluated = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window,
+                                                   sample_cap,
                                       seed, temperature, close_min_post, close_max)
     individual, blocks = store.arrays()
     return summarise(region, *individual, blocks=blocks, method=method, n_configs_top=n_configs_top,
-                     coverage=coverage, n_iterations=n_done, converged=converged)
+                     coverage=coverage, n_iterations=n_done, converged=converged, n_evaluated=n_evaluated)
 
 
 def _neighbourhood(region: Region, c: np.ndarray):
@@ -119,11 +169,13 @@ class _Search:
     def __init__(self, region, log_prune, sample_window, sample_cap, temperature):
         self.region, self.store, self.cache, self.best = region, ConfigStore(region), {}, -np.inf
         self.log_prune, self.window, self.cap, self.temperature = log_prune, sample_window, sample_cap, temperature
+        self.n_evaluated = 0
 
     def expand(self, center: np.ndarray):
         """Score and store the neighbourhood of a new centre; cache its proposal."""
         region, store, m, k = self.region, self.store, self.region.m, len(center)
         cand, bases, build = _neighbourhood(region, center)
+        self.n_evaluated += int(np.isfinite(cand).sum())
         top = cand.max()
         self.best = max(self.best, top)
         thr = self.best - self.log_prune
@@ -173,7 +225,8 @@ class _Search:
 def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
            sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0,
            close_min_post: float | None = 1e-5, close_max: int | None = None):
-    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged.
+    """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged and the
+    number of configurations scored (allowed neighbours of every expanded configuration).
 
     After the stopping rule, every kept configuration with posterior >= ``close_min_post`` that never
     was the current configuration is expanded too (at most ``close_max``), repeatedly: the neighbours of
@@ -202,6 +255,6 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
         if it >= n_conv and store.log_mass - history[it - n_conv] < tol:
             converged = True
             break
-    if close_min_post is not None:
+    if close_min_post:
         state.close(close_min_post, max(200, 2_000_000 // region.m) if close_max is None else close_max)
-    return store, it + 1, converged
+    return store, it + 1, converged, state.n_evaluated
