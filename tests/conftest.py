@@ -36,5 +36,25 @@ def spark():
     s.stop()
 
 
+@pytest.fixture(scope="session")
+def example_store(tmp_path_factory):
+    """The bundled 1000G EUR chr20/chr22 panel ingested once per run (tests only read it)."""
+    from locusflow.io.genotypes import ingest_plink
+    return ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", tmp_path_factory.mktemp("example") / "g.vcz")
+
+
+def _sumstats(chroms=("20", "22"), n=4):
+    import pandas as pd
+    return pd.DataFrame([{"variant_id": f"{c}:{100 + i}:A:G", "chrom": c, "pos": 100 + i, "ref": "A", "alt": "G",
+                          "rsid": f"rs{i}", "z": float(i), "beta": 0.1 * i, "se": 0.1, "p": 0.5, "n": 1000.0,
+                          "af": 0.3, "info": 1.0, "genome_build": "GRCh37"} for c in chroms for i in range(n)])
+
+
+@pytest.fixture
+def make_sumstats():
+    """``make_sumstats(chroms=("20", "22"), n=4)``: a small valid sumstats frame, ``n`` rows per chromosome."""
+    return _sumstats
+
+
 def pytest_configure(config):
     progress.set_config(config)     # peer installs print a progress line even under -q
