@@ -7,6 +7,7 @@ tools come from ``tests/peers/`` (locked, built once, with a progress line).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,16 @@ def _sumstats(chroms=("20", "22"), n=4):
 def make_sumstats():
     """``make_sumstats(chroms=("20", "22"), n=4)``: a small valid sumstats frame, ``n`` rows per chromosome."""
     return _sumstats
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """A test file may import a helper module beside it (``from pipeline_helpers import ...``), as under
+    pytest's default prepend mode: its folder goes on sys.path (appended, so it shadows nothing) before the
+    file is imported. Test files themselves are imported by importlib mode under unique names, so two
+    folders may each hold a ``test_bad_inputs.py``; helper module names must be unique across tests/."""
+    d = str(module_path.parent)
+    if d not in sys.path:
+        sys.path.append(d)
 
 
 def pytest_configure(config):

@@ -73,4 +73,5 @@ def test_bad_plink_input_names_the_file(tmp_path):
     with pytest.raises(InputError, match=r"x\.bed"):
         ingest_plink(tmp_path / "x", tmp_path / "x.vcz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bed", "x.bim", "x.fam"]
-    assert cli_main(["ingest", "plink", str(tmp_path / "x"), "--out", str(tmp_path / "y.vcz")]) == 2
+    assert cli_main(["ingest", "plink", str(tmp_path / "x"), "--out", str(tmp_path / "y")]) == 2
+    assert not (tmp_path / "y" / "ingest").exists()
