@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from peers import progress
 from peers.apt import apt_tool  # noqa: F401  (re-exported: `from conftest import apt_tool`)
-from peers.venv import PEERS, peer_venv  # noqa: F401  (re-exported)
+from peers.venv import PEERS, peer_venv, prefetch  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("LOCUSFLOW_REALDATA", ROOT.parent / "shared" / "realdata"))
@@ -69,3 +69,14 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 def pytest_configure(config):
     progress.set_config(config)     # peer installs print a progress line even under -q
+
+
+# locked peer environments built in the background as soon as a collected test file names the peer
+PREFETCH = {"pyfocus": "pyfocus"}
+
+
+def pytest_collection_finish(session):
+    files = {item.path for item in session.items}
+    for name, word in PREFETCH.items():
+        if any(word in f.read_text(errors="ignore").lower() for f in files if f.suffix == ".py"):
+            prefetch(name)
