@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from peers import progress
-from peers.apt import apt_tool  # noqa: F401  (re-exported: `from conftest import apt_tool`)
+from peers.apt import apt_tool, prefetch_debian_peers  # noqa: F401  (re-exported: `from conftest import apt_tool`)
 from peers.venv import PEERS, peer_venv, prefetch  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,12 +71,15 @@ def pytest_configure(config):
     progress.set_config(config)     # peer installs print a progress line even under -q
 
 
-# locked peer environments built in the background as soon as a collected test file names the peer
+# Debian peers and locked peer environments are installed in the background as soon as a collected
+# test file uses them (apt_tool) or names them (the lock's name)
 PREFETCH = {"pyfocus": "pyfocus"}
 
 
 def pytest_collection_finish(session):
     files = {item.path for item in session.items}
+    if any("apt_tool(" in f.read_text(errors="ignore") for f in files if f.suffix == ".py"):
+        prefetch_debian_peers()     # one apt-get for all of them, in the background
     for name, word in PREFETCH.items():
         if any(word in f.read_text(errors="ignore").lower() for f in files if f.suffix == ".py"):
             prefetch(name)
