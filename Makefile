@@ -19,7 +19,7 @@ demo: venv
 	$(BIN)/locusflow run conf/example.yaml
 
 test: venv
-	$(BIN)/python -m pytest -q -ra tests
+	$(BIN)/python -m pytest -q -ra --durations=15 tests
 
 bench: venv
 	$(BIN)/python bench/run_all.py
