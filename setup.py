@@ -1,7 +1,7 @@
 """locusflow: post-GWAS fine-mapping and TWAS on Spark, Dask or one laptop."""
 from setuptools import find_packages, setup
 
-# every package under lib/ (stages add folders: focus/, gwas/, finemap/sss/, ...), plus the dataset contracts
+# every package under lib/ (stage packages and their subpackages), plus the contracts in schemas/
 PACKAGES = find_packages("lib") + ["locusflow.schemas"]
 
 setup(
@@ -30,14 +30,16 @@ setup(
         "rdata>=0.11",             # rdata.read_rda (FUSION .wgt.RDat) is new in 0.11
         "liftover>=1.5",           # munge: UCSC chain liftover (io/liftover.py)
         "pysam>=0.22",             # munge --fasta: ref against an indexed (bgzip) genome (io/fasta.py)
+        "numba>=0.60",             # compiled sequential loops: BayesC Gibbs sweep (breed), EHH scans (popgen)
     ],
     extras_require={
         "dask": ["dask[array]>=2024.1"],
         "plots": ["matplotlib>=3.7"],                            # plots/ (FOCUS figures: focus plot: true)
-        "fast": ["isal>=1.0", "xxhash>=2.0"],                    # gzip reads (isal.igzip), checksums (xxh3_128)
+        "fast": ["isal>=1.0", "xxhash>=3"],                      # gzip reads (isal.igzip), content hashes ~7x faster
         "gpu": ["torch==2.13.0", "transformers>=4.40,<5"],       # the DNA LM stage; transformers 5 breaks loading
-        # what `make test` installs: pytest, every engine (dask) and every optional part the tests exercise
-        "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7"],
+        # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
+        # (matplotlib, xxhash) and msprime (simulated truth in tests)
+        "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3"],
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

@@ -43,6 +43,9 @@ STAGES = [     # pipeline order
               {"genotypes": "genotypes.vcz"}),
     StageInfo("munge", ("locusflow.io.munge_stage",),
               "GWAS summary statistics: read, filter, harmonise, write Parquet", {"sumstats": "sumstats"}),
+    StageInfo("gwas", ("locusflow.gwas.stage",),
+              "association of traits with the genotype store (linear; logistic with Firth fallback)",
+              {"gwas_assoc": "assoc", "gwas_sumstats": "sumstats"}),
     StageInfo("ld", ("locusflow.ld.stage",), "LD blocks and per-block LD matrices of a genotype store",
               {"ld_blocks": "blocks", "ld_matrices": "matrices"}),
     StageInfo("twas", ("locusflow.twas.stage",), "S-PrediXcan / FUSION z-scores from weight databases",
@@ -53,6 +56,18 @@ STAGES = [     # pipeline order
     StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
               "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
               {"focus_results": "results", "focus_tsv": "focus.tsv", "focus_plots": "plots"}),
+]
+STAGES += [
+    StageInfo("gs", ("locusflow.breed.gs_stage",),
+              "genomic selection: GBLUP, rrBLUP or weighted GBLUP with validation, many traits",
+              {"gs_gebv": "gebv", "gs_validation": "validation"}),
+    StageInfo("chip", ("locusflow.breed.chip_stage",),
+              "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
+              {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
+]
+STAGES += [
+    StageInfo("popgen", ("locusflow.popgen.stage",), "Fst (Hudson, Weir-Cockerham) per variant and in windows",
+              {"fst_variants": "fst", "fst_windows": "fst_windows"}),
 ]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
