@@ -37,6 +37,7 @@ setup(
         "plots": ["matplotlib>=3.7"],                            # plots/ (FOCUS figures: focus plot: true)
         "fast": ["isal>=1.0", "xxhash>=3"],                      # gzip reads (isal.igzip), content hashes ~7x faster
         "gpu": ["torch==2.13.0", "transformers>=4.40,<5"],       # the DNA LM stage; transformers 5 breaks loading
+        "sim": ["msprime>=1.3"],                                 # breed.simulate: coalescent genotypes (optional)
         # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
         # (matplotlib, xxhash) and msprime (simulated truth in tests)
         "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3"],
