@@ -137,3 +137,11 @@ def focus_figures(run, out_dir, formats=("png", "svg")) -> list[str]:
         fig = focus_figure(genes, omega, f"FOCUS {block} ({popn})")
         paths += save_figure(fig, Path(out_dir) / f"{block.replace(':', '_')}.{popn}", formats)
     return paths
+
+
+def plot_blocks(res, pops, out, params=None) -> int:
+    """Compatibility entry for the focus stage's ``plot: true`` (``out`` = ``<run>/focus/plots``): the FOCUS
+    figures of the run, read back from its focus results dataset, as PNG and PDF. Returns the file count.
+    The plots stage draws the same figures into ``<run>/plots/focus``."""
+    from .data import RunResults
+    return len(focus_figures(RunResults(Path(out).parent.parent), out, ("png", "pdf")))
