@@ -116,7 +116,7 @@ def test_plot_run_index_and_files(run_dir):
     loci = top_loci(run.gwas())
     assert list(loci["lead_label"]) == ["rs12628193", "rs73125634"]
     idx = load("plot_index").conform(plot_run(run, formats=("png", "svg")))
-    assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "focus"}
+    assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "ld_diagnostic", "focus"}
     for p in idx["path"]:
         assert (run_dir / p).stat().st_size > 1000
     png = (run_dir / idx.loc[idx["format"] == "png", "path"].iloc[0]).read_bytes()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .common import genomic_control, save_figure
+from .diagnostics import ld_diagnostic
 from .focus import focus_figures
 from .locus import locus_data, locus_figure
 from .manhattan import lead_points, manhattan, qq
@@ -87,6 +88,10 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
                       name="manhattan_twas", title=f"TWAS Manhattan plot ({len(t):,} gene models; line: Bonferroni 0.05)")
         rows += _rows(save_figure(qq(t["p"], what="genes", title="TWAS"), out / "qq_twas", formats), run.root,
                       kind="qq_twas", name="qq_twas", title="TWAS QQ plot", lambda_gc=genomic_control(t["p"]))
+    fm = run.table("finemap_snp")
+    if fm is not None and fm["ld_z_std_diff"].notna().any():
+        rows += _rows(save_figure(ld_diagnostic(fm), out / "ld_diagnostic", formats), run.root, kind="ld_diagnostic",
+                      name="ld_diagnostic", title="z vs LD consistency of fine-mapped SNPs (red: flagged)")
     for p in focus_figures(run, out / "focus", formats):
         rows += _rows([p], run.root, kind="focus", name=Path(p).stem, title=f"FOCUS {Path(p).stem}",
                       chrom=Path(p).stem.split("_")[0])

@@ -1,0 +1,39 @@
+"""What each section of the report means, shown next to it (HTML fragments, trusted text)."""
+
+EXPLAIN = {
+    "run": "What ran: the results directory, its datasets (Parquet, partitioned by chromosome) and the configuration.",
+    "counts": "What each stage kept and dropped, and why (e.g. munge: low INFO, low MAF, strand-ambiguous "
+              "SNPs; ld: variants below the MAF filter; twas: model SNPs not in the GWAS; finemap: blocks with a "
+              "signal, variants not in the LD matrix).",
+    "genome": "Manhattan plots: -log10 p along the genome, lead SNP / gene of each significant locus named; dashed "
+              "line: p = 5e-8 (GWAS) or 0.05 / genes tested (TWAS, Bonferroni). QQ plots: observed against expected "
+              "-log10 p under the null with a 95% band; lambda_GC = median chi-square / 0.455 measures inflation "
+              "(polygenic signal or confounding; a region selected for signal, as in the example, inflates it).",
+    "loci": "Loci led by a GWAS SNP with p < 5e-8, at least 500 kb apart (positional clumping, smallest p first). "
+            "Click a plot name for its locus plot: GWAS -log10 p coloured by r<sup>2</sup> with the lead SNP (from "
+            "the LD stage's stored block matrix; grey: not in the matrix), SNP PIPs coloured by credible set, FOCUS "
+            "gene PIPs and the genes of the bundled GENCODE map.",
+    "twas": "One row per expression model: the TWAS z of the stage's method (S-PrediXcan: sum_l w_l sigma_l z_l / "
+            "sigma_g with the model's covariance, or FUSION), its p-value and how many of the model's SNPs were used.",
+    "focus": "FOCUS gene-level fine-mapping: PIP = posterior probability that the gene model is causal in its block; "
+             "the credible set holds the genes (and NULL) reaching 90% together. <b>Why FOCUS's z differs from the "
+             "TWAS stage's z for the same gene</b> (e.g. INSM1 2.29 vs 5.12 in the example): FOCUS recomputes each z "
+             "within its own LD block as w'z / sqrt(w'(R + ridge I)w), with R the reference panel's SNP correlation "
+             "restricted to the block's SNPs present in the GWAS and the panel, and a ridge (0.1) added to the "
+             "diagonal. The ridge adds 0.1 |w|<sup>2</sup> to the variance, which shrinks z most for models with many "
+             "correlated SNPs of small weight; the TWAS stage instead uses the model's own covariance (or panel LD "
+             "without a ridge) and allele-scale weights. The ridge keeps FOCUS's joint model of correlated genes "
+             "well conditioned; use the TWAS stage's z for association, FOCUS's PIP for which gene is causal.",
+    "cs": "SNP credible sets from fine-mapping (SuSiE: one set per effect, coverage >= 95%, purity min |r| >= 0.5). "
+          "A set's variants jointly hold one causal signal; lead = highest posterior probability.",
+    "enrich": "GO over-representation: hypergeometric P(X >= k) of k study genes annotated to the term (or a "
+              "descendant), n study genes, m of N background genes, where the background is the genes TWAS "
+              "tested, not the genome. q: Benjamini-Hochberg over the study's terms. Studies: genes in FOCUS "
+              "credible sets; TWAS genes below the Bonferroni threshold. With few genes tested, nothing reaches "
+              "q < 0.05; read the table as a description, not a finding.",
+    "diagnostics": "Consistency of GWAS z with the LD reference (susieR kriging_rss): each SNP's z is compared with "
+                   "the value expected from its neighbours through the LD; a large standardised difference, or a "
+                   "high likelihood ratio of an allele flip, flags the SNP. ld_s (estimate_s_rss) near 0 means the "
+                   "z-scores and the LD matrix agree.",
+    "timings": "Wall time of each stage in its last run (seconds) and when it finished.",
+}
