@@ -58,7 +58,8 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
             foc = foc.drop(columns=["tx_start", "tx_stop"]).join(span, on="model_id")
             focus = foc[(foc["tx_stop"] >= start) & (foc["tx_start"] <= stop)]
             focus = focus.rename(columns={"mol_name": "gene_name", "tx_start": "start", "tx_stop": "stop"})[
-                ["gene_name", "start", "stop", "pip", "in_cred_set", "twas_z"]].reset_index(drop=True)
+                ["gene_name", "start", "stop", "pip", "in_cred_set", "twas_z"]].astype({"start": "Int64", "stop": "Int64"})
+            focus = focus.reset_index(drop=True)
     return {"chrom": chrom, "start": int(start), "stop": int(stop), "snps": snps, "lead": lead,
             "genes": genes_in_region(chrom, start, stop, build), "focus": focus}
 
@@ -78,7 +79,8 @@ def _assoc(ax, snps, lead):
         ax.scatter([row["pos"] / 1e6], [ly], marker="D", s=60, color="#7b2d8e", edgecolor="black", zorder=5,
                    label="lead SNP")
         ax.annotate(str(row["label"]), (row["pos"] / 1e6, ly), textcoords="offset points", xytext=(6, 4),
-                    fontsize=9, fontweight="bold", zorder=6)
+                    fontsize=9, fontweight="bold", zorder=6,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
     ax.axhline(-np.log10(5e-8), color="#c0392b", ls="--", lw=0.8)
     ax.set_ylim(0, max(float(np.nanmax(y)) if len(y) else 1, 8) * 1.18)
     ax.set_ylabel(r"GWAS $-\log_{10}(p)$")
