@@ -26,3 +26,35 @@ def example_run(tmp_root: Path) -> Path:
             os.chdir(cwd)
         _RUNS["example"] = out
     return _RUNS["example"]
+
+
+def browser_driver():
+    """Headless Debian Chromium driven by selenium through the system chromedriver (skip when unavailable)."""
+    import pytest
+    from conftest import apt_tool
+    webdriver = pytest.importorskip("selenium.webdriver")
+    chromium = apt_tool("chromium", "chromium")
+    driver_bin = apt_tool("chromedriver", "chromium-driver")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,1600"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=driver_bin))
+    drv.set_page_load_timeout(120)
+    return drv
+
+
+def screenshot(driver, name: str, tmp_path: Path) -> Path:
+    """Full-page PNG of the current page; also copied into $LOCUSFLOW_SCREENSHOTS (e.g. docs/img) when set."""
+    import os
+    import shutil
+    h = driver.execute_script("return Math.min(document.body.scrollHeight, 6000)")
+    driver.set_window_size(1300, max(800, h))
+    p = Path(tmp_path) / f"{name}.png"
+    driver.save_screenshot(str(p))
+    driver.set_window_size(1300, 1600)
+    dest = os.environ.get("LOCUSFLOW_SCREENSHOTS")
+    if dest:
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, Path(dest) / p.name)
+    return p

@@ -14,6 +14,12 @@ from locusflow.plots.focus import focus_figures, predicted_expression_corr
 from locusflow.plots.locus import locus_data, locus_figure
 from locusflow.plots.manhattan import manhattan, qq
 from locusflow.schema import load
+from viz_run import example_run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return example_run(tmp_path_factory.mktemp("viz"))
 
 
 def _points(ax) -> int:

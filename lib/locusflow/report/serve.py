@@ -141,7 +141,7 @@ class App:
             lr = snps[snps["variant_id"] == lead].iloc[0]
             lead_txt = f" · lead SNP <b id='lead'>{esc(str(lr['label']))}</b> ({esc(lead)}, p = {fmt(float(lr['p']))})"
         img = f"/img/locus.png?region={chrom}:{start}-{stop}" + (f"&lead={urllib.parse.quote(lead)}" if lead else "")
-        body = (f"<section><h2 id='locus-title'>Locus {chrom}:{start:,}-{stop:,}</h2>{head}<p>{len(snps):,} SNPs"
+        body = (f"<section><h2 id='locus-title'>Locus {chrom}:{start:,}-{stop:,}</h2>{head}<p><span id='n-snps'>{len(snps):,}</span> SNPs"
                 f"{lead_txt}</p><p>{nav}</p>{SEARCH_FORM}"
                 f"<p class='muted'>Hover a point for its rsid, p, r<sup>2</sup> with the lead and PIP.</p>"
                 f"{assoc_svg(snps, start, stop, lead)}</section>"
