@@ -32,6 +32,8 @@ setup(
         "matplotlib>=3.7",
         "bio2zarr[vcf]>=0.1.5",
         "rdata>=0.11",
+        "liftover>=1.5",           # munge: UCSC chain liftover (io/liftover.py)
+        "pysam>=0.22",             # munge --fasta: ref against an indexed (bgzip) genome (io/fasta.py)
     ],
     extras_require={
         "dask": ["dask[array]>=2024.1"],

@@ -15,7 +15,7 @@ def _cfg(out, ld, maf):
         "ingest": {"plink": str(EXAMPLES / "1000G_EUR_chr20_22")},
         "munge": {"sumstats": str(EXAMPLES / "bolt_chr20_22.sumstats.gz"), "n": 337000},
         "ld": {"blocks": "EUR", "maf": maf},
-        "finemap": {"method": "susie", "ld": ld, "blocks": {"dataset": str(out / "ld_blocks")}, "n": 337000}})
+        "finemap": {"method": "susie", "ld": ld, "blocks": {"dataset": str(out / "ld" / "blocks")}, "n": 337000}})
 
 
 def test_finemap_from_stored_ld_equals_store_ld(tmp_path):
@@ -42,7 +42,7 @@ def test_finemap_reports_variants_missing_from_stored_ld(tmp_path):
     assert b["n_not_in_ld"].sum() > 0 and (b["status"] == "ok").all()
     # every fine-mapped variant has MAF >= 5% in the panel (it is in the stored matrix)
     from locusflow.io.genotypes import GenotypeStore
-    af = GenotypeStore(out / "genotypes.vcz").variants.set_index("variant_id")["af"]
+    af = GenotypeStore(out / "ingest" / "genotypes.vcz").variants.set_index("variant_id")["af"]
     fitted = snp[snp["pip"].notna()]
     assert len(fitted) == int(b["n_fitted"].sum()) > 1000
     maf = np.minimum(af[fitted["variant_id"]], 1 - af[fitted["variant_id"]])

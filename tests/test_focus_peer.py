@@ -246,19 +246,19 @@ def test_cli_writes_results_tsv_and_plots(inputs, tmp_path):
     rc = main(["focus", "--store", str(inputs["store"]), "--sumstats", str(d / "sumstats1"), "--weights",
                str(inputs["db"][0]), "--out", str(out), "--plot", "--blocks", str(d / "blocks.bed")])
     assert rc == 0
-    res = read_dataset(out / "results", "focus_results")
-    tsv = pd.read_csv(out / "focus.tsv", sep="\t", dtype={"chrom": str})
+    res = read_dataset(out / "focus" / "results", "focus_results")
+    tsv = pd.read_csv(out / "focus" / "focus.tsv", sep="\t", dtype={"chrom": str})
     peer, _ = _pyfocus(inputs, [d / "gwas1.tsv"], [inputs["prefix"]], [inputs["db"][0]], "single")
     m = tsv.merge(peer, on=["block", "ens_gene_id", "tissue"])
     assert len(m) == len(peer) == len(res)
     assert np.abs(m["pips_pop1_x"] - m["pips_pop1_y"]).max() < TOL
     assert np.abs(m["twas_z_pop1_x"] - m["twas_z_pop1_y"]).max() < TOL
-    pngs = sorted((out / "plots").glob("*.png"))
-    assert len(pngs) == 2 and len(list((out / "plots").glob("*.pdf"))) == 2
+    pngs = sorted((out / "focus" / "plots").glob("*.png"))
+    assert len(pngs) == 2 and len(list((out / "focus" / "plots").glob("*.pdf"))) == 2
     assert all(p.stat().st_size > 10_000 for p in pngs)
     rc = main(["focus", "--store", str(inputs["store"]), "--sumstats", str(d / "sumstats1"), "--weights",
                str(d / "absent.db"), "--out", str(tmp_path / "bad"), "--blocks", str(d / "blocks.bed")])
-    assert rc == 2 and not (tmp_path / "bad" / "results").exists()
+    assert rc == 2 and not (tmp_path / "bad" / "focus").exists()
 
 
 def test_duplicated_models_stay_separate(inputs):

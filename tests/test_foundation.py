@@ -144,7 +144,8 @@ def test_bad_plink_input_names_the_file(tmp_path):
     with pytest.raises(InputError, match=r"x\.bed"):
         ingest_plink(tmp_path / "x", tmp_path / "x.vcz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bed", "x.bim", "x.fam"]
-    assert cli_main(["ingest", "plink", str(tmp_path / "x"), "--out", str(tmp_path / "y.vcz")]) == 2
+    assert cli_main(["ingest", "plink", str(tmp_path / "x"), "--out", str(tmp_path / "y")]) == 2
+    assert not (tmp_path / "y" / "ingest").exists()
 
 
 def test_pipeline_skips_unchanged_stages(tmp_path):
@@ -152,12 +153,12 @@ def test_pipeline_skips_unchanged_stages(tmp_path):
     cfg_path.write_text(f"out: {tmp_path / 'out'}\nstages: [ingest]\ningest:\n  plink: {EXAMPLES / '1000G_EUR_chr20_22'}\n")
     from locusflow.pipeline import run_pipeline
     first = run_pipeline(load_config(cfg_path))
-    assert first["ingest"]["n_variants"] == 5481
+    assert first["ingest"]["variants"] == 5481
     assert run_pipeline(load_config(cfg_path))["ingest"] == "skipped"
     # a configuration change reruns the stage
-    again = run_pipeline(load_config(cfg_path, {"genome_build": "GRCh37", "ingest": {"chunk": 1}}))
+    again = run_pipeline(load_config(cfg_path, {"genome_build": "GRCh37", "ingest": {"variants_chunk": 500}}))
     assert again["ingest"] != "skipped"
-    assert GenotypeStore(tmp_path / "out" / "genotypes.vcz").meta["n_variants"] == 5481
+    assert GenotypeStore(tmp_path / "out" / "ingest" / "genotypes.vcz").meta["n_variants"] == 5481
 
 
 def test_bad_config_is_a_clear_error(tmp_path):

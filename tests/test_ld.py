@@ -272,20 +272,23 @@ def test_stage_and_cli(example, tmp_path):
     from locusflow.cli import main
     rc = main(["ld", "--store", str(example.path), "--out", str(tmp_path / "o"), "--blocks", "EUR"])
     assert rc == 0
-    blocks = read_dataset(tmp_path / "o" / "ld_blocks", "ld_blocks")
-    index = read_ld_index(tmp_path / "o" / "ld")
+    blocks = read_dataset(tmp_path / "o" / "ld" / "blocks", "ld_blocks")
+    index = read_ld_index(tmp_path / "o" / "ld" / "matrices")
     assert list(blocks["block_id"]) == list(index["block_id"]) and blocks["source"].eq("ldetect_EUR_GRCh37").all()
     assert index["n_variants"].sum() == len(example.variants)
     # rerun with other blocks replaces the matrices: no stale block stays behind
-    run_ld(example.path, tmp_path / "o", {"blocks": "fixed", "window": 2000}, progress=False)
-    idx2 = read_ld_index(tmp_path / "o" / "ld")
-    assert len(list((tmp_path / "o" / "ld" / "blocks").glob("*/*.zarr"))) == len(idx2) == 4
+    assert main(["ld", "--store", str(example.path), "--out", str(tmp_path / "o"), "--blocks", "fixed",
+                 "--window", "2000"]) == 0
+    idx2 = read_ld_index(tmp_path / "o" / "ld" / "matrices")
+    assert len(list((tmp_path / "o" / "ld" / "matrices" / "blocks").glob("*/*.zarr"))) == len(idx2) == 4
+    run_ld(example.path, tmp_path / "d", {"blocks": "fixed", "window": 2000}, progress=False)   # the API
+    assert read_ld_index(tmp_path / "d" / "matrices").equals(idx2)
     keep = tmp_path / "keep.txt"  # PLINK keep format: FID IID
     keep.write_text("".join(f"f {s}\n" for s in example.samples[:100]))
     assert main(["ld", "--store", str(example.path), "--out", str(tmp_path / "k"), "--blocks", "fixed",
                  "--window", "3000", "--samples", str(keep), "--maf", "0.05"]) == 0
-    k = read_ld_index(tmp_path / "k" / "ld")
-    assert k["n_samples"].eq(100).all() and read_dataset(tmp_path / "k" / "ld_blocks", "ld_blocks")["n_samples"].eq(100).all()
+    k = read_ld_index(tmp_path / "k" / "ld" / "matrices")
+    assert k["n_samples"].eq(100).all() and read_dataset(tmp_path / "k" / "ld" / "blocks", "ld_blocks")["n_samples"].eq(100).all()
     bad = tmp_path / "bad.bed"
     bad.write_text("1 10 x\n")
     assert main(["ld", "--store", str(example.path), "--out", str(tmp_path / "o"), "--blocks", str(bad)]) == 2

@@ -44,15 +44,22 @@ _NUMPY = {"bool": "bool", "int8": "int8", "int16": "int16", "int32": "int32", "i
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a dataset contract: name, type (one of the Arrow types of the module docstring),
+    nullability, unit and meaning, declared once in ``schemas/<dataset>.yaml``.
+    """
     name: str
     type: str
     nullable: bool = True
     unit: str | None = None
     description: str = ""
+    optional: bool = False      # nullable column a writer may omit: conform adds it, all null
 
 
 @dataclass(frozen=True)
 class Schema:
+    """The contract of one dataset (``schemas/<name>.yaml``): its columns, Parquet partitioning, sort
+    order and compression. Writers call :meth:`conform`; readers take the Arrow schema from :meth:`arrow`.
+    """
     name: str
     description: str
     columns: tuple[Column, ...]
@@ -91,12 +98,12 @@ class Schema:
         row holding a null in a non-nullable column.
         """
         where = f"dataset '{self.name}'" + (f" from {source}" if source else "")
-        missing = [c.name for c in self.columns if c.name not in df.columns]
+        missing = [c.name for c in self.columns if c.name not in df.columns and not c.optional]
         if missing:
             raise SchemaError(f"{where}: missing column(s) {missing}; expected {self.names}")
         out = {}
         for c in self.columns:
-            s = df[c.name]
+            s = df[c.name] if c.name in df.columns else pd.Series([None] * len(df), dtype=object, index=df.index)
             if c.type in _NUMPY and s.dtype == _NUMPY[c.type] or c.type == "string" and arrow_string(s.dtype):
                 plain = isinstance(s.index, pd.RangeIndex) and s.index.start == 0 and s.index.step == 1
                 out[c.name] = s if plain else s.reset_index(drop=True)
@@ -148,7 +155,16 @@ def _cast(s: pd.Series, typ: str) -> pd.Series:
 
 
 def arrow_string(dtype) -> bool:
-    """A pandas string dtype backed by Arrow (kept as it is by :meth:`Schema.conform`)."""
+    """Whether a pandas dtype is a string dtype backed by Arrow (kept as it is by :meth:`Schema.conform`).
+
+    Parameters
+    ----------
+    dtype : pandas dtype
+
+    Returns
+    -------
+    bool
+    """
     if isinstance(dtype, pd.StringDtype):
         return str(dtype.storage).startswith("pyarrow")
     return isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype) or
@@ -156,21 +172,43 @@ def arrow_string(dtype) -> bool:
 
 
 def schema_dir():
-    """``schemas/`` of the source checkout this module runs from, else the installed package data."""
+    """Where the dataset contracts live.
+
+    Returns
+    -------
+    pathlib.Path or importlib.resources.abc.Traversable
+        ``schemas/`` of the source checkout this module runs from, else the installed package data.
+    """
     src = Path(__file__).resolve().parents[2] / "schemas"
     return src if src.is_dir() else resources.files("locusflow.schemas")
 
 
 @functools.lru_cache(maxsize=None)
 def load(name: str) -> Schema:
-    """The schema of dataset ``name`` (``schemas/<name>.yaml``)."""
+    """The contract of dataset ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A dataset name (``sumstats``, ``ld_blocks``, ...; see :func:`available`).
+
+    Returns
+    -------
+    Schema
+
+    Raises
+    ------
+    SchemaError
+        No such schema, or a column of an unknown type.
+    """
     try:
         text = schema_dir().joinpath(f"{name}.yaml").read_text()
     except FileNotFoundError:
         raise SchemaError(f"no schema named '{name}' (schemas/{name}.yaml)") from None
     spec = yaml.safe_load(text)
     cols = tuple(Column(name=c["name"], type=c["type"], nullable=c.get("nullable", True),
-                        unit=c.get("unit"), description=c.get("description", ""))
+                        unit=c.get("unit"), description=c.get("description", ""),
+                        optional=bool(c.get("optional", False)))
                  for c in spec["columns"])
     for c in cols:
         if c.type not in _ARROW:
@@ -181,5 +219,11 @@ def load(name: str) -> Schema:
 
 
 def available() -> list[str]:
+    """Names of every dataset contract.
+
+    Returns
+    -------
+    list of str
+    """
     return sorted(p.name[:-5] for p in schema_dir().iterdir()
                   if p.name.endswith(".yaml"))

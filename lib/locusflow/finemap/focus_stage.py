@@ -30,16 +30,17 @@ import numpy as np
 import pandas as pd
 
 from .. import get_logger
+from ..config_schema import Key
 from ..errors import InputError
-from ..pipeline import Context, Stage, register
+from ..layout import dataset_path, stage_dir
+from ..pipeline import Context, Stage, register, run_pipeline
 
 log = get_logger("focus")
 PARAMS = ("prior", "ridge", "max_genes", "credible_level", "intercept", "p_threshold", "max_sets", "trait")
 
 
 def _out(cfg) -> Path:
-    sec = cfg.get("focus") or {}
-    return Path(sec.get("out") or Path(cfg["out"]) / "focus")
+    return stage_dir(cfg, "focus")
 
 
 def populations(cfg) -> list[dict]:
@@ -47,9 +48,9 @@ def populations(cfg) -> list[dict]:
     if sec.get("populations"):
         pops = [dict(p) for p in sec["populations"]]
     else:
-        from ..io.ingest_stage import store_path
-        pops = [{"name": "pop1", "store": str(store_path(cfg)), "sumstats": str(Path(cfg["out"]) / "sumstats"),
-                 "weights": sec.get("weights") or str(Path(cfg["out"]) / "twas" / "weights")}]
+        pops = [{"name": "pop1", "store": str(dataset_path(cfg, "genotypes")),
+                 "sumstats": str(dataset_path(cfg, "sumstats")),
+                 "weights": sec.get("weights") or str(dataset_path(cfg, "twas_weights"))}]
     for i, p in enumerate(pops):
         p.setdefault("name", f"pop{i + 1}")
         for k in ("store", "sumstats", "weights"):
@@ -173,14 +174,26 @@ def _cli_run(a) -> int:
     pops = [{"name": (a.names or [])[i] if a.names and i < len(a.names) else f"pop{i + 1}", "store": a.store[i],
              "sumstats": a.sumstats[i], "weights": a.weights[i],
              **({"samples": a.samples[i]} if a.samples else {})} for i in range(n)]
-    cfg = {"out": a.out, "engine": a.engine, "focus": {
-        "populations": pops, "out": a.out, "blocks": a.blocks, "prior": a.prior, "ridge": a.ridge,
+    cfg = {"out": a.out, "engine": a.engine, "stages": ["focus"], "focus": {
+        "populations": pops, "blocks": a.blocks, "prior": a.prior, "ridge": a.ridge,
         "max_genes": a.max_genes, "credible_level": a.credible_level, "intercept": a.intercept,
         "p_threshold": a.p_threshold, "max_sets": a.max_sets, "trait": a.trait, "plot": a.plot}}
-    ctx = Context(cfg)
-    summary = run_focus(cfg, ctx.runner_kwargs())
-    print(summary)
+    print(run_pipeline(cfg)["focus"])
     return 0
 
+CONFIG = {      # the focus section; defaults are pyfocus 0.802's (see the module docstring)
+    "weights": Key("path", None, "FOCUS .db or weights dataset [this run's twas weights]"),
+    "populations": Key("list", None, "one entry per population [this run's store and sumstats]", item=Key(
+        "section", keys={"name": Key("str"), "store": Key("path"), "sumstats": Key("path"), "weights": Key("path"),
+                         "samples": Key(("file", "list"), item=Key(("str", "int")))})),
+    "blocks": Key("str", "37:EUR", "bundled FOCUS blocks (37:EUR, 38:EUR, ...) or a BED path"),
+    "prior": Key(("str", "float"), None, "gencode37 | gencode38 | TSV | a probability [gencode38]"),
+    "ridge": Key("float", None, "[0.1]", min=0), "max_genes": Key("int", None, "[3]", min=1),
+    "credible_level": Key("float", None, "[0.9]", gt=0, max=1), "intercept": Key("bool", None, "[false]"),
+    "p_threshold": Key("float", None, "[5e-8]", gt=0, max=1), "max_sets": Key("float", None, "[1e8]", gt=0),
+    "trait": Key("str", None, "[trait]"), "plot": Key("bool", None, "PNG + PDF per block [false]"),
+    "blocks_per_unit": Key("int", None, "[8]", min=1),
+}
 
-register(Stage("focus", _run, inputs=_inputs, outputs=lambda cfg: [_out(cfg) / "results"], add_cli=_cli))
+
+register(Stage("focus", _run, config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_out(cfg) / "results"], add_cli=_cli))

@@ -34,9 +34,11 @@ import numpy as np
 import pandas as pd
 
 from .. import get_logger
+from ..config_schema import Key
 from ..errors import InputError
 from ..io.dataset import file_checksum, read_dataset, write_dataset
-from ..pipeline import Context, Stage, register
+from ..layout import dataset_path, stage_dir
+from ..pipeline import Context, Stage, register, run_pipeline
 from .block import block_output_schema, finemap_block, split_output, tables
 from .priors import read_prior_weights
 
@@ -46,13 +48,11 @@ OUT_DIRS = {"snp": "snp", "cs": "cs", "block": "blocks", "config": "config"}
 
 def _paths(cfg: dict) -> dict:
     sec = cfg.get("finemap") or {}
-    out = Path(cfg["out"])
-    from ..io.ingest_stage import store_path
     ld = sec.get("ld")
-    ld = (out / "ld" if ld is True else Path(ld)) if ld else None
-    return {"sumstats": Path(sec.get("sumstats") or out / "sumstats"),
-            "store": Path(sec.get("store") or store_path(cfg)), "out": out / "finemap", "ld": ld,
-            "blocks": sec.get("blocks") or ({"dataset": str(out / "ld_blocks")} if ld else None)}
+    ld = (dataset_path(cfg, "ld_matrices") if ld is True else Path(ld)) if ld else None
+    return {"sumstats": Path(sec.get("sumstats") or dataset_path(cfg, "sumstats")),
+            "store": Path(sec.get("store") or dataset_path(cfg, "genotypes")), "out": stage_dir(cfg, "finemap"),
+            "ld": ld, "blocks": sec.get("blocks") or ({"dataset": str(dataset_path(cfg, "ld_blocks"))} if ld else None)}
 
 
 def read_blocks(spec, chroms=None) -> pd.DataFrame:
@@ -153,8 +153,7 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
 
 
 def _manifest_sum(path: Path) -> str:
-    man = path / "_manifest.json"
-    return file_checksum(man) if man.exists() else ("present" if path.exists() else "missing")
+    return file_checksum(path)
 
 
 def _run(ctx: Context) -> dict:
@@ -202,10 +201,47 @@ def _cmd(a) -> int:
         over["out"] = a.out
     if a.engine:
         over["engine"] = a.engine
+    over["stages"] = ["finemap"]
     cfg = load_config(a.config, over)
-    summary = _run(Context(cfg))
+    summary = run_pipeline(cfg)["finemap"]
     print(summary)
     return 0
 
+CONFIG = {      # the finemap section; defaults None = the method's own (susieR's, FINEMAP's)
+    "method": Key("str", "susie", "SuSiE-RSS or FINEMAP-SSS", choices=("susie", "finemap")),
+    "run_id": Key("str", None, "name of the run [the method]"),
+    "sumstats": Key("path", None, "sumstats dataset [this run's]"),
+    "store": Key("path", None, "genotype store [this run's]"),
+    "blocks": Key("section", None, "LD blocks: {bed: FILE} | {dataset: DIR} | {window_kb: N} [window_kb 1000]",
+                  keys={"bed": Key("file"), "dataset": Key("path"), "window_kb": Key("float", gt=0)}),
+    "p_threshold": Key("float", 5e-8, "fine-map blocks with a p below this", gt=0, max=1),
+    "n": Key("float", None, "GWAS sample size [median of the sumstats' n]", gt=0),
+    "samples": Key(("list", "file"), None, "reference panel sample ids [all]", item=Key(("str", "int"))),
+    "prior_weights": Key("section", None, "functional priors (PolyFun style)",
+                         keys={"path": Key("file"), "column": Key("str")}),
+    "diagnostics": Key("section", None, "LD-mismatch check (susieR kriging_rss)", keys={
+        "check": Key("bool", None, "run it"), "remove_flagged": Key("bool", None, "drop flagged variants"),
+        "loglr_threshold": Key("float", None, "[2]"), "z_threshold": Key("float", None, "[2]"),
+        "z_std_diff_threshold": Key("float", None, "")}),
+    "susie": Key("section", None, "susie_rss options (susieR's defaults)", keys={
+        "L": Key("int", None, "effects [10]", min=1), "tol": Key("float", None, "[1e-3]", gt=0),
+        "max_iter": Key("int", None, "[100]", min=1), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
+        "min_abs_corr": Key("float", None, "purity [0.5]", min=0, max=1),
+        "estimate_residual_variance": Key("bool", None, "[false]"),
+        "estimate_prior_variance": Key("bool", None, "[true]"),
+        "estimate_prior_method": Key("str", None, "[optim]", choices=("optim", "EM", "simple")),
+        "scaled_prior_variance": Key("float", None, "[0.2]", gt=0), "prior_variance": Key("float", None, "[50]", gt=0),
+        "residual_variance": Key("float", None, "", gt=0), "null_weight": Key("float", None, "[0]", min=0, max=1),
+        "check_null_threshold": Key("float", None, "[0]"), "prior_tol": Key("float", None, "[1e-9]"),
+        "n_purity": Key("int", None, "", min=1), "check_prior": Key("bool", None, "[true]")}),
+    "finemap": Key("section", None, "finemap_sss options (FINEMAP's defaults)", keys={
+        "max_causal": Key("int", None, "--n-causal-snps [5]", min=1), "prior_std": Key("float", None, "", gt=0),
+        "prior_prob": Key("float", None, "", gt=0, max=1), "corr_config": Key("float", None, "[0.95]", min=0, max=1),
+        "n_iter": Key("int", None, "", min=1), "n_conv": Key("int", None, "", min=1),
+        "prob_tol": Key("float", None, "", gt=0), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
+        "seed": Key("int", None, "[0]"), "n_configs_top": Key("int", None, "", min=1)}),
+    "ld": Key(("bool", "path"), None, "true: R and blocks from the ld stage; or an LD directory"),
+}
 
-register(Stage("finemap", _run, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["out"] / "snp"], add_cli=_cli))
+
+register(Stage("finemap", _run, config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["out"] / "snp"], add_cli=_cli))

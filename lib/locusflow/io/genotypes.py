@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
+from .vcf import check_sample_columns, split_calls, split_plan
 
 log = get_logger("ingest")
 VARIANTS_CHUNK = 1000
@@ -83,6 +84,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     vcf = Path(vcf)
     if not vcf.exists():
         raise InputError(vcf, "file not found")
+    check_sample_columns(vcf)
     out = Path(out)
     tmp = out.parent / f".{out.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -92,15 +94,21 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     except Exception as exc:  # bio2zarr raises many types; the user needs the file named
         raise InputError(vcf, f"a valid VCF (bio2zarr: {exc})") from exc
     root = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
+    record, alt_index = split_plan(_strs(root["variant_allele"][:]))
+    per_record = np.bincount(record)
+    if (per_record > 1).any():
+        log.info("%s: %d multi-allelic records split into %d biallelic variants (as bcftools norm -m-)",
+                 vcf, int((per_record > 1).sum()), int(per_record[per_record > 1].sum()))
+        split = out.parent / f".{out.name}.split.tmp"
+        shutil.rmtree(split, ignore_errors=True)
+        _split_store(root, split, record, alt_index, variants_chunk)
+        shutil.rmtree(tmp)
+        split.rename(tmp)
+        root = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
     contig = _strs(root["contig_id"][:])
     chrom = pd.Series(contig[np.asarray(root["variant_contig"][:])]).str.replace("^chr", "", regex=True)
     pos = np.asarray(root["variant_position"][:]).astype(np.int64)
     alleles = _strs(root["variant_allele"][:])
-    if alleles.shape[1] > 2:
-        multi = (alleles[:, 2:] != "").any(1)
-        if multi.any():
-            log.warning("%s: %d multi-allelic records; dosages count the first alt allele only",
-                        vcf, int(multi.sum()))
     ids = _strs(root["variant_id"][:]) if "variant_id" in root else np.full(len(pos), ".")
     g = root["call_genotype"]
     af = np.empty(len(pos))
@@ -110,6 +118,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
         af[s:s + len(d)] = np.nanmean(d, 1) / 2 if d.shape[1] else np.nan
         rate[s:s + len(d)] = np.mean(~np.isnan(d), 1)
     ref, alt = np.char.upper(alleles[:, 0]), np.char.upper(alleles[:, 1])
+    alt = np.where(alt == "", ".", alt)              # a record without ALT, written as VCF does
     variants = pd.DataFrame({
         "variant_id": make_variant_id(chrom, pos, ref, alt), "chrom": chrom, "pos": pos,
         "ref": ref, "alt": alt, "rsid": ids, "cm": np.nan, "store_index": np.arange(len(pos)),
@@ -136,6 +145,26 @@ def _write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chu
     assert m == root["call_genotype"].shape[0]
 
 
+def _split_store(src, dst: Path, record: np.ndarray, alt_index: np.ndarray, chunk: int) -> None:
+    """Store ``dst`` with one biallelic variant per ALT of the bio2zarr group ``src`` (see io.vcf)."""
+    root = zarr.open_group(str(dst), mode="w", zarr_format=2)
+    g = src["call_genotype"]
+    m, n, ploidy = len(record), g.shape[1], g.shape[2]
+    gt = root.create_array("call_genotype", shape=(m, n, ploidy), chunks=(chunk, n, ploidy), dtype="i1",
+                           compressors=_COMP, fill_value=-1)
+    for s in range(0, g.shape[0], chunk):               # source records s:e -> output rows lo:hi
+        e = min(g.shape[0], s + chunk)
+        lo, hi = np.searchsorted(record, [s, e])
+        gt[lo:hi] = split_calls(np.asarray(g[s:e])[record[lo:hi] - s], alt_index[lo:hi])
+    alleles = _strs(src["variant_allele"][:])
+    contigs = list(_strs(src["contig_id"][:]))
+    chrom = np.asarray(contigs, dtype=object)[np.asarray(src["variant_contig"][:])[record]]
+    ids = _strs(src["variant_id"][:])[record] if "variant_id" in src else np.full(m, ".")
+    _write_variant_arrays(root, chrom, np.asarray(src["variant_position"][:])[record], alleles[record, 0],
+                          alleles[record, alt_index.astype(np.int64)], ids, _strs(src["sample_id"][:]),
+                          contigs, chunk)
+
+
 def _put(root, name, data, chunks=None, dtype=None):
     arr = root.create_array(name, shape=data.shape, chunks=chunks or data.shape,
                             dtype=dtype or data.dtype, compressors=_COMP)
@@ -144,7 +173,7 @@ def _put(root, name, data, chunks=None, dtype=None):
 
 def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum):
     write_dataset(variants, tmp / "variants.parquet", "variants", mode="overwrite")
-    meta = {"store_path": str(out), "source": source, "source_format": fmt, "n_variants": len(variants),
+    meta = {"store_path": out.name, "source": source, "source_format": fmt, "n_variants": len(variants),
             "n_samples": int(n), "variants_chunk": int(chunk), "genome_build": build,
             "source_sha256": checksum}
     load("genotype_store").conform(pd.DataFrame([meta]))

@@ -236,7 +236,7 @@ def _gwas_frame(keys, vals, keep, code, rsid_categories) -> pd.DataFrame:
     """The GWAS rows where ``keep`` (none when None) in file order, as a frame of :data:`G_READ`; rsid coded
     on ``rsid_categories`` (the weights' own categories object: matching compares integer codes)."""
     import pyarrow as pa
-    from ..io.fastread import _categorical
+    from ..io.fastread import categorical
     t = pa.Table.from_arrays(keys.columns + vals.columns, names=keys.column_names + vals.column_names)
     if keep is None:
         t, code = t.slice(0, 0), None
@@ -247,7 +247,7 @@ def _gwas_frame(keys, vals, keep, code, rsid_categories) -> pd.DataFrame:
     if code is not None and rsid_categories is not None:
         codes = code.to_numpy(zero_copy_only=False)
         codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes
-        g.insert(0, "rsid", _categorical(codes, rsid_categories))
+        g.insert(0, "rsid", categorical(codes, rsid_categories))
     else:
         g.insert(0, "rsid", _frame(t.select(["rsid"]))["rsid"])
     return g
@@ -326,10 +326,9 @@ def _model_places(w: pd.DataFrame, g: pd.DataFrame):
     gi = w["gwas_row"].to_numpy()
     wc, gc = pd.Categorical(w["chrom"]), pd.Categorical(g["chrom"])
     cats = wc.categories.union(gc.categories)
-    ccode = np.where(placed, pd.Categorical(wc, categories=cats).codes,
-                     np.where(gi >= 0, pd.Categorical(gc, categories=cats).codes[np.clip(gi, 0, None)], -1))
-    pos = np.where(placed, w["pos"].to_numpy(float, na_value=np.nan),
-                   np.where(gi >= 0, g["pos"].to_numpy(float)[np.clip(gi, 0, None)], np.nan))
+    gcode = np.append(pd.Categorical(gc, categories=cats).codes, -1)     # gi = -1 (no GWAS row): -1, NaN
+    ccode = np.where(placed, pd.Categorical(wc, categories=cats).codes, gcode[gi])
+    pos = np.where(placed, w["pos"].to_numpy(float, na_value=np.nan), np.append(g["pos"].to_numpy(float), np.nan)[gi])
     ok = ccode >= 0
     names = np.asarray(cats, dtype=object).astype(str)
     main, med = main_positions(mcode[ok], ccode[ok], names, pos[ok], len(models))[:2]

@@ -77,7 +77,8 @@ def main_positions(mcode: np.ndarray, ccode: np.ndarray, names: np.ndarray, pos:
     nc = max(len(names), 1)
     cnt = np.bincount(mcode.astype(np.int64) * nc + ccode, minlength=nm * nc).reshape(nm, nc)
     order = np.argsort(names, kind="stable")                   # chromosomes in string order
-    main = np.where(cnt.max(axis=1) > 0, order[np.argmax(cnt[:, order], axis=1)], -1)
+    main = np.where(cnt.max(axis=1) > 0, order[np.argmax(cnt[:, order], axis=1)], -1) if len(names) \
+        else np.full(nm, -1)                                  # no SNP located at all: no chromosome
     same = ccode == main[mcode]
     return (main,) + group_stats(mcode[same], pos[same], nm)
 

@@ -250,7 +250,7 @@ def test_layouts_give_the_same_munged_rows(tmp_path):
                                     "REF": np.where(odd, eff, oth), "ALT": np.where(odd, oth, eff), "A1": eff,
                                     "A1_FREQ": raw["A1FREQ"], "TEST": "ADD", "OBS_CT": 1000,
                                     "BETA": raw["BETA"], "SE": raw["SE"], "P": raw["P_BOLT_LMM"]}),
-        "gwas_catalog": pd.DataFrame({"chromosome": raw["CHR"], "base_pair_location": raw["BP"],
+        "gwas_ssf": pd.DataFrame({"chromosome": raw["CHR"], "base_pair_location": raw["BP"],
                                       "effect_allele": eff, "other_allele": oth, "beta": raw["BETA"],
                                       "standard_error": raw["SE"], "effect_allele_frequency": raw["A1FREQ"],
                                       "p_value": raw["P_BOLT_LMM"], "rsid": raw["SNP"], "n": 1000}),
@@ -335,9 +335,9 @@ def test_bad_input_names_file_row_column(tmp_path):
     assert (e.value.row, e.value.column) == (3, "BUILD")
     assert not (tmp_path / "out").exists()
     assert cli_main(["munge", str(tmp_path / "b.tsv"), "--out", str(tmp_path / "out")]) == 2
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out" / "munge").exists()
     assert cli_main(["munge", str(p), "--out", str(tmp_path / "out"), "--af-col", "EAF", "--min-maf", "0"]) == 0
-    assert len(read_dataset(tmp_path / "out", "sumstats")) == 3
+    assert len(read_dataset(tmp_path / "out" / "munge" / "sumstats", "sumstats")) == 3
 
 
 def test_wrong_build_against_reference(tmp_path):
@@ -385,7 +385,7 @@ def test_stage_in_pipeline_with_example_config(tmp_path, monkeypatch):
     monkeypatch.chdir(EXAMPLES.parent)              # the config's paths are relative to the checkout
     cfg = load_config("conf/example.yaml", {"out": str(tmp_path / "run")})
     first = run_pipeline(cfg)["munge"]
-    back = read_dataset(tmp_path / "run" / "sumstats", "sumstats")
+    back = read_dataset(tmp_path / "run" / "munge" / "sumstats", "sumstats")
     assert first["format"] == "bolt" and first["kept"] == len(back) > 0
     assert first["kept"] + sum(first["dropped"].values()) == first["rows_in_file"] == 5481
     assert (back["n"] == 337000).all() and set(back["genome_build"]) == {"GRCh37"}
