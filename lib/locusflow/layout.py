@@ -53,6 +53,12 @@ STAGES = [     # pipeline order
     StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
               "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
               {"focus_results": "results", "focus_tsv": "focus.tsv", "focus_plots": "plots"}),
+    StageInfo("enrich", ("locusflow.enrich.stage",),
+              "GO over-representation of FOCUS / TWAS genes against the genes tested", {"go_enrichment": "go"}),
+    StageInfo("plots", ("locusflow.plots.stage",), "Manhattan, QQ, locus and FOCUS figures (PNG, SVG, PDF)",
+              {"plot_index": "index"}),
+    StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",
+              {"report_html": "report.html"}),
 ]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}

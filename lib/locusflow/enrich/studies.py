@@ -53,13 +53,16 @@ def map_orthologs(genes, table) -> list:
     return [m.get(g, g) for g in genes]
 
 
-def enrich_run(root, go: GeneOntology, *, test: str = "hypergeometric", orthologs=None, **kw) -> pd.DataFrame:
+def enrich_run(twas_path, focus_path, go: GeneOntology, *, test: str = "hypergeometric", orthologs=None,
+               **kw) -> pd.DataFrame:
     """GO enrichment of every study gene set of the run at ``root`` (schema go_enrichment rows).
 
     Parameters
     ----------
-    root : str or Path
-        Run directory holding ``twas/results`` (required) and ``focus/results`` (optional).
+    twas_path : str or Path
+        twas_results dataset.
+    focus_path : str or Path or None
+        focus_results dataset (used when it was written).
     go : GeneOntology
     test : str
         See :func:`locusflow.enrich.ora.go_ora`.
@@ -68,9 +71,9 @@ def enrich_run(root, go: GeneOntology, *, test: str = "hypergeometric", ortholog
     **kw
         Passed to :func:`go_ora` (relationships, evidence_exclude, min_pop_count).
     """
-    root = Path(root)
-    twas = read_dataset(root / "twas" / "results", "twas_results")
-    focus = read_dataset(root / "focus" / "results", "focus_results") if (root / "focus" / "results" / "_SUCCESS").exists() else None
+    twas = read_dataset(twas_path, "twas_results")
+    focus = (read_dataset(focus_path, "focus_results")
+             if focus_path is not None and (Path(focus_path) / "_SUCCESS").exists() else None)
     studies, background = run_gene_sets(twas, focus)
     if orthologs is not None:
         background = map_orthologs(background, orthologs)

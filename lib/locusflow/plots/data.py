@@ -14,19 +14,20 @@ import numpy as np
 import pandas as pd
 
 from ..io.dataset import read_dataset
+from ..layout import dataset_path
 from ..ld.matrix import read_block_ld, read_ld_index
 from .common import z_to_p
 from .genes import gene_map
 
-DATASETS = {  # name -> (path under the run directory, schema)
+DATASETS = {  # name -> (dataset of locusflow.layout, schema)
     "sumstats": ("sumstats", "sumstats"),
     "ld_blocks": ("ld_blocks", "ld_blocks"),
-    "twas": ("twas/results", "twas_results"),
-    "weights": ("twas/weights", "weights"),
-    "finemap_snp": ("finemap/snp", "finemap_snp"),
-    "finemap_cs": ("finemap/cs", "finemap_cs"),
-    "finemap_blocks": ("finemap/blocks", "finemap_block"),
-    "focus": ("focus/results", "focus_results"),
+    "twas": ("twas_results", "twas_results"),
+    "weights": ("twas_weights", "weights"),
+    "finemap_snp": ("finemap_snp", "finemap_snp"),
+    "finemap_cs": ("finemap_cs", "finemap_cs"),
+    "finemap_blocks": ("finemap_blocks", "finemap_block"),
+    "focus": ("focus_results", "focus_results"),
 }
 
 
@@ -41,6 +42,7 @@ class RunResults:
     """
     root: Path
     build: str | None = None
+    paths: dict | None = None
 
     def __post_init__(self):
         self.root = Path(self.root)
@@ -49,8 +51,14 @@ class RunResults:
             self.build = str(s["genome_build"].iloc[0]) if s is not None and len(s) else "GRCh37"
 
     def path(self, name: str) -> Path:
-        """Path of dataset ``name`` (a key of :data:`DATASETS`)."""
-        return self.root / DATASETS[name][0]
+        """Path of dataset ``name`` (a key of :data:`DATASETS`, or a dataset of :mod:`locusflow.layout`):
+        ``paths.<dataset>`` of the run's config when given, else its place under the root."""
+        return dataset_path({"out": str(self.root), "paths": self.paths or {}}, DATASETS.get(name, (name,))[0])
+
+    @property
+    def ld_dir(self) -> Path:
+        """The LD stage's per-block matrices (Zarr groups and their ``index`` table)."""
+        return self.path("ld_matrices")
 
     def has(self, name: str) -> bool:
         """Whether dataset ``name`` was written (its ``_SUCCESS`` marker exists)."""
@@ -107,7 +115,7 @@ class RunResults:
         Variants not in that block's matrix (another block, or dropped by its MAF filter) get NaN.
         """
         ids = pd.Index(list(variant_ids))
-        ld_dir = self.root / "ld"
+        ld_dir = self.ld_dir
         if not (ld_dir / "index").exists():
             return pd.Series(np.nan, index=ids)
         chrom = str(lead_variant).split(":")[0]

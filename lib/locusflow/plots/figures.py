@@ -47,6 +47,12 @@ def _rows(paths, root, **meta) -> list[dict]:
     return [dict(meta, format=Path(p).suffix[1:], path=str(Path(p).relative_to(root))) for p in paths]
 
 
+def write_index(index: pd.DataFrame, out_dir) -> Path:
+    """Write the plot_index dataset to ``<out_dir>/index`` (paths in it are relative to ``out_dir``)."""
+    from ..io.dataset import write_dataset
+    return write_dataset(index, Path(out_dir) / "index", "plot_index", mode="overwrite")
+
+
 def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 5e-8, flank: int = 500_000,
              max_loci: int = 20) -> pd.DataFrame:
     """Draw every figure of ``run`` into ``out_dir`` (default ``<run>/plots``).
@@ -55,6 +61,7 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
     ----------
     run : locusflow.plots.data.RunResults
     out_dir : str or Path, optional
+        Directory of the figures; the index's paths are relative to it.
     formats : sequence of str
         png, svg, pdf.
     p_threshold, flank, max_loci
@@ -66,33 +73,34 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
         plot_index rows.
     """
     out = Path(out_dir) if out_dir is not None else run.root / "plots"
+    root = out
     rows: list[dict] = []
     g = run.gwas()
     if g is not None:
         rows += _rows(save_figure(manhattan(g, label="label", threshold=p_threshold, title="GWAS"),
-                                  out / "manhattan_gwas", formats), run.root, kind="manhattan_gwas",
+                                  out / "manhattan_gwas", formats), root, kind="manhattan_gwas",
                       name="manhattan_gwas", title=f"GWAS Manhattan plot ({len(g):,} variants)")
-        rows += _rows(save_figure(qq(g["p"], title="GWAS"), out / "qq_gwas", formats), run.root, kind="qq_gwas",
+        rows += _rows(save_figure(qq(g["p"], title="GWAS"), out / "qq_gwas", formats), root, kind="qq_gwas",
                       name="qq_gwas", title="GWAS QQ plot", lambda_gc=genomic_control(g["p"]))
         for loc in top_loci(g, p_threshold=p_threshold, flank=flank, max_loci=max_loci).itertuples(index=False):
             name = f"locus_{loc.chrom}_{loc.start}-{loc.stop}"
             data = locus_data(run, loc.chrom, loc.start, loc.stop, lead=loc.lead_variant, build=run.build)
-            rows += _rows(save_figure(locus_figure(data), out / "loci" / name, formats), run.root, kind="locus",
+            rows += _rows(save_figure(locus_figure(data), out / "loci" / name, formats), root, kind="locus",
                           name=name, title=f"locus {loc.chrom}:{loc.start:,}-{loc.stop:,}, lead {loc.lead_label}",
                           **loc._asdict())
     t = run.twas_genes()
     if t is not None and len(t):
         thr = 0.05 / max(int(t["p"].notna().sum()), 1)
         rows += _rows(save_figure(manhattan(t, label="label", threshold=thr, what="genes", title="TWAS"),
-                                  out / "manhattan_twas", formats), run.root, kind="manhattan_twas",
+                                  out / "manhattan_twas", formats), root, kind="manhattan_twas",
                       name="manhattan_twas", title=f"TWAS Manhattan plot ({len(t):,} gene models; line: Bonferroni 0.05)")
-        rows += _rows(save_figure(qq(t["p"], what="genes", title="TWAS"), out / "qq_twas", formats), run.root,
+        rows += _rows(save_figure(qq(t["p"], what="genes", title="TWAS"), out / "qq_twas", formats), root,
                       kind="qq_twas", name="qq_twas", title="TWAS QQ plot", lambda_gc=genomic_control(t["p"]))
     fm = run.table("finemap_snp")
     if fm is not None and fm["ld_z_std_diff"].notna().any():
-        rows += _rows(save_figure(ld_diagnostic(fm), out / "ld_diagnostic", formats), run.root, kind="ld_diagnostic",
+        rows += _rows(save_figure(ld_diagnostic(fm), out / "ld_diagnostic", formats), root, kind="ld_diagnostic",
                       name="ld_diagnostic", title="z vs LD consistency of fine-mapped SNPs (red: flagged)")
     for p in focus_figures(run, out / "focus", formats):
-        rows += _rows([p], run.root, kind="focus", name=Path(p).stem, title=f"FOCUS {Path(p).stem}",
+        rows += _rows([p], root, kind="focus", name=Path(p).stem, title=f"FOCUS {Path(p).stem}",
                       chrom=Path(p).stem.split("_")[0])
     return pd.DataFrame(rows)

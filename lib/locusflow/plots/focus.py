@@ -85,12 +85,12 @@ def focus_figure(rows: pd.DataFrame, omega: np.ndarray | None = None, title: str
 def predicted_expression_corr(run, model_ids) -> np.ndarray | None:
     """Omega of ``model_ids`` from the run's weights dataset and stored LD blocks (None without them)."""
     w = run.table("weights")
-    if w is None or not (run.root / "ld" / "index").exists():
+    if w is None or not (run.ld_dir / "index").exists():
         return None
     w = w[w["model_id"].isin(list(model_ids)) & w["pos"].notna()]
     fwd = w["chrom"].astype(str) + ":" + w["pos"].astype("int64").astype(str) + ":" + w["other_allele"] + ":" + w["effect_allele"]
     rev = w["chrom"].astype(str) + ":" + w["pos"].astype("int64").astype(str) + ":" + w["effect_allele"] + ":" + w["other_allele"]
-    loc = locate_variants(run.root / "ld", chrom=str(w["chrom"].iloc[0]) if len(w) else None).set_index("variant_id")
+    loc = locate_variants(run.ld_dir, chrom=str(w["chrom"].iloc[0]) if len(w) else None).set_index("variant_id")
     w = w.assign(vid=np.where(fwd.isin(loc.index), fwd, rev), sign=np.where(fwd.isin(loc.index), 1.0, -1.0))
     w = w[w["vid"].isin(loc.index)]
     w = w.assign(block=loc.loc[w["vid"], "block_id"].to_numpy())
@@ -99,7 +99,7 @@ def predicted_expression_corr(run, model_ids) -> np.ndarray | None:
     col = {m: i for i, m in enumerate(model_ids)}
     for block, wb in w.groupby("block"):
         ids = pd.unique(wb["vid"])
-        var, r = read_block_ld(run.root / "ld", block, ids)
+        var, r = read_block_ld(run.ld_dir, block, ids)
         sd = np.sqrt(2 * var["alt_freq"].to_numpy() * (1 - var["alt_freq"].to_numpy()))
         W = np.zeros((len(ids), k))
         rowi = pd.Index(ids).get_indexer(wb["vid"])

@@ -15,46 +15,42 @@ import pandas as pd
 import yaml
 
 from .. import __version__
-from ..io.dataset import read_dataset, write_dataset
+from ..io.dataset import read_dataset
 from ..plots.data import RunResults
-from ..plots.figures import plot_run
+from ..layout import STAGES
+from ..plots.figures import plot_run, write_index
 from .html import data_uri, esc, figure, page, table
 from .text import EXPLAIN
 
-PLOT_INDEX = Path("plots") / "index"
-
-
 def stage_states(root: Path) -> dict:
-    """Stage name -> {summary, seconds, finished_at} from ``<out>/_stages/*.json`` (pipeline order kept)."""
+    """Stage name -> its published manifest (``<out>/<stage>/_stage.json``: summary, seconds, config, inputs,
+    published_at), in pipeline order."""
     out = {}
-    for f in sorted((root / "_stages").glob("*.json"), key=lambda p: p.stat().st_mtime):
-        try:
-            s = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        summ = s.get("summary") or {}
-        out[f.stem] = {"summary": summ, "seconds": summ.get("seconds") if isinstance(summ, dict) else None,
-                       "finished_at": s.get("finished_at")}
+    for name in [s.name for s in STAGES]:
+        f = root / name / "_stage.json"
+        if f.exists():
+            try:
+                out[name] = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
     return out
 
 
-def plot_index(run: RunResults, *, draw: bool = True) -> pd.DataFrame:
-    """The run's plot_index (drawing the figures first when they are missing and ``draw``)."""
-    p = run.root / PLOT_INDEX
+def plot_index(run: RunResults, draw_dir=None) -> tuple[pd.DataFrame, Path]:
+    """The run's plot_index and the directory its paths are relative to: the plots stage's, else figures
+    drawn now into ``draw_dir`` (default ``<run>/plots``)."""
+    p = run.path("plot_index")
     if (p / "_SUCCESS").exists():
-        return read_dataset(p, "plot_index")
-    if not draw:
-        return pd.DataFrame(columns=["kind", "name", "title", "format", "path"])
-    idx = plot_run(run)
-    write_dataset(idx, p, "plot_index", mode="overwrite")
-    return read_dataset(p, "plot_index")
+        return read_dataset(p, "plot_index"), p.parent
+    out = Path(draw_dir) if draw_dir is not None else run.root / "plots"
+    write_index(plot_run(run, out, formats=("png",)), out)
+    return read_dataset(out / "index", "plot_index"), out
 
 
 def _figs(root, idx, kind, anchor=True) -> str:
     rows = idx[(idx["kind"] == kind) & (idx["format"] == "png")]
-    svg = idx[(idx["kind"] == kind) & (idx["format"] == "svg")].set_index("name")["path"]
     cap = {r.name: r.title + (f" (lambda_GC = {r.lambda_gc:.3f})" if pd.notna(r.lambda_gc) else "") for r in rows.itertuples()}
-    return "".join(figure(data_uri(root / r.path), cap[r.name], anchor=r.name if anchor else "", link=svg.get(r.name))
+    return "".join(figure(data_uri(root / r.path), cap[r.name], anchor=r.name if anchor else "")
                    for r in rows.itertuples())
 
 
@@ -62,7 +58,7 @@ def _stage_table(states: dict) -> pd.DataFrame:
     """One row per stage: what it produced and what it dropped, by reason (paths left out)."""
     rows = []
     for name, s in states.items():
-        summ = s["summary"] if isinstance(s["summary"], dict) else {"status": s["summary"]}
+        summ = s.get("summary") if isinstance(s.get("summary"), dict) else {"status": s.get("summary")}
         kept, dropped = [], []
         for k, v in summ.items():
             if k == "seconds" or isinstance(v, str) and "/" in v:
@@ -96,7 +92,7 @@ def _loci(run, idx) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None) -> Path:
+def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None, plots_dir=None) -> Path:
     """Write the run's self-contained HTML report.
 
     Parameters
@@ -108,17 +104,19 @@ def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None) ->
     out : str or Path, optional
         Output file (default ``<root>/report.html``).
     enrichment : DataFrame, optional
-        go_enrichment rows (default: ``<root>/enrich/go`` when present).
+        go_enrichment rows (default: the enrich stage's dataset when present).
+    plots_dir : str or Path, optional
+        Where to draw figures when the plots stage has not run (default ``<root>/plots``).
 
     Returns
     -------
     Path
         The report written (atomically: a temporary file renamed).
     """
-    run = RunResults(root)
+    run = RunResults(root, paths=(cfg or {}).get("paths"))
     root = run.root
     out = Path(out) if out is not None else root / "report.html"
-    idx = plot_index(run)
+    idx, figdir = plot_index(run, plots_dir)
     states = stage_states(root)
     sec = []
     nav = []
@@ -127,23 +125,26 @@ def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None) ->
         nav.append((title, f"#{anchor}"))
         sec.append(f"<section id='{anchor}'><h2>{esc(title)}</h2>{body}</section>")
 
-    conf = yaml.safe_dump(cfg, sort_keys=False) if cfg else "(configuration not given; see the datasets' _manifest.json)"
-    inputs = {n: str(run.path(n)) for n in ("sumstats", "twas", "finemap_snp", "focus") if run.has(n)}
+    if not cfg:                                            # the sections each published stage ran with
+        cfg = {"genome_build": next((s.get("genome_build") for s in states.values()), None),
+               **{k: s.get("config") for k, s in states.items()}}
+    conf = yaml.safe_dump({k: v for k, v in cfg.items() if not str(k).startswith("_")}, sort_keys=False, default_flow_style=None)
+    inputs = [{"stage": k, "input": i, "content id": h} for k, s in states.items() for i, h in (s.get("inputs") or {}).items()]
     add("run", "Run", f"<p class='explain'>{EXPLAIN['run']}</p><p>Results directory <code>{esc(str(root))}</code>, "
         f"genome build {esc(run.build)}, locusflow {esc(__version__)}.</p>"
-        + table(pd.DataFrame({"dataset": list(inputs), "path": list(inputs.values())}), "datasets")
+        + table(pd.DataFrame(inputs, columns=["stage", "input", "content id"]), "inputs")
         + f"<details><summary>configuration</summary><pre>{esc(conf)}</pre></details>")
     if states:
         add("counts", "Counts and drops per stage", f"<p class='explain'>{EXPLAIN['counts']}</p>"
             + table(_stage_table(states), "stage-counts"))
-    qqs = _figs(root, idx, "qq_gwas") + _figs(root, idx, "qq_twas")
-    figs = _figs(root, idx, "manhattan_gwas") + _figs(root, idx, "manhattan_twas") + (f"<div class='grid'>{qqs}</div>" if qqs else "")
+    qqs = _figs(figdir, idx, "qq_gwas") + _figs(figdir, idx, "qq_twas")
+    figs = _figs(figdir, idx, "manhattan_gwas") + _figs(figdir, idx, "manhattan_twas") + (f"<div class='grid'>{qqs}</div>" if qqs else "")
     if figs:
         add("genome", "Genome-wide", f"<p class='explain'>{EXPLAIN['genome']}</p>{figs}")
     loci = _loci(run, idx)
     if len(loci):
         add("loci", "Top loci", f"<p class='explain'>{EXPLAIN['loci']}</p>"
-            + table(loci, "top-loci", links={"plot": lambda r: f"#{r['plot']}"}) + _figs(root, idx, "locus"))
+            + table(loci, "top-loci", links={"plot": lambda r: f"#{r['plot']}"}) + _figs(figdir, idx, "locus"))
     tg = run.twas_genes()
     if tg is not None and len(tg):
         t = tg.sort_values("p")[["gene_name", "gene", "tissue", "chrom", "zscore", "p", "n_snps_used",
@@ -159,15 +160,15 @@ def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None) ->
                                                    "twas_z"] + (["twas stage z"] if "twas stage z" in f else [])]
         f = f.rename(columns={"twas_z": "FOCUS z (ridge-adjusted)"})
         add("focus", "FOCUS genes", f"<p class='explain'>{EXPLAIN['focus']}</p>" + table(f, "focus-genes", max_rows=500)
-            + _figs(root, idx, "focus"))
+            + _figs(figdir, idx, "focus"))
     cs = run.table("finemap_cs")
     if cs is not None:
         c = cs[["cs", "method", "chrom", "lead_variant", "lead_pos", "n_variants", "coverage", "min_abs_corr",
                 "log10bf", "variants"]]
         add("cs", "Credible sets", f"<p class='explain'>{EXPLAIN['cs']}</p>" + table(c, "credible-sets"))
     enr = enrichment
-    if enr is None and (root / "enrich" / "go" / "_SUCCESS").exists():
-        enr = read_dataset(root / "enrich" / "go", "go_enrichment")
+    if enr is None and (run.path("go_enrichment") / "_SUCCESS").exists():
+        enr = read_dataset(run.path("go_enrichment"), "go_enrichment")
     if enr is not None:
         e = enr.sort_values(["study", "p"]).groupby("study").head(30)
         add("enrich", "GO enrichment", f"<p class='explain'>{EXPLAIN['enrich']}</p>"
@@ -181,10 +182,9 @@ def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None) ->
         add("diagnostics", "Diagnostics: z vs LD", f"<p class='explain'>{EXPLAIN['diagnostics']}</p>"
             + table(fb[["block_id", "status", "n_fitted", "n_flagged", "n_removed", "ld_s", "converged", "n_cs"]],
                     "finemap-blocks") + "<h3>Flagged SNPs</h3>" + table(flagged, "flagged-snps")
-            + _figs(root, idx, "ld_diagnostic"))
+            + _figs(figdir, idx, "ld_diagnostic"))
     if states:
-        tm = pd.DataFrame([{"stage": k, "seconds": v["seconds"], "finished (UTC)": dt.datetime.fromtimestamp(
-            v["finished_at"], dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if v["finished_at"] else ""}
+        tm = pd.DataFrame([{"stage": k, "seconds": v.get("seconds"), "published": str(v.get("published_at", ""))}
                            for k, v in states.items()])
         add("timings", "Timings", f"<p class='explain'>{EXPLAIN['timings']}</p>" + table(tm, "timings"))
     doc = page("locusflow report", f"{root} · {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", nav, "".join(sec))

@@ -22,6 +22,7 @@ from ..plots.data import RunResults
 from ..plots.figures import top_loci
 from ..plots.locus import locus_data, locus_figure
 from ..plots.manhattan import manhattan
+from ..errors import InputError
 from .html import esc, fmt, page, table
 from .query import QueryError, filter_sort, parse_region, resolve
 
@@ -89,7 +90,7 @@ class App:
     def __init__(self, root):
         self.root = Path(root).resolve()
         if not self.root.is_dir():
-            raise QueryError(f"results directory {root} not found", 404)
+            raise InputError(root, "a results directory (the --out of a locusflow run)")
         self.run = RunResults(self.root)
         self.cache: dict = {}
 

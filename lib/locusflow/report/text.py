@@ -1,7 +1,8 @@
 """What each section of the report means, shown next to it (HTML fragments, trusted text)."""
 
 EXPLAIN = {
-    "run": "What ran: the results directory, its datasets (Parquet, partitioned by chromosome) and the configuration.",
+    "run": "What ran: the results directory, each stage's inputs with their content identity (file hash, or the "
+           "upstream stage's fingerprint), and the configuration sections the stages ran with.",
     "counts": "What each stage kept and dropped, and why (e.g. munge: low INFO, low MAF, strand-ambiguous "
               "SNPs; ld: variants below the MAF filter; twas: model SNPs not in the GWAS; finemap: blocks with a "
               "signal, variants not in the LD matrix).",
