@@ -121,13 +121,14 @@ def test_plot_run_index_and_files(run_dir):
     run = RunResults(run_dir)
     loci = top_loci(run.gwas())
     assert list(loci["lead_label"]) == ["rs12628193", "rs73125634"]
-    idx = load("plot_index").conform(plot_run(run, formats=("png", "svg")))
+    figs = run_dir / "figs"
+    idx = load("plot_index").conform(plot_run(run, figs, formats=("png", "svg")))
     assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "ld_diagnostic", "focus"}
     for p in idx["path"]:
-        assert (run_dir / p).stat().st_size > 1000
-    png = (run_dir / idx.loc[idx["format"] == "png", "path"].iloc[0]).read_bytes()
+        assert (figs / p).stat().st_size > 1000
+    png = (figs / idx.loc[idx["format"] == "png", "path"].iloc[0]).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    svg = (run_dir / idx[(idx["kind"] == "locus") & (idx["format"] == "svg")]["path"].iloc[0]).read_text()
+    svg = (figs / idx[(idx["kind"] == "locus") & (idx["format"] == "svg")]["path"].iloc[0]).read_text()
     assert "rs12628193" in svg and "chromosome 22 position (Mb)" in svg
     qq_row = idx[idx["kind"] == "qq_gwas"].iloc[0]
     assert qq_row["lambda_gc"] == pytest.approx(genomic_control(run.gwas()["p"]))
