@@ -48,7 +48,8 @@ def screenshot(driver, name: str, tmp_path: Path) -> Path:
     """Full-page PNG of the current page; also copied into $LOCUSFLOW_SCREENSHOTS (e.g. docs/img) when set."""
     import os
     import shutil
-    h = driver.execute_script("return Math.min(document.body.scrollHeight, 6000)")
+    driver.execute_script("window.scrollTo(0, 0)")
+    h = driver.execute_script("return Math.min(document.body.scrollHeight, 2600)")   # readable at full width
     driver.set_window_size(1300, max(800, h))
     p = Path(tmp_path) / f"{name}.png"
     driver.save_screenshot(str(p))

@@ -135,10 +135,11 @@ def test_symlink_out_of_results_refused(server, tmp_path):
     ("/img/manhattan.png?what=x", 400, "what must be gwas or twas"),
     ("/nowhere", 404, "no page '/nowhere'"),
 ])
-def test_malformed_queries_answered_clearly(server, browser, path, status, message):
+def test_malformed_queries_answered_clearly(server, browser, path, status, message, tmp_path):
     got, body, _ = _get(server, path)
     assert got == status and message in html.unescape(body)
     assert "Traceback" not in body and "<script>alert" not in body          # shown escaped, never run
     if path.startswith("/search?q=20:1-x"):
         browser.get(_url(server, path))
         assert "as a variant" in browser.find_element(By.ID, "error").text
+        screenshot(browser, "serve_error", tmp_path)

@@ -93,7 +93,7 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
         thr = 0.05 / max(int(t["p"].notna().sum()), 1)
         rows += _rows(save_figure(manhattan(t, label="label", threshold=thr, what="genes", title="TWAS"),
                                   out / "manhattan_twas", formats), root, kind="manhattan_twas",
-                      name="manhattan_twas", title=f"TWAS Manhattan plot ({len(t):,} gene models; line: Bonferroni 0.05)")
+                      name="manhattan_twas", title=f"TWAS Manhattan plot ({int(t['p'].notna().sum()):,} gene models with a p-value; line: Bonferroni 0.05)")
         rows += _rows(save_figure(qq(t["p"], what="genes", title="TWAS"), out / "qq_twas", formats), root,
                       kind="qq_twas", name="qq_twas", title="TWAS QQ plot", lambda_gc=genomic_control(t["p"]))
     fm = run.table("finemap_snp")

@@ -110,9 +110,13 @@ def manhattan(df: pd.DataFrame, *, label: str | None = None, threshold: float = 
     ax.axhline(-np.log10(threshold), color="#c0392b", ls="--", lw=0.9, label=f"p = {threshold:.2g}")
     if label is not None and label in d:
         leads = lead_points(d.assign(plot_x=x, plot_y=y), threshold, window)
-        for row in leads.itertuples():
-            ax.annotate(str(getattr(row, label)), (row.plot_x, row.plot_y), textcoords="offset points", xytext=(0, 5),
-                        ha="center", va="bottom", fontsize=8)
+        near = 0.04 * (np.ptp(x) or 1.0)
+        prev, level = -np.inf, 0
+        for row in leads.sort_values("plot_x").itertuples():      # neighbours' names on alternate heights
+            level = level + 1 if row.plot_x - prev < near else 0
+            prev = row.plot_x
+            ax.annotate(str(getattr(row, label)), (row.plot_x, row.plot_y), textcoords="offset points",
+                        xytext=(0, 5 + 10 * (level % 3)), ha="center", va="bottom", fontsize=8)
         ax.scatter(leads["plot_x"], leads["plot_y"], s=40, facecolor="none", edgecolor="black", lw=0.8)
     ax.set_xticks([t for t, _ in ticks], [c for _, c in ticks], fontsize=8)
     ax.set_xlim(x.min() - 0.01 * np.ptp(x) - 1, x.max() + 0.01 * np.ptp(x) + 1)

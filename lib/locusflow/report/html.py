@@ -20,7 +20,7 @@ main{padding:12px 28px 40px;max-width:1280px}
 section{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:12px 18px;margin:16px 0}
 h2{font-size:18px;margin:4px 0 8px;color:#1f4e79}h3{font-size:15px;margin:14px 0 6px}
 p.explain{background:#eef5fb;border-left:4px solid #6baed6;padding:8px 12px;font-size:13px;margin:6px 0 10px}
-table.data{border-collapse:collapse;font-size:12.5px;width:100%}
+table.data{border-collapse:collapse;font-size:12.5px;width:100%}.scroll{overflow-x:auto}
 table.data th{background:#eef1f4;cursor:pointer;text-align:left;padding:4px 8px;border-bottom:2px solid #c9d1d9;white-space:nowrap}
 table.data td{padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 table.data tr:hover td{background:#fafbe6}
@@ -103,7 +103,8 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
     return (f"<div class='tools'><input type='search' placeholder='filter rows' data-table='{table_id}' "
             f"oninput='filterTable(this)'><span class='muted' id='{table_id}-count'> {len(df):,} rows{more}</span>"
             f"<button onclick=\"downloadTSV('{table_id}')\">download TSV</button></div>"
-            f"<table class='data' id='{table_id}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f"<div class='scroll'><table class='data' id='{table_id}'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def data_uri(path) -> str:

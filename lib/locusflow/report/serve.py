@@ -149,7 +149,7 @@ class App:
                 f"<section><h2>TWAS genes here</h2>{table(twr, 'locus-twas')}</section>"
                 + (f"<section><h2>FOCUS genes here</h2>{table(foc, 'locus-focus')}</section>" if foc is not None else "")
                 + f"<section><h2>Locus plot</h2><img src='{img}' alt='locus plot' style='max-width:100%'></section>"
-                f"<section><h2>SNPs</h2>{table(tab, 'locus-snps', max_rows=1000)}</section>"
+                f"<section><h2>SNPs</h2>{table(tab, 'locus-snps', max_rows=300)}</section>"
                 f"<section><h2>Genes (GENCODE)</h2>{table(genes, 'locus-genes')}</section>")
         return self._page(f"locus {chrom}:{start}-{stop}", body)
 

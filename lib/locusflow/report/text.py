@@ -18,13 +18,15 @@ EXPLAIN = {
             "sigma_g with the model's covariance, or FUSION), its p-value and how many of the model's SNPs were used.",
     "focus": "FOCUS gene-level fine-mapping: PIP = posterior probability that the gene model is causal in its block; "
              "the credible set holds the genes (and NULL) reaching 90% together. <b>Why FOCUS's z differs from the "
-             "TWAS stage's z for the same gene</b> (e.g. INSM1 2.29 vs 5.12 in the example): FOCUS recomputes each z "
-             "within its own LD block as w'z / sqrt(w'(R + ridge I)w), with R the reference panel's SNP correlation "
-             "restricted to the block's SNPs present in the GWAS and the panel, and a ridge (0.1) added to the "
-             "diagonal. The ridge adds 0.1 |w|<sup>2</sup> to the variance, which shrinks z most for models with many "
-             "correlated SNPs of small weight; the TWAS stage instead uses the model's own covariance (or panel LD "
-             "without a ridge) and allele-scale weights. The ridge keeps FOCUS's joint model of correlated genes "
-             "well conditioned; use the TWAS stage's z for association, FOCUS's PIP for which gene is causal.",
+             "TWAS stage's z for the same gene</b>: FOCUS (as pyfocus) recomputes each z inside its own LD block as "
+             "w'z / sqrt(w'(R + ridge I)w), with the models' per-allele weights w applied to the reference panel's SNP "
+             "<i>correlation</i> R over the block's SNPs found in both the GWAS and the panel, and a ridge (0.1) on "
+             "the diagonal. The TWAS stage (S-PrediXcan) scales each weight by its SNP's standard deviation "
+             "(sum_l w_l sigma_l z_l / sigma_g), uses the model's covariance (or the panel without a ridge) and its "
+             "own SNP set. Measured on INSM1 in the bundled example: TWAS stage 5.12 (20 SNPs, weights x SD); the same "
+             "20 SNPs with per-allele weights on the correlation 4.04; FOCUS's own 18 SNPs without the ridge 2.53; "
+             "with the ridge 2.29 (the reported FOCUS z). So weight scale and SNP set, more than the ridge, make the "
+             "difference. Use the TWAS stage's z for association and FOCUS's PIP for which gene of a block is causal.",
     "cs": "SNP credible sets from fine-mapping (SuSiE: one set per effect, coverage >= 95%, purity min |r| >= 0.5). "
           "A set's variants jointly hold one causal signal; lead = highest posterior probability.",
     "enrich": "GO over-representation: hypergeometric P(X >= k) of k study genes annotated to the term (or a "
