@@ -38,7 +38,7 @@ setup(
     extras_require={
         "dask": ["dask[array]>=2024.1"],
         "gpu": ["torch==2.13.0", "transformers>=4.40"],
-        "dev": ["pytest>=8", "dask[array]>=2024.1"],
+        "dev": ["pytest>=8", "dask[array]>=2024.1", "selenium>=4.20"],
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

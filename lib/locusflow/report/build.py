@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .. import __version__
+from ..version import __version__
 from ..io.dataset import read_dataset
 from ..plots.data import RunResults
 from ..layout import STAGES

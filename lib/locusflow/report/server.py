@@ -5,7 +5,7 @@ import mimetypes
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .. import get_logger
+from ..logs import get_logger
 from .html import esc, page
 from .query import QueryError
 from .serve import App
