@@ -60,6 +60,14 @@ STAGES = [     # pipeline order
     StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",
               {"report_html": "report.html"}),
 ]
+STAGES += [
+    StageInfo("gs", ("locusflow.breed.gs_stage",),
+              "genomic selection: GBLUP, rrBLUP or weighted GBLUP with validation, many traits",
+              {"gs_gebv": "gebv", "gs_validation": "validation"}),
+    StageInfo("chip", ("locusflow.breed.chip_stage",),
+              "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
+              {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
+]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
 STATE_DIR = ".locusflow"        # <out>/.locusflow: versions, lock, hash cache (hidden from readers)

@@ -1,6 +1,7 @@
 """Runs you can trust, on the bundled example with the real stages (issue 11):
 
-- kill -9 at 21 seeded random points spread over every stage, each followed by a rerun: after every kill
+- kill -9 at 21 seeded random points spread over every stage (3 in each, 3 more anywhere), each followed
+  by a rerun: after every kill
   no dataset is visible that a clean run would not also contain (each visible stage is byte-identical to
   the clean run's), and the finished results are byte-identical to the clean run's;
 - a second run on a locked results root exits 2 naming the holder, and the first finishes untouched;
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import STAGES, by_stage, cli, make_inputs, run_cli, snapshot
+from pipeline_helpers import STAGES, by_stage, cli, make_inputs, run_cli, snapshot
 
 SEED = 20261204
-CHAINS = 3                       # each chain: one kill point per stage in order, plus a few extra = 21 in all
+PER_STAGE, EXTRA = 3, 3          # 6 stages x 3 + 3 = 21 kill points
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +41,12 @@ def _stage_seconds(out: Path) -> dict:
     return {s: json.loads((out / s / "_stage.json").read_text())["seconds"] for s in STAGES}
 
 
-def _kill_plan(seconds: dict) -> list[list[tuple[str, float]]]:
-    """Per chain, (stage, delay after the stage starts) in pipeline order; 21 points over 3 chains."""
+def _kill_plan(seconds: dict) -> list[tuple[str, float]]:
+    """(stage, delay after the stage starts), seeded, in pipeline order: each kill restarts that stage."""
     rng = random.Random(SEED)
-    chains = []
-    for c in range(CHAINS):
-        points = [(s, rng.uniform(0.0, 1.1) * seconds[s]) for s in STAGES]
-        points.append((rng.choice(STAGES), rng.uniform(0.0, 1.1) * seconds[rng.choice(STAGES)]))
-        chains.append(sorted(points, key=lambda p: (STAGES.index(p[0]), p[1])))
-    return chains
+    stages = [s for s in STAGES for _ in range(PER_STAGE)] + [rng.choice(STAGES) for _ in range(EXTRA)]
+    points = [(s, rng.uniform(0.0, 1.1) * seconds[s]) for s in stages]
+    return sorted(points, key=lambda p: (STAGES.index(p[0]), p[1]))
 
 
 def _run_until(cmd_args, stage: str, delay: float) -> tuple[str, int]:
@@ -78,34 +76,36 @@ def _assert_only_clean_data(out: Path, clean: dict, where: str):
 
 
 def test_kill_at_random_points_then_rerun(example):
-    seconds = _stage_seconds(example["clean"])
-    plan = _kill_plan(seconds)
-    assert sum(len(c) for c in plan) >= 20
-    killed = 0
-    for c, chain in enumerate(plan):
-        out = example["dir"] / f"killed{c}"
-        for stage, delay in chain:
-            log, rc = _run_until(["run", example["cfg"], "--out", out], stage, delay)
-            killed += rc == -signal.SIGKILL
-            _assert_only_clean_data(out, example["snap"], f"chain {c}, kill in {stage} after {delay:.2f}s")
-            assert "Traceback" not in log
-        # the rerun that finishes; meanwhile a second run on the same root is refused
-        p = cli("run", example["cfg"], "--out", out)
-        for line in p.stderr:
-            if "stage" in line and ("running" in line or "skipped" in line):
-                break
+    plan = _kill_plan(_stage_seconds(example["clean"]))
+    out = example["dir"] / "killed"
+    killed, took_over = 0, 0
+    for stage, delay in plan:
+        log, rc = _run_until(["run", example["cfg"], "--out", out], stage, delay)
+        killed += rc == -signal.SIGKILL
+        took_over += "taking over the lock" in log
+        _assert_only_clean_data(out, example["snap"], f"kill in {stage} after {delay:.2f}s")
+        assert "Traceback" not in log
+    assert len(plan) >= 20 and killed >= 15, f"only {killed} of {len(plan)} runs were killed before they finished"
+    assert took_over >= killed - 1          # each rerun finds the lock of the killed run and takes it over
+    # the rerun that finishes; while it holds the lock (stopped), a second run on the same root is refused
+    p = cli("run", example["cfg"], "--out", out)
+    for line in p.stderr:
+        if "stage " in line:
+            break
+    os.kill(p.pid, signal.SIGSTOP)
+    try:
         second = run_cli("run", example["cfg"], "--out", out)
-        if p.poll() is None:           # the first still holds the lock
-            assert second.returncode == 2, second.stderr
-            assert f"pid {p.pid}" in second.stderr and "started" in second.stderr
-            assert len(second.stderr.strip().splitlines()) == 1
-        rest = p.stderr.read()
-        assert p.wait() == 0, rest
-        assert snapshot(out) == example["snap"], f"chain {c}: results differ from the clean run"
-        leftovers = [v for s in (out / ".locusflow" / "versions").iterdir() for v in s.iterdir()
-                     if v.resolve() != (out / s.name).resolve()]
-        assert leftovers == [] or all((out / s).exists() for s in STAGES)
-    assert killed >= 15, f"only {killed} runs were killed before they finished"
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+    assert second.returncode == 2, second.stderr
+    assert f"pid {p.pid}" in second.stderr and "started" in second.stderr and "Traceback" not in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+    rest = p.stderr.read()
+    assert p.wait() == 0, rest
+    assert snapshot(out) == example["snap"], "finished results differ from the clean run's"
+    versions = out / ".locusflow" / "versions"      # killed runs' staging directories are gone
+    assert sorted(v.name for s in versions.iterdir() for v in s.iterdir()) == sorted(
+        os.readlink(out / s).split("/")[-1] for s in STAGES)
 
 
 def _same_size_edit(path: Path, chrom: str):

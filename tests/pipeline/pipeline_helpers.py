@@ -58,7 +58,7 @@ def run_cli(*args) -> subprocess.CompletedProcess:
 
 def _normal(obj, out: str):
     if isinstance(obj, dict):
-        return {k: _normal(v, out) for k, v in obj.items() if k not in VOLATILE}
+        return {_normal(k, out): _normal(v, out) for k, v in obj.items() if k not in VOLATILE}
     if isinstance(obj, list):
         return [_normal(v, out) for v in obj]
     if isinstance(obj, str):     # a version directory's path, under whichever root it was written
