@@ -53,12 +53,6 @@ STAGES = [     # pipeline order
     StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
               "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
               {"focus_results": "results", "focus_tsv": "focus.tsv", "focus_plots": "plots"}),
-    StageInfo("enrich", ("locusflow.enrich.stage",),
-              "GO over-representation of FOCUS / TWAS genes against the genes tested", {"go_enrichment": "go"}),
-    StageInfo("plots", ("locusflow.plots.stage",), "Manhattan, QQ, locus and FOCUS figures (PNG, SVG, PDF)",
-              {"plot_index": "index"}),
-    StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",
-              {"report_html": "report.html"}),
 ]
 STAGES += [
     StageInfo("gs", ("locusflow.breed.gs_stage",),
@@ -67,6 +61,14 @@ STAGES += [
     StageInfo("chip", ("locusflow.breed.chip_stage",),
               "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
+]
+STAGES += [    # last: they read every other stage's published results
+    StageInfo("enrich", ("locusflow.enrich.stage",),
+              "GO over-representation of FOCUS / TWAS genes against the genes tested", {"go_enrichment": "go"}),
+    StageInfo("plots", ("locusflow.plots.stage",), "Manhattan, QQ, locus and FOCUS figures (PNG, SVG, PDF)",
+              {"plot_index": "index"}),
+    StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",
+              {"report_html": "report.html"}),
 ]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
