@@ -133,3 +133,15 @@ def test_plot_run_index_and_files(run_dir):
     qq_row = idx[idx["kind"] == "qq_gwas"].iloc[0]
     assert qq_row["lambda_gc"] == pytest.approx(genomic_control(run.gwas()["p"]))
     assert neglog10([0.0])[0] > 300
+
+
+def test_locus_plot_signed_z(run_dir):
+    run = RunResults(run_dir)
+    data = locus_data(run, "20", 19_800_000, 20_500_000)
+    fig = locus_figure(data, y="z")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "GWAS z (effect allele = alt)"
+    lead = data["snps"].set_index("variant_id").loc[data["lead"]]
+    diamond = [c for c in ax.collections if c.get_label() == "lead SNP"][0]
+    assert diamond.get_offsets()[0][1] == pytest.approx(lead["z"])          # drawn at its signed z
+    assert lead["z"] < 0 and ax.get_ylim()[0] < lead["z"]

@@ -36,10 +36,10 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
     """
     chrom = str(chrom)
     g = run.gwas()
-    snps = pd.DataFrame(columns=["variant_id", "pos", "p", "label"])
+    snps = pd.DataFrame(columns=["variant_id", "pos", "p", "z", "label"])
     if g is not None:
         snps = g[(g["chrom"] == chrom) & (g["pos"] >= start) & (g["pos"] <= stop)]
-        snps = snps[["variant_id", "pos", "p", "label"]].reset_index(drop=True)
+        snps = snps[["variant_id", "pos", "p", "z", "label"]].reset_index(drop=True)
     fm = run.table("finemap_snp")
     if fm is not None:
         fm = fm[(fm["chrom"] == chrom) & (fm["pos"] >= start) & (fm["pos"] <= stop)]
@@ -64,8 +64,8 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
             "genes": genes_in_region(chrom, start, stop, build), "focus": focus}
 
 
-def _assoc(ax, snps, lead):
-    y = neglog10(snps["p"])
+def _assoc(ax, snps, lead, scale="logp"):
+    y = neglog10(snps["p"]) if scale == "logp" else snps["z"].to_numpy(float)
     r2 = snps["r2"].to_numpy(float)
     grey = ~np.isfinite(r2)
     ax.scatter(snps["pos"][grey] / 1e6, y[grey], s=10, color="#bbbbbb", linewidths=0, label="no LD")
@@ -75,15 +75,23 @@ def _assoc(ax, snps, lead):
                    label=f"{lo:.1f} \u2264 r\u00b2 < {min(hi, 1):.1f}" if hi < 1 else f"r\u00b2 \u2265 {lo:.1f}")
     if lead is not None and (snps["variant_id"] == lead).any():
         row = snps[snps["variant_id"] == lead].iloc[0]
-        ly = neglog10([row["p"]])[0]
+        ly = neglog10([row["p"]])[0] if scale == "logp" else float(row["z"])
         ax.scatter([row["pos"] / 1e6], [ly], marker="D", s=60, color="#7b2d8e", edgecolor="black", zorder=5,
                    label="lead SNP")
         ax.annotate(str(row["label"]), (row["pos"] / 1e6, ly), textcoords="offset points", xytext=(6, 4),
                     fontsize=9, fontweight="bold", zorder=6,
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
-    ax.axhline(-np.log10(5e-8), color="#c0392b", ls="--", lw=0.8)
-    ax.set_ylim(0, max(float(np.nanmax(y)) if len(y) else 1, 8) * 1.18)
-    ax.set_ylabel(r"GWAS $-\log_{10}(p)$")
+    if scale == "logp":
+        ax.axhline(-np.log10(5e-8), color="#c0392b", ls="--", lw=0.8)
+        ax.set_ylim(0, max(float(np.nanmax(y)) if len(y) else 1, 8) * 1.18)
+        ax.set_ylabel(r"GWAS $-\log_{10}(p)$")
+    else:
+        zmax = max(float(np.nanmax(np.abs(y))) if len(y) else 1, 5.45) * 1.18
+        for t in (-5.45, 5.45):                                  # |z| of p = 5e-8
+            ax.axhline(t, color="#c0392b", ls="--", lw=0.8)
+        ax.axhline(0, color="#888888", lw=0.6)
+        ax.set_ylim(-zmax, zmax)
+        ax.set_ylabel("GWAS z (effect allele = alt)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, title="LD with lead",
               title_fontsize=7)
 
@@ -147,7 +155,7 @@ def _genes(ax, genes, start, stop):
     ax.set_ylabel("genes")
 
 
-def locus_figure(data: dict, *, title: str = ""):
+def locus_figure(data: dict, *, title: str = "", y: str = "logp"):
     """Draw the locus plot of :func:`locus_data`'s output.
 
     Parameters
@@ -156,6 +164,8 @@ def locus_figure(data: dict, *, title: str = ""):
         As returned by :func:`locus_data`.
     title : str
         Figure title; default ``chrom:start-stop (lead)``.
+    y : {"logp", "z"}
+        Association panel: -log10 p, or the signed z-score.
 
     Returns
     -------
@@ -177,7 +187,7 @@ def locus_figure(data: dict, *, title: str = ""):
     axes = np.atleast_1d(axes)
     for ax, name in zip(axes, panels):
         if name == "assoc":
-            _assoc(ax, snps, data["lead"])
+            _assoc(ax, snps, data["lead"], y)
         elif name == "pip":
             _pips(ax, snps)
         elif name == "focus":
