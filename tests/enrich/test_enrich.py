@@ -98,3 +98,16 @@ def test_gene_ids_mapped_and_bad_input(go, tmp_path):
         load_go(tmp_path)
     with pytest.raises(ValueError, match="hypergeometric"):
         go_ora(go, ["1"], ["1", "2"], test="chi2")
+
+
+def test_run_gene_sets_and_orthologs():
+    from locusflow.enrich.studies import map_orthologs, run_gene_sets
+    twas = pd.DataFrame({"gene": ["ENSG1.2", "ENSG2.1", "ENSG3.1", "ENSG4.1"], "zscore": [6.0, 1.0, np.nan, -5.5],
+                         "pvalue": [2e-9, 0.3, np.nan, 4e-8]})
+    focus = pd.DataFrame({"model_id": ["m1", "NULL.MODEL", "m2"], "ens_gene_id": ["ENSG2.1", "NULL.MODEL", "ENSG4.1"],
+                          "in_cred_set": [1, 1, 0]})
+    studies, background = run_gene_sets(twas, focus)
+    assert background == ["ENSG1", "ENSG2", "ENSG4"]                 # tested = a z-score, versions dropped
+    assert studies == {"twas_bonferroni": ["ENSG1", "ENSG4"], "focus_credible_set": ["ENSG2"]}
+    table = pd.DataFrame({"gene": ["Zm00001d1", "Zm00001d2"], "human_symbol": ["INSM1", "ZNF74"]})
+    assert map_orthologs(["Zm00001d2", "Zm00001d9"], table) == ["ZNF74", "Zm00001d9"]
