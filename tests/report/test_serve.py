@@ -8,6 +8,7 @@ import threading
 import urllib.parse
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -80,6 +81,16 @@ def test_search_gene_and_variant_in_browser(server, browser, tmp_path):
     tip = browser.find_element(By.CSS_SELECTOR, "#assoc .lead title").get_attribute("textContent")
     assert "rs73125634" in tip and "r2 = 1" in tip
     screenshot(browser, "serve_locus", tmp_path)
+    svg = browser.find_element(By.ID, "assoc")                            # drag across the track: zoom in
+    page = browser.find_element(By.TAG_NAME, "html")
+    w = svg.size["width"]
+    ActionChains(browser).move_to_element_with_offset(svg, int(-w * 0.2), 0).click_and_hold() \
+        .move_by_offset(int(w * 0.3), 0).release().perform()
+    WebDriverWait(browser, 120).until(EC.staleness_of(page))
+    chrom, span = urllib.parse.parse_qs(urllib.parse.urlsplit(browser.current_url).query)["region"][0].split(":")
+    a, b = map(int, span.split("-"))
+    assert chrom == "20" and 19_819_826 < a < b < 20_319_826 and 100_000 < b - a < 200_000   # ~30% of 500 kb
+    assert browser.find_element(By.ID, "lead").text == "rs73125634"                          # lead kept
     _search(browser, "rs6136914")
     assert browser.find_element(By.ID, "lead").text == "rs6136914"
 

@@ -39,16 +39,18 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def assoc_svg(snps: pd.DataFrame, start: int, stop: int, lead: str | None, width=960, height=300) -> str:
+def assoc_svg(snps: pd.DataFrame, chrom: str, start: int, stop: int, lead: str | None, width=960, height=300) -> str:
     """The association track as inline SVG: one circle per SNP coloured by r^2, a tooltip (rsid, variant, p,
-    r^2, PIP) on hover, the lead SNP as a purple diamond."""
+    r^2, PIP) on hover, the lead SNP as a purple diamond; dragging across it zooms to that range (:data:`ZOOM_JS`)."""
     pad_l, pad_b, pad_t = 50, 30, 12
     y = neglog10(snps["p"]) if len(snps) else np.zeros(0)
     ymax = max(8.0, float(y.max()) if len(y) else 1.0) * 1.1
     sx = lambda pos: pad_l + (pos - start) / max(stop - start, 1) * (width - pad_l - 10)  # noqa: E731
     sy = lambda v: pad_t + (1 - v / ymax) * (height - pad_t - pad_b)  # noqa: E731
     parts = [f"<svg id='assoc' viewBox='0 0 {width} {height}' width='100%' xmlns='http://www.w3.org/2000/svg' "
-             f"style='background:#fff;border:1px solid #eaeef2'>"]
+             f"style='background:#fff;border:1px solid #eaeef2;cursor:crosshair' data-start='{start}' "
+             f"data-stop='{stop}' data-chrom='{chrom}' data-left='{pad_l}' data-right='{width - 10}' data-width='{width}'>"
+             f"<rect id='brush' x='0' y='0' width='0' height='{height}' fill='#6baed6' opacity='0.25'/>"]
     for v in range(0, int(ymax) + 1, max(1, int(ymax) // 5)):
         parts.append(f"<line x1='{pad_l}' x2='{width - 10}' y1='{sy(v):.1f}' y2='{sy(v):.1f}' stroke='#eee'/>"
                      f"<text x='{pad_l - 6}' y='{sy(v) + 4:.1f}' font-size='11' text-anchor='end'>{v}</text>")
@@ -144,8 +146,9 @@ class App:
         img = f"/img/locus.png?region={chrom}:{start}-{stop}" + (f"&lead={urllib.parse.quote(lead)}" if lead else "")
         body = (f"<section><h2 id='locus-title'>Locus {chrom}:{start:,}-{stop:,}</h2>{head}<p><span id='n-snps'>{len(snps):,}</span> SNPs"
                 f"{lead_txt}</p><p>{nav}</p>{SEARCH_FORM}"
-                f"<p class='muted'>Hover a point for its rsid, p, r<sup>2</sup> with the lead and PIP.</p>"
-                f"{assoc_svg(snps, start, stop, lead)}</section>"
+                f"<p class='muted'>Hover a point for its rsid, p, r<sup>2</sup> with the lead and PIP; drag across the plot "
+                f"to zoom into that range.</p>"
+                f"{assoc_svg(snps, chrom, start, stop, lead)}{ZOOM_JS}</section>"
                 f"<section><h2>TWAS genes here</h2>{table(twr, 'locus-twas')}</section>"
                 + (f"<section><h2>FOCUS genes here</h2>{table(foc, 'locus-focus')}</section>" if foc is not None else "")
                 + f"<section><h2>Locus plot</h2><img src='{img}' alt='locus plot' style='max-width:100%'></section>"
@@ -208,6 +211,18 @@ class App:
     def _page(self, title, body) -> str:
         return page(title, str(self.root), [("home", "/"), ("top loci", "/#loci"), ("report", "/report")], body)
 
+
+ZOOM_JS = """<script>
+(function(){const s=document.getElementById('assoc');if(!s)return;const b=document.getElementById('brush');
+const d=s.dataset,W=+d.width,L=+d.left,R=+d.right,a=+d.start,z=+d.stop;let x0=null;
+const vx=e=>{const r=s.getBoundingClientRect();return (e.clientX-r.left)/r.width*W};
+const pos=x=>Math.round(a+(Math.min(Math.max(x,L),R)-L)/(R-L)*(z-a));
+s.addEventListener('mousedown',e=>{x0=vx(e);b.setAttribute('x',x0);b.setAttribute('width',0);e.preventDefault()});
+s.addEventListener('mousemove',e=>{if(x0===null)return;const x=vx(e);b.setAttribute('x',Math.min(x,x0));
+b.setAttribute('width',Math.abs(x-x0))});
+s.addEventListener('mouseup',e=>{if(x0===null)return;const x=vx(e),p=pos(Math.min(x,x0)),q=pos(Math.max(x,x0));x0=null;
+if(q-p<1000)return;const u=new URL(location.href);u.searchParams.set('region',d.chrom+':'+p+'-'+q);location.href=u});
+})();</script>"""
 
 SEARCH_FORM = ("<form action='/search' id='search-form'><input id='q' name='q' size='40' placeholder='gene, rsid, "
                "chrom:pos:ref:alt or chrom:start-stop'> <button id='go'>search</button></form>")
