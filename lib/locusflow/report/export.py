@@ -116,13 +116,15 @@ def export_ldsc(run: RunResults, to: Path) -> list[Path]:
 
 
 def export_gwas_ssf(run: RunResults, to: Path) -> list[Path]:
-    """GWAS-SSF TSV (gzip), mandatory columns first, then rsid, n and the variant_id."""
+    """GWAS-SSF TSV (gzip): mandatory columns in the standard's order, variant_id as
+    ``chrom_pos_other_effect`` (GWAS-SSF 1.0), rsid, n. Checked with EBI's gwas-sumstats-tools validator."""
     s = run.table("sumstats")
     p = to / "sumstats" / "sumstats.ssf.tsv.gz"
     p.parent.mkdir(parents=True, exist_ok=True)
+    vid = s["variant_id"].str.replace(":", "_", regex=False)
     pd.DataFrame({"chromosome": s["chrom"], "base_pair_location": s["pos"], "effect_allele": s["alt"],
                   "other_allele": s["ref"], "beta": s["beta"], "standard_error": s["se"],
-                  "effect_allele_frequency": s["af"], "p_value": s["p"], "variant_id": s["variant_id"],
+                  "effect_allele_frequency": s["af"], "p_value": s["p"], "variant_id": vid,
                   "rsid": s["rsid"], "n": s["n"]}).to_csv(p, sep="\t", index=False, na_rep="NA", float_format="%.8g")
     return [p]
 
