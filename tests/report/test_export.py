@@ -16,6 +16,7 @@ from locusflow.io.sumstats import read_sumstats
 from locusflow.ld.matrix import read_block_ld
 from locusflow.plots.data import RunResults
 from locusflow.report.export import METAXCAN_COLUMNS, export
+import focus_helpers as fh
 from conftest import peer_venv
 from viz_run import ROOT, example_run
 
@@ -48,6 +49,18 @@ def test_sumstats_ldsc_and_gwas_ssf_read_back(run_dir, exported):
                          + ssf.df["a2"] + ":" + ssf.df["a1"]).set_index("variant_id")
     assert set(back.index) == set(s.index)                        # effect allele = alt, other = ref
     np.testing.assert_allclose(back.loc[s.index, "p"], s["p"], rtol=1e-7)
+
+
+def test_ldsc_read_by_pyfocus(run_dir, exported):
+    """pyfocus 0.802's GWAS parser (it requires CHR SNP BP A1 A2 Z) reads the LDSC export."""
+    py = peer_venv("pyfocus", fh.PYFOCUS_REQ)            # the venv tests/test_focus_peer.py uses
+    r = subprocess.run([str(py), str(HERE / "pyfocus_gwas_peer.py"), str(exported / "sumstats" / "sumstats.ldsc.sumstats.gz")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    n, first, zsum, cols = r.stdout.split()
+    s = RunResults(run_dir).table("sumstats")
+    assert int(n) == len(s) and first == s["rsid"].iloc[0]
+    assert float(zsum) == pytest.approx(s["z"].sum(), abs=1e-3) and cols.startswith("CHR,SNP,BP,A1,A2,Z,N")
 
 
 def test_gwas_ssf_passes_ebi_validator(exported):

@@ -7,7 +7,7 @@ metaxcan       twas/<tissue>.csv                          MetaXcan SPrediXcan.py
 finemap        finemap/<block>.snp (.config)              FINEMAP 1.4 output tables (space-separated)
 susie          finemap/susie_vars.tsv, susie_cs.tsv       susieR ``summary(fit)$vars`` / ``$cs``
 pyfocus        focus/focus.tsv                            pyfocus ``focus finemap`` TSV (the stage's own)
-ldsc           sumstats/sumstats.ldsc.sumstats.gz         LDSC munge_sumstats.py: SNP A1 A2 Z N
+ldsc           sumstats/sumstats.ldsc.sumstats.gz         LDSC munge_sumstats.py SNP A1 A2 Z N (+CHR BP)
 gwas_ssf       sumstats/sumstats.ssf.tsv.gz               GWAS-SSF 1.0 (GWAS Catalog summary statistics)
 ld             ld/<block>.ld and ld/<block>.npz            plink --r square text; numpy r + variant_ids
 =============  =========================================  ==============================================
@@ -106,12 +106,13 @@ def export_pyfocus(run: RunResults, to: Path) -> list[Path]:
 
 
 def export_ldsc(run: RunResults, to: Path) -> list[Path]:
-    """LDSC ``.sumstats`` (gzip): SNP (rsid, else variant_id) A1 (effect = alt) A2 Z N."""
+    """LDSC ``.sumstats`` (gzip): CHR SNP (rsid, else variant_id) BP A1 (effect = alt) A2 Z N, as pyfocus's
+    munge writes it (LDSC reads SNP A1 A2 Z N and ignores CHR/BP; pyfocus needs them)."""
     s = run.table("sumstats")
     p = to / "sumstats" / "sumstats.ldsc.sumstats.gz"
     p.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"SNP": s["rsid"].fillna(s["variant_id"]), "A1": s["alt"], "A2": s["ref"], "Z": s["z"],
-                  "N": s["n"]}).to_csv(p, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+    pd.DataFrame({"CHR": s["chrom"], "SNP": s["rsid"].fillna(s["variant_id"]), "BP": s["pos"], "A1": s["alt"],
+                  "A2": s["ref"], "Z": s["z"], "N": s["n"]}).to_csv(p, sep="\t", index=False, na_rep="NA", float_format="%.6g")
     return [p]
 
 
