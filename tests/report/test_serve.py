@@ -91,6 +91,12 @@ def test_search_gene_and_variant_in_browser(server, browser, tmp_path):
     a, b = map(int, span.split("-"))
     assert chrom == "20" and 19_819_826 < a < b < 20_319_826 and 100_000 < b - a < 200_000   # ~30% of 500 kb
     assert browser.find_element(By.ID, "lead").text == "rs73125634"                          # lead kept
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "scale").click()                           # the locus plot as signed z
+    WebDriverWait(browser, 120).until(EC.staleness_of(page))
+    assert "y=z" in browser.current_url and browser.find_element(By.ID, "scale").text == "show -log10 p"
+    img = browser.find_element(By.CSS_SELECTOR, "img[alt='locus plot']")
+    assert "y=z" in img.get_attribute("src") and browser.execute_script("return arguments[0].naturalWidth", img) > 500
     _search(browser, "rs6136914")
     assert browser.find_element(By.ID, "lead").text == "rs6136914"
 
@@ -144,6 +150,7 @@ def test_symlink_out_of_results_refused(server, tmp_path):
     ("/table/twas?limit=abc", 400, "limit must be a whole number"),
     ("/table/secrets", 404, "no table 'secrets'"),
     ("/img/manhattan.png?what=x", 400, "what must be gwas or twas"),
+    ("/locus?region=20:20000000-20300000&y=log", 400, "y must be logp or z"),
     ("/nowhere", 404, "no page '/nowhere'"),
 ])
 def test_malformed_queries_answered_clearly(server, browser, path, status, message, tmp_path):

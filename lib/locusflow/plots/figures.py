@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..schema import load
 from .common import genomic_control, save_figure
 from .diagnostics import ld_diagnostic
 from .focus import focus_figures
@@ -103,4 +104,4 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
     for p in focus_figures(run, out / "focus", formats):
         rows += _rows([p], root, kind="focus", name=Path(p).stem, title=f"FOCUS {Path(p).stem}",
                       chrom=Path(p).stem.split("_")[0])
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else load("plot_index").empty()

@@ -143,7 +143,12 @@ class App:
         if lead is not None and (snps["variant_id"] == lead).any():
             lr = snps[snps["variant_id"] == lead].iloc[0]
             lead_txt = f" · lead SNP <b id='lead'>{esc(str(lr['label']))}</b> ({esc(lead)}, p = {fmt(float(lr['p']))})"
-        img = f"/img/locus.png?region={chrom}:{start}-{stop}" + (f"&lead={urllib.parse.quote(lead)}" if lead else "")
+        scale = params.get("y", "logp")
+        if scale not in ("logp", "z"):
+            raise QueryError(f"y must be logp or z, not {scale!r}")
+        img = f"/img/locus.png?region={chrom}:{start}-{stop}&y={scale}" + (f"&lead={urllib.parse.quote(lead)}" if lead else "")
+        other = "z" if scale == "logp" else "logp"
+        toggle = f"<a id='scale' href='/locus?{urllib.parse.urlencode({**params, 'y': other})}'>show {'signed z' if other == 'z' else '-log10 p'}</a>"
         body = (f"<section><h2 id='locus-title'>Locus {chrom}:{start:,}-{stop:,}</h2>{head}<p><span id='n-snps'>{len(snps):,}</span> SNPs"
                 f"{lead_txt}</p><p>{nav}</p>{SEARCH_FORM}"
                 f"<p class='muted'>Hover a point for its rsid, p, r<sup>2</sup> with the lead and PIP; drag across the plot "
@@ -151,7 +156,7 @@ class App:
                 f"{assoc_svg(snps, chrom, start, stop, lead)}{ZOOM_JS}</section>"
                 f"<section><h2>TWAS genes here</h2>{table(twr, 'locus-twas')}</section>"
                 + (f"<section><h2>FOCUS genes here</h2>{table(foc, 'locus-focus')}</section>" if foc is not None else "")
-                + f"<section><h2>Locus plot</h2><img src='{img}' alt='locus plot' style='max-width:100%'></section>"
+                + f"<section><h2>Locus plot</h2><p>{toggle}</p><img src='{img}' alt='locus plot' style='max-width:100%'></section>"
                 f"<section><h2>SNPs</h2>{table(tab, 'locus-snps', max_rows=300)}</section>"
                 f"<section><h2>Genes (GENCODE)</h2>{table(genes, 'locus-genes')}</section>")
         return self._page(f"locus {chrom}:{start}-{stop}", body)
@@ -194,8 +199,11 @@ class App:
                                     title=what.upper())
                 else:
                     chrom, start, stop = parse_region(params.get("region", ""))
+                    scale = params.get("y", "logp")
+                    if scale not in ("logp", "z"):
+                        raise QueryError(f"y must be logp or z, not {scale!r}")
                     fig = locus_figure(locus_data(self.run, chrom, start, stop, lead=params.get("lead") or None,
-                                                  build=self.run.build))
+                                                  build=self.run.build), y=scale)
                 self.cache[key] = _png(fig)
         return self.cache[key]
 
