@@ -1,11 +1,8 @@
 """locusflow: post-GWAS fine-mapping and TWAS on Spark, Dask or one laptop."""
-from setuptools import setup
+from setuptools import find_packages, setup
 
-PACKAGES = [
-    "locusflow", "locusflow.io", "locusflow.ld", "locusflow.twas", "locusflow.finemap",
-    "locusflow.dnalm", "locusflow.breed", "locusflow.popgen", "locusflow.enrich",
-    "locusflow.plots", "locusflow.engine", "locusflow.schemas", "locusflow.data",
-]
+# every package under lib/ (stage packages and their subpackages), plus the contracts in schemas/
+PACKAGES = find_packages("lib") + ["locusflow.schemas"]
 
 setup(
     name="locusflow",
@@ -34,12 +31,13 @@ setup(
         "rdata>=0.11",
         "liftover>=1.5",           # munge: UCSC chain liftover (io/liftover.py)
         "pysam>=0.22",             # munge --fasta: ref against an indexed (bgzip) genome (io/fasta.py)
-        "numba>=0.60",             # popgen EHH scans (compiled PBWT passes)
+        "numba>=0.60",             # compiled sequential loops: BayesC Gibbs sweep (breed), EHH scans (popgen)
     ],
     extras_require={
         "dask": ["dask[array]>=2024.1"],
         "gpu": ["torch==2.13.0", "transformers>=4.40"],
-        "dev": ["pytest>=8", "dask[array]>=2024.1"],
+        "fast": ["xxhash>=3"],      # content hashes (locusflow.checksum) ~7x faster than blake2b
+        "dev": ["pytest>=8", "dask[array]>=2024.1", "msprime>=1.3", "xxhash>=3"],   # msprime: simulated truth in tests
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

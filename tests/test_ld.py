@@ -300,13 +300,12 @@ def test_pipeline_runs_ld_after_ingest(tmp_path):
     from locusflow.pipeline import run_pipeline
     cfg = {"out": str(tmp_path / "run"), "genome_build": "GRCh37", "engine": "local", "stages": ["ingest", "ld"],
            "ingest": {"plink": str(EXAMPLES / "1000G_EUR_chr20_22")}, "ld": {"blocks": "EUR", "maf": 0.05}}
-    # two calls: a stage's pipeline order is its registration order (pipeline.register), and this
-    # module imports locusflow.ld.stage before locusflow.io.ingest_stage is loaded
+    # pipeline order comes from locusflow.layout.STAGES, whatever the import order; ingest first, then both
     run_pipeline({**cfg, "stages": ["ingest"]})
     s = run_pipeline(cfg)
     assert s["ingest"] == "skipped" and s["ld"]["blocks"] == 3 and s["ld"]["variants"] == 5481
-    index = read_ld_index(tmp_path / "run" / "ld")
-    var, r = read_block_ld(tmp_path / "run" / "ld", index["block_id"][0])
+    index = read_ld_index(tmp_path / "run" / "ld" / "matrices")
+    var, r = read_block_ld(tmp_path / "run" / "ld" / "matrices", index["block_id"][0])
     maf = np.minimum(var["alt_freq"], 1 - var["alt_freq"])
     assert maf.min() >= 0.05 and index["n_dropped"].sum() == s["ld"]["dropped_maf_or_monomorphic"] > 0
     assert run_pipeline(cfg)["ld"] == "skipped"

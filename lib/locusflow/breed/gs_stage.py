@@ -5,7 +5,7 @@ Config section ``gs`` (``locusflow config --explain`` prints every key)::
     gs:
       phenotypes: pheno.tsv     # id column + one column per trait (+ covariates)
       covariates: [sex]         # fixed effects beside the intercept
-      model: gblup              # gblup | rrblup | weighted
+      model: gblup              # gblup | rrblup | weighted | bayesc
       scores: finemap           # weighted: finemap (this run's SNP PIPs) | chi2 | pip (from each fold's
                                 # training animals) | a table file (variant_id, score)
       validation: kfold         # kfold | forward | across | none
@@ -31,13 +31,14 @@ from ..pipeline import Context, Stage, register
 
 log = get_logger("gs")
 CONFIG = {
-    "phenotypes": Key("file", None, "phenotype table: a sample id column and one column per trait", required=True),
-    "id_column": Key("str", None, "sample id column [IID, id, animal, sample, sample_id, line, or the first]"),
+    "phenotypes": Key("file", None, "phenotype table: a sample id column (IID, #IID, sample_id or iid) and one "
+                      "column per trait", required=True),
     "traits": Key("list", None, "trait columns [every column but the id and covariates]", item=Key("str")),
     "covariates": Key("list", [], "numeric fixed-effect columns beside the intercept", item=Key("str")),
     "store": Key("path", None, "genotype store [this run's genotypes]"),
-    "model": Key("str", "gblup", "gblup (VanRaden G, REML) | rrblup (marker effects) | weighted (weighted G)",
-                 choices=("gblup", "rrblup", "weighted")),
+    "model": Key("str", "gblup", "gblup (VanRaden G, REML) | rrblup (marker effects) | weighted (weighted G) | "
+                 "bayesc (BayesC-pi variable selection, Gibbs)", choices=("gblup", "rrblup", "weighted", "bayesc")),
+    "bayesc_iterations": Key("int", 3000, "bayesc: Gibbs iterations (the first third discarded)", min=10),
     "scores": Key("str", "finemap", "weighted: marker scores: finemap (this run's PIPs), chi2 or pip (from each "
                   "fold's training animals), or a table file with columns variant_id and score"),
     "validation": Key("str", "kfold", "kfold | forward (fold_column < cutoff trains) | across (train on "
@@ -133,8 +134,7 @@ def run_gs(store_path, pheno_path, sec: dict, cfg: dict, out_gebv, out_val) -> d
     ids = np.asarray(st.samples, dtype=str)
     covs = list(sec.get("covariates") or [])
     extra = [sec["fold_column"]] if sec.get("fold_column") else []
-    pheno, report = read_phenotypes(pheno_path, ids, id_column=sec.get("id_column"), traits=sec.get("traits"),
-                                    covariates=covs + extra)
+    pheno, report = read_phenotypes(pheno_path, ids, traits=sec.get("traits"), covariates=covs + extra)
     traits = [c for c in pheno.columns if c not in covs + extra]
     M, variants = _markers(st)
     model = sec.get("model", "gblup")
@@ -152,6 +152,12 @@ def run_gs(store_path, pheno_path, sec: dict, cfg: dict, out_gebv, out_val) -> d
                 return fit_gblup(y[tr], G[np.ix_(tr, tr)], X_all[tr]).predict(G[np.ix_(te, tr)])
             if model == "rrblup":
                 return fit_rrblup(y[tr], M[tr], X_all[tr]).predict(M[te])
+            if model == "bayesc":
+                from .bayesc import fit_bayesc
+                it = int(sec.get("bayesc_iterations", 3000))
+                resid = y[tr] - X_all[tr] @ np.linalg.lstsq(X_all[tr], y[tr], rcond=None)[0]
+                return fit_bayesc(resid, M[tr], pi=None, n_iter=it, burn_in=it // 3,
+                                  seed=int(sec.get("seed", 0))).predict(M[te])
             return fit_weighted_gblup(y[tr], M[tr], scores(tr), X=X_all[tr]).predict(M[te], M[tr])
 
         folds, tests = _folds(sec, pheno, ids, keep)

@@ -119,7 +119,7 @@ def orient_to_genome(kept: pd.DataFrame, genome: Genome, *, fix: bool):
     genome : Genome
     fix : bool
         True when no genotype reference defined the alleles: ``genome_alt`` rows are swapped (ref <-> alt,
-        z and beta negated, af -> 1 - af, variant_id rebuilt) and ``neither`` / ``not_in_genome`` rows are
+        z and beta negated, af -> 1 - af; the caller rebuilds variant_id) and ``neither`` / ``not_in_genome`` rows are
         dropped. False when a genotype panel defined them: only counted (the panel's variant_id must
         keep joining its genotypes).
 
@@ -132,7 +132,6 @@ def orient_to_genome(kept: pd.DataFrame, genome: Genome, *, fix: bool):
     counts : dict
         Rows per class of :data:`CLASSES`.
     """
-    from .harmonise import variant_ids
     cls = classify_ref(kept["chrom"], kept["pos"], kept["ref"], kept["alt"], genome)
     counts = {k: int(v) for k, v in pd.Series(cls).value_counts().items()}
     reasons = np.full(len(kept), None, dtype=object)
@@ -148,7 +147,6 @@ def orient_to_genome(kept: pd.DataFrame, genome: Genome, *, fix: bool):
                 kept[c] = np.where(swap, -kept[c].to_numpy(), kept[c].to_numpy())
         if "af" in kept:
             kept["af"] = np.where(swap, 1.0 - kept["af"].to_numpy(), kept["af"].to_numpy())
-        kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
     reasons[cls == "neither"] = "ref_not_genome"
     reasons[cls == "not_in_genome"] = "not_in_genome"
     return kept, reasons, counts

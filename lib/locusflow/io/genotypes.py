@@ -38,11 +38,45 @@ def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
 
 
 def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
-                 progress: bool = False) -> "GenotypeStore":
-    """Convert a PLINK 1 fileset to a VCF Zarr store at ``out`` (replaced if present)."""
+                 progress: bool = False, fasta=None) -> "GenotypeStore":
+    """Convert a PLINK 1 fileset to a VCF Zarr store at ``out`` (replaced if present).
+
+    Parameters
+    ----------
+    prefix : str or Path
+        PLINK prefix (.bed/.bim/.fam; their consistency is checked exactly, see :class:`BedReader`).
+    out : str or Path
+        Store directory (.vcz).
+    genome_build : str
+        Recorded on the variants.
+    variants_chunk : int
+        Variants per Zarr chunk.
+    progress : bool
+        Unused (PLINK conversion is one pass).
+    fasta : str or Path, optional
+        Indexed genome: ``ref`` becomes the genome's allele, as ``plink2 --ref-from-fa force``: variants
+        whose A1 is the genome base are stored with ref = A1, alt = A2 (dosage 2 - A1 count); others
+        keep ref = A2. Counts per class (:mod:`locusflow.io.fasta`) go to the store's ``ref_check``.
+
+    Returns
+    -------
+    GenotypeStore
+
+    References
+    ----------
+    PLINK 2 ``--ref-from-fa``: https://www.cog-genomics.org/plink/2.0/data#ref_from_fa
+    """
     bim, fam = read_bim(prefix), read_fam(prefix)
     bed = BedReader(prefix, n_samples=len(fam), n_variants=len(bim))
     m, n = len(bim), len(fam)
+    swap, ref_check = np.zeros(m, bool), None
+    if fasta is not None:
+        from .fasta import Genome, classify_ref
+        cls = classify_ref(bim["chrom"], bim["pos"], bim["a2"], bim["a1"], Genome(fasta))
+        swap = cls == "genome_alt"
+        ref_check = json.dumps({k: int(v) for k, v in pd.Series(cls).value_counts().items()})
+        log.info("%s: ref against %s: %s (genome_alt turned round)", prefix, fasta, ref_check)
+    ref, alt = np.where(swap, bim["a1"], bim["a2"]), np.where(swap, bim["a2"], bim["a1"])
     out = Path(out)
     tmp = out.parent / f".{out.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -55,7 +89,8 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
     for s in range(0, m, variants_chunk):
         e = min(m, s + variants_chunk)
         g = bed.read(s, e)
-        # unphased calls: A1 count c -> (c>=1, c==2) as (allele index 0=ref/A2, 1=alt/A1)
+        g = np.where(swap[s:e, None] & (g >= 0), 2 - g, g) if swap[s:e].any() else g
+        # unphased calls: alt count c -> (c>=1, c==2) as (allele index 0=ref, 1=alt); alt = A1 unless swapped
         calls = np.stack([(g >= 2).astype(np.int8), (g >= 1).astype(np.int8)], axis=-1)
         calls[g < 0] = -1
         gt[s:e] = calls
@@ -63,22 +98,43 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
         cnt = ok.sum(1)
         af[s:e] = np.where(cnt > 0, np.where(ok, g, 0).sum(1) / np.maximum(2 * cnt, 1), np.nan)
         rate[s:e] = cnt / n
-    _write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), bim["a2"].to_numpy(),
-                          bim["a1"].to_numpy(), bim["rsid"].to_numpy(), fam["iid"].to_numpy(),
-                          contigs, variants_chunk)
+    _write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), ref, alt,
+                          bim["rsid"].to_numpy(), fam["iid"].to_numpy(), contigs, variants_chunk)
     variants = pd.DataFrame({
-        "variant_id": make_variant_id(bim["chrom"], bim["pos"], bim["a2"], bim["a1"]),
-        "chrom": bim["chrom"], "pos": bim["pos"], "ref": bim["a2"], "alt": bim["a1"],
+        "variant_id": make_variant_id(bim["chrom"], bim["pos"], ref, alt),
+        "chrom": bim["chrom"], "pos": bim["pos"], "ref": ref, "alt": alt,
         "rsid": bim["rsid"], "cm": bim["cm"].astype(float), "store_index": np.arange(m),
         "af": af, "call_rate": rate, "genome_build": genome_build})
     checksum = "".join(file_checksum(f"{prefix}.{x}")[:16] for x in ("bed", "bim", "fam"))
     return _finish(tmp, out, variants, source=str(prefix), fmt="plink", n=n,
-                   chunk=variants_chunk, build=genome_build, checksum=checksum)
+                   chunk=variants_chunk, build=genome_build, checksum=checksum, ref_check=ref_check)
 
 
 def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
-               progress: bool = False) -> "GenotypeStore":
-    """Convert a (bgzipped, indexed or not) VCF to a VCF Zarr store with bio2zarr."""
+               progress: bool = False, fasta=None) -> "GenotypeStore":
+    """Convert a (bgzipped; indexed when it has several contigs) VCF to a VCF Zarr store with bio2zarr.
+
+    Multi-allelic records are split as ``bcftools norm -m-`` (:mod:`locusflow.io.vcf`); every data line
+    must carry one field per sample of the header. With ``fasta``, REF is checked against the genome
+    (counted in the store's ``ref_check``, a warning when any REF is not the genome's base: a wrong
+    build or FASTA); alleles are never changed, REF being the genome's base by the VCF specification.
+
+    Parameters
+    ----------
+    vcf : str or Path
+    out : str or Path
+        Store directory (.vcz), replaced if present.
+    genome_build : str
+    variants_chunk : int
+    progress : bool
+        bio2zarr's progress bar.
+    fasta : str or Path, optional
+        Indexed genome.
+
+    Returns
+    -------
+    GenotypeStore
+    """
     from bio2zarr import vcf as b2z
 
     vcf = Path(vcf)
@@ -124,8 +180,20 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
         "ref": ref, "alt": alt, "rsid": ids, "cm": np.nan, "store_index": np.arange(len(pos)),
         "af": af, "call_rate": rate, "genome_build": genome_build})
     n = root["sample_id"].shape[0]
+    ref_check = _vcf_ref_check(vcf, variants, fasta) if fasta is not None else None
     return _finish(tmp, out, variants, source=str(vcf), fmt="vcf", n=n, chunk=variants_chunk,
-                   build=genome_build, checksum=file_checksum(vcf))
+                   build=genome_build, checksum=file_checksum(vcf), ref_check=ref_check)
+
+
+def _vcf_ref_check(vcf, variants: pd.DataFrame, fasta) -> str:
+    from .fasta import Genome, classify_ref
+    cls = pd.Series(classify_ref(variants["chrom"], variants["pos"], variants["ref"], variants["alt"], Genome(fasta)))
+    counts = {k: int(v) for k, v in cls.value_counts().items()}
+    bad = int(cls.isin(["genome_alt", "neither", "not_in_genome"]).sum())
+    if bad:
+        log.warning("%s: REF is not the genome's base at %d of %d variants (%s): wrong genome build or FASTA?",
+                    vcf, bad, len(cls), counts)
+    return json.dumps(counts)
 
 
 def _write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chunk):
@@ -171,11 +239,12 @@ def _put(root, name, data, chunks=None, dtype=None):
     arr[...] = data.astype(object) if dtype is str else data
 
 
-def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum):
+def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum,
+            ref_check=None):
     write_dataset(variants, tmp / "variants.parquet", "variants", mode="overwrite")
     meta = {"store_path": out.name, "source": source, "source_format": fmt, "n_variants": len(variants),
             "n_samples": int(n), "variants_chunk": int(chunk), "genome_build": build,
-            "source_sha256": checksum}
+            "source_sha256": checksum, "ref_check": ref_check}
     load("genotype_store").conform(pd.DataFrame([meta]))
     (tmp / "locusflow.json").write_text(json.dumps(meta, indent=1))
     if out.exists():

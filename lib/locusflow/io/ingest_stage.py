@@ -15,6 +15,8 @@ CONFIG = {
     "plink": Key("path", None, "PLINK 1 fileset prefix (PREFIX.bed, .bim, .fam)", cli=False),
     "vcf": Key("file", None, "VCF file (plain or bgzipped)", cli=False),
     "variants_chunk": Key("int", None, "variants per Zarr chunk [1000]", min=1),
+    "fasta": Key("file", None, "indexed genome (bgzip/plain + .fai): PLINK ref set to the genome's allele as "
+                 "plink2 --ref-from-fa force; VCF REF checked (counted, warned)"),
 }
 
 
@@ -37,9 +39,9 @@ def _run(ctx: Context) -> dict:
         for f in _inputs(ctx.cfg):
             if not Path(f).is_file():
                 raise InputError(f, "file not found (ingest.plink names the PLINK prefix)")
-        store = ingest_plink(sec["plink"], out, genome_build=build, variants_chunk=chunk)
+        store = ingest_plink(sec["plink"], out, genome_build=build, variants_chunk=chunk, fasta=sec.get("fasta"))
     elif sec.get("vcf"):
-        store = ingest_vcf(sec["vcf"], out, genome_build=build, variants_chunk=chunk)
+        store = ingest_vcf(sec["vcf"], out, genome_build=build, variants_chunk=chunk, fasta=sec.get("fasta"))
     else:
         raise InputError("config", "ingest.plink (PREFIX) or ingest.vcf (FILE)", column="ingest")
     return {"variants": int(store.meta["n_variants"]), "samples": int(store.meta["n_samples"])}

@@ -21,13 +21,18 @@ https://github.com/jeremymcrae/liftover
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import get_logger
 from ..errors import InputError
 from .harmonise import reverse_complement
+from .sumstats import normalise_build
+
+log = get_logger("munge")
 
 
 def load_chain(path, source: str, target: str):
@@ -146,3 +151,51 @@ def liftover_sumstats(df: pd.DataFrame, chain) -> tuple[pd.DataFrame, np.ndarray
             col = df[c].astype(object)
             df[c] = col.where(~flip, col.map(comp)).astype(df[c].dtype)
     return df, reasons
+
+
+def lift_sumstats(ss, ref, chain, source_build, genome_build) -> dict | None:
+    """Lift a read file's positions to the output build, in place (munge's liftover step).
+
+    Parameters
+    ----------
+    ss : locusflow.io.sumstats.Sumstats
+        The file as read; ``ss.df`` and ``ss.build`` are updated.
+    ref : DataFrame or None
+        The genotype reference (its ``genome_build`` is the target when ``genome_build`` is None).
+    chain : str or Path
+        UCSC chain; its file name's direction (``hg19ToHg38``) must be source -> target.
+    source_build, genome_build : str or None
+        Build of the file (when the file does not say) and of the output.
+
+    Returns
+    -------
+    dict or None
+        Report entry (from, to, chain, lifted) plus ``reasons`` (per row, popped by the caller); None when
+        the file is already in the target build.
+    """
+    said = {k: normalise_build(v) for k, v in (("file", ss.build), ("--source-build", source_build)) if v}
+    if len(set(said.values())) > 1:
+        raise InputError(ss.path, f"one build of the file's positions; found {said}", column="genome_build")
+    if not said:
+        raise InputError(ss.path, "the build of the file's positions for liftover (a build column, a GWAS-VCF "
+                         "##reference line, or source_build / --source-build)")
+    source = next(iter(said.values()))
+    refb = ref["genome_build"].dropna().iloc[0] if ref is not None and "genome_build" in ref and \
+        ref["genome_build"].notna().any() else None
+    target = normalise_build(genome_build or refb) if (genome_build or refb) else None
+    if target is None:
+        raise InputError(ss.path, "a target build for liftover (genome_build / --genome-build, or a reference)")
+    if source == target:
+        log.info("munge %s: positions already in %s; %s not used", ss.path, target, chain)
+        return None
+    name = Path(chain).name.lower()
+    m = re.match(r"(hg\d+|grch\d+)to(hg\d+|grch\d+)", name)
+    if m and (normalise_build(m.group(1)), normalise_build(m.group(2))) != (source, target):
+        raise InputError(chain, f"a chain from {source} to {target}", value=Path(chain).name)
+    if "pos" not in ss.df or "chrom" not in ss.df:
+        raise InputError(ss.path, "chrom and pos columns to lift over", row=0)
+    ss.df, reasons = liftover_sumstats(ss.df, load_chain(chain, source, target))
+    ss.build = target
+    lifted = int(pd.isna(reasons).sum())
+    log.info("munge %s: lifted %d rows %s -> %s with %s", ss.path, lifted, source, target, Path(chain).name)
+    return {"from": source, "to": target, "chain": str(chain), "lifted": lifted, "reasons": reasons}

@@ -27,7 +27,6 @@ genome builds" / "a different genome build"); otherwise an InputError, before an
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from .. import get_logger
 from ..errors import InputError
 from ..schema import load
 from .harmonise import chrom_pos_key, allele_codes, factorize_strings, harmonise, load_reference, variant_ids
+from .liftover import lift_sumstats
 from .sumstats import STR, Sumstats, normalise_build, read_sumstats
 
 log = get_logger("munge")
@@ -94,7 +94,7 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
     t0 = time.time()
     ss = read_sumstats(sumstats, fmt, columns, n)
     ref = load_reference(reference) if reference is not None else None
-    lift = _liftover(ss, ref, liftover_chain, source_build, genome_build) if liftover_chain else None
+    lift = lift_sumstats(ss, ref, liftover_chain, source_build, genome_build) if liftover_chain else None
     build = _declared_build(ss, ref, genome_build)
     reasons = _filter(ss, ref, n=n, hapmap3=hapmap3, min_info=min_info, min_maf=min_maf, min_n=min_n,
                       pre=None if lift is None else lift.pop("reasons"))
@@ -205,41 +205,12 @@ def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n, pre=None
     return reasons
 
 
-def _liftover(ss: Sumstats, ref, chain, source_build, genome_build) -> dict | None:
-    """Lift the file's positions to the output build in place; the report entry with per-row reasons."""
-    from .liftover import liftover_sumstats, load_chain
-    said = {k: normalise_build(v) for k, v in (("file", ss.build), ("--source-build", source_build)) if v}
-    if len(set(said.values())) > 1:
-        raise InputError(ss.path, f"one build of the file's positions; found {said}", column="genome_build")
-    if not said:
-        raise InputError(ss.path, "the build of the file's positions for liftover (a build column, a GWAS-VCF "
-                         "##reference line, or source_build / --source-build)")
-    source = next(iter(said.values()))
-    refb = ref["genome_build"].dropna().iloc[0] if ref is not None and "genome_build" in ref and \
-        ref["genome_build"].notna().any() else None
-    target = normalise_build(genome_build or refb) if (genome_build or refb) else None
-    if target is None:
-        raise InputError(ss.path, "a target build for liftover (genome_build / --genome-build, or a reference)")
-    if source == target:
-        log.info("munge %s: positions already in %s; %s not used", ss.path, target, chain)
-        return None
-    name = Path(chain).name.lower()
-    m = re.match(r"(hg\d+|grch\d+)to(hg\d+|grch\d+)", name)
-    if m and (normalise_build(m.group(1)), normalise_build(m.group(2))) != (source, target):
-        raise InputError(chain, f"a chain from {source} to {target}", value=Path(chain).name)
-    if "pos" not in ss.df or "chrom" not in ss.df:
-        raise InputError(ss.path, "chrom and pos columns to lift over", row=0)
-    ss.df, reasons = liftover_sumstats(ss.df, load_chain(chain, source, target))
-    ss.build = target
-    lifted = int(pd.isna(reasons).sum())
-    log.info("munge %s: lifted %d rows %s -> %s with %s", ss.path, lifted, source, target, Path(chain).name)
-    return {"from": source, "to": target, "chain": str(chain), "lifted": lifted, "reasons": reasons}
-
-
 def _check_genome(kept: pd.DataFrame, fasta, fix: bool, df: pd.DataFrame, reasons) -> dict:
     """``ref`` of the kept rows against the genome (io.fasta); drops (``fix``) written into ``reasons``."""
     from .fasta import Genome, orient_to_genome
     kept, why, counts = orient_to_genome(kept.reset_index(drop=True), Genome(fasta), fix=fix)
+    if fix:
+        kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
     gone = pd.notna(why)
     if gone.any():
         at = pd.Index(df["row"]).get_indexer(kept.loc[gone, "row"])

@@ -97,6 +97,7 @@ def test_bad_input(case, text, extra, expected, tmp_path, capsys):
     if out.is_dir():
         assert _published(out) == []
         assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == []
+        assert list((out / ".locusflow" / "versions").glob("*/*")) == []     # a failed stage's staging is gone
 
 
 def test_debug_shows_the_traceback(tmp_path):
