@@ -66,8 +66,9 @@ STAGES += [
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
 ]
 STAGES += [
-    StageInfo("popgen", ("locusflow.popgen.stage",), "Fst (Hudson, Weir-Cockerham) per variant and in windows",
-              {"fst_variants": "fst", "fst_windows": "fst_windows"}),
+    StageInfo("popgen", ("locusflow.popgen.stage",),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
 ]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
