@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..engine.runner import run_worklist
 from ..io.genotypes import GenotypeStore
 from .linear import LinearModel, linear_assoc, prepare_linear
