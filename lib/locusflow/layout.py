@@ -66,8 +66,9 @@ STAGES += [
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
 ]
 STAGES += [
-    StageInfo("popgen", ("locusflow.popgen.stage",), "Fst (Hudson, Weir-Cockerham) per variant and in windows",
-              {"fst_variants": "fst", "fst_windows": "fst_windows"}),
+    StageInfo("popgen", ("locusflow.popgen.stage",),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
 ]
 STAGES += [    # last: they read every other stage's published results
     StageInfo("enrich", ("locusflow.enrich.stage",),

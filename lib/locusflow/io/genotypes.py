@@ -329,6 +329,15 @@ class GenotypeStore:
             raise InputError(self.path, "sample ids present in the store", column="sample_id", value=bad)
         return pos
 
+    def haplotypes(self, start: int = 0, stop: int | None = None, samples=None) -> np.ndarray:
+        """int8 allele indices [variants, 2 * samples] (sample i's haplotypes at 2i, 2i+1), -1 = missing.
+
+        Haplotypes only when the source VCF was phased (PLINK input is unphased: its calls are sorted)."""
+        calls = np.asarray(self._root["call_genotype"][start:stop])
+        if samples is not None:
+            calls = calls[:, np.asarray(samples)]
+        return calls.reshape(calls.shape[0], -1)
+
     def dosages(self, start: int = 0, stop: int | None = None, samples=None, index=None) -> np.ndarray:
         """float32 alt dosages [variants, samples] for rows start:stop (or ``index``), NaN = missing."""
         g = self._root["call_genotype"]
