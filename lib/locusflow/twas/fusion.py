@@ -17,7 +17,7 @@ R^2 with ``top1`` passed over); a ``top1`` model keeps only its largest weight.
 Harmonisation: like FUSION's ``allele.qc`` it drops strand-ambiguous SNPs (``ambiguous='drop'``,
 the default here), negates swaps and complements strand flips. It differs in one way: FUSION keeps a
 SNP whose alleles do not match at all (no flip, no drop); here it is dropped (``allele_mismatch``).
-See :mod:`locusflow.twas.harmonise`. Identity (tested): with w_l = w^PrediXcan_l * sigma_l and the same
+See :func:`locusflow.io.harmonise.allele_sign`. Identity (tested): with w_l = w^PrediXcan_l * sigma_l and the same
 panel, this z equals the S-PrediXcan z of :mod:`locusflow.twas.spredixcan`.
 """
 from __future__ import annotations
@@ -25,9 +25,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..io.harmonise import AMBIGUOUS, match_variants
 from ..schema import load
-from .harmonise import match
-from .spredixcan import PanelLD, _assemble, _codes
+from .panel import PanelLD
+from .results import assemble, model_codes
+from .variance import expression_variance
 
 
 def panel_z(panel: PanelLD, gwas: pd.DataFrame, *, strand_flip=True, ambiguous="drop") -> np.ndarray:
@@ -35,7 +37,7 @@ def panel_z(panel: PanelLD, gwas: pd.DataFrame, *, strand_flip=True, ambiguous="
     v = panel.variants.rename(columns={"alt": "effect_allele", "ref": "other_allele"})
     if "chrom" not in v:
         v = v.assign(chrom="NA", pos=pd.NA)
-    idx, sign, _ = match(v, gwas, strand_flip=strand_flip, ambiguous=ambiguous)
+    idx, sign, _ = match_variants(v, gwas, strand_flip=strand_flip, ambiguous=ambiguous)
     z = np.full(len(v), np.nan)
     ok = sign != 0
     z[ok] = gwas["z"].to_numpy(float)[idx[ok]] * sign[ok]
@@ -88,8 +90,8 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
         w = best_models(w, best_by).reset_index(drop=True)
     R = panel.corr
     zp = panel_z(panel, gwas, strand_flip=strand_flip, ambiguous=ambiguous)
-    idx, sign, how = match(w, panel.variants, strand_flip=strand_flip, ambiguous=ambiguous)
-    mcode, models = _codes(w["model_id"])
+    idx, sign, how = match_variants(w, panel.variants, strand_flip=strand_flip, ambiguous=ambiguous)
+    mcode, models = model_codes(w["model_id"])
     nm = len(models)
     inld = sign != 0
     wt = top1_single(w, w["weight"].to_numpy(float) * sign, inld)   # oriented to panel alt
@@ -98,9 +100,7 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
     n_in = np.bincount(mcode, inld, minlength=nm)
     n_miss = np.bincount(mcode, miss, minlength=nm)
     nz = inld & (wt != 0)
-    import scipy.sparse as sp
-    W = sp.csr_matrix((wt[nz], (mcode[nz], idx[nz])), shape=(nm, len(panel.variants)))
-    var_g = np.asarray(W.multiply(W @ R).sum(axis=1)).ravel()
+    var_g = expression_variance(np.where(nz, wt, 0.0), mcode, nm, ld=R, column=np.where(nz, idx, -1))
     num = np.bincount(mcode, np.where(nz & ~miss, wt * np.nan_to_num(zrow), 0.0), minlength=nm)
     ok = (n_in > 0) & (n_miss == 0)
     n_imputed = np.zeros(nm, int)
@@ -126,12 +126,12 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
     num = np.where(ok, num, np.nan)
     used = nz & ok[mcode]
     n_used = np.bincount(mcode, used, minlength=nm).astype(int)
-    reason = np.full(len(w), "", dtype=object)    # see spredixcan._REASON_NAMES
+    reason = np.full(len(w), "", dtype=object)    # see results.REASON_NAMES
     reason[~inld] = np.where(how[~inld] == -1, "not_in_ld", "allele_mismatch")
-    reason[~inld & (how == 5)] = "ambiguous"
+    reason[~inld & (how == AMBIGUOUS)] = "ambiguous"
     reason[inld & (wt == 0)] = "zero_weight"
     reason[nz & ~ok[mcode]] = np.where(miss[nz & ~ok[mcode]], "not_in_gwas", "model_failed")
-    res = _assemble(w.assign(how=np.where(inld, how, 0), z=zrow), used, num, var_g, np.full(nm, np.nan),
+    res = assemble(w.assign(how=np.where(inld, how, 0), z=zrow), used, num, var_g, np.full(nm, np.nan),
                     n_in.astype(float), n_used, "fusion", "panel", reason=reason)
     res["n_imputed"] = pd.Series(n_imputed, index=models).reindex(res["model_id"]).to_numpy()
     return res
