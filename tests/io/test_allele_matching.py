@@ -1,5 +1,5 @@
 """The one allele-matching rule (locusflow.io.harmonise.allele_sign) and the variant matcher built on it
-(match_variants: chrom:pos or rsid keys, multi-allelic sites), against hand-derived truth; munge's
+(locusflow.io.matching.match_variants: chrom:pos or rsid keys, multi-allelic sites), against hand-derived truth; munge's
 harmonise() gives the same cases on the same pairs."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from locusflow.io.harmonise import (AMBIGUOUS, FLIP, FLIP_SWAP, MATCH, MISMATCH, SWAP, allele_sign, harmonise,
-                                    load_reference, match_variants)
+                                    load_reference)
+from locusflow.io.matching import match_variants
 
 # (a_eff, a_oth, b_eff, b_oth, how with strand flips, how without)
 CASES = [

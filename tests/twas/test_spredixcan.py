@@ -292,7 +292,7 @@ def test_allele_sign_rules():
 def test_lookup_non_rs_ids_and_empty_gwas():
     """rsid-only matching of ids that are not all rs<digits> (string keys hashed as strings), and a GWAS
     with no row: every model reported, every SNP not_in_gwas."""
-    from locusflow.io.lookup import lookup_rows
+    from locusflow.io.matching import lookup_rows
     rows, ti = lookup_rows(np.arange(4), np.array(["rsTEST", "1:100", "rs5", "rsTEST"], dtype=object),
                        np.array(["rs5", "x", "rsTEST", "1:100"], dtype=object))
     assert sorted(zip(rows.tolist(), ti.tolist())) == [(0, 2), (1, 3), (2, 0), (3, 2)]

@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..io.harmonise import AMBIGUOUS, match_variants
+from ..io.harmonise import AMBIGUOUS
+from ..io.matching import match_variants
 from ..schema import load
 from .panel import PanelLD
 from .results import assemble, model_codes
@@ -33,7 +34,22 @@ from .variance import expression_variance
 
 
 def panel_z(panel: PanelLD, gwas: pd.DataFrame, *, strand_flip=True, ambiguous="drop") -> np.ndarray:
-    """GWAS z per panel variant, oriented to the panel's alt allele (NaN where absent/unusable)."""
+    """GWAS z per panel variant, oriented to the panel's alt allele.
+
+    Parameters
+    ----------
+    panel : PanelLD
+        The reference panel's variants.
+    gwas : pandas.DataFrame
+        rsid and/or chrom, pos; ref, alt, z.
+    strand_flip, ambiguous
+        As :func:`locusflow.io.harmonise.allele_sign` (FUSION ``allele.qc``: flips, ambiguous dropped).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        z per panel variant (NaN where absent or unusable).
+    """
     v = panel.variants.rename(columns={"alt": "effect_allele", "ref": "other_allele"})
     if "chrom" not in v:
         v = v.assign(chrom="NA", pos=pd.NA)
@@ -47,9 +63,18 @@ def panel_z(panel: PanelLD, gwas: pd.DataFrame, *, strand_flip=True, ambiguous="
 def best_models(w: pd.DataFrame, best_by: str = "pval") -> pd.DataFrame:
     """Rows of the best model of each gene x tissue x panel.
 
-    ``pval`` (FUSION.assoc_test.R since 2024): the smallest cross-validation p-value. ``rsq`` (the
-    earlier FUSION rule): the largest CV R^2, the runner-up when that is ``top1``. A chosen ``top1``
-    model keeps only its largest |weight| (FUSION clears the others).
+    Parameters
+    ----------
+    w : pandas.DataFrame
+        Weight rows (model_id, gene, tissue, panel, method, cv_r2, cv_pval).
+    best_by : {'pval', 'rsq'}
+        ``pval`` (FUSION.assoc_test.R since 2024): the smallest cross-validation p-value. ``rsq`` (the
+        earlier FUSION rule): the largest CV R^2, the runner-up when that is ``top1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of the chosen models.
     """
     m = w.groupby("model_id", sort=False)[["gene", "tissue", "panel", "method", "cv_r2", "cv_pval"]].first()
     keys = ["gene", "tissue", "panel"]
@@ -68,7 +93,22 @@ def best_models(w: pd.DataFrame, best_by: str = "pval") -> pd.DataFrame:
 
 
 def top1_single(w: pd.DataFrame, wt: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """``top1`` models keep only the panel SNP with the largest weight^2 (FUSION clears the others)."""
+    """``top1`` models keep only the panel SNP with the largest weight^2 (FUSION clears the others).
+
+    Parameters
+    ----------
+    w : pandas.DataFrame
+        Weight rows (model_id, method).
+    wt : numpy.ndarray of float
+        Weight per row.
+    present : numpy.ndarray of bool
+        Rows whose SNP is in the panel.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``wt`` with the other weights of ``top1`` models set to 0.
+    """
     t = (w["method"] == "top1").to_numpy() & present
     if not t.any():
         return wt
@@ -82,7 +122,44 @@ def top1_single(w: pd.DataFrame, wt: np.ndarray, present: np.ndarray) -> np.ndar
 def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute: bool = True,
            max_impute: float = 0.5, min_r2pred: float = 0.7, ridge: float = 0.1, best_model: bool = True,
            best_by: str = "pval", strand_flip: bool = True, ambiguous: str = "drop") -> pd.DataFrame:
-    """FUSION z for every (best) model in ``weights``; one row per model (schema twas_results)."""
+    """FUSION z-scores of every (best) model in ``weights`` against a reference panel's LD.
+
+    ``z = w'z_gwas / sqrt(w'Rw)``, missing GWAS z imputed from LD (module docstring).
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        Weight rows (schema weights) on the standardised-genotype scale.
+    gwas : pandas.DataFrame
+        rsid and/or chrom, pos; ref, alt (effect), z.
+    panel : PanelLD
+        Reference-panel LD with ``corr`` (R) over the models' SNPs.
+    impute : bool
+        Impute missing GWAS z from LD (FUSION's default).
+    max_impute : float
+        Largest fraction of a model's SNPs that may be imputed (FUSION ``--max_impute``).
+    min_r2pred : float
+        Smallest mean imputation r2 over the model's weighted SNPs (FUSION ``--min_r2pred``).
+    ridge : float
+        Ridge added to R_oo for the imputation (FUSION's ``lambda = 0.1``).
+    best_model : bool
+        Keep the best model per gene, tissue and panel (:func:`best_models`).
+    best_by : {'pval', 'rsq'}
+        Rule of :func:`best_models`.
+    strand_flip : bool
+        Match strand-flipped alleles (FUSION does).
+    ambiguous : {'drop', 'keep'}
+        Strand-ambiguous SNPs dropped (FUSION) or matched as written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model (schema twas_results; block_id null; n_imputed set).
+
+    References
+    ----------
+    Gusev et al. 2016, Nat Genet 48:245; gusevlab/fusion_twas ``FUSION.assoc_test.R``.
+    """
     w = weights.reset_index(drop=True)
     if not len(w):
         return load("twas_results").empty()

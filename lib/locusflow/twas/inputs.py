@@ -21,14 +21,31 @@ import pandas as pd
 from ..errors import InputError
 from ..io.dataset import read_dataset
 from ..io.fastread import arrow_frame, categorical_from_codes, maybe_gunzip
-from ..io.harmonise import match_variants
+from ..io.matching import match_variants
 from .covariance import COV_COLUMNS
 from .panel import PanelLD
 
 
 def read_gwas_text(path, *, snp: str = "SNP", effect_allele: str = "A1", non_effect_allele: str = "A2",
                    zscore: str = "ZSCORE", beta: str | None = "BETA", delimiter: str = "\t") -> pd.DataFrame:
-    """(rsid, alt = effect allele, ref, z[, beta]) from a delimited GWAS text file (gz allowed)."""
+    """A GWAS text table (gz allowed) as the columns S-PrediXcan reads, as MetaXcan's ``SPrediXcan.py``.
+
+    Parameters
+    ----------
+    path : str or path
+        Delimited text file.
+    snp, effect_allele, non_effect_allele, zscore : str
+        Column names (``--snp_column``, ``--effect_allele_column``, ...).
+    beta : str or None
+        Beta column, or None.
+    delimiter : str
+        Field delimiter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        rsid, alt (the effect allele), ref, z[, beta]; alleles upper-case categoricals.
+    """
     import pyarrow as pa
     import pyarrow.csv as pcsv
     path = Path(path)
@@ -60,7 +77,20 @@ G_READ = ("rsid", "chrom", "pos", "ref", "alt", "z", "beta")
 
 
 def unit_weights(weights_path, unit) -> pd.DataFrame:
-    """The weights rows of the unit's models: placed on its chromosome in [lo, hi], then the unplaced."""
+    """The weight rows of a store-path unit's models: placed on its chromosome in [lo, hi], then the unplaced.
+
+    Parameters
+    ----------
+    weights_path : str or path
+        The ``weights`` dataset.
+    unit : dict
+        A unit of :func:`locusflow.twas.tasks.twas_units` (chrom, lo, hi, blocks).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Schema weights rows.
+    """
     ids = [m for blk in unit["blocks"] for m in blk[3]]
     w = read_dataset(weights_path, "weights", filters=[("chrom", "==", unit["chrom"]), ("pos", ">=", unit["lo"]),
                                                          ("pos", "<=", unit["hi"]), ("model_id", "in", ids)])
@@ -75,7 +105,12 @@ _POOL = None
 
 
 def read_pool() -> ThreadPoolExecutor:
-    """Two threads for overlapping reads (started once per process: ~4 ms per thread start here)."""
+    """Two threads for overlapping reads (started once per process: ~4 ms per thread start here).
+
+    Returns
+    -------
+    concurrent.futures.ThreadPoolExecutor
+    """
     global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(2, thread_name_prefix="locusflow-read")
@@ -83,11 +118,23 @@ def read_pool() -> ThreadPoolExecutor:
 
 
 def candidate_rows(keys, w):
-    """(GWAS keys table (rsid, pos), mask of its rows that can match a weight of ``w``, and per row the
-    index of its rsid in the weights' rsid dictionary (null: none)): a superset of the rows that can match
-    (:func:`locusflow.io.harmonise.match_variants` decides), by rsid or position. Filtering in Arrow keeps the
-    10^5-10^6-row GWAS out of pandas; file order is kept, so "the first matching row wins" picks the same
-    row. ``w``'s rsid column must hold one dictionary (``unify_dictionaries``)."""
+    """The GWAS rows that can match a weight of ``w``, by rsid or position: a superset of those that match
+    (:func:`locusflow.io.matching.match_variants` decides). Filtering in Arrow keeps the 10^5-10^6-row
+    GWAS out of pandas; file order is kept.
+
+    Parameters
+    ----------
+    keys : pyarrow.Table
+        The GWAS rsid and pos columns.
+    w : pyarrow.Table
+        The weights (rsid holding one dictionary: ``unify_dictionaries``; pos).
+
+    Returns
+    -------
+    (pyarrow.Table, pyarrow.BooleanArray or None, pyarrow.Array or None)
+        ``keys``, the mask of rows to keep, and per row the index of its rsid in the weights' rsid
+        dictionary (null: none).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     keep = code = None
@@ -104,8 +151,23 @@ def candidate_rows(keys, w):
 
 
 def gwas_frame(keys, vals, keep, code, rsid_categories) -> pd.DataFrame:
-    """The GWAS rows where ``keep`` (none when None) in file order, as a frame of :data:`G_READ`; rsid coded
-    on ``rsid_categories`` (the weights' own categories object: matching compares integer codes)."""
+    """The GWAS rows where ``keep`` in file order, as a frame of :data:`G_READ`.
+
+    Parameters
+    ----------
+    keys, vals : pyarrow.Table
+        The GWAS key columns (rsid, pos) and the others.
+    keep : pyarrow.BooleanArray or None
+        Rows to keep (None: none).
+    code : pyarrow.Array or None
+        Per row, the index of its rsid among ``rsid_categories``.
+    rsid_categories : pandas.Index or None
+        The weights' own rsid categories object: rsid is coded on it, so matching compares codes.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     import pyarrow as pa
     t = pa.Table.from_arrays(keys.columns + vals.columns, names=keys.column_names + vals.column_names)
     if keep is None:
@@ -124,8 +186,17 @@ def gwas_frame(keys, vals, keep, code, rsid_categories) -> pd.DataFrame:
 
 
 def arrow_to_frame(t):
-    """pandas frame of an Arrow table (dictionary columns -> categoricals; the partition key ``chrom``
-    dictionary-encoded first, so that no string is made per row)."""
+    """pandas frame of an Arrow table: dictionary columns become categoricals, the partition key ``chrom``
+    dictionary-encoded first (no string made per row).
+
+    Parameters
+    ----------
+    t : pyarrow.Table
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     if "chrom" in t.column_names and not pa.types.is_dictionary(t.schema.field("chrom").type):
@@ -135,7 +206,17 @@ def arrow_to_frame(t):
 
 class PanelSource:
     """The genotype store opened once per unit: the chromosome's variants, matched once to the unit's
-    weight rows; :meth:`panel` reads the dosages of one block's SNPs."""
+    weight rows; :meth:`panel` reads the dosages of one block's SNPs.
+
+    Parameters
+    ----------
+    store_path : str or path
+        Genotype store (VCF Zarr with ``variants.parquet``).
+    chrom : str
+        The unit's chromosome.
+    w : pandas.DataFrame
+        The unit's weight rows.
+    """
 
     def __init__(self, store_path, chrom, w):
         from ..io.genotypes import GenotypeStore
@@ -145,12 +226,33 @@ class PanelSource:
         self.idx = match_variants(w, self.v)[0]
 
     def n_snps(self, rows) -> int:
+        """Number of distinct store variants the weight rows ``rows`` use.
+
+        Parameters
+        ----------
+        rows : numpy.ndarray of int
+
+        Returns
+        -------
+        int
+        """
         idx = self.idx[rows]
         return len(np.unique(idx[idx >= 0]))
 
     def union(self, blocks_rows) -> PanelLD:
         """Block-diagonal panel over the SNPs of several blocks: each block's covariance as
-        :meth:`panel` computes it, placed at its SNPs (pairs of SNPs of different blocks: 0, never read)."""
+        :meth:`panel` computes it, placed at its SNPs (pairs of SNPs of different blocks: 0, never read).
+
+        Parameters
+        ----------
+        blocks_rows : list of numpy.ndarray
+            The weight rows of each block.
+
+        Returns
+        -------
+        PanelLD
+            Covariance only (S-PrediXcan).
+        """
         idx = self.idx[np.concatenate(blocks_rows)]
         keep = np.unique(idx[idx >= 0])
         sub = self.v.iloc[keep].reset_index(drop=True)
@@ -163,7 +265,16 @@ class PanelSource:
         return PanelLD(sub[["chrom", "pos", "rsid", "ref", "alt"]], cov, None)
 
     def panel(self, rows) -> PanelLD:
-        """Panel LD over the store variants that the weight rows ``rows`` use (one dosage read)."""
+        """Panel LD over the store variants that the weight rows ``rows`` use (one dosage read).
+
+        Parameters
+        ----------
+        rows : numpy.ndarray of int
+
+        Returns
+        -------
+        PanelLD
+        """
         idx = self.idx[rows]
         sub = self.v.iloc[np.unique(idx[idx >= 0])].reset_index(drop=True)
         dos = self.store.dosages(index=sub["store_index"].to_numpy())

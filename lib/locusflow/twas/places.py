@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..io.harmonise import is_placed
+from ..io.matching import is_placed
 from ..ld.blocks import locate_blocks, resolve_blocks, window_intervals
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from ..io.harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP, is_placed
+from ..io.harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MISMATCH, SWAP
+from ..io.matching import is_placed
 from ..schema import arrow_string, load
 
 MODEL_COLS = ["model_id", "gene", "gene_name", "tissue", "method", "panel"]
@@ -23,7 +24,18 @@ WEIGHT_COLUMNS = MODEL_COLS + ["chrom", "pos", "rsid", "effect_allele", "other_a
 
 
 def model_codes(model_id: pd.Series):
-    """(code per row, distinct model ids in order of first appearance): ``pandas.factorize``."""
+    """Integer code of each row's model.
+
+    Parameters
+    ----------
+    model_id : pandas.Series
+        Model id per weight row.
+
+    Returns
+    -------
+    (numpy.ndarray, pandas.Index)
+        Code per row and the distinct ids in order of first appearance (``pandas.factorize``).
+    """
     return pd.factorize(model_id, sort=False)
 
 

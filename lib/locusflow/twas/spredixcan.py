@@ -14,7 +14,7 @@ of :mod:`locusflow.twas.covariance`) or of the reference panel's dosages (a :cla
 sigma_g^2 always comes from :func:`locusflow.twas.variance.expression_variance`. SNPs used = model
 SNPs found in the GWAS with matching alleles and a finite z, and present in Gamma; every other SNP is
 reported with its reason (``not_in_gwas``, ``allele_mismatch``, ``ambiguous``, ``nonfinite_z``,
-``not_in_ld``). Alleles: :func:`locusflow.io.harmonise.match_variants` (MetaXcan never complements
+``not_in_ld``). Alleles: :func:`locusflow.io.matching.match_variants` (MetaXcan never complements
 alleles; ``strand_flip=False`` reproduces it). MetaXcan aligns the GWAS once per rsid against all
 models of a database, so a SNP whose effect allele differs between two models of one database gets
 one sign for both; here each model's SNP is aligned on its own. All genes of a call are computed
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..io.harmonise import match_variants
+from ..io.matching import match_variants
 from ..schema import load
 from .covariance import codes_sums, has_codes, has_terms, strings_sums, terms_sums
 from .panel import PanelLD

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.dataset import read_arrow, read_dataset
-from ..io.harmonise import is_placed, match_variants
+from ..io.matching import is_placed, match_variants
 from ..schema import load
 from .covariance import COV_COLUMNS, TERM_COLUMNS, batch_chunks
 from .fusion import fusion
@@ -34,10 +34,28 @@ def twas_units(weights_path, blocks=None, per_unit: int = 16, max_cost: float | 
                window: int = 1_000_000) -> list[dict]:
     """Work units of up to ``per_unit`` consecutive blocks of one chromosome that hold models.
 
-    A block's cost is (SNPs of its models)^2; a unit also closes before its cost would pass ``max_cost``
-    (default: ``per_unit`` times the mean block cost, so that a unit of large blocks holds fewer). A unit
-    carries its chromosome, the position range [lo, hi] of its models' SNPs and, per block,
-    ``[block_id, start, stop, [model ids]]``: the kernel reads weights, GWAS and panel variants once.
+    A model goes to the block of its median position (:mod:`locusflow.twas.places`). A block's cost is
+    (SNPs of its models)^2; a unit also closes before its cost would pass ``max_cost``.
+
+    Parameters
+    ----------
+    weights_path : str or path
+        The ``weights`` dataset.
+    blocks : pandas.DataFrame, str or None
+        Blocks (:func:`locusflow.ld.blocks.resolve_blocks` output or spec); None: ``window``-bp windows.
+    per_unit : int
+        Most blocks per unit.
+    max_cost : float, optional
+        Cost cap of a unit (default: ``per_unit`` times the mean block cost, so that a unit of large
+        blocks holds fewer).
+    window : int
+        Window size in bp when ``blocks`` is None.
+
+    Returns
+    -------
+    list of dict
+        unit_id, chrom, lo, hi (position range of its models' SNPs), cost and blocks
+        (``[block_id, start, stop, [model ids]]`` each): the task reads weights, GWAS and panel once.
     """
     w = read_dataset(weights_path, "weights", columns=["model_id", "chrom", "pos"])
     mp = model_positions(w)
@@ -78,10 +96,28 @@ def twas_units(weights_path, blocks=None, per_unit: int = 16, max_cost: float | 
 
 def twas_block(unit: dict, *, weights: str, sumstats: str, store: str, method: str = "spredixcan",
                options: dict | None = None) -> pd.DataFrame:
-    """TWAS of every model in the unit's blocks (schema twas_results), one block after the other.
+    """TWAS of every model in a store-path unit's blocks, against the genotype store's LD.
 
     The unit's weights, GWAS rows (its chromosome, [lo, hi]) and panel variants are read once and the
-    genotype store opened once; each block then gets its own panel LD over the SNPs its models use.
+    genotype store opened once; each block (or group of blocks, :func:`block_groups`) then gets its own
+    panel LD over the SNPs its models use.
+
+    Parameters
+    ----------
+    unit : dict
+        A unit of :func:`twas_units`.
+    weights, sumstats, store : str
+        Paths of the ``weights`` and ``sumstats`` datasets and of the genotype store.
+    method : {'spredixcan', 'fusion'}
+        The kernel.
+    options : dict, optional
+        Kernel options (strand_flip, ambiguous; FUSION: impute, max_impute, min_r2pred, best_model,
+        best_by).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Schema twas_results, with each model's block_id.
     """
     w = unit_weights(weights, unit)
     if not len(w):
@@ -131,7 +167,22 @@ def block_groups(items, ctx, w, gw) -> list[list]:
     covariance entries, computed the same way, as alone; the z are those of one call per block. Blocks
     join while their panel SNPs number at most ``MERGE_SNPS`` and no rsid-only weight row (matched to the
     GWAS by rsid, not position) of a block could match a GWAS row outside that block's own range, which
-    would change its drop reason; models without n_snps_in_model keep a call per block."""
+    would change its drop reason; models without n_snps_in_model keep a call per block.
+
+    Parameters
+    ----------
+    items : list of tuple
+        (block_id, weight rows, lo, hi) of the unit's blocks with placed SNPs, in order.
+    ctx : PanelSource
+        The unit's panel.
+    w, gw : pandas.DataFrame
+        The unit's weight rows and GWAS rows.
+
+    Returns
+    -------
+    list of list of tuple
+        Groups of items (each item with a trailing flag: may join the next).
+    """
     if w["n_snps_in_model"].isna().any():
         return [[it] for it in items]
     unplaced = ~is_placed(w["chrom"], w["pos"])
@@ -177,8 +228,21 @@ def _block(w, gw, panel, *, method, options) -> pd.DataFrame:
 
 
 def covariance_units(weights_path, shards: int = 1) -> list[dict]:
-    """``shards`` work units of whole models, as weight_row ranges [lo, hi) of about equal size (rows of a
-    model are contiguous since import); one unit reading everything when ``shards`` is 1."""
+    """Covariance-path work units of whole models, as weight_row ranges [lo, hi) of about equal size (rows
+    of a model are contiguous since import).
+
+    Parameters
+    ----------
+    weights_path : str or path
+        The imported ``weights`` dataset.
+    shards : int
+        Number of units; 1: one unit reading everything.
+
+    Returns
+    -------
+    list of dict
+        unit_id, lo, hi, cost (or ``all``).
+    """
     if shards <= 1:
         return [{"unit_id": "all", "all": True, "cost": 1.0}]
     t = read_arrow(weights_path, "weights", columns=["model_id", "weight_row"], dictionary=["model_id"])
@@ -198,11 +262,28 @@ def covariance_units(weights_path, shards: int = 1) -> list[dict]:
 
 def twas_covariance(unit: dict, *, weights: str, sumstats: str, covariance: str, blocks: str | None = None,
                     window: int = 1_000_000, options: dict | None = None) -> pd.DataFrame:
-    """S-PrediXcan of the models of one shard against the model files' covariance (schema twas_results).
+    """S-PrediXcan of the models of one covariance-path unit against the model files' covariance.
 
-    SNPs placed by the import are matched on chrom:pos, the others on rsid; a model's block is that of the
-    median position of its SNPs (their GWAS position when the weights give none): ``blocks`` (a BED) or
-    windows of ``window`` bp.
+    SNPs placed by the import are matched on chrom:pos, the others on rsid; a model's block is that of
+    the median position of its SNPs (their GWAS position when the weights give none).
+
+    Parameters
+    ----------
+    unit : dict
+        A unit of :func:`covariance_units`.
+    weights, sumstats, covariance : str
+        Paths of the imported ``weights``, the ``sumstats`` and the imported ``snp_covariance`` datasets.
+    blocks : str, optional
+        Block spec (:func:`locusflow.ld.blocks.resolve_blocks`); None: ``window``-bp windows.
+    window : int
+        Window size in bp.
+    options : dict, optional
+        strand_flip, ambiguous.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Schema twas_results, with each model's chrom and block_id.
     """
     opts = {k: v for k, v in (options or {}).items() if k in ("strand_flip", "ambiguous")}
     rng = None if unit.get("all") else [("weight_row", ">=", unit["lo"]), ("weight_row", "<", unit["hi"])]

@@ -1,7 +1,8 @@
-"""Row lookups of variant keys (rsid, or an integer chrom:pos key) in a table, for allele matching.
+"""Variant matching: the row of a table holding each query variant (by chrom:pos or rsid), with its alleles
+matched by :func:`locusflow.io.harmonise.allele_sign` (:func:`match_variants`).
 
 :func:`lookup_rows` pairs each query row with every table row holding an equal key. It is the join
-under :func:`locusflow.io.harmonise.match_variants` (weights against a GWAS or a reference panel),
+under :func:`match_variants` (weights against a GWAS or a reference panel),
 where the query side is small (a few thousand model SNPs) and the table large (10^5-10^6 GWAS rows):
 the distinct query keys are hashed once and every table key probes them. Fast paths, none of which
 changes the result: categoricals over one shared categories object compare integer codes; Arrow
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .harmonise import allele_sign, best_match
 
 
 def _rs_numbers(a) -> np.ndarray | None:
@@ -146,3 +149,87 @@ def lookup_rows(rows, keys, table_keys):
     b = pd.DataFrame({"k": table_keys[hit], "_t": hit})
     m = a.merge(b, on="k")
     return m["row"].to_numpy(np.int64), m["_t"].to_numpy(np.int64)
+
+
+def is_placed(chrom: pd.Series, pos: pd.Series | None = None) -> np.ndarray:
+    """Rows with a chromosome (not null, not the weights' ``'NA'`` for unplaced SNPs) and a position.
+
+    Parameters
+    ----------
+    chrom : pandas.Series
+        Chromosome strings or a categorical (compared once per category).
+    pos : pandas.Series, optional
+        Positions; null ones are not placed.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    if isinstance(chrom.dtype, pd.CategoricalDtype):
+        ok = np.asarray(chrom.cat.categories.astype(str) != "NA")
+        out = np.append(ok, False)[chrom.cat.codes.to_numpy()]
+    else:
+        out = (chrom.astype(str) != "NA").to_numpy() & chrom.notna().to_numpy()
+    return out if pos is None else out & pos.notna().to_numpy()
+
+
+def match_variants(query: pd.DataFrame, table: pd.DataFrame, *, strand_flip: bool = True,
+                   ambiguous: str = "keep"):
+    """The row of ``table`` matching each row of ``query``, and the sign orienting it.
+
+    Key: chrom:pos when the query row is placed (:func:`is_placed`) and ``table`` has chrom and pos,
+    else the rsid. Alleles by :func:`allele_sign`; where several table rows share the key
+    (multi-allelic sites, repeated rows), the best match wins (same, swapped, flipped, ...), then
+    the first row.
+
+    Parameters
+    ----------
+    query : pandas.DataFrame
+        effect_allele, other_allele, chrom, pos, rsid (e.g. model weights; chrom ``'NA'``: rsid only).
+    table : pandas.DataFrame
+        ref, alt (effect = alt) and chrom, pos and/or rsid (a GWAS, a panel's variants).
+    strand_flip, ambiguous
+        As :func:`allele_sign` (``'keep'`` or ``'drop'``).
+
+    Returns
+    -------
+    idx : numpy.ndarray of int64
+        Position in ``table`` per query row; -1 when no row has its key.
+    sign : numpy.ndarray of int8
+        Turns a statistic of ``table``'s alt into one of the query's effect allele; 0: not usable.
+    how : numpy.ndarray of int8
+        :func:`allele_sign`'s case; -1 when no row has the key.
+    """
+    n = len(query)
+    rows = np.arange(n)
+    has_pos = {"chrom", "pos"}.issubset(table.columns)
+    placed = is_placed(query["chrom"], query["pos"]) & has_pos
+    t = table if _range_indexed(table) else table.reset_index(drop=True)
+    parts = []
+    if (~placed).any() and "rsid" in t:
+        rs = query["rsid"].array if isinstance(query["rsid"].dtype, pd.CategoricalDtype) else query["rsid"].to_numpy()
+        parts.append(lookup_rows(rows[~placed], rs[~placed], t["rsid"]))
+    if placed.any():
+        qc, tc = query["chrom"].astype(str).to_numpy()[placed], t["chrom"].astype(str).to_numpy()
+        cats = pd.unique(np.concatenate([qc, tc]))
+        kq = (pd.Categorical(qc, categories=cats).codes.astype(np.int64) << 40) \
+            + query["pos"].to_numpy()[placed].astype(np.int64)
+        kt = (pd.Categorical(tc, categories=cats).codes.astype(np.int64) << 40) + t["pos"].to_numpy().astype(np.int64)
+        parts.append(lookup_rows(rows[placed], kq, kt))
+    r = np.concatenate([p[0] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+    ti = np.concatenate([p[1] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    def rows_of(col, i):       # categoricals stay categorical (allele codes from their categories)
+        return col.array.take(i) if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy()[i]
+    sign, how = allele_sign(rows_of(query["effect_allele"], r), rows_of(query["other_allele"], r),
+                            rows_of(t["alt"], ti), rows_of(t["ref"], ti), strand_flip=strand_flip, ambiguous=ambiguous)
+    k = best_match(r, how)
+    idx = np.full(n, -1, np.int64)
+    sg = np.zeros(n, np.int8)
+    hw = np.full(n, -1, np.int8)
+    idx[r[k]], sg[r[k]], hw[r[k]] = ti[k], sign[k], how[k]
+    return idx, sg, hw
+
+
+def _range_indexed(df: pd.DataFrame) -> bool:
+    return isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
