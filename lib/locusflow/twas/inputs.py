@@ -231,13 +231,15 @@ class PanelSource:
         Parameters
         ----------
         rows : numpy.ndarray of int
+            Positions in the unit's weight rows.
 
         Returns
         -------
         int
+            The size of the block's panel (:meth:`panel`).
         """
-        idx = self.idx[rows]
-        return len(np.unique(idx[idx >= 0]))
+        used = self.idx[rows]
+        return len(np.unique(used[used >= 0]))
 
     def union(self, blocks_rows) -> PanelLD:
         """Block-diagonal panel over the SNPs of several blocks: each block's covariance as
@@ -270,10 +272,12 @@ class PanelSource:
         Parameters
         ----------
         rows : numpy.ndarray of int
+            The block's weight rows.
 
         Returns
         -------
         PanelLD
+            Covariance and correlation of alt dosages (:meth:`PanelLD.from_dosages`).
         """
         idx = self.idx[rows]
         sub = self.v.iloc[np.unique(idx[idx >= 0])].reset_index(drop=True)
