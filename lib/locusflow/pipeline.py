@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, get_logger
+from .checksum import content_hash
 from .errors import LocusflowError
 
 log = get_logger("pipeline")
@@ -91,26 +92,10 @@ class Context:
         return kw
 
 
-def _checksum(path) -> str:
-    """Cheap fingerprint of a path: a dataset's manifest if it has one, else size and mtime."""
-    p = Path(path)
-    if not p.exists():
-        return "missing"
-    man = p / "_manifest.json"
-    if man.exists():
-        return hashlib.sha256(man.read_bytes()).hexdigest()
-    files = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
-    h = hashlib.sha256()
-    for f in files:
-        st = f.stat()
-        h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()
-
-
 def fingerprint(stage: Stage, cfg: dict) -> str:
     keys = {k: cfg.get(k) for k in ("out", "genome_build")}
     blob = json.dumps({"section": cfg.get(stage.name), "globals": keys, "version": __version__,
-                       "inputs": {str(p): _checksum(p) for p in stage.inputs(cfg)}},
+                       "inputs": {str(p): content_hash(p) for p in stage.inputs(cfg)}},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

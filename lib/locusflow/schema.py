@@ -44,6 +44,9 @@ _NUMPY = {"bool": "bool", "int8": "int8", "int16": "int16", "int32": "int32", "i
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a dataset contract: name, type (one of the Arrow types of the module docstring),
+    nullability, unit and meaning, declared once in ``schemas/<dataset>.yaml``.
+    """
     name: str
     type: str
     nullable: bool = True
@@ -53,6 +56,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Schema:
+    """The contract of one dataset (``schemas/<name>.yaml``): its columns, Parquet partitioning, sort
+    order and compression. Writers call :meth:`conform`; readers take the Arrow schema from :meth:`arrow`.
+    """
     name: str
     description: str
     columns: tuple[Column, ...]
@@ -148,7 +154,16 @@ def _cast(s: pd.Series, typ: str) -> pd.Series:
 
 
 def arrow_string(dtype) -> bool:
-    """A pandas string dtype backed by Arrow (kept as it is by :meth:`Schema.conform`)."""
+    """Whether a pandas dtype is a string dtype backed by Arrow (kept as it is by :meth:`Schema.conform`).
+
+    Parameters
+    ----------
+    dtype : pandas dtype
+
+    Returns
+    -------
+    bool
+    """
     if isinstance(dtype, pd.StringDtype):
         return str(dtype.storage).startswith("pyarrow")
     return isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype) or
@@ -156,14 +171,35 @@ def arrow_string(dtype) -> bool:
 
 
 def schema_dir():
-    """``schemas/`` of the source checkout this module runs from, else the installed package data."""
+    """Where the dataset contracts live.
+
+    Returns
+    -------
+    pathlib.Path or importlib.resources.abc.Traversable
+        ``schemas/`` of the source checkout this module runs from, else the installed package data.
+    """
     src = Path(__file__).resolve().parents[2] / "schemas"
     return src if src.is_dir() else resources.files("locusflow.schemas")
 
 
 @functools.lru_cache(maxsize=None)
 def load(name: str) -> Schema:
-    """The schema of dataset ``name`` (``schemas/<name>.yaml``)."""
+    """The contract of dataset ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A dataset name (``sumstats``, ``ld_blocks``, ...; see :func:`available`).
+
+    Returns
+    -------
+    Schema
+
+    Raises
+    ------
+    SchemaError
+        No such schema, or a column of an unknown type.
+    """
     try:
         text = schema_dir().joinpath(f"{name}.yaml").read_text()
     except FileNotFoundError:
@@ -181,5 +217,11 @@ def load(name: str) -> Schema:
 
 
 def available() -> list[str]:
+    """Names of every dataset contract.
+
+    Returns
+    -------
+    list of str
+    """
     return sorted(p.name[:-5] for p in schema_dir().iterdir()
                   if p.name.endswith(".yaml"))

@@ -27,7 +27,24 @@ ENGINES = ("local", "dask", "spark")
 
 
 def pack_tasks(costs, n_tasks: int) -> np.ndarray:
-    """Task index per unit: largest cost first onto the least-loaded task (LPT scheduling)."""
+    """Task index per work unit: largest cost first onto the least-loaded task (the LPT rule).
+
+    Parameters
+    ----------
+    costs : array-like of float
+        Predicted cost per unit.
+    n_tasks : int
+        Number of tasks (capped at the number of units).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 task index per unit.
+
+    References
+    ----------
+    Graham R.L. (1969) Bounds on multiprocessing timing anomalies. SIAM J Appl Math 17:416-429.
+    """
     costs = np.asarray(costs, dtype=float)
     n_tasks = max(1, min(int(n_tasks), len(costs)))
     load_ = np.zeros(n_tasks)
@@ -48,7 +65,33 @@ def _call(kernel, unit: dict, schema: Schema, kwargs: dict) -> pd.DataFrame:
 def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict | None = None,
                  spark=None, n_tasks: int | None = None, dask_workers: int | None = None,
                  progress: bool = True) -> pd.DataFrame:
-    """Run ``kernel`` over every unit; returns the concatenated output (schema ``schema``)."""
+    """Run a kernel over every work unit with Spark, Dask or an in-process loop.
+
+    Each call runs with one BLAS thread; outputs are conformed to ``schema`` and concatenated in
+    work-list order, so the three engines return identical frames.
+
+    Parameters
+    ----------
+    units : list of dict or pandas.DataFrame
+        Work units (``unit_id``, ``cost`` and whatever the kernel needs to find its inputs).
+    kernel : callable
+        Module-level ``kernel(unit, **kwargs) -> pandas.DataFrame``.
+    schema : str or locusflow.schema.Schema
+        The output dataset's contract.
+    engine : {"local", "dask", "spark"}
+    kwargs : dict, optional
+        Keyword arguments of every kernel call (paths and options, never data).
+    spark : pyspark.sql.SparkSession, optional
+    n_tasks : int, optional
+        Spark tasks (default twice the default parallelism).
+    dask_workers : int, optional
+    progress : bool
+        A progress bar for the local loop.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     sch = load(schema) if isinstance(schema, str) else schema
     kwargs = kwargs or {}
     units = units.to_dict("records") if isinstance(units, pd.DataFrame) else list(units)

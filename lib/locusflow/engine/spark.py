@@ -31,8 +31,16 @@ DEFAULT_CONF = {
 def get_spark(conf: dict | None = None):
     """A SparkSession configured from the ``spark`` section of a locusflow config.
 
-    Keys: ``master`` (default ``local[*]``; ``null`` leaves it to spark-submit), ``app_name``,
-    ``use_active_session`` (Databricks), ``conf`` (extra Spark properties).
+    Parameters
+    ----------
+    conf : dict, optional
+        ``master`` (default ``local[*]``; ``null`` leaves it to spark-submit), ``app_name``,
+        ``use_active_session`` (Databricks: default True), ``conf`` (extra Spark properties),
+        ``log_level``.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
     """
     conf = dict(conf or {})
     from pyspark.sql import SparkSession

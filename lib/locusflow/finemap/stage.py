@@ -153,8 +153,7 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
 
 
 def _manifest_sum(path: Path) -> str:
-    man = path / "_manifest.json"
-    return file_checksum(man) if man.exists() else ("present" if path.exists() else "missing")
+    return file_checksum(path)
 
 
 def _run(ctx: Context) -> dict:

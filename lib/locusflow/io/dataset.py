@@ -9,7 +9,6 @@ Spark reads the same layout with ``spark.read.parquet(path)``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -154,14 +153,7 @@ def read_manifest(path) -> dict | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def file_checksum(path, *, chunk: int = 1 << 20) -> str:
-    """sha256 of a file, or of every file under a directory (names and contents, sorted)."""
-    h = hashlib.sha256()
-    p = Path(path)
-    files = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
-    for f in files:
-        h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
-        with open(f, "rb") as fh:
-            while block := fh.read(chunk):
-                h.update(block)
-    return h.hexdigest()
+def file_checksum(path) -> str:
+    """Content hash of a file or directory: :func:`locusflow.checksum.content_hash` (kept for callers)."""
+    from ..checksum import content_hash
+    return content_hash(path)

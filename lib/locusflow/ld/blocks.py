@@ -45,13 +45,31 @@ def _norm_build(build: str) -> str:
 
 
 def available_blocks() -> list[tuple[str, str]]:
-    """(name, build) pairs loadable with :func:`published_blocks`."""
+    """Shipped block sets.
+
+    Returns
+    -------
+    list of tuple
+        (name, build) pairs loadable with :func:`published_blocks`.
+    """
     return ([(n, "GRCh37") for n in LDETECT] + [(n, b) for n in FOCUS for b in BUILDS]
             + [("EUR", "GRCh38")])
 
 
 def published_file(name: str, build: str = "GRCh37") -> Path:
-    """Path of a shipped block file (``published_blocks`` reads it)."""
+    """Path of a shipped block BED file.
+
+    Parameters
+    ----------
+    name : str
+        ``EUR``, ``AFR``, ``ASN`` (LDetect) or ``focus_eur``, ``focus_eur_afr``, ... (FOCUS).
+    build : str
+        ``GRCh37`` or ``GRCh38`` (``hg19``/``37`` accepted).
+
+    Returns
+    -------
+    pathlib.Path
+    """
     build = _norm_build(build)
     key = name.upper() if name.upper() in LDETECT else name.lower()
     if key == "EUR" and build == "GRCh38":
@@ -66,9 +84,22 @@ def published_file(name: str, build: str = "GRCh37") -> Path:
 
 
 def published_blocks(name: str, build: str = "GRCh37") -> pd.DataFrame:
-    """Shipped block set ``name`` (``EUR``, ``AFR``, ``ASN``, ``focus_eur``, ...) for ``build``.
+    """A shipped block set as intervals.
 
-    Columns chrom, start, stop (1-based half-open) and source, e.g. ``ldetect_EUR_GRCh37``.
+    Parameters
+    ----------
+    name, build : str
+        As :func:`published_file`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        chrom, start, stop (1-based half-open) and source, e.g. ``ldetect_EUR_GRCh37``.
+
+    References
+    ----------
+    Berisa T. & Pickrell J.K. (2016) Bioinformatics 32:283-285 (LDetect); Mancuso N. et al. (2019)
+    Nat Genet 51:675-682 (FOCUS block sets, pyfocus 0.802).
     """
     path = published_file(name, build)
     out = read_block_bed(path)
@@ -79,9 +110,23 @@ def published_blocks(name: str, build: str = "GRCh37") -> pd.DataFrame:
 def read_block_bed(path) -> pd.DataFrame:
     """Read a BED-like block file: ``chrom start stop`` (tab or space separated, optional header).
 
-    Returns chrom (no 'chr'), start, stop in locusflow coordinates (``start = s + 1``,
-    ``stop = e + 1``), sorted. LDetect AFR's split row (``s None`` then ``None e``) is merged into one
-    block; any other non-integer coordinate, overlap or empty interval is an InputError naming the row.
+    The one coordinate rule: a BED row ``chrom s e`` (0-based start, exclusive end) becomes the 1-based
+    half-open block ``[s + 1, e + 1)``, i.e. positions ``s < pos <= e``. LDetect AFR's split row
+    (``s None`` then ``None e``) is merged into one block.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    pandas.DataFrame
+        chrom (no "chr"), start, stop, sorted.
+
+    Raises
+    ------
+    InputError
+        A non-integer coordinate, an overlap or an empty interval, naming the file and row.
     """
     path = Path(path)
     if not path.exists():
@@ -134,8 +179,20 @@ def read_block_bed(path) -> pd.DataFrame:
 def fixed_windows(variants: pd.DataFrame, window: int) -> pd.DataFrame:
     """Consecutive windows of ``window`` variants per chromosome (the last one holds the rest).
 
-    A window boundary never separates two variants at the same position: it moves forward to the
-    next position change. Returns chrom, start, stop intervals for :func:`assign_blocks`.
+    A window boundary never separates two variants at the same position: it moves forward to the next
+    position change.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        chrom, pos.
+    window : int
+        Variants per window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        chrom, start, stop intervals for :func:`assign_blocks`.
     """
     if int(window) < 1:
         raise InputError("ld.window", "a positive number of variants per window", value=window)
@@ -147,10 +204,23 @@ def fixed_windows(variants: pd.DataFrame, window: int) -> pd.DataFrame:
 
 
 def intervals_from_starts(chrom: str, pos: np.ndarray, firsts) -> pd.DataFrame:
-    """Intervals whose blocks begin at the sorted positions ``pos[firsts]`` (0 must be first).
+    """Intervals whose blocks begin at the sorted positions ``pos[firsts]``.
 
-    ``start`` of block b is ``pos[firsts[b]]``, its ``stop`` the next block's start (the last one
-    stops after the last variant). Boundaries inside a run of equal positions move past the run.
+    ``start`` of block b is ``pos[firsts[b]]``, its ``stop`` the next block's start (the last one stops
+    after the last variant). Boundaries inside a run of equal positions move past the run.
+
+    Parameters
+    ----------
+    chrom : str
+    pos : numpy.ndarray
+        Sorted positions of the chromosome's variants.
+    firsts : array-like of int
+        Index of each block's first variant (0 first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        chrom, start, stop.
     """
     pos = np.asarray(pos, dtype=np.int64)
     firsts = np.asarray(firsts, dtype=np.int64)
@@ -166,11 +236,28 @@ def _positions(variants: pd.DataFrame):
 
 def assign_blocks(variants: pd.DataFrame, intervals: pd.DataFrame, *, n_samples: int,
                   source: str = "", genome_build: str = "") -> tuple[pd.DataFrame, pd.Series]:
-    """Blocks covering every variant, and each variant's ``block_id`` (aligned with ``variants``).
+    """Blocks covering every variant of a panel, and each variant's block_id.
 
-    ``intervals``: chrom, start, stop (1-based half-open, non-overlapping per chromosome). Edges are
-    extended and gaps filled as the module docstring says. Returns the ``ld_blocks`` frame (blocks
-    holding at least one variant, cost = n_variants^2 * n_samples) and the block_id per variant.
+    Edges are extended and gaps filled as the module docstring says; blocks holding no variant are
+    dropped.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        chrom, pos (a genotype store's variants table).
+    intervals : pandas.DataFrame
+        chrom, start, stop (1-based half-open, non-overlapping per chromosome).
+    n_samples : int
+        Samples of the panel (for the cost).
+    source, genome_build : str
+        Recorded in the output.
+
+    Returns
+    -------
+    blocks : pandas.DataFrame
+        Schema ``ld_blocks``, cost = n_variants^2 * n_samples (the LD GEMM's work).
+    block_of : pandas.Series
+        block_id per variant, aligned with ``variants``.
     """
     src = intervals["source"].iloc[0] if "source" in intervals and len(intervals) else source
     ivs = {c: g.sort_values("start") for c, g in intervals.groupby(intervals["chrom"].astype(str))}

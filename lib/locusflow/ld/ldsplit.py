@@ -46,9 +46,24 @@ log = get_logger("ld.ldsplit")
 
 
 def banded_r2(x: np.ndarray, band: int, chunk: int = 1024) -> np.ndarray:
-    """r2[p, d-1] = r(p, p+d)^2 for d = 1..band (0 past the end) from standardised rows ``x`` [m, n].
+    """Squared correlations of each variant with the next ``band`` variants.
 
-    r = x_p . x_q / n, computed chunk by chunk as float32 GEMMs of [chunk, n] x [n, chunk + band].
+    r2[p, d-1] = r(p, p+d)^2 for d = 1..band (0 past the end), r = x_p . x_q / n, computed chunk by chunk
+    as float32 GEMMs of [chunk, n] x [n, chunk + band].
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        [m, n] standardised dosages, variants in position order.
+    band : int
+        Pairs further apart than ``band`` variants count 0 (bigsnpr's sparse ``snp_cor``).
+    chunk : int
+        Rows per GEMM.
+
+    Returns
+    -------
+    numpy.ndarray
+        [m, band] float32.
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     m, n = x.shape
@@ -69,10 +84,24 @@ def banded_r2(x: np.ndarray, band: int, chunk: int = 1024) -> np.ndarray:
 
 
 def cut_costs(r2: np.ndarray, thr_r2: float = 0.0, max_r2: float = 1.0) -> np.ndarray:
-    """E_end[j, s-1] = E(j-s+1, j) for s = 1..band: cost of a block of s variants ending at j.
+    """Cost of every block that ends at each variant: E_end[j, s-1] = E(j-s+1, j), s = 1..band.
 
-    T(p, k) = sum_{d >= k} r2(p, p+d) by a reversed cumulative sum; the anti-diagonals
-    T(j-t+1, t) are read through a strided view (rows above 0 are zero padding) and summed over t.
+    T(p, k) = sum_{d >= k} r2(p, p+d) by a reversed cumulative sum; the anti-diagonals T(j-t+1, t) are
+    read through a strided view (rows above 0 are zero padding) and summed over t.
+
+    Parameters
+    ----------
+    r2 : numpy.ndarray
+        [m, band] from :func:`banded_r2`.
+    thr_r2 : float
+        r2 below it counts 0.
+    max_r2 : float
+        r2 above it counts +inf (such a pair may not straddle a boundary).
+
+    Returns
+    -------
+    numpy.ndarray
+        [m, band] float64 cut costs.
     """
     m, band = r2.shape
     b = np.where(r2 < thr_r2, 0.0, r2.astype(np.float64))
@@ -87,10 +116,34 @@ def cut_costs(r2: np.ndarray, thr_r2: float = 0.0, max_r2: float = 1.0) -> np.nd
 def ldsplit(r2: np.ndarray, min_size: int, max_size: int, *, max_K: int = 500, thr_r2: float = 0.0,
             max_r2: float = 0.3, pos=None, max_span: float | None = None,
             max_cost: float | None = None) -> pd.DataFrame:
-    """All optimal splits (one row per feasible K): n_block, cost, cost2, sizes (list of block sizes).
+    """All optimal splits of one chromosome into K = 1..max_K blocks (Privé 2022).
 
-    ``r2`` from :func:`banded_r2` (variants in position order). ``pos``/``max_span`` optionally bound
-    the bp span of a block. Returns an empty frame when no split satisfies the size limits.
+    Parameters
+    ----------
+    r2 : numpy.ndarray
+        [m, band] from :func:`banded_r2` (variants in position order).
+    min_size, max_size : int
+        Block size limits in variants.
+    max_K : int
+        Largest number of blocks tried.
+    thr_r2, max_r2 : float
+        As :func:`cut_costs`.
+    pos : array-like of int, optional
+        Positions, with ``max_span`` bounding a block's bp span.
+    max_span : float, optional
+    max_cost : float, optional
+        Largest cost reported (default m / 200).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feasible K: n_block, cost, cost2, sizes (list of block sizes); empty when no split
+        satisfies the limits.
+
+    References
+    ----------
+    Privé F. (2022) Optimal linkage disequilibrium splitting. Bioinformatics 38:255-256; bigsnpr
+    ``snp_ldsplit``.
     """
     m, band = r2.shape
     min_size, max_size = int(min_size), int(min(max_size, m))
@@ -144,7 +197,19 @@ def _path(args: list, k: int) -> list:
 
 
 def choose_split(solutions: pd.DataFrame, n_blocks: int | None = None) -> list:
-    """Block sizes of the chosen split: ``n_blocks`` if given, else min cost2 * sqrt(5 + cost)."""
+    """Block sizes of the split to use.
+
+    Parameters
+    ----------
+    solutions : pandas.DataFrame
+        From :func:`ldsplit`.
+    n_blocks : int, optional
+        Take the split with this many blocks; default bigsnpr's choice, min ``cost2 * sqrt(5 + cost)``.
+
+    Returns
+    -------
+    list of int
+    """
     if not len(solutions):
         raise ValueError("no split satisfies the block size limits")
     if n_blocks is not None:
@@ -158,7 +223,19 @@ def choose_split(solutions: pd.DataFrame, n_blocks: int | None = None) -> list:
 
 
 def cross_block_r2(r2: np.ndarray, sizes) -> float:
-    """Sum of banded r2 over pairs in different blocks (the quantity the split minimises)."""
+    """Sum of banded r2 over pairs in different blocks (the quantity the split minimises).
+
+    Parameters
+    ----------
+    r2 : numpy.ndarray
+        [m, band] from :func:`banded_r2`.
+    sizes : list of int
+        Block sizes (summing to m).
+
+    Returns
+    -------
+    float
+    """
     m, band = r2.shape
     block = np.repeat(np.arange(len(sizes)), sizes)
     q = np.arange(m)[:, None] + 1 + np.arange(band)[None, :]
@@ -170,9 +247,27 @@ def ldsplit_kernel(unit: dict, *, store: str, samples=None, min_size: int = 500,
                    band: int | None = None, max_K: int = 500, thr_r2: float = 0.02, max_r2: float = 0.3,
                    max_span: float | None = None, max_cost: float | None = None, n_blocks=None,
                    genome_build: str = "") -> pd.DataFrame:
-    """Work-list kernel: data-driven blocks (schema ``ld_blocks``) of one chromosome of a store.
+    """Work-list task: data-driven blocks of one chromosome of a genotype store.
 
-    ``unit``: chrom and ``index`` (store rows of the chromosome's variants in position order).
+    Parameters
+    ----------
+    unit : dict
+        chrom and ``index`` (store rows of the chromosome's variants in position order).
+    store : str
+        Genotype store path.
+    samples : list of int, optional
+        Store sample indices (None: all).
+    min_size, max_size, band, max_K, thr_r2, max_r2, max_span, max_cost : optional
+        As :func:`ldsplit` (``band`` defaults to ``max_size``).
+    n_blocks : int, optional
+        As :func:`choose_split`.
+    genome_build : str
+        Recorded in the output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Schema ``ld_blocks``.
     """
     st = GenotypeStore(store)
     idx = np.asarray(unit["index"], dtype=np.int64)

@@ -46,16 +46,32 @@ _COMP = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
 
 
 def ld_matrix(dosage: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """float32 correlation matrix [m, m] of a [m variants, n samples] dosage matrix (NaN = missing).
+    """Correlation (LD) matrix of one block's dosages.
 
-    Equal to ``X'X/n`` over standardised, mean-imputed dosages X. The GEMM runs on integers so that
-    it is exact in float32: each variant is shifted by its rounded mean c_i (D = dosage - c, 0 where
-    missing; entries -2..2, so sums of products stay below 2^24 for n < 2^22 samples), leaving
-    delta_i = mu_i - c_i (|delta| <= 1/2) to correct for. With M the call mask,
+    r = X'X / n over standardised, mean-imputed alt-allele dosages X (population SD). The GEMM runs on
+    integers so that it is exact in float32: each variant is shifted by its rounded mean c_i
+    (D = dosage - c, 0 where missing; entries -2..2, so sums of products stay below 2^24 for n < 2^22),
+    leaving delta_i = mu_i - c_i (|delta| <= 1/2) to correct for. With M the call mask,
     ``X'X = D D' - delta_j (D M') - delta_i (M D') + delta_i delta_j (M M')``, which is
-    ``D D' - n delta delta'`` when nothing is missing (then applied in float32: the rank-1 term is
-    small, |r| error ~1e-7); with missing calls the correction runs in float64. r = X'X/(n sd_i sd_j)
-    with sd from the data in float64. Monomorphic variants get a zero row (diagonal 0).
+    ``D D' - n delta delta'`` when nothing is missing (applied in float32; |r| error ~1e-7); with missing
+    calls the correction runs in float64. Monomorphic variants get a zero row (diagonal 0).
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        [m variants, n samples] alt-allele dosages (0..2), NaN where missing.
+    chunk : int
+        Rows of the matrix corrected per step (bounds temporary memory).
+
+    Returns
+    -------
+    numpy.ndarray
+        [m, m] float32 r, signs following the alt allele.
+
+    References
+    ----------
+    Equal to ``plink --r square --keep-allele-order`` (Pearson r of allele counts) on complete data
+    (Chang et al. 2015, GigaScience 4:7); with missing calls plink uses pairwise-complete samples.
     """
     d = np.asarray(dosage, dtype=np.float32)
     m, n = d.shape
@@ -98,6 +114,19 @@ def ld_matrix(dosage: np.ndarray, chunk: int = 1024) -> np.ndarray:
 
 
 def block_path(chrom, start, stop) -> str:
+    """Relative path of a block's Zarr group inside an LD directory.
+
+    Parameters
+    ----------
+    chrom : str
+    start, stop : int
+        The block's 1-based half-open interval (its :func:`locusflow.ld.blocks.block_id`).
+
+    Returns
+    -------
+    str
+        ``blocks/<chrom>/<chrom>_<start>_<stop>.zarr``.
+    """
     return f"blocks/{chrom}/{chrom}_{int(start)}_{int(stop)}.zarr"
 
 
@@ -107,18 +136,42 @@ def _store(path: str, stamp: float) -> GenotypeStore:
 
 
 def open_store(path) -> GenotypeStore:
-    """A cached GenotypeStore (variants table read once per process and store version)."""
+    """A genotype store opened once per process and store version (its variants table is cached).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A VCF Zarr store written by ``locusflow ingest``.
+
+    Returns
+    -------
+    locusflow.io.genotypes.GenotypeStore
+    """
     p = Path(path)
     meta = p / "locusflow.json"
     return _store(str(p), meta.stat().st_mtime if meta.exists() else 0.0)
 
 
 def ld_block_kernel(unit: dict, *, store: str, ld_dir: str, samples=None, maf: float = 0.0) -> pd.DataFrame:
-    """Work-list kernel: LD of one block, written to ``<ld_dir>/<path>``; returns its ld_index row.
+    """Work-list task: the LD matrix of one block, written to its Zarr group.
 
-    ``unit``: block_id, chrom, start, stop and the block's store rows, ``lo``/``hi`` (a range) or
-    ``index`` (a list). ``samples``: store sample indices (None = all). ``maf``: drop variants with
-    minor allele frequency below it (monomorphic variants are always dropped).
+    Parameters
+    ----------
+    unit : dict
+        block_id, chrom, start, stop and the block's store rows: ``lo``/``hi`` (a range) or ``index``.
+    store : str
+        Genotype store path.
+    ld_dir : str
+        LD directory the block's group is written into (:func:`block_path`).
+    samples : list of int, optional
+        Store sample indices to use (None: all).
+    maf : float
+        Variants with minor allele frequency below it are dropped (monomorphic ones always are).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The block's one ``ld_index`` row (variants kept, dropped, path, variant ids).
     """
     numcodecs.blosc.use_threads = False
     st = open_store(store)
@@ -144,7 +197,26 @@ def ld_block_kernel(unit: dict, *, store: str, ld_dir: str, samples=None, maf: f
 
 
 def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: str, n_samples: int) -> None:
-    """Write one block's Zarr group (staged, then renamed into place: no half-written block)."""
+    """Write one block's Zarr group, staged and renamed into place (never half-written).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Destination group.
+    r : numpy.ndarray
+        [m, m] float32 LD matrix.
+    variant_ids : array-like of str
+        The order of r's rows and columns.
+    alt_freq : array-like of float
+        Alt allele frequency per variant in the samples used.
+    block_id : str
+    n_samples : int
+        Recorded as group attributes.
+
+    Returns
+    -------
+    None
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
@@ -174,10 +246,22 @@ def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: s
 
 
 def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
-    """Work units (largest cost first is the runner's job) with each block's store rows.
+    """Work units of the LD stage: one per block, with the block's store rows.
 
     A block whose rows, in position order, form one contiguous store range gets ``lo``/``hi``;
-    otherwise ``index`` lists them. Every variant must fall in a block (assign_blocks guarantees it).
+    otherwise ``index`` lists them.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        The store's variants table (chrom, pos, store_index).
+    blocks : pandas.DataFrame
+        ``ld_blocks`` rows covering every variant (:func:`locusflow.ld.blocks.assign_blocks`).
+
+    Returns
+    -------
+    list of dict
+        unit_id, block_id, chrom, start, stop, cost and lo/hi or index.
     """
     units = []
     bl = blocks.sort_values(["chrom", "start"])
@@ -205,11 +289,33 @@ def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
 
 def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 0.0, engine: str = "local",
              spark=None, progress: bool = True, manifest: dict | None = None) -> pd.DataFrame:
-    """LD matrices of every block through the work-list runner; writes the index; returns it.
+    """LD matrices of every block through the work-list runner, then their index.
 
-    ``samples``: sample ids (None = all). The previous index is removed first and the new one written
-    once every block is done; block groups left from an earlier run that are not in the new index
-    are removed then.
+    The previous index is removed first and the new one written once every block is done; block
+    groups of an earlier run that are not in the new index are removed then.
+
+    Parameters
+    ----------
+    store : str or pathlib.Path
+        Genotype store.
+    blocks : pandas.DataFrame
+        ``ld_blocks`` rows.
+    ld_dir : str or pathlib.Path
+        Output LD directory (layout in the module docstring).
+    samples : list of str, optional
+        Sample ids (None: all).
+    maf : float
+        Minor allele frequency filter.
+    engine : {"local", "dask", "spark"}
+    spark : pyspark.sql.SparkSession, optional
+    progress : bool
+    manifest : dict, optional
+        Extra manifest entries of the index dataset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``ld_index`` table.
     """
     from ..engine.runner import run_worklist
 
@@ -234,16 +340,36 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
 
 
 def read_ld_index(ld_dir, chrom=None) -> pd.DataFrame:
-    """The ld_index table of an LD directory (optionally one chromosome)."""
+    """The ``ld_index`` table of an LD directory.
+
+    Parameters
+    ----------
+    ld_dir : str or pathlib.Path
+    chrom : str, optional
+        Only this chromosome's blocks.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     filt = None if chrom is None else [("chrom", "==", str(chrom))]
     return read_dataset(Path(ld_dir) / "index", "ld_index", filters=filt)
 
 
 def locate_variants(ld_dir, variant_ids=None, chrom=None) -> pd.DataFrame:
-    """variant_id -> block_id (and row ``ld_row`` in that block's matrix) from the index.
+    """The block and matrix row of each variant of an LD directory.
 
-    With ``variant_ids``, only those (ids absent from every matrix are left out); use the result to
-    group summary statistics by block and call :func:`read_block_ld` with each group's ids.
+    Parameters
+    ----------
+    ld_dir : str or pathlib.Path
+    variant_ids : array-like of str, optional
+        Only these (ids absent from every matrix are left out).
+    chrom : str, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        variant_id, block_id, ld_row; group sumstats by block_id and call :func:`read_block_ld`.
     """
     idx = read_ld_index(ld_dir, chrom)[["block_id", "variant_ids"]]
     lens = idx["variant_ids"].map(len).to_numpy()
@@ -257,10 +383,24 @@ def locate_variants(ld_dir, variant_ids=None, chrom=None) -> pd.DataFrame:
 
 
 def read_block_ld(ld_dir, block_id: str, variant_ids=None) -> tuple[pd.DataFrame, np.ndarray]:
-    """``(variants, r)`` of block ``block_id``: variant_id, chrom, pos, ref, alt, alt_freq and float32 r.
+    """Variants and LD matrix of one block, optionally of a subset in a given order.
 
-    With ``variant_ids``, only those variants (in that order); an id not in the block's matrix is an
-    InputError naming it.
+    Only the Zarr chunks needed are read.
+
+    Parameters
+    ----------
+    ld_dir : str or pathlib.Path
+    block_id : str
+        ``chrom:start-stop`` (:func:`locusflow.ld.blocks.block_id`).
+    variant_ids : array-like of str, optional
+        The variants wanted, in the order wanted; one not in the block is an InputError naming it.
+
+    Returns
+    -------
+    variants : pandas.DataFrame
+        variant_id, chrom, pos, ref, alt, alt_freq.
+    r : numpy.ndarray
+        float32 LD matrix in the same order.
     """
     ld_dir = Path(ld_dir)
     chrom, _, span = str(block_id).partition(":")

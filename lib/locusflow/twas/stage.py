@@ -44,10 +44,11 @@ from .. import get_logger
 from ..engine.runner import run_worklist
 from ..errors import InputError
 from .. import __version__
+from ..checksum import content_hash
 from ..io.dataset import file_checksum, is_complete, read_dataset, read_manifest, write_dataset
 from ..io.weights import covariance_codes, read_covariance, read_weights
 from ..ld.blocks import resolve_blocks
-from ..pipeline import Context, Stage, _checksum, register
+from ..pipeline import Context, Stage, register
 from .tasks import covariance_units, twas_block, twas_covariance, twas_units
 
 log = get_logger("twas")
@@ -112,7 +113,7 @@ def _run(ctx: Context) -> dict:
                                    "store": str(p["store"]), "options": opts})
         res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
     write_dataset(res, p["results"], "twas_results", mode="overwrite",
-                  manifest={"config": sec, "inputs": {str(x): _checksum(x) for x in _inputs(ctx.cfg)}})
+                  manifest={"config": sec, "inputs": {str(x): content_hash(x) for x in _inputs(ctx.cfg)}})
     n_out = int(res["block_id"].isna().sum())
     drops = {c[len("n_dropped_"):]: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")}
     log.info("twas: %d models in %d work units, %d with a z-score; %d models outside every block",
@@ -130,8 +131,8 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
              if s.get(k) and (k != "covariance" or ld_ref == "covariance")]
     store = p["store"] if Path(p["store"]).exists() else None
     key = {"sources": sources, "covariance": ld_ref == "covariance", "store": str(store) if store else None,
-           "store_manifest": _checksum(store) if store else None, "version": __version__}
-    stats = {str(f): _checksum(f) for f in files}
+           "store_manifest": content_hash(store) if store else None, "version": __version__}
+    stats = {str(f): content_hash(f) for f in files}
     man = read_manifest(p["weights"]) or {}
     done = is_complete(p["weights"]) and (ld_ref != "covariance" or is_complete(p["covariance"]))
     if done and man.get("import_key") == json.loads(json.dumps(key, default=str)):
