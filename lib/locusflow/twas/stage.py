@@ -40,10 +40,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..engine.runner import run_worklist
 from ..errors import InputError
-from .. import __version__
+from ..version import __version__
 from ..checksum import content_hash
 from ..config_schema import Key
 from ..io.dataset import file_checksum, is_complete, read_dataset, read_manifest, write_dataset
