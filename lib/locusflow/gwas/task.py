@@ -79,8 +79,10 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
     pandas.DataFrame (schema ``gwas_assoc``), trait by trait
     """
     s = gm.samples
-    obs = ~np.isnan(dosage)
-    g0 = np.where(obs, dosage, 0.0)
+    g0 = np.array(dosage, dtype=np.float64)
+    miss = np.isnan(g0)
+    g0[miss] = 0.0
+    obs = ~miss
     af = np.full((len(variants), len(s.traits)), np.nan)
     if gm.binary:
         used = ~np.isnan(s.pheno[:, gm.binary])
@@ -92,7 +94,7 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
     cols["_build"] = _labels(variants["genome_build"].to_numpy())
     out = []
     if gm.linear is not None:
-        r = linear_assoc(dosage, gm.linear)
+        r = linear_assoc(dosage, gm.linear, g0=g0, miss=miss)
         with np.errstate(invalid="ignore", divide="ignore"):
             af[:, gm.quantitative] = r.pop("sum_g") / (2.0 * r["n"])
         out.append(_frame(cols, s.traits, gm.quantitative, r, af[:, gm.quantitative], 0))
@@ -109,7 +111,9 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
 def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
     """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``."""
     g = GenotypeStore(store)
-    d = g.dosages(unit["start"], unit["stop"], samples=model.samples.store_index)
+    idx = model.samples.store_index
+    everyone = len(idx) == g.n_samples and bool((idx == np.arange(len(idx))).all())
+    d = g.dosages(unit["start"], unit["stop"], samples=None if everyone else idx)
     return gwas_assoc(d, g.variant_rows(unit["start"], unit["stop"]), model)
 
 
