@@ -62,7 +62,17 @@ class LinearModel:
 
 
 def design(covar: np.ndarray | None, n: int) -> np.ndarray:
-    """Covariate matrix with an intercept column first, float64."""
+    """Covariate matrix with an intercept column first, float64.
+
+    Parameters
+    ----------
+    covar : (n, c) covariates or None
+    n : number of samples
+
+    Returns
+    -------
+    (n, c + 1) float64
+    """
     one = np.ones((n, 1))
     if covar is None or np.asarray(covar).size == 0:
         return one
@@ -80,6 +90,10 @@ def prepare_linear(y: np.ndarray, covar: np.ndarray | None = None) -> LinearMode
     Returns
     -------
     LinearModel
+
+    References
+    ----------
+    Frisch & Waugh (1933); plink2 ``--glm`` (covariates projected per sample set).
     """
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1)
@@ -119,6 +133,10 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
     Returns
     -------
     dict of (v, t) arrays: beta, se, t, p, n (samples used), sum_g (sum of dosages over them)
+
+    References
+    ----------
+    Frisch & Waugh (1933). Peer: plink2 ``--glm`` linear (equal to its 6 printed digits).
     """
     if g0 is None:
         g = np.asarray(dosage, dtype=np.float64)

@@ -34,7 +34,21 @@ class GwasModel:
 
 
 def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel:
-    """Project covariates out of the quantitative traits once (`prepare_linear`)."""
+    """Project covariates out of the quantitative traits once (`prepare_linear`).
+
+    Parameters
+    ----------
+    samples : GwasSamples from `align_samples`
+    firth_fallback : Firth regression where plain logistic fails
+
+    Returns
+    -------
+    GwasModel
+
+    References
+    ----------
+    Peer: plink2 ``--glm``.
+    """
     q = [j for j, b in enumerate(samples.binary) if not b]
     b = [j for j, x in enumerate(samples.binary) if x]
     lin = prepare_linear(samples.pheno[:, q], samples.covar) if q else None
@@ -77,6 +91,10 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
     Returns
     -------
     pandas.DataFrame (schema ``gwas_assoc``), trait by trait
+
+    References
+    ----------
+    Peer: plink2 ``--glm`` (hide-covar, firth-fallback).
     """
     s = gm.samples
     g0 = np.array(dosage, dtype=np.float64)
@@ -109,7 +127,22 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
 
 
 def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
-    """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``."""
+    """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``.
+
+    Parameters
+    ----------
+    unit : work unit with start, stop
+    store : genotype store path
+    model : GwasModel
+
+    Returns
+    -------
+    pandas.DataFrame (schema gwas_assoc)
+
+    References
+    ----------
+    Peer: plink2 ``--glm``.
+    """
     g = GenotypeStore(store)
     idx = model.samples.store_index
     everyone = len(idx) == g.n_samples and bool((idx == np.arange(len(idx))).all())
