@@ -17,8 +17,8 @@ TOOL = ROOT.parent / "shared" / "tools" / "import_cycles.py"
 # foundation modules of layer 0 also from each other); never from a higher layer or a sibling stage.
 # A stage module (stage.py, *_stage.py) also imports pipeline/config, to register itself.
 LAYERS = [
-    {"errors", "logs", "version", "schema", "checksum", "data", "schemas"},
-    {"config"},
+    {"errors", "logs", "version", "schema", "checksum", "data", "schemas", "config_schema", "layout"},
+    {"config", "commit", "lock"},
     {"io"},
     {"engine"},
     {"pipeline"},
@@ -28,6 +28,8 @@ LAYERS = [
     {"breed", "enrich"},
     {"plots"},
     {"report"},
+    {"summary"},
+    {"cli_stage"},
     {"cli", "api", "__init__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

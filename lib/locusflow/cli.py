@@ -12,7 +12,8 @@ import argparse
 import sys
 import traceback
 
-from . import __version__, get_logger
+from .logs import get_logger
+from .version import __version__
 from .cli_stage import add_common, add_stage_command
 from .errors import LocusflowError
 from .layout import STAGES

@@ -43,6 +43,9 @@ STAGES = [     # pipeline order
               {"genotypes": "genotypes.vcz"}),
     StageInfo("munge", ("locusflow.io.munge_stage",),
               "GWAS summary statistics: read, filter, harmonise, write Parquet", {"sumstats": "sumstats"}),
+    StageInfo("gwas", ("locusflow.gwas.stage",),
+              "association of traits with the genotype store (linear; logistic with Firth fallback)",
+              {"gwas_assoc": "assoc", "gwas_sumstats": "sumstats"}),
     StageInfo("ld", ("locusflow.ld.stage",), "LD blocks and per-block LD matrices of a genotype store",
               {"ld_blocks": "blocks", "ld_matrices": "matrices"}),
     StageInfo("twas", ("locusflow.twas.stage",), "S-PrediXcan / FUSION z-scores from weight databases",
@@ -61,6 +64,11 @@ STAGES += [
     StageInfo("chip", ("locusflow.breed.chip_stage",),
               "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
+]
+STAGES += [
+    StageInfo("popgen", ("locusflow.popgen.stage",),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
 ]
 STAGES += [    # last: they read every other stage's published results
     StageInfo("enrich", ("locusflow.enrich.stage",),

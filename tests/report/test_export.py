@@ -16,7 +16,7 @@ from locusflow.io.sumstats import read_sumstats
 from locusflow.ld.matrix import read_block_ld
 from locusflow.plots.data import RunResults
 from locusflow.report.export import METAXCAN_COLUMNS, export
-import focus_helpers as fh
+from peers import pyfocus as fh
 from conftest import peer_venv
 from viz_run import ROOT, example_run
 

@@ -130,8 +130,9 @@ def focus_figures(run, out_dir, formats=("png", "svg")) -> list[str]:
     tg = run.twas_genes()
     pos = tg.drop_duplicates("model_id").set_index("model_id")["pos"] if tg is not None else pd.Series(dtype=float)
     res = res[res["population"] != "me"].assign(pos=lambda d: d["model_id"].map(pos))
+    res["pos"] = res["pos"].fillna((res["tx_start"] + res["tx_stop"]) / 2)
     paths = []
-    for (block, popn), rows in res.groupby(["block", "population"], sort=False):
+    for (block, popn), rows in res.groupby(["block_id", "population"], sort=False):
         genes = rows[rows["model_id"] != "NULL.MODEL"].sort_values("pos", na_position="last", kind="stable")
         omega = predicted_expression_corr(run, list(genes["model_id"]))
         fig = focus_figure(genes, omega, f"FOCUS {block} ({popn})")
@@ -139,9 +140,41 @@ def focus_figures(run, out_dir, formats=("png", "svg")) -> list[str]:
     return paths
 
 
-def plot_blocks(res, pops, out, params=None) -> int:
-    """Compatibility entry for the focus stage's ``plot: true`` (``out`` = ``<run>/focus/plots``): the FOCUS
-    figures of the run, read back from its focus results dataset, as PNG and PDF. Returns the file count.
-    The plots stage draws the same figures into ``<run>/plots/focus``."""
-    from .data import RunResults
-    return len(focus_figures(RunResults(Path(out).parent.parent), out, ("png", "pdf")))
+def plot_blocks(res: pd.DataFrame, pops: list, out, params: dict) -> int:
+    """The focus stage's ``plot: true``: ``<out>/<block_id>.<population>.{png,pdf}`` per fine-mapped block.
+
+    Omega is the one FOCUS itself used (:func:`locusflow.focus.block_details`, recomputed from the
+    populations' inputs), so the figure shows exactly the model that was fitted.
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+        ``focus_results`` rows.
+    pops : list of dict
+        The populations FOCUS ran on (store, sumstats, weights, samples, name).
+    out : str or Path
+        Output folder.
+    params : dict
+        The FOCUS parameters of the run (prior, ridge, ...).
+
+    Returns
+    -------
+    int
+        Number of files written.
+    """
+    from ..focus import block_details
+    out = Path(out)
+    n = 0
+    for bid, rows in res.groupby("block_id", sort=False):  # loop over blocks
+        chrom, span = bid.rsplit(":", 1)
+        start, stop = (int(s) for s in span.split("-"))
+        names = [p for p in rows["population"].unique() if p != "me"]
+        for name, d in zip(names, block_details(pops, chrom, start, stop, **params)):
+            genes = rows[(rows["population"] == name) & (rows["model_id"] != "NULL.MODEL")]
+            genes = genes.set_index("model_id").loc[list(d["model_id"])].reset_index()
+            genes["pos"] = (genes["tx_start"] + genes["tx_stop"]) / 2
+            order = np.argsort(genes["pos"].to_numpy(), kind="stable")
+            omega = np.asarray(d["wcor"])[np.ix_(order, order)]
+            fig = focus_figure(genes.iloc[order], omega, f"FOCUS {bid} ({name})")
+            n += len(save_figure(fig, out / f"{bid.replace(':', '_')}.{name}", ("png", "pdf")))
+    return n

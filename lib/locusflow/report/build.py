@@ -156,7 +156,7 @@ def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None, pl
         f = foc[foc["model_id"] != "NULL.MODEL"].copy()
         if tg is not None:
             f["twas stage z"] = f["model_id"].map(tg.drop_duplicates("model_id").set_index("model_id")["zscore"])
-        f = f.sort_values("pip", ascending=False)[["mol_name", "block", "population", "pip", "in_cred_set",
+        f = f.sort_values("pip", ascending=False)[["mol_name", "block_id", "population", "pip", "in_cred_set",
                                                    "twas_z"] + (["twas stage z"] if "twas stage z" in f else [])]
         f = f.rename(columns={"twas_z": "FOCUS z (ridge-adjusted)"})
         add("focus", "FOCUS genes", f"<p class='explain'>{EXPLAIN['focus']}</p>" + table(f, "focus-genes", max_rows=500)
