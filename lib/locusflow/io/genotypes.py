@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import zarr
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, read_dataset, write_dataset

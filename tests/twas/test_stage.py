@@ -8,17 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import EXAMPLES, REALDATA
-from test_twas import run_metaxcan
 
 from locusflow.errors import InputError
 from locusflow.io.dataset import read_dataset, write_dataset
 from locusflow.io.genotypes import ingest_plink
 from locusflow.io.plink import BedReader, read_bim
 from locusflow.io.weights import read_covariance, read_predictdb, write_covariance, write_predictdb
+from locusflow.ld.blocks import read_block_bed as read_blocks_bed
 from locusflow.pipeline import Context
-from locusflow.twas.genome import read_blocks_bed
 from locusflow.twas.spredixcan import spredixcan
 from locusflow.twas.stage import _run
+
+from .test_spredixcan import run_metaxcan
 
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 
@@ -283,7 +284,7 @@ def test_bundled_demo_models(inputs, tmp_path):
 def test_covariance_mode_model_place():
     """A model's chromosome is the one holding most of its SNPs (as the store path's model_positions), its
     position the median there; SNPs the weights do not place take their GWAS row's position."""
-    from locusflow.twas.covpath import _model_places
+    from locusflow.twas.places import model_places as _model_places
     w = pd.DataFrame({"model_id": ["a"] * 5 + ["b"] * 2 + ["c"],
                       "chrom": pd.Categorical(["1", "1", "2", "2", "NA", "NA", "NA", "NA"]),
                       "pos": pd.array([10, 20, 500, 700, pd.NA, pd.NA, pd.NA, pd.NA], dtype="Int64"),
