@@ -49,10 +49,14 @@ def test_munge_ld_susie_sss_on_the_strongest_block(session):
     pip_susie = np.asarray(fit.pip)
     snp, config, cred = lf.finemap_sss(z, R, 337000, max_causal=3)
     pip_sss = snp["pip"].to_numpy()
-    # both put the top PIP on a SNP in strong LD with the lead SNP, and agree on where the mass is
+    # the lead SNP's signal is found by both: it sits in a SuSiE 95% credible set, and each method puts at
+    # least 0.9 of posterior inclusion on the SNPs in strong LD (r^2 >= 0.8) with it
     top = int(np.argmax(np.abs(z)))
+    assert any(top in set(cs) for cs in fit.sets.cs)
+    tagged = R[:, top] ** 2 >= 0.8
     for pip in (pip_susie, pip_sss):
-        assert R[int(np.argmax(pip)), top] ** 2 > 0.5
+        assert pip[tagged].sum() >= 0.9
+    # and they agree on where the mass is over the whole block
     assert np.corrcoef(pip_susie, pip_sss)[0, 1] > 0.8
 
 
