@@ -61,9 +61,8 @@ def test_munge_ld_susie_sss_on_the_strongest_block(session):
 
 
 def test_spredixcan_and_focus(session, tmp_path):
-    from locusflow.io.weights import read_covariance, read_predictdb
-    w = read_predictdb(EXAMPLES / "twas_sim_chr20_22.db", tissue="sim_EUR")
-    cov = read_covariance(EXAMPLES / "twas_sim_chr20_22.cov.txt.gz", tissue="sim_EUR")
+    w = lf.read_predictdb(EXAMPLES / "twas_sim_chr20_22.db", tissue="sim_EUR")
+    cov = lf.read_covariance(EXAMPLES / "twas_sim_chr20_22.cov.txt.gz", tissue="sim_EUR")
     gwas = session["ss"]
     res = lf.spredixcan(w, gwas, covariance=cov)
     assert len(res) == w["model_id"].nunique()
@@ -84,6 +83,16 @@ def test_spredixcan_and_focus(session, tmp_path):
     z_hand = float(np.sum(wt * np.sqrt(np.diag(S)) * wm["z"].to_numpy()) / np.sqrt(wt @ S @ wt))
     assert top["n_snps_used"] == len(wm)
     assert top["zscore"] == pytest.approx(z_hand, abs=1e-6)
-    genes = lf.focus(session["root"] / "sumstats", session["store"].path, EXAMPLES / "twas_sim_chr20_22.db",
+    # FOCUS on the same weights, placed on the panel (rsid -> chrom, pos) as the twas stage imports them
+    lf.import_weights([{"predictdb": EXAMPLES / "twas_sim_chr20_22.db", "tissue": "sim_EUR"}],
+                      session["root"] / "weights", locate=session["store"].variants[["rsid", "chrom", "pos"]])
+    genes = lf.focus(session["root"] / "sumstats", session["store"].path, session["root"] / "weights",
                      blocks="37:EUR")
-    assert len(genes) and genes["pip"].between(0, 1).all()
+    real = genes[genes["model_id"] != "NULL.MODEL"]
+    assert len(real) and real["pip"].between(0, 1).all()
+    # per block, the 90% credible gene set holds at least 90% of the posterior (with the null model)
+    for _, b in genes.groupby(["block_id", "population"]):
+        assert b.loc[b["in_cred_set"] == 1, "pip"].sum() >= 0.9 - 1e-9 or (b["model_id"] == "NULL.MODEL").any()
+    # the strongest TWAS gene of the example is FOCUS's top gene in its block
+    best = real.loc[real["pip"].idxmax()]
+    assert best["twas_z"] != 0

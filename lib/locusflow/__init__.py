@@ -44,6 +44,9 @@ _API = {
     "build_ld": ("locusflow.ld.matrix", "build_ld"),
     "read_block_ld": ("locusflow.ld.matrix", "read_block_ld"),
     # TWAS
+    "read_predictdb": ("locusflow.io.weights", "read_predictdb"),
+    "read_covariance": ("locusflow.io.weights", "read_covariance"),
+    "import_weights": ("locusflow.io.weights", "import_weights"),
     "spredixcan": ("locusflow.twas", "spredixcan"),
     "fusion": ("locusflow.twas", "fusion"),
     "PanelLD": ("locusflow.twas", "PanelLD"),
@@ -66,6 +69,7 @@ _API = {
     "fit_gblup": ("locusflow.breed.gblup", "fit_gblup"),
     "fit_rrblup": ("locusflow.breed.gblup", "fit_rrblup"),
     "fit_weighted_gblup": ("locusflow.breed.weighted", "fit_weighted_gblup"),
+    "fit_bayesc": ("locusflow.breed.bayesc", "fit_bayesc"),
     "design_chip": ("locusflow.breed.chip", "design_chip"),
 }
 __all__ = sorted(_API) + ["get_logger", "__version__"]
