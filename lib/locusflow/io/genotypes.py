@@ -33,6 +33,24 @@ _COMP = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFF
 
 
 def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
+    """Variant identifiers ``chrom:pos:ref:alt`` (the store's ``variant_id``).
+
+    Parameters
+    ----------
+    chrom : array-like
+        Chromosome names (as strings).
+    pos : array-like of int
+        1-based positions.
+    ref : array-like of str
+        Reference alleles.
+    alt : array-like of str
+        Alternate alleles.
+
+    Returns
+    -------
+    pandas.Series of str
+        ``chrom:pos:ref:alt`` per variant, in input order.
+    """
     return (pd.Series(chrom, dtype=str).str.cat([pd.Series(pos).astype(str).values,
             pd.Series(ref, dtype=str).values, pd.Series(alt, dtype=str).values], sep=":"))
 
@@ -359,6 +377,22 @@ def standardise(dosage: np.ndarray) -> np.ndarray:
 
     Monomorphic variants become rows of zeros. Uses the population variance (divide by n), as
     plink's r does.
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        Dosages [variants, samples]; NaN = missing (copied, not modified).
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Standardised dosages [variants, samples]: missing calls at the variant mean (so 0 after
+        centring), each row divided by its population standard deviation; rows with zero variance
+        (or all missing) are zeros.
+
+    References
+    ----------
+    Chang CC et al. (2015) GigaScience 4:7 (PLINK 1.9/2, ``plink --r``).
     """
     x = np.array(dosage, dtype=np.float32, copy=True)
     mean = np.nanmean(x, axis=1, keepdims=True)
