@@ -357,7 +357,26 @@ def _dropped(ss: Sumstats, df: pd.DataFrame, reasons) -> pd.DataFrame:
 
 def write_munged(res: MungeResult, out, manifest: dict | None = None) -> Path:
     """Write the dataset (partitioned by chrom), then ``_munge_report.tsv`` (item, count) and
-    ``_munge_dropped.parquet`` (row snp chrom pos a1 a2 reason); the report is also in the manifest."""
+    ``_munge_dropped.parquet`` (row snp chrom pos a1 a2 reason); the report is also in the manifest.
+
+    The dataset replaces any previous one at ``out`` (``mode="overwrite"``); its manifest records the
+    input file's path and sha256. Report items are ``rows_in_file``, ``kept``, ``dropped:<reason>``,
+    ``harmonised:<case>``, ``ref_check:<class>`` and, after a liftover, ``liftover:<from>-><to>``.
+
+    Parameters
+    ----------
+    res : MungeResult
+        Result of :func:`munge` (its ``report`` names the input file under ``sumstats``).
+    out : str or pathlib.Path
+        Dataset directory.
+    manifest : dict, optional
+        Extra manifest entries; they override ``munge_report`` and ``inputs`` on a clash.
+
+    Returns
+    -------
+    pathlib.Path
+        The dataset directory.
+    """
     from .dataset import file_checksum, write_dataset
     info = {"munge_report": res.report,
             "inputs": {"sumstats": {"path": res.report["sumstats"],
