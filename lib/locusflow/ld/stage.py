@@ -133,7 +133,8 @@ def make_blocks(store: GenotypeStore, opts: dict, *, genome_build: str = "GRCh37
     Raises
     ------
     InputError
-        When a BED file of blocks is missing or malformed, or a sample id is unknown.
+        When a BED file of blocks is missing or malformed, a published set is unknown for ``genome_build``,
+    or a sample id is unknown.
 
     References
     ----------
