@@ -101,6 +101,14 @@ def load_config(path=None, overrides: dict | None = None, *, sets=(), source: st
     -------
     Config
         Not yet validated: :func:`locusflow.pipeline.resolve_config` checks it and fills defaults.
+
+    Raises
+    ------
+    InputError
+        When a config file (or one it includes) does not exist, is not valid YAML, is not a mapping at
+        the top level, or includes itself.
+    ConfigError
+        When a ``--set`` text is not ``KEY=VALUE`` with a YAML value (:func:`parse_override`).
     """
     cfg = Config()
     paths = [] if path is None else (list(path) if isinstance(path, (list, tuple)) else [path])

@@ -98,7 +98,9 @@ def read_focus_db(path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        As :func:`read_focus_models`; a SchemaError when the rows do not conform to ``weights``.
+        As :func:`read_focus_models`.
+    SchemaError
+        When the rows do not conform to schema ``weights``.
 
     References
     ----------

@@ -80,6 +80,13 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
     -------
     GenotypeStore
 
+    Raises
+    ------
+    InputError
+        When a PLINK file is missing or malformed (:func:`~locusflow.io.plink.read_bim`,
+        :func:`~locusflow.io.plink.read_fam`, :class:`BedReader`: magic bytes, size for the samples and
+        variants), or ``fasta`` is not an indexed FASTA.
+
     References
     ----------
     PLINK 2 ``--ref-from-fa``: https://www.cog-genomics.org/plink/2.0/data#ref_from_fa
@@ -140,10 +147,13 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     Parameters
     ----------
     vcf : str or Path
+        VCF file (plain or bgzipped; indexed when it has several contigs).
     out : str or Path
         Store directory (.vcz), replaced if present.
     genome_build : str
+        Recorded on the variants.
     variants_chunk : int
+        Variants per Zarr chunk.
     progress : bool
         bio2zarr's progress bar.
     fasta : str or Path, optional
@@ -152,6 +162,19 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     Returns
     -------
     GenotypeStore
+        The new store at ``out``.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist, a data line's field count differs from the header's
+        (:func:`~locusflow.io.vcf.check_sample_columns`), bio2zarr cannot convert it, or ``fasta`` is not
+        an indexed FASTA.
+
+    References
+    ----------
+    Danecek P et al. (2021) GigaScience 10:giab008 (``bcftools norm -m-``); VCF Zarr specification
+    (bio2zarr, sgkit).
     """
     from bio2zarr import vcf as b2z
 

@@ -196,6 +196,12 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
     -------
     dict
         Summary: blocks, source, variants, ld_variants, dropped_maf_or_monomorphic, largest_block.
+
+    Raises
+    ------
+    InputError
+        When the store is not a genotype store, a sample id is unknown (:func:`read_samples`), or the
+        blocks cannot be made (:func:`make_blocks`).
     """
     from ..io.genotypes import GenotypeStore     # zarr: imported when the stage runs, not at CLI start
     from .matrix import build_ld
