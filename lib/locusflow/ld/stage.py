@@ -190,7 +190,9 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
     opts : dict
         The ``ld`` config section (keys of :data:`CONFIG`).
     genome_build, engine, spark, progress
-        As in the pipeline config.
+        As in the pipeline config: genome_build (str) of the store's positions; engine (str:
+        ``local``, ``dask`` or ``spark``) that runs the work units; spark (SparkSession, optional) for
+        ``engine='spark'``; progress (bool) shows a progress bar while the matrices are built.
 
     Returns
     -------
