@@ -58,6 +58,12 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    SchemaError
+        When ``df`` does not conform to ``schema`` (a column missing, null where not allowed, or of the
+        wrong type), naming the dataset (``source``) and column; nothing is written then.
     """
     sch = _schema(schema)
     parts = list(sch.partition_by if partition_by is None else partition_by)
@@ -137,6 +143,11 @@ def read_dataset(path, schema, *, filters=None, columns=None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Sorted by the schema's partition and sort keys when every column is read.
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not exist.
     """
     sch = _schema(schema)
     df = read_arrow(path, sch, filters=filters, columns=columns).to_pandas()
@@ -161,6 +172,11 @@ def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa
     Returns
     -------
     pyarrow.Table
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not exist.
     """
     return _arrow_dataset(path, schema, dictionary).to_table(filter=_to_expr(filters), columns=columns)
 
