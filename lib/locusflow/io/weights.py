@@ -183,7 +183,7 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
 def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
     """A MetaXcan covariance file as (gene, rsid1, rsid2, value) float64; ``NA`` values dropped.
 
-    gene/rsid1/rsid2 come back as pandas categoricals (Arrow dictionary-encoded, multi-threaded read).
+    gene/rsid1/rsid2 come back as pandas categoricals (Arrow dictionary-encoded, one-threaded read inside a task).
     A file the fast reader rejects is re-read line-aware, so bad rows raise :class:`InputError`
     naming the file, the 1-based data row and the column. ``tissue`` adds that column.
 
