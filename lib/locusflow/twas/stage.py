@@ -68,9 +68,20 @@ def _paths(cfg: dict) -> dict:
             "covariance": out / "covariance", "results": out / "results"}
 
 
+def _blocks(cfg):
+    """The blocks models are placed in: ``twas.blocks`` when given, else this run's LD blocks when the ld
+    stage is part of the run or published (so twas, finemap and focus name the same blocks), else None
+    (fixed windows of ``window_kb``)."""
+    sec = cfg.get("twas") or {}
+    if sec.get("blocks"):
+        return str(sec["blocks"])
+    ld = dataset_path(cfg, "ld_blocks")
+    return str(ld) if "ld" in (cfg.get("stages") or []) or ld.exists() else None
+
+
 def _inputs(cfg):
     sec = cfg.get("twas") or {}
-    files = []
+    files = [] if not _blocks(cfg) or sec.get("blocks") else [_blocks(cfg)]
     for s in sec.get("weights") or []:
         files += [s[k] for k in ("predictdb", "fusion", "covariance") if s.get(k)]
     p = _paths(cfg)
@@ -106,12 +117,12 @@ def _run(ctx: Context) -> dict:
         units = covariance_units(p["weights"], shards)
         res = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(), progress=len(units) > 1,
                            kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
-                                   "covariance": str(p["covariance"]), "blocks": sec.get("blocks"), "window": window,
+                                   "covariance": str(p["covariance"]), "blocks": _blocks(ctx.cfg), "window": window,
                                    "options": opts})
     else:
         if w is None:        # imported by an earlier run
             w = read_dataset(p["weights"], "weights")
-        blocks = resolve_blocks(sec["blocks"]) if sec.get("blocks") else None
+        blocks = resolve_blocks(_blocks(ctx.cfg)) if _blocks(ctx.cfg) else None
         units = twas_units(p["weights"], blocks, int(sec.get("blocks_per_unit", 16)), window=window)
         res = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(),
                            kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
@@ -273,7 +284,8 @@ CONFIG = {      # the twas section; defaults None = the method's own (see the mo
     "method": Key("str", "spredixcan", "association method", choices=("spredixcan", "fusion")),
     "ld_reference": Key("str", "store", "LD from this run's genotypes or the model files",
                         choices=("store", "covariance")),
-    "blocks": Key("path", None, "LD-block BED [fixed windows of window_kb]"),
+    "blocks": Key("path", None, "LD blocks: a BED file, a shipped set or an ld_blocks dataset [this run's LD "
+                  "blocks when the ld stage runs, else fixed windows of window_kb]"),
     "window_kb": Key("float", None, "fixed window size in kb [1000]", gt=0),
     "blocks_per_unit": Key("int", None, "consecutive blocks per work unit [16]", min=1),
     "strand_flip": Key("bool", None, "complement strand-flipped SNPs (MetaXcan: false) [true]"),
