@@ -55,7 +55,7 @@ STAGES = [     # pipeline order
               {"finemap_snp": "snp", "finemap_cs": "cs", "finemap_blocks": "blocks", "finemap_config": "config"}),
     StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
               "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
-              {"focus_results": "results", "focus_tsv": "focus.tsv", "focus_plots": "plots"}),
+              {"focus_results": "results", "focus_tsv": "focus.tsv"}),
 ]
 STAGES += [
     StageInfo("gs", ("locusflow.breed.gs_stage",),
