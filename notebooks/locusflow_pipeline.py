@@ -14,23 +14,23 @@ OUT = os.environ.get("LOCUSFLOW_OUT", "out/notebook")
 
 # COMMAND ----------
 
-from locusflow.config import deep_merge, load_config
+from locusflow.config import load_config
 from locusflow.pipeline import run_pipeline
+from locusflow.summary import print_summary
 
-cfg = load_config(CONFIG, {"out": OUT})
-# On Databricks the `spark` object exists: use it (conf/databricks.yaml does the same)
-if "spark" in globals():
-    cfg = deep_merge(cfg, load_config("conf/databricks.yaml"))
+# On Databricks the `spark` object exists: use it (conf/databricks.yaml overrides only engine and spark)
+configs = [CONFIG] + (["conf/databricks.yaml"] if "spark" in globals() else [])
+cfg = load_config(configs, {"out": OUT})
 
 # COMMAND ----------
 
 summaries = run_pipeline(cfg)
-for stage, summary in summaries.items():
-    print(stage, summary)
+print_summary(cfg, summaries)
 
 # COMMAND ----------
 
 from locusflow.io.dataset import read_dataset
+from locusflow.layout import dataset_path
 
-if os.path.exists(os.path.join(OUT, "sumstats")):
-    print(read_dataset(os.path.join(OUT, "sumstats"), "sumstats").head())
+if dataset_path(cfg, "sumstats").exists():
+    print(read_dataset(dataset_path(cfg, "sumstats"), "sumstats").head())

@@ -1,7 +1,72 @@
 """locusflow: causal variants and genes behind GWAS associations, at genome scale.
 
-Pure numpy kernels per work unit (an LD block, a gene, a batch of variants); Spark, Dask and an
-in-process loop only shard them (see ``locusflow.engine``). Every dataset's contract is in ``schemas/``.
+The public API, for notebooks and scripts (``import locusflow as lf``)::
+
+    ss = lf.munge("trait.sumstats.gz", "out/sumstats", reference="out/genotypes.vcz").sumstats
+    r = lf.ld_matrix(dosages)                          # one block's LD (plink --r)
+    fit = lf.susie_rss(z, r, n, L=10)                  # susieR susie_rss
+    snp, config, cred = lf.finemap_sss(z, r, n)        # FINEMAP shotgun stochastic search
+    twas = lf.spredixcan(weights, gwas, covariance=cov)   # MetaXcan SPrediXcan
+    genes = lf.focus(...)                               # pyfocus FOCUS
+    lf.run_pipeline(lf.load_config("conf/example.yaml"))
+
+Every name loads its module on first use, so ``import locusflow`` (and ``locusflow --help``) imports
+no numerics. Pure numpy kernels per work unit (an LD block, a gene, a batch of variants); Spark, Dask
+and an in-process loop only shard them (``locusflow.engine``). Every dataset's contract is in
+``schemas/`` (:func:`dataset_schema`, :func:`read_dataset`).
 """
+import importlib
+
 from .logs import get_logger, logger
 from .version import __version__
+
+# public name -> (module, attribute); one table, so `__all__`, `dir(lf)` and the docs agree
+_API = {
+    # datasets and configuration
+    "read_dataset": ("locusflow.io.dataset", "read_dataset"),
+    "write_dataset": ("locusflow.io.dataset", "write_dataset"),
+    "dataset_schema": ("locusflow.schema", "load"),
+    "load_config": ("locusflow.config", "load_config"),
+    "run_pipeline": ("locusflow.pipeline", "run_pipeline"),
+    # ingest and munge
+    "ingest_plink": ("locusflow.io.genotypes", "ingest_plink"),
+    "ingest_vcf": ("locusflow.io.genotypes", "ingest_vcf"),
+    "GenotypeStore": ("locusflow.io.genotypes", "GenotypeStore"),
+    "munge": ("locusflow.io.munge", "munge"),
+    # LD
+    "block_id": ("locusflow.ld.blocks", "block_id"),
+    "resolve_blocks": ("locusflow.ld.blocks", "resolve_blocks"),
+    "assign_blocks": ("locusflow.ld.blocks", "assign_blocks"),
+    "ld_matrix": ("locusflow.ld.matrix", "ld_matrix"),
+    "build_ld": ("locusflow.ld.matrix", "build_ld"),
+    "read_block_ld": ("locusflow.ld.matrix", "read_block_ld"),
+    # TWAS
+    "spredixcan": ("locusflow.twas", "spredixcan"),
+    "fusion": ("locusflow.twas", "fusion"),
+    "PanelLD": ("locusflow.twas", "PanelLD"),
+    # fine-mapping
+    "susie_rss": ("locusflow.finemap", "susie_rss"),
+    "finemap_sss": ("locusflow.finemap", "finemap_sss"),
+    "focus": ("locusflow.focus", None),   # the package itself, callable: lf.focus(...) = focus.run.focus
+    # breeding
+    "vanraden_grm": ("locusflow.breed.relationship", "vanraden_grm"),
+    "fit_gblup": ("locusflow.breed.gblup", "fit_gblup"),
+    "fit_rrblup": ("locusflow.breed.gblup", "fit_rrblup"),
+    "fit_weighted_gblup": ("locusflow.breed.weighted", "fit_weighted_gblup"),
+    "design_chip": ("locusflow.breed.chip", "design_chip"),
+}
+__all__ = sorted(_API) + ["get_logger", "__version__"]
+
+
+def __getattr__(name):
+    if name in _API:
+        module, attr = _API[name]
+        value = importlib.import_module(module)
+        value = value if attr is None else getattr(value, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'locusflow' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

@@ -70,9 +70,11 @@ class HashCache:
             self._dirty = True
 
     def save(self) -> None:
-        """Write the cache file atomically (no-op without a path or without new entries)."""
+        """Write the cache file atomically (no-op without a path or without new entries); entries of
+        files that no longer exist (removed versions) are dropped."""
         if self.path is None or not self._dirty:
             return
+        self._entries = {f: v for f, v in self._entries.items() if os.path.exists(f)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self._entries))
@@ -115,8 +117,14 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
     return digest
 
 
-def content_hash(path, *, cache: HashCache | None = None, ignore=(".", )) -> str:
+PROVENANCE = ("_manifest.json", "_stage.json", "_SUCCESS")
+
+
+def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVENANCE) -> str:
     """Hash of a file, or of every file under a directory (relative paths and contents, sorted).
+
+    Inside a directory, the provenance files a rerun rewrites with new times and paths (``_manifest.json``,
+    ``_stage.json``, ``_SUCCESS``) are not part of its content.
 
     Parameters
     ----------
@@ -126,7 +134,7 @@ def content_hash(path, *, cache: HashCache | None = None, ignore=(".", )) -> str
         See :func:`file_hash`.
     ignore : tuple of str
         Names starting with one of these prefixes are skipped inside a directory (default: hidden
-        files, which are staging and lock files, never data).
+        files, which are staging and lock files, never data, and the provenance files).
 
     Returns
     -------
@@ -166,7 +174,7 @@ def code_version(package_dir=None, *, cache: HashCache | None = None) -> str:
 
     A code edit therefore changes every stage's fingerprint, so no result of older code is reused.
     """
-    from . import __version__
+    from .version import __version__
     root = Path(package_dir or Path(__file__).parent)
     h = _hasher()
     parts = [root]

@@ -1,62 +1,136 @@
 """The one ``locusflow`` command. ``locusflow run CONFIG`` runs the pipeline; every stage also has its
-own subcommand (``locusflow ingest``, ``locusflow munge``, ...) registered by its stage module.
+own subcommand (``locusflow ingest``, ``locusflow munge``, ...), built from its config section.
 
-Errors in the input print one line naming file, row and column and exit with status 2.
+``locusflow --help`` lists the stages from :data:`locusflow.layout.STAGES` without importing any of
+them; ``locusflow <stage> ...`` imports that stage only. Every failure the user can cause (bad config,
+bad input file, permissions, a locked results root) prints one line and exits with status 2; ``--debug``
+adds the traceback.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
-from . import __version__, get_logger
-from .config import deep_merge, load_config, parse_override
+from .logs import get_logger
+from .version import __version__
+from .cli_stage import add_common, add_stage_command
 from .errors import LocusflowError
-from .pipeline import load_stages, run_pipeline
+from .layout import STAGES
 
 log = get_logger()
 
 
 def _cmd_run(args) -> int:
-    overrides: dict = {}
-    for s in args.set or []:
-        overrides = deep_merge(overrides, parse_override(s))
-    if args.engine:
-        overrides["engine"] = args.engine
-    if args.out:
-        overrides["out"] = args.out
-    cfg = load_config(args.config, overrides)
+    from .config import load_config
+    from .pipeline import run_pipeline
+    from .summary import print_summary
+    over = {k: getattr(args, k) for k in ("out", "engine", "genome_build") if getattr(args, k)}
+    cfg = load_config(args.config, over, sets=args.set or ())
     summaries = run_pipeline(cfg, force=args.force)
-    for name, s in summaries.items():
-        print(f"{name}: {s if s == 'skipped' else {k: v for k, v in s.items() if k != 'seconds'}}")
-    print(f"results in {cfg['out']}")
+    print_summary(cfg, summaries)
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _cmd_config(args) -> int:
+    from .config import load_config
+    from .config_schema import explain
+    from .pipeline import resolve_config, sections
+    if args.explain or not args.config:
+        print(explain(sections()))
+        return 0
+    import yaml
+    cfg = resolve_config(load_config(args.config, sets=args.set or ()))
+    print(yaml.safe_dump(dict(cfg), sort_keys=False), end="")
+    return 0
+
+
+def _cmd_serve(args) -> int:
+    from .report.server import serve
+    serve(args.results, host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .report.export import FORMATS, export
+    done = export(args.results, args.to, args.format or FORMATS)
+    for f, paths in done.items():
+        print(f"{f}: {len(paths)} file(s) under {args.to}")
+    return 0
+
+
+def build_parser(loaded=None) -> argparse.ArgumentParser:
+    """The parser; ``loaded`` maps stage names to registered stages whose full subcommand is wanted."""
+    loaded = loaded or {}
     p = argparse.ArgumentParser(prog="locusflow", description="Causal variants and genes behind GWAS "
-                                "associations: `locusflow run CONFIG` runs the pipeline; each stage has its own subcommand.")
+                                "associations: `locusflow run CONFIG` runs the pipeline; each stage has its own "
+                                "subcommand. --out is always a results root: stage S writes <out>/S/.")
     p.add_argument("--version", action="version", version=f"locusflow {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run the configured pipeline stages")
-    r.add_argument("config", help="pipeline YAML (e.g. conf/example.yaml)")
-    r.add_argument("--engine", choices=["local", "dask", "spark"], help="override the config's engine")
-    r.add_argument("--out", help="override the results root")
-    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any config key (a.b=1)")
-    r.add_argument("--force", action="store_true", help="rerun stages even when unchanged")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    r = sub.add_parser("run", help="run the configured pipeline stages (skipping unchanged ones)")
+    r.add_argument("config", nargs="+", help="pipeline YAML(s), e.g. conf/example.yaml; later ones override")
+    add_common(r, config_flag=False)
     r.set_defaults(func=_cmd_run)
-    for stage in load_stages().values():
-        if stage.add_cli is not None:
-            stage.add_cli(sub)
+    c = sub.add_parser("config", help="check a configuration, or print the documented schema")
+    c.add_argument("config", nargs="*", help="YAML file(s) to check; prints the resolved configuration")
+    c.add_argument("--explain", action="store_true", help="print every section and key: type, default, meaning")
+    c.add_argument("--set", action="append", metavar="KEY=VALUE")
+    c.set_defaults(func=_cmd_config)
+    v = sub.add_parser("serve", help="a local web app over a run's results: search, locus view, tables")
+    v.add_argument("results", help="results root (--out of a run)")
+    v.add_argument("--host", default="127.0.0.1", help="interface to bind (default: this machine only)")
+    v.add_argument("--port", type=int, default=8000, help="TCP port (0: any free one)")
+    v.set_defaults(func=_cmd_serve)
+    e = sub.add_parser("export", help="results in other tools' formats (MetaXcan, FINEMAP, susieR, pyfocus, "
+                       "LDSC, GWAS-SSF, LD .ld/.npz)")
+    e.add_argument("results", help="results root (--out of a run)")
+    e.add_argument("--to", required=True, help="output directory")
+    e.add_argument("--format", action="append", choices=["metaxcan", "finemap", "susie", "pyfocus", "ldsc",
+                                                          "gwas_ssf", "ld"], help="repeatable; default all")
+    e.set_defaults(func=_cmd_export)
+    for info in STAGES:
+        st = loaded.get(info.name)
+        if st is None:
+            sub.add_parser(info.name, help=info.help, add_help=False)
+        elif st.add_cli is not None:                  # older API: the stage builds its own subcommand
+            st.add_cli(sub)
+        else:
+            add_stage_command(sub, st)
     return p
 
 
+def _command(argv) -> str | None:
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+    return None
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     try:
+        loaded = {}
+        cmd = _command(argv)
+        if cmd in {s.name for s in STAGES}:
+            from .pipeline import load_stage
+            loaded[cmd] = load_stage(cmd)
+        args = build_parser(loaded).parse_args(argv)
         return int(args.func(args) or 0)
     except LocusflowError as exc:
+        if debug:
+            traceback.print_exc()
         print(f"locusflow: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("locusflow: interrupted; nothing was published by the stage that was running", file=sys.stderr)
+        return 130
+    except OSError as exc:                   # permissions, disk full, a file vanishing under us
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"locusflow: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

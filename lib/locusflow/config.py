@@ -1,10 +1,15 @@
-"""Pipeline configuration: ``conf/*.yaml`` merged with command-line overrides.
+"""Pipeline configuration: ``conf/*.yaml`` files merged in order, then command-line overrides.
 
-A config is a mapping; top-level keys: ``out`` (results root), ``engine`` (local | dask | spark),
-``genome_build``, ``spark`` (see :func:`locusflow.engine.spark.get_spark`), ``stages`` (names to run, in
-pipeline order) and one section per stage. ``include: [file, ...]`` merges other files first, so a
-pipeline config can start from ``local.yaml`` or ``cluster.yaml``. Relative paths inside a config are
-relative to the current directory, as on the command line.
+A config is a mapping; top-level keys (declared in :data:`TOP`): ``out`` (results root), ``engine``
+(local | dask | spark), ``genome_build``, ``stages`` (names to run, in pipeline order), ``spark`` (see
+:func:`locusflow.engine.spark.get_spark`), ``paths`` (datasets read from elsewhere) and one section per
+stage, declared by the stage (``locusflow config --explain`` prints them all). ``include: [file, ...]``
+merges other files first. Later files, ``--set`` and flags override only the keys they name: mappings
+merge key by key, any other value (a list too) replaces the earlier one. Relative paths inside a config
+are relative to the current directory, as on the command line.
+
+:func:`load_config` records where each key came from (``Config.origin``), so that the schema check
+(:func:`locusflow.config_schema.validate`) names the file of a bad key.
 """
 from __future__ import annotations
 
@@ -13,23 +18,85 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InputError
+from .config_schema import Key
+from .errors import ConfigError, InputError
 
-DEFAULTS = {"out": "out", "engine": "local", "genome_build": "GRCh37", "stages": [], "spark": {}}
+TOP = {
+    "out": Key("path", "out", "results root: stage S writes <out>/S/ (a link to its published version)"),
+    "engine": Key("str", "local", "how work units are run (same numbers on each)",
+                  choices=("local", "dask", "spark")),
+    "genome_build": Key("str", "GRCh37", "build of every position", choices=("GRCh37", "GRCh38")),
+    "stages": Key("list", None, "stages to run (run in pipeline order); a non-empty list", item=Key("str")),
+    "spark": Key("section", {}, "the Spark session (engine: spark)", keys={
+        "master": Key("str", None, "Spark master [local[*]]; null leaves it to spark-submit"),
+        "app_name": Key("str", None, "application name [locusflow]"),
+        "use_active_session": Key("bool", None, "take the session that exists (Databricks) [true]"),
+        "log_level": Key("str", None, "Spark log level [WARN]"),
+        "conf": Key("map", None, "extra Spark properties"),
+    }),
+    "paths": Key("map", None, "dataset -> location, for datasets this pipeline reads but does not write "
+                 "(e.g. sumstats: /data/ss); see locusflow.layout.DATASETS", item=Key("path")),
+}
+
+
+class Config(dict):
+    """A configuration mapping that remembers, in ``origin``, the source of each dotted key."""
+
+    def __init__(self, *args, origin: dict | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.origin = dict(origin or {})
 
 
 def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
     out = copy.deepcopy(base)
     for k, v in (over or {}).items():
         out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    if isinstance(base, Config):
+        out = Config(out, origin={**base.origin, **getattr(over, "origin", {})})
     return out
 
 
-def load_config(path=None, overrides: dict | None = None) -> dict:
-    cfg = copy.deepcopy(DEFAULTS)
-    if path is not None:
-        cfg = deep_merge(cfg, _read(Path(path)))
-    return deep_merge(cfg, overrides or {})
+def _origins(d: dict, source: str, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out[key] = source
+        if isinstance(v, dict):
+            out.update(_origins(v, source, key + "."))
+    return out
+
+
+def load_config(path=None, overrides: dict | None = None, *, sets=(), source: str = "command line") -> Config:
+    """Merge config files (a path or a list, later ones win), then ``overrides``, then ``--set`` texts.
+
+    Parameters
+    ----------
+    path : str, Path or list, optional
+        YAML file(s).
+    overrides : dict, optional
+        Values from command-line flags (named ``source`` in messages).
+    sets : sequence of str
+        ``a.b=value`` overrides (``--set``), values parsed as YAML.
+    source : str
+        How messages name ``overrides``.
+
+    Returns
+    -------
+    Config
+        Not yet validated: :func:`locusflow.pipeline.resolve_config` checks it and fills defaults.
+    """
+    cfg = Config()
+    paths = [] if path is None else (list(path) if isinstance(path, (list, tuple)) else [path])
+    for p in paths:
+        data = _read(Path(p))
+        cfg = deep_merge(cfg, Config(data, origin=_origins(data, str(p))))
+    if overrides:
+        cfg = deep_merge(cfg, Config(overrides, origin=_origins(overrides, source)))
+    for text in sets or ():
+        over = parse_override(text)
+        cfg = deep_merge(cfg, Config(over, origin=_origins(over, f"--set {text}")))
+    return cfg
 
 
 def _read(path: Path, seen=()) -> dict:
@@ -41,12 +108,17 @@ def _read(path: Path, seen=()) -> dict:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, f"valid YAML ({getattr(exc, 'problem', exc)})",
                          row=mark.line + 1 if mark else None) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"a readable YAML file ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(data, dict):
         raise InputError(path, "a YAML mapping at the top level")
     merged: dict = {}
-    for inc in data.pop("include", []) or []:
+    includes = data.pop("include", []) or []
+    if isinstance(includes, str):
+        includes = [includes]
+    for inc in includes:
         p = (path.parent / inc) if not Path(inc).is_absolute() else Path(inc)
-        if p in seen:
+        if p in seen or p == path:
             raise InputError(path, f"no include cycle ({p})")
         merged = deep_merge(merged, _read(p, seen + (path,)))
     return deep_merge(merged, data)
@@ -54,13 +126,17 @@ def _read(path: Path, seen=()) -> dict:
 
 def parse_override(text: str) -> dict:
     """``a.b.c=value`` -> {"a": {"b": {"c": value}}} with the value parsed as YAML."""
-    if "=" not in text:
-        raise InputError("--set", "KEY=VALUE", value=text)
+    if "=" not in text or not text.split("=", 1)[0].strip():
+        raise ConfigError(f"--set: expected KEY=VALUE (e.g. finemap.susie.L=5), found {text!r}")
     key, val = text.split("=", 1)
+    try:
+        value = yaml.safe_load(val)
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {text}: {key}: expected a YAML value, found {val!r}") from None
     out: dict = {}
     cur = out
-    parts = key.split(".")
+    parts = key.strip().split(".")
     for p in parts[:-1]:
         cur = cur.setdefault(p, {})
-    cur[parts[-1]] = yaml.safe_load(val)
+    cur[parts[-1]] = value
     return out

@@ -28,3 +28,11 @@ class InputError(LocusflowError):
 
 class SchemaError(LocusflowError):
     """A dataset does not conform to its contract in ``schemas/``."""
+
+
+class ConfigError(LocusflowError):
+    """A configuration error: ``<file>: <dotted.key>: expected ..., found ...`` (found before any stage runs)."""
+
+
+class LockError(LocusflowError):
+    """The results root is locked by another run (the message names its pid and start time)."""

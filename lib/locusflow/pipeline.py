@@ -1,41 +1,74 @@
-"""``locusflow run``: the configured stages in pipeline order, each skipped when neither its inputs
-nor its configuration changed since its last successful run.
+"""``locusflow run``: the configured stages in pipeline order, each skipped when nothing it reads changed.
 
-A stage is registered by a module listed in :data:`STAGE_MODULES` with :func:`register`. Its
-fingerprint is the sha256 of its config section, the global settings it depends on, and the
-checksums of the input paths it names; it is stored with the run's summary in
-``<out>/_stages/<name>.json`` once the stage has finished.
+How a stage plugs in (see docs/ARCHITECTURE.md):
+
+- it is listed, with its datasets, in :data:`locusflow.layout.STAGES` (no import needed for ``--help``);
+- its module calls ``register(Stage(name, run, config=CONFIG, inputs=...))``; ``CONFIG`` declares its
+  config section (:class:`locusflow.config_schema.Key`), which also gives its CLI flags
+  (:func:`locusflow.cli_stage.add_stage_command`);
+- ``run(ctx)`` reads with ``ctx.path("sumstats")`` and writes every output under ``ctx.path(<its dataset>)``
+  (a staging directory while it runs) and returns a summary dict.
+
+For each stage, :func:`run_pipeline` computes a fingerprint from content (the stage's whole resolved
+config section, the genome build, the code version, every file the section names, its declared inputs;
+upstream datasets by their stage's published fingerprint), skips the stage when its published version
+has that fingerprint, else runs it into a fresh staging directory and publishes it atomically
+(:mod:`locusflow.commit`). The whole run holds the results root's lock (:mod:`locusflow.lock`), and the
+whole configuration is validated before the first stage starts.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, get_logger
-from .checksum import content_hash
-from .errors import LocusflowError
+from .logs import get_logger
+from .checksum import HashCache, code_version, content_hash, hash_json
+from .commit import Versions, check_writable
+from .config import TOP, Config
+from .config_schema import validate
+from .errors import ConfigError
+from .layout import DATASETS, STAGE_INFO, STAGES, STATE_DIR, dataset_path, stage_dir, stage_names
+from .lock import OutputLock
 
 log = get_logger("pipeline")
-
-# pipeline order; a module that is not there yet is skipped
-STAGE_MODULES = [
-    "locusflow.io.ingest_stage", "locusflow.io.munge_stage", "locusflow.ld.stage",
-    "locusflow.twas.stage", "locusflow.finemap.stage", "locusflow.finemap.focus_stage",
-]
 
 
 @dataclass
 class Stage:
+    """A registered stage.
+
+    Parameters
+    ----------
+    name : str
+        As in :data:`locusflow.layout.STAGES`.
+    run : callable
+        ``run(ctx: Context) -> dict`` (the summary).
+    inputs : callable
+        ``inputs(cfg) -> list`` of paths it reads that its config section does not name (upstream datasets).
+    outputs : callable
+        Unused (kept for stage modules of the older API: outputs are the stage's datasets in the layout).
+    add_cli : callable, optional
+        Older API: ``add_cli(subparsers)`` registers its own subcommand. Prefer ``config`` (+ ``cli_extra``).
+    config : dict, optional
+        Its config section: key -> :class:`locusflow.config_schema.Key`.
+    cli_extra : callable, optional
+        ``cli_extra(parser)`` adds flags the section does not declare; ``cli_config(args) -> dict`` maps them
+        onto the section.
+    """
+
     name: str
     run: Callable[["Context"], dict]
     inputs: Callable[[dict], list] = lambda cfg: []
     outputs: Callable[[dict], list] = lambda cfg: []
-    add_cli: Callable | None = None          # add_cli(subparsers) registers `locusflow <name>`
+    add_cli: Callable | None = None
+    config: dict | None = None
+    cli_extra: Callable | None = None
+    cli_config: Callable | None = None
     order: int = 0
 
 
@@ -43,25 +76,81 @@ REGISTRY: dict[str, Stage] = {}
 
 
 def register(stage: Stage) -> Stage:
-    """Add a stage; it runs in the position of its module in STAGE_MODULES, whatever the import order."""
-    mod = getattr(stage.run, "__module__", "")
-    stage.order = STAGE_MODULES.index(mod) if mod in STAGE_MODULES else len(STAGE_MODULES) + len(REGISTRY)
+    """Add a stage (called by its module at import); it runs in its place in ``layout.STAGES``."""
+    names = stage_names()
+    stage.order = names.index(stage.name) if stage.name in names else len(names) + len(REGISTRY)
     REGISTRY[stage.name] = stage
     return stage
 
 
+def load_stage(name: str) -> Stage:
+    """Import the module of one stage (only it) and return the registered stage."""
+    if name not in REGISTRY:
+        for mod in STAGE_INFO[name].modules:
+            try:
+                importlib.import_module(mod)
+                break
+            except ModuleNotFoundError as exc:
+                if not (exc.name == mod or mod.startswith(f"{exc.name}.")):
+                    raise
+    if name not in REGISTRY:
+        raise ConfigError(f"stage {name!r}: no module of {STAGE_INFO[name].modules} registers it")
+    return REGISTRY[name]
+
+
 def load_stages() -> dict[str, Stage]:
-    for mod in STAGE_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    """Import every stage module; returns the registry."""
+    for s in STAGES:
+        load_stage(s.name)
     return REGISTRY
+
+
+def sections() -> dict:
+    """The whole schema: ``""`` (top level) and one section per registered stage that declares one."""
+    out = {"": TOP}
+    for st in sorted(load_stages().values(), key=lambda s: s.order):
+        if st.config is not None:
+            out[st.name] = st.config
+    return out
+
+
+def resolve_config(cfg: dict, *, check_files: bool = True) -> Config:
+    """Validate ``cfg`` against every declared section and the stage list; returns it with defaults.
+
+    Raises :class:`~locusflow.errors.ConfigError` (one line: file, dotted key, expected, found).
+    """
+    origin = getattr(cfg, "origin", {})
+    secs = sections()
+    free = {k: v for k, v in cfg.items() if k in REGISTRY and k not in secs}     # older stages: unchecked
+    out = validate({k: v for k, v in cfg.items() if k not in free}, secs, origin=origin,
+                   check_files=check_files)
+    out.update(free)
+    src = origin.get("stages", "config")
+    wanted = out.get("stages")
+    if not wanted:
+        raise ConfigError(f"{src}: stages: expected a non-empty list of stages ({', '.join(stage_names())}), "
+                          f"found {'nothing' if wanted is None else repr(wanted)}")
+    for s in wanted:
+        if s not in REGISTRY:
+            raise ConfigError(f"{src}: stages: unknown stage {s!r} (known: {', '.join(stage_names())})")
+    for ds, where in (out.get("paths") or {}).items():
+        if ds not in DATASETS:
+            raise ConfigError(f"{origin.get('paths.' + ds, src)}: paths.{ds}: unknown dataset "
+                              f"(known: {', '.join(sorted(DATASETS))})")
+        if DATASETS[ds][0] in wanted:
+            raise ConfigError(f"{origin.get('paths.' + ds, src)}: paths.{ds}: stage {DATASETS[ds][0]} writes this "
+                              f"dataset in this run; remove one of them")
+    for s in wanted:
+        for k, key in (REGISTRY[s].config or {}).items():
+            if key.required and out.get(s, {}).get(k) is None:
+                raise ConfigError(f"{origin.get(s, src)}: {s}.{k}: required ({key.help})")
+    return Config(out, origin=origin)
 
 
 @dataclass
 class Context:
+    """What a running stage sees: the resolved config, dataset paths, the engine."""
+
     cfg: dict
     _spark: object = None
     summaries: dict = field(default_factory=dict)
@@ -76,6 +165,31 @@ class Context:
 
     def section(self, name: str) -> dict:
         return self.cfg.get(name) or {}
+
+    def path(self, name: str) -> Path:
+        """Location of dataset ``name`` (:data:`locusflow.layout.DATASETS`): for the running stage's own
+        outputs, inside its staging directory; for others, the published (or configured) location."""
+        return dataset_path(self.cfg, name)
+
+    def stage_dir(self, stage: str) -> Path:
+        return stage_dir(self.cfg, stage)
+
+    def previous(self, name: str) -> Path | None:
+        """Dataset ``name`` as last published (e.g. to reuse an import), or None."""
+        stage, rel = DATASETS[name]
+        cur = Versions(self.out).current(stage)
+        return cur / rel if cur is not None and (cur / rel).exists() else None
+
+    def reuse(self, name: str) -> bool:
+        """Hard-link the last published copy of dataset ``name`` into this run's staging place (for a stage
+        that reuses an import while its sources are unchanged); True if there was one. Writers replace
+        files (rename), never edit them in place, so the published copy is not touched."""
+        prev, dest = self.previous(name), self.path(name)
+        if prev is None or dest.exists() or not str(dest).startswith(str(self.cfg.get("_staging", {}).get(
+                DATASETS[name][0], "\0"))):
+            return False
+        shutil.copytree(prev, dest, copy_function=os.link) if prev.is_dir() else os.link(prev, dest)
+        return True
 
     @property
     def spark(self):
@@ -92,41 +206,103 @@ class Context:
         return kw
 
 
-def fingerprint(stage: Stage, cfg: dict) -> str:
-    keys = {k: cfg.get(k) for k in ("out", "genome_build")}
-    blob = json.dumps({"section": cfg.get(stage.name), "globals": keys, "version": __version__,
-                       "inputs": {str(p): content_hash(p) for p in stage.inputs(cfg)}},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def _named_files(section, found: list) -> list:
+    """Every string in a config section that names an existing file or directory."""
+    if isinstance(section, dict):
+        for v in section.values():
+            _named_files(v, found)
+    elif isinstance(section, list):
+        for v in section:
+            _named_files(v, found)
+    elif isinstance(section, str) and len(section) < 4096 and os.path.exists(section):
+        found.append(section)
+    return found
+
+
+def _identity(path, out: Path, versions: Versions, cache: HashCache) -> tuple[str, str]:
+    """(logical name, content identity) of an input: an upstream dataset by its stage's fingerprint."""
+    p = Path(path)
+    try:
+        rel = p.relative_to(out)
+    except ValueError:
+        return str(path), content_hash(p, cache=cache)
+    stage = rel.parts[0] if rel.parts else ""
+    man = versions.manifest(stage) if stage in STAGE_INFO else None
+    if man is not None:
+        sub = Path(*rel.parts[1:])
+        return str(rel), f"{man['fingerprint']}:{sub}" if (versions.current(stage) / sub).exists() else "missing"
+    return str(rel), content_hash(p, cache=cache)
+
+
+def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
+                cache: HashCache | None = None) -> dict:
+    """What a stage's result depends on: ``{'fingerprint': digest, 'inputs': ..., 'config': ..., 'code': ...}``."""
+    out = Path(cfg["out"])
+    versions = versions or Versions(out)
+    sec = cfg.get(stage.name) or {}
+    paths = list(dict.fromkeys([*_named_files(sec, []), *map(str, stage.inputs(cfg))]))
+    inputs = dict(_identity(p, out, versions, cache) for p in paths)
+    parts = {"stage": stage.name, "config": sec, "genome_build": cfg.get("genome_build"),
+             "code": code_version(cache=cache), "inputs": inputs}
+    return {**parts, "fingerprint": hash_json(parts)}
 
 
 def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
-    """Run ``cfg['stages']`` in pipeline order; returns each stage's summary (or 'skipped')."""
-    stages = load_stages()
-    wanted = list(cfg.get("stages") or [])
-    unknown = [s for s in wanted if s not in stages]
-    if unknown:
-        raise LocusflowError(f"config 'stages': unknown stage(s) {unknown}; known: {list(stages)}")
-    ctx = Context(cfg)
-    state_dir = ctx.out / "_stages"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    for name in sorted(wanted, key=lambda s: stages[s].order):
-        st = stages[name]
-        fp = fingerprint(st, cfg)
-        state = state_dir / f"{name}.json"
-        prev = json.loads(state.read_text()) if state.exists() else {}
-        outputs_ok = all(Path(p).exists() for p in st.outputs(cfg))
-        if not force and prev.get("fingerprint") == fp and outputs_ok:
-            log.info("stage %s: inputs and configuration unchanged, skipped", name)
-            ctx.summaries[name] = "skipped"
-            continue
-        t0 = time.time()
-        log.info("stage %s: running", name)
-        summary = st.run(ctx) or {}
-        summary["seconds"] = round(time.time() - t0, 3)
-        ctx.summaries[name] = summary
-        state.write_text(json.dumps({"fingerprint": fp,
-                                     "summary": summary, "finished_at": time.time()},
-                                    indent=1, default=str))
-        log.info("stage %s: done in %.1f s", name, summary["seconds"])
+    """Validate ``cfg``, lock its results root, run ``cfg['stages']`` in pipeline order.
+
+    Parameters
+    ----------
+    cfg : dict
+        A configuration (:func:`locusflow.config.load_config`).
+    force : bool
+        Run every selected stage even when its fingerprint is unchanged.
+
+    Returns
+    -------
+    dict
+        Stage name -> its summary, or ``'skipped'``.
+    """
+    cfg = resolve_config(cfg)
+    out = Path(cfg["out"])
+    check_writable(out)
+    with OutputLock(out):
+        versions = Versions(out)
+        versions.clean()
+        cache = HashCache(out / STATE_DIR / "hash-cache.json")
+        ctx = Context(cfg)
+        try:
+            for name in sorted(cfg["stages"], key=lambda s: REGISTRY[s].order):
+                ctx.summaries[name] = _run_stage(REGISTRY[name], ctx, versions, cache, force)
+        finally:
+            cache.save()
     return ctx.summaries
+
+
+def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, force: bool):
+    fp = fingerprint(st, ctx.cfg, versions=versions, cache=cache)
+    prev = versions.manifest(st.name)
+    if not force and prev is not None and prev.get("fingerprint") == fp["fingerprint"]:
+        log.info("stage %s: inputs, configuration and code unchanged, skipped", st.name)
+        return "skipped"
+    staging = versions.begin(st.name, fp["fingerprint"].split(":")[-1][:20])
+    t0 = time.time()
+    log.info("stage %s: running", st.name)
+    run_cfg = Config({**ctx.cfg, "_staging": {st.name: str(staging)}}, origin=getattr(ctx.cfg, "origin", {}))
+    stage_ctx = Context(run_cfg, _spark=ctx._spark, summaries=ctx.summaries)
+    try:
+        summary = st.run(stage_ctx) or {}
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)       # nothing of a failed stage stays (kill -9: next start)
+        raise
+    finally:
+        ctx._spark = stage_ctx._spark
+    summary = {k: v for k, v in summary.items() if not _is_path_value(v, staging)}
+    seconds = round(time.time() - t0, 3)
+    versions.publish(st.name, staging, {**fp, "summary": summary, "seconds": seconds})
+    log.info("stage %s: published in %.1f s", st.name, seconds)
+    return summary
+
+
+def _is_path_value(v, staging: Path) -> bool:
+    """Summary entries that are staging paths say nothing once published (the layout names them)."""
+    return isinstance(v, str) and v.startswith(str(staging))

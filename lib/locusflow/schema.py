@@ -52,6 +52,7 @@ class Column:
     nullable: bool = True
     unit: str | None = None
     description: str = ""
+    optional: bool = False      # nullable column a writer may omit: conform adds it, all null
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,12 @@ class Schema:
         row holding a null in a non-nullable column.
         """
         where = f"dataset '{self.name}'" + (f" from {source}" if source else "")
-        missing = [c.name for c in self.columns if c.name not in df.columns]
+        missing = [c.name for c in self.columns if c.name not in df.columns and not c.optional]
         if missing:
             raise SchemaError(f"{where}: missing column(s) {missing}; expected {self.names}")
         out = {}
         for c in self.columns:
-            s = df[c.name]
+            s = df[c.name] if c.name in df.columns else pd.Series([None] * len(df), dtype=object, index=df.index)
             if c.type in _NUMPY and s.dtype == _NUMPY[c.type] or c.type == "string" and arrow_string(s.dtype):
                 plain = isinstance(s.index, pd.RangeIndex) and s.index.start == 0 and s.index.step == 1
                 out[c.name] = s if plain else s.reset_index(drop=True)
@@ -206,7 +207,8 @@ def load(name: str) -> Schema:
         raise SchemaError(f"no schema named '{name}' (schemas/{name}.yaml)") from None
     spec = yaml.safe_load(text)
     cols = tuple(Column(name=c["name"], type=c["type"], nullable=c.get("nullable", True),
-                        unit=c.get("unit"), description=c.get("description", ""))
+                        unit=c.get("unit"), description=c.get("description", ""),
+                        optional=bool(c.get("optional", False)))
                  for c in spec["columns"])
     for c in cols:
         if c.type not in _ARROW:

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 import zarr
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
+from .vcf import check_sample_columns, split_calls, split_plan
 
 log = get_logger("ingest")
 VARIANTS_CHUNK = 1000
@@ -37,11 +38,45 @@ def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
 
 
 def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
-                 progress: bool = False) -> "GenotypeStore":
-    """Convert a PLINK 1 fileset to a VCF Zarr store at ``out`` (replaced if present)."""
+                 progress: bool = False, fasta=None) -> "GenotypeStore":
+    """Convert a PLINK 1 fileset to a VCF Zarr store at ``out`` (replaced if present).
+
+    Parameters
+    ----------
+    prefix : str or Path
+        PLINK prefix (.bed/.bim/.fam; their consistency is checked exactly, see :class:`BedReader`).
+    out : str or Path
+        Store directory (.vcz).
+    genome_build : str
+        Recorded on the variants.
+    variants_chunk : int
+        Variants per Zarr chunk.
+    progress : bool
+        Unused (PLINK conversion is one pass).
+    fasta : str or Path, optional
+        Indexed genome: ``ref`` becomes the genome's allele, as ``plink2 --ref-from-fa force``: variants
+        whose A1 is the genome base are stored with ref = A1, alt = A2 (dosage 2 - A1 count); others
+        keep ref = A2. Counts per class (:mod:`locusflow.io.fasta`) go to the store's ``ref_check``.
+
+    Returns
+    -------
+    GenotypeStore
+
+    References
+    ----------
+    PLINK 2 ``--ref-from-fa``: https://www.cog-genomics.org/plink/2.0/data#ref_from_fa
+    """
     bim, fam = read_bim(prefix), read_fam(prefix)
     bed = BedReader(prefix, n_samples=len(fam), n_variants=len(bim))
     m, n = len(bim), len(fam)
+    swap, ref_check = np.zeros(m, bool), None
+    if fasta is not None:
+        from .fasta import Genome, classify_ref
+        cls = classify_ref(bim["chrom"], bim["pos"], bim["a2"], bim["a1"], Genome(fasta))
+        swap = cls == "genome_alt"
+        ref_check = json.dumps({k: int(v) for k, v in pd.Series(cls).value_counts().items()})
+        log.info("%s: ref against %s: %s (genome_alt turned round)", prefix, fasta, ref_check)
+    ref, alt = np.where(swap, bim["a1"], bim["a2"]), np.where(swap, bim["a2"], bim["a1"])
     out = Path(out)
     tmp = out.parent / f".{out.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -54,7 +89,8 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
     for s in range(0, m, variants_chunk):
         e = min(m, s + variants_chunk)
         g = bed.read(s, e)
-        # unphased calls: A1 count c -> (c>=1, c==2) as (allele index 0=ref/A2, 1=alt/A1)
+        g = np.where(swap[s:e, None] & (g >= 0), 2 - g, g) if swap[s:e].any() else g
+        # unphased calls: alt count c -> (c>=1, c==2) as (allele index 0=ref, 1=alt); alt = A1 unless swapped
         calls = np.stack([(g >= 2).astype(np.int8), (g >= 1).astype(np.int8)], axis=-1)
         calls[g < 0] = -1
         gt[s:e] = calls
@@ -62,27 +98,49 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
         cnt = ok.sum(1)
         af[s:e] = np.where(cnt > 0, np.where(ok, g, 0).sum(1) / np.maximum(2 * cnt, 1), np.nan)
         rate[s:e] = cnt / n
-    _write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), bim["a2"].to_numpy(),
-                          bim["a1"].to_numpy(), bim["rsid"].to_numpy(), fam["iid"].to_numpy(),
-                          contigs, variants_chunk)
+    _write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), ref, alt,
+                          bim["rsid"].to_numpy(), fam["iid"].to_numpy(), contigs, variants_chunk)
     variants = pd.DataFrame({
-        "variant_id": make_variant_id(bim["chrom"], bim["pos"], bim["a2"], bim["a1"]),
-        "chrom": bim["chrom"], "pos": bim["pos"], "ref": bim["a2"], "alt": bim["a1"],
+        "variant_id": make_variant_id(bim["chrom"], bim["pos"], ref, alt),
+        "chrom": bim["chrom"], "pos": bim["pos"], "ref": ref, "alt": alt,
         "rsid": bim["rsid"], "cm": bim["cm"].astype(float), "store_index": np.arange(m),
         "af": af, "call_rate": rate, "genome_build": genome_build})
     checksum = "".join(file_checksum(f"{prefix}.{x}")[:16] for x in ("bed", "bim", "fam"))
     return _finish(tmp, out, variants, source=str(prefix), fmt="plink", n=n,
-                   chunk=variants_chunk, build=genome_build, checksum=checksum)
+                   chunk=variants_chunk, build=genome_build, checksum=checksum, ref_check=ref_check)
 
 
 def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
-               progress: bool = False) -> "GenotypeStore":
-    """Convert a (bgzipped, indexed or not) VCF to a VCF Zarr store with bio2zarr."""
+               progress: bool = False, fasta=None) -> "GenotypeStore":
+    """Convert a (bgzipped; indexed when it has several contigs) VCF to a VCF Zarr store with bio2zarr.
+
+    Multi-allelic records are split as ``bcftools norm -m-`` (:mod:`locusflow.io.vcf`); every data line
+    must carry one field per sample of the header. With ``fasta``, REF is checked against the genome
+    (counted in the store's ``ref_check``, a warning when any REF is not the genome's base: a wrong
+    build or FASTA); alleles are never changed, REF being the genome's base by the VCF specification.
+
+    Parameters
+    ----------
+    vcf : str or Path
+    out : str or Path
+        Store directory (.vcz), replaced if present.
+    genome_build : str
+    variants_chunk : int
+    progress : bool
+        bio2zarr's progress bar.
+    fasta : str or Path, optional
+        Indexed genome.
+
+    Returns
+    -------
+    GenotypeStore
+    """
     from bio2zarr import vcf as b2z
 
     vcf = Path(vcf)
     if not vcf.exists():
         raise InputError(vcf, "file not found")
+    check_sample_columns(vcf)
     out = Path(out)
     tmp = out.parent / f".{out.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -92,15 +150,21 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     except Exception as exc:  # bio2zarr raises many types; the user needs the file named
         raise InputError(vcf, f"a valid VCF (bio2zarr: {exc})") from exc
     root = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
+    record, alt_index = split_plan(_strs(root["variant_allele"][:]))
+    per_record = np.bincount(record)
+    if (per_record > 1).any():
+        log.info("%s: %d multi-allelic records split into %d biallelic variants (as bcftools norm -m-)",
+                 vcf, int((per_record > 1).sum()), int(per_record[per_record > 1].sum()))
+        split = out.parent / f".{out.name}.split.tmp"
+        shutil.rmtree(split, ignore_errors=True)
+        _split_store(root, split, record, alt_index, variants_chunk)
+        shutil.rmtree(tmp)
+        split.rename(tmp)
+        root = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
     contig = _strs(root["contig_id"][:])
     chrom = pd.Series(contig[np.asarray(root["variant_contig"][:])]).str.replace("^chr", "", regex=True)
     pos = np.asarray(root["variant_position"][:]).astype(np.int64)
     alleles = _strs(root["variant_allele"][:])
-    if alleles.shape[1] > 2:
-        multi = (alleles[:, 2:] != "").any(1)
-        if multi.any():
-            log.warning("%s: %d multi-allelic records; dosages count the first alt allele only",
-                        vcf, int(multi.sum()))
     ids = _strs(root["variant_id"][:]) if "variant_id" in root else np.full(len(pos), ".")
     g = root["call_genotype"]
     af = np.empty(len(pos))
@@ -110,13 +174,26 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
         af[s:s + len(d)] = np.nanmean(d, 1) / 2 if d.shape[1] else np.nan
         rate[s:s + len(d)] = np.mean(~np.isnan(d), 1)
     ref, alt = np.char.upper(alleles[:, 0]), np.char.upper(alleles[:, 1])
+    alt = np.where(alt == "", ".", alt)              # a record without ALT, written as VCF does
     variants = pd.DataFrame({
         "variant_id": make_variant_id(chrom, pos, ref, alt), "chrom": chrom, "pos": pos,
         "ref": ref, "alt": alt, "rsid": ids, "cm": np.nan, "store_index": np.arange(len(pos)),
         "af": af, "call_rate": rate, "genome_build": genome_build})
     n = root["sample_id"].shape[0]
+    ref_check = _vcf_ref_check(vcf, variants, fasta) if fasta is not None else None
     return _finish(tmp, out, variants, source=str(vcf), fmt="vcf", n=n, chunk=variants_chunk,
-                   build=genome_build, checksum=file_checksum(vcf))
+                   build=genome_build, checksum=file_checksum(vcf), ref_check=ref_check)
+
+
+def _vcf_ref_check(vcf, variants: pd.DataFrame, fasta) -> str:
+    from .fasta import Genome, classify_ref
+    cls = pd.Series(classify_ref(variants["chrom"], variants["pos"], variants["ref"], variants["alt"], Genome(fasta)))
+    counts = {k: int(v) for k, v in cls.value_counts().items()}
+    bad = int(cls.isin(["genome_alt", "neither", "not_in_genome"]).sum())
+    if bad:
+        log.warning("%s: REF is not the genome's base at %d of %d variants (%s): wrong genome build or FASTA?",
+                    vcf, bad, len(cls), counts)
+    return json.dumps(counts)
 
 
 def _write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chunk):
@@ -136,17 +213,38 @@ def _write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chu
     assert m == root["call_genotype"].shape[0]
 
 
+def _split_store(src, dst: Path, record: np.ndarray, alt_index: np.ndarray, chunk: int) -> None:
+    """Store ``dst`` with one biallelic variant per ALT of the bio2zarr group ``src`` (see io.vcf)."""
+    root = zarr.open_group(str(dst), mode="w", zarr_format=2)
+    g = src["call_genotype"]
+    m, n, ploidy = len(record), g.shape[1], g.shape[2]
+    gt = root.create_array("call_genotype", shape=(m, n, ploidy), chunks=(chunk, n, ploidy), dtype="i1",
+                           compressors=_COMP, fill_value=-1)
+    for s in range(0, g.shape[0], chunk):               # source records s:e -> output rows lo:hi
+        e = min(g.shape[0], s + chunk)
+        lo, hi = np.searchsorted(record, [s, e])
+        gt[lo:hi] = split_calls(np.asarray(g[s:e])[record[lo:hi] - s], alt_index[lo:hi])
+    alleles = _strs(src["variant_allele"][:])
+    contigs = list(_strs(src["contig_id"][:]))
+    chrom = np.asarray(contigs, dtype=object)[np.asarray(src["variant_contig"][:])[record]]
+    ids = _strs(src["variant_id"][:])[record] if "variant_id" in src else np.full(m, ".")
+    _write_variant_arrays(root, chrom, np.asarray(src["variant_position"][:])[record], alleles[record, 0],
+                          alleles[record, alt_index.astype(np.int64)], ids, _strs(src["sample_id"][:]),
+                          contigs, chunk)
+
+
 def _put(root, name, data, chunks=None, dtype=None):
     arr = root.create_array(name, shape=data.shape, chunks=chunks or data.shape,
                             dtype=dtype or data.dtype, compressors=_COMP)
     arr[...] = data.astype(object) if dtype is str else data
 
 
-def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum):
+def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum,
+            ref_check=None):
     write_dataset(variants, tmp / "variants.parquet", "variants", mode="overwrite")
-    meta = {"store_path": str(out), "source": source, "source_format": fmt, "n_variants": len(variants),
+    meta = {"store_path": out.name, "source": source, "source_format": fmt, "n_variants": len(variants),
             "n_samples": int(n), "variants_chunk": int(chunk), "genome_build": build,
-            "source_sha256": checksum}
+            "source_sha256": checksum, "ref_check": ref_check}
     load("genotype_store").conform(pd.DataFrame([meta]))
     (tmp / "locusflow.json").write_text(json.dumps(meta, indent=1))
     if out.exists():
@@ -163,9 +261,14 @@ def _strs(a) -> np.ndarray:
 
 def _dosage(calls: np.ndarray) -> np.ndarray:
     """Alt-allele dosage from int8 calls [v, s, ploidy]; NaN where any allele is missing."""
-    c = calls[..., :2].astype(np.float32)
-    d = (c > 0).sum(-1, dtype=np.float32)
-    d[(calls[..., :2] < 0).any(-1)] = np.nan
+    a = calls[..., 0]                          # element-wise passes per allele: a reduction over the
+    d = (a > 0).astype(np.float32)             # ploidy axis of length 2 costs ~10x more
+    miss = a < 0
+    if calls.shape[-1] > 1:
+        b = calls[..., 1]
+        d += b > 0
+        miss |= b < 0
+    d[miss] = np.nan
     return d
 
 
@@ -188,6 +291,28 @@ class GenotypeStore:
             self._variants = v.sort_values("store_index").reset_index(drop=True)
         return self._variants
 
+    def variant_chunks(self, chunk: int | None = None) -> list[dict]:
+        """Work units of ``chunk`` variants (default: the Zarr chunk): unit_id, start, stop, cost (variants)."""
+        m = int(self.meta["n_variants"])
+        chunk = int(chunk or self.meta.get("variants_chunk", VARIANTS_CHUNK))
+        return [{"unit_id": f"v{s}", "start": s, "stop": min(m, s + chunk), "cost": float(min(m, s + chunk) - s)}
+                for s in range(0, m, chunk)]
+
+    def variant_rows(self, start: int, stop: int) -> pd.DataFrame:
+        """Variants start:stop read from the Zarr arrays (no full-table read): variant_id, chrom, pos,
+        ref, alt, rsid, genome_build; what a chunk task needs."""
+        r = self._root
+        contig = _strs(r["contig_id"][:])
+        chrom = pd.Series(contig[np.asarray(r["variant_contig"][start:stop])]).str.replace(
+            "^chr", "", regex=True)
+        pos = np.asarray(r["variant_position"][start:stop]).astype(np.int64)
+        al = _strs(r["variant_allele"][start:stop])
+        ref, alt = np.char.upper(al[:, 0]), np.char.upper(al[:, 1])
+        rsid = _strs(r["variant_id"][start:stop]) if "variant_id" in r else np.full(len(pos), ".")
+        return pd.DataFrame({"variant_id": make_variant_id(chrom, pos, ref, alt).to_numpy(),
+                             "chrom": chrom.to_numpy(), "pos": pos, "ref": ref, "alt": alt, "rsid": rsid,
+                             "genome_build": self.meta["genome_build"]})
+
     @property
     def samples(self) -> np.ndarray:
         return _strs(self._root["sample_id"][:])
@@ -203,6 +328,15 @@ class GenotypeStore:
             bad = [i for i, p in zip(ids, pos) if p < 0][:5]
             raise InputError(self.path, "sample ids present in the store", column="sample_id", value=bad)
         return pos
+
+    def haplotypes(self, start: int = 0, stop: int | None = None, samples=None) -> np.ndarray:
+        """int8 allele indices [variants, 2 * samples] (sample i's haplotypes at 2i, 2i+1), -1 = missing.
+
+        Haplotypes only when the source VCF was phased (PLINK input is unphased: its calls are sorted)."""
+        calls = np.asarray(self._root["call_genotype"][start:stop])
+        if samples is not None:
+            calls = calls[:, np.asarray(samples)]
+        return calls.reshape(calls.shape[0], -1)
 
     def dosages(self, start: int = 0, stop: int | None = None, samples=None, index=None) -> np.ndarray:
         """float32 alt dosages [variants, samples] for rows start:stop (or ``index``), NaN = missing."""

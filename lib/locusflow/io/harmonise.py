@@ -89,8 +89,21 @@ def load_reference(ref) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _factorize(*cols):
-    """Joint integer codes of string columns (Arrow dictionary encoding); missing -> code len(uniques)."""
+def factorize_strings(*cols):
+    """Joint integer codes of string columns (one code space for all of them).
+
+    Parameters
+    ----------
+    *cols : array-like of str
+        Columns to encode together (missing values allowed).
+
+    Returns
+    -------
+    codes : list of ndarray of int
+        One code array per column; a missing value gets the code ``len(uniques)``.
+    uniques : list of str
+        The distinct values in code order, then "" for the missing code.
+    """
     ser = pd.concat([pd.Series(c).reset_index(drop=True).astype(STR) for c in cols], ignore_index=True)
     codes, uniques = pd.factorize(ser)
     codes = np.where(codes < 0, len(uniques), codes)
@@ -98,9 +111,23 @@ def _factorize(*cols):
     return [codes[bounds[k]:bounds[k + 1]] for k in range(len(cols))], list(uniques) + [""]
 
 
-def _codes(*cols):
-    """Joint integer codes of allele columns, and for each code the code of its reverse complement."""
-    codes, uniq = _factorize(*cols)
+def allele_codes(*cols):
+    """Joint integer codes of allele columns, and for each code the code of its reverse complement.
+
+    Parameters
+    ----------
+    *cols : array-like of str
+        Allele columns (upper case).
+
+    Returns
+    -------
+    codes : list of ndarray of int
+        As :func:`factorize_strings`.
+    comp : ndarray of int64
+        ``comp[c]`` is the code of the reverse complement of allele ``c`` (new codes for complements that
+        occur in no column), so strand flips are integer lookups.
+    """
+    codes, uniq = factorize_strings(*cols)
     rcs = [reverse_complement(u) for u in uniq]          # one per distinct allele, not per row
     lookup = {u: i for i, u in enumerate(uniq)}
     for r in rcs:
@@ -109,9 +136,22 @@ def _codes(*cols):
     return codes, comp
 
 
-def _chrom_key(g_chrom, r_chrom, g_pos, r_pos):
-    """One int64 key per variant: (chromosome code << 32) + pos, codes shared by both tables."""
-    (gc, rc), _ = _factorize(g_chrom, r_chrom)
+def chrom_pos_key(g_chrom, r_chrom, g_pos, r_pos):
+    """One int64 key per variant, ``(chromosome code << 32) + pos``, with codes shared by two tables.
+
+    Parameters
+    ----------
+    g_chrom, r_chrom : array-like of str
+        Chromosomes of the two tables.
+    g_pos, r_pos : array-like of int
+        Their 1-based positions.
+
+    Returns
+    -------
+    g_key, r_key : ndarray of int64
+        Equal keys mean the same chrom:pos.
+    """
+    (gc, rc), _ = factorize_strings(g_chrom, r_chrom)
     return ((gc.astype(np.int64) << 32) + np.asarray(g_pos, dtype=np.int64),
             (rc.astype(np.int64) << 32) + np.asarray(r_pos, dtype=np.int64))
 
@@ -282,7 +322,7 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     n = len(gwas)
     ref = reference if "variant_id" in reference else load_reference(reference)
     if "pos" in gwas and "chrom" in gwas:
-        gkey, rkey = _chrom_key(gwas["chrom"], ref["chrom"],
+        gkey, rkey = chrom_pos_key(gwas["chrom"], ref["chrom"],
                                 gwas["pos"].to_numpy(), ref["pos"].to_numpy())
     elif "snp" in gwas and "rsid" in ref:
         cats = pd.Index(pd.unique(ref["rsid"].astype(object)))

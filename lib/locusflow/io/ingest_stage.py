@@ -1,56 +1,59 @@
 """Stage `ingest`: PLINK or VCF genotypes into a VCF Zarr store with its `variants` table.
 
-Config section ``ingest``: ``plink: PREFIX`` or ``vcf: FILE``, optional ``store`` (default
-``<out>/genotypes.vcz``). CLI: ``locusflow ingest plink PREFIX --out STORE`` / ``ingest vcf FILE``.
+Config section ``ingest``: ``plink: PREFIX`` or ``vcf: FILE``. Writes dataset ``genotypes``
+(``<out>/ingest/genotypes.vcz``). CLI: ``locusflow ingest plink PREFIX --out ROOT`` / ``ingest vcf FILE``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..config_schema import Key
+from ..errors import InputError
 from ..pipeline import Context, Stage, register
 
-
-def store_path(cfg: dict) -> Path:
-    sec = cfg.get("ingest") or {}
-    return Path(sec.get("store") or Path(cfg["out"]) / "genotypes.vcz")
+CONFIG = {
+    "plink": Key("path", None, "PLINK 1 fileset prefix (PREFIX.bed, .bim, .fam)", cli=False),
+    "vcf": Key("file", None, "VCF file (plain or bgzipped)", cli=False),
+    "variants_chunk": Key("int", None, "variants per Zarr chunk [1000]", min=1),
+    "fasta": Key("file", None, "indexed genome (bgzip/plain + .fai): PLINK ref set to the genome's allele as "
+                 "plink2 --ref-from-fa force; VCF REF checked (counted, warned)"),
+}
 
 
 def _inputs(cfg):
     sec = cfg.get("ingest") or {}
     if sec.get("plink"):
         return [f"{sec['plink']}.{x}" for x in ("bed", "bim", "fam")]
-    return [sec["vcf"]] if sec.get("vcf") else []
+    return []
 
 
 def _run(ctx: Context) -> dict:
-    from .genotypes import ingest_plink, ingest_vcf     # zarr: imported when a stage runs, not at CLI start
+    from .genotypes import VARIANTS_CHUNK, ingest_plink, ingest_vcf   # zarr: imported when the stage runs
     sec = ctx.section("ingest")
     build = ctx.cfg.get("genome_build", "GRCh37")
-    out = store_path(ctx.cfg)
+    out = ctx.path("genotypes")
+    chunk = int(sec.get("variants_chunk") or VARIANTS_CHUNK)
+    if sec.get("plink") and sec.get("vcf"):
+        raise InputError("config", "ingest.plink or ingest.vcf, not both", column="ingest")
     if sec.get("plink"):
-        store = ingest_plink(sec["plink"], out, genome_build=build)
+        for f in _inputs(ctx.cfg):
+            if not Path(f).is_file():
+                raise InputError(f, "file not found (ingest.plink names the PLINK prefix)")
+        store = ingest_plink(sec["plink"], out, genome_build=build, variants_chunk=chunk, fasta=sec.get("fasta"))
     elif sec.get("vcf"):
-        store = ingest_vcf(sec["vcf"], out, genome_build=build)
+        store = ingest_vcf(sec["vcf"], out, genome_build=build, variants_chunk=chunk, fasta=sec.get("fasta"))
     else:
-        from ..errors import InputError
         raise InputError("config", "ingest.plink (PREFIX) or ingest.vcf (FILE)", column="ingest")
-    return {"store": str(out), "n_variants": int(store.meta["n_variants"]),
-            "n_samples": int(store.meta["n_samples"])}
+    return {"variants": int(store.meta["n_variants"]), "samples": int(store.meta["n_samples"])}
 
 
-def _cli(sub):
-    p = sub.add_parser("ingest", help="genotypes (PLINK or VCF) into a VCF Zarr store")
-    p.add_argument("format", choices=["plink", "vcf"])
-    p.add_argument("source", help="PLINK prefix or VCF file")
-    p.add_argument("--out", required=True, help="output store directory (.vcz)")
-    p.add_argument("--genome-build", default="GRCh37")
-    p.set_defaults(func=_ingest_cli)
+def _cli_extra(p):
+    p.add_argument("format", nargs="?", choices=["plink", "vcf"], help="input format")
+    p.add_argument("source", nargs="?", help="PLINK prefix or VCF file")
 
 
-def _ingest_cli(a) -> int:
-    from .genotypes import ingest_plink, ingest_vcf
-    print((ingest_plink if a.format == "plink" else ingest_vcf)(a.source, a.out, genome_build=a.genome_build).path)
-    return 0
+def _cli_config(a) -> dict:
+    return {a.format: a.source} if a.format and a.source else {}
 
 
-register(Stage("ingest", _run, inputs=_inputs, outputs=lambda cfg: [store_path(cfg)], add_cli=_cli))
+register(Stage("ingest", _run, inputs=_inputs, config=CONFIG, cli_extra=_cli_extra, cli_config=_cli_config))

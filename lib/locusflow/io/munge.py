@@ -2,15 +2,24 @@
 
 Order of the row filters (a row is reported under the first reason that drops it):
 
-``malformed_row`` (wrong field count), ``not_additive_test`` (PLINK/REGENIE TEST != ADD),
+``malformed_row`` (wrong field count), ``not_additive_test`` (PLINK/REGENIE TEST != ADD), with a
+liftover chain ``liftover_unmapped`` / ``liftover_multiple`` / ``liftover_other_chrom`` /
+``liftover_strand_indel`` (:mod:`locusflow.io.liftover`),
 ``missing_values`` (allele, chrom or pos missing), ``non_acgt_allele`` (alleles not [ACGT]+ or equal),
-``invalid_z`` (z not finite: se = 0, no statistic), ``low_info`` (INFO < ``min_info``, default 0.9),
+``invalid_se`` (se given but <= 0 or infinite), ``invalid_z`` (z not finite: no statistic), ``low_info`` (INFO < ``min_info``, default 0.9),
 ``low_maf`` (min(af, 1-af) < ``min_maf``, default 0.01), ``low_n`` (N < ``min_n``; by default ldsc's
 ``munge_sumstats.py`` rule: N < 90th percentile / 1.5, applied when N varies by row),
-``not_hapmap3`` (optional list), ``duplicate`` (same chrom:pos and allele pair: the first row is kept),
-``multi_allelic`` (one position with several allele pairs: all dropped), then harmonisation
-(:mod:`locusflow.io.harmonise`): ``not_in_reference``, ``allele_mismatch``, ``strand_ambiguous``.
-Without a reference the file's alleles are kept as they are (effect allele -> ``alt``).
+``not_hapmap3`` (optional list), ``conflicting_duplicate`` (same chrom:pos and allele pair with
+different z once oriented to one allele: every copy dropped), ``duplicate`` (same chrom:pos and allele
+pair, same z: the first row is kept), ``multi_allelic`` (one position with several allele pairs: all
+dropped), then harmonisation
+(:mod:`locusflow.io.harmonise`): ``not_in_reference``, ``allele_mismatch``, ``strand_ambiguous``;
+with a FASTA and no genotype reference, ``ref_not_genome`` / ``not_in_genome`` (:mod:`locusflow.io.fasta`:
+rows whose other allele is the genome's ALT are turned round; with a genotype reference the genome
+check is counted in the report only).
+Without a reference the file's alleles are kept as they are (effect allele -> ``alt``) and a warning
+says that they were not harmonised. Drops for ``invalid_se`` and ``conflicting_duplicate`` are warned
+about as well: they mean a damaged or concatenated file.
 
 The genome build of the file (a build column, a GWAS-VCF header), of the configuration and of the
 reference must agree, and rsids shared with the reference must sit at its positions (else "mixed
@@ -25,10 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
-from .harmonise import _chrom_key, _codes, _factorize, harmonise, load_reference, variant_ids
+from .harmonise import chrom_pos_key, allele_codes, factorize_strings, harmonise, load_reference, variant_ids
+from .liftover import lift_sumstats
 from .sumstats import STR, Sumstats, normalise_build, read_sumstats
 
 log = get_logger("munge")
@@ -46,20 +56,52 @@ class MungeResult:
 def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None, n: float | None = None,
           reference=None, hapmap3=None, min_info: float | None = 0.9, min_maf: float | None = 0.01,
           min_n: float | None = None, ambiguous_window=(0.4, 0.6), genome_build: str | None = None,
+          fasta=None, liftover_chain=None, source_build: str | None = None,
           manifest: dict | None = None) -> MungeResult:
     """Munge ``sumstats`` (see the module docstring); write dataset ``sumstats`` at ``out`` if given.
 
-    ``reference``: anything :func:`~locusflow.io.harmonise.load_reference` takes; without one the
-    effect allele becomes ``alt`` and the other allele ``ref`` as in the file.
+    Parameters
+    ----------
+    sumstats : str or Path
+        Summary statistics in any layout of :mod:`locusflow.io.sumstats_formats`.
+    out : str or Path, optional
+        Dataset directory to write (schema ``sumstats``).
+    reference : optional
+        Anything :func:`~locusflow.io.harmonise.load_reference` takes; without one the effect allele
+        becomes ``alt`` and the other allele ``ref`` as in the file (with a warning).
+    genome_build : str, optional
+        Build of the output; must agree with the file's and the reference's unless ``liftover_chain``.
+    fasta : str or Path, optional
+        Indexed reference genome: ``ref`` is checked against it (:mod:`locusflow.io.fasta`); without a
+        genotype reference rows are turned to the genome's REF and rows matching neither allele dropped.
+    liftover_chain : str or Path, optional
+        UCSC chain from the file's build (``source_build`` or the file's own) to ``genome_build`` (or the
+        reference's); positions lifted with the ``liftover`` package, drops counted by reason.
+    source_build : str, optional
+        Build of the file's positions when the file does not say.
+
+    Returns
+    -------
+    MungeResult
+        The table (schema ``sumstats``), the report (counts kept and dropped by reason, harmonisation
+        cases, ``liftover``, ``ref_check``) and the dropped rows.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) LD score regression (``munge_sumstats.py``). Nat Genet 47:291.
+    Murphy AE et al. (2021) MungeSumstats. Bioinformatics 37:4593.
     """
     t0 = time.time()
     ss = read_sumstats(sumstats, fmt, columns, n)
     ref = load_reference(reference) if reference is not None else None
+    lift = lift_sumstats(ss, ref, liftover_chain, source_build, genome_build) if liftover_chain else None
     build = _declared_build(ss, ref, genome_build)
-    reasons = _filter(ss, ref, n=n, hapmap3=hapmap3, min_info=min_info, min_maf=min_maf, min_n=min_n)
+    reasons = _filter(ss, ref, n=n, hapmap3=hapmap3, min_info=min_info, min_maf=min_maf, min_n=min_n,
+                      pre=None if lift is None else lift.pop("reasons"))
     df, alive = ss.df, _alive(reasons)
     has_pos = "pos" in df and "chrom" in df
-    keep_cols = [c for c in ("row", "snp", "chrom", "pos", "a1", "a2", "z", "beta", "se", "p", "n", "af", "info")
+    keep_cols = [c for c in ("row", "snp", "chrom", "pos", "a1", "a2", "z", "beta", "se", "p", "neg_log10_p",
+                             "n", "af", "info")
                  if c in df]
     live = df.loc[alive, keep_cols].reset_index(drop=True)
     if has_pos:
@@ -78,6 +120,11 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
         kept = live.rename(columns={"a1": "alt", "a2": "ref", "snp": "rsid"})
         kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
         cases = {"as_in_file": len(kept)}
+        log.warning("munge %s: no genotype reference given: alleles were not harmonised (effect allele "
+                    "= alt, other allele = ref, as in the file)", ss.path)
+    ref_check = _check_genome(kept, fasta, ref is None, df, reasons) if fasta is not None else None
+    if ref_check is not None:
+        kept = ref_check.pop("kept")
     table = _conform(kept, build, ss)
     dropped = _dropped(ss, df, reasons)
     counts = dropped["reason"].value_counts().to_dict() if len(dropped) else {}
@@ -87,11 +134,15 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
               "genome_build": str(table["genome_build"].iloc[0]) if len(table) else build,
               "reference": None if reference is None else ("frame" if isinstance(reference, pd.DataFrame)
                                                            else str(reference)),
-              "seconds": round(time.time() - t0, 3)}
+              "liftover": lift, "ref_check": ref_check, "seconds": round(time.time() - t0, 3)}
     if report["kept"] + sum(report["dropped"].values()) != ss.n_rows:
         raise AssertionError(f"munge accounting: {report}")
     log.info("munge %s (%s): %d rows, kept %d, dropped %s", ss.path.name, ss.format, ss.n_rows,
              len(table), report["dropped"])
+    damaged = {k: report["dropped"][k] for k in ("invalid_se", "conflicting_duplicate") if k in report["dropped"]}
+    if damaged:
+        log.warning("munge %s: dropped %s (se <= 0 or infinite; the same variant twice with different "
+                    "effects): check the file", ss.path, damaged)
     res = MungeResult(table, report, dropped)
     if out is not None:
         res.path = write_munged(res, out, manifest)
@@ -111,10 +162,10 @@ def _declared_build(ss: Sumstats, ref, genome_build) -> str:
     return known.get("reference") or known.get("file") or known.get("configuration") or "GRCh37"
 
 
-def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n) -> np.ndarray:
-    """Drop reason per row (None = kept so far), filters in the order of the module docstring."""
+def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n, pre=None) -> np.ndarray:
+    """Drop reason per row (None = kept so far; ``pre``: liftover's), filters in the module docstring's order."""
     df = ss.df
-    reasons = np.full(len(df), None, dtype=object)
+    reasons = np.full(len(df), None, dtype=object) if pre is None else pre.copy()
 
     def drop(mask, reason):
         mask = np.asarray(mask, dtype=bool) & _alive(reasons)
@@ -133,6 +184,9 @@ def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n) -> np.nd
     a1, a2 = df["a1"], df["a2"]
     acgt = a1.str.fullmatch("[ACGT]+").fillna(False) & a2.str.fullmatch("[ACGT]+").fillna(False)
     drop(~acgt.to_numpy(dtype=bool) | (a1 == a2).fillna(True).to_numpy(dtype=bool), "non_acgt_allele")
+    if "se" in df:
+        se = df["se"].to_numpy()
+        drop(~np.isnan(se) & ((se <= 0) | np.isinf(se)), "invalid_se")
     drop(~np.isfinite(df["z"].to_numpy()), "invalid_z")
     if "info" in df and min_info is not None:
         drop(df["info"].to_numpy() < min_info, "low_info")
@@ -151,10 +205,28 @@ def _filter(ss: Sumstats, ref, *, n, hapmap3, min_info, min_maf, min_n) -> np.nd
     return reasons
 
 
+def _check_genome(kept: pd.DataFrame, fasta, fix: bool, df: pd.DataFrame, reasons) -> dict:
+    """``ref`` of the kept rows against the genome (io.fasta); drops (``fix``) written into ``reasons``."""
+    from .fasta import Genome, orient_to_genome
+    kept, why, counts = orient_to_genome(kept.reset_index(drop=True), Genome(fasta), fix=fix)
+    if fix:
+        kept["variant_id"] = variant_ids(kept["chrom"], kept["pos"], kept["ref"], kept["alt"])
+    gone = pd.notna(why)
+    if gone.any():
+        at = pd.Index(df["row"]).get_indexer(kept.loc[gone, "row"])
+        reasons[at] = why[gone]
+        kept = kept.loc[~gone].reset_index(drop=True)
+    if not fix and counts.get("genome_alt", 0) + counts.get("neither", 0):
+        log.warning("munge: the genotype reference's ref is the genome's ALT at %d and neither allele at %d "
+                    "variants (PLINK A2 need not be the genome REF); variant_ids follow the reference",
+                    counts.get("genome_alt", 0), counts.get("neither", 0))
+    return {"fasta": str(fasta), "oriented_to_genome": fix, **counts, "kept": kept}
+
+
 def _conform(kept: pd.DataFrame, build: str, ss: Sumstats) -> pd.DataFrame:
     """Schema `sumstats` columns (validated), Arrow-backed strings, sorted by chrom and pos."""
     kept["genome_build"] = build
-    for c in ("rsid", "beta", "se", "p", "n", "af", "info"):
+    for c in ("rsid", "beta", "se", "p", "neg_log10_p", "n", "af", "info"):
         if c not in kept:
             kept[c] = None if c == "rsid" else np.nan
     for c in ("variant_id", "chrom", "ref", "alt", "rsid", "genome_build"):
@@ -171,7 +243,7 @@ def _alive(reasons) -> np.ndarray:
 
 def _infer_a2(df, ref) -> pd.Series:
     """Other allele of a file without one (PLINK 1.9 --logistic): the reference allele a1 is not."""
-    gk, rk = _chrom_key(df["chrom"], ref["chrom"],
+    gk, rk = chrom_pos_key(df["chrom"], ref["chrom"],
                         df["pos"].fillna(-1).to_numpy(), ref["pos"].to_numpy())
     m = pd.DataFrame({"key": gk}).merge(pd.DataFrame({"key": rk, "r": ref["ref"], "a": ref["alt"]})
                                         .drop_duplicates("key"), on="key", how="left")
@@ -223,18 +295,19 @@ def _in_hapmap3(df, hapmap3, has_pos) -> np.ndarray:
 
 
 def _duplicates(df, reasons, has_pos, drop) -> None:
-    """Same position (or rsid) and allele pair: later copies are ``duplicate``; a position with
-    several allele pairs is ``multi_allelic`` (all its rows). One sort, no groupby."""
+    """Same position (or rsid) and allele pair: every copy is ``conflicting_duplicate`` when their z
+    (oriented to one allele) differ by more than 1e-6 relative, else later copies are ``duplicate``; a
+    position with several allele pairs is ``multi_allelic`` (all its rows). One sort, no groupby."""
     idx = np.flatnonzero(_alive(reasons))
     if not len(idx):
         return
     sub = df.iloc[idx]
     if has_pos:
-        key, _ = _chrom_key(sub["chrom"], pd.Series([], dtype=object), sub["pos"].to_numpy(),
+        key, _ = chrom_pos_key(sub["chrom"], pd.Series([], dtype=object), sub["pos"].to_numpy(),
                             np.array([], dtype=np.int64))
     else:
         key = pd.factorize(sub["snp"])[0].astype(np.int64)
-    (c1, c2), _ = _codes(sub["a1"], sub["a2"])
+    (c1, c2), _ = allele_codes(sub["a1"], sub["a2"])
     lo, hi = np.minimum(c1, c2).astype(np.int64), np.maximum(c1, c2).astype(np.int64)
     width = int(hi.max()).bit_length()
     if key.max(initial=0) < (1 << (62 - 2 * width)):
@@ -244,8 +317,18 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
     k, a, b = key[order], lo[order], hi[order]
     same_key = np.r_[False, k[1:] == k[:-1]]
     dup_sorted = same_key & np.r_[False, (a[1:] == a[:-1]) & (b[1:] == b[:-1])]
+    # one group per (key, allele pair); z oriented to the lower allele code must agree within a group
+    grp_start = ~dup_sorted
+    gid = np.cumsum(grp_start) - 1
+    zo = df["z"].to_numpy()[idx[order]] * np.where(c1[order] == a, 1.0, -1.0)
+    starts = np.flatnonzero(grp_start)
+    zmax, zmin = np.maximum.reduceat(zo, starts), np.minimum.reduceat(zo, starts)
+    conflict_grp = (zmax - zmin) > 1e-6 * np.maximum(1.0, np.abs(zmax))
+    conflict = np.zeros(len(df), dtype=bool)
+    conflict[idx[order]] = conflict_grp[gid]
+    drop(conflict, "conflicting_duplicate")
     dup = np.zeros(len(df), dtype=bool)
-    dup[idx[order]] = dup_sorted
+    dup[idx[order]] = dup_sorted & ~conflict_grp[gid]
     drop(dup, "duplicate")
     if has_pos:                        # groups of one key: several pairs <=> first pair != last pair
         start = ~same_key
@@ -259,7 +342,7 @@ def _duplicates(df, reasons, has_pos, drop) -> None:
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     """Rows in chromosome order (1..22, X, Y, MT, then others by name), then by position."""
-    (codes,), uniq = _factorize(df["chrom"])
+    (codes,), uniq = factorize_strings(df["chrom"])
     rank = pd.Series([(CHROM_ORDER.get(u, 99), u) for u in uniq]).rank(method="dense").to_numpy()
     return df.iloc[np.lexsort((df["pos"].to_numpy(), rank[codes]))].reset_index(drop=True)
 
@@ -284,6 +367,11 @@ def write_munged(res: MungeResult, out, manifest: dict | None = None) -> Path:
     rows = [("rows_in_file", res.report["rows_in_file"]), ("kept", res.report["kept"])]
     rows += [(f"dropped:{k}", v) for k, v in sorted(res.report["dropped"].items())]
     rows += [(f"harmonised:{k}", v) for k, v in sorted(res.report["harmonisation"].items())]
+    rows += [(f"ref_check:{k}", v) for k, v in sorted((res.report.get("ref_check") or {}).items())
+             if isinstance(v, int) and not isinstance(v, bool)]
+    if res.report.get("liftover"):
+        rows.append((f"liftover:{res.report['liftover']['from']}->{res.report['liftover']['to']}",
+                     res.report["liftover"]["lifted"]))
     pd.DataFrame(rows, columns=["item", "count"]).to_csv(path / "_munge_report.tsv", sep="\t", index=False)
     res.dropped.to_parquet(path / "_munge_dropped.parquet", index=False)
     return path

@@ -29,8 +29,11 @@ def read_bim(prefix) -> pd.DataFrame:
     path = _check(Path(f"{prefix}.bim"))
     df = pd.read_csv(path, sep=r"\s+", header=None, dtype={0: str, 1: str, 4: str, 5: str},
                      names=["chrom", "rsid", "cm", "pos", "a1", "a2"])
-    if df.shape[1] != 6 or df["pos"].isna().any():
-        raise InputError(path, "6 whitespace-separated columns: chrom id cM pos A1 A2")
+    short = df["a2"].isna().to_numpy()
+    if short.any():
+        i = int(np.flatnonzero(short)[0])
+        raise InputError(path, "6 whitespace-separated columns: chrom id cM pos A1 A2", row=i + 1,
+                         value=" ".join(df.iloc[i].dropna().astype(str)))
     bad = pd.to_numeric(df["pos"], errors="coerce").isna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -45,8 +48,13 @@ def read_bim(prefix) -> pd.DataFrame:
 
 def read_fam(prefix) -> pd.DataFrame:
     path = _check(Path(f"{prefix}.fam"))
-    df = pd.read_csv(path, sep=r"\s+", header=None, dtype=str,
+    df = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, keep_default_na=False,
                      names=["fid", "iid", "father", "mother", "sex", "pheno"])
+    short = df["pheno"].fillna("").eq("").to_numpy()
+    if short.any():
+        i = int(np.flatnonzero(short)[0])
+        raise InputError(path, "6 whitespace-separated columns: FID IID father mother sex phenotype",
+                         row=i + 1, value=" ".join(df.iloc[i].dropna().astype(str)))
     return df
 
 
@@ -61,11 +69,37 @@ class BedReader:
         mm = np.memmap(self.path, dtype=np.uint8, mode="r")
         if mm[:3].tobytes() != _MAGIC:
             raise InputError(self.path, "PLINK 1 variant-major .bed (magic bytes 6c 1b 01)")
-        expect = 3 + self.bytes_per_variant * self.n_variants
-        if mm.size != expect:
-            raise InputError(self.path, f"{expect} bytes for {self.n_variants} variants x "
-                             f"{self.n_samples} samples", value=f"{mm.size} bytes")
+        self._check_layout(prefix, mm)
         self._mm = mm[3:].reshape(self.n_variants, self.bytes_per_variant)
+
+    def _check_layout(self, prefix, mm: np.ndarray) -> None:
+        """The .fam's sample count must match the .bed's byte layout, padding included.
+
+        Each variant holds ceil(n/4) bytes; the unused 2-bit slots of its last byte are zero (code 00,
+        which would read as homozygous A1). A .fam with 1-3 surplus rows keeps the byte count, so the
+        surplus samples are found as slots that are 00 in every variant examined (up to 10,000,
+        evenly spaced; with fewer than 16 variants padding cannot be told from a real sample and the
+        check is the byte count only).
+        """
+        fam, bim = f"{prefix}.fam", f"{prefix}.bim"
+        size, n, m = mm.size - 3, self.n_samples, self.n_variants
+        if size != self.bytes_per_variant * m:
+            per = f"{size // m} bytes per variant = {4 * (size // m) - 3}-{4 * (size // m)} samples" \
+                if m and size % m == 0 else "not a whole number of bytes per variant"
+            raise InputError(self.path, f"3 + {self.bytes_per_variant} x {m} bytes for the {n} samples of {fam} "
+                             f"and the {m} variants of {bim}; the .bed has {per}", value=f"{mm.size} bytes")
+        if m < 16 or n == 0:
+            return
+        rows = np.unique(np.linspace(0, m - 1, min(m, 10_000)).astype(np.int64))
+        last = np.asarray(mm[3 + (rows + 1) * self.bytes_per_variant - 1])
+        used = np.bitwise_or.reduce(last)
+        slots = (int(used) >> (2 * np.arange(4))) & 3
+        first = 4 * (self.bytes_per_variant - 1)
+        n_bed = first + (int(np.flatnonzero(slots)[-1]) + 1 if slots.any() else 0)
+        if n_bed != n:
+            raise InputError(self.path, f"{n} samples as listed in {fam}; the last byte of each variant "
+                             f"holds {n_bed} samples (slots after sample {n_bed} are padding bits 00 in all "
+                             f"{len(rows)} variants examined)", value=f"{fam}: {n} rows, {self.path}: {n_bed} samples")
 
     def read(self, start: int = 0, stop: int | None = None, samples=None) -> np.ndarray:
         """int8 A1 counts, shape (stop-start, n_samples or len(samples)); -1 marks a missing call."""

@@ -7,7 +7,9 @@
 * ``z = beta / se`` when both are given (ldsc ``munge_sumstats.py``; the ``sumstats`` schema);
 * ``z = ln(OR) / se`` for odds ratios, with ``beta = ln(OR)`` (se on the log-odds scale);
 * the file's own z / t statistic otherwise;
-* ``z = sign(beta | ln OR | z) * Phi^-1(1 - p/2)`` from ``p`` (or ``p = 10^-LP``) and a signed column.
+* ``z = sign(beta | ln OR | z) * Phi^-1(1 - p/2)`` from ``p`` (or LOG10P, in log space) and a signed column;
+
+and ``neg_log10_p`` (-log10 p, exact for LOG10P columns whose p underflows a double).
 
 Tab- and comma-separated files are parsed by ``pyarrow.csv`` (multi-threaded, columnar);
 white-space aligned files (PLINK 1.9) by pandas' C parser. Everything after parsing is vectorised.
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from scipy.special import ndtri
+from scipy.special import log_ndtr, ndtr, ndtri_exp
 
 from ..errors import InputError
 from .sumstats_formats import (NUMERIC, Header, detect_format, read_header, resolve_columns, vcf_build,
@@ -66,12 +68,13 @@ def read_sumstats(path, fmt: str = "auto", columns: dict | None = None, n: float
     """Read ``path`` (plain or gzip) in layout ``fmt`` (``auto`` detects it); see the module docstring."""
     header = read_header(path)
     fmt = detect_format(header) if fmt in (None, "auto") else fmt
-    if fmt == "gwas_vcf":
-        ss = _read_vcf(header)
-    else:
-        cmap = resolve_columns(header, fmt, columns)
+    cmap = resolve_columns(header, fmt, columns) if fmt != "gwas_vcf" else None
+    if cmap is not None:
         _require(header, cmap, fmt)
-        ss = _read_delimited(header, cmap, fmt)
+    try:
+        ss = _read_vcf(header) if cmap is None else _read_delimited(header, cmap, fmt)
+    except (OSError, EOFError) as exc:           # a truncated or corrupt (b)gzip stream
+        raise InputError(header.path, f"a complete, readable file ({type(exc).__name__}: {exc})") from None
     df = ss.df
     if n is not None:
         df["n"] = float(n)
@@ -311,7 +314,17 @@ def _normalise(ss: Sumstats) -> None:
         ss.df = ss.df.drop(columns="test")
 
 
+LN10, LN2 = np.log(10.0), np.log(2.0)
+
+
 def _compute_z(ss: Sumstats) -> None:
+    """z, beta, p and ``neg_log10_p`` of every row (see the module docstring).
+
+    A p-value is carried as its natural log: from LOG10P as ``-LP ln 10`` (never through ``10**-LP``,
+    which is 0 beyond LP = 323), and z from it by ``scipy.special.ndtri_exp``, so LOG10P = 400 gives
+    |z| = 42.7 instead of an underflow. ``p`` is the given p, else ``10**-LP`` (0 when that
+    underflows; ``neg_log10_p`` keeps the exact value), else ``2 Phi(-|z|)``.
+    """
     df = ss.df
     nan = np.full(len(df), np.nan)
     beta = df["beta"].to_numpy() if "beta" in df else nan
@@ -321,23 +334,19 @@ def _compute_z(ss: Sumstats) -> None:
         del df["or"]
     se = df["se"].to_numpy() if "se" in df else nan
     p = df["p"].to_numpy() if "p" in df else nan
-    if "lp" in df:
-        p = np.where(np.isnan(p), 10.0 ** -df["lp"].to_numpy(), p)
-        del df["lp"]
+    lp = df.pop("lp").to_numpy() if "lp" in df else nan
     zfile = df["z"].to_numpy() if "z" in df else nan
     with np.errstate(divide="ignore", invalid="ignore"):
+        logp = np.where(np.isnan(p), -lp * LN10, np.log(p))
         z = beta / se
         z = np.where(np.isnan(z), zfile, z)
         need = np.isnan(z)
         if need.any():           # z from p with the sign of beta (or of the file's z)
             sign = np.sign(np.where(np.isnan(beta), zfile, beta))
-            z[need] = (sign * -ndtri(p / 2.0))[need]
-        p = np.where(np.isnan(p), 2.0 * _norm_sf(np.abs(z)), p)
-    df["z"], df["beta"], df["p"] = z, beta, p
+            z[need] = (sign * -ndtri_exp(logp - LN2))[need]
+        p = np.where(np.isnan(p), np.exp(logp), p)
+        p = np.where(np.isnan(p), 2.0 * ndtr(-np.abs(z)), p)
+        nl10 = np.where(np.isfinite(logp), -logp / LN10, -(log_ndtr(-np.abs(z)) + LN2) / LN10)
+    df["z"], df["beta"], df["p"], df["neg_log10_p"] = z, beta, p, nl10 + 0.0
     if "se" not in df:
         df["se"] = np.nan
-
-
-def _norm_sf(x):
-    from scipy.special import ndtr
-    return ndtr(-x)

@@ -8,7 +8,13 @@ ldsc ``munge_sumstats.py`` ``default_cnames`` and MungeSumstats' ``sumstatsColHe
 Effect-allele conventions (the allele ``beta``/``z``/``af`` refer to, field ``a1``):
 PLINK 1.9 ``A1``; PLINK 2 ``A1`` (other allele is whichever of REF/ALT is not A1); BOLT-LMM
 ``ALLELE1``; REGENIE ``ALLELE1``; SAIGE ``Allele2``; LDSC ``A1``; GWAS Catalog ``hm_effect_allele`` /
-``effect_allele``; IEU GWAS-VCF ``ALT``; MetaXcan ``effect_allele``; a generic ``A1``/``A2`` pair is
+``effect_allele``; IEU GWAS-VCF ``ALT``; MetaXcan ``effect_allele``; FinnGen ``alt`` (``#chrom pos ref
+alt rsids nearest_genes pval mlogp beta sebeta af_alt ...``, mlogp = -log10 p); GCTA fastGWA ``A1``
+(``CHR SNP POS A1 A2 N AF1 BETA SE P``, AF1 = frequency of A1); METAL ``Allele1`` (``MarkerName
+Allele1 Allele2 [Freq1 ...] Effect StdErr | Weight Zscore, P-value Direction``; lower-case alleles;
+``Chromosome``/``Position`` with TRACKPOSITIONS ON, else placed by rsid through a reference); GWAS-SSF
+``effect_allele`` (GWAS Catalog standard: ``chromosome base_pair_location effect_allele other_allele
+beta|odds_ratio standard_error effect_allele_frequency p_value|neg_log10_p_value [rsid n info ...]``); a generic ``A1``/``A2`` pair is
 read with A1 as the effect allele (PLINK/ldsc/``bcftools +munge -c PLINK`` convention; note that
 MungeSumstats assumes A2) -- override with ``--a1-col``/``--a2-col`` when a file says otherwise.
 """
@@ -47,7 +53,7 @@ SYNONYMS = {
     "se": ["SE", "STDERR", "STANDARD_ERROR", "SE_BETA", "SEBETA", "LOG(OR)_SE", "STD_ERR", "SE_LOGOR"],
     "p": ["P", "PVAL", "P_VALUE", "PVALUE", "P-VALUE", "P.VALUE", "P_BOLT_LMM", "P_BOLT_LMM_INF", "P_LINREG",
           "PVAL_NOMINAL", "P_WALD", "P-VAL", "GC_PVALUE", "WALD_P"],
-    "lp": ["LP", "LOG10P", "MLOG10P", "NEG_LOG10_P_VALUE", "LOG10_P", "NEG_LOG_PVALUE"],
+    "lp": ["LP", "LOG10P", "MLOG10P", "MLOGP", "NEG_LOG10_P_VALUE", "LOG10_P", "NEG_LOG_PVALUE", "NEG_LOG10_P"],
     "z": ["Z", "ZSCORE", "Z_SCORE", "Z_STAT", "ZSTAT", "TSTAT", "T_STAT", "T", "STAT", "EZ"],
     "af": ["EAF", "FRQ", "FREQ", "AF", "A1FREQ", "A1_FREQ", "FREQ1", "AF_ALLELE2",
            "EFFECT_ALLELE_FREQUENCY", "HM_EFFECT_ALLELE_FREQUENCY", "FRQ_A1", "FREQ_EFFECT_ALLELE",
@@ -86,6 +92,16 @@ FORMATS = [
            {"snp": ["MARKERID", "SNPID", "RSID"], "chrom": "CHR", "pos": "POS", "a1": "ALLELE2",
             "a2": "ALLELE1", "af": "AF_ALLELE2", "info": "IMPUTATIONINFO", "n": "N", "beta": "BETA",
             "se": "SE", "p": "P.VALUE", "n_cases": "N_CASE", "n_controls": "N_CTRL"}),
+    Layout("finngen", _sig({"#CHROM", "POS", "REF", "ALT", "MLOGP", "SEBETA"}),     # FinnGen R5+ summary stats
+           {"snp": "RSIDS", "chrom": "#CHROM", "pos": "POS", "a1": "ALT", "a2": "REF", "p": "PVAL",
+            "lp": "MLOGP", "beta": "BETA", "se": "SEBETA", "af": "AF_ALT"}),
+    Layout("fastgwa", _sig({"CHR", "SNP", "POS", "A1", "A2", "AF1", "BETA", "SE", "P"}),   # GCTA fastGWA
+           {"snp": "SNP", "chrom": "CHR", "pos": "POS", "a1": "A1", "a2": "A2", "af": "AF1", "n": "N",
+            "beta": "BETA", "se": "SE", "p": "P", "info": "INFO", "z": []}),
+    Layout("metal", _sig({"MARKERNAME", "ALLELE1", "ALLELE2", "P-VALUE"}),   # METAL: SCHEME STDERR or SAMPLESIZE
+           {"snp": "MARKERNAME", "chrom": "CHROMOSOME", "pos": "POSITION", "a1": "ALLELE1", "a2": "ALLELE2",
+            "af": "FREQ1", "beta": "EFFECT", "se": "STDERR", "z": "ZSCORE", "n": ["N", "WEIGHT"],
+            "p": "P-VALUE"}),
     Layout("plink2_glm", _sig({"#CHROM", "POS", "ID", "REF", "ALT", "A1"}),
            {"snp": "ID", "chrom": "#CHROM", "pos": "POS", "a1": "A1", "a2": [], "ref": "REF", "alt": "ALT",
             "af": "A1_FREQ", "n": "OBS_CT", "beta": "BETA", "or": "OR", "se": ["SE", "LOG(OR)_SE"],
@@ -94,13 +110,17 @@ FORMATS = [
                                {"CHR", "SNP", "BP", "A1", "A2", "F_A", "F_U"}),
            {"snp": "SNP", "chrom": "CHR", "pos": "BP", "a1": "A1", "a2": "A2", "beta": "BETA", "or": "OR",
             "se": "SE", "p": "P", "z": "STAT", "n": "NMISS", "test": "TEST"}),
-    Layout("gwas_catalog", _sig({"HM_EFFECT_ALLELE", "HM_OTHER_ALLELE"},
-                                {"CHROMOSOME", "BASE_PAIR_LOCATION", "EFFECT_ALLELE", "OTHER_ALLELE"}),
+    Layout("gwas_catalog", _sig({"HM_EFFECT_ALLELE", "HM_OTHER_ALLELE"}),    # GWAS Catalog harmonised (hm_*)
            {"snp": ["HM_RSID", "RSID", "VARIANT_ID"], "chrom": ["HM_CHROM", "CHROMOSOME"],
             "pos": ["HM_POS", "BASE_PAIR_LOCATION"], "a1": ["HM_EFFECT_ALLELE", "EFFECT_ALLELE"],
             "a2": ["HM_OTHER_ALLELE", "OTHER_ALLELE"], "beta": ["HM_BETA", "BETA"],
             "or": ["HM_ODDS_RATIO", "ODDS_RATIO"], "se": "STANDARD_ERROR", "p": "P_VALUE",
             "af": ["HM_EFFECT_ALLELE_FREQUENCY", "EFFECT_ALLELE_FREQUENCY"], "n": "N"}),
+    Layout("gwas_ssf", _sig({"CHROMOSOME", "BASE_PAIR_LOCATION", "EFFECT_ALLELE", "OTHER_ALLELE"}),
+           {"snp": ["RSID", "VARIANT_ID"], "chrom": "CHROMOSOME", "pos": "BASE_PAIR_LOCATION",
+            "a1": "EFFECT_ALLELE", "a2": "OTHER_ALLELE", "beta": "BETA", "or": "ODDS_RATIO",
+            "se": "STANDARD_ERROR", "af": "EFFECT_ALLELE_FREQUENCY", "p": "P_VALUE", "lp": "NEG_LOG10_P_VALUE",
+            "n": "N", "info": "INFO", "z": []}),
     Layout("metaxcan", _sig({"EFFECT_ALLELE", "NON_EFFECT_ALLELE"}),
            {"snp": ["SNP", "VARIANT_ID", "RSID", "PANEL_VARIANT_ID"], "chrom": ["CHROMOSOME", "CHR"],
             "pos": ["POSITION", "BP", "POS"], "a1": "EFFECT_ALLELE", "a2": "NON_EFFECT_ALLELE",

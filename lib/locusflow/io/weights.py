@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, write_dataset
@@ -321,7 +321,10 @@ def combine_models(frames) -> pd.DataFrame:
 
 def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every source ({'predictdb': db, ...}, {'fusion': pos, 'weights_dir': ...} or {'focus': db}) as one
-    schema ``weights`` frame, duplicated models checked, ``weight_row`` = 0..n-1."""
+    schema ``weights`` frame, duplicated models checked, ``weight_row`` = 0..n-1.
+
+    A source without any weight (a tissue whose PredictDB is empty) is skipped with a warning and listed
+    in ``w.attrs['skipped_sources']``; when every source is empty it is an InputError."""
     frames = []
     for s in sources:
         if s.get("predictdb"):
@@ -335,7 +338,15 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
         else:
             raise InputError("config", "twas.weights entries with 'predictdb: DB', 'fusion: POS' or 'focus: DB'",
                              value=s)
+    files = [str(s.get("predictdb") or s.get("fusion") or s.get("focus")) for s in sources]
+    empty = [f for f, fr in zip(files, frames) if not len(fr)]
+    for f in empty:         # e.g. GTEx v6p TW_Pituitary_0.5.db: 0 weights; the other tissues still run
+        log.warning("weights: %s holds no model (0 weights); skipped", f)
+    if frames and len(empty) == len(frames):
+        raise InputError(files[0] if len(files) == 1 else "twas.weights",
+                         "at least one weight in the weight sources; every one is empty", value=files)
     w = combine_models(frames)
+    w.attrs["skipped_sources"] = empty
     if len(w):      # each model's rows contiguous (order kept within a model): shards are weight_row ranges
         order = np.argsort(pd.factorize(w["model_id"])[0], kind="stable")
         w = w.iloc[order].reset_index(drop=True)

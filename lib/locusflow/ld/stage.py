@@ -17,10 +17,11 @@ Config section ``ld`` (all optional; defaults in brackets)::
                            # (when no split is feasible, max_r2 and max_cost are lifted, with a warning)
       maf: 0.0             # drop variants with MAF below it from the matrices
       samples: null        # sample ids (a list, or a file: one id per line, or FID IID)
-      store: null          # genotype store [<out>/genotypes.vcz]
+      store: null          # genotype store [this run's genotypes, <out>/ingest/genotypes.vcz]
 
-Writes ``<out>/ld_blocks`` (schema ld_blocks) and ``<out>/ld`` (see locusflow.ld.matrix). Published
-block sets use the config's ``genome_build``. CLI: ``locusflow ld --store STORE --out DIR --blocks EUR``.
+Writes ``<out>/ld/blocks`` (dataset ld_blocks, schema ld_blocks) and ``<out>/ld/matrices`` (dataset
+ld_matrices, see locusflow.ld.matrix). Published block sets use the config's ``genome_build``.
+CLI: ``locusflow ld --store STORE --out ROOT --blocks EUR``.
 """
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
+from ..config_schema import Key
 from ..errors import InputError
 from ..io.dataset import write_dataset
+from ..layout import dataset_path
 from ..pipeline import Context, Stage, register
 from .blocks import assign_blocks, fixed_windows, published_blocks, read_block_bed
 
@@ -39,9 +42,25 @@ if TYPE_CHECKING:
     from ..io.genotypes import GenotypeStore
 
 log = get_logger("ld")
-DEFAULTS = {"blocks": "EUR", "window": 1000, "min_size": 200, "max_size": 2000, "band": None, "thr_r2": 0.02,
-            "max_r2": 0.3, "max_span": None, "max_cost": None, "n_blocks": None, "max_K": 500, "maf": 0.0,
-            "samples": None}
+CONFIG = {
+    "blocks": Key("str", "EUR", "EUR | AFR | ASN | focus_eur | focus_eur_afr | focus_eur_eas | focus_eur_eas_afr "
+                  "| a BED file | ldsplit | fixed"),
+    "window": Key("int", 1000, "fixed: variants per window", min=1),
+    "min_size": Key("int", 200, "ldsplit: smallest block (variants)", min=1),
+    "max_size": Key("int", 2000, "ldsplit: largest block (variants)", min=1),
+    "band": Key("int", None, "ldsplit: r2 band in variants [max_size]", min=1),
+    "thr_r2": Key("float", 0.02, "ldsplit: squared correlations below are ignored", min=0, max=1),
+    "max_r2": Key("float", 0.3, "ldsplit: no pair above may straddle a boundary", min=0, max=1),
+    "max_span": Key("float", None, "ldsplit: maximum bp span of a block", gt=0),
+    "max_cost": Key("float", None, "ldsplit: largest reported cost [variants / 200]", gt=0),
+    "n_blocks": Key("int", None, "ldsplit: blocks per chromosome [bigsnpr's choice]", min=1),
+    "max_K": Key("int", 500, "ldsplit: most blocks considered per chromosome", min=1),
+    "maf": Key("float", 0.0, "drop variants with MAF below it from the matrices", min=0, max=0.5),
+    "samples": Key(("list", "file"), None, "sample ids: a list, or a file (one id per line, or FID IID) [all]",
+                   item=Key(("str", "int"))),
+    "store": Key("path", None, "genotype store [this run's genotypes]"),
+}
+DEFAULTS = {k: v.default for k, v in CONFIG.items() if k != "store"}
 
 
 def read_samples(spec, store: GenotypeStore):
@@ -100,7 +119,24 @@ def _ldsplit_blocks(store, o, build, samples, engine, spark) -> pd.DataFrame:
 
 def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine: str = "local",
            spark=None, progress: bool = True) -> dict:
-    """Blocks then LD matrices; writes ``<out>/ld_blocks`` and ``<out>/ld``; returns a summary."""
+    """Blocks then LD matrices of a genotype store.
+
+    Parameters
+    ----------
+    store_path : str or Path
+        Genotype store (.vcz).
+    out : str or Path
+        Directory that gets ``blocks`` (dataset ld_blocks) and ``matrices`` (dataset ld_matrices).
+    opts : dict
+        The ``ld`` config section (keys of :data:`CONFIG`).
+    genome_build, engine, spark, progress
+        As in the pipeline config.
+
+    Returns
+    -------
+    dict
+        Summary: blocks, source, variants, ld_variants, dropped_maf_or_monomorphic, largest_block.
+    """
     from ..io.genotypes import GenotypeStore     # zarr: imported when the stage runs, not at CLI start
     from .matrix import build_ld
     store = GenotypeStore(store_path)
@@ -108,8 +144,8 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
     samples = read_samples(opts.get("samples"), store)
     blocks = make_blocks(store, opts, genome_build=genome_build, samples=samples, engine=engine, spark=spark)
     man = {"store": str(store.path), "options": {k: opts.get(k) for k in DEFAULTS}, "genome_build": genome_build}
-    write_dataset(blocks, out / "ld_blocks", "ld_blocks", mode="overwrite", manifest=man)
-    index = build_ld(store.path, blocks, out / "ld", samples=samples, maf=float(opts.get("maf") or 0.0),
+    write_dataset(blocks, out / "blocks", "ld_blocks", mode="overwrite", manifest=man)
+    index = build_ld(store.path, blocks, out / "matrices", samples=samples, maf=float(opts.get("maf") or 0.0),
                      engine=engine, spark=spark, progress=progress, manifest=man)
     summary = {"blocks": len(blocks), "source": str(blocks["source"].iloc[0]) if len(blocks) else "",
                "variants": int(blocks["n_variants"].sum()), "ld_variants": int(index["n_variants"].sum()),
@@ -120,41 +156,12 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
 
 
 def _store(cfg):
-    from ..io.ingest_stage import store_path
-    return Path((cfg.get("ld") or {}).get("store") or store_path(cfg))
+    return Path((cfg.get("ld") or {}).get("store") or dataset_path(cfg, "genotypes"))
 
 
 def _run(ctx: Context) -> dict:
-    return run_ld(_store(ctx.cfg), ctx.out, ctx.section("ld"), genome_build=ctx.cfg.get("genome_build", "GRCh37"),
-                  **ctx.runner_kwargs())
+    return run_ld(_store(ctx.cfg), ctx.stage_dir("ld"), ctx.section("ld"),
+                  genome_build=ctx.cfg.get("genome_build", "GRCh37"), **ctx.runner_kwargs())
 
 
-def _cli(sub):
-    p = sub.add_parser("ld", help="LD blocks and per-block LD matrices of a genotype store")
-    p.add_argument("--store", required=True, help="genotype store (.vcz) from `locusflow ingest`")
-    p.add_argument("--out", required=True, help="output directory (gets ld_blocks/ and ld/)")
-    p.add_argument("--blocks", default="EUR", help="EUR|AFR|ASN|focus_eur...|BED file|ldsplit|fixed")
-    p.add_argument("--genome-build", default="GRCh37")
-    for name, typ in (("window", int), ("min-size", int), ("max-size", int), ("band", int), ("thr-r2", float),
-                      ("max-r2", float), ("max-span", float), ("max-cost", float), ("n-blocks", int),
-                      ("maf", float)):
-        p.add_argument(f"--{name}", type=typ, default=None)
-    p.add_argument("--samples", help="file of sample ids (one per line, or FID IID)")
-    p.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
-
-    def go(a):
-        opts = {k: getattr(a, k) for k in ("blocks", "window", "min_size", "max_size", "band", "thr_r2", "max_r2",
-                                           "max_span", "max_cost", "n_blocks", "maf", "samples")}
-        spark = None
-        if a.engine == "spark":
-            from ..engine.spark import get_spark
-            spark = get_spark()
-        s = run_ld(a.store, a.out, opts, genome_build=a.genome_build, engine=a.engine, spark=spark)
-        print(s)
-        return 0
-    p.set_defaults(func=go)
-
-
-register(Stage("ld", _run, inputs=lambda cfg: [_store(cfg)],
-               outputs=lambda cfg: [Path(cfg["out"]) / "ld_blocks", Path(cfg["out"]) / "ld" / "index"],
-               add_cli=_cli))
+register(Stage("ld", _run, inputs=lambda cfg: [_store(cfg)], config=CONFIG))

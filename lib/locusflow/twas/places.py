@@ -69,7 +69,8 @@ def main_positions(mcode: np.ndarray, ccode: np.ndarray, names: np.ndarray, pos:
     nc = max(len(names), 1)
     cnt = np.bincount(mcode.astype(np.int64) * nc + ccode, minlength=nm * nc).reshape(nm, nc)
     order = np.argsort(names, kind="stable")                   # chromosomes in string order
-    main = np.where(cnt.max(axis=1) > 0, order[np.argmax(cnt[:, order], axis=1)], -1)
+    main = np.where(cnt.max(axis=1) > 0, order[np.argmax(cnt[:, order], axis=1)], -1) if len(names) \
+        else np.full(nm, -1)                                  # no SNP located at all: no chromosome
     same = ccode == main[mcode]
     return (main,) + group_stats(mcode[same], pos[same], nm)
 
@@ -120,10 +121,9 @@ def model_places(w: pd.DataFrame, g: pd.DataFrame):
     gi = w["gwas_row"].to_numpy()
     wc, gc = pd.Categorical(w["chrom"]), pd.Categorical(g["chrom"])
     cats = wc.categories.union(gc.categories)
-    ccode = np.where(placed, pd.Categorical(wc, categories=cats).codes,
-                     np.where(gi >= 0, pd.Categorical(gc, categories=cats).codes[np.clip(gi, 0, None)], -1))
-    pos = np.where(placed, w["pos"].to_numpy(float, na_value=np.nan),
-                   np.where(gi >= 0, g["pos"].to_numpy(float)[np.clip(gi, 0, None)], np.nan))
+    gcode = np.append(pd.Categorical(gc, categories=cats).codes, -1)     # gi = -1 (no GWAS row): -1, NaN
+    ccode = np.where(placed, pd.Categorical(wc, categories=cats).codes, gcode[gi])
+    pos = np.where(placed, w["pos"].to_numpy(float, na_value=np.nan), np.append(g["pos"].to_numpy(float), np.nan)[gi])
     ok = ccode >= 0
     names = np.asarray(cats, dtype=object).astype(str)
     main, med = main_positions(mcode[ok], ccode[ok], names, pos[ok], len(models))[:2]

@@ -40,15 +40,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..engine.runner import run_worklist
 from ..errors import InputError
-from .. import __version__
+from ..version import __version__
 from ..checksum import content_hash
+from ..config_schema import Key
 from ..io.dataset import file_checksum, is_complete, read_dataset, read_manifest, write_dataset
 from ..io.weights import covariance_codes, read_covariance, read_weights
+from ..layout import dataset_path, stage_dir
 from ..ld.blocks import resolve_blocks
-from ..pipeline import Context, Stage, register
+from ..pipeline import Context, Stage, register, run_pipeline
 from .tasks import covariance_units, twas_block, twas_covariance, twas_units
 
 log = get_logger("twas")
@@ -60,10 +62,9 @@ OPTION_KEYS = ("strand_flip", "ambiguous", "impute", "max_impute", "min_r2pred",
 
 def _paths(cfg: dict) -> dict:
     sec = cfg.get("twas") or {}
-    out = Path(sec.get("out") or Path(cfg["out"]) / "twas")
-    from ..io.ingest_stage import store_path
-    return {"out": out, "sumstats": Path(sec.get("sumstats") or Path(cfg["out"]) / "sumstats"),
-            "store": Path(sec.get("store") or store_path(cfg)), "weights": out / "weights",
+    out = stage_dir(cfg, "twas")
+    return {"out": out, "sumstats": Path(sec.get("sumstats") or dataset_path(cfg, "sumstats")),
+            "store": Path(sec.get("store") or dataset_path(cfg, "genotypes")), "weights": out / "weights",
             "covariance": out / "covariance", "results": out / "results"}
 
 
@@ -91,6 +92,10 @@ def _run(ctx: Context) -> dict:
         raise InputError("config", "ld_reference: store for method fusion", column="twas.ld_reference")
     if not Path(p["sumstats"]).exists():
         raise InputError(p["sumstats"], "dataset 'sumstats' not found (expected a Parquet directory)")
+    if ld_ref == "store" and not Path(p["store"]).exists():
+        raise InputError(p["store"], "a genotype store for twas ld_reference 'store' (locusflow ingest, or --store); "
+                         "or ld_reference 'covariance' with one covariance file per PredictDB")
+    ctx.reuse("twas_weights"), ctx.reuse("twas_covariance")      # imported by an earlier run: reused if current
     w = _import(sources, p, ld_ref)
     window = int(sec.get("window_kb", 1000)) * 1000
     opts = {k: sec[k] for k in OPTION_KEYS if k in sec}
@@ -195,7 +200,9 @@ def _cli(sub):
     a.add_argument("--no-strand-flip", action="store_true", help="never complement alleles (MetaXcan)")
     a.add_argument("--store", help="genotype store (.vcz) for ld_reference store")
     a.add_argument("--method", choices=["spredixcan", "fusion"], default="spredixcan")
-    a.add_argument("--ld-reference", choices=["store", "covariance"], default="store")
+    a.add_argument("--ld-reference", choices=["store", "covariance"],
+                   help="LD from the genotype store, or from the --covariance files (default: covariance when "
+                   "--covariance is given without --store, else store)")
     a.add_argument("--blocks", help="LD-block BED (default: 1-Mb windows)")
     a.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
     a.add_argument("--out", required=True, help="results root (writes OUT/twas/...)")
@@ -208,13 +215,16 @@ def _cli(sub):
             return 0
         if not args.sumstats:
             raise InputError("command line", "--sumstats DIR (or --gwas FILE)", column="--sumstats")
+        if args.ld_reference is None:
+            args.ld_reference = "covariance" if args.covariance and not args.store else "store"
         ws = [{"predictdb": d, **({"covariance": args.covariance[i]} if args.covariance else {})}
               for i, d in enumerate(args.predictdb)] + [{"fusion": f} for f in args.fusion]
         cfg = {"out": args.out, "engine": args.engine,
                "twas": {"weights": ws, "method": args.method, "ld_reference": args.ld_reference,
                         "sumstats": args.sumstats, **({"store": args.store} if args.store else {}),
                         **({"blocks": args.blocks} if args.blocks else {})}}
-        print(_run(Context(cfg)))
+        cfg["stages"] = ["twas"]
+        print(run_pipeline(cfg)["twas"])
         return 0
     a.set_defaults(func=go)
 
@@ -234,13 +244,50 @@ def _direct(args) -> dict:
     res = []
     for db, cv in zip(args.predictdb, args.covariance):
         w = read_predictdb(db)
+        if w.empty:          # a tissue without weights (GTEx v6p Pituitary): reported, the others still run
+            log.warning("twas: %s holds no model (0 weights); skipped", db)
+            continue
         res.append(spredixcan(w, g, covariance=read_covariance(cv, tissue=w["tissue"].iloc[0]),
                               strand_flip=not args.no_strand_flip))
+    if not res:
+        raise InputError("command line", "at least one --predictdb with weights; every one is empty",
+                         column="--predictdb", value=args.predictdb)
     res = pd.concat(res, ignore_index=True)
     out = _paths({"out": args.out})["results"]
     write_dataset(res, out, "twas_results", mode="overwrite",
                   manifest={"inputs": {str(f): file_checksum(f) for f in [args.gwas, *args.predictdb, *args.covariance]}})
     return {"models": len(res), "tested": int(res["zscore"].notna().sum()), "results": str(out)}
 
+WEIGHT_SOURCE = Key("section", keys={
+    "predictdb": Key("file", None, "PredictDB SQLite database"),
+    "covariance": Key("file", None, "its covariance file (.txt.gz)"),
+    "tissue": Key("str", None, "tissue name [the database's]"),
+    "method": Key("str", None, "model method label [enet]"),
+    "panel": Key("str", None, "reference panel label"),
+    "fusion": Key("file", None, "FUSION .pos list"),
+    "weights_dir": Key("path", None, "directory of the FUSION .RDat files [the .pos file's]"),
+    "focus": Key("file", None, "FOCUS weight database"),
+})
+CONFIG = {      # the twas section; defaults None = the method's own (see the module docstring)
+    "weights": Key("list", None, "weight databases and FUSION lists", item=WEIGHT_SOURCE, cli=False),
+    "method": Key("str", "spredixcan", "association method", choices=("spredixcan", "fusion")),
+    "ld_reference": Key("str", "store", "LD from this run's genotypes or the model files",
+                        choices=("store", "covariance")),
+    "blocks": Key("path", None, "LD-block BED [fixed windows of window_kb]"),
+    "window_kb": Key("float", None, "fixed window size in kb [1000]", gt=0),
+    "blocks_per_unit": Key("int", None, "consecutive blocks per work unit [16]", min=1),
+    "strand_flip": Key("bool", None, "complement strand-flipped SNPs (MetaXcan: false) [true]"),
+    "ambiguous": Key("str", None, "strand-ambiguous SNPs [keep]", choices=("keep", "drop")),
+    "impute": Key("bool", None, "FUSION: impute missing GWAS z from LD [true]"),
+    "max_impute": Key("float", None, "FUSION: largest imputed fraction [0.5]", min=0, max=1),
+    "min_r2pred": Key("float", None, "FUSION: smallest imputation r2 [0.7]", min=0, max=1),
+    "best_model": Key("bool", None, "FUSION: best model per gene only"),
+    "best_by": Key("str", None, "FUSION: best model by", choices=("pval", "rsq")),
+    "shards": Key("int", None, "ld_reference covariance: work units", min=1),
+    "max_covariance_rows": Key("int", None, "ld_reference covariance: rows one unit may read", min=1),
+    "sumstats": Key("path", None, "sumstats dataset [this run's]"),
+    "store": Key("path", None, "genotype store [this run's]"),
+}
 
-register(Stage("twas", _run, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["results"]], add_cli=_cli))
+
+register(Stage("twas", _run, config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["results"]], add_cli=_cli))

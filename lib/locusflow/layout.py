@@ -1,0 +1,131 @@
+"""Where everything lives: the stages in pipeline order and the one table of datasets -> locations.
+
+A results root ``<out>`` holds one directory per stage, ``<out>/<stage>/``, and each dataset at a fixed
+place inside its stage's directory (the table :data:`DATASETS`). ``paths:`` in a config names another
+location for a dataset that this pipeline reads but does not write (e.g. sumstats munged elsewhere).
+
+This module imports nothing heavy: ``locusflow --help`` lists the stages from :data:`STAGES` without
+importing a stage module. Adding a stage = one :class:`StageInfo` line here, plus the stage module
+(``register(Stage(...))`` with its config section, see :mod:`locusflow.pipeline`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """A stage as the CLI and the path table know it, without importing it.
+
+    Parameters
+    ----------
+    name : str
+        Stage name: its config section, subcommand and ``<out>/<name>/`` directory.
+    modules : tuple of str
+        Module(s) that register it; the first importable one is used (a stage can move packages).
+    help : str
+        One line for ``locusflow --help``.
+    datasets : dict
+        Dataset name -> path relative to ``<out>/<name>/``, for every output the stage publishes.
+    """
+
+    name: str
+    modules: tuple
+    help: str
+    datasets: dict = field(default_factory=dict)
+
+
+STAGES = [     # pipeline order
+    StageInfo("ingest", ("locusflow.io.ingest_stage",), "genotypes (PLINK or VCF) into a VCF Zarr store",
+              {"genotypes": "genotypes.vcz"}),
+    StageInfo("munge", ("locusflow.io.munge_stage",),
+              "GWAS summary statistics: read, filter, harmonise, write Parquet", {"sumstats": "sumstats"}),
+    StageInfo("gwas", ("locusflow.gwas.stage",),
+              "association of traits with the genotype store (linear; logistic with Firth fallback)",
+              {"gwas_assoc": "assoc", "gwas_sumstats": "sumstats"}),
+    StageInfo("ld", ("locusflow.ld.stage",), "LD blocks and per-block LD matrices of a genotype store",
+              {"ld_blocks": "blocks", "ld_matrices": "matrices"}),
+    StageInfo("twas", ("locusflow.twas.stage",), "S-PrediXcan / FUSION z-scores from weight databases",
+              {"twas_weights": "weights", "twas_covariance": "covariance", "twas_results": "results"}),
+    StageInfo("finemap", ("locusflow.finemap.stage",),
+              "SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal",
+              {"finemap_snp": "snp", "finemap_cs": "cs", "finemap_blocks": "blocks", "finemap_config": "config"}),
+    StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
+              "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
+              {"focus_results": "results", "focus_tsv": "focus.tsv", "focus_plots": "plots"}),
+]
+STAGES += [
+    StageInfo("gs", ("locusflow.breed.gs_stage",),
+              "genomic selection: GBLUP, rrBLUP or weighted GBLUP with validation, many traits",
+              {"gs_gebv": "gebv", "gs_validation": "validation"}),
+    StageInfo("chip", ("locusflow.breed.chip_stage",),
+              "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
+              {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
+]
+STAGES += [
+    StageInfo("popgen", ("locusflow.popgen.stage",),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
+]
+STAGES += [    # last: they read every other stage's published results
+    StageInfo("enrich", ("locusflow.enrich.stage",),
+              "GO over-representation of FOCUS / TWAS genes against the genes tested", {"go_enrichment": "go"}),
+    StageInfo("plots", ("locusflow.plots.stage",), "Manhattan, QQ, locus and FOCUS figures (PNG, SVG, PDF)",
+              {"plot_index": "index"}),
+    StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",
+              {"report_html": "report.html"}),
+]
+STAGE_INFO = {s.name: s for s in STAGES}
+DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
+STATE_DIR = ".locusflow"        # <out>/.locusflow: versions, lock, hash cache (hidden from readers)
+
+
+def stage_names() -> list[str]:
+    """The known stages, in pipeline order."""
+    return [s.name for s in STAGES]
+
+
+def stage_dir(cfg: dict, stage: str) -> Path:
+    """The directory a stage's outputs are read from or, while it runs, written to.
+
+    Parameters
+    ----------
+    cfg : dict
+        The pipeline configuration (``out``; while a stage runs, the pipeline adds its staging directory).
+    stage : str
+        Stage name.
+
+    Returns
+    -------
+    Path
+        ``<out>/<stage>`` (a link to the published version), or the staging directory of the running stage.
+    """
+    staging = (cfg.get("_staging") or {}).get(stage)
+    return Path(staging) if staging else Path(cfg["out"]) / stage
+
+
+def dataset_path(cfg: dict, name: str) -> Path:
+    """Location of dataset ``name``: ``paths.<name>`` from the config, else its place under ``<out>``.
+
+    Parameters
+    ----------
+    cfg : dict
+        The pipeline configuration.
+    name : str
+        A dataset of :data:`DATASETS` (``sumstats``, ``genotypes``, ``twas_results``, ...).
+
+    Returns
+    -------
+    Path
+    """
+    if name not in DATASETS:
+        raise ConfigError(f"unknown dataset {name!r} (known: {', '.join(sorted(DATASETS))})")
+    stage, rel = DATASETS[name]
+    if stage not in (cfg.get("_staging") or {}):
+        over = (cfg.get("paths") or {}).get(name)
+        if over:
+            return Path(over)
+    return stage_dir(cfg, stage) / rel

@@ -1,0 +1,162 @@
+"""Genotype ingest correctness: multi-allelic VCF records split as `bcftools norm -m-` (ids, dosages,
+frequencies; r against plink 1.9 on the bcftools-normalised file), the exact .fam/.bim/.bed layout
+check (padding slots), and the VCF sample-column check."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from locusflow.errors import InputError
+from locusflow.io.genotypes import GenotypeStore, ingest_plink, ingest_vcf, standardise
+from locusflow.io.plink import BedReader
+
+from conftest import EXAMPLES, apt_tool
+
+HEAD = ("##fileformat=VCFv4.2\n##contig=<ID=20,length=63025520>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT")
+
+
+def write_vcf(path: Path, samples, records) -> Path:
+    """records: (pos, id, ref, alt, [gt strings])."""
+    lines = [HEAD + "".join(f"\t{s}" for s in samples)]
+    for pos, vid, ref, alt, gts in records:
+        lines.append("\t".join(["20", str(pos), vid, ref, alt, ".", "PASS", ".", "GT", *gts]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def bcftools_split(bcftools, vcf: Path, out: Path) -> pd.DataFrame:
+    """variant_id and alt dosages per sample of `bcftools norm -m-` output (the peer's split)."""
+    subprocess.run([bcftools, "norm", "-m-", "-o", str(out), str(vcf)], check=True, capture_output=True)
+    q = subprocess.run([bcftools, "query", "-f", "%CHROM:%POS:%REF:%ALT[\t%GT]\n", str(out)], check=True,
+                       capture_output=True, text=True).stdout
+    rows = [line.split("\t") for line in q.strip().split("\n")]
+    ids = [r[0] for r in rows]
+    gts = np.array([[sum(a == "1" for a in g.replace("|", "/").split("/")) for g in r[1:]] for r in rows], float)
+    return pd.DataFrame(gts, index=ids)
+
+
+def test_multiallelic_split_frequency(tmp_path):
+    """0|1, 2|2, 2|0, 0|0: alt 1 has frequency 1/8 = 0.125 (not 0.5), alt 2 3/8; own ids and dosages."""
+    bcftools = apt_tool("bcftools", "bcftools")
+    vcf = write_vcf(tmp_path / "m.vcf", ["S1", "S2", "S3", "S4"], [
+        (100, "rs1", "A", "G", ["0|1", "1|1", "1|0", "0|0"]),
+        (200, "rs2", "AT", "A,ATT", ["0|1", "2|2", "2|0", "0|0"]),
+        (300, "rs3", "C", "T,G,A", ["3|1", "2|.", "0|0", "1|3"])])
+    store = ingest_vcf(vcf, tmp_path / "m.vcz")
+    v = store.variants
+    assert v["variant_id"].tolist() == ["20:100:A:G", "20:200:AT:A", "20:200:AT:ATT", "20:300:C:T",
+                                        "20:300:C:G", "20:300:C:A"]
+    assert v["rsid"].tolist() == ["rs1", "rs2", "rs2", "rs3", "rs3", "rs3"]
+    np.testing.assert_allclose(v["af"].to_numpy()[:3], [0.5, 0.125, 0.375])
+    peer = bcftools_split(bcftools, vcf, tmp_path / "norm.vcf")
+    assert peer.index.tolist() == v["variant_id"].tolist()
+    d = store.dosages(0, len(v))
+    ok = ~np.isnan(d)
+    # a half-missing call (2|.) is missing for us; bcftools keeps the called half
+    assert np.isnan(d[4, 1]) and ok.sum() == d.size - 3
+    np.testing.assert_array_equal(d[ok], peer.to_numpy()[ok])
+
+
+def test_multiallelic_real_ceu_trio(tmp_path, realdata):
+    """Real NA12878 chr20/21 calls with multi-allelic records: ids and dosages equal bcftools norm -m-."""
+    bcftools = apt_tool("bcftools", "bcftools")
+    vcf = tmp_path / "ceu.vcf.gz"           # bio2zarr needs an index for a multi-contig VCF
+    subprocess.run([bcftools, "view", "-Oz", "-o", str(vcf),
+                    str(realdata / "vcf_fixtures" / "CEUTrio.HiSeq.WGS.b37.NA12878.20.21.vcf.gz")], check=True)
+    subprocess.run([bcftools, "index", str(vcf)], check=True)
+    store = ingest_vcf(vcf, tmp_path / "ceu.vcz")
+    peer = bcftools_split(bcftools, vcf, tmp_path / "norm.vcf")
+    v = store.variants
+    assert len(v) == len(peer) > 1075                       # 1,075 records, some with 2 ALTs
+    assert v["variant_id"].tolist() == [i.upper() for i in peer.index]
+    d = store.dosages(0, len(v))[:, 0]
+    np.testing.assert_array_equal(d, peer.to_numpy()[:, 0])
+
+
+def test_multiallelic_r_matches_plink(tmp_path):
+    """r between every pair of split alleles and biallelic neighbours equals plink 1.9's r on the
+    bcftools-normalised VCF (`--r square bin`, doubles) to 1e-6."""
+    bcftools = apt_tool("bcftools", "bcftools")
+    plink = apt_tool("plink1.9", "plink1.9")
+    rng = np.random.default_rng(11)
+    n = 300
+    records = []
+    for k in range(12):
+        n_alt = (1, 2, 3)[k % 3]
+        p = rng.dirichlet(np.ones(n_alt + 1) * 2)
+        calls = rng.choice(n_alt + 1, size=(n, 2), p=p)
+        alts = ["G", "T", "C"][:n_alt]
+        records.append((1000 + 10 * k, f"v{k}", "A", ",".join(alts), [f"{a}|{b}" for a, b in calls]))
+    vcf = write_vcf(tmp_path / "r.vcf", [f"s{i}" for i in range(n)], records)
+    store = ingest_vcf(vcf, tmp_path / "r.vcz")
+    x = standardise(store.dosages(0, len(store.variants)))
+    r_ours = (x.astype(np.float64) @ x.T.astype(np.float64)) / n
+    subprocess.run([bcftools, "norm", "-m-", "-o", str(tmp_path / "norm.vcf"), str(vcf)], check=True,
+                   capture_output=True)
+    subprocess.run([plink, "--vcf", str(tmp_path / "norm.vcf"), "--keep-allele-order", "--allow-no-sex",
+                    "--r", "square", "bin", "--out", str(tmp_path / "pl")], check=True, capture_output=True)
+    m = len(store.variants)
+    assert m == 24
+    r_plink = np.fromfile(tmp_path / "pl.ld.bin", dtype=np.float64).reshape(m, m)
+    np.testing.assert_allclose(r_ours, r_plink, atol=1e-6)
+    # the split alleles of one record are negatively correlated (sanity of the test data)
+    assert r_plink[1, 2] < -0.1
+
+
+def _padded(tmp_path: Path, extra: int) -> Path:
+    src = EXAMPLES / "1000G_EUR_chr20_22"
+    dst = tmp_path / f"pad{extra}"
+    for ext in ("bed", "bim"):
+        shutil.copy(f"{src}.{ext}", f"{dst}.{ext}")
+    fam = Path(f"{src}.fam").read_text().splitlines()
+    fam += [f"X{i} X{i} 0 0 1 -9" for i in range(extra)]
+    Path(f"{dst}.fam").write_text("\n".join(fam) + "\n")
+    return dst
+
+
+@pytest.mark.parametrize("extra", [1, 2, 3])
+def test_fam_with_surplus_rows_rejected(tmp_path, extra):
+    """489 samples (last byte: 1 sample + 3 padding slots); a .fam with 1-3 more rows keeps the byte
+    count and must be rejected naming both files and both counts."""
+    n = len(Path(f"{EXAMPLES / '1000G_EUR_chr20_22'}.fam").read_text().splitlines())
+    assert n % 4 == 1
+    prefix = _padded(tmp_path, extra)
+    with pytest.raises(InputError) as e:
+        ingest_plink(prefix, tmp_path / "g.vcz")
+    msg = str(e.value)
+    assert f"{prefix}.bed" in msg and f"{prefix}.fam" in msg
+    assert f"{n + extra} samples as listed" in msg and f"holds {n} samples" in msg
+    assert not (tmp_path / "g.vcz").exists()
+
+
+def test_fam_with_missing_row_rejected(tmp_path):
+    prefix = _padded(tmp_path, 0)
+    fam = Path(f"{prefix}.fam").read_text().splitlines()
+    Path(f"{prefix}.fam").write_text("\n".join(fam[:-1]) + "\n")    # 488 rows: 122 bytes, not 123
+    with pytest.raises(InputError, match=r"the 488 samples of .*\.fam and the \d+ variants of .*\.bim; "
+                                         r"the \.bed has 123 bytes per variant = 489-492 samples"):
+        BedReader(prefix)
+
+
+def test_fam_exact_passes(tmp_path):
+    prefix = _padded(tmp_path, 0)
+    assert BedReader(prefix).n_samples == 489
+
+
+@pytest.mark.parametrize("fields", [12, 14])
+def test_vcf_sample_columns_checked(tmp_path, fields):
+    """A data line with fewer or more fields than 9 + samples is named (row, CHROM:POS, counts)."""
+    gts = ["0|1", "1|1", "1|0", "0|0", "1|1"][:fields - 9]
+    vcf = write_vcf(tmp_path / "s.vcf", ["S1", "S2", "S3", "S4"], [
+        (100, "rs1", "A", "G", ["0|1", "1|1", "1|0", "0|0"]), (300, "rs3", "C", "T", gts)])
+    with pytest.raises(InputError, match=r"s\.vcf, row 2, column '20:300': 13 tab-separated fields per line "
+                                         rf"\(9 \+ 4 samples in the #CHROM header\) \(found '{fields} fields'\)"):
+        ingest_vcf(vcf, tmp_path / "s.vcz")
+    assert not (tmp_path / "s.vcz").exists()
