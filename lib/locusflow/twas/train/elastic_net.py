@@ -221,9 +221,9 @@ def nested_cv_performance(x: np.ndarray, y: np.ndarray, *, alpha: float = 0.5, n
     Parameters
     ----------
     x, y : numpy.ndarray
-        [n, p] predictors and [n] response.
+        Dosages [n, p] of the gene's cis SNPs and its residualised expression [n].
     alpha : float
-        Elastic-net mixing.
+        Elastic-net mixing (PredictDB: 0.5).
     n_outer, n_inner : int
         Outer (train/test) folds and the folds of each inner :func:`cv_elastic_net`.
     seed : int
