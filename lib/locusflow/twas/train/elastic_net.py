@@ -120,7 +120,7 @@ def _path(mom: _Moments, drop, lambdas, alpha, tol, max_iter):
 
 
 def elastic_net_path(x: np.ndarray, y: np.ndarray, lambdas: np.ndarray, alpha: float = 0.5, *,
-                     tol: float = 1e-10, max_iter: int = 100_000):
+                     tol: float = 1e-7, max_iter: int = 100_000):
     """glmnet's gaussian elastic net over a lambda sequence (warm starts along it).
 
     Parameters
@@ -134,7 +134,7 @@ def elastic_net_path(x: np.ndarray, y: np.ndarray, lambdas: np.ndarray, alpha: f
     alpha : float
         Elastic-net mixing: 1 lasso, 0 ridge (PredictDB: 0.5).
     tol : float
-        Coordinate-descent tolerance on the duality gap, relative to ||y~||^2.
+        Coordinate-descent tolerance on the duality gap, relative to ||y~||^2 (glmnet thresh: 1e-7).
     max_iter : int
         Most coordinate-descent sweeps per lambda.
 
@@ -155,7 +155,7 @@ def elastic_net_path(x: np.ndarray, y: np.ndarray, lambdas: np.ndarray, alpha: f
 
 
 def cv_elastic_net(x: np.ndarray, y: np.ndarray, *, alpha: float = 0.5, foldid: np.ndarray | None = None,
-                   n_folds: int = 10, lambdas: np.ndarray | None = None, seed: int = 0, tol: float = 1e-10,
+                   n_folds: int = 10, lambdas: np.ndarray | None = None, seed: int = 0, tol: float = 1e-7,
                    max_iter: int = 100_000) -> dict:
     """cv.glmnet: lambda by K-fold cross-validated mean squared error, and the model at lambda.min.
 
@@ -215,7 +215,7 @@ def cv_elastic_net(x: np.ndarray, y: np.ndarray, *, alpha: float = 0.5, foldid: 
 
 
 def nested_cv_performance(x: np.ndarray, y: np.ndarray, *, alpha: float = 0.5, n_outer: int = 5,
-                          n_inner: int = 10, seed: int = 0, tol: float = 1e-10, max_iter: int = 100_000) -> dict:
+                          n_inner: int = 10, seed: int = 0, tol: float = 1e-7, max_iter: int = 100_000) -> dict:
     """PredictDB's performance of the elastic-net procedure: nested cross-validation.
 
     Parameters
