@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
+from .variant_id import variant_ids
 from .vcf import check_sample_columns, split_calls, split_plan
 
 log = get_logger("ingest")
@@ -33,26 +34,19 @@ _COMP = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFF
 
 
 def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
-    """Variant identifiers ``chrom:pos:ref:alt`` (the store's ``variant_id``).
+    """``chrom:pos:ref:alt`` per variant: :func:`locusflow.io.variant_id.variant_ids` as object strings.
 
     Parameters
     ----------
-    chrom : array-like
-        Chromosome names (as strings).
-    pos : array-like of int
-        1-based positions.
-    ref : array-like of str
-        Reference alleles.
-    alt : array-like of str
-        Alternate alleles.
+    chrom, pos, ref, alt : array-like
+        As :func:`locusflow.io.variant_id.variant_ids`.
 
     Returns
     -------
     pandas.Series of str
-        ``chrom:pos:ref:alt`` per variant, in input order.
+        One id per variant, in input order.
     """
-    return (pd.Series(chrom, dtype=str).str.cat([pd.Series(pos).astype(str).values,
-            pd.Series(ref, dtype=str).values, pd.Series(alt, dtype=str).values], sep=":"))
+    return variant_ids(chrom, pos, ref, alt).astype(object)
 
 
 def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
