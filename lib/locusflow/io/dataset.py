@@ -219,10 +219,12 @@ def is_complete(path) -> bool:
     Parameters
     ----------
     path : str or pathlib.Path
+        Dataset directory.
 
     Returns
     -------
     bool
+        True when ``<path>/_SUCCESS`` exists.
     """
     return (Path(path) / "_SUCCESS").exists()
 
@@ -249,10 +251,12 @@ def file_checksum(path) -> str:
     Parameters
     ----------
     path : str or pathlib.Path
+        A file, or a directory (its files' contents and relative names).
 
     Returns
     -------
     str
+        Hex digest.
     """
     from ..checksum import content_hash
     return content_hash(path)

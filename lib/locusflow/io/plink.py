@@ -76,7 +76,7 @@ def read_fam(prefix) -> pd.DataFrame:
     Parameters
     ----------
     prefix : str or pathlib.Path
-        PLINK prefix; ``<prefix>.fam`` is read.
+        As :func:`read_bim`; the ``.fam`` file is read.
 
     Returns
     -------

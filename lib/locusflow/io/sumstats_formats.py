@@ -336,7 +336,7 @@ def vcf_sample_n(meta: list[str]) -> float | None:
     Parameters
     ----------
     meta : list of str
-        The ``##`` meta lines (:attr:`Header.meta`).
+        As :func:`vcf_build`.
 
     Returns
     -------

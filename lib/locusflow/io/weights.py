@@ -685,12 +685,12 @@ def write_covariance(cov: pd.DataFrame, path) -> Path:
     cov : pandas.DataFrame
         Columns gene, rsid1, rsid2, value (others ignored).
     path : str or pathlib.Path
-        Output file.
+        Output file (gzip when it ends in ``.gz``).
 
     Returns
     -------
     pathlib.Path
-        ``path``.
+        The file written, read back by :func:`read_covariance` and by MetaXcan.
 
     References
     ----------
