@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 from peers.apt import install_debian_peers  # noqa: E402
 from peers.venv import build_venv  # noqa: E402
+from peers.twas_cases import SAVE_R, panel_window, synthetic_gwas as _cases_gwas  # noqa: E402
 
 from locusflow.io.plink import BedReader, read_bim  # noqa: E402
 from locusflow.io.weights import read_predictdb  # noqa: E402
@@ -47,30 +48,13 @@ OUT = ROOT / "tests" / "fixtures" / "twas"
 EXAMPLES = ROOT / "examples"
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 MX_REQ = ["numpy<2.4", "pandas<3", "scipy"]
-COMP = str.maketrans("ACGT", "TGCA")
-
 # --------------------------------------------------------------------------------------------- MetaXcan
 
 
 def synthetic_gwas(weights: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """GWAS over the model SNPs: 10% missing, 25% allele-swapped, 5% strand-flipped, 3% wrong alleles
-    (as tests/test_twas.py draws them)."""
-    rng = np.random.default_rng(seed)
-    s = weights.drop_duplicates("rsid")[["rsid", "effect_allele", "other_allele"]].reset_index(drop=True)
-    u = rng.random(len(s))
-    a1, a2 = s["effect_allele"].to_numpy().copy(), s["other_allele"].to_numpy().copy()
-    swap = (u >= 0.10) & (u < 0.35)
-    a1[swap], a2[swap] = s["other_allele"].to_numpy()[swap], s["effect_allele"].to_numpy()[swap]
-    amb = np.array([x.translate(COMP) == y for x, y in zip(a1, a2)], dtype=bool)
-    flip = (u >= 0.35) & (u < 0.40) & ~amb
-    a1[flip] = [x.translate(COMP) for x in a1[flip]]
-    a2[flip] = [x.translate(COMP) for x in a2[flip]]
-    bad = (u >= 0.40) & (u < 0.43)
-    a1[bad] = np.where(a1[bad] == "A", "C", "A")
-    a2[bad] = np.where(a1[bad] == "G", "T", "G")
-    z = rng.normal(0, 2, len(s))
-    g = pd.DataFrame({"SNP": s["rsid"], "A1": a1, "A2": a2, "ZSCORE": z, "BETA": z * 0.01})
-    return g[u >= 0.10].reset_index(drop=True)
+    """tests/peers/twas_cases.synthetic_gwas with MetaXcan's column names (SNP A1 A2 ZSCORE BETA)."""
+    return _cases_gwas(weights, seed).rename(columns={"rsid": "SNP", "alt": "A1", "ref": "A2", "z": "ZSCORE",
+                                                      "beta": "BETA"})
 
 
 def covariance_without_first_gene(cov_file: Path, out: Path) -> Path:
@@ -150,34 +134,6 @@ def regen_metaxcan(mx: Path, tmp: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- FUSION
-
-SAVE_R = """
-a <- commandArgs(trailingOnly=TRUE)
-for (g in a[-1]) {
-  snps <- read.table(file.path(a[1], paste0(g, ".snps.tsv")), header=FALSE, sep="\\t", colClasses=
-          c("integer","character","numeric","integer","character","character"))
-  w <- as.matrix(read.table(file.path(a[1], paste0(g, ".wgt.tsv")), header=TRUE, sep="\\t"))
-  rownames(w) <- snps$V2
-  wgt.matrix <- w
-  cv.performance <- as.matrix(read.table(file.path(a[1], paste0(g, ".cv.tsv")), header=TRUE, sep="\\t",
-                              row.names=1))
-  hsq <- c(0.1, 0.02); hsq.pv <- 1e-3; N.tot <- 489
-  save(wgt.matrix, snps, cv.performance, hsq, hsq.pv, N.tot, file=file.path(a[1], paste0(g, ".wgt.RDat")))
-}
-"""
-
-
-def panel_window(n=120):
-    """Common-variant SNPs among 120 consecutive chr22 SNPs of the bundled 1000G EUR panel (the fixture
-    test rebuilds the same window from the bundled files: no random draw)."""
-    bim = read_bim(PREFIX)
-    i0 = int(np.flatnonzero(bim["chrom"].to_numpy() == "22")[0]) + 200
-    g = BedReader(PREFIX).read(i0, i0 + n).astype(float)
-    g[g < 0] = np.nan
-    af = np.nanmean(g, axis=1) / 2
-    keep = (af > 0.05) & (af < 0.95)
-    return bim.iloc[i0:i0 + n][keep].reset_index(drop=True), g[keep], i0
-
 
 def make_fusion_inputs(tmp: Path, seed=3):
     """3 genes x models (lasso, blup, top1); GWAS with swaps, gaps (LD imputation) and one gene over

@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from conftest import EXAMPLES, PEERS, apt_tool
 
-from locusflow.io.plink import BedReader, read_bim
+from peers.twas_cases import SAVE_R, panel_window
+
+from locusflow.io.plink import BedReader, read_bim  # noqa: F401
 from locusflow.io.weights import read_fusion, read_fusion_wgt
 from locusflow.twas.fusion import fusion
 from locusflow.twas.panel import PanelLD
@@ -26,32 +28,6 @@ from locusflow.twas.spredixcan import spredixcan
 FUSION = Path(os.environ.get("LOCUSFLOW_FUSION", PEERS / "fusion_twas"))
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 AMBIG = {("A", "T"), ("T", "A"), ("C", "G"), ("G", "C")}
-
-SAVE_R = """
-a <- commandArgs(trailingOnly=TRUE)
-for (g in a[-1]) {
-  snps <- read.table(file.path(a[1], paste0(g, ".snps.tsv")), header=FALSE, sep="\\t", colClasses=
-          c("integer","character","numeric","integer","character","character"))
-  w <- as.matrix(read.table(file.path(a[1], paste0(g, ".wgt.tsv")), header=TRUE, sep="\\t"))
-  rownames(w) <- snps$V2
-  wgt.matrix <- w
-  cv.performance <- as.matrix(read.table(file.path(a[1], paste0(g, ".cv.tsv")), header=TRUE, sep="\\t",
-                              row.names=1))
-  hsq <- c(0.1, 0.02); hsq.pv <- 1e-3; N.tot <- 489
-  save(wgt.matrix, snps, cv.performance, hsq, hsq.pv, N.tot, file=file.path(a[1], paste0(g, ".wgt.RDat")))
-}
-"""
-
-
-def panel_window(n=120):
-    bim = read_bim(PREFIX)
-    i0 = int(np.flatnonzero(bim["chrom"].to_numpy() == "22")[0]) + 200
-    g = BedReader(PREFIX).read(i0, i0 + n).astype(float)
-    g[g < 0] = np.nan
-    af = np.nanmean(g, axis=1) / 2
-    keep = (af > 0.05) & (af < 0.95)
-    return bim.iloc[i0:i0 + n][keep].reset_index(drop=True), g[keep], i0
-
 
 def make_fusion_inputs(tmp: Path, seed=3):
     """3 genes x models (lasso, blup, top1) over panel SNPs; GWAS with swaps, gaps (imputation), and
