@@ -39,8 +39,9 @@ setup(
         "gpu": ["torch==2.13.0", "transformers>=4.40,<5"],       # the DNA LM stage; transformers 5 breaks loading
         "sim": ["msprime>=1.3"],                                 # breed.simulate: coalescent genotypes (optional)
         # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
-        # (matplotlib, xxhash) and msprime (simulated truth in tests)
-        "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3"],
+        # (matplotlib, xxhash), msprime (simulated truth in tests), selenium (browser tests)
+        "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3",
+                "selenium>=4.20"],                               # selenium: headless Chromium tests
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

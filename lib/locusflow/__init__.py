@@ -47,7 +47,7 @@ _API = {
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
-    "focus": ("locusflow.focus", "focus"),
+    "focus": ("locusflow.focus", None),   # the package itself, callable: lf.focus(...) = focus.run.focus
     # breeding
     "vanraden_grm": ("locusflow.breed.relationship", "vanraden_grm"),
     "fit_gblup": ("locusflow.breed.gblup", "fit_gblup"),
@@ -61,7 +61,8 @@ __all__ = sorted(_API) + ["get_logger", "__version__"]
 def __getattr__(name):
     if name in _API:
         module, attr = _API[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        value = value if attr is None else getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'locusflow' has no attribute {name!r}")

@@ -66,8 +66,17 @@ STAGES += [
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
 ]
 STAGES += [
-    StageInfo("popgen", ("locusflow.popgen.stage",), "Fst (Hudson, Weir-Cockerham) per variant and in windows",
-              {"fst_variants": "fst", "fst_windows": "fst_windows"}),
+    StageInfo("popgen", ("locusflow.popgen.stage",),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
+]
+STAGES += [    # last: they read every other stage's published results
+    StageInfo("enrich", ("locusflow.enrich.stage",),
+              "GO over-representation of FOCUS / TWAS genes against the genes tested", {"go_enrichment": "go"}),
+    StageInfo("plots", ("locusflow.plots.stage",), "Manhattan, QQ, locus and FOCUS figures (PNG, SVG, PDF)",
+              {"plot_index": "index"}),
+    StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",
+              {"report_html": "report.html"}),
 ]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}

@@ -34,6 +34,8 @@ def test_gwas_and_popgen_commands(tmp_path):
     ref = run_fst(store.path, pops.set_index("IID")["pop"]).sort_values(["chrom", "pos"]).reset_index(drop=True)
     np.testing.assert_allclose(fst["hudson_fst"], ref["hudson_fst"], equal_nan=True)
     assert len(read_dataset(out / "popgen" / "fst_windows", "fst_windows")) >= 10
+    fr = read_dataset(out / "popgen" / "frequencies", "pop_allele_freq")
+    assert set(fr["population"]) == {"A", "B"} and len(fr) == 2 * 5481
 
 
 def test_gwas_bad_phenotype_exits_2(tmp_path, capsys):

@@ -3,6 +3,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from locusflow.errors import InputError
@@ -93,3 +94,27 @@ def test_missing_or_multiallelic_alleles_are_errors():
     h[7, 3] = 2
     with pytest.raises(InputError, match="split multi-allelic"):
         nsl(h)
+
+
+def test_scan_from_a_phased_vcf_store(tmp_path, sweep):
+    """The sweep haplotypes as a phased VCF (100 samples, two groups of 50), ingested, scanned per chromosome."""
+    from locusflow.io.genotypes import ingest_vcf
+    from locusflow.popgen.ehh import run_selection_scan
+
+    h, pos, site = sweep
+    n = h.shape[1] // 2
+    gt = np.char.add(np.char.add(h[:, 0::2].astype(str), "|"), h[:, 1::2].astype(str))
+    head = ["##fileformat=VCFv4.2", "##contig=<ID=5,length=2000000>",
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(f"S{i}" for i in range(n))]
+    body = [f"5\t{p}\t.\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(row) for p, row in zip(pos, gt)]
+    (tmp_path / "s.vcf").write_text("\n".join(head + body) + "\n")
+    store = ingest_vcf(tmp_path / "s.vcf", tmp_path / "s.vcz")
+    pops = pd.Series(np.where(np.arange(n) < 50, "A", "B"), index=[f"S{i}" for i in range(n)])
+    res = run_selection_scan(store.path, pops, "A", "B")
+    ha, hb = h[:, :100], h[:, 100:]
+    _same(res["ihs_unstd"].to_numpy(), ihs(ha, pos), "ihs")
+    _same(res["nsl_unstd"].to_numpy(), nsl(ha), "nsl")
+    _same(res["xpehh_unstd"].to_numpy(), xpehh(ha, hb, pos), "xpehh")
+    _same(res["ihs"].to_numpy(), standardize_by_allele_count(ihs(ha, pos), ha.sum(1))[0], "ihs std")
+    assert set(res["chrom"]) == {"5"} and (res["population"] == "A").all()

@@ -71,3 +71,22 @@ def test_windows_are_ratios_of_sums(hm3):
     assert one["wc_fst"] == pytest.approx(sel["wc_num"].sum() / sel["wc_den"].sum(), rel=1e-12)
     # every variant lands in size/step = 2 overlapping windows (except at the chromosome starts)
     assert w["n_variants"].sum() <= 2 * len(pair)
+
+
+def test_population_frequencies_equal_plink2(hm3, realdata):
+    d, _ = hm3
+    base = realdata / "hapmap3_1kg_thinned_flashpca"
+    rel = pd.read_csv(base / "relationships_w_pops_121708.txt", sep="\t")
+    freq = run_fst(d / "hm3.vcz", rel.set_index("IID")["population"], pops=["CEU", "YRI"], what="freq")
+    for pop in ("CEU", "YRI"):
+        rel.loc[rel["population"] == pop, ["FID", "IID"]].to_csv(d / f"{pop}.keep", sep="\t", index=False,
+                                                                 header=False)
+        subprocess.run([apt_tool("plink2", "plink2"), "--bfile", str(base / "HM3_thinned_autosomal_overlap"),
+                        "--keep", str(d / f"{pop}.keep"), "--freq", "--out", str(d / pop)], check=True,
+                       capture_output=True)
+        p = pd.read_csv(d / f"{pop}.afreq", sep="\t")
+        o = freq[freq["population"] == pop]
+        assert list(o["variant_id"].str.split(":").str[1].astype(int)) == list(
+            pd.read_csv(base / "HM3_thinned_autosomal_overlap.bim", sep="\t", header=None)[3])
+        np.testing.assert_array_equal(o["obs_ct"], p["OBS_CT"])
+        np.testing.assert_allclose(o["alt_freq"], p["ALT_FREQS"], rtol=HALF_DIGIT, atol=5e-7)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..engine.runner import run_worklist
 from ..io.genotypes import GenotypeStore
 from .linear import LinearModel, linear_assoc, prepare_linear
@@ -125,7 +125,7 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     traits, covariates : columns to use (default: all)
     binary : "auto", True, False or a list of binary trait names
     engine : local, dask or spark
-    chunk : variants per work unit (default: the store's chunk)
+    chunk : variants per work unit (default: up to 8 Zarr chunks, at most ~2.5e7 dosages per unit)
 
     Returns
     -------
@@ -140,6 +140,9 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     cv = None if covar is None else read_table(covar, columns=covariates)
     s = align_samples(g.samples, ph, cv, pheno_path=pheno, covar_path=covar, binary=binary)
     gm = prepare_gwas(s, firth_fallback=firth_fallback)
+    if chunk is None:  # several Zarr chunks per unit while a unit's float64 dosages stay under ~200 MB
+        base = int(g.meta.get("variants_chunk", 1000))
+        chunk = base * int(np.clip(2.5e7 // (max(1, len(s.store_index)) * base), 1, 8))
     res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_assoc", engine=engine, spark=spark,
                        kwargs={"store": str(g.path), "model": gm}, progress=progress)
     for c in res.columns:  # chunks hand over categoricals (cheap to build and conform); one dtype on every engine

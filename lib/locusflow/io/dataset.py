@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from .. import __version__
+from ..version import __version__
 from ..schema import Schema, load
 
 

@@ -183,3 +183,78 @@ def standardize_by_allele_count(score, aac, bins=None, n_bins: int | None = None
     # application: the first bin takes everything below its top edge, the last everything from its bottom
     j = np.clip(np.searchsorted(bins, aac, side="right") - 1, 0, nb - 1)
     return (score - mean[j]) / sd[j], bins
+
+
+def scan_kernel(unit: dict, store: str, hap_index, ref_index=None, params: dict | None = None,
+                names=("", None)):
+    """Work unit: one chromosome (rows start:stop) of a store of phased haplotypes; unstandardised scans.
+
+    ``hap_index`` / ``ref_index``: store sample positions of the population and of the reference.
+    """
+    import pandas as pd
+
+    from ..io.genotypes import GenotypeStore
+
+    p = params or {}
+    g = GenotypeStore(store)
+    v = g.variant_rows(unit["start"], unit["stop"])
+    pos = v["pos"].to_numpy()
+    h = g.haplotypes(unit["start"], unit["stop"], samples=hap_index)
+    kw = {k: p[k] for k in ("min_ehh", "include_edges", "gap_scale", "max_gap") if k in p}
+    out = pd.DataFrame({"population": names[0], "reference": names[1], "variant_id": v["variant_id"].to_numpy(), "chrom": v["chrom"].to_numpy(), "pos": pos,
+                        "alt_count": h.sum(1).astype(np.int64),
+                        "ihs_unstd": ihs(h, pos, min_maf=p.get("min_maf", 0.05), **kw), "nsl_unstd": nsl(h),
+                        "xpehh_unstd": np.nan, "ihs": np.nan, "nsl": np.nan, "xpehh": np.nan})
+    if ref_index is not None:
+        out["xpehh_unstd"] = xpehh(h, g.haplotypes(unit["start"], unit["stop"], samples=ref_index), pos, **kw)
+    return out
+
+
+def run_selection_scan(store, populations, population: str, reference: str | None = None, *,
+                       n_bins: int | None = None, engine: str = "local", spark=None, progress: bool = False,
+                       **params):
+    """iHS, nSL (and XP-EHH against ``reference``) of one population over a store of phased haplotypes.
+
+    Parameters
+    ----------
+    store : genotype store ingested from a phased VCF (multi-allelic records split at ingest)
+    populations : pandas.Series, population label per sample id
+    population, reference : the population scanned and the XP-EHH reference (optional)
+    n_bins : alt-count bins for standardising iHS and nSL (default scikit-allel's max(count) // 2)
+    engine, spark : work-list runner; one unit per chromosome (the scans run along a whole chromosome)
+    params : min_ehh, min_maf, include_edges, gap_scale, max_gap (see `ihs`)
+
+    Returns
+    -------
+    pandas.DataFrame (schema ``selection_scan``)
+
+    References
+    ----------
+    Voight et al. (2006); Ferrer-Admetlla et al. (2014); Sabeti et al. (2007). Peer: scikit-allel 1.3.
+    """
+    import pandas as pd
+
+    from ..engine.runner import run_worklist
+    from ..io.genotypes import GenotypeStore
+
+    g = GenotypeStore(store)
+    lab = pd.Series(populations).reindex(g.samples).to_numpy()
+    idx = np.flatnonzero(lab == population)
+    ref = None if reference is None else np.flatnonzero(lab == reference)
+    for name, ix in ((population, idx), (reference, ref)):
+        if ix is not None and len(ix) < 2:
+            raise InputError("populations", f"at least 2 samples of population '{name}' in the store",
+                             value=int(len(ix)))
+    chrom = g.variant_rows(0, int(g.meta["n_variants"]))["chrom"].to_numpy()
+    cuts = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
+    starts, stops = np.r_[0, cuts], np.r_[cuts, len(chrom)]
+    units = [{"unit_id": str(chrom[s]), "start": int(s), "stop": int(e), "cost": float(e - s)}
+             for s, e in zip(starts, stops)]
+    res = run_worklist(units, scan_kernel, "selection_scan", engine=engine, spark=spark, progress=progress,
+                       kwargs={"store": str(g.path), "hap_index": idx, "ref_index": ref, "params": params,
+                               "names": (population, reference)})
+    res["ihs"], _ = standardize_by_allele_count(res["ihs_unstd"], res["alt_count"], n_bins=n_bins)
+    res["nsl"], _ = standardize_by_allele_count(res["nsl_unstd"], res["alt_count"], n_bins=n_bins)
+    res["xpehh"] = standardize(res["xpehh_unstd"]) if reference is not None else np.nan
+    from ..schema import load
+    return load("selection_scan").conform(res)

@@ -48,6 +48,28 @@ def population_counts(dosage: np.ndarray, pop: np.ndarray, n_pops: int) -> dict:
     return {"n": obs.astype(np.float64) @ onehot, "alt": g0 @ onehot, "het": (g0 == 1.0) @ onehot}
 
 
+def population_frequencies(dosage: np.ndarray, pop: np.ndarray, names) -> pd.DataFrame:
+    """Alt frequency, allele observations and observed heterozygosity per population (plink2 --freq).
+
+    Parameters
+    ----------
+    dosage : (v, n) alt dosages, NaN = missing
+    pop : (n,) population index of each sample into ``names`` (-1 = none)
+    names : population names
+
+    Returns
+    -------
+    pandas.DataFrame, population-major: population, row (0..v-1), alt_freq, obs_ct, het_obs
+    """
+    c = population_counts(dosage, pop, len(names))
+    v, r = c["n"].shape
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({"population": np.repeat(np.asarray(names, dtype=object), v),
+                             "row": np.tile(np.arange(v), r), "alt_freq": (c["alt"] / (2 * c["n"])).T.ravel(),
+                             "obs_ct": (2 * c["n"]).T.ravel().astype(np.int64),
+                             "het_obs": (c["het"] / c["n"]).T.ravel()})
+
+
 def hudson(n1, p1, n2, p2) -> tuple[np.ndarray, np.ndarray]:
     """Hudson Fst numerator and denominator (Bhatia et al. 2013) from samples n and alt frequencies p."""
     m1, m2 = 2.0 * n1, 2.0 * n2
@@ -141,14 +163,15 @@ def window_fst(per_variant: pd.DataFrame, size: int, step: int | None = None) ->
                          "n_variants": s["one"], "hudson_fst": s["hn"] / s["hd"], "wc_fst": s["wn"] / s["wd"]})
 
 
-def fst_kernel(unit: dict, store: str, pop, names) -> pd.DataFrame:
-    """Work unit: rows ``unit['start']:unit['stop']`` of the store; ``pop`` indexes store samples into ``names``."""
+def fst_kernel(unit: dict, store: str, pop, names, what: str = "fst") -> pd.DataFrame:
+    """Work unit: rows ``unit['start']:unit['stop']`` of the store; ``pop`` indexes store samples into ``names``.
+    ``what``: "fst" (`fst_pairs`, schema fst_variants) or "freq" (`population_frequencies`, pop_allele_freq)."""
     from ..io.genotypes import GenotypeStore
 
     g = GenotypeStore(store)
     d = g.dosages(unit["start"], unit["stop"])
     v = g.variant_rows(unit["start"], unit["stop"])
-    out = fst_pairs(d, np.asarray(pop), names)
+    out = (fst_pairs if what == "fst" else population_frequencies)(d, np.asarray(pop), names)
     rows = out.pop("row").to_numpy()
     for col in ("pos", "chrom", "variant_id"):
         out.insert(2, col, v[col].to_numpy()[rows])
@@ -166,8 +189,9 @@ def genome_fst(per_variant: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_fst(store, populations: pd.Series, *, pops=None, engine: str = "local", spark=None,
-            chunk: int | None = None, progress: bool = False) -> pd.DataFrame:
-    """Per-variant Fst of every pair of populations over a genotype store (schema ``fst_variants``).
+            chunk: int | None = None, progress: bool = False, what: str = "fst") -> pd.DataFrame:
+    """Per-variant Fst of every pair of populations over a genotype store (schema ``fst_variants``), or
+    with ``what="freq"`` allele frequencies per population (schema ``pop_allele_freq``).
 
     Parameters
     ----------
@@ -191,5 +215,6 @@ def run_fst(store, populations: pd.Series, *, pops=None, engine: str = "local", 
     lab = pd.Series(populations).reindex(g.samples)
     names = list(pops) if pops is not None else sorted(lab.dropna().unique())
     pop = lab.map({p: i for i, p in enumerate(names)}).fillna(-1).astype(int).to_numpy()
-    return run_worklist(g.variant_chunks(chunk), fst_kernel, "fst_variants", engine=engine, spark=spark,
-                        kwargs={"store": str(g.path), "pop": pop, "names": names}, progress=progress)
+    return run_worklist(g.variant_chunks(chunk), fst_kernel, "fst_variants" if what == "fst" else "pop_allele_freq",
+                        engine=engine, spark=spark, kwargs={"store": str(g.path), "pop": pop, "names": names,
+                                                            "what": what}, progress=progress)

@@ -8,8 +8,9 @@ Config section ``popgen``::
       window: 100000            # window length (bp) for windowed Fst
       step: 50000               # window stride [window]
 
-Writes ``<out>/popgen/fst`` (dataset fst_variants: Hudson and Weir-Cockerham per variant and pair) and
-``<out>/popgen/fst_windows`` (dataset fst_windows). CLI: ``locusflow popgen --populations FILE --out ROOT``.
+Writes ``<out>/popgen/fst`` (dataset fst_variants: Hudson and Weir-Cockerham per variant and pair),
+``<out>/popgen/fst_windows`` (dataset fst_windows) and ``<out>/popgen/frequencies`` (dataset
+pop_allele_freq: alt frequency per population). CLI: ``locusflow popgen --populations FILE --out ROOT``.
 EHH scans (iHS, nSL, XP-EHH) need phased haplotypes: :mod:`locusflow.popgen.ehh`.
 """
 from __future__ import annotations
@@ -53,6 +54,9 @@ def _run(ctx: Context) -> dict:
     per = run_fst(_store(ctx.cfg), read_populations(sec["populations"]), pops=sec.get("pops"),
                   chunk=sec.get("chunk"), **ctx.runner_kwargs())
     win = window_fst(per, int(sec.get("window", 100000)), sec.get("step"))
+    freq = run_fst(_store(ctx.cfg), read_populations(sec["populations"]), pops=sec.get("pops"),
+                   chunk=sec.get("chunk"), what="freq", **ctx.runner_kwargs())
+    write_dataset(freq, ctx.path("pop_allele_freq"), "pop_allele_freq", mode="overwrite")
     write_dataset(per, ctx.path("fst_variants"), "fst_variants", mode="overwrite")
     write_dataset(win, ctx.path("fst_windows"), "fst_windows", mode="overwrite")
     gw = genome_fst(per)
