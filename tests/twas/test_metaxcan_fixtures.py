@@ -21,14 +21,6 @@ FIX = ROOT / "tests" / "fixtures" / "twas"
 
 
 @pytest.fixture(scope="module")
-def mxdata(realdata):
-    d = realdata / "metaxcan_test_models"
-    if not d.exists():
-        pytest.skip("metaxcan_test_models absent")
-    return d
-
-
-@pytest.fixture(scope="module")
 def fixtures():
     gwas = pd.read_csv(FIX / "metaxcan" / "gwas.tsv.gz", sep="\t", keep_default_na=False,
                        dtype={"SNP": str, "A1": str, "A2": str})

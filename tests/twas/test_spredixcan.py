@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import PEERS, peer_venv
-from peers.twas_cases import COMP, compare, synthetic_gwas  # noqa: F401
+from peers.twas_cases import COMP, DRIVER, compare, mx_args, synthetic_gwas  # noqa: F401
 
 from locusflow.errors import InputError
 from locusflow.io.weights import combine_models, covariance_codes, read_covariance, read_fusion, read_predictdb
@@ -33,24 +33,6 @@ def metaxcan():
     if not script.exists():
         pytest.skip(f"MetaXcan not found at {MX} (set LOCUSFLOW_METAXCAN)")
     return peer_venv("metaxcan-venv", MX_REQ), script
-
-
-# runs SPrediXcan.py's command line once per job inside one interpreter (saves ~2 s of imports per run)
-DRIVER = """
-import json, os, runpy, sys
-jobs = json.load(open(sys.argv[1]))
-os.chdir(sys.argv[2]); sys.path.insert(0, sys.argv[2])
-for argv in jobs:
-    sys.argv = ["SPrediXcan.py"] + argv
-    runpy.run_path("SPrediXcan.py", run_name="__main__")
-"""
-
-
-def mx_args(db, cov, gwas_file, out) -> list[str]:
-    return ["--model_db_path", str(db), "--covariance", str(cov), "--gwas_file", str(gwas_file),
-            "--snp_column", "SNP", "--effect_allele_column", "A1", "--non_effect_allele_column", "A2",
-            "--zscore_column", "ZSCORE", "--beta_column", "BETA", "--output_file", str(out), "--throw",
-            "--verbosity", "50"]
 
 
 def run_metaxcan_many(jobs: list[list[str]], tmp: Path) -> None:
@@ -141,14 +123,6 @@ def check_terms(w, g, cov, coded, coded2, cov2, ours, strand_flip):
         pd.testing.assert_frame_equal(spredixcan(w3_t, g, covariance=cov3_t, strand_flip=strand_flip),
                                       spredixcan(w, g, covariance=cov3, strand_flip=strand_flip))
     return res
-
-
-@pytest.fixture(scope="module")
-def mxdata(realdata):
-    d = realdata / "metaxcan_test_models"
-    if not d.exists():
-        pytest.skip("metaxcan_test_models absent")
-    return d
 
 
 def test_predictdb_44_tissues_parse(mxdata):
