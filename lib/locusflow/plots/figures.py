@@ -49,7 +49,20 @@ def _rows(paths, root, **meta) -> list[dict]:
 
 
 def write_index(index: pd.DataFrame, out_dir) -> Path:
-    """Write the plot_index dataset to ``<out_dir>/index`` (paths in it are relative to ``out_dir``)."""
+    """Write the plot_index dataset to ``<out_dir>/index`` (paths in it are relative to ``out_dir``).
+
+    Parameters
+    ----------
+    index : DataFrame
+        plot_index rows, as :func:`plot_run` returns them.
+    out_dir : str or Path
+        The figures' directory; an existing ``index`` dataset there is overwritten.
+
+    Returns
+    -------
+    Path
+        ``<out_dir>/index``.
+    """
     from ..io.dataset import write_dataset
     return write_dataset(index, Path(out_dir) / "index", "plot_index", mode="overwrite")
 

@@ -132,7 +132,22 @@ def _focus(ax, focus, start, stop):
 
 def gene_rows(genes: pd.DataFrame, start: int, stop: int) -> np.ndarray:
     """Track row of each gene so that neither bars nor their labels (about 0.9% of the region per character
-    at 7 pt on a 9-inch figure) overlap."""
+    at 7 pt on a 9-inch figure) overlap.
+
+    Parameters
+    ----------
+    genes : DataFrame
+        Genes of the region, with ``start``, ``stop`` and ``gene_name`` (as :func:`genes_in_region` gives).
+    start, stop : int
+        The plotted region in bp; gene bars are clipped to it.
+
+    Returns
+    -------
+    ndarray of int
+        Row of each gene (0 is the top track), from :func:`stack_rows` over each clipped bar widened to its
+        centred label (name length + 2 characters, 0.45% of the region each), with a gap of 0.5% of the
+        region; empty when there are no genes.
+    """
     if not len(genes):
         return np.zeros(0, dtype=int)
     lo = np.maximum(genes["start"].to_numpy(float), start)

@@ -50,6 +50,27 @@ def lead_points(df: pd.DataFrame, threshold: float, window: int = 500_000, max_l
 
     Greedy clumping by position (as LocusZoom / FUMA lead-SNP selection without LD): take the smallest p,
     drop everything within the window, repeat. At most ``max_labels`` rows, smallest p first.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per variant or gene, with ``chrom``, ``pos`` and ``p``.
+    threshold : float
+        Only rows with p strictly below it can lead.
+    window : int, optional
+        bp: a row closer than this to an already chosen lead on its chromosome is skipped.
+    max_labels : int, optional
+        Most leads returned.
+
+    Returns
+    -------
+    DataFrame
+        The lead rows of ``df`` (its index and columns kept), smallest p first.
+
+    References
+    ----------
+    Watanabe K, Taskesen E, van Bochoven A, Posthuma D (2017) Functional mapping and annotation of genetic
+    associations with FUMA. Nat Commun 8:1826 (lead SNPs and loci; here by distance only, without LD).
     """
     hits = df[df["p"] < threshold].sort_values("p")
     leads = []
