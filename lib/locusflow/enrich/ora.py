@@ -63,10 +63,12 @@ def go_ora(go: GeneOntology, study, background, *, test: str = "hypergeometric",
     Parameters
     ----------
     go : GeneOntology
+        The ontology and its gene annotations (:mod:`locusflow.enrich.go`).
     study, background : iterables of gene ids
         Ensembl ids, Entrez ids or symbols (mapped by :meth:`GeneOntology.to_entrez`; unmapped genes stay in
         the background count N, as goatools counts population ids without annotations).
     test : {"hypergeometric", "fisher_two_sided"}
+        One-sided hypergeometric (over-representation) or two-sided Fisher's exact test (module docstring).
     relationships : tuple of str
         DAG edge types annotations are propagated along.
     evidence_exclude : sequence of str

@@ -79,6 +79,7 @@ def enrich_run(twas_path, focus_path, go: GeneOntology, *, test: str = "hypergeo
     focus_path : str or Path or None
         focus_results dataset (used when it was written).
     go : GeneOntology
+        The ontology and its gene annotations (:mod:`locusflow.enrich.go`).
     test : str
         See :func:`locusflow.enrich.ora.go_ora`.
     orthologs : str, Path or DataFrame, optional

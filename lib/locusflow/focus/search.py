@@ -35,11 +35,15 @@ def colex_combinations(n: int, r: int) -> np.ndarray:
 
     Parameters
     ----------
-    n, r : int
+    n : int
+        Size of the ground set range(n).
+    r : int
+        Subset size, >= 0 (r = 0 gives one empty row; n < r gives no rows).
 
     Returns
     -------
     numpy.ndarray of int32, shape (C(n, r), r)
+        Each row a subset, members in increasing order.
         Those of range(n') are the first C(n', r) rows.
     """
     if r == 0:

@@ -36,6 +36,7 @@ def save_figure(fig, stem, formats=FORMATS, dpi: int = 120) -> list[str]:
     Parameters
     ----------
     fig : matplotlib.figure.Figure
+        The figure to save; it is closed afterwards.
     stem : str or Path
         Output path without suffix; parent directories are created.
     formats : sequence of str

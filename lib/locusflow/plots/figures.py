@@ -30,6 +30,7 @@ def top_loci(gwas: pd.DataFrame, *, p_threshold: float = 5e-8, flank: int = 500_
     flank : int
         Leads are more than ``flank`` bp apart; the locus is lead +- flank.
     max_loci : int
+        Most loci returned.
 
     Returns
     -------
@@ -74,6 +75,7 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
     Parameters
     ----------
     run : locusflow.plots.data.RunResults
+        The run whose datasets are drawn (figures whose datasets it lacks are skipped).
     out_dir : str or Path, optional
         Directory of the figures; the index's paths are relative to it.
     formats : sequence of str

@@ -29,6 +29,7 @@ def focus_figure(rows: pd.DataFrame, omega: np.ndarray | None = None, title: str
     omega : ndarray, optional
         Predicted-expression correlation of the genes, in the order of ``rows`` sorted by ``pos``.
     title : str
+        Figure title.
 
     Returns
     -------
@@ -140,8 +141,12 @@ def focus_figures(run, out_dir, formats=("png", "svg")) -> list[str]:
     Parameters
     ----------
     run : locusflow.plots.data.RunResults
+        The run; its focus dataset, TWAS gene positions (else the model's transcript midpoint), weights and
+        LD matrices (for Omega, :func:`predicted_expression_corr`) are read.
     out_dir : str or Path
+        Output directory (``:`` in block ids becomes ``_`` in file names).
     formats : sequence of str
+        Any of ``png``, ``svg``, ``pdf``.
 
     Returns
     -------

@@ -21,7 +21,11 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
     Parameters
     ----------
     run : locusflow.plots.data.RunResults
-    chrom, start, stop : region (1-based, inclusive)
+        The run whose GWAS, LD, fine-mapping and FOCUS datasets are read.
+    chrom : str
+        Chromosome of the region (no ``chr`` prefix).
+    start, stop : int
+        The region, 1-based, inclusive.
     lead : str, optional
         variant_id of the lead SNP; default the smallest GWAS p in the region.
     build : str

@@ -106,6 +106,7 @@ def manhattan(df: pd.DataFrame, *, label: str | None = None, threshold: float = 
         Lead points are at least this many bp apart (default 500 kb for variants, 0 for genes: every
         significant gene is named).
     ax : matplotlib Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
@@ -160,13 +161,21 @@ def qq(p, *, title: str = "", what: str = "variants", ax=None):
     p : array-like
         p-values; non-finite ones are left out.
     title : str
+        Axes title.
     what : str
         "variants" or "genes" (legend text).
     ax : matplotlib Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure of ``ax``.
+
+    References
+    ----------
+    Devlin B, Roeder K (1999) Genomic control for association studies. Biometrics 55:997-1004
+    (lambda_GC, :func:`locusflow.plots.common.genomic_control`).
     """
     plt = pyplot()
     p = np.asarray(p, dtype=float)

@@ -83,6 +83,8 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
     Parameters
     ----------
     df : DataFrame
+        The rows to show, one column per table column (cells formatted by :func:`fmt`; numbers keep their
+        full value in ``data-v`` for sorting and download).
     table_id : str
         Element id (also the downloaded file's name).
     links : dict, optional

@@ -79,6 +79,7 @@ def resolve(text: str, run, flank: int = 250_000) -> dict:
     text : str
         The user's query.
     run : locusflow.plots.data.RunResults
+        The run served: its GWAS rows for variants and rsids, its TWAS genes and genome build for genes.
     flank : int
         bp shown either side of a variant or gene.
 
