@@ -41,6 +41,7 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     Parameters
     ----------
     df : pandas.DataFrame
+        Rows to write.
     path : str or pathlib.Path
         Dataset directory.
     schema : str or locusflow.schema.Schema
@@ -163,7 +164,9 @@ def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa
     Parameters
     ----------
     path : str or pathlib.Path
+        Dataset directory.
     schema : str or locusflow.schema.Schema
+        Dataset name in ``schemas/`` or a loaded schema.
     filters, columns : optional
         As :func:`read_dataset`.
     dictionary : sequence of str
@@ -219,7 +222,7 @@ def is_complete(path) -> bool:
     Parameters
     ----------
     path : str or pathlib.Path
-        Dataset directory.
+        Dataset directory (need not exist).
 
     Returns
     -------
@@ -235,6 +238,7 @@ def read_manifest(path) -> dict | None:
     Parameters
     ----------
     path : str or pathlib.Path
+        Dataset directory.
 
     Returns
     -------
@@ -251,12 +255,13 @@ def file_checksum(path) -> str:
     Parameters
     ----------
     path : str or pathlib.Path
-        A file, or a directory (its files' contents and relative names).
+        A file, or a directory (its files' contents and relative names; the provenance files
+        ``_manifest.json``, ``_stage.json`` and ``_SUCCESS`` are not part of it).
 
     Returns
     -------
     str
-        Hex digest.
+        ``'<algorithm>:<hex>'``, or ``'missing'`` when ``path`` does not exist.
     """
     from ..checksum import content_hash
     return content_hash(path)

@@ -74,6 +74,7 @@ def lift_positions(chrom: pd.Series, pos: np.ndarray, chain) -> tuple[np.ndarray
     pos : ndarray of int
         1-based positions.
     chain : liftover.ChainFile
+        The UCSC chain file of the source -> target build (jeremymcrae/liftover).
 
     Returns
     -------
@@ -132,6 +133,7 @@ def liftover_sumstats(df: pd.DataFrame, chain) -> tuple[pd.DataFrame, np.ndarray
     df : DataFrame
         Canonical sumstats rows with chrom, pos (float or int; NaN allowed), a1, a2.
     chain : liftover.ChainFile
+        The UCSC chain file of the source -> target build (jeremymcrae/liftover).
 
     Returns
     -------
