@@ -94,7 +94,7 @@ def test_focus_figure_named_aligned_unclipped(run_dir):
     paths = focus_figures(run, run_dir / "fig_focus", formats=("png",))
     assert len(paths) == 2
     res = run.table("focus")
-    rows = res[res["block"].str.startswith("22:") & (res["model_id"] != "NULL.MODEL")]
+    rows = res[res["block_id"].str.startswith("22:") & (res["model_id"] != "NULL.MODEL")]
     from locusflow.plots.focus import focus_figure
     tg = run.twas_genes().drop_duplicates("model_id").set_index("model_id")["pos"]
     rows = rows.assign(pos=rows["model_id"].map(tg)).sort_values("pos")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..config_schema import Key
 from ..errors import InputError
 from ..io.dataset import file_checksum, read_dataset, write_dataset

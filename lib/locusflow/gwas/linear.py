@@ -62,7 +62,17 @@ class LinearModel:
 
 
 def design(covar: np.ndarray | None, n: int) -> np.ndarray:
-    """Covariate matrix with an intercept column first, float64."""
+    """Covariate matrix with an intercept column first, float64.
+
+    Parameters
+    ----------
+    covar : (n, c) covariates or None
+    n : number of samples
+
+    Returns
+    -------
+    (n, c + 1) float64
+    """
     one = np.ones((n, 1))
     if covar is None or np.asarray(covar).size == 0:
         return one
@@ -80,6 +90,10 @@ def prepare_linear(y: np.ndarray, covar: np.ndarray | None = None) -> LinearMode
     Returns
     -------
     LinearModel
+
+    References
+    ----------
+    Frisch & Waugh (1933); plink2 ``--glm`` (covariates projected per sample set).
     """
     y = np.asarray(y, dtype=np.float64)
     y = y.reshape(len(y), -1)
@@ -105,27 +119,36 @@ def prepare_linear(y: np.ndarray, covar: np.ndarray | None = None) -> LinearMode
                        pattern=pattern.ravel(), cm=cm, cinv=cinv, covar=c, n_obs=obs.sum(0))
 
 
-def linear_assoc(dosage: np.ndarray, model: LinearModel) -> dict:
+def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | None = None,
+                 miss: np.ndarray | None = None) -> dict:
     """Association of every variant of a chunk with every trait.
 
     Parameters
     ----------
     dosage : (v, n) alt-allele dosages, NaN for missing calls
     model : LinearModel from `prepare_linear`
+    g0, miss : optional float64 dosages with 0 for missing calls, and the missing-call mask (when the
+        caller has them already)
 
     Returns
     -------
     dict of (v, t) arrays: beta, se, t, p, n (samples used), sum_g (sum of dosages over them)
+
+    References
+    ----------
+    Frisch & Waugh (1933). Peer: plink2 ``--glm`` linear (equal to its 6 printed digits).
     """
-    g = np.asarray(dosage, dtype=np.float64)
-    miss = np.isnan(g)
+    if g0 is None:
+        g = np.asarray(dosage, dtype=np.float64)
+        miss = np.isnan(g)
+        g0 = np.where(miss, 0.0, g)
     has_miss = miss.any(1)
-    g0 = np.where(miss, 0.0, g)
-    v, t = g.shape[0], model.y_star.shape[1]
+    v, t = g0.shape[0], model.y_star.shape[1]
     k, p_ct = model.k, model.mask.shape[1]
     gy = g0 @ model.y_star                                        # (v, t)
     gc = (g0 @ model.cm).reshape(v, p_ct, k)                      # C_p' g, one GEMM for every pattern
-    ggp = (g0 * g0) @ model.mask - np.einsum("vpk,pkl,vpl->vp", gc, model.cinv, gc)
+    sq = np.einsum("vn,vn->v", g0, g0)[:, None] if p_ct == 1 and model.mask.all() else (g0 * g0) @ model.mask
+    ggp = sq - np.einsum("vpk,pkl,vpl->vp", gc, model.cinv, gc)
     gg = ggp[:, model.pattern]
     sum_g = gc[:, model.pattern, 0]                               # intercept column: sum of g over S_t
     with np.errstate(divide="ignore", invalid="ignore"):

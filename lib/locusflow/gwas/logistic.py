@@ -28,7 +28,22 @@ from .linear import design
 
 
 def null_fit(y: np.ndarray, c: np.ndarray, max_iter: int = 50) -> np.ndarray:
-    """Coefficients of logit P(y=1) = C gamma over the observed samples (no variant)."""
+    """Coefficients of logit P(y=1) = C gamma over the observed samples (no variant).
+
+    Parameters
+    ----------
+    y : (n,) 0/1 status of the observed samples
+    c : (n, k) covariates with the intercept
+    max_iter : Newton iterations
+
+    Returns
+    -------
+    (k,) float64 coefficients
+
+    References
+    ----------
+    McCullagh & Nelder (1989) Generalized Linear Models, ch. 4.
+    """
     gam = np.zeros(c.shape[1])
     for _ in range(max_iter):  # Newton on k covariates only
         mu = special.expit(c @ gam)
@@ -126,6 +141,10 @@ def logistic_assoc(dosage: np.ndarray, y: np.ndarray, covar: np.ndarray | None =
     Returns
     -------
     dict of (v,) arrays: beta (log OR of alt), se, z, p, n, firth (bool)
+
+    References
+    ----------
+    Firth (1993) Biometrika 80:27. Peer: plink2 ``--glm`` logistic, ``firth-fallback``.
     """
     g = np.asarray(dosage, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)

@@ -32,6 +32,10 @@ def read_table(path, *, missing_code: float | None = None, columns=None) -> pd.D
     Returns
     -------
     pandas.DataFrame of float64, index = sample ids (str)
+
+    References
+    ----------
+    plink2 ``--pheno`` / ``--covar`` file format (IID column, NA and -9 missing).
     """
     path = Path(path)
     if not path.exists():
@@ -67,7 +71,20 @@ def read_table(path, *, missing_code: float | None = None, columns=None) -> pd.D
 
 
 def is_binary(y: np.ndarray) -> bool:
-    """True when the observed values are two of {0, 1} or {1, 2} (plink case/control)."""
+    """True when the observed values are two of {0, 1} or {1, 2} (plink case/control).
+
+    Parameters
+    ----------
+    y : (n,) phenotype values, NaN = missing
+
+    Returns
+    -------
+    bool
+
+    References
+    ----------
+    plink2 case/control coding (1/2, or 0/1 with ``--1``).
+    """
     u = np.unique(y[~np.isnan(y)])
     return len(u) == 2 and (set(u) <= {0.0, 1.0} or set(u) <= {1.0, 2.0})
 
@@ -111,6 +128,10 @@ def align_samples(store_samples, pheno: pd.DataFrame, covar: pd.DataFrame | None
     Returns
     -------
     GwasSamples
+
+    References
+    ----------
+    plink2 ``--glm``: samples missing a covariate are left out of every regression.
     """
     store_samples = pd.Index(np.asarray(store_samples, dtype=str))
     for tab, path in ((pheno, pheno_path), (covar, covar_path)):
@@ -166,7 +187,22 @@ def align_samples(store_samples, pheno: pd.DataFrame, covar: pd.DataFrame | None
 
 
 def check_covariates(c: np.ndarray, names, path) -> None:
-    """A constant covariate, or one that is a linear combination of the others, is an error."""
+    """A constant covariate, or one that is a linear combination of the others, is an error.
+
+    Parameters
+    ----------
+    c : (n, c) covariates over the analysed samples
+    names : their column names
+    path : the covariate file (for the message)
+
+    Returns
+    -------
+    None; raises InputError naming the column
+
+    References
+    ----------
+    plink2 ``--glm`` refuses collinear covariates (its VIF / max-corr checks).
+    """
     sd = c.std(0)
     for j in np.flatnonzero(sd == 0):
         raise InputError(path, "a covariate that varies across the analysed samples (a constant one is "

@@ -34,7 +34,21 @@ class GwasModel:
 
 
 def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel:
-    """Project covariates out of the quantitative traits once (`prepare_linear`)."""
+    """Project covariates out of the quantitative traits once (`prepare_linear`).
+
+    Parameters
+    ----------
+    samples : GwasSamples from `align_samples`
+    firth_fallback : Firth regression where plain logistic fails
+
+    Returns
+    -------
+    GwasModel
+
+    References
+    ----------
+    Peer: plink2 ``--glm``.
+    """
     q = [j for j, b in enumerate(samples.binary) if not b]
     b = [j for j, x in enumerate(samples.binary) if x]
     lin = prepare_linear(samples.pheno[:, q], samples.covar) if q else None
@@ -77,10 +91,16 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
     Returns
     -------
     pandas.DataFrame (schema ``gwas_assoc``), trait by trait
+
+    References
+    ----------
+    Peer: plink2 ``--glm`` (hide-covar, firth-fallback).
     """
     s = gm.samples
-    obs = ~np.isnan(dosage)
-    g0 = np.where(obs, dosage, 0.0)
+    g0 = np.array(dosage, dtype=np.float64)
+    miss = np.isnan(g0)
+    g0[miss] = 0.0
+    obs = ~miss
     af = np.full((len(variants), len(s.traits)), np.nan)
     if gm.binary:
         used = ~np.isnan(s.pheno[:, gm.binary])
@@ -92,7 +112,7 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
     cols["_build"] = _labels(variants["genome_build"].to_numpy())
     out = []
     if gm.linear is not None:
-        r = linear_assoc(dosage, gm.linear)
+        r = linear_assoc(dosage, gm.linear, g0=g0, miss=miss)
         with np.errstate(invalid="ignore", divide="ignore"):
             af[:, gm.quantitative] = r.pop("sum_g") / (2.0 * r["n"])
         out.append(_frame(cols, s.traits, gm.quantitative, r, af[:, gm.quantitative], 0))
@@ -107,9 +127,26 @@ def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.
 
 
 def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
-    """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``."""
+    """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``.
+
+    Parameters
+    ----------
+    unit : work unit with start, stop
+    store : genotype store path
+    model : GwasModel
+
+    Returns
+    -------
+    pandas.DataFrame (schema gwas_assoc)
+
+    References
+    ----------
+    Peer: plink2 ``--glm``.
+    """
     g = GenotypeStore(store)
-    d = g.dosages(unit["start"], unit["stop"], samples=model.samples.store_index)
+    idx = model.samples.store_index
+    everyone = len(idx) == g.n_samples and bool((idx == np.arange(len(idx))).all())
+    d = g.dosages(unit["start"], unit["stop"], samples=None if everyone else idx)
     return gwas_assoc(d, g.variant_rows(unit["start"], unit["stop"]), model)
 
 

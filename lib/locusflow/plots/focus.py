@@ -141,7 +141,7 @@ def focus_figures(run, out_dir, formats=("png", "svg")) -> list[str]:
 
 
 def plot_blocks(res: pd.DataFrame, pops: list, out, params: dict) -> int:
-    """The focus stage's ``plot: true``: ``<out>/<block_id>.<population>.{png,pdf}`` per fine-mapped block.
+    """FOCUS figures of a ``focus(...)`` result: ``<out>/<block_id>.<population>.{png,pdf}`` per block.
 
     Omega is the one FOCUS itself used (:func:`locusflow.focus.block_details`, recomputed from the
     populations' inputs), so the figure shows exactly the model that was fitted.

@@ -115,11 +115,15 @@ def _focus(ax, focus, start, stop):
     cs = focus["in_cred_set"].to_numpy() == 1
     ax.bar(focus["start"] / 1e6, focus["pip"], width=width, align="edge", color=np.where(cs, "#08519c", "#9ecae1"),
            edgecolor="#08306b", lw=0.4)
-    for x, w, p, name, c in zip(focus["start"] / 1e6, width, focus["pip"], focus["gene_name"], cs):
-        if p >= 0.1 or c:
-            ax.annotate(str(name), (x + w / 2, p), textcoords="offset points", xytext=(0, 2), ha="center",
-                        fontsize=7)
-    ax.set_ylim(0, 1.2)
+    prev_x, prev_y = -np.inf, -np.inf
+    named = [(x + w / 2, p, n) for x, w, p, n, c in zip(focus["start"] / 1e6, width, focus["pip"], focus["gene_name"], cs)
+             if p >= 0.1 or c]
+    for mid, p, name in sorted(named):                 # a neighbour's name goes above the previous one
+        y = p + 0.04 if mid - prev_x > 0.08 * (stop - start) / 1e6 else max(p + 0.04, prev_y + 0.2)
+        prev_x, prev_y = mid, y
+        ax.text(mid, y, str(name), ha="center", va="bottom", fontsize=7,
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+    ax.set_ylim(0, max(1.2, prev_y + 0.3) if named else 1.2)
     ax.set_ylabel("FOCUS\ngene PIP")
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(color="#08519c", label="in credible gene set"), Patch(color="#9ecae1", label="not in set")],

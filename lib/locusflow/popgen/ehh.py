@@ -53,6 +53,14 @@ def ihh_gaps(pos, map_pos=None, gap_scale: float | None = 20000, max_gap: float 
     gap_scale : physical gaps longer than this are scaled down to it
     max_gap : physical gaps longer than this stop integration (NaN)
     is_accessible : boolean per base (1-based pos - 1); scales gaps by their accessible fraction
+
+    Returns
+    -------
+    (m - 1,) float64 gaps; -1 where integration must stop
+
+    References
+    ----------
+    Peer: scikit-allel ``compute_ihh_gaps``.
     """
     pos = np.asarray(pos)
     physical = np.diff(pos)
@@ -105,7 +113,20 @@ def ihs(h, pos, map_pos=None, min_ehh: float = 0.05, min_maf: float = 0.05, incl
 
 
 def nsl(h) -> np.ndarray:
-    """Unstandardised nSL = log(nSL_1 / nSL_0) per variant (Ferrer-Admetlla et al. 2014; ``allel.nsl``)."""
+    """Unstandardised nSL = log(nSL_1 / nSL_0) per variant (Ferrer-Admetlla et al. 2014; ``allel.nsl``).
+
+    Parameters
+    ----------
+    h : (m, n) phased 0/1 haplotypes
+
+    Returns
+    -------
+    (m,) float64
+
+    References
+    ----------
+    Ferrer-Admetlla et al. (2014) Mol Biol Evol 31:1275. Peer: ``allel.nsl``.
+    """
     h = _haplotypes(h)
     gaps = np.zeros(max(0, h.shape[0] - 1))
     s0, s1 = _both_ways(h, gaps, 2, 0.0, 0.0, False)
@@ -121,6 +142,14 @@ def xpehh(h1, h2, pos, map_pos=None, min_ehh: float = 0.05, include_edges: bool 
     ----------
     h1, h2 : (m, n1), (m, n2) phased 0/1 haplotypes of the two populations at the same variants
     pos, map_pos, min_ehh, include_edges, gap_scale, max_gap, is_accessible : as in `ihs`
+
+    Returns
+    -------
+    (m,) float64
+
+    References
+    ----------
+    Sabeti et al. (2007) Nature 449:913. Peer: ``allel.xpehh``.
     """
     h1, h2 = _haplotypes(h1, "haplotypes of population 1"), _haplotypes(h2, "haplotypes of population 2")
     gaps = ihh_gaps(pos, map_pos, gap_scale, max_gap, is_accessible)
@@ -131,7 +160,21 @@ def xpehh(h1, h2, pos, map_pos=None, min_ehh: float = 0.05, include_edges: bool 
 
 
 def similar_sized_bins(x, n_bins: int) -> np.ndarray:
-    """Bin edges holding about equal numbers of values (scikit-allel ``make_similar_sized_bins``)."""
+    """Bin edges holding about equal numbers of values (scikit-allel ``make_similar_sized_bins``).
+
+    Parameters
+    ----------
+    x : values (alt allele counts)
+    n_bins : number of bins wanted
+
+    Returns
+    -------
+    bin edges (float or int array)
+
+    References
+    ----------
+    Peer: scikit-allel ``make_similar_sized_bins``.
+    """
     y = np.sort(np.asarray(x).ravel())
     step = max(1, len(y) // n_bins)
     edges = np.unique(np.concatenate([[y[0]], y[step::step]]))
@@ -140,7 +183,20 @@ def similar_sized_bins(x, n_bins: int) -> np.ndarray:
 
 
 def standardize(score) -> np.ndarray:
-    """(score - mean) / sd over the non-NaN values (XP-EHH)."""
+    """(score - mean) / sd over the non-NaN values (XP-EHH).
+
+    Parameters
+    ----------
+    score : (m,) scores, NaN ignored
+
+    Returns
+    -------
+    (m,) float64
+
+    References
+    ----------
+    Sabeti et al. (2007). Peer: ``allel.standardize``.
+    """
     score = np.asarray(score, dtype=np.float64)
     return (score - np.nanmean(score)) / np.nanstd(score)
 
@@ -190,6 +246,22 @@ def scan_kernel(unit: dict, store: str, hap_index, ref_index=None, params: dict 
     """Work unit: one chromosome (rows start:stop) of a store of phased haplotypes; unstandardised scans.
 
     ``hap_index`` / ``ref_index``: store sample positions of the population and of the reference.
+
+    Parameters
+    ----------
+    unit : one chromosome: start, stop rows of the store
+    store : genotype store path
+    hap_index, ref_index : store sample positions of the population and reference
+    params : ihs/xpehh parameters
+    names : (population, reference)
+
+    Returns
+    -------
+    pandas.DataFrame (schema selection_scan, unstandardised)
+
+    References
+    ----------
+    Peer: scikit-allel ``ihs``, ``nsl``, ``xpehh``.
     """
     import pandas as pd
 

@@ -123,6 +123,17 @@ def scan(h, gaps, mode, min_ehh, min_maf, include_edges):
     """One forward scan. mode 0: iHH per allele (iHS); 1: iHH over all pairs (XP-EHH); 2: nSL per allele.
 
     Returns (stat0, stat1): per variant, the statistic for allele 0 and allele 1 (mode 1: stat0 only).
+
+    Parameters
+    ----------
+    h : (m, n) int8 0/1 haplotypes
+    gaps : (m - 1,) integration gaps (-1 = stop)
+    mode : 0 iHS, 1 XP-EHH, 2 nSL
+    min_ehh, min_maf, include_edges : as ``allel.ihs``
+
+    References
+    ----------
+    Durbin (2014) Bioinformatics 30:1266. Peer: scikit-allel ``ihh01_scan``, ``ihh_scan``, ``nsl01_scan``.
     """
     m, n = h.shape
     a = np.arange(n).astype(np.int64)

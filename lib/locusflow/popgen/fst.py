@@ -41,6 +41,10 @@ def population_counts(dosage: np.ndarray, pop: np.ndarray, n_pops: int) -> dict:
     Returns
     -------
     dict of (v, n_pops) float arrays: n (samples called), alt (alt allele count), het (0/1 calls)
+
+    References
+    ----------
+    Peer: plink2 ``--freq`` counts per population.
     """
     onehot = (np.asarray(pop)[:, None] == np.arange(n_pops)[None, :]).astype(np.float64)
     obs = ~np.isnan(dosage)
@@ -60,6 +64,10 @@ def population_frequencies(dosage: np.ndarray, pop: np.ndarray, names) -> pd.Dat
     Returns
     -------
     pandas.DataFrame, population-major: population, row (0..v-1), alt_freq, obs_ct, het_obs
+
+    References
+    ----------
+    Peer: plink2 ``--freq`` on each population's samples.
     """
     c = population_counts(dosage, pop, len(names))
     v, r = c["n"].shape
@@ -71,7 +79,21 @@ def population_frequencies(dosage: np.ndarray, pop: np.ndarray, names) -> pd.Dat
 
 
 def hudson(n1, p1, n2, p2) -> tuple[np.ndarray, np.ndarray]:
-    """Hudson Fst numerator and denominator (Bhatia et al. 2013) from samples n and alt frequencies p."""
+    """Hudson Fst numerator and denominator (Bhatia et al. 2013) from samples n and alt frequencies p.
+
+    Parameters
+    ----------
+    n1, n2 : samples called in each population
+    p1, p2 : alt frequencies
+
+    Returns
+    -------
+    (num, den) arrays
+
+    References
+    ----------
+    Bhatia et al. (2013) Genome Res 23:1514, eq. 10. Peer: plink2 ``--fst method=hudson``.
+    """
     m1, m2 = 2.0 * n1, 2.0 * n2
     with np.errstate(invalid="ignore", divide="ignore"):
         num = (p1 - p2) ** 2 - p1 * (1 - p1) / (m1 - 1) - p2 * (1 - p2) / (m2 - 1)
@@ -85,6 +107,14 @@ def weir_cockerham(n: np.ndarray, p: np.ndarray, h: np.ndarray) -> tuple[np.ndar
     Parameters
     ----------
     n, p, h : (..., r) samples called, alt frequency, observed heterozygosity per population
+
+    Returns
+    -------
+    (a, a + b + c) arrays over the leading axes
+
+    References
+    ----------
+    Weir & Cockerham (1984) Evolution 38:1358. Peer: plink2 ``--fst method=wc``.
     """
     r = n.shape[-1]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -112,6 +142,10 @@ def fst_pairs(dosage: np.ndarray, pop: np.ndarray, names) -> pd.DataFrame:
     -------
     pandas.DataFrame, one row per (pair, variant) in pair-major order: pop1, pop2, row (0..v-1),
     n1, n2, alt_freq1, alt_freq2, hudson_num, hudson_den, hudson_fst, wc_num, wc_den, wc_fst
+
+    References
+    ----------
+    Bhatia et al. (2013); Weir & Cockerham (1984). Peer: plink2 ``--fst report-variants``.
     """
     c = population_counts(dosage, pop, len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -144,6 +178,10 @@ def window_fst(per_variant: pd.DataFrame, size: int, step: int | None = None) ->
     Returns
     -------
     pandas.DataFrame (schema ``fst_windows``): pop1, pop2, chrom, start, stop, n_variants, hudson_fst, wc_fst
+
+    References
+    ----------
+    Bhatia et al. (2013): ratio of averages over loci.
     """
     step = int(step or size)
     d = per_variant[np.isfinite(per_variant["hudson_den"]) & (per_variant["hudson_den"] > 0)]
@@ -165,7 +203,24 @@ def window_fst(per_variant: pd.DataFrame, size: int, step: int | None = None) ->
 
 def fst_kernel(unit: dict, store: str, pop, names, what: str = "fst") -> pd.DataFrame:
     """Work unit: rows ``unit['start']:unit['stop']`` of the store; ``pop`` indexes store samples into ``names``.
-    ``what``: "fst" (`fst_pairs`, schema fst_variants) or "freq" (`population_frequencies`, pop_allele_freq)."""
+    ``what``: "fst" (`fst_pairs`, schema fst_variants) or "freq" (`population_frequencies`, pop_allele_freq).
+
+    Parameters
+    ----------
+    unit : work unit with start, stop
+    store : genotype store path
+    pop : (n,) population index per store sample
+    names : population names
+    what : fst or freq
+
+    Returns
+    -------
+    pandas.DataFrame (schema fst_variants or pop_allele_freq)
+
+    References
+    ----------
+    Peer: plink2 ``--fst`` / ``--freq``.
+    """
     from ..io.genotypes import GenotypeStore
 
     g = GenotypeStore(store)
@@ -179,7 +234,20 @@ def fst_kernel(unit: dict, store: str, pop, names, what: str = "fst") -> pd.Data
 
 
 def genome_fst(per_variant: pd.DataFrame) -> pd.DataFrame:
-    """Genome-wide (ratio of sums) Hudson and Weir-Cockerham Fst per population pair."""
+    """Genome-wide (ratio of sums) Hudson and Weir-Cockerham Fst per population pair.
+
+    Parameters
+    ----------
+    per_variant : rows of schema fst_variants
+
+    Returns
+    -------
+    pandas.DataFrame: pop1, pop2, hudson_fst, wc_fst
+
+    References
+    ----------
+    Bhatia et al. (2013). Peer: plink2 ``.fst.summary``.
+    """
     ok = lambda a: np.where(np.isfinite(a), a, 0.0)  # noqa: E731
     d = per_variant.assign(hn=ok(per_variant["hudson_num"]), hd=ok(per_variant["hudson_den"]),
                            wn=ok(per_variant["wc_num"]), wd=ok(per_variant["wc_den"]))

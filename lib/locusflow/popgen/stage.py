@@ -39,7 +39,20 @@ def _store(cfg) -> Path:
 
 
 def read_populations(path) -> pd.Series:
-    """Population label per sample id from a two-column table with a header."""
+    """Population label per sample id from a two-column table with a header.
+
+    Parameters
+    ----------
+    path : table with a header: sample id, population
+
+    Returns
+    -------
+    pandas.Series: population per sample id
+
+    References
+    ----------
+    plink2 ``--pheno`` categorical column as used by ``--fst``.
+    """
     t = pd.read_csv(path, sep=None, engine="python", dtype=str)
     if t.shape[1] < 2:
         raise InputError(path, "two columns: sample id, population", row=0, value=list(t.columns))

@@ -194,7 +194,7 @@ class App:
                     df = self.run.gwas() if what == "gwas" else self.run.twas_genes()
                     if df is None:
                         raise QueryError(f"this run has no {what} results", 404)
-                    thr = 5e-8 if what == "gwas" else 0.05 / max(len(df), 1)
+                    thr = 5e-8 if what == "gwas" else 0.05 / max(int(df["p"].notna().sum()), 1)
                     fig = manhattan(df, label="label", threshold=thr, what="variants" if what == "gwas" else "genes",
                                     title=what.upper())
                 else:

@@ -19,10 +19,11 @@ from conftest import PEERS, peer_venv
 
 from locusflow.errors import InputError
 from locusflow.io.weights import combine_models, covariance_codes, read_covariance, read_fusion, read_predictdb
-from locusflow.twas import covpath
-from locusflow.twas.covpath import covariance_terms
+from locusflow.twas import covariance as covpath
+from locusflow.twas.covariance import covariance_terms
 from locusflow.twas.fusion import fusion
-from locusflow.twas.spredixcan import PanelLD, spredixcan
+from locusflow.twas.panel import PanelLD
+from locusflow.twas.spredixcan import spredixcan
 
 MX = Path(os.environ.get("LOCUSFLOW_METAXCAN", PEERS / "MetaXcan"))
 MX_REQ = ["numpy<2.4", "pandas<3", "scipy"]
@@ -138,7 +139,7 @@ def check_terms(w, g, cov, coded, coded2, cov2, ours, strand_flip):
     the general rule runs). Returns the result of the import-time path."""
     cov_t, w_t = covariance_terms(coded, w)
     assert cov_t["term"].notna().all() and w_t["cov_partner"].notna().all()
-    assert covpath.imported(w_t, cov_t)
+    assert covpath.has_terms(w_t, cov_t)
     res = spredixcan(w_t, g, covariance=cov_t, strand_flip=strand_flip)
     pd.testing.assert_frame_equal(res, ours, check_exact=False, rtol=1e-12, atol=1e-300)
     half = w_t["model_id"].isin(w_t["model_id"].unique()[::2])       # a shard: rows of other models ignored
@@ -277,7 +278,7 @@ def test_strand_flip_used_only_when_complementing(mxdata):
 
 def test_allele_sign_rules():
     """DESIGN harmonisation: swap negates, strand flip complements, ambiguous kept as written or dropped."""
-    from locusflow.twas.harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MATCH, MISMATCH, SWAP, allele_sign
+    from locusflow.io.harmonise import AMBIGUOUS, FLIP, FLIP_SWAP, MATCH, MISMATCH, SWAP, allele_sign
     a1, a2 = ["A", "A", "A", "A", "A", "C", "AT", "a", "A"], ["G", "G", "G", "G", "T", "G", "A", "c", "G"]
     b1, b2 = ["A", "G", "T", "C", "A", "G", "A", "A", "A"], ["G", "A", "C", "T", "T", "C", "AT", "C", "C"]
     sign, how = allele_sign(a1, a2, b1, b2)
@@ -291,8 +292,8 @@ def test_allele_sign_rules():
 def test_lookup_non_rs_ids_and_empty_gwas():
     """rsid-only matching of ids that are not all rs<digits> (string keys hashed as strings), and a GWAS
     with no row: every model reported, every SNP not_in_gwas."""
-    from locusflow.twas.harmonise import _lookup
-    rows, ti = _lookup(np.arange(4), np.array(["rsTEST", "1:100", "rs5", "rsTEST"], dtype=object),
+    from locusflow.io.matching import lookup_rows
+    rows, ti = lookup_rows(np.arange(4), np.array(["rsTEST", "1:100", "rs5", "rsTEST"], dtype=object),
                        np.array(["rs5", "x", "rsTEST", "1:100"], dtype=object))
     assert sorted(zip(rows.tolist(), ti.tolist())) == [(0, 2), (1, 3), (2, 0), (3, 2)]
     w = pd.DataFrame({"model_id": ["g@t@enet@p"] * 2, "gene": "g", "gene_name": "G", "tissue": "t", "method": "enet",

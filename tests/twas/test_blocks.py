@@ -6,14 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_twas_stage import inputs, run_stage  # noqa: F401  (module fixture: panel, sumstats, weights DB)
 
 from locusflow.errors import InputError
 from locusflow.io.dataset import read_dataset, write_dataset
 from locusflow.ld.blocks import assign_blocks as ld_assign
-from locusflow.ld.blocks import read_block_bed
+from locusflow.ld.blocks import locate_blocks, read_block_bed, resolve_blocks
 from locusflow.schema import load
-from locusflow.twas.genome import assign_blocks, model_positions, read_blocks_bed, twas_units, window_blocks
+from locusflow.twas.places import model_positions
+from locusflow.twas.tasks import twas_units
+
+from twas_stage_inputs import inputs, run_stage  # noqa: F401  (module fixture: panel, sumstats, weights DB)
 
 # LDetect style: header, 'chr' prefix, consecutive blocks sharing their boundary, then a gap
 BED = "chr\tstart\tstop\nchr20\t1000\t2000\nchr20\t2000\t3000\nchr20\t3500\t4000\n"
@@ -38,7 +40,7 @@ def weights_at(medians) -> pd.DataFrame:
 def test_block_edges_as_ld_stage(tmp_path):
     bed = tmp_path / "blocks.bed"
     bed.write_text(BED)
-    blocks = read_blocks_bed(bed)
+    blocks = resolve_blocks(bed)
     # BED rows are 0-based half-open: row 'chr20 s e' holds the 1-based positions s < pos <= e
     truth = {p: next((f"20:{s + 1}-{e + 1}" for s, e in ((1000, 2000), (2000, 3000), (3500, 4000)) if s < p <= e),
                      None) for p in EDGES}
@@ -46,7 +48,7 @@ def test_block_edges_as_ld_stage(tmp_path):
     mp = model_positions(weights_at(EDGES))
     assert (mp["chrom"] == "20").all()
     np.testing.assert_array_equal(mp["pos"], EDGES)
-    got = dict(zip(mp["model_id"], assign_blocks(mp, blocks)))
+    got = dict(zip(mp["model_id"], locate_blocks(mp["chrom"], mp["pos"], blocks)))
     assert got == {f"M{p}": truth[p] for p in EDGES}
     # the ld stage (and finemap, which reads BEDs with the same function) on variants at those positions:
     # inside a BED block the same block and block_id; in a gap ld makes a block of its own and TWAS none
@@ -70,9 +72,9 @@ def test_block_edges_as_ld_stage(tmp_path):
 def test_bed_errors(tmp_path):
     (tmp_path / "b.bed").write_text("20 1000 2000\n20 1500 2500\n")
     with pytest.raises(InputError, match=r"b.bed, row 2, column 'start'.*non-overlapping"):
-        read_blocks_bed(tmp_path / "b.bed")
+        resolve_blocks(tmp_path / "b.bed")
     with pytest.raises(InputError, match="nope.bed"):
-        read_blocks_bed(tmp_path / "nope.bed")
+        resolve_blocks(tmp_path / "nope.bed")
 
 
 def test_batched_units_equal_one_block_per_unit(inputs, tmp_path):  # noqa: F811
@@ -89,8 +91,7 @@ def test_batched_units_equal_one_block_per_unit(inputs, tmp_path):  # noqa: F811
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=0)
     # a GWAS SNP of another block of the same unit renamed rs999999999, and rs999999999 added to a model's weights
     wts = read_dataset(tmp_path / "one_spredixcan" / "twas" / "weights", "weights")
-    units = twas_units(tmp_path / "one_spredixcan" / "twas" / "weights",
-                       window_blocks(wts[wts["chrom"] != "NA"], 100_000), per_unit=4)
+    units = twas_units(tmp_path / "one_spredixcan" / "twas" / "weights", None, per_unit=4, window=100_000)
     u = next(u for u in units if len(u["blocks"]) >= 2)
     (m1, b2) = u["blocks"][0][3][0], u["blocks"][1]
     target = int(wts.loc[wts["model_id"].isin(b2[3]), "pos"].min())

@@ -20,7 +20,8 @@ from conftest import EXAMPLES, PEERS, apt_tool
 from locusflow.io.plink import BedReader, read_bim
 from locusflow.io.weights import read_fusion, read_fusion_wgt
 from locusflow.twas.fusion import fusion
-from locusflow.twas.spredixcan import PanelLD, spredixcan
+from locusflow.twas.panel import PanelLD
+from locusflow.twas.spredixcan import spredixcan
 
 FUSION = Path(os.environ.get("LOCUSFLOW_FUSION", PEERS / "fusion_twas"))
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
