@@ -137,17 +137,12 @@ def nsl(h) -> np.ndarray:
     Parameters
     ----------
     h : array-like of int, shape (m, n)
-        Phased 0/1 haplotypes (variants x haplotypes, no missing alleles).
+        As :func:`ihs`.
 
     Returns
     -------
     ndarray of float64, shape (m,)
-        log(nSL_1 / nSL_0) per variant, NaN where undefined.
-
-    Raises
-    ------
-    InputError
-        When ``h`` is not 2-D or holds a value other than 0 and 1.
+        log(nSL_1 / nSL_0) per variant, NaN where undefined; bad haplotypes raise as in :func:`ihs`.
 
     References
     ----------

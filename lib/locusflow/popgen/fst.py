@@ -150,10 +150,8 @@ def fst_pairs(dosage: np.ndarray, pop: np.ndarray, names) -> pd.DataFrame:
 
     Parameters
     ----------
-    dosage : ndarray of float, shape (v, n)
-        Alt dosages (0-2) of v variants by n samples, NaN = missing.
-    pop : ndarray of int, shape (n,)
-        Population index of each sample into ``names`` (-1 = none).
+    dosage, pop : numpy.ndarray
+        As :func:`population_frequencies`.
     names : sequence of str
         Population names; pairs are (names[i], names[j]) with i < j.
 

@@ -193,10 +193,8 @@ def export_ldsc(run: RunResults, to: Path) -> list[Path]:
 
     Parameters
     ----------
-    run : RunResults
-        The run to export (needs its ``sumstats`` dataset).
-    to : Path
-        Export directory; files go under ``to/sumstats/`` (created).
+    run, to : RunResults, Path
+        As :func:`export_metaxcan`; needs the ``sumstats`` dataset, writes under ``to/sumstats/``.
 
     Returns
     -------
@@ -222,10 +220,8 @@ def export_gwas_ssf(run: RunResults, to: Path) -> list[Path]:
 
     Parameters
     ----------
-    run : RunResults
-        The run to export (needs its ``sumstats`` dataset).
-    to : Path
-        Export directory; files go under ``to/sumstats/`` (created).
+    run, to : RunResults, Path
+        As :func:`export_ldsc` (the run's sumstats; files under ``to/sumstats/``).
 
     Returns
     -------

@@ -111,10 +111,8 @@ def serve(root, host: str = "127.0.0.1", port: int = 8000) -> None:
 
     Parameters
     ----------
-    root : str or Path
-        Results directory.
-    host : str
-        Interface to bind; 127.0.0.1 (this machine only) by default.
+    root, host : optional
+        As :func:`make_server` (results directory; interface, 127.0.0.1 by default).
     port : int
         TCP port; 0 picks a free one (the URL printed at start says which).
 
