@@ -238,8 +238,10 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
     ----------
     region : Region
         Validated region with its prior and scores.
-    n_iter, n_conv, prob_tol, log_prune, sample_window, sample_cap, seed, temperature, close_min_post, close_max
+    n_iter, n_conv, prob_tol : int, int, float
         As :func:`finemap_sss` (here ``n_conv`` is required).
+    log_prune, sample_window, sample_cap, seed, temperature, close_min_post, close_max
+        As :func:`finemap_sss`.
 
     Returns
     -------
