@@ -35,6 +35,10 @@ TIE_LOG = 1e-10   # log posteriors this close are ties (ordered by their SNPs)
 
 @dataclass
 class FinemapResult:
+    """One region's FINEMAP-SSS output: ``snp`` (.snp: PIP, log10 BF per SNP), ``config`` (.config: the
+    top configurations with probabilities), ``cred`` (.cred: credible sets per k) and ``post_k`` (posterior
+    on the number of causal SNPs); unpacks as ``snp, config, cred = result``."""
+
     snp: pd.DataFrame
     config: pd.DataFrame
     cred: pd.DataFrame
