@@ -62,6 +62,13 @@ STAGES += [
               "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
 ]
+STAGES += [
+    StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
+              "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"}),
+    StageInfo("score_variants", ("locusflow.dnalm.stage",),
+              "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
+              {"variant_scores": "scores"}),
+]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
 STATE_DIR = ".locusflow"        # <out>/.locusflow: versions, lock, hash cache (hidden from readers)
