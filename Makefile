@@ -2,14 +2,15 @@
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-PIP_FLAGS ?= -q
+PIP_FLAGS ?= --progress-bar off
 
 .PHONY: venv demo test bench clean
 
 $(BIN)/locusflow: setup.py
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (Python 3.11) on PATH" >&2; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
+	@echo "installing locusflow into $(VENV) (pyspark is a ~450 MB source package: a few minutes on a fresh machine)"
+	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,dask]'
 	touch $(BIN)/locusflow
 
@@ -19,7 +20,7 @@ demo: venv
 	$(BIN)/locusflow run conf/example.yaml
 
 test: venv
-	$(BIN)/python -m pytest -q -ra tests
+	$(BIN)/python -m pytest -q -ra --durations=15 tests
 
 bench: venv
 	$(BIN)/python bench/run_all.py

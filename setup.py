@@ -8,14 +8,15 @@ setup(
     name="locusflow",
     version="0.1.0",
     description="Causal variants and genes behind GWAS associations, at genome scale",
-    python_requires=">=3.10",
+    python_requires=">=3.11",          # bio2zarr >= 0.2 requires Python 3.11
     # the dataset contracts live at the top level (schemas/) and install as locusflow.schemas
     package_dir={"": "lib", "locusflow.schemas": "schemas"},
     packages=PACKAGES,
     package_data={"locusflow.schemas": ["*.yaml"], "locusflow.data": ["**/*"]},
     include_package_data=True,
+    # Every entry is imported by lib/locusflow; floors are the first release with the API we call.
     install_requires=[
-        "numpy>=1.26",
+        "numpy>=2.0",              # bio2zarr >= 0.2 requires numpy 2
         "scipy>=1.11",
         "pandas>=2.0,<3",          # pyspark 4.3 does not support pandas 3
         "pyarrow>=15",
@@ -25,18 +26,22 @@ setup(
         "threadpoolctl>=3.1",
         "tqdm>=4.60",
         "pyyaml>=6",
-        "scikit-learn>=1.3",
-        "matplotlib>=3.7",
-        "bio2zarr[vcf]>=0.1.5",
-        "rdata>=0.11",
+        "bio2zarr[vcf]>=0.2.1",    # vcf.convert(..., zarr_format=2) is 0.2.1's; 0.1.x pins zarr < 3
+        "rdata>=0.11",             # rdata.read_rda (FUSION .wgt.RDat) is new in 0.11
         "liftover>=1.5",           # munge: UCSC chain liftover (io/liftover.py)
         "pysam>=0.22",             # munge --fasta: ref against an indexed (bgzip) genome (io/fasta.py)
         "numba>=0.60",             # compiled sequential loops: BayesC Gibbs sweep (breed), EHH scans (popgen)
     ],
     extras_require={
         "dask": ["dask[array]>=2024.1"],
-        "gpu": ["torch==2.13.0", "transformers>=4.40"],
-        "dev": ["pytest>=8", "dask[array]>=2024.1", "msprime>=1.3"],   # msprime: simulated truth in tests
+        "plots": ["matplotlib>=3.7"],                            # plots/ (FOCUS figures: focus plot: true)
+        "fast": ["isal>=1.0", "xxhash>=3"],                      # gzip reads (isal.igzip), content hashes ~7x faster
+        "gpu": ["torch==2.13.0", "transformers>=4.40,<5"],       # the DNA LM stage; transformers 5 breaks loading
+        "sim": ["msprime>=1.3"],                                 # breed.simulate: coalescent genotypes (optional)
+        # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
+        # (matplotlib, xxhash), msprime (simulated truth in tests), selenium (browser tests)
+        "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3",
+                "selenium>=4.20"],                               # selenium: headless Chromium tests
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

@@ -4,7 +4,7 @@
 
 1. BGLR wheat (599 lines x 1,279 markers, 4 environments): 10-fold CV accuracy and bias of GBLUP and
    rrBLUP (the same model: GEBV equal to 1e-6) and the time per fit.
-2. msprime-simulated pig-like lines (line A 1,000 animals, line B 500, 18 chromosomes, 18 causal SNPs,
+2. msprime-simulated pig-like lines (line A 2,000 animals, line B 600, 18 chromosomes, 18 causal SNPs,
    h2 = 0.5): 5-fold CV within line A and across lines (train A, predict B) for GBLUP and weighted
    GBLUP with weights from the true causal SNPs, from GWAS chi^2 and from SuSiE PIPs computed on each
    fold's training animals.
@@ -54,7 +54,7 @@ def wheat():
 def simulated(quick: bool):
     from locusflow.breed.simulate import simulate_lines
     t0 = time.time()
-    s = simulate_lines((600, 300) if quick else (1000, 500), n_chrom=18, markers_per_chrom=300 if quick else 600,
+    s = simulate_lines((600, 300) if quick else (2000, 600), n_chrom=18, markers_per_chrom=300 if quick else 600,
                        n_causal=18, h2=0.5, seed=1)
     print(f"\nsimulated {s.markers.shape[0]} animals x {s.markers.shape[1]} SNPs in {time.time() - t0:.0f} s "
           f"(msprime; 18 chromosomes, {len(s.causal)} causal, h2 {s.h2})\n")
@@ -104,8 +104,12 @@ def scaling():
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="smaller simulation")
+    ap.add_argument("--part", choices=["all", "wheat", "sim", "scaling"], default="all")
     a = ap.parse_args()
-    wheat()
-    simulated(a.quick)
-    scaling()
+    if a.part in ("all", "wheat"):
+        wheat()
+    if a.part in ("all", "sim"):
+        simulated(a.quick)
+    if a.part in ("all", "scaling"):
+        scaling()

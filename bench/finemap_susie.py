@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from locusflow.finemap.susie import susie_rss  # noqa: E402
 from locusflow.io.plink import BedReader, read_bim, read_fam  # noqa: E402
 from locusflow.io.genotypes import standardise  # noqa: E402
-from susier_peer import run_susier  # noqa: E402
+from peers.susier_peer import run_susier  # noqa: E402
 
 DATA = Path(os.environ.get("LOCUSFLOW_REALDATA", ROOT.parent / "shared" / "realdata")) / \
     "polyfun_1kg_eur" / "polypred_example"

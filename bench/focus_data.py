@@ -57,7 +57,11 @@ def windows(thin: int):
     return out
 
 
-def build(work: Path, n_blocks=1700, thin=8, strength=9.0, seed=1, pyfocus_py=None) -> dict:
+def build(work: Path, n_blocks=1700, thin=8, strength=9.0, seed=1, pyfocus_py=None, genes_per_block=None) -> dict:
+    """Write the inputs into ``work`` (once: a finished build is reused); ``genes_per_block`` keeps at most
+    that many genes (the first by TSS) in each block. Truth is keyed by ``block_id`` (the BED row ``s e``
+    is the block [s + 1, e + 1), locusflow.ld.blocks)."""
+    from locusflow.ld.blocks import block_id
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     if (work / "done").exists():
@@ -82,6 +86,8 @@ def build(work: Path, n_blocks=1700, thin=8, strength=9.0, seed=1, pyfocus_py=No
         bims.append(bim)
         beds.append(w["g"])
         gb = genes[(genes["chrom"] == b.chrom) & (genes["tss"] >= b.start) & (genes["tss"] < b.stop)]
+        if genes_per_block is not None:
+            gb = gb.sort_values("tss", kind="stable").iloc[:genes_per_block]
         W = []
         for g in gb.itertuples():  # loop over genes
             d = np.abs(pos - g.tss)
@@ -106,7 +112,7 @@ def build(work: Path, n_blocks=1700, thin=8, strength=9.0, seed=1, pyfocus_py=No
             c = int(rng.integers(len(W)))
             wc = W[c]
             mu = strength * (w["V"] @ wc) / np.sqrt(wc @ w["V"] @ wc)
-            truth.append((f"{b.chrom}:{b.start}-{b.chrom}:{b.stop}", gb.iloc[c]["gene"].split(".")[0]))
+            truth.append((block_id(b.chrom, b.start + 1, b.stop + 1), gb.iloc[c]["gene"].split(".")[0]))
         z = mu + w["L"] @ rng.normal(size=n)  # z ~ N(mu, V), effect allele a1 (PLINK A1 = alt)
         ss.append(pd.DataFrame({"chrom": b.chrom, "pos": pos, "rsid": bim["snp"], "alt": bim["a1"], "ref": bim["a2"], "z": z}))
     bim = pd.concat(bims, ignore_index=True)
@@ -122,7 +128,7 @@ def build(work: Path, n_blocks=1700, thin=8, strength=9.0, seed=1, pyfocus_py=No
     pd.DataFrame({"CHR": s["chrom"], "SNP": s["rsid"], "BP": s["pos"], "A1": s["alt"], "A2": s["ref"], "Z": s["z"],
                   "N": s["n"]}).to_csv(work / "gwas.tsv.gz", sep="\t", index=False, float_format="%.17g")
     blocks.to_csv(work / "blocks.bed", sep=" ", index=False)
-    pd.DataFrame(truth, columns=["block", "gene"]).to_csv(work / "truth.tsv", sep="\t", index=False)
+    pd.DataFrame(truth, columns=["block_id", "gene"]).to_csv(work / "truth.tsv", sep="\t", index=False)
     write_focus_db(work / "weights.db", pd.concat(wrows, ignore_index=True), feats, rng, pyfocus_py)
     from locusflow.io.genotypes import ingest_plink
     ingest_plink(work / "panel", work / "panel.vcz")

@@ -219,7 +219,7 @@ def main():
               f"{dz_text:.1e}, n_snps_used equal: {same_used}")
         script = MX / "software" / "SPrediXcan.py"
         if not (script.exists() and MX_PY.exists()):
-            print(f"MetaXcan not found ({script}, {MX_PY}); run tests/test_twas.py once to create its venv")
+            print(f"MetaXcan not found ({script}, {MX_PY}); run tests/twas/test_spredixcan.py once to create its venv")
             for label, k in rows:
                 print(f"locusflow {label}: {t[k][0]:.3f} s wall, {t[k][1]:.3f} s CPU")
             return

@@ -7,12 +7,13 @@ tools come from ``tests/peers/`` (locked, built once, with a progress line).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from peers import progress
-from peers.apt import apt_tool  # noqa: F401  (re-exported: `from conftest import apt_tool`)
-from peers.venv import PEERS, peer_venv  # noqa: F401  (re-exported)
+from peers.apt import apt_tool, prefetch_debian_peers  # noqa: F401  (re-exported: `from conftest import apt_tool`)
+from peers.venv import PEERS, peer_venv, prefetch  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("LOCUSFLOW_REALDATA", ROOT.parent / "shared" / "realdata"))
@@ -36,5 +37,49 @@ def spark():
     s.stop()
 
 
+@pytest.fixture(scope="session")
+def example_store(tmp_path_factory):
+    """The bundled 1000G EUR chr20/chr22 panel ingested once per run (tests only read it)."""
+    from locusflow.io.genotypes import ingest_plink
+    return ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", tmp_path_factory.mktemp("example") / "g.vcz")
+
+
+def _sumstats(chroms=("20", "22"), n=4):
+    import pandas as pd
+    return pd.DataFrame([{"variant_id": f"{c}:{100 + i}:A:G", "chrom": c, "pos": 100 + i, "ref": "A", "alt": "G",
+                          "rsid": f"rs{i}", "z": float(i), "beta": 0.1 * i, "se": 0.1, "p": 0.5, "n": 1000.0,
+                          "af": 0.3, "info": 1.0, "genome_build": "GRCh37"} for c in chroms for i in range(n)])
+
+
+@pytest.fixture
+def make_sumstats():
+    """``make_sumstats(chroms=("20", "22"), n=4)``: a small valid sumstats frame, ``n`` rows per chromosome."""
+    return _sumstats
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """A test file may import a helper module beside it (``from pipeline_helpers import ...``), as under
+    pytest's default prepend mode: its folder goes on sys.path (appended, so it shadows nothing) before the
+    file is imported. Test files themselves are imported by importlib mode under unique names, so two
+    folders may each hold a ``test_bad_inputs.py``; helper module names must be unique across tests/."""
+    d = str(module_path.parent)
+    if d not in sys.path:
+        sys.path.append(d)
+
+
 def pytest_configure(config):
     progress.set_config(config)     # peer installs print a progress line even under -q
+
+
+# Debian peers and locked peer environments are installed in the background as soon as a collected
+# test file uses them (apt_tool) or names them (the lock's name)
+PREFETCH = {"pyfocus": "pyfocus"}
+
+
+def pytest_collection_finish(session):
+    files = {item.path for item in session.items}
+    if any("apt_tool(" in f.read_text(errors="ignore") for f in files if f.suffix == ".py"):
+        prefetch_debian_peers()     # one apt-get for all of them, in the background
+    for name, word in PREFETCH.items():
+        if any(word in f.read_text(errors="ignore").lower() for f in files if f.suffix == ".py"):
+            prefetch(name)

@@ -8,6 +8,9 @@ The public API, for notebooks and scripts (``import locusflow as lf``)::
     snp, config, cred = lf.finemap_sss(z, r, n)        # FINEMAP shotgun stochastic search
     twas = lf.spredixcan(weights, gwas, covariance=cov)   # MetaXcan SPrediXcan
     genes = lf.focus(...)                               # pyfocus FOCUS
+    assoc, report = lf.run_gwas("out/genotypes.vcz", "pheno.tsv", "covar.tsv")   # plink2 --glm
+    fst = lf.run_fst("out/genotypes.vcz", populations)  # plink2 --fst (Hudson, Weir-Cockerham)
+    score = lf.ihs(haplotypes, pos)                    # scikit-allel ihs (also nsl, xpehh)
     lf.run_pipeline(lf.load_config("conf/example.yaml"))
 
 Every name loads its module on first use, so ``import locusflow`` (and ``locusflow --help``) imports
@@ -41,18 +44,32 @@ _API = {
     "build_ld": ("locusflow.ld.matrix", "build_ld"),
     "read_block_ld": ("locusflow.ld.matrix", "read_block_ld"),
     # TWAS
+    "read_predictdb": ("locusflow.io.weights", "read_predictdb"),
+    "read_covariance": ("locusflow.io.weights", "read_covariance"),
+    "import_weights": ("locusflow.io.weights", "import_weights"),
     "spredixcan": ("locusflow.twas", "spredixcan"),
     "fusion": ("locusflow.twas", "fusion"),
     "PanelLD": ("locusflow.twas", "PanelLD"),
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
-    "focus": ("locusflow.focus", "focus"),
+    "focus": ("locusflow.focus", None),   # the package itself, callable: lf.focus(...) = focus.run.focus
+    # association and population genetics from genotypes
+    "run_gwas": ("locusflow.gwas.task", "run_gwas"),
+    "linear_assoc": ("locusflow.gwas.linear", "linear_assoc"),
+    "logistic_assoc": ("locusflow.gwas.logistic", "logistic_assoc"),
+    "store_pca": ("locusflow.gwas.pca", "store_pca"),
+    "run_fst": ("locusflow.popgen.fst", "run_fst"),
+    "ihs": ("locusflow.popgen.ehh", "ihs"),
+    "nsl": ("locusflow.popgen.ehh", "nsl"),
+    "xpehh": ("locusflow.popgen.ehh", "xpehh"),
+    "run_selection_scan": ("locusflow.popgen.ehh", "run_selection_scan"),
     # breeding
     "vanraden_grm": ("locusflow.breed.relationship", "vanraden_grm"),
     "fit_gblup": ("locusflow.breed.gblup", "fit_gblup"),
     "fit_rrblup": ("locusflow.breed.gblup", "fit_rrblup"),
     "fit_weighted_gblup": ("locusflow.breed.weighted", "fit_weighted_gblup"),
+    "fit_bayesc": ("locusflow.breed.bayesc", "fit_bayesc"),
     "design_chip": ("locusflow.breed.chip", "design_chip"),
 }
 __all__ = sorted(_API) + ["get_logger", "__version__"]
@@ -61,7 +78,8 @@ __all__ = sorted(_API) + ["get_logger", "__version__"]
 def __getattr__(name):
     if name in _API:
         module, attr = _API[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        value = value if attr is None else getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'locusflow' has no attribute {name!r}")

@@ -70,9 +70,11 @@ class HashCache:
             self._dirty = True
 
     def save(self) -> None:
-        """Write the cache file atomically (no-op without a path or without new entries)."""
+        """Write the cache file atomically (no-op without a path or without new entries); entries of
+        files that no longer exist (removed versions) are dropped."""
         if self.path is None or not self._dirty:
             return
+        self._entries = {f: v for f, v in self._entries.items() if os.path.exists(f)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self._entries))
@@ -172,7 +174,7 @@ def code_version(package_dir=None, *, cache: HashCache | None = None) -> str:
 
     A code edit therefore changes every stage's fingerprint, so no result of older code is reused.
     """
-    from . import __version__
+    from .version import __version__
     root = Path(package_dir or Path(__file__).parent)
     h = _hasher()
     parts = [root]

@@ -12,7 +12,8 @@ import argparse
 import sys
 import traceback
 
-from . import __version__, get_logger
+from .logs import get_logger
+from .version import __version__
 from .cli_stage import add_common, add_stage_command
 from .errors import LocusflowError
 from .layout import STAGES
@@ -44,6 +45,20 @@ def _cmd_config(args) -> int:
     return 0
 
 
+def _cmd_serve(args) -> int:
+    from .report.server import serve
+    serve(args.results, host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .report.export import FORMATS, export
+    done = export(args.results, args.to, args.format or FORMATS)
+    for f, paths in done.items():
+        print(f"{f}: {len(paths)} file(s) under {args.to}")
+    return 0
+
+
 def build_parser(loaded=None) -> argparse.ArgumentParser:
     """The parser; ``loaded`` maps stage names to registered stages whose full subcommand is wanted."""
     loaded = loaded or {}
@@ -62,6 +77,18 @@ def build_parser(loaded=None) -> argparse.ArgumentParser:
     c.add_argument("--explain", action="store_true", help="print every section and key: type, default, meaning")
     c.add_argument("--set", action="append", metavar="KEY=VALUE")
     c.set_defaults(func=_cmd_config)
+    v = sub.add_parser("serve", help="a local web app over a run's results: search, locus view, tables")
+    v.add_argument("results", help="results root (--out of a run)")
+    v.add_argument("--host", default="127.0.0.1", help="interface to bind (default: this machine only)")
+    v.add_argument("--port", type=int, default=8000, help="TCP port (0: any free one)")
+    v.set_defaults(func=_cmd_serve)
+    e = sub.add_parser("export", help="results in other tools' formats (MetaXcan, FINEMAP, susieR, pyfocus, "
+                       "LDSC, GWAS-SSF, LD .ld/.npz)")
+    e.add_argument("results", help="results root (--out of a run)")
+    e.add_argument("--to", required=True, help="output directory")
+    e.add_argument("--format", action="append", choices=["metaxcan", "finemap", "susie", "pyfocus", "ldsc",
+                                                          "gwas_ssf", "ld"], help="repeatable; default all")
+    e.set_defaults(func=_cmd_export)
     for info in STAGES:
         st = loaded.get(info.name)
         if st is None:

@@ -71,8 +71,7 @@ def add_stage_command(sub, stage) -> argparse.ArgumentParser:
     info = STAGE_INFO.get(stage.name)
     p = sub.add_parser(stage.name, help=info.help if info else stage.name,
                        description=(info.help if info else stage.name) + ". Writes " + ", ".join(
-                           f"<out>/{stage.name}/{rel} ({ds})" for ds, rel in (info.datasets if info else {}).items()),
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           f"<out>/{stage.name}/{rel} ({ds})" for ds, rel in (info.datasets if info else {}).items()))
     if stage.cli_extra is not None:
         stage.cli_extra(p)
     for flag, dotted, key in _flags(stage.config or {}):

@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import get_logger
+from .logs import get_logger
 from .errors import InputError
 from .layout import STATE_DIR
 
@@ -122,7 +122,7 @@ class Versions:
     def clean(self) -> list[Path]:
         """Remove what killed runs left: unpublished versions and half-made links. Returns what went."""
         gone = []
-        for tmp in self.out.glob(".*.link-*"):
+        for tmp in [*self.out.glob(".*.link-*"), *(self.out / STATE_DIR).glob(".*.tmp")]:   # links, cache files
             tmp.unlink(missing_ok=True)
             gone.append(tmp)
         if not self.root.is_dir():

@@ -43,6 +43,9 @@ STAGES = [     # pipeline order
               {"genotypes": "genotypes.vcz"}),
     StageInfo("munge", ("locusflow.io.munge_stage",),
               "GWAS summary statistics: read, filter, harmonise, write Parquet", {"sumstats": "sumstats"}),
+    StageInfo("gwas", ("locusflow.gwas.stage",),
+              "association of traits with the genotype store (linear; logistic with Firth fallback)",
+              {"gwas_assoc": "assoc", "gwas_sumstats": "sumstats"}),
     StageInfo("ld", ("locusflow.ld.stage",), "LD blocks and per-block LD matrices of a genotype store",
               {"ld_blocks": "blocks", "ld_matrices": "matrices"}),
     StageInfo("twas", ("locusflow.twas.stage",), "S-PrediXcan / FUSION z-scores from weight databases",
@@ -68,6 +71,19 @@ STAGES += [
     StageInfo("score_variants", ("locusflow.dnalm.stage",),
               "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
               {"variant_scores": "scores"}),
+]
+STAGES += [
+    StageInfo("popgen", ("locusflow.popgen.stage",),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
+]
+STAGES += [    # last: they read every other stage's published results
+    StageInfo("enrich", ("locusflow.enrich.stage",),
+              "GO over-representation of FOCUS / TWAS genes against the genes tested", {"go_enrichment": "go"}),
+    StageInfo("plots", ("locusflow.plots.stage",), "Manhattan, QQ, locus and FOCUS figures (PNG, SVG, PDF)",
+              {"plot_index": "index"}),
+    StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",
+              {"report_html": "report.html"}),
 ]
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}

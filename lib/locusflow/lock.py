@@ -13,7 +13,7 @@ import socket
 import time
 from pathlib import Path
 
-from . import get_logger
+from .logs import get_logger
 from .errors import LockError
 from .layout import STATE_DIR
 

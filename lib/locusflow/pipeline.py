@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import get_logger
+from .logs import get_logger
 from .checksum import HashCache, code_version, content_hash, hash_json
 from .commit import Versions, check_writable
 from .config import TOP, Config
@@ -289,8 +289,13 @@ def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, fo
     log.info("stage %s: running", st.name)
     run_cfg = Config({**ctx.cfg, "_staging": {st.name: str(staging)}}, origin=getattr(ctx.cfg, "origin", {}))
     stage_ctx = Context(run_cfg, _spark=ctx._spark, summaries=ctx.summaries)
-    summary = st.run(stage_ctx) or {}
-    ctx._spark = stage_ctx._spark
+    try:
+        summary = st.run(stage_ctx) or {}
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)       # nothing of a failed stage stays (kill -9: next start)
+        raise
+    finally:
+        ctx._spark = stage_ctx._spark
     summary = {k: v for k, v in summary.items() if not _is_path_value(v, staging)}
     seconds = round(time.time() - t0, 3)
     versions.publish(st.name, staging, {**fp, "summary": summary, "seconds": seconds})

@@ -82,4 +82,8 @@ def print_summary(cfg: dict, summaries: dict, file=None) -> None:
         except Exception as exc:      # a summary must never turn a finished run into a failure
             lines = [name, f"  (no summary: {exc.__class__.__name__}: {exc})"]
         print("\n".join(lines), file=file)
+    from .layout import DATASETS
+    for ds, (_, rel) in DATASETS.items():          # the HTML report, once a stage publishes one
+        if rel.endswith(".html") and dataset_path(cfg, ds).exists():
+            print(f"report: {dataset_path(cfg, ds)}", file=file)
     print(f"results in {Path(cfg['out'])}", file=file)

@@ -103,6 +103,8 @@ def test_grm_from_store_equals_in_memory(tmp_path):
     w[:3000][keep] = 1.0
     G_store = grm_from_store(st, weights=w, chunk=700)
     assert np.abs(G_mem - G_store).max() < 1e-10
+    G_dask = grm_from_store(st.path, weights=w, chunk=700, engine="dask")
+    assert np.abs(G_dask - G_store).max() < 1e-10
 
 
 def test_bad_inputs():

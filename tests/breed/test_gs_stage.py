@@ -67,7 +67,7 @@ def test_chip_cli_keeps_forced_and_beats_uniform(sim, tmp_path):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t.assign(**{"yield": t["yield"].astype(object).where(t.index != 3, "high")}),
-     "row 4, column 'yield': a number (or NA) (found 'high')"),
+     "row 4, column 'yield': a number or NA (found 'high')"),
     (lambda t: t.assign(IID="x" + t["IID"]), "none of them matches"),
     (lambda t: t.assign(sex=1), "column 'sex': a covariate that varies"),
 ])

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import threading
+import time
 
-from peers.progress import run
+from peers.progress import run, say
 
 # binary -> Debian package; every peer any test asks apt_tool for (a package not listed is installed alone)
 DEBIAN_PEERS = {
@@ -33,8 +36,10 @@ def _present(binary: str) -> bool:
     return shutil.which(binary) is not None
 
 
-def install_debian_peers(extra: tuple[str, ...] = ()) -> None:
-    """Install every missing Debian peer (and ``extra`` packages) in one apt-get run, once per session."""
+def install_debian_peers(extra: tuple[str, ...] = (), quiet: bool = False) -> None:
+    """Install every missing Debian peer (and ``extra`` packages) in one apt-get run, once per session.
+    ``quiet``: no progress lines (the background install)."""
+    _wait_background()
     pkgs = sorted({p for b, p in DEBIAN_PEERS.items() if not _present(b)} | set(extra))
     pkgs = [p for p in pkgs if p not in _tried]
     if not pkgs or os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -42,13 +47,47 @@ def install_debian_peers(extra: tuple[str, ...] = ()) -> None:
     _tried.update(pkgs)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     wait = ["-o", "DPkg::Lock::Timeout=600"]
-    run(["apt-get", *wait, "update", "-qq"], "apt-get update", env=env)
-    run(["apt-get", *wait, "install", "-y", "-q", "--no-install-recommends", *pkgs],
-        f"apt-get install {' '.join(pkgs)}", env=env)
+    for cmd, what in ((["apt-get", *wait, "update", "-qq"], "apt-get update"),
+                      (["apt-get", *wait, "install", "-y", "-q", "--no-install-recommends", *pkgs],
+                       f"apt-get install {' '.join(pkgs)}")):
+        if quiet:
+            subprocess.run(cmd, env=env, capture_output=True)
+        else:
+            run(cmd, what, env=env)
+
+
+_background: list = []
+
+
+def prefetch_debian_peers() -> bool:
+    """Install the missing Debian peers in a background thread (download and unpack overlap with the first
+    tests); apt_tool waits for it. Returns whether an install was started."""
+    missing = [p for b, p in DEBIAN_PEERS.items() if not _present(b)]
+    if _background or not missing or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
+    t = threading.Thread(target=install_debian_peers, kwargs={"quiet": True}, name="apt-peers", daemon=True)
+    _background.append((t, time.monotonic()))
+    t.start()
+    say(f"apt-get install {' '.join(sorted(missing))}: started in the background")
+    return True
+
+
+def _wait_background() -> None:
+    if not _background or threading.current_thread() is _background[0][0]:
+        return
+    t, t0 = _background[0]
+    if t.is_alive():
+        say(f"Debian peers: waiting for the background apt-get (started {time.monotonic() - t0:.0f} s ago)")
+        while t.is_alive():
+            t.join(15)
+            if t.is_alive():
+                say(f"Debian peers: background apt-get running, {time.monotonic() - t0:.0f} s")
+        say(f"Debian peers: background apt-get finished after {time.monotonic() - t0:.0f} s")
 
 
 def apt_tool(binary: str, package: str) -> str:
     """Path of a Debian peer tool, installing the Debian peers when it is missing and possible; else skip."""
+    _wait_background()
     path = shutil.which(binary)
     if path:
         return path

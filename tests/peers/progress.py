@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 
 _config = None
@@ -32,19 +34,30 @@ def say(msg: str) -> None:
 
 
 def run(cmd: list[str], what: str, every: float = 15.0, env=None) -> subprocess.CompletedProcess:
-    """Run ``cmd`` (pip, apt-get: minutes) with a line when it starts, its latest output line at most every
-    ``every`` s, and the elapsed time when it ends. Output is read in the calling thread, so no other
-    thread ever touches pytest's capture. Returns the completed process with stdout and stderr joined."""
-    t0 = last = time.monotonic()
+    """Run ``cmd`` (pip, apt-get: minutes) with a line when it starts, one every ``every`` s while it runs
+    (elapsed time and its latest output line), and the elapsed time when it ends. A reader thread only
+    queues the output; every line is said from the calling thread, so nothing else touches pytest's
+    capture. Returns the completed process with stdout and stderr joined."""
+    t0 = time.monotonic()
     say(f"{what}: started")
     env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")   # pip's lines as they come
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
-    lines = []
-    for line in p.stdout:
-        lines.append(line)
+    q: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [q.put(x) for x in p.stdout] + [q.put(None)], daemon=True).start()
+    lines, last, done = [], t0, False
+    while not done:
+        try:
+            line = q.get(timeout=max(0.1, last + every - time.monotonic()))
+            if line is None:
+                done = True
+            else:
+                lines.append(line)
+        except queue.Empty:
+            pass
         now = time.monotonic()
-        if now - last >= every and line.strip():
-            say(f"{what}: {now - t0:.0f} s, {line.strip()[:100]}")
+        if not done and now - last >= every:
+            tail = next((x.strip() for x in reversed(lines) if x.strip()), "")
+            say(f"{what}: {now - t0:.0f} s" + (f", {tail[:100]}" if tail else ""))
             last = now
     rc = p.wait()
     say(f"{what}: {'done' if rc == 0 else f'FAILED (exit {rc})'} in {time.monotonic() - t0:.0f} s")

@@ -19,10 +19,12 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from peers.progress import run
+from peers.progress import run, say
 
 HERE = Path(__file__).resolve().parent
 PEERS = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers"))
@@ -57,9 +59,17 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def build_venv(name: str, requirements, python: str = "python3.11") -> Path:
+def build_venv(name: str, requirements, python: str = "python3.11", quiet: bool = False) -> Path:
     """Python of peer ``name``'s environment with ``requirements`` (a list of specifiers, or a lock path).
-    Raises PeerUnavailable when it cannot be built."""
+    Raises PeerUnavailable when it cannot be built. ``quiet``: no progress lines (a background build)."""
+    bg = _background.get(name)
+    if bg is not None and bg[0].is_alive() and threading.current_thread() is not bg[0]:
+        say(f"peer {name}: waiting for its background build (started {time.monotonic() - bg[1]:.0f} s ago)")
+        while bg[0].is_alive():
+            bg[0].join(15)
+            if bg[0].is_alive():
+                say(f"peer {name}: background build running, {time.monotonic() - bg[1]:.0f} s")
+        say(f"peer {name}: background build finished after {time.monotonic() - bg[1]:.0f} s")
     lock = lock_for(requirements)
     exe = shutil.which(python) or shutil.which("python3")
     if exe is None:
@@ -81,7 +91,7 @@ def build_venv(name: str, requirements, python: str = "python3.11") -> Path:
                 what = f"peer {name}: installing {lock.name} ({_n_pins(lock)} pinned wheels)"
             else:
                 cmd, what = pip + reqs, f"peer {name}: pip install {' '.join(reqs)} (unlocked: pip resolves)"
-            r = run(cmd, what)
+            r = subprocess.run(cmd, capture_output=True, text=True) if quiet else run(cmd, what)
         if r.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
             raise PeerUnavailable(f"peer {name} could not be installed: {(r.stderr or r.stdout)[-800:]}")
@@ -100,3 +110,32 @@ def peer_venv(name: str, requirements, python: str = "python3.11") -> Path:
         return build_venv(name, requirements, python)
     except PeerUnavailable as e:
         pytest.skip(str(e))
+
+
+_background: dict[str, tuple[threading.Thread, float]] = {}
+
+
+def prefetch(name: str) -> bool:
+    """Start building peer ``name``'s environment from ``tests/peers/<name>.lock`` in a background thread
+    (the install is mostly download: it overlaps with the tests that run first). The test that needs it
+    then waits in build_venv (with a progress line); a failed background build is retried there and
+    reports its error. Returns whether a build was started (False: lock absent or already up to date)."""
+    lock = HERE / f"{name}.lock"
+    if not lock.exists() or name in _background:
+        return False
+    reqs = lock.read_text().splitlines()[0].split(":", 1)[1].split()
+    venv = PEERS / name
+    exe = shutil.which("python3.11") or shutil.which("python3")
+    if (venv / ".requirements").exists() and exe and (venv / ".requirements").read_text().startswith("\n".join(reqs)):
+        return False       # built before (build_venv still checks the stamp in full)
+
+    def work():
+        try:
+            build_venv(name, reqs, quiet=True)
+        except Exception:   # noqa: BLE001 - the test's own build_venv call retries and reports
+            pass
+    t = threading.Thread(target=work, name=f"peer-{name}", daemon=True)
+    _background[name] = (t, time.monotonic())
+    t.start()
+    say(f"peer {name}: building its environment in the background from {lock.name}")
+    return True

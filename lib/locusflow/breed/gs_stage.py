@@ -31,8 +31,8 @@ from ..pipeline import Context, Stage, register
 
 log = get_logger("gs")
 CONFIG = {
-    "phenotypes": Key("file", None, "phenotype table: a sample id column and one column per trait", required=True),
-    "id_column": Key("str", None, "sample id column [IID, id, animal, sample, sample_id, line, or the first]"),
+    "phenotypes": Key("file", None, "phenotype table: a sample id column (IID, #IID, sample_id or iid) and one "
+                      "column per trait", required=True),
     "traits": Key("list", None, "trait columns [every column but the id and covariates]", item=Key("str")),
     "covariates": Key("list", [], "numeric fixed-effect columns beside the intercept", item=Key("str")),
     "store": Key("path", None, "genotype store [this run's genotypes]"),
@@ -134,8 +134,7 @@ def run_gs(store_path, pheno_path, sec: dict, cfg: dict, out_gebv, out_val) -> d
     ids = np.asarray(st.samples, dtype=str)
     covs = list(sec.get("covariates") or [])
     extra = [sec["fold_column"]] if sec.get("fold_column") else []
-    pheno, report = read_phenotypes(pheno_path, ids, id_column=sec.get("id_column"), traits=sec.get("traits"),
-                                    covariates=covs + extra)
+    pheno, report = read_phenotypes(pheno_path, ids, traits=sec.get("traits"), covariates=covs + extra)
     traits = [c for c in pheno.columns if c not in covs + extra]
     M, variants = _markers(st)
     model = sec.get("model", "gblup")

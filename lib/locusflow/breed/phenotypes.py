@@ -1,8 +1,6 @@
 """Phenotype tables for genomic selection: read, check against the genotyped samples, report."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -10,20 +8,18 @@ from ..errors import InputError
 from ..logs import get_logger
 
 log = get_logger("breed")
-ID_COLUMNS = ("IID", "iid", "id", "ID", "animal", "sample", "sample_id", "line")
 
 
-def read_phenotypes(path, samples, *, id_column=None, traits=None, covariates=()) -> tuple[pd.DataFrame, dict]:
+def read_phenotypes(path, samples, *, traits=None, covariates=()) -> tuple[pd.DataFrame, dict]:
     """A phenotype table aligned to the genotyped samples.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        TSV/CSV (or whitespace separated) with a header: a sample id column, trait columns, covariates.
+        Read by :func:`locusflow.gwas.phenotypes.read_table` (sample id column IID, #IID, sample_id or
+        iid; NA, ., empty and -9 are missing; a non-numeric cell names its row and column).
     samples : array-like of str
         Genotyped sample ids (the store's order).
-    id_column : str, optional
-        Default: the first of IID, id, animal, sample, sample_id, line present, else the first column.
     traits : list of str, optional
         Trait columns (default every column but the id and the covariates).
     covariates : sequence of str
@@ -40,45 +36,24 @@ def read_phenotypes(path, samples, *, id_column=None, traits=None, covariates=()
     Raises
     ------
     InputError
-        A missing column, a non-numeric value (file, row and column named), duplicated ids, no
-        phenotyped sample among the genotyped ones, a constant covariate.
+        A missing column, a non-numeric value, duplicated ids, no phenotyped sample among the
+        genotyped ones, a constant covariate.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "phenotype table (an id column and one column per trait) not found")
-    tab = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
-    idc = id_column or next((c for c in ID_COLUMNS if c in tab.columns), tab.columns[0])
-    if idc not in tab.columns:
-        raise InputError(path, f"a sample id column '{idc}'", column=idc)
+    from ..gwas.phenotypes import read_table
     covariates = list(covariates or [])
-    traits = list(traits) if traits else [c for c in tab.columns if c != idc and c not in covariates
-                                          and c.upper() != "FID"]
-    for c in traits + covariates:
-        if c not in tab.columns:
-            raise InputError(path, f"a column named '{c}' (columns: {list(tab.columns)})", column=c)
-    dup = tab[idc].duplicated()
-    if dup.any():
-        raise InputError(path, "one row per sample id", row=int(np.argmax(dup.to_numpy())) + 1, column=idc,
-                         value=tab[idc][dup].iloc[0])
-    num = {}
-    for c in traits + covariates:    # loop over columns
-        txt = tab[c].str.strip()
-        val = pd.to_numeric(txt.where(~txt.isin(["", "NA", "nan", "NaN", "-9"])), errors="coerce")
-        bad = val.isna() & ~txt.isin(["", "NA", "nan", "NaN", "-9"])
-        if bad.any():
-            k = int(np.argmax(bad.to_numpy()))
-            raise InputError(path, "a number (or NA)", row=k + 1, column=c, value=tab[c].iloc[k])
-        num[c] = val.to_numpy(dtype=np.float64)
-    table = pd.DataFrame(num, index=tab[idc].to_numpy())
+    table = read_table(path, missing_code=-9, columns=(list(traits) + covariates) if traits else None)
+    for c in covariates:
+        if c not in table.columns:
+            raise InputError(path, f"a column named '{c}' (columns: {list(table.columns)})", column=c)
+    traits = list(traits) if traits else [c for c in table.columns if c not in covariates]
     samples = pd.Index(np.asarray(samples, dtype=str))
     known = table.index.isin(samples)
     if not known.any():
-        raise InputError(path, f"sample ids of the genotypes (column '{idc}'; none of them matches, e.g. "
-                         f"{list(samples[:3])})", column=idc, value=list(table.index[:3]))
+        raise InputError(path, f"sample ids of the genotypes (none of them matches, e.g. {list(samples[:3])})",
+                         value=list(table.index[:3]))
     out = table.reindex(samples)
     for c in covariates:
-        v = out[c].to_numpy()
-        if np.nanstd(v) == 0:
+        if np.nanstd(out[c].to_numpy()) == 0:
             raise InputError(path, "a covariate that varies among the genotyped samples (a constant is "
                              "already the intercept)", column=c)
     report = {"n_genotyped": len(samples), "n_with_record": int(out[traits].notna().any(axis=1).sum()),
@@ -88,4 +63,4 @@ def read_phenotypes(path, samples, *, id_column=None, traits=None, covariates=()
         log.warning("%s: %d records of samples not genotyped (ignored); %d genotyped samples without a "
                     "record (GEBV predicted)", path, report["n_records_not_genotyped"],
                     report["n_genotyped_without_record"])
-    return out, report
+    return out[traits + covariates], report

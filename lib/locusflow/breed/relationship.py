@@ -111,8 +111,18 @@ def vanraden_grm(markers, weights=None, *, freq=None, chunk: int = 4096) -> np.n
     return g / scale
 
 
-def grm_from_store(store, samples=None, weights=None, *, chunk: int = 2048) -> np.ndarray:
-    """VanRaden's G from a genotype store, reading one chunk of variants at a time.
+def _chunk_cross(store_path: str, lo: int, hi: int, samples, weights) -> tuple[np.ndarray, float]:
+    """W_b D_b W_b' and sum d 2pq of one chunk of store variants (a task of :func:`grm_from_store`)."""
+    from ..io.genotypes import GenotypeStore
+    st = GenotypeStore(store_path)
+    dos = st.dosages(lo, hi, samples=samples).astype(np.float64).T          # [n, chunk]
+    w, p = center(dos)
+    return (w * weights) @ w.T, float(np.sum(weights * 2 * p * (1 - p)))
+
+
+def grm_from_store(store, samples=None, weights=None, *, chunk: int = 2048, engine: str = "local",
+                   dask_workers: int | None = None) -> np.ndarray:
+    """VanRaden's G from a genotype store, one chunk of variants at a time.
 
     Parameters
     ----------
@@ -124,22 +134,35 @@ def grm_from_store(store, samples=None, weights=None, *, chunk: int = 2048) -> n
         Per-variant weights in store order.
     chunk : int
         Variants per read.
+    engine : {"local", "dask"}
+        ``local`` accumulates in this process (memory n^2 plus one chunk); ``dask`` computes each chunk's
+        cross-product as a task (threads) and sums them by a tree reduction.
+    dask_workers : int, optional
 
     Returns
     -------
     numpy.ndarray
-        [n, n] G; memory n^2 plus one chunk.
+        [n, n] G.
     """
     from ..io.genotypes import GenotypeStore
     st = store if isinstance(store, GenotypeStore) else GenotypeStore(store)
     m = len(st.variants)
-    n = st.n_samples if samples is None else len(samples)
     d = np.ones(m) if weights is None else np.asarray(weights, dtype=np.float64)
+    spans = [(a, min(m, a + chunk)) for a in range(0, m, chunk)]
+    if engine == "dask":
+        import dask
+        parts = [dask.delayed(_chunk_cross)(str(st.path), a, b, samples, d[a:b]) for a, b in spans]
+        while len(parts) > 1:       # pairwise tree sum: at most two n x n partials per task
+            parts = [dask.delayed(lambda x, y: (x[0] + y[0], x[1] + y[1]))(parts[i], parts[i + 1])
+                     if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
+        g, scale = dask.compute(parts[0], scheduler="threads", num_workers=dask_workers)[0]
+        return g / scale
+    if engine != "local":
+        raise InputError("breed engine", "local or dask", value=engine)
+    n = st.n_samples if samples is None else len(samples)
     g, scale = np.zeros((n, n)), 0.0
-    for a in range(0, m, chunk):    # loop over variant chunks of the store
-        dos = st.dosages(a, min(m, a + chunk), samples=samples).astype(np.float64).T   # [n, chunk]
-        w, p = center(dos)
-        db = d[a:a + chunk]
-        g += (w * db) @ w.T
-        scale += float(np.sum(db * 2 * p * (1 - p)))
+    for a, b in spans:    # loop over variant chunks of the store
+        part, s = _chunk_cross(str(st.path), a, b, samples, d[a:b])
+        g += part
+        scale += s
     return g / scale

@@ -150,12 +150,16 @@ def fit_weighted_gblup(y, markers, scores, *, alphas=ALPHAS, X=None) -> Weighted
     """
     w, p = center(allele_counts(markers))
     base = 2 * p * (1 - p)
+    s = marker_weights(scores, 1.0)                  # = m s / sum(s); d(alpha) = (1 - alpha) + alpha s
+    # G(alpha) is linear in the weights: two GEMMs serve every alpha
+    plain, prior = w @ w.T, (w * s) @ w.T
+    c0, c1 = float(base.sum()), float(np.sum(s * base))
     best = None
     ll = {}
     for a in alphas:        # a handful of candidate weightings
         d = marker_weights(scores, a)
-        scale = float(np.sum(d * base))
-        fit = fit_gblup(y, (w * d) @ w.T / scale, X)
+        scale = (1 - a) * c0 + a * c1
+        fit = fit_gblup(y, ((1 - a) * plain + a * prior) / scale, X)
         ll[float(a)] = fit.loglik_
         if best is None or fit.loglik_ > best[1].loglik_:
             best = (float(a), fit, d, scale)

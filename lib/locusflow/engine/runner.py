@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .. import get_logger
+from ..logs import get_logger
 from ..schema import Schema, load
 
 log = get_logger("runner")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import get_logger
+from ..logs import get_logger
 
 log = get_logger("spark")
 

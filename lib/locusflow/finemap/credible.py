@@ -37,14 +37,47 @@ class CredibleSets:
         return [f"L{i + 1}" for i in self.cs_index]
 
 
+TIE_TOL = 1e-12   # weights closer than this are ties, ordered by index
+
+
+def descending(weights: np.ndarray, tol: float = TIE_TOL) -> np.ndarray:
+    """Indices of ``weights`` by decreasing weight, ties (within ``tol``) by increasing index.
+
+    Weights of duplicate SNPs (r = 1, equal z) can differ by rounding (~1e-17, from the order BLAS sums
+    in); susieR's are bit-identical and R's ``order(decreasing = TRUE)`` keeps them in index order. A
+    sorted run whose consecutive gaps are all <= ``tol`` is one tie group, put in index order, so such
+    SNPs enter and leave credible sets in the same order in every run.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray, shape (p,)
+        Posterior weights (alphas, conditional probabilities).
+    tol : float
+        Largest gap between consecutive sorted weights that counts as a tie.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (p,)
+        The order.
+
+    References
+    ----------
+    susieR 0.12.35 ``susie_get_cs`` (``order(alpha, decreasing = TRUE)``); FINEMAP's .cred files.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-w, kind="stable")
+    ws = w[order]
+    group = np.concatenate([[0], np.cumsum(ws[:-1] - ws[1:] > tol)]) if len(w) else np.zeros(0, np.int64)
+    return order[np.lexsort((order, group))]
+
+
 def n_in_cs(alpha_l: np.ndarray, coverage: float) -> int:
     return int(np.sum(np.cumsum(np.sort(alpha_l)[::-1]) < coverage)) + 1
 
 
 def in_cs(alpha_l: np.ndarray, coverage: float) -> np.ndarray:
     """Variables of one effect's level-``coverage`` set, ascending (susieR ``in_CS_x``)."""
-    order = np.argsort(-alpha_l, kind="stable")       # R's order(decreasing = TRUE) keeps ties in order
-    return np.sort(order[: n_in_cs(alpha_l, coverage)])
+    return np.sort(descending(alpha_l)[: n_in_cs(alpha_l, coverage)])
 
 
 def purity(corr: np.ndarray) -> tuple[float, float, float]:

@@ -2,7 +2,7 @@
 
 Work list: the LD blocks (a bed file such as LDetect's, an `ld_blocks` dataset, or fixed windows) whose
 smallest sumstats p-value (p, else 2 Phi(-|z|)) is below ``p_threshold`` (default 5e-8), cost = m^2 for m
-sumstats variants. Each unit runs :func:`locusflow.finemap.block.finemap_block` (reading its slice of the
+sumstats variants. Each unit runs :func:`locusflow.finemap.task.finemap_block` (reading its slice of the
 sumstats and its dosages by path) through :func:`locusflow.engine.runner.run_worklist`; results go to
 ``<out>/finemap/{snp,cs,blocks}`` (schemas finemap_snp, finemap_cs, finemap_block; plus ``config`` for
 FINEMAP when schema finemap_config exists), partitioned by run_id and chrom, replacing only the
@@ -10,7 +10,7 @@ partitions written.
 
 Config section ``finemap`` (defaults in brackets)::
 
-    method: susie            # susie | finemap
+    method: susie            # susie | finemap | susie_inf
     run_id: null             # [the method]
     sumstats: null           # [<out>/sumstats]
     store: null              # [<out>/genotypes.vcz]
@@ -19,7 +19,8 @@ Config section ``finemap`` (defaults in brackets)::
     n: null                  # GWAS sample size [median of the sumstats' n; none: z-only SuSiE-RSS]
     samples: null            # reference panel sample ids [all]
     prior_weights: null      # {path: FILE, column: weight}: functional priors (PolyFun style)
-    diagnostics: {check: false, remove_flagged: false, loglr_threshold: 2, z_std_diff_threshold: null}
+    diagnostics: {check: true, remove_flagged: false, loglr_threshold: 2, z_std_diff_threshold: null,
+                  s_threshold: null}   # z-vs-LD check on every block (any method): finemap/blocks ld_mismatch
     susie: {L: 10, tol: 1.0e-3, max_iter: 100, estimate_residual_variance: false,
             estimate_prior_method: optim, coverage: 0.95, min_abs_corr: 0.5, null_weight: 0}
     finemap: {max_causal: 5}  # passed to locusflow.finemap.sss.finemap_sss
@@ -30,16 +31,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..config_schema import Key
 from ..errors import InputError
 from ..io.dataset import file_checksum, read_dataset, write_dataset
 from ..layout import dataset_path, stage_dir
+from ..ld.blocks import signal_blocks
 from ..pipeline import Context, Stage, register, run_pipeline
-from .block import block_output_schema, finemap_block, split_output, tables
+from .tables import block_output_schema, split_output, tables
+from .task import METHODS, finemap_block
 from .priors import read_prior_weights
 
 log = get_logger("finemap")
@@ -55,73 +57,38 @@ def _paths(cfg: dict) -> dict:
             "ld": ld, "blocks": sec.get("blocks") or ({"dataset": str(dataset_path(cfg, "ld_blocks"))} if ld else None)}
 
 
-def read_blocks(spec, chroms=None) -> pd.DataFrame:
-    """LD blocks as block_id, chrom, start, stop (1-based, half-open) from a config ``blocks`` entry."""
-    if isinstance(spec, pd.DataFrame):
-        b = spec.copy()
-    elif spec is None or "window_kb" in spec:
-        return None
-    elif "dataset" in spec:
-        b = read_dataset(spec["dataset"], "ld_blocks")
-    elif "bed" in spec:
-        from ..ld.blocks import read_block_bed      # bed: 0-based [s, e) -> 1-based half-open [s+1, e+1)
-        b = read_block_bed(spec["bed"])
-    else:
-        raise InputError("config", "finemap.blocks as {bed: FILE}, {dataset: DIR} or {window_kb: N}",
-                         column="finemap.blocks", value=spec)
-    b["chrom"] = b["chrom"].astype(str)
-    if "block_id" not in b:
-        b["block_id"] = b["chrom"] + ":" + b["start"].astype(str) + "-" + b["stop"].astype(str)
-    if chroms is not None:
-        b = b[b["chrom"].isin(chroms)]
-    return b[["block_id", "chrom", "start", "stop"]].reset_index(drop=True)
+def stage_blocks(sumstats: pd.DataFrame, spec) -> pd.DataFrame:
+    """Block intervals of a config ``blocks`` entry, through :mod:`locusflow.ld.blocks` (the one block module).
 
-
-def signal_blocks(sumstats, blocks_spec, p_threshold: float = 5e-8) -> pd.DataFrame:
-    """Blocks holding a sumstats p-value below the threshold, with min_p and cost = m^2."""
-    ss = read_dataset(sumstats, "sumstats", columns=["chrom", "pos", "z", "p"])
-    p = ss["p"].to_numpy(dtype=float)
-    from scipy.special import ndtr      # imported when the stage runs, not at CLI start
-    p = np.where(np.isnan(p), 2 * ndtr(-np.abs(ss["z"].to_numpy(dtype=float))), p)
-    ss = ss.assign(p=p)
-    blocks = read_blocks(blocks_spec, ss["chrom"].unique())
-    if blocks is None:
-        w = int(1000 * float((blocks_spec or {}).get("window_kb", 1000)))
-        start = (ss["pos"].to_numpy() - 1) // w * w + 1
-        blocks = pd.DataFrame({"chrom": ss["chrom"].astype(str), "start": start, "stop": start + w})
-        blocks = blocks.drop_duplicates().sort_values(["chrom", "start"]).reset_index(drop=True)
-        blocks["block_id"] = blocks["chrom"] + ":" + blocks["start"].astype(str) + "-" + blocks["stop"].astype(str)
-    rows = []
-    for chrom, b in blocks.groupby("chrom", sort=False):   # loop over chromosomes, vectorised within
-        s = ss[ss["chrom"] == chrom]
-        pos, pv = s["pos"].to_numpy(), s["p"].to_numpy()
-        order = np.argsort(pos)
-        pos, pv = pos[order], pv[order]
-        lo = np.searchsorted(pos, b["start"].to_numpy(), "left")
-        hi = np.searchsorted(pos, b["stop"].to_numpy(), "left")
-        mins = np.array([pv[a:z].min() if z > a else np.inf for a, z in zip(lo, hi)])  # per block
-        rows.append(b.assign(min_p=mins, n_sumstats=hi - lo))
-    if not rows:
-        return pd.DataFrame(columns=["block_id", "chrom", "start", "stop", "min_p", "n_sumstats", "cost"])
-    allb = pd.concat(rows, ignore_index=True)
-    sel = allb[allb["min_p"] < p_threshold].copy()
-    sel["cost"] = sel["n_sumstats"].astype(float) ** 2
-    sel["unit_id"] = sel["block_id"]
-    sel.attrs["n_blocks"] = len(allb)
-    return sel.reset_index(drop=True)
+    ``{bed: FILE}``, ``{dataset: DIR}``, a shipped set's name (``EUR``, ``37:EUR``...) or a frame go to
+    :func:`~locusflow.ld.blocks.resolve_blocks`; ``{window_kb: N}`` (the default, 1000) to
+    :func:`~locusflow.ld.blocks.window_intervals` over the sumstats' positions.
+    """
+    from ..ld.blocks import resolve_blocks, window_intervals
+    if isinstance(spec, pd.DataFrame) or isinstance(spec, str):
+        return resolve_blocks(spec)
+    spec = spec or {"window_kb": 1000}
+    if not isinstance(spec, dict) or not ({"bed", "dataset", "window_kb"} & set(spec)):
+        raise InputError("config", "finemap.blocks as {bed: FILE}, {dataset: DIR}, {window_kb: N} or a "
+                         "shipped set's name", column="finemap.blocks", value=spec)
+    if "window_kb" in spec:
+        return window_intervals(sumstats["chrom"].astype(str), sumstats["pos"],
+                                int(round(1000 * float(spec["window_kb"]))))
+    return resolve_blocks(spec.get("bed") or spec.get("dataset"))
 
 
 def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
     """Run the stage for config ``cfg``; returns the summary."""
     sec = cfg.get("finemap") or {}
     method = sec.get("method", "susie")
-    if method not in ("susie", "finemap"):
-        raise InputError("config", "finemap.method susie or finemap", column="finemap.method", value=method)
+    if method not in METHODS:
+        raise InputError("config", f"finemap.method one of {METHODS}", column="finemap.method", value=method)
     run_id = str(sec.get("run_id") or method)
     paths = _paths(cfg)
     if not (paths["store"] / "locusflow.json").exists():
         raise InputError(paths["store"], "a genotype store (run stage ingest first, or set finemap.store)")
-    units = signal_blocks(paths["sumstats"], paths["blocks"], float(sec.get("p_threshold", 5e-8)))
+    ss = read_dataset(paths["sumstats"], "sumstats", columns=["chrom", "pos", "z", "p"])
+    units = signal_blocks(ss, stage_blocks(ss, paths["blocks"]), float(sec.get("p_threshold", 5e-8)))
     log.info("finemap (%s): %d of %d blocks have p < %g", method, len(units), units.attrs.get("n_blocks", 0),
              float(sec.get("p_threshold", 5e-8)))
     kwargs = {"store": str(paths["store"]), "sumstats": str(paths["sumstats"]), "method": method,
@@ -169,7 +136,7 @@ def _inputs(cfg):
 def _cli(sub):
     p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal")
     p.add_argument("config", nargs="?", help="pipeline YAML (its finemap section); flags override it")
-    p.add_argument("--method", choices=["susie", "finemap"])
+    p.add_argument("--method", choices=list(METHODS))
     p.add_argument("--out", help="results root (reads <out>/sumstats, <out>/genotypes.vcz)")
     p.add_argument("--sumstats", help="munged sumstats dataset")
     p.add_argument("--store", help="genotype store (.vcz)")
@@ -208,7 +175,7 @@ def _cmd(a) -> int:
     return 0
 
 CONFIG = {      # the finemap section; defaults None = the method's own (susieR's, FINEMAP's)
-    "method": Key("str", "susie", "SuSiE-RSS or FINEMAP-SSS", choices=("susie", "finemap")),
+    "method": Key("str", "susie", "SuSiE-RSS, FINEMAP-SSS or SuSiE-inf", choices=METHODS),
     "run_id": Key("str", None, "name of the run [the method]"),
     "sumstats": Key("path", None, "sumstats dataset [this run's]"),
     "store": Key("path", None, "genotype store [this run's]"),
@@ -220,9 +187,10 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
     "prior_weights": Key("section", None, "functional priors (PolyFun style)",
                          keys={"path": Key("file"), "column": Key("str")}),
     "diagnostics": Key("section", None, "LD-mismatch check (susieR kriging_rss)", keys={
-        "check": Key("bool", None, "run it"), "remove_flagged": Key("bool", None, "drop flagged variants"),
+        "check": Key("bool", None, "run it [true]"), "remove_flagged": Key("bool", None, "drop flagged variants"),
         "loglr_threshold": Key("float", None, "[2]"), "z_threshold": Key("float", None, "[2]"),
-        "z_std_diff_threshold": Key("float", None, "")}),
+        "z_std_diff_threshold": Key("float", None, ""),
+        "s_threshold": Key("float", None, "finemap_block.ld_mismatch also when ld_s exceeds it", min=0)}),
     "susie": Key("section", None, "susie_rss options (susieR's defaults)", keys={
         "L": Key("int", None, "effects [10]", min=1), "tol": Key("float", None, "[1e-3]", gt=0),
         "max_iter": Key("int", None, "[100]", min=1), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
@@ -235,11 +203,20 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
         "check_null_threshold": Key("float", None, "[0]"), "prior_tol": Key("float", None, "[1e-9]"),
         "n_purity": Key("int", None, "", min=1), "check_prior": Key("bool", None, "[true]")}),
     "finemap": Key("section", None, "finemap_sss options (FINEMAP's defaults)", keys={
-        "max_causal": Key("int", None, "--n-causal-snps [5]", min=1), "prior_std": Key("float", None, "", gt=0),
+        "max_causal": Key("int", None, "--n-causal-snps [5]", min=1),
+        "prior_std": Key(("float", "list"), None, "--prior-std, one SD or a list averaged over [0.05]",
+                         item=Key("float", gt=0)),
+        "version": Key("str", None, "Bayes factor of FINEMAP [1.4] or 1.1", choices=("1.4", "1.1")),
+        "close_min_post": Key("float", None, "closure step [1e-5]; 0: FINEMAP's search as published", min=0),
         "prior_prob": Key("float", None, "", gt=0, max=1), "corr_config": Key("float", None, "[0.95]", min=0, max=1),
         "n_iter": Key("int", None, "", min=1), "n_conv": Key("int", None, "", min=1),
         "prob_tol": Key("float", None, "", gt=0), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
         "seed": Key("int", None, "[0]"), "n_configs_top": Key("int", None, "", min=1)}),
+    "susie_inf": Key("section", None, "susie_inf options (the reference's defaults; needs in-sample LD)", keys={
+        "L": Key("int", None, "[10]", min=1), "method": Key("str", None, "[moments]", choices=("moments", "MLE")),
+        "coverage": Key("float", None, "[0.95]", gt=0, max=1), "min_abs_corr": Key("float", None, "[0.5]"),
+        "max_iter": Key("int", None, "[100]", min=1), "pip_tol": Key("float", None, "[1e-3]", gt=0),
+        "meansq": Key("float", None, "[1]", gt=0), "estimate_tausq": Key("bool", None, "[true]")}),
     "ld": Key(("bool", "path"), None, "true: R and blocks from the ld stage; or an LD directory"),
 }
 

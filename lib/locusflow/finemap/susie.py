@@ -34,11 +34,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg.blas import dsymv
-
 from ..errors import LocusflowError
 from .brent import brent_fmin
 from .credible import CredibleSets, credible_sets, pip_from_alpha
+from .gram import Gram, as_ld
 
 PRIOR_METHODS = ("optim", "EM", "simple")
 
@@ -78,66 +77,69 @@ class SusieFit:
         return (np.sqrt(np.maximum(v, 0)) / self.csd)[: len(self.pip)]
 
 
-class Gram:
-    """XtX = diag(g) R diag(g), with an optional trailing null column of zeros (``null_weight``)."""
+def susie_rss(z=None, R=None, n=None, *, bhat=None, shat=None, var_y=None, L: int = 10,
+              prior_weights=None, null_weight: float = 0.0, prior_variance: float = 50.0,
+              scaled_prior_variance: float = 0.2, residual_variance=None,
+              estimate_residual_variance: bool = False, estimate_prior_variance: bool = True,
+              estimate_prior_method: str = "optim", check_null_threshold: float = 0.0,
+              prior_tol: float = 1e-9, max_iter: int = 100, tol: float = 1e-3, coverage: float = 0.95,
+              min_abs_corr: float = 0.5, n_purity: int | None = None, check_prior: bool = True) -> SusieFit:
+    """SuSiE fitted to z-scores and an LD matrix (susieR ``susie_rss``), defaults as susieR 0.12.35.
 
-    def __init__(self, R: np.ndarray, g, null: bool = False):
-        self.R, self.p = R, R.shape[0]
-        self.g = np.broadcast_to(np.asarray(g, dtype=np.float64), (self.p,)).copy()
-        self.unit = bool(np.all(self.g == 1.0))
-        self.null = null
-        d = self.g * self.g * np.diagonal(R)
-        self.d = np.append(d, 0.0) if null else d
+    Parameters
+    ----------
+    z : array-like, shape (p,), optional
+        z-scores (or give ``bhat`` and ``shat``).
+    R : array-like, shape (p, p)
+        LD (correlation) matrix, same allele coding as z.
+    n : float, optional
+        GWAS sample size; None fits the z-only form (prior variance ``prior_variance``).
+    bhat, shat, var_y : array-like, array-like, float, optional
+        Effect estimates, their standard errors and the phenotype variance (the bhat/shat form).
+    L : int
+        Number of single effects (10).
+    prior_weights : array-like, shape (p,), optional
+        Prior probability of each variable being an effect's causal one (normalised; uniform).
+    null_weight : float
+        Prior weight of a null column (0: none).
+    prior_variance : float
+        Prior variance of the z-only form (50).
+    scaled_prior_variance : float
+        Initial prior variance over var(y) when n is given (0.2).
+    residual_variance : float, optional
+        Initial residual variance (default var(y)).
+    estimate_residual_variance, estimate_prior_variance : bool
+        Re-estimate sigma^2 (False, susie_rss's default) and each V_l (True).
+    estimate_prior_method : {"optim", "EM", "simple"}
+        How V_l is re-estimated.
+    check_null_threshold, prior_tol : float
+        V_l is set to 0 when loglik(0) + threshold >= loglik(V_l); effects with V_l <= prior_tol do
+        not count in PIPs.
+    max_iter, tol : int, float
+        IBSS stops when the ELBO gains less than ``tol`` or after ``max_iter`` iterations.
+    coverage, min_abs_corr, n_purity : float, float, int or None
+        Credible sets: coverage, purity threshold, and the number of variables purity is sampled from
+        (None: all pairs).
+    check_prior : bool
+        Stop when an estimated V_l exceeds 100 max(z)^2 (z and R mismatch).
 
-    def matvec(self, v: np.ndarray) -> np.ndarray:
-        """XtX v; R is symmetric, so BLAS dsymv reads half of it (R.T is its Fortran-order view)."""
-        x = v[: self.p]
-        out = _symv(self.R, x) if self.unit else self.g * _symv(self.R, self.g * x)
-        return np.append(out, 0.0) if self.null else out
+    Returns
+    -------
+    SusieFit
+        alpha, mu, mu2, V, lbf, ELBO, ``pip`` and credible ``sets``.
 
-    def corr(self, idx: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
-        """Xcorr[idx, cols] as susieR: XtX itself if diag(XtX) is 0/1, else cov2cor(XtX)."""
-        cols = idx if cols is None else cols
-        sub = self.R[np.ix_(idx, cols)]
-        if np.all((self.d == 0) | (self.d == 1)):
-            return sub if self.unit else sub * self.g[idx, None] * self.g[None, cols]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # cov2cor(XtX)_ij = g_i g_j R_ij / sqrt(d_i d_j), d = g^2 diag(R); the diagonal is 1
-            out = sub * (self.g[idx] / np.sqrt(self.d[idx]))[:, None] * (self.g[cols] / np.sqrt(self.d[cols]))[None, :]
-        out[idx[:, None] == cols[None, :]] = 1.0
-        return out
-
-
-def _symv(R, x):
-    if R.flags.c_contiguous:
-        return dsymv(1.0, R.T, x, lower=0)
-    if R.flags.f_contiguous:
-        return dsymv(1.0, R, x)
-    return R @ x
-
-
-def _as_ld(R) -> np.ndarray:
-    R = np.asarray(R, dtype=np.float64)
-    if R.ndim != 2 or R.shape[0] != R.shape[1]:
-        raise SusieError(f"R must be a square matrix, got shape {R.shape}")
-    if not np.all(np.isfinite(R)):
-        raise SusieError("R contains NA or infinite values")
-    if not np.array_equal(R, R.T):   # susieR: XtX = (XtX + t(XtX)) / 2
-        R = (R + R.T) / 2
-    return R
-
-
-def susie_rss(z=None, R=None, n=None, *, bhat=None, shat=None, var_y=None, prior_variance=50.0,
-              **kwargs) -> SusieFit:
-    """susieR::susie_rss. ``z`` (or ``bhat`` and ``shat``), LD matrix ``R``, GWAS sample size ``n``.
-
-    Options as :func:`susie_suff_stat` (defaults: susieR's): L=10, estimate_residual_variance=False
-    (susie_rss's default), estimate_prior_method="optim", tol=1e-3, max_iter=100, coverage=0.95,
-    min_abs_corr=0.5, prior_weights=None, null_weight=0, check_prior=True (susie_rss's default).
-    ``prior_variance`` (50) is the scaled prior variance of the z-only form.
+    References
+    ----------
+    Wang G, Sarkar A, Carbonetto P, Stephens M (2020). A simple new approach to variable selection in
+    regression, with application to genetic fine mapping. JRSS-B 82:1273.
+    Zou Y, Carbonetto P, Wang G, Stephens M (2022). Fine-mapping from summary data with the "Sum of
+    Single Effects" model. PLoS Genet 18:e1010299. Peer: susieR 0.12.35 ``susie_rss``.
     """
-    kwargs.setdefault("estimate_residual_variance", False)
-    kwargs.setdefault("check_prior", True)
+    kwargs = dict(L=L, prior_weights=prior_weights, null_weight=null_weight, residual_variance=residual_variance,
+                  estimate_residual_variance=estimate_residual_variance,
+                  estimate_prior_variance=estimate_prior_variance, estimate_prior_method=estimate_prior_method,
+                  check_null_threshold=check_null_threshold, prior_tol=prior_tol, max_iter=max_iter, tol=tol,
+                  coverage=coverage, min_abs_corr=min_abs_corr, n_purity=n_purity, check_prior=check_prior)
     if z is None:
         if bhat is None or shat is None:
             raise SusieError("provide either z or (bhat, shat)")
@@ -151,7 +153,7 @@ def susie_rss(z=None, R=None, n=None, *, bhat=None, shat=None, var_y=None, prior
     elif bhat is not None or shat is not None:
         raise SusieError("provide either z or (bhat, shat), but not both")
     z = np.array(z, dtype=np.float64)
-    R = _as_ld(R)
+    R = as_ld(R, SusieError)
     if R.shape[0] != z.size:
         raise SusieError(f"the dimension of R ({R.shape[0]} x {R.shape[1]}) does not agree with "
                          f"expected ({z.size} x {z.size})")
@@ -168,7 +170,8 @@ def susie_rss(z=None, R=None, n=None, *, bhat=None, shat=None, var_y=None, prior
         xty = z * np.sqrt(adj) * var_y / shat
     else:
         g, xty, var_y = math.sqrt(n - 1), math.sqrt(n - 1) * z, 1.0
-    return susie_suff_stat(Gram(R, g), xty, yty=(n - 1) * var_y, n=n, **kwargs)
+    return susie_suff_stat(Gram(R, g), xty, yty=(n - 1) * var_y, n=n, scaled_prior_variance=scaled_prior_variance,
+                           **kwargs)
 
 
 def susie_suff_stat(gram: Gram, Xty, *, yty: float, n: float, L: int = 10,

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from .. import __version__
+from ..version import __version__
 from ..schema import Schema, load
 
 
@@ -31,10 +31,33 @@ def _schema(schema) -> Schema:
 
 def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest: dict | None = None,
                   mode: str = "dynamic", source: str | None = None) -> Path:
-    """Write ``df`` as dataset ``schema`` at ``path``.
+    """Write a frame as a Parquet dataset that conforms to its contract.
 
-    mode: ``dynamic`` replaces only the partitions present in ``df``; ``overwrite`` replaces the whole
-    dataset. Returns the path. Nothing is visible at ``path`` until every partition is written.
+    The frame is conformed to ``schema`` (a column missing or of the wrong type is a SchemaError naming
+    the dataset and column), sorted by the schema's ``sort_by``, partitioned by its ``partition_by`` and
+    written with its compression, then a ``_manifest.json`` and ``_SUCCESS``. Nothing is visible at
+    ``path`` until every partition is written.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    path : str or pathlib.Path
+        Dataset directory.
+    schema : str or locusflow.schema.Schema
+        Dataset name in ``schemas/`` or a loaded schema.
+    partition_by : list of str, optional
+        Override the schema's partition columns.
+    manifest : dict, optional
+        Extra manifest entries (inputs, config).
+    mode : {"dynamic", "overwrite"}
+        ``dynamic`` replaces only the partitions present in ``df``; ``overwrite`` the whole dataset.
+    source : str, optional
+        Named in conformance errors.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     sch = _schema(schema)
     parts = list(sch.partition_by if partition_by is None else partition_by)
@@ -97,7 +120,24 @@ def _write_partitions(table: pa.Table, root: Path, parts: list[str], compression
 
 
 def read_dataset(path, schema, *, filters=None, columns=None) -> pd.DataFrame:
-    """Read a dataset written by :func:`write_dataset` with its declared types (partition keys too)."""
+    """Read a dataset written by :func:`write_dataset` with its declared types (partition keys too).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Dataset directory (a missing one is an InputError naming it).
+    schema : str or locusflow.schema.Schema
+        The dataset's contract: types come from it, never guessed.
+    filters : list of tuple or pyarrow.dataset.Expression, optional
+        ``[(column, op, value), ...]`` with op one of ``== != < <= > >= in``, pushed down to Parquet.
+    columns : list of str, optional
+        Only these columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by the schema's partition and sort keys when every column is read.
+    """
     sch = _schema(schema)
     df = read_arrow(path, sch, filters=filters, columns=columns).to_pandas()
     if sch.sort_by and columns is None:
@@ -107,8 +147,21 @@ def read_dataset(path, schema, *, filters=None, columns=None) -> pd.DataFrame:
 
 
 def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa.Table:
-    """:func:`read_dataset` as an Arrow table, rows in file order; string columns named in ``dictionary``
-    come back dictionary-encoded (Parquet's own dictionary: no string materialised per row)."""
+    """:func:`read_dataset` as an Arrow table, rows in file order.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    schema : str or locusflow.schema.Schema
+    filters, columns : optional
+        As :func:`read_dataset`.
+    dictionary : sequence of str
+        String columns returned dictionary-encoded (Parquet's own dictionary: no string per row).
+
+    Returns
+    -------
+    pyarrow.Table
+    """
     return _arrow_dataset(path, schema, dictionary).to_table(filter=_to_expr(filters), columns=columns)
 
 
@@ -145,15 +198,45 @@ def _to_expr(filters):
 
 
 def is_complete(path) -> bool:
+    """Whether a dataset directory was completely written (its ``_SUCCESS`` marker exists).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    bool
+    """
     return (Path(path) / "_SUCCESS").exists()
 
 
 def read_manifest(path) -> dict | None:
+    """The ``_manifest.json`` of a dataset directory.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    dict or None
+        None when the dataset has no manifest.
+    """
     p = Path(path) / "_manifest.json"
     return json.loads(p.read_text()) if p.exists() else None
 
 
 def file_checksum(path) -> str:
-    """Content hash of a file or directory: :func:`locusflow.checksum.content_hash` (kept for callers)."""
+    """Content hash of a file or directory (:func:`locusflow.checksum.content_hash`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    str
+    """
     from ..checksum import content_hash
     return content_hash(path)

@@ -34,8 +34,23 @@ def _connect(path) -> sqlite3.Connection:
 
 
 def read_focus_models(path) -> pd.DataFrame:
-    """One row per FOCUS model: model_id (as in the weights frame), focus_model_id, gene, gene_name,
-    tissue, method, ref_name, gene_type, ens_tx_id, chrom, tx_start, tx_stop, cv_r2, cv_pval."""
+    """The models of a FOCUS database, with the attributes the weights schema has no column for.
+
+    Parameters
+    ----------
+    path : str or Path
+        FOCUS SQLite database (``focus import`` / ``focus train``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per FOCUS model: model_id (as in the weights frame), focus_model_id, gene, gene_name,
+        tissue, method, ref_name, gene_type, ens_tx_id, chrom, tx_start, tx_stop, cv_r2, cv_pval.
+
+    References
+    ----------
+    pyfocus 0.802 ``pyfocus/models/db.py`` (the tables read).
+    """
     con = _connect(path)
     try:
         models = pd.read_sql_query(
@@ -62,7 +77,22 @@ def read_focus_models(path) -> pd.DataFrame:
 
 
 def read_focus_db(path) -> pd.DataFrame:
-    """The weights of every model of a FOCUS database as a ``weights``-schema frame (sorted by gene, pos)."""
+    """The weights of every model of a FOCUS database as a ``weights`` dataset frame.
+
+    Parameters
+    ----------
+    path : str or Path
+        FOCUS SQLite database.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``weights``-schema rows (mapping in the module docstring), sorted by gene, model, pos.
+
+    References
+    ----------
+    Mancuso N et al. (2019) Nat Genet 51:675; pyfocus 0.802 ``pyfocus/models/db.py``.
+    """
     models = read_focus_models(path)
     con = _connect(path)
     try:

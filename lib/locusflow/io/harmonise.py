@@ -178,6 +178,139 @@ def join_keys(left: np.ndarray, right: np.ndarray):
     return i, order[np.repeat(lo, cnt) + offs]
 
 
+# how two variants' alleles matched (:func:`allele_sign`); the case names of :func:`harmonise`
+MATCH, SWAP, FLIP, FLIP_SWAP, AMBIGUOUS, MISMATCH = 1, 2, 3, 4, 5, 0
+CASE_NAMES = np.array(["", "same", "swapped", "flipped", "swapped_flipped", ""], dtype=object)
+_RANK = np.array([5, 0, 1, 2, 3, 4], np.int8)      # best match first: same, swapped, flips, ambiguous, none
+
+
+def _allele_codes(*arrays):
+    """Integer codes of allele strings in one shared upper-case vocabulary, and the code of each code's
+    reverse complement. Categoricals without missing values are coded through their categories (no
+    string per row); complements are computed once per distinct allele."""
+    if all(isinstance(a, pd.Categorical) and not (a.codes < 0).any() for a in arrays):
+        cats = [np.asarray(a.categories, dtype=object) for a in arrays]
+        ucodes, vocab = pd.factorize(pd.Index(np.concatenate(cats)).astype(str).str.upper())
+        parts, k = [], 0
+        for a, c in zip(arrays, cats):
+            parts.append(ucodes[k:k + len(c)][a.codes])
+            k += len(c)
+    else:
+        codes, uniq = pd.factorize(np.concatenate([np.asarray(a, dtype=object) for a in arrays]))
+        ucodes, vocab = pd.factorize(pd.Index(uniq).astype(str).str.upper())
+        codes = ucodes[codes] if len(codes) else codes
+        bounds = np.cumsum([0] + [len(a) for a in arrays])
+        parts = [codes[bounds[k]:bounds[k + 1]] for k in range(len(arrays))]
+    vocab = pd.Index(vocab)
+    rc = pd.Index([reverse_complement(str(v)) for v in vocab])
+    comp = vocab.append(rc.difference(vocab)).get_indexer(rc)
+    return parts, comp
+
+
+def allele_sign(a_eff, a_oth, b_eff, b_oth, *, strand_flip: bool = True, ambiguous: str = "keep",
+                af_a=None, af_b=None, window=(0.4, 0.6)):
+    """The one allele-matching rule of every stage: how variant b's alleles map onto variant a's.
+
+    Per row, with ``c(x)`` the reverse complement and a pair *ambiguous* when ``a_eff = c(a_oth)``
+    (A/T, C/G):
+
+    ===============  ==============================================  ======  =============
+    case             test                                            sign    ``how``
+    ===============  ==============================================  ======  =============
+    same             b_eff = a_eff, b_oth = a_oth                    +1      MATCH
+    swapped          b_eff = a_oth, b_oth = a_eff                    -1      SWAP
+    strand flip      c(b_eff) = a_eff, c(b_oth) = a_oth (not ambig.)  +1      FLIP
+    flip + swap      c(b_eff) = a_oth, c(b_oth) = a_eff (not ambig.)  -1      FLIP_SWAP
+    ambiguous        dropped by ``ambiguous='drop'`` or unresolved    0       AMBIGUOUS
+    none             anything else (multi-allelic partner, indel)    0       MISMATCH
+    ===============  ==============================================  ======  =============
+
+    Alleles compare case-insensitively. A strand-ambiguous pair cannot tell "same" from "flip +
+    swap": ``ambiguous='keep'`` matches it as written (MetaXcan), ``'drop'`` drops it (FUSION's
+    ``allele.qc``), ``'frequency'`` resolves it by allele frequency (MungeSumstats
+    ``check_strand_ambiguous`` / TwoSampleMR ``harmonise_data`` action 2): when both frequencies are
+    known and outside ``window``, the orientation whose frequencies agree about the major allele is
+    taken, else it is dropped.
+
+    Parameters
+    ----------
+    a_eff, a_oth : array-like of str
+        Effect and other allele of the variants statistics are oriented to.
+    b_eff, b_oth : array-like of str
+        Effect and other allele of the variants whose statistics are re-signed.
+    strand_flip : bool
+        Match complemented alleles (False: MetaXcan, which compares allele sets only).
+    ambiguous : {'keep', 'drop', 'frequency'}
+        Strand-ambiguous pairs: as written, dropped, or resolved by ``af_a`` / ``af_b``.
+    af_a, af_b : array-like of float, optional
+        Frequency of ``a_eff`` and of ``b_eff`` (``ambiguous='frequency'``; NaN: unknown).
+    window : (float, float)
+        Frequencies inside it do not resolve an ambiguous pair.
+
+    Returns
+    -------
+    sign : numpy.ndarray of int8
+        +1 / -1 turns a statistic of ``b_eff`` into one of ``a_eff``; 0: not usable.
+    how : numpy.ndarray of int8
+        MATCH, SWAP, FLIP, FLIP_SWAP, AMBIGUOUS or MISMATCH per row.
+
+    References
+    ----------
+    MetaXcan ``GWASAndModels.align_data_to_alleles`` (hakyimlab/MetaXcan); FUSION ``allele.qc``
+    (gusevlab/fusion_twas); MungeSumstats ``check_strand_ambiguous``.
+    """
+    if ambiguous not in ("keep", "drop", "frequency"):
+        raise ValueError("ambiguous must be 'keep', 'drop' or 'frequency'")
+    (a1, a2, b1, b2), comp = _allele_codes(a_eff, a_oth, b_eff, b_oth)
+    amb = a1 == comp[a2] if len(comp) else np.zeros(len(a1), bool)
+    same = (a1 == b1) & (a2 == b2)
+    swap = (a1 == b2) & (a2 == b1)
+    fl = fls = np.zeros(len(a1), bool)
+    if strand_flip and len(comp):
+        fl = ~same & ~swap & ~amb & (a1 == comp[b1]) & (a2 == comp[b2])
+        fls = ~same & ~swap & ~amb & (a1 == comp[b2]) & (a2 == comp[b1])
+    how = np.full(len(a1), MISMATCH, np.int8)
+    how[same], how[swap], how[fl], how[fls] = MATCH, SWAP, FLIP, FLIP_SWAP
+    sign = np.zeros(len(a1), np.int8)
+    sign[(how == MATCH) | (how == FLIP)] = 1
+    sign[(how == SWAP) | (how == FLIP_SWAP)] = -1
+    amb &= sign != 0
+    if ambiguous == "frequency" and amb.any():
+        lo, hi = window
+        fa = np.full(len(a1), np.nan) if af_a is None else np.asarray(af_a, dtype=float)
+        fb = np.full(len(a1), np.nan) if af_b is None else np.asarray(af_b, dtype=float)
+        informative = ~np.isnan(fa) & ~np.isnan(fb) & ((fa < lo) | (fa > hi)) & ((fb < lo) | (fb > hi))
+        fb_of_a = np.where(sign > 0, fb, 1.0 - fb)           # b's frequency of a's effect allele as matched
+        disagree = amb & informative & ((fa > 0.5) != (fb_of_a > 0.5))
+        sign[disagree] = -sign[disagree]
+        how[disagree] = np.where(how[disagree] == MATCH, FLIP_SWAP, FLIP)
+        amb &= ~informative
+    if ambiguous != "keep":
+        how[amb], sign[amb] = AMBIGUOUS, 0
+    return sign, how
+
+
+def best_match(r: np.ndarray, how: np.ndarray) -> np.ndarray:
+    """The one candidate pair kept per query row (multi-allelic sites, repeated rows).
+
+    Parameters
+    ----------
+    r : numpy.ndarray of int
+        Query row of each candidate pair.
+    how : numpy.ndarray of int8
+        :func:`allele_sign`'s case of each pair.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Positions of the kept pairs: per query row the best ``how`` (same, swapped, flipped, flipped +
+        swapped, ambiguous, mismatch), then the first candidate.
+    """
+    order = np.lexsort((_RANK[how], r))
+    first = np.r_[True, r[order][1:] != r[order][:-1]] if len(r) else np.zeros(0, bool)
+    return order[first]
+
+
 def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(0.4, 0.6)):
     """Align ``gwas`` (a1 a2 z beta af [chrom pos] [snp]) to ``reference`` (load_reference frame).
 
@@ -186,7 +319,6 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     drop reason or None, ``case`` the match case of each gwas row ('same', 'swapped', 'flipped',
     'swapped_flipped', '' when dropped).
     """
-    lo, hi = ambiguous_window
     n = len(gwas)
     ref = reference if "variant_id" in reference else load_reference(reference)
     if "pos" in gwas and "chrom" in gwas:
@@ -200,37 +332,17 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     else:
         raise InputError("sumstats", "chrom and pos, or rsids matching a reference with an rsid column")
     i, j = join_keys(gkey, rkey)
-    (a1, a2, rr, ra), comp = allele_codes(gwas["a1"], gwas["a2"], ref["ref"], ref["alt"])
-    g1, g2, r0, r1 = a1[i], a2[i], rr[j], ra[j]
-    c1, c2 = comp[g1], comp[g2]
-    case = np.select([(g1 == r1) & (g2 == r0), (g1 == r0) & (g2 == r1), (c1 == r1) & (c2 == r0),
-                      (c1 == r0) & (c2 == r1)], [1, 2, 3, 4], default=9)
-    order = np.lexsort((case, i))           # best case first within each gwas row
-    i, j, case = i[order], j[order], case[order]
-    first = np.r_[True, i[1:] != i[:-1]]
-    i, j, case = i[first], j[first], case[first]
-
+    af_g = gwas["af"].to_numpy(dtype=float)[i] if "af" in gwas else None
+    af_r = ref["af"].to_numpy(dtype=float)[j] if "af" in ref else None
+    sign, case = allele_sign(gwas["a1"].to_numpy(dtype=object)[i], gwas["a2"].to_numpy(dtype=object)[i],
+                             ref["alt"].to_numpy(dtype=object)[j], ref["ref"].to_numpy(dtype=object)[j],
+                             ambiguous="frequency", af_a=af_g, af_b=af_r, window=ambiguous_window)
+    k = best_match(i, case)                 # best case first within each gwas row
+    i, j, case, sign = i[k], j[k], case[k], sign[k].astype(float)
     reasons = np.full(n, "not_in_reference", dtype=object)
-    reasons[i] = "allele_mismatch"
-    ok = case < 9
-    i, j, case = i[ok], j[ok], case[ok]
-    reasons[i] = None
-    sign = np.where((case == 1) | (case == 3), 1.0, -1.0)
-
-    ambiguous = comp[a1[i]] == a2[i]
-    if ambiguous.any():
-        af_g = gwas["af"].to_numpy(dtype=float)[i] if "af" in gwas else np.full(len(i), np.nan)
-        af_r = ref["af"].to_numpy(dtype=float)[j] if "af" in ref else np.full(len(i), np.nan)
-        informative = (~np.isnan(af_g) & ~np.isnan(af_r) & ((af_g < lo) | (af_g > hi))
-                       & ((af_r < lo) | (af_r > hi)))
-        ref_af_of_a1 = np.where(sign > 0, af_r, 1.0 - af_r)
-        disagree = (af_g > 0.5) != (ref_af_of_a1 > 0.5)
-        resolve = ambiguous & informative
-        sign = np.where(resolve & disagree, -sign, sign)
-        case = np.where(resolve, np.where(sign > 0, np.where(disagree, 3, 1), np.where(disagree, 4, 2)), case)
-        dropped = ambiguous & ~informative
-        reasons[i[dropped]] = "strand_ambiguous"
-        i, j, case, sign = i[~dropped], j[~dropped], case[~dropped], sign[~dropped]
+    reasons[i] = np.where(case == AMBIGUOUS, "strand_ambiguous", np.where(case == MISMATCH, "allele_mismatch", None))
+    ok = sign != 0
+    i, j, case, sign = i[ok], j[ok], case[ok], sign[ok]
 
     g = gwas.iloc[i].reset_index(drop=True)
     r = ref[[c for c in ("variant_id", "chrom", "pos", "ref", "alt", "rsid", "genome_build")
@@ -251,7 +363,6 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     if "af" in kept:
         af = kept["af"].to_numpy()
         kept["af"] = np.where(sign > 0, af, 1.0 - af)
-    names = np.array(["", "same", "swapped", "flipped", "swapped_flipped"], dtype=object)
     case_all = np.full(n, "", dtype=object)
-    case_all[i] = names[case]
+    case_all[i] = CASE_NAMES[case]
     return kept, reasons, case_all

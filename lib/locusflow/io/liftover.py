@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from .harmonise import reverse_complement
 from .sumstats import normalise_build

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
 from .harmonise import chrom_pos_key, allele_codes, factorize_strings, harmonise, load_reference, variant_ids

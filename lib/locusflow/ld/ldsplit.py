@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import as_strided
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..io.genotypes import GenotypeStore, standardise
 from .blocks import assign_blocks, intervals_from_starts

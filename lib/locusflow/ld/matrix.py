@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import zarr
 
-from .. import get_logger
+from ..logs import get_logger
 from ..errors import InputError
 from ..io.dataset import read_dataset, write_dataset
 from ..io.genotypes import GenotypeStore

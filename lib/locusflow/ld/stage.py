@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..config_schema import Key
 from ..errors import InputError
 from ..io.dataset import write_dataset

@@ -17,7 +17,7 @@ R^2 with ``top1`` passed over); a ``top1`` model keeps only its largest weight.
 Harmonisation: like FUSION's ``allele.qc`` it drops strand-ambiguous SNPs (``ambiguous='drop'``,
 the default here), negates swaps and complements strand flips. It differs in one way: FUSION keeps a
 SNP whose alleles do not match at all (no flip, no drop); here it is dropped (``allele_mismatch``).
-See :mod:`locusflow.twas.harmonise`. Identity (tested): with w_l = w^PrediXcan_l * sigma_l and the same
+See :func:`locusflow.io.harmonise.allele_sign`. Identity (tested): with w_l = w^PrediXcan_l * sigma_l and the same
 panel, this z equals the S-PrediXcan z of :mod:`locusflow.twas.spredixcan`.
 """
 from __future__ import annotations
@@ -25,17 +25,35 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..io.harmonise import AMBIGUOUS
+from ..io.matching import match_variants
 from ..schema import load
-from .harmonise import match
-from .spredixcan import PanelLD, _assemble, _codes
+from .panel import PanelLD
+from .results import assemble, model_codes
+from .variance import expression_variance
 
 
 def panel_z(panel: PanelLD, gwas: pd.DataFrame, *, strand_flip=True, ambiguous="drop") -> np.ndarray:
-    """GWAS z per panel variant, oriented to the panel's alt allele (NaN where absent/unusable)."""
+    """GWAS z per panel variant, oriented to the panel's alt allele.
+
+    Parameters
+    ----------
+    panel : PanelLD
+        The reference panel's variants.
+    gwas : pandas.DataFrame
+        rsid and/or chrom, pos; ref, alt, z.
+    strand_flip, ambiguous
+        As :func:`locusflow.io.harmonise.allele_sign` (FUSION ``allele.qc``: flips, ambiguous dropped).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        z per panel variant (NaN where absent or unusable).
+    """
     v = panel.variants.rename(columns={"alt": "effect_allele", "ref": "other_allele"})
     if "chrom" not in v:
         v = v.assign(chrom="NA", pos=pd.NA)
-    idx, sign, _ = match(v, gwas, strand_flip=strand_flip, ambiguous=ambiguous)
+    idx, sign, _ = match_variants(v, gwas, strand_flip=strand_flip, ambiguous=ambiguous)
     z = np.full(len(v), np.nan)
     ok = sign != 0
     z[ok] = gwas["z"].to_numpy(float)[idx[ok]] * sign[ok]
@@ -45,9 +63,18 @@ def panel_z(panel: PanelLD, gwas: pd.DataFrame, *, strand_flip=True, ambiguous="
 def best_models(w: pd.DataFrame, best_by: str = "pval") -> pd.DataFrame:
     """Rows of the best model of each gene x tissue x panel.
 
-    ``pval`` (FUSION.assoc_test.R since 2024): the smallest cross-validation p-value. ``rsq`` (the
-    earlier FUSION rule): the largest CV R^2, the runner-up when that is ``top1``. A chosen ``top1``
-    model keeps only its largest |weight| (FUSION clears the others).
+    Parameters
+    ----------
+    w : pandas.DataFrame
+        Weight rows (model_id, gene, tissue, panel, method, cv_r2, cv_pval).
+    best_by : {'pval', 'rsq'}
+        ``pval`` (FUSION.assoc_test.R since 2024): the smallest cross-validation p-value. ``rsq`` (the
+        earlier FUSION rule): the largest CV R^2, the runner-up when that is ``top1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of the chosen models.
     """
     m = w.groupby("model_id", sort=False)[["gene", "tissue", "panel", "method", "cv_r2", "cv_pval"]].first()
     keys = ["gene", "tissue", "panel"]
@@ -66,7 +93,22 @@ def best_models(w: pd.DataFrame, best_by: str = "pval") -> pd.DataFrame:
 
 
 def top1_single(w: pd.DataFrame, wt: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """``top1`` models keep only the panel SNP with the largest weight^2 (FUSION clears the others)."""
+    """``top1`` models keep only the panel SNP with the largest weight^2 (FUSION clears the others).
+
+    Parameters
+    ----------
+    w : pandas.DataFrame
+        Weight rows (model_id, method).
+    wt : numpy.ndarray of float
+        Weight per row.
+    present : numpy.ndarray of bool
+        Rows whose SNP is in the panel.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``wt`` with the other weights of ``top1`` models set to 0.
+    """
     t = (w["method"] == "top1").to_numpy() & present
     if not t.any():
         return wt
@@ -80,7 +122,44 @@ def top1_single(w: pd.DataFrame, wt: np.ndarray, present: np.ndarray) -> np.ndar
 def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute: bool = True,
            max_impute: float = 0.5, min_r2pred: float = 0.7, ridge: float = 0.1, best_model: bool = True,
            best_by: str = "pval", strand_flip: bool = True, ambiguous: str = "drop") -> pd.DataFrame:
-    """FUSION z for every (best) model in ``weights``; one row per model (schema twas_results)."""
+    """FUSION z-scores of every (best) model in ``weights`` against a reference panel's LD.
+
+    ``z = w'z_gwas / sqrt(w'Rw)``, missing GWAS z imputed from LD (module docstring).
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        Weight rows (schema weights) on the standardised-genotype scale.
+    gwas : pandas.DataFrame
+        rsid and/or chrom, pos; ref, alt (effect), z.
+    panel : PanelLD
+        Reference-panel LD with ``corr`` (R) over the models' SNPs.
+    impute : bool
+        Impute missing GWAS z from LD (FUSION's default).
+    max_impute : float
+        Largest fraction of a model's SNPs that may be imputed (FUSION ``--max_impute``).
+    min_r2pred : float
+        Smallest mean imputation r2 over the model's weighted SNPs (FUSION ``--min_r2pred``).
+    ridge : float
+        Ridge added to R_oo for the imputation (FUSION's ``lambda = 0.1``).
+    best_model : bool
+        Keep the best model per gene, tissue and panel (:func:`best_models`).
+    best_by : {'pval', 'rsq'}
+        Rule of :func:`best_models`.
+    strand_flip : bool
+        Match strand-flipped alleles (FUSION does).
+    ambiguous : {'drop', 'keep'}
+        Strand-ambiguous SNPs dropped (FUSION) or matched as written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model (schema twas_results; block_id null; n_imputed set).
+
+    References
+    ----------
+    Gusev et al. 2016, Nat Genet 48:245; gusevlab/fusion_twas ``FUSION.assoc_test.R``.
+    """
     w = weights.reset_index(drop=True)
     if not len(w):
         return load("twas_results").empty()
@@ -88,8 +167,8 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
         w = best_models(w, best_by).reset_index(drop=True)
     R = panel.corr
     zp = panel_z(panel, gwas, strand_flip=strand_flip, ambiguous=ambiguous)
-    idx, sign, how = match(w, panel.variants, strand_flip=strand_flip, ambiguous=ambiguous)
-    mcode, models = _codes(w["model_id"])
+    idx, sign, how = match_variants(w, panel.variants, strand_flip=strand_flip, ambiguous=ambiguous)
+    mcode, models = model_codes(w["model_id"])
     nm = len(models)
     inld = sign != 0
     wt = top1_single(w, w["weight"].to_numpy(float) * sign, inld)   # oriented to panel alt
@@ -98,9 +177,7 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
     n_in = np.bincount(mcode, inld, minlength=nm)
     n_miss = np.bincount(mcode, miss, minlength=nm)
     nz = inld & (wt != 0)
-    import scipy.sparse as sp
-    W = sp.csr_matrix((wt[nz], (mcode[nz], idx[nz])), shape=(nm, len(panel.variants)))
-    var_g = np.asarray(W.multiply(W @ R).sum(axis=1)).ravel()
+    var_g = expression_variance(np.where(nz, wt, 0.0), mcode, nm, ld=R, column=np.where(nz, idx, -1))
     num = np.bincount(mcode, np.where(nz & ~miss, wt * np.nan_to_num(zrow), 0.0), minlength=nm)
     ok = (n_in > 0) & (n_miss == 0)
     n_imputed = np.zeros(nm, int)
@@ -126,12 +203,12 @@ def fusion(weights: pd.DataFrame, gwas: pd.DataFrame, panel: PanelLD, *, impute:
     num = np.where(ok, num, np.nan)
     used = nz & ok[mcode]
     n_used = np.bincount(mcode, used, minlength=nm).astype(int)
-    reason = np.full(len(w), "", dtype=object)    # see spredixcan._REASON_NAMES
+    reason = np.full(len(w), "", dtype=object)    # see results.REASON_NAMES
     reason[~inld] = np.where(how[~inld] == -1, "not_in_ld", "allele_mismatch")
-    reason[~inld & (how == 5)] = "ambiguous"
+    reason[~inld & (how == AMBIGUOUS)] = "ambiguous"
     reason[inld & (wt == 0)] = "zero_weight"
     reason[nz & ~ok[mcode]] = np.where(miss[nz & ~ok[mcode]], "not_in_gwas", "model_failed")
-    res = _assemble(w.assign(how=np.where(inld, how, 0), z=zrow), used, num, var_g, np.full(nm, np.nan),
+    res = assemble(w.assign(how=np.where(inld, how, 0), z=zrow), used, num, var_g, np.full(nm, np.nan),
                     n_in.astype(float), n_used, "fusion", "panel", reason=reason)
     res["n_imputed"] = pd.Series(n_imputed, index=models).reindex(res["model_id"]).to_numpy()
     return res

@@ -19,7 +19,7 @@ Config section ``twas``::
       max_covariance_rows: 20000000 #   more when a unit would read more covariance rows than this)
 
 The weight sources are imported into ``<out>/twas/weights`` (and their covariance files into
-``<out>/twas/covariance`` with the trait-independent sums of :mod:`locusflow.twas.covpath`) once; later
+``<out>/twas/covariance`` with the trait-independent sums of :mod:`locusflow.twas.covariance`) once; later
 runs, i.e. later traits, reuse them while the source files are unchanged (size and mtime, else sha256).
 ``ld_reference: store``: one work unit per LD block, whose panel LD is computed once for every model
 (gene x tissue) in it. ``ld_reference: covariance``: the LD is the model files' own, per gene, so there is
@@ -40,19 +40,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import get_logger
+from ..logs import get_logger
 from ..engine.runner import run_worklist
 from ..errors import InputError
-from .. import __version__
+from ..version import __version__
 from ..checksum import content_hash
 from ..config_schema import Key
 from ..io.dataset import file_checksum, is_complete, read_dataset, read_manifest, write_dataset
 from ..io.weights import covariance_codes, read_covariance, read_weights
 from ..layout import dataset_path, stage_dir
+from ..ld.blocks import resolve_blocks
 from ..pipeline import Context, Stage, register, run_pipeline
-from .genome import read_blocks_bed, twas_block, twas_units, window_blocks
+from .tasks import covariance_units, twas_block, twas_covariance, twas_units
 
 log = get_logger("twas")
+# covariance rows one work unit reads at most (weight_row1, weight_row2, term: 16 bytes each, ~320 MB);
+# GTEx v8 is ~10-20 M rows per tissue, so 49 tissues are cut into ~40 units
+MAX_COVARIANCE_ROWS = 20_000_000
 OPTION_KEYS = ("strand_flip", "ambiguous", "impute", "max_impute", "min_r2pred", "best_model", "best_by")
 
 
@@ -64,9 +68,20 @@ def _paths(cfg: dict) -> dict:
             "covariance": out / "covariance", "results": out / "results"}
 
 
+def _blocks(cfg):
+    """The blocks models are placed in: ``twas.blocks`` when given, else this run's LD blocks when the ld
+    stage is part of the run or published (so twas, finemap and focus name the same blocks), else None
+    (fixed windows of ``window_kb``)."""
+    sec = cfg.get("twas") or {}
+    if sec.get("blocks"):
+        return str(sec["blocks"])
+    ld = dataset_path(cfg, "ld_blocks")
+    return str(ld) if "ld" in (cfg.get("stages") or []) or ld.exists() else None
+
+
 def _inputs(cfg):
     sec = cfg.get("twas") or {}
-    files = []
+    files = [] if not _blocks(cfg) or sec.get("blocks") else [_blocks(cfg)]
     for s in sec.get("weights") or []:
         files += [s[k] for k in ("predictdb", "fusion", "covariance") if s.get(k)]
     p = _paths(cfg)
@@ -93,29 +108,25 @@ def _run(ctx: Context) -> dict:
                          "or ld_reference 'covariance' with one covariance file per PredictDB")
     ctx.reuse("twas_weights"), ctx.reuse("twas_covariance")      # imported by an earlier run: reused if current
     w = _import(sources, p, ld_ref)
-    blocks = read_blocks_bed(sec["blocks"]) if sec.get("blocks") else None
     window = int(sec.get("window_kb", 1000)) * 1000
     opts = {k: sec[k] for k in OPTION_KEYS if k in sec}
     if ld_ref == "covariance":        # no LD to read per block: shards of models, the GWAS read once each
-        from .covpath import MAX_COVARIANCE_ROWS, covariance_units, twas_covariance
         n_cov = int((read_manifest(p["covariance"]) or {}).get("rows") or 0)    # memory per unit bounded:
         cap = int(sec.get("max_covariance_rows", MAX_COVARIANCE_ROWS))          # ~16 bytes per row read
         shards = int(sec.get("shards") or max(1 if ctx.engine == "local" else 8, -(-n_cov // max(cap, 1))))
         units = covariance_units(p["weights"], shards)
         res = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(), progress=len(units) > 1,
                            kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
-                                   "covariance": str(p["covariance"]), "blocks": sec.get("blocks"), "window": window,
+                                   "covariance": str(p["covariance"]), "blocks": _blocks(ctx.cfg), "window": window,
                                    "options": opts})
     else:
         if w is None:        # imported by an earlier run
             w = read_dataset(p["weights"], "weights")
-        if blocks is None:
-            blocks = window_blocks(w[w["chrom"] != "NA"], window)
-        units = twas_units(p["weights"], blocks, int(sec.get("blocks_per_unit", 16)))
+        blocks = resolve_blocks(_blocks(ctx.cfg)) if _blocks(ctx.cfg) else None
+        units = twas_units(p["weights"], blocks, int(sec.get("blocks_per_unit", 16)), window=window)
         res = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(),
                            kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
-                                   "ld_reference": ld_ref, "store": str(p["store"]), "covariance": None,
-                                   "options": opts})
+                                   "store": str(p["store"]), "options": opts})
         res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
     write_dataset(res, p["results"], "twas_results", mode="overwrite",
                   manifest={"config": sec, "inputs": {str(x): content_hash(x) for x in _inputs(ctx.cfg)}})
@@ -154,7 +165,7 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
     w = read_weights(sources, locate=locate)
     manifest = {"inputs": {str(f): file_checksum(f) for f in files}, "import_stats": stats, "import_key": key}
     if ld_ref == "covariance":
-        from .covpath import covariance_terms
+        from .covariance import covariance_terms
         covs = []
         for s in sources:
             if not s.get("covariance"):
@@ -273,7 +284,8 @@ CONFIG = {      # the twas section; defaults None = the method's own (see the mo
     "method": Key("str", "spredixcan", "association method", choices=("spredixcan", "fusion")),
     "ld_reference": Key("str", "store", "LD from this run's genotypes or the model files",
                         choices=("store", "covariance")),
-    "blocks": Key("path", None, "LD-block BED [fixed windows of window_kb]"),
+    "blocks": Key("path", None, "LD blocks: a BED file, a shipped set or an ld_blocks dataset [this run's LD "
+                  "blocks when the ld stage runs, else fixed windows of window_kb]"),
     "window_kb": Key("float", None, "fixed window size in kb [1000]", gt=0),
     "blocks_per_unit": Key("int", None, "consecutive blocks per work unit [16]", min=1),
     "strand_flip": Key("bool", None, "complement strand-flipped SNPs (MetaXcan: false) [true]"),

@@ -1,0 +1,332 @@
+"""EHH-based selection scans on phased haplotypes: iHS, nSL, XP-EHH, standardised within frequency bins.
+
+h is a (variants, haplotypes) 0/1 array (phased; no missing alleles), pos 1-based positions.
+
+- iHH of an allele at a core variant: the integral over distance, backwards and forwards, of its EHH
+  (fraction of pairs of haplotypes carrying it that are identical from the core to there), by the
+  trapezoid rule, stopped where EHH first falls to ``min_ehh`` (Sabeti et al. 2002; Voight et al. 2006).
+  Gaps longer than ``gap_scale`` bp count as ``gap_scale`` (a core whose integration crosses a gap
+  over ``max_gap`` gets NaN); scikit-allel's defaults.
+- iHS = log(iHH_alt / iHH_ref) (unstandardised; Voight et al. 2006).
+- nSL = log(nSL_alt / nSL_ref) with nSL the mean number of variants shared by pairs carrying the allele
+  (Ferrer-Admetlla et al. 2014).
+- XP-EHH = log(iHH_pop1 / iHH_pop2) with iHH over all pairs of haplotypes (Sabeti et al. 2007).
+- Standardisation: iHS and nSL within bins of alt allele count ((x - mean) / sd per bin); XP-EHH over
+  all variants.
+
+The scans are compiled PBWT passes (`ehh_kernels.scan`), O(haplotypes) per variant.
+
+References
+----------
+Voight BF et al. (2006) PLoS Biol 4:e72; Sabeti PC et al. (2007) Nature 449:913; Ferrer-Admetlla A
+et al. (2014) Mol Biol Evol 31:1275. Peer: scikit-allel 1.3 ``allel.ihs``, ``allel.nsl``,
+``allel.xpehh``, ``allel.standardize_by_allele_count``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from .ehh_kernels import scan
+
+
+def _haplotypes(h, name="haplotypes") -> np.ndarray:
+    h = np.ascontiguousarray(np.asarray(h, dtype=np.int8))
+    if h.ndim != 2:
+        raise InputError(name, "a (variants, haplotypes) array")
+    if (h < 0).any() or (h > 1).any():
+        bad = np.argwhere((h < 0) | (h > 1))[0]
+        raise InputError(name, "phased biallelic alleles 0/1 without missing calls (split multi-allelic "
+                         "sites first)", row=int(bad[0]) + 1, column=f"haplotype {int(bad[1])}",
+                         value=int(h[tuple(bad)]))
+    return h
+
+
+def ihh_gaps(pos, map_pos=None, gap_scale: float | None = 20000, max_gap: float | None = 200000,
+             is_accessible=None) -> np.ndarray:
+    """Integration gaps between consecutive variants (scikit-allel ``compute_ihh_gaps``); -1 = too long.
+
+    Parameters
+    ----------
+    pos : (m,) 1-based positions, sorted
+    map_pos : (m,) genetic positions to integrate over instead of bp
+    gap_scale : physical gaps longer than this are scaled down to it
+    max_gap : physical gaps longer than this stop integration (NaN)
+    is_accessible : boolean per base (1-based pos - 1); scales gaps by their accessible fraction
+
+    Returns
+    -------
+    (m - 1,) float64 gaps; -1 where integration must stop
+
+    References
+    ----------
+    Peer: scikit-allel ``compute_ihh_gaps``.
+    """
+    pos = np.asarray(pos)
+    physical = np.diff(pos)
+    gaps = np.diff(pos if map_pos is None else np.asarray(map_pos)).astype("f8")
+    if is_accessible is not None:
+        cum = np.concatenate([[0], np.cumsum(np.asarray(is_accessible, dtype=np.int64))])
+        access = cum[pos[1:] - 1] - cum[pos[:-1] - 1]
+        gaps = gaps * (access / physical)
+    elif gap_scale is not None and gap_scale > 0:
+        big = physical > gap_scale
+        gaps[big] = gaps[big] * (gap_scale / physical[big])
+    if max_gap is not None and max_gap > 0:
+        gaps[physical > max_gap] = -1
+    return gaps
+
+
+def _both_ways(h, gaps, mode, min_ehh, min_maf, include_edges):
+    f0, f1 = scan(h, gaps, mode, float(min_ehh), float(min_maf), bool(include_edges))
+    r0, r1 = scan(np.ascontiguousarray(h[::-1]), np.ascontiguousarray(gaps[::-1]), mode, float(min_ehh),
+                  float(min_maf), bool(include_edges))
+    return f0 + r0[::-1], f1 + r1[::-1]
+
+
+def ihs(h, pos, map_pos=None, min_ehh: float = 0.05, min_maf: float = 0.05, include_edges: bool = False,
+        gap_scale=20000, max_gap=200000, is_accessible=None) -> np.ndarray:
+    """Unstandardised iHS = log(iHH_1 / iHH_0) per variant (NaN where undefined).
+
+    Parameters
+    ----------
+    h : (m, n) phased 0/1 haplotypes
+    pos : (m,) positions
+    map_pos, gap_scale, max_gap, is_accessible : see `ihh_gaps`
+    min_ehh : integration stops where EHH falls to this
+    min_maf : variants with a rarer minor allele get NaN
+    include_edges : report cores whose EHH never decays before the contig end
+
+    Returns
+    -------
+    (m,) float64
+
+    References
+    ----------
+    Voight et al. (2006) PLoS Biol 4:e72. Peer: ``allel.ihs`` (same parameters and defaults).
+    """
+    h = _haplotypes(h)
+    i0, i1 = _both_ways(h, ihh_gaps(pos, map_pos, gap_scale, max_gap, is_accessible), 0, min_ehh, min_maf,
+                        include_edges)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(i1 / i0)
+
+
+def nsl(h) -> np.ndarray:
+    """Unstandardised nSL = log(nSL_1 / nSL_0) per variant (Ferrer-Admetlla et al. 2014; ``allel.nsl``).
+
+    Parameters
+    ----------
+    h : (m, n) phased 0/1 haplotypes
+
+    Returns
+    -------
+    (m,) float64
+
+    References
+    ----------
+    Ferrer-Admetlla et al. (2014) Mol Biol Evol 31:1275. Peer: ``allel.nsl``.
+    """
+    h = _haplotypes(h)
+    gaps = np.zeros(max(0, h.shape[0] - 1))
+    s0, s1 = _both_ways(h, gaps, 2, 0.0, 0.0, False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(s1 / s0)
+
+
+def xpehh(h1, h2, pos, map_pos=None, min_ehh: float = 0.05, include_edges: bool = False, gap_scale=20000,
+          max_gap=200000, is_accessible=None) -> np.ndarray:
+    """Unstandardised XP-EHH = log(iHH_pop1 / iHH_pop2) per variant (Sabeti et al. 2007; ``allel.xpehh``).
+
+    Parameters
+    ----------
+    h1, h2 : (m, n1), (m, n2) phased 0/1 haplotypes of the two populations at the same variants
+    pos, map_pos, min_ehh, include_edges, gap_scale, max_gap, is_accessible : as in `ihs`
+
+    Returns
+    -------
+    (m,) float64
+
+    References
+    ----------
+    Sabeti et al. (2007) Nature 449:913. Peer: ``allel.xpehh``.
+    """
+    h1, h2 = _haplotypes(h1, "haplotypes of population 1"), _haplotypes(h2, "haplotypes of population 2")
+    gaps = ihh_gaps(pos, map_pos, gap_scale, max_gap, is_accessible)
+    a, _ = _both_ways(h1, gaps, 1, min_ehh, 0.0, include_edges)
+    b, _ = _both_ways(h2, gaps, 1, min_ehh, 0.0, include_edges)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(a / b)
+
+
+def similar_sized_bins(x, n_bins: int) -> np.ndarray:
+    """Bin edges holding about equal numbers of values (scikit-allel ``make_similar_sized_bins``).
+
+    Parameters
+    ----------
+    x : values (alt allele counts)
+    n_bins : number of bins wanted
+
+    Returns
+    -------
+    bin edges (float or int array)
+
+    References
+    ----------
+    Peer: scikit-allel ``make_similar_sized_bins``.
+    """
+    y = np.sort(np.asarray(x).ravel())
+    step = max(1, len(y) // n_bins)
+    edges = np.unique(np.concatenate([[y[0]], y[step::step]]))
+    edges[-1] = y[-1]
+    return edges
+
+
+def standardize(score) -> np.ndarray:
+    """(score - mean) / sd over the non-NaN values (XP-EHH).
+
+    Parameters
+    ----------
+    score : (m,) scores, NaN ignored
+
+    Returns
+    -------
+    (m,) float64
+
+    References
+    ----------
+    Sabeti et al. (2007). Peer: ``allel.standardize``.
+    """
+    score = np.asarray(score, dtype=np.float64)
+    return (score - np.nanmean(score)) / np.nanstd(score)
+
+
+def standardize_by_allele_count(score, aac, bins=None, n_bins: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Standardise within alt-allele-count bins: (score - bin mean) / bin sd (population sd).
+
+    Parameters
+    ----------
+    score : (m,) unstandardised iHS or nSL
+    aac : (m,) alt allele counts
+    bins : bin edges; default `similar_sized_bins` of the non-NaN variants' counts into ``n_bins``
+        (default max(aac) // 2) bins
+    n_bins : number of bins when ``bins`` is not given
+
+    Returns
+    -------
+    (standardised scores, bin edges)
+
+    References
+    ----------
+    Voight et al. (2006). Peer: ``allel.standardize_by_allele_count``.
+    """
+    score = np.asarray(score, dtype=np.float64)
+    aac = np.asarray(aac)
+    ok = ~np.isnan(score)
+    if bins is None:
+        bins = similar_sized_bins(aac[ok], int(n_bins if n_bins is not None else np.max(aac) // 2))
+    bins = np.asarray(bins)
+    nb = len(bins) - 1
+    # statistics over [b_i, b_i+1) with the last bin closed (scipy binned_statistic)
+    k = np.searchsorted(bins, aac[ok], side="right") - 1
+    k[aac[ok] == bins[-1]] = nb - 1
+    inside = (k >= 0) & (k < nb)
+    ks, xs = k[inside], score[ok][inside]
+    cnt = np.bincount(ks, minlength=nb).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(ks, xs, minlength=nb) / cnt
+        sd = np.sqrt(np.bincount(ks, (xs - mean[ks]) ** 2, minlength=nb) / cnt)
+    # application: the first bin takes everything below its top edge, the last everything from its bottom
+    j = np.clip(np.searchsorted(bins, aac, side="right") - 1, 0, nb - 1)
+    return (score - mean[j]) / sd[j], bins
+
+
+def scan_kernel(unit: dict, store: str, hap_index, ref_index=None, params: dict | None = None,
+                names=("", None)):
+    """Work unit: one chromosome (rows start:stop) of a store of phased haplotypes; unstandardised scans.
+
+    ``hap_index`` / ``ref_index``: store sample positions of the population and of the reference.
+
+    Parameters
+    ----------
+    unit : one chromosome: start, stop rows of the store
+    store : genotype store path
+    hap_index, ref_index : store sample positions of the population and reference
+    params : ihs/xpehh parameters
+    names : (population, reference)
+
+    Returns
+    -------
+    pandas.DataFrame (schema selection_scan, unstandardised)
+
+    References
+    ----------
+    Peer: scikit-allel ``ihs``, ``nsl``, ``xpehh``.
+    """
+    import pandas as pd
+
+    from ..io.genotypes import GenotypeStore
+
+    p = params or {}
+    g = GenotypeStore(store)
+    v = g.variant_rows(unit["start"], unit["stop"])
+    pos = v["pos"].to_numpy()
+    h = g.haplotypes(unit["start"], unit["stop"], samples=hap_index)
+    kw = {k: p[k] for k in ("min_ehh", "include_edges", "gap_scale", "max_gap") if k in p}
+    out = pd.DataFrame({"population": names[0], "reference": names[1], "variant_id": v["variant_id"].to_numpy(), "chrom": v["chrom"].to_numpy(), "pos": pos,
+                        "alt_count": h.sum(1).astype(np.int64),
+                        "ihs_unstd": ihs(h, pos, min_maf=p.get("min_maf", 0.05), **kw), "nsl_unstd": nsl(h),
+                        "xpehh_unstd": np.nan, "ihs": np.nan, "nsl": np.nan, "xpehh": np.nan})
+    if ref_index is not None:
+        out["xpehh_unstd"] = xpehh(h, g.haplotypes(unit["start"], unit["stop"], samples=ref_index), pos, **kw)
+    return out
+
+
+def run_selection_scan(store, populations, population: str, reference: str | None = None, *,
+                       n_bins: int | None = None, engine: str = "local", spark=None, progress: bool = False,
+                       **params):
+    """iHS, nSL (and XP-EHH against ``reference``) of one population over a store of phased haplotypes.
+
+    Parameters
+    ----------
+    store : genotype store ingested from a phased VCF (multi-allelic records split at ingest)
+    populations : pandas.Series, population label per sample id
+    population, reference : the population scanned and the XP-EHH reference (optional)
+    n_bins : alt-count bins for standardising iHS and nSL (default scikit-allel's max(count) // 2)
+    engine, spark : work-list runner; one unit per chromosome (the scans run along a whole chromosome)
+    params : min_ehh, min_maf, include_edges, gap_scale, max_gap (see `ihs`)
+
+    Returns
+    -------
+    pandas.DataFrame (schema ``selection_scan``)
+
+    References
+    ----------
+    Voight et al. (2006); Ferrer-Admetlla et al. (2014); Sabeti et al. (2007). Peer: scikit-allel 1.3.
+    """
+    import pandas as pd
+
+    from ..engine.runner import run_worklist
+    from ..io.genotypes import GenotypeStore
+
+    g = GenotypeStore(store)
+    lab = pd.Series(populations).reindex(g.samples).to_numpy()
+    idx = np.flatnonzero(lab == population)
+    ref = None if reference is None else np.flatnonzero(lab == reference)
+    for name, ix in ((population, idx), (reference, ref)):
+        if ix is not None and len(ix) < 2:
+            raise InputError("populations", f"at least 2 samples of population '{name}' in the store",
+                             value=int(len(ix)))
+    chrom = g.variant_rows(0, int(g.meta["n_variants"]))["chrom"].to_numpy()
+    cuts = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
+    starts, stops = np.r_[0, cuts], np.r_[cuts, len(chrom)]
+    units = [{"unit_id": str(chrom[s]), "start": int(s), "stop": int(e), "cost": float(e - s)}
+             for s, e in zip(starts, stops)]
+    res = run_worklist(units, scan_kernel, "selection_scan", engine=engine, spark=spark, progress=progress,
+                       kwargs={"store": str(g.path), "hap_index": idx, "ref_index": ref, "params": params,
+                               "names": (population, reference)})
+    res["ihs"], _ = standardize_by_allele_count(res["ihs_unstd"], res["alt_count"], n_bins=n_bins)
+    res["nsl"], _ = standardize_by_allele_count(res["nsl_unstd"], res["alt_count"], n_bins=n_bins)
+    res["xpehh"] = standardize(res["xpehh_unstd"]) if reference is not None else np.nan
+    from ..schema import load
+    return load("selection_scan").conform(res)

@@ -1,0 +1,183 @@
+"""``locusflow export RESULTS --to DIR``: a run's results in the formats other tools read.
+
+=============  =========================================  ==============================================
+format         file(s)                                    layout (reference)
+=============  =========================================  ==============================================
+metaxcan       twas/<tissue>.csv                          MetaXcan SPrediXcan.py output CSV columns
+finemap        finemap/<block>.snp (.config)              FINEMAP 1.4 output tables (space-separated)
+susie          finemap/susie_vars.tsv, susie_cs.tsv       susieR ``summary(fit)$vars`` / ``$cs``
+pyfocus        focus/focus.tsv                            pyfocus ``focus finemap`` TSV (the stage's own)
+ldsc           sumstats/sumstats.ldsc.sumstats.gz         LDSC munge_sumstats.py SNP A1 A2 Z N (+CHR BP)
+gwas_ssf       sumstats/sumstats.ssf.tsv.gz               GWAS-SSF 1.0 (GWAS Catalog summary statistics)
+ld             ld/<block>.ld and ld/<block>.npz            plink --r square text; numpy r + variant_ids
+=============  =========================================  ==============================================
+
+Alleles: the effect allele is ``alt`` everywhere (LDSC A1, GWAS-SSF effect_allele, FINEMAP allele1).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..ld.matrix import read_block_ld, read_ld_index
+from ..plots.data import RunResults
+
+FORMATS = ("metaxcan", "finemap", "susie", "pyfocus", "ldsc", "gwas_ssf", "ld")
+METAXCAN_COLUMNS = ["gene", "gene_name", "zscore", "effect_size", "pvalue", "var_g", "pred_perf_r2",
+                    "pred_perf_pval", "pred_perf_qval", "n_snps_used", "n_snps_in_cov", "n_snps_in_model"]
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in str(name))
+
+
+def export_metaxcan(run: RunResults, to: Path) -> list[Path]:
+    """One MetaXcan-style CSV per tissue (columns :data:`METAXCAN_COLUMNS`, NA for missing)."""
+    t = run.table("twas")
+    out = []
+    for tissue, g in t.groupby("tissue"):
+        p = to / "twas" / f"{_safe(tissue)}.csv"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        g.sort_values("pvalue")[METAXCAN_COLUMNS].to_csv(p, index=False, na_rep="NA")
+        out.append(p)
+    return out
+
+
+def export_finemap(run: RunResults, to: Path) -> list[Path]:
+    """FINEMAP ``.snp`` per block (index rsid chromosome position allele1 allele2 maf beta se z prob log10bf
+    mean sd), and ``.config`` per block when the run's finemap_config dataset has configurations (FINEMAP-SSS)."""
+    snp = run.table("finemap_snp")
+    s = run.table("sumstats")
+    af = s.set_index("variant_id")["af"] if s is not None else pd.Series(dtype=float)
+    out = []
+    for block, g in snp.groupby("block_id"):
+        g = g.reset_index(drop=True)
+        f = g["variant_id"].map(af).astype(float)
+        tab = pd.DataFrame({"index": np.arange(1, len(g) + 1), "rsid": g["rsid"].fillna(g["variant_id"]),
+                            "chromosome": g["chrom"], "position": g["pos"], "allele1": g["alt"], "allele2": g["ref"],
+                            "maf": np.minimum(f, 1 - f), "beta": np.nan, "se": np.nan, "z": g["z"], "prob": g["pip"],
+                            "log10bf": g["log10bf"], "mean": g["post_mean"], "sd": g["post_sd"]})
+        p = to / "finemap" / f"{_safe(block)}.snp"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tab.to_csv(p, sep=" ", index=False, na_rep="NA", float_format="%.6g")
+        out.append(p)
+    cfg_path = run.path("finemap_config")
+    if (cfg_path / "_SUCCESS").exists():
+        from ..io.dataset import read_dataset
+        df = read_dataset(cfg_path, "finemap_config")
+        for block, g in (df.groupby("block_id") if "block_id" in df else []):
+            p = to / "finemap" / f"{_safe(block)}.config"
+            g.drop(columns=[c for c in ("index", "block_id") if c in g]).to_csv(p, sep=" ", index=False, na_rep="NA")
+            out.append(p)
+    return out
+
+
+def export_susie(run: RunResults, to: Path) -> list[Path]:
+    """susieR ``summary(fit)`` tables: vars (variable, variable_prob, cs; cs = -1 outside every set) and
+    cs (cs, cs_log10bf, cs_avg_r2, cs_min_r2, variable), one row per block and set."""
+    snp, cs = run.table("finemap_snp"), run.table("finemap_cs")
+    to = to / "finemap"
+    to.mkdir(parents=True, exist_ok=True)
+    eff = snp["cs"].fillna("").str.extract(r":L(\d+)$")[0]
+    v = pd.DataFrame({"block_id": snp["block_id"], "variable": snp["variant_id"], "variable_prob": snp["pip"],
+                      "cs": pd.to_numeric(eff, errors="coerce").fillna(-1).astype(int)})
+    v = v.sort_values(["block_id", "cs", "variable_prob"], ascending=[True, True, False])
+    c = pd.DataFrame({"block_id": cs["block_id"], "cs": cs["effect"], "cs_log10bf": cs["log10bf"],
+                      "cs_avg_r2": cs["mean_abs_corr"] ** 2, "cs_min_r2": cs["min_abs_corr"] ** 2,
+                      "variable": cs["variants"].map(",".join)})
+    v.to_csv(to / "susie_vars.tsv", sep="\t", index=False)
+    c.to_csv(to / "susie_cs.tsv", sep="\t", index=False, na_rep="NA")
+    return [to / "susie_vars.tsv", to / "susie_cs.tsv"]
+
+
+def export_pyfocus(run: RunResults, to: Path) -> list[Path]:
+    """The focus stage's pyfocus-layout TSV (full precision), copied."""
+    src = run.path("focus_tsv")
+    if not src.exists():
+        raise InputError(src, "the focus stage's pyfocus TSV (run the focus stage)")
+    p = to / "focus" / "focus.tsv"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, p)
+    return [p]
+
+
+def export_ldsc(run: RunResults, to: Path) -> list[Path]:
+    """LDSC ``.sumstats`` (gzip): CHR SNP (rsid, else variant_id) BP A1 (effect = alt) A2 Z N, as pyfocus's
+    munge writes it (LDSC reads SNP A1 A2 Z N and ignores CHR/BP; pyfocus needs them)."""
+    s = run.table("sumstats")
+    p = to / "sumstats" / "sumstats.ldsc.sumstats.gz"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"CHR": s["chrom"], "SNP": s["rsid"].fillna(s["variant_id"]), "BP": s["pos"], "A1": s["alt"],
+                  "A2": s["ref"], "Z": s["z"], "N": s["n"]}).to_csv(p, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+    return [p]
+
+
+def export_gwas_ssf(run: RunResults, to: Path) -> list[Path]:
+    """GWAS-SSF TSV (gzip): mandatory columns in the standard's order, variant_id as
+    ``chrom_pos_other_effect`` (GWAS-SSF 1.0), rsid, n. Checked with EBI's gwas-sumstats-tools validator."""
+    s = run.table("sumstats")
+    p = to / "sumstats" / "sumstats.ssf.tsv.gz"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    vid = s["variant_id"].str.replace(":", "_", regex=False)
+    pd.DataFrame({"chromosome": s["chrom"], "base_pair_location": s["pos"], "effect_allele": s["alt"],
+                  "other_allele": s["ref"], "beta": s["beta"], "standard_error": s["se"],
+                  "effect_allele_frequency": s["af"], "p_value": s["p"], "variant_id": vid,
+                  "rsid": s["rsid"], "n": s["n"]}).to_csv(p, sep="\t", index=False, na_rep="NA", float_format="%.8g")
+    return [p]
+
+
+def export_ld(run: RunResults, to: Path) -> list[Path]:
+    """Per LD block: ``.ld`` (square r, plink --r square text, rows/columns in ``.ld.snplist`` order) and
+    ``.npz`` (r float32, variant_ids)."""
+    out = []
+    d = to / "ld"
+    d.mkdir(parents=True, exist_ok=True)
+    for block in read_ld_index(run.ld_dir)["block_id"]:
+        var, r = read_block_ld(run.ld_dir, block)
+        stem = d / _safe(block)
+        np.savetxt(f"{stem}.ld", r, fmt="%.6g", delimiter="\t")
+        Path(f"{stem}.ld.snplist").write_text("\n".join(var["variant_id"]) + "\n")
+        np.savez_compressed(f"{stem}.npz", r=r, variant_ids=var["variant_id"].to_numpy(dtype=str))
+        out += [Path(f"{stem}.ld"), Path(f"{stem}.ld.snplist"), Path(f"{stem}.npz")]
+    return out
+
+
+WRITERS = {"metaxcan": (export_metaxcan, "twas"), "finemap": (export_finemap, "finemap_snp"),
+           "susie": (export_susie, "finemap_cs"), "pyfocus": (export_pyfocus, "focus"),
+           "ldsc": (export_ldsc, "sumstats"), "gwas_ssf": (export_gwas_ssf, "sumstats"), "ld": (export_ld, None)}
+
+
+def export(root, to, formats=FORMATS) -> dict:
+    """Write ``formats`` of the run at ``root`` under ``to``; returns format -> list of paths.
+
+    Parameters
+    ----------
+    root : str or Path
+        Results root.
+    to : str or Path
+        Output directory (created).
+    formats : sequence of str
+        Any of :data:`FORMATS`.
+
+    Raises
+    ------
+    InputError
+        An unknown format, or a format whose dataset the run does not have.
+    """
+    run = RunResults(root)
+    to = Path(to)
+    out = {}
+    for f in formats:
+        if f not in WRITERS:
+            raise InputError("--format", f"one of {', '.join(FORMATS)}", value=f)
+        fn, need = WRITERS[f]
+        if need is not None and not run.has(need):
+            raise InputError(run.path(need), f"dataset {need} for export format {f} (run its stage first)")
+        if f == "ld" and not (run.ld_dir / "index").exists():
+            raise InputError(run.ld_dir, "LD matrices for export format ld (run the ld stage first)")
+        out[f] = [str(p) for p in fn(run, to)]
+    return out

@@ -1,0 +1,33 @@
+"""The ``report`` stage: ``<out>/report/report.html``, one self-contained page for the run, and the link
+``<out>/report.html`` to it. Figures come from the plots stage when it ran, else are drawn into the report's
+own directory. Config section ``report``: no keys yet (``report: {}``)."""
+from __future__ import annotations
+
+import os
+
+from ..pipeline import Context, Stage, register
+from ..plots.stage import upstream
+
+CONFIG: dict = {}
+
+
+def _inputs(cfg) -> list:
+    from ..layout import dataset_path
+    extra = [dataset_path(cfg, d) for d in ("plot_index", "go_enrichment")]
+    return upstream(cfg) + [p for p in extra if p.exists()]
+
+
+def _run(ctx: Context) -> dict:
+    from .build import build_report
+    out = ctx.path("report_html")
+    path = build_report(ctx.out, ctx.cfg, out=out, plots_dir=out.parent / "plots")
+    link = ctx.out / "report.html"
+    tmp = ctx.out / ".report.html.link"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.join("report", "report.html"), tmp)      # follows the published version
+    os.replace(tmp, link)
+    return {"report": str(link), "bytes": path.stat().st_size}
+
+
+register(Stage("report", _run, inputs=_inputs, config=CONFIG))

@@ -1,0 +1,74 @@
+"""Same numbers on local, dask and spark; bad phenotype/covariate inputs give clear errors."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from locusflow.errors import InputError
+from locusflow.gwas.task import run_gwas
+from locusflow.io.genotypes import ingest_plink
+
+from conftest import EXAMPLES
+from peers.plink_glm import simulate
+
+PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    d = tmp_path_factory.mktemp("gwasin")
+    store = ingest_plink(PREFIX, d / "g.vcz", variants_chunk=1000)
+    return store, simulate(PREFIX, d), d
+
+
+def test_same_numbers_on_all_engines(sim, spark):
+    store, s, d = sim
+    outs = {e: run_gwas(store.path, s["pheno"], s["covar"], traits=["q1", "q2", "b1"], engine=e,
+                        spark=spark if e == "spark" else None, chunk=1500)[0] for e in ("local", "dask", "spark")}
+    assert len(outs["local"]) == 3 * 5481
+    pd.testing.assert_frame_equal(outs["local"], outs["dask"])
+    pd.testing.assert_frame_equal(outs["local"], outs["spark"])
+
+
+def _write(d, name, df):
+    df.to_csv(d / name, sep="\t", index=False, na_rep="NA")
+    return d / name
+
+
+def test_unknown_sample_ids(sim):
+    store, s, d = sim
+    ph = pd.read_csv(s["pheno"], sep="\t")
+    ph.loc[3, "IID"] = "NOT_A_SAMPLE"
+    with pytest.raises(InputError, match=r"bad_ids.txt, row 4, column 'IID'.*1 of 489.*NOT_A_SAMPLE"):
+        run_gwas(store.path, _write(d, "bad_ids.txt", ph), s["covar"])
+
+
+def test_constant_covariate(sim):
+    store, s, d = sim
+    cv = pd.read_csv(s["covar"], sep="\t")
+    cv["c2"] = 1.5
+    with pytest.raises(InputError, match=r"const_cov.txt, column 'c2': a covariate that varies"):
+        run_gwas(store.path, s["pheno"], _write(d, "const_cov.txt", cv))
+    cv["c2"] = 2 * cv["c1"] - cv["c3"]
+    with pytest.raises(InputError, match=r"collinear.txt, column 'c3': covariates that are not linear combinations of each other \(this one is a combination of c1, c2"):
+        run_gwas(store.path, s["pheno"], _write(d, "collinear.txt", cv))
+
+
+def test_non_numeric_phenotype(sim):
+    store, s, d = sim
+    ph = pd.read_csv(s["pheno"], sep="\t").astype({"q2": object})
+    ph.loc[6, "q2"] = "tall"
+    with pytest.raises(InputError, match=r"text_pheno.txt, row 7, column 'q2': a number or NA \(found 'tall'\)"):
+        run_gwas(store.path, _write(d, "text_pheno.txt", ph), s["covar"])
+
+
+def test_missing_samples_reported(sim):
+    store, s, d = sim
+    ph = pd.read_csv(s["pheno"], sep="\t").iloc[40:]
+    cv = pd.read_csv(s["covar"], sep="\t")
+    cv.loc[100:104, "c1"] = np.nan
+    res, report = run_gwas(store.path, _write(d, "part.txt", ph), _write(d, "cov_na.txt", cv), traits=["q1"])
+    assert report["no_phenotype_row"] == 40 and report["missing_covariate"] == 5
+    assert report["analysed"] == 489 - 45
+    kept = ~pd.read_csv(s["pheno"], sep="\t")["IID"].isin(cv.loc[100:104, "IID"])
+    assert report["per_trait"]["q1"] == int((ph["q1"].notna() & kept.iloc[40:]).sum())
+    assert res["n"].max() == report["per_trait"]["q1"]

@@ -1,0 +1,57 @@
+"""The run's HTML report opened in headless Chromium: its sections, tables, inline figures; no network."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from selenium.webdriver.common.by import By
+
+from locusflow.report.build import build_report
+from viz_run import ROOT, browser_driver, example_run, screenshot
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return example_run(tmp_path_factory.mktemp("viz"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    drv = browser_driver()
+    yield drv
+    drv.quit()
+
+
+def test_report_self_contained_and_shown(run_dir, browser, tmp_path):
+    cfg = yaml.safe_load((ROOT / "conf" / "example.yaml").read_text())
+    path = build_report(run_dir, cfg)
+    assert path == run_dir / "report.html"
+    text = path.read_text()
+    assert not re.search(r"""(src|href)=['"]?(https?:)?//""", text)          # nothing fetched from a network
+    assert "<link" not in text and "<script src" not in text
+    browser.get(path.as_uri())
+    heads = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "section h2")]
+    assert heads == ["Run", "Counts and drops per stage", "Genome-wide", "Top loci", "TWAS genes", "FOCUS genes",
+                     "Credible sets", "GO enrichment", "Diagnostics: z vs LD", "Timings"] or \
+        heads == ["Run", "Counts and drops per stage", "Genome-wide", "Top loci", "TWAS genes", "FOCUS genes",
+                  "Credible sets", "Diagnostics: z vs LD", "Timings"]
+    imgs = browser.find_elements(By.TAG_NAME, "img")
+    assert len(imgs) >= 8
+    assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 100 for i in imgs)   # decoded
+    loci = browser.find_element(By.ID, "top-loci").text
+    assert "rs12628193" in loci and "rs73125634" in loci and "ZNF74" in loci
+    link = browser.find_element(By.CSS_SELECTOR, "#top-loci a")
+    target = link.get_attribute("href").split("#")[1]
+    assert browser.find_element(By.ID, target).tag_name == "figure"          # link lands on the locus plot
+    counts = browser.find_element(By.ID, "stage-counts").text
+    assert "low_info: 1046" in counts and "strand_ambiguous: 64" in counts
+    focus = browser.find_element(By.ID, "focus").text
+    assert "ridge" in focus and "FOCUS z (ridge-adjusted)" in focus and "twas stage z" in focus
+    box = browser.find_element(By.CSS_SELECTOR, "input[data-table='twas-genes']")
+    box.send_keys("ZNF74")
+    rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#twas-genes tbody tr") if r.is_displayed()]
+    assert len(rows) == 1 and "ZNF74" in rows[0].text
+    box.clear()
+    browser.execute_script("filterTable(arguments[0])", box)
+    screenshot(browser, "report", tmp_path)

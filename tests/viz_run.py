@@ -1,0 +1,61 @@
+"""One finished run of the bundled example (conf/example.yaml, local engine) for the plots, report and serve
+tests: real Parquet/Zarr results, made once per test session."""
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_RUNS: dict = {}
+
+
+def example_run(tmp_root: Path) -> Path:
+    """Run the example pipeline into ``tmp_root/example`` (once per session) and return the run directory."""
+    if "example" not in _RUNS:
+        import os
+        from locusflow.config import load_config
+        from locusflow.pipeline import run_pipeline
+        out = Path(tmp_root) / "example"
+        cwd = os.getcwd()
+        os.chdir(ROOT)                      # the example config's paths are relative to the checkout
+        try:
+            cfg = load_config(ROOT / "conf" / "example.yaml", {"out": str(out), "engine": "local"})
+            cfg["stages"] = [s for s in cfg["stages"] if s in ("ingest", "munge", "ld", "twas", "finemap", "focus")]
+            cfg.setdefault("focus", {})["plot"] = False
+            run_pipeline(cfg)
+        finally:
+            os.chdir(cwd)
+        _RUNS["example"] = out
+    return _RUNS["example"]
+
+
+def browser_driver():
+    """Headless Debian Chromium driven by selenium through the system chromedriver (skip when unavailable)."""
+    import pytest
+    from conftest import apt_tool
+    webdriver = pytest.importorskip("selenium.webdriver")
+    chromium = apt_tool("chromium", "chromium")
+    driver_bin = apt_tool("chromedriver", "chromium-driver")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,1600"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=driver_bin))
+    drv.set_page_load_timeout(120)
+    return drv
+
+
+def screenshot(driver, name: str, tmp_path: Path) -> Path:
+    """Full-page PNG of the current page; also copied into $LOCUSFLOW_SCREENSHOTS (e.g. docs/img) when set."""
+    import os
+    import shutil
+    driver.execute_script("window.scrollTo(0, 0)")
+    h = driver.execute_script("return Math.min(document.body.scrollHeight, 2600)")   # readable at full width
+    driver.set_window_size(1300, max(800, h))
+    p = Path(tmp_path) / f"{name}.png"
+    driver.save_screenshot(str(p))
+    driver.set_window_size(1300, 1600)
+    dest = os.environ.get("LOCUSFLOW_SCREENSHOTS")
+    if dest:
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, Path(dest) / p.name)
+    return p
