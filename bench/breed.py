@@ -51,10 +51,10 @@ def wheat():
               f"{d_gebv:.1e} | {t_g:.3f} |")
 
 
-def simulated(quick: bool):
+def simulated(quick: bool, animals=(2000, 600)):
     from locusflow.breed.simulate import simulate_lines
     t0 = time.time()
-    s = simulate_lines((600, 300) if quick else (2000, 600), n_chrom=18, markers_per_chrom=300 if quick else 600,
+    s = simulate_lines((600, 300) if quick else tuple(animals), n_chrom=18, markers_per_chrom=300 if quick else 600,
                        n_causal=18, h2=0.5, seed=1)
     print(f"\nsimulated {s.markers.shape[0]} animals x {s.markers.shape[1]} SNPs in {time.time() - t0:.0f} s "
           f"(msprime; 18 chromosomes, {len(s.causal)} causal, h2 {s.h2})\n")
@@ -106,10 +106,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller simulation")
     ap.add_argument("--part", choices=["all", "wheat", "sim", "scaling"], default="all")
+    ap.add_argument("--animals", type=int, nargs=2, default=(2000, 600), metavar=("LINE_A", "LINE_B"),
+                    help="simulated animals per line")
     a = ap.parse_args()
     if a.part in ("all", "wheat"):
         wheat()
     if a.part in ("all", "sim"):
-        simulated(a.quick)
+        simulated(a.quick, a.animals)
     if a.part in ("all", "scaling"):
         scaling()

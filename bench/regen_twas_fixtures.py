@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 from peers.apt import install_debian_peers  # noqa: E402
 from peers.venv import build_venv  # noqa: E402
+from peers.twas_cases import DRIVER, SAVE_R, mx_args, panel_window, synthetic_gwas as _cases_gwas  # noqa: E402,F401
+from peers.twas_cases import make_fusion_inputs as _make_inputs  # noqa: E402
 
 from locusflow.io.plink import BedReader, read_bim  # noqa: E402
 from locusflow.io.weights import read_predictdb  # noqa: E402
@@ -47,30 +49,13 @@ OUT = ROOT / "tests" / "fixtures" / "twas"
 EXAMPLES = ROOT / "examples"
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 MX_REQ = ["numpy<2.4", "pandas<3", "scipy"]
-COMP = str.maketrans("ACGT", "TGCA")
-
 # --------------------------------------------------------------------------------------------- MetaXcan
 
 
 def synthetic_gwas(weights: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """GWAS over the model SNPs: 10% missing, 25% allele-swapped, 5% strand-flipped, 3% wrong alleles
-    (as tests/test_twas.py draws them)."""
-    rng = np.random.default_rng(seed)
-    s = weights.drop_duplicates("rsid")[["rsid", "effect_allele", "other_allele"]].reset_index(drop=True)
-    u = rng.random(len(s))
-    a1, a2 = s["effect_allele"].to_numpy().copy(), s["other_allele"].to_numpy().copy()
-    swap = (u >= 0.10) & (u < 0.35)
-    a1[swap], a2[swap] = s["other_allele"].to_numpy()[swap], s["effect_allele"].to_numpy()[swap]
-    amb = np.array([x.translate(COMP) == y for x, y in zip(a1, a2)], dtype=bool)
-    flip = (u >= 0.35) & (u < 0.40) & ~amb
-    a1[flip] = [x.translate(COMP) for x in a1[flip]]
-    a2[flip] = [x.translate(COMP) for x in a2[flip]]
-    bad = (u >= 0.40) & (u < 0.43)
-    a1[bad] = np.where(a1[bad] == "A", "C", "A")
-    a2[bad] = np.where(a1[bad] == "G", "T", "G")
-    z = rng.normal(0, 2, len(s))
-    g = pd.DataFrame({"SNP": s["rsid"], "A1": a1, "A2": a2, "ZSCORE": z, "BETA": z * 0.01})
-    return g[u >= 0.10].reset_index(drop=True)
+    """tests/peers/twas_cases.synthetic_gwas with MetaXcan's column names (SNP A1 A2 ZSCORE BETA)."""
+    return _cases_gwas(weights, seed).rename(columns={"rsid": "SNP", "alt": "A1", "ref": "A2", "z": "ZSCORE",
+                                                      "beta": "BETA"})
 
 
 def covariance_without_first_gene(cov_file: Path, out: Path) -> Path:
@@ -79,23 +64,6 @@ def covariance_without_first_gene(cov_file: Path, out: Path) -> Path:
     c = pd.read_csv(cov_file, sep=r"\s+")
     c[c["GENE"] != c["GENE"].iloc[0]].to_csv(out, sep=" ", index=False, compression="gzip")
     return out
-
-
-DRIVER = """
-import json, os, runpy, sys
-jobs = json.load(open(sys.argv[1]))
-os.chdir(sys.argv[2]); sys.path.insert(0, sys.argv[2])
-for argv in jobs:
-    sys.argv = ["SPrediXcan.py"] + argv
-    runpy.run_path("SPrediXcan.py", run_name="__main__")
-"""
-
-
-def mx_args(db, cov, gwas_file, out) -> list[str]:
-    return ["--model_db_path", str(db), "--covariance", str(cov), "--gwas_file", str(gwas_file),
-            "--snp_column", "SNP", "--effect_allele_column", "A1", "--non_effect_allele_column", "A2",
-            "--zscore_column", "ZSCORE", "--beta_column", "BETA", "--output_file", str(out), "--throw",
-            "--verbosity", "50"]
 
 
 def metaxcan_cases(tmp: Path):
@@ -151,73 +119,11 @@ def regen_metaxcan(mx: Path, tmp: Path) -> dict:
 
 # ----------------------------------------------------------------------------------------------- FUSION
 
-SAVE_R = """
-a <- commandArgs(trailingOnly=TRUE)
-for (g in a[-1]) {
-  snps <- read.table(file.path(a[1], paste0(g, ".snps.tsv")), header=FALSE, sep="\\t", colClasses=
-          c("integer","character","numeric","integer","character","character"))
-  w <- as.matrix(read.table(file.path(a[1], paste0(g, ".wgt.tsv")), header=TRUE, sep="\\t"))
-  rownames(w) <- snps$V2
-  wgt.matrix <- w
-  cv.performance <- as.matrix(read.table(file.path(a[1], paste0(g, ".cv.tsv")), header=TRUE, sep="\\t",
-                              row.names=1))
-  hsq <- c(0.1, 0.02); hsq.pv <- 1e-3; N.tot <- 489
-  save(wgt.matrix, snps, cv.performance, hsq, hsq.pv, N.tot, file=file.path(a[1], paste0(g, ".wgt.RDat")))
-}
-"""
-
-
-def panel_window(n=120):
-    """Common-variant SNPs among 120 consecutive chr22 SNPs of the bundled 1000G EUR panel (the fixture
-    test rebuilds the same window from the bundled files: no random draw)."""
-    bim = read_bim(PREFIX)
-    i0 = int(np.flatnonzero(bim["chrom"].to_numpy() == "22")[0]) + 200
-    g = BedReader(PREFIX).read(i0, i0 + n).astype(float)
-    g[g < 0] = np.nan
-    af = np.nanmean(g, axis=1) / 2
-    keep = (af > 0.05) & (af < 0.95)
-    return bim.iloc[i0:i0 + n][keep].reset_index(drop=True), g[keep], i0
-
 
 def make_fusion_inputs(tmp: Path, seed=3):
-    """3 genes x models (lasso, blup, top1); GWAS with swaps, gaps (LD imputation) and one gene over
-    FUSION's max_impute (as tests/test_twas_fusion.py draws them)."""
-    rng = np.random.default_rng(seed)
-    bim, g, _ = panel_window()
-    m = len(bim)
-    genes = [("GENE_A", 0, 25, [0.02, 0.01, 0.005]), ("GENE_B", 20, 50, [1e-6, 1e-3, 1e-4]),
-             ("GENE_C", 45, 70, [0.3, 1e-5, 0.2])]
-    pos_rows = []
-    for name, a, b, pv in genes:
-        s = bim.iloc[a:min(b, m)].copy()
-        k = len(s)
-        a1, a2 = s["a1"].to_numpy().copy(), s["a2"].to_numpy().copy()
-        sw = rng.random(k) < 0.3
-        a1[sw], a2[sw] = s["a2"].to_numpy()[sw], s["a1"].to_numpy()[sw]
-        snps = pd.DataFrame({"V1": 22, "V2": s["rsid"].values, "V3": 0.0, "V4": s["pos"].values, "V5": a1, "V6": a2})
-        lasso = rng.normal(0, 0.2, k) * (rng.random(k) < 0.4)
-        wgt = pd.DataFrame({"lasso": lasso, "blup": rng.normal(0, 0.05, k), "top1": rng.normal(0, 3, k)})
-        snps.to_csv(tmp / f"{name}.snps.tsv", sep="\t", header=False, index=False)
-        wgt.to_csv(tmp / f"{name}.wgt.tsv", sep="\t", index=False, float_format="%.17g")
-        cv = pd.DataFrame([[0.1, 0.2, 0.05], pv], index=["rsq", "pval"], columns=["lasso", "blup", "top1"])
-        cv.to_csv(tmp / f"{name}.cv.tsv", sep="\t", float_format="%.17g")
-        pos_rows.append({"PANEL": "SIM", "WGT": f"{name}.wgt.RDat", "ID": name, "CHR": 22,
-                         "P0": int(s["pos"].min()), "P1": int(s["pos"].max())})
-    r = subprocess.run(["Rscript", "-e", SAVE_R, str(tmp)] + [x[0] for x in genes], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(r.stderr)
-    pd.DataFrame(pos_rows).to_csv(tmp / "sim.pos", sep="\t", index=False)
-    z = rng.normal(0, 2, m)
-    miss = rng.random(m) < np.where(np.arange(m) >= 50, 0.9, 0.1)
-    A1, A2 = bim["a1"].to_numpy().copy(), bim["a2"].to_numpy().copy()
-    sw = rng.random(m) < 0.3
-    A1[sw], A2[sw], z[sw] = bim["a2"].to_numpy()[sw], bim["a1"].to_numpy()[sw], -z[sw]
-    gw = pd.DataFrame({"SNP": bim["rsid"], "A1": A1, "A2": A2, "Z": z})[~miss]
-    gw.to_csv(tmp / "gwas.sumstats", sep="\t", index=False, float_format="%.17g")
-    subprocess.run(["plink1.9", "--bfile", str(PREFIX), "--extract", "/dev/stdin", "--make-bed", "--out",
-                    str(tmp / "ref.22")], input="\n".join(bim["rsid"]), text=True, capture_output=True, check=True)
-    return [x[0] for x in genes]
-
+    """tests/peers/twas_cases.make_fusion_inputs; returns the gene names (the inputs are in ``tmp``)."""
+    _make_inputs(tmp, seed)
+    return ["GENE_A", "GENE_B", "GENE_C"]
 
 FORMAT17 = ("format <- function(x, ...) { a <- list(...); a$digits <- 17; do.call(base::format, c(list(x), a)) };"
             "source('{script}')")

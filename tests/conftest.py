@@ -73,7 +73,8 @@ def pytest_configure(config):
 
 # Debian peers and locked peer environments are installed in the background as soon as a collected
 # test file uses them (apt_tool) or names them (the lock's name)
-PREFETCH = {"pyfocus": "pyfocus"}
+PREFETCH = {"pyfocus": "pyfocus", "goatools": "goatools", "gwas_ssf": "gwas_ssf", "scikit-allel": "scikit-allel",
+            "msprime": 'peer_venv("msprime"'}
 
 
 def pytest_collection_finish(session):

@@ -20,7 +20,7 @@ def example_run(tmp_root: Path) -> Path:
         try:
             cfg = load_config(ROOT / "conf" / "example.yaml", {"out": str(out), "engine": "local"})
             cfg["stages"] = [s for s in cfg["stages"] if s in ("ingest", "munge", "ld", "twas", "finemap", "focus")]
-            cfg.setdefault("focus", {})["plot"] = False
+            cfg.setdefault("focus", {})
             run_pipeline(cfg)
         finally:
             os.chdir(cwd)

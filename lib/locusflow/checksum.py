@@ -162,7 +162,20 @@ def _files(root: Path, ignore) -> list[str]:
 
 
 def hash_json(obj) -> str:
-    """Hash of a JSON-able object (keys sorted; non-JSON values by ``str``), for configurations."""
+    """Hash of a JSON-able object (keys sorted; non-JSON values by ``str``), for configurations.
+
+    Parameters
+    ----------
+    obj : object
+        A JSON-serialisable value (dicts, lists, numbers, strings); other values (paths ...) are
+        serialised with ``str``.
+
+    Returns
+    -------
+    str
+        ``'<algorithm>:<hex>'`` of the compact, key-sorted JSON text, so equal mappings hash alike
+        whatever their key order.
+    """
     blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":")).encode()
     h = _hasher()
     h.update(blob)
@@ -173,6 +186,20 @@ def code_version(package_dir=None, *, cache: HashCache | None = None) -> str:
     """``<__version__>+<hash>`` of the package's own files (code, shipped data) and the dataset schemas.
 
     A code edit therefore changes every stage's fingerprint, so no result of older code is reused.
+    Hidden files, ``__pycache__`` and compiled ``.pyc``/``.pyo`` files are left out; the ``schemas/``
+    folder counts when it sits two levels above the package (a source checkout).
+
+    Parameters
+    ----------
+    package_dir : str or pathlib.Path, optional
+        Package directory to hash; default this package (``lib/locusflow``).
+    cache : HashCache, optional
+        See :func:`file_hash`.
+
+    Returns
+    -------
+    str
+        ``'<version>+<16 hex digits>'``.
     """
     from .version import __version__
     root = Path(package_dir or Path(__file__).parent)

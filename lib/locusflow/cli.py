@@ -60,7 +60,23 @@ def _cmd_export(args) -> int:
 
 
 def build_parser(loaded=None) -> argparse.ArgumentParser:
-    """The parser; ``loaded`` maps stage names to registered stages whose full subcommand is wanted."""
+    """The parser; ``loaded`` maps stage names to registered stages whose full subcommand is wanted.
+
+    Subcommands ``run``, ``config``, ``serve`` and ``export``, then one per stage of
+    :data:`locusflow.layout.STAGES`: a stage not in ``loaded`` gets a placeholder subparser (its help
+    line only, nothing imported); a loaded one its full subcommand (its own ``add_cli`` in the older API,
+    else :func:`locusflow.cli_stage.add_stage_command`).
+
+    Parameters
+    ----------
+    loaded : dict, optional
+        Stage name -> :class:`locusflow.pipeline.Stage`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``locusflow`` parser; each subcommand sets ``func(args) -> int``.
+    """
     loaded = loaded or {}
     p = argparse.ArgumentParser(prog="locusflow", description="Causal variants and genes behind GWAS "
                                 "associations: `locusflow run CONFIG` runs the pipeline; each stage has its own "
@@ -108,6 +124,23 @@ def _command(argv) -> str | None:
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``locusflow`` command: parse ``argv``, run the chosen subcommand.
+
+    Only the named stage's module is imported. A :class:`~locusflow.errors.LocusflowError` (bad config,
+    bad input, locked results root ...) or an ``OSError`` is printed as one line
+    ``locusflow: error: ...`` on stderr (with the traceback under ``--debug``), not raised.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: the subcommand's (0 on success), 2 for a user-caused error or ``OSError``,
+        130 when interrupted.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:

@@ -43,7 +43,22 @@ def _flags(keys: dict, prefix: str = ""):
 
 
 def add_common(p: argparse.ArgumentParser, *, config_flag: bool = True) -> None:
-    """The flags every command that runs stages shares."""
+    """The flags every command that runs stages shares.
+
+    ``--config`` (repeatable), ``--out``, ``--engine``, ``--genome-build``, ``--set`` (repeatable) and
+    ``--force``, with the help texts of :data:`COMMON_HELP`.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The (sub)command parser to add them to.
+    config_flag : bool
+        Add ``--config`` (``locusflow run`` takes its configs as positional arguments instead).
+
+    Returns
+    -------
+    None
+    """
     if config_flag:
         p.add_argument("--config", action="append", metavar="YAML", help=COMMON_HELP["--config"])
     p.add_argument("--out", metavar="ROOT", help=COMMON_HELP["--out"])
@@ -103,7 +118,25 @@ def _parse(text: str, key):
 
 
 def stage_overrides(a, stage) -> dict:
-    """The section values given on the command line, as a nested mapping."""
+    """The section values given on the command line, as a nested mapping.
+
+    Values of non-string keys are parsed as YAML (a value that does not parse stays a string); a
+    ``file`` key given one existing file is that file, not a list of one. ``stage.cli_config(a)``, when
+    the stage has one, is merged on top.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        Parsed arguments of the stage's subcommand (flags stored as ``opt__<dotted__key>``).
+    stage : locusflow.pipeline.Stage
+        The stage whose ``config`` section declares the flags.
+
+    Returns
+    -------
+    dict
+        Key -> value, nested for keys of sub-sections (``susie.L`` -> {"susie": {"L": ...}}); only the
+        flags given.
+    """
     sec: dict = {}
     for _, dotted, key in _flags(stage.config or {}):
         v = getattr(a, "opt__" + dotted.replace(".", "__"), None)
@@ -127,7 +160,31 @@ def stage_overrides(a, stage) -> dict:
 
 
 def run_stage_command(a, stage) -> int:
-    """Run one stage from its subcommand through :func:`locusflow.pipeline.run_pipeline`."""
+    """Run one stage from its subcommand through :func:`locusflow.pipeline.run_pipeline`.
+
+    The command-line section values, ``--out``, ``--engine`` and ``--genome-build`` override the
+    ``--config`` files, ``--set`` overrides them all; the run's summary is printed.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        Parsed arguments of the stage's subcommand.
+    stage : locusflow.pipeline.Stage
+        The stage to run (``stages: [stage.name]``).
+
+    Returns
+    -------
+    int
+        0 (errors are raised).
+
+    Raises
+    ------
+    ConfigError
+        When the resulting configuration is invalid (:func:`locusflow.pipeline.resolve_config`) or a
+        ``--set`` is malformed.
+    InputError
+        When a config file is missing or not valid YAML, or the stage rejects an input.
+    """
     from .pipeline import run_pipeline
     from .summary import print_summary
     over: dict = {"stages": [stage.name]}

@@ -140,7 +140,24 @@ class Versions:
 
 
 def check_writable(out: Path) -> None:
-    """The results root exists (or can be made) and is writable, else one line naming it."""
+    """The results root exists (or can be made) and is writable, else one line naming it.
+
+    Writability is probed by creating and removing a hidden ``.write-test-<pid>`` file.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The results root (created, with its parents, when missing).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    InputError
+        When the directory cannot be created or a file cannot be written in it.
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

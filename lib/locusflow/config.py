@@ -48,7 +48,23 @@ class Config(dict):
 
 
 def deep_merge(base: dict, over: dict) -> dict:
-    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces.
+
+    Neither argument is modified (``base`` is deep-copied). When ``base`` is a :class:`Config`, the
+    result is one too, with the origins of both (``over``'s winning).
+
+    Parameters
+    ----------
+    base : dict
+        Earlier values.
+    over : dict or None
+        Later values; None merges nothing.
+
+    Returns
+    -------
+    dict or Config
+        The merged mapping (a :class:`Config` when ``base`` is one).
+    """
     out = copy.deepcopy(base)
     for k, v in (over or {}).items():
         out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
@@ -85,6 +101,14 @@ def load_config(path=None, overrides: dict | None = None, *, sets=(), source: st
     -------
     Config
         Not yet validated: :func:`locusflow.pipeline.resolve_config` checks it and fills defaults.
+
+    Raises
+    ------
+    InputError
+        When a config file (or one it includes) does not exist, is not valid YAML, is not a mapping at
+        the top level, or includes itself.
+    ConfigError
+        When a ``--set`` text is not ``KEY=VALUE`` with a YAML value (:func:`parse_override`).
     """
     cfg = Config()
     paths = [] if path is None else (list(path) if isinstance(path, (list, tuple)) else [path])
@@ -125,7 +149,23 @@ def _read(path: Path, seen=()) -> dict:
 
 
 def parse_override(text: str) -> dict:
-    """``a.b.c=value`` -> {"a": {"b": {"c": value}}} with the value parsed as YAML."""
+    """``a.b.c=value`` -> {"a": {"b": {"c": value}}} with the value parsed as YAML.
+
+    Parameters
+    ----------
+    text : str
+        A ``--set`` argument, ``KEY=VALUE`` with a dotted key.
+
+    Returns
+    -------
+    dict
+        Nested mapping holding the one value (``yaml.safe_load`` of the text after the first ``=``).
+
+    Raises
+    ------
+    ConfigError
+        When there is no ``=`` or no key before it, or the value is not valid YAML.
+    """
     if "=" not in text or not text.split("=", 1)[0].strip():
         raise ConfigError(f"--set: expected KEY=VALUE (e.g. finemap.susie.L=5), found {text!r}")
     key, val = text.split("=", 1)

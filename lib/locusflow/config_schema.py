@@ -247,7 +247,20 @@ def validate(cfg: dict, sections: dict, *, origin: dict | None = None, default_s
 
 
 def explain(sections: dict) -> str:
-    """The documented schema as text: one line per key (type, default, meaning), sections indented."""
+    """The documented schema as text: one line per key (type, default, meaning), sections indented.
+
+    Parameters
+    ----------
+    sections : dict
+        Section name -> {key: :class:`Key`}, the top level as ``""`` (as
+        :func:`locusflow.pipeline.sections` returns).
+
+    Returns
+    -------
+    str
+        ``# top level`` and then a ``<section>:`` header per section, each key as
+        ``key: type [choices] range = default  -- help``; keys of sections and of list items nested.
+    """
     lines = []
 
     def walk(keys: dict, indent: str):

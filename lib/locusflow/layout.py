@@ -55,7 +55,7 @@ STAGES = [     # pipeline order
               {"finemap_snp": "snp", "finemap_cs": "cs", "finemap_blocks": "blocks", "finemap_config": "config"}),
     StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
               "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
-              {"focus_results": "results", "focus_tsv": "focus.tsv", "focus_plots": "plots"}),
+              {"focus_results": "results", "focus_tsv": "focus.tsv"}),
 ]
 STAGES += [
     StageInfo("gs", ("locusflow.breed.gs_stage",),
@@ -91,7 +91,13 @@ STATE_DIR = ".locusflow"        # <out>/.locusflow: versions, lock, hash cache (
 
 
 def stage_names() -> list[str]:
-    """The known stages, in pipeline order."""
+    """The known stages, in pipeline order.
+
+    Returns
+    -------
+    list of str
+        Names of :data:`STAGES`.
+    """
     return [s.name for s in STAGES]
 
 
@@ -117,6 +123,9 @@ def stage_dir(cfg: dict, stage: str) -> Path:
 def dataset_path(cfg: dict, name: str) -> Path:
     """Location of dataset ``name``: ``paths.<name>`` from the config, else its place under ``<out>``.
 
+    While the dataset's stage runs, the place is always inside its staging directory (``paths`` is not
+    consulted then).
+
     Parameters
     ----------
     cfg : dict
@@ -127,6 +136,11 @@ def dataset_path(cfg: dict, name: str) -> Path:
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` is not in :data:`DATASETS`.
     """
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r} (known: {', '.join(sorted(DATASETS))})")

@@ -76,7 +76,21 @@ REGISTRY: dict[str, Stage] = {}
 
 
 def register(stage: Stage) -> Stage:
-    """Add a stage (called by its module at import); it runs in its place in ``layout.STAGES``."""
+    """Add a stage (called by its module at import); it runs in its place in ``layout.STAGES``.
+
+    A stage not listed in ``layout.STAGES`` is ordered after every listed one, in registration order.
+    Registering a name again replaces the earlier stage.
+
+    Parameters
+    ----------
+    stage : Stage
+        The stage to add to :data:`REGISTRY`; its ``order`` is set here.
+
+    Returns
+    -------
+    Stage
+        ``stage`` itself (with ``order`` set).
+    """
     names = stage_names()
     stage.order = names.index(stage.name) if stage.name in names else len(names) + len(REGISTRY)
     REGISTRY[stage.name] = stage
@@ -84,7 +98,26 @@ def register(stage: Stage) -> Stage:
 
 
 def load_stage(name: str) -> Stage:
-    """Import the module of one stage (only it) and return the registered stage."""
+    """Import the module of one stage (only it) and return the registered stage.
+
+    The modules of ``STAGE_INFO[name].modules`` are tried in turn until one imports; a module that is
+    absent is skipped, but an import error from inside it is raised.
+
+    Parameters
+    ----------
+    name : str
+        Stage name, a key of :data:`locusflow.layout.STAGE_INFO`.
+
+    Returns
+    -------
+    Stage
+        The registered stage.
+
+    Raises
+    ------
+    ConfigError
+        When none of the stage's modules registers it.
+    """
     if name not in REGISTRY:
         for mod in STAGE_INFO[name].modules:
             try:
@@ -99,14 +132,34 @@ def load_stage(name: str) -> Stage:
 
 
 def load_stages() -> dict[str, Stage]:
-    """Import every stage module; returns the registry."""
+    """Import every stage module; returns the registry.
+
+    Returns
+    -------
+    dict
+        :data:`REGISTRY`: stage name -> :class:`Stage`, every stage of ``layout.STAGES`` included.
+
+    Raises
+    ------
+    ConfigError
+        When a stage's modules do not register it (:func:`load_stage`).
+    """
     for s in STAGES:
         load_stage(s.name)
     return REGISTRY
 
 
 def sections() -> dict:
-    """The whole schema: ``""`` (top level) and one section per registered stage that declares one."""
+    """The whole schema: ``""`` (top level) and one section per registered stage that declares one.
+
+    Every stage module is imported first (:func:`load_stages`).
+
+    Returns
+    -------
+    dict
+        Section name -> {key: :class:`~locusflow.config_schema.Key`}: ``""`` ->
+        :data:`locusflow.config.TOP`, then the stages' sections in pipeline order.
+    """
     out = {"": TOP}
     for st in sorted(load_stages().values(), key=lambda s: s.order):
         if st.config is not None:
@@ -118,6 +171,27 @@ def resolve_config(cfg: dict, *, check_files: bool = True) -> Config:
     """Validate ``cfg`` against every declared section and the stage list; returns it with defaults.
 
     Raises :class:`~locusflow.errors.ConfigError` (one line: file, dotted key, expected, found).
+    Sections of registered stages that declare no ``config`` pass unchecked.
+
+    Parameters
+    ----------
+    cfg : dict or Config
+        The merged configuration (:func:`locusflow.config.load_config`); a :class:`Config`'s ``origin``
+        names the file of a bad key.
+    check_files : bool
+        Check that keys of kind ``file`` name existing files.
+
+    Returns
+    -------
+    Config
+        The validated configuration with the defaults of every declared key, and the same ``origin``.
+
+    Raises
+    ------
+    ConfigError
+        At an unknown key, wrong type or out-of-range value (:func:`locusflow.config_schema.validate`);
+        when ``stages`` is empty or names an unknown stage; when ``paths`` names an unknown dataset or
+        one that a selected stage writes; when a required key of a selected stage has no value.
     """
     origin = getattr(cfg, "origin", {})
     secs = sections()
@@ -236,7 +310,30 @@ def _identity(path, out: Path, versions: Versions, cache: HashCache) -> tuple[st
 
 def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
                 cache: HashCache | None = None) -> dict:
-    """What a stage's result depends on: ``{'fingerprint': digest, 'inputs': ..., 'config': ..., 'code': ...}``."""
+    """What a stage's result depends on: ``{'fingerprint': digest, 'inputs': ..., 'config': ..., 'code': ...}``.
+
+    Inputs are every string in the stage's config section that names an existing file or directory,
+    plus ``stage.inputs(cfg)``; each is identified by content hash, or, for an upstream dataset under
+    the results root, by its stage's published fingerprint (``"missing"`` when that dataset is absent).
+
+    Parameters
+    ----------
+    stage : Stage
+        The stage.
+    cfg : dict
+        The resolved configuration (with ``out``).
+    versions : locusflow.commit.Versions, optional
+        Published versions of the results root; default ``Versions(cfg['out'])``.
+    cache : locusflow.checksum.HashCache, optional
+        Content-hash cache (files re-hashed only when changed).
+
+    Returns
+    -------
+    dict
+        ``stage``, ``config`` (the stage's section), ``genome_build``, ``code`` (the code version),
+        ``inputs`` (logical name -> identity) and ``fingerprint`` (:func:`locusflow.checksum.hash_json`
+        of the others).
+    """
     out = Path(cfg["out"])
     versions = versions or Versions(out)
     sec = cfg.get(stage.name) or {}
@@ -261,6 +358,11 @@ def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
     -------
     dict
         Stage name -> its summary, or ``'skipped'``.
+
+    Raises
+    ------
+    ConfigError
+        When the configuration is invalid (:func:`resolve_config`); nothing has run then.
     """
     cfg = resolve_config(cfg)
     out = Path(cfg["out"])

@@ -25,7 +25,27 @@ def _fmt(x: float) -> str:
 
 
 def stage_lines(cfg: dict, name: str, summary) -> list[str]:
-    """Lines for one stage (its own summary dict plus its top hits)."""
+    """Lines for one stage (its own summary dict plus its top hits).
+
+    A skipped stage is summarised from its published manifest. ingest, munge and ld list counts from
+    their summary; twas, finemap and focus read their published datasets for the top hits (twas: genes
+    by |z|; finemap: credible sets with their lead variant's PIP; focus: genes by PIP); any other stage
+    lists up to six scalar summary entries.
+
+    Parameters
+    ----------
+    cfg : dict
+        The pipeline configuration (``out``, ``paths``).
+    name : str
+        Stage name.
+    summary : dict or str
+        The stage's summary dict, or ``'skipped'``.
+
+    Returns
+    -------
+    list of str
+        A head line ``<name> (ran|skipped: unchanged)``, then indented detail lines.
+    """
     s = summary if isinstance(summary, dict) else {}
     if summary == "skipped":
         from .commit import Versions
@@ -73,7 +93,24 @@ def _kv(s: dict, keys) -> str:
 
 
 def print_summary(cfg: dict, summaries: dict, file=None) -> None:
-    """Print the end-of-run summary of ``summaries`` (stage -> summary or 'skipped')."""
+    """Print the end-of-run summary of ``summaries`` (stage -> summary or 'skipped').
+
+    A stage whose summary cannot be built gets a ``(no summary: ...)`` line instead (never an error);
+    then the HTML report's path, when one is published, and the results root.
+
+    Parameters
+    ----------
+    cfg : dict
+        The pipeline configuration.
+    summaries : dict
+        Stage name -> summary dict or ``'skipped'`` (as :func:`locusflow.pipeline.run_pipeline` returns).
+    file : file-like, optional
+        Where to print; default ``sys.stdout``.
+
+    Returns
+    -------
+    None
+    """
     import sys
     file = file or sys.stdout
     for name, s in summaries.items():

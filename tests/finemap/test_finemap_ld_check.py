@@ -1,5 +1,6 @@
 """The z-vs-LD check (susieR's kriging_rss, Zou et al. 2022) runs on every block before fitting, whatever the
-method, and sets the block's ``ld_mismatch`` flag in finemap/blocks: known truth, one allele flipped on purpose."""
+method, and sets the block's ``ld_mismatch`` flag in finemap/blocks: known truth, one allele flipped on purpose.
+The same run searches each block from 3 seeds (``n_seeds``) and reports their agreement."""
 from __future__ import annotations
 
 import numpy as np
@@ -31,7 +32,7 @@ def test_flipped_allele_sets_ld_mismatch_for_finemap(example_out, tmp_path):  # 
     write_dataset(bad, out / "sumstats", "sumstats")
     cfg = {"out": str(out), "finemap": {"method": "finemap", "run_id": "flip", "blocks": {"window_kb": 250},
                                         "p_threshold": 1e-15, "store": str(store_path), "sumstats": str(out / "sumstats"),
-                                        "finemap": {"max_causal": 3}}}
+                                        "finemap": {"max_causal": 3, "n_seeds": 3}}}
     run_finemap(cfg)
     blocks = read_dataset(out / "finemap" / "blocks", "finemap_block").set_index("block_id")
     snp = read_dataset(out / "finemap" / "snp", "finemap_snp")
@@ -40,3 +41,6 @@ def test_flipped_allele_sets_ld_mismatch_for_finemap(example_out, tmp_path):  # 
     assert blocks["ld_s"].notna().all() and blocks["ld_mismatch"].notna().all()
     assert (blocks["ld_mismatch"] == (blocks["n_flagged"] > 0)).all()
     assert pd.api.types.is_bool_dtype(blocks["ld_mismatch"])
+    # FINEMAP's advice, several seeds per block: their agreement is reported, disagreement flags the block
+    assert blocks["seed_max_dpip"].between(0, 1).all()
+    assert (~blocks["converged"] | (blocks["seed_max_dpip"] <= 0.01)).all()

@@ -63,6 +63,8 @@ def build_venv(name: str, requirements, python: str = "python3.11", quiet: bool 
     """Python of peer ``name``'s environment with ``requirements`` (a list of specifiers, or a lock path).
     Raises PeerUnavailable when it cannot be built. ``quiet``: no progress lines (a background build)."""
     bg = _background.get(name)
+    if bg is not None and not bg[0].is_alive() and name in _built_in:
+        say(f"peer {name}: built in the background in {_built_in.pop(name):.0f} s")
     if bg is not None and bg[0].is_alive() and threading.current_thread() is not bg[0]:
         say(f"peer {name}: waiting for its background build (started {time.monotonic() - bg[1]:.0f} s ago)")
         while bg[0].is_alive():
@@ -113,6 +115,7 @@ def peer_venv(name: str, requirements, python: str = "python3.11") -> Path:
 
 
 _background: dict[str, tuple[threading.Thread, float]] = {}
+_built_in: dict[str, float] = {}
 
 
 def prefetch(name: str) -> bool:
@@ -132,6 +135,7 @@ def prefetch(name: str) -> bool:
     def work():
         try:
             build_venv(name, reqs, quiet=True)
+            _built_in[name] = time.monotonic() - _background[name][1]
         except Exception:   # noqa: BLE001 - the test's own build_venv call retries and reports
             pass
     t = threading.Thread(target=work, name=f"peer-{name}", daemon=True)

@@ -39,7 +39,6 @@ def make_inputs(d: Path) -> Path:
     cfg["ld"]["blocks"] = str(d / "blocks.bed")
     cfg["twas"]["weights"] = [{"predictdb": str(d / "weights.db"), "covariance": str(d / "weights.cov.txt.gz"),
                                "tissue": "sim_EUR"}]
-    cfg["focus"]["plot"] = False
     cfg.pop("out", None)
     (d / "pipeline.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return d / "pipeline.yaml"

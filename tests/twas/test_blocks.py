@@ -15,7 +15,7 @@ from locusflow.schema import load
 from locusflow.twas.places import model_positions
 from locusflow.twas.tasks import twas_units
 
-from .test_stage import inputs, run_stage  # noqa: F401  (module fixture: panel, sumstats, weights DB)
+from twas_stage_inputs import inputs, run_stage  # noqa: F401  (module fixture: panel, sumstats, weights DB)
 
 # LDetect style: header, 'chr' prefix, consecutive blocks sharing their boundary, then a gap
 BED = "chr\tstart\tstop\nchr20\t1000\t2000\nchr20\t2000\t3000\nchr20\t3500\t4000\n"

@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from conftest import EXAMPLES, PEERS, apt_tool
 
-from locusflow.io.plink import BedReader, read_bim
+from peers.twas_cases import SAVE_R, make_fusion_inputs as _make_inputs, panel_window  # noqa: F401
+
+from locusflow.io.plink import BedReader, read_bim  # noqa: F401
 from locusflow.io.weights import read_fusion, read_fusion_wgt
 from locusflow.twas.fusion import fusion
 from locusflow.twas.panel import PanelLD
@@ -27,73 +29,8 @@ FUSION = Path(os.environ.get("LOCUSFLOW_FUSION", PEERS / "fusion_twas"))
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 AMBIG = {("A", "T"), ("T", "A"), ("C", "G"), ("G", "C")}
 
-SAVE_R = """
-a <- commandArgs(trailingOnly=TRUE)
-for (g in a[-1]) {
-  snps <- read.table(file.path(a[1], paste0(g, ".snps.tsv")), header=FALSE, sep="\\t", colClasses=
-          c("integer","character","numeric","integer","character","character"))
-  w <- as.matrix(read.table(file.path(a[1], paste0(g, ".wgt.tsv")), header=TRUE, sep="\\t"))
-  rownames(w) <- snps$V2
-  wgt.matrix <- w
-  cv.performance <- as.matrix(read.table(file.path(a[1], paste0(g, ".cv.tsv")), header=TRUE, sep="\\t",
-                              row.names=1))
-  hsq <- c(0.1, 0.02); hsq.pv <- 1e-3; N.tot <- 489
-  save(wgt.matrix, snps, cv.performance, hsq, hsq.pv, N.tot, file=file.path(a[1], paste0(g, ".wgt.RDat")))
-}
-"""
-
-
-def panel_window(n=120):
-    bim = read_bim(PREFIX)
-    i0 = int(np.flatnonzero(bim["chrom"].to_numpy() == "22")[0]) + 200
-    g = BedReader(PREFIX).read(i0, i0 + n).astype(float)
-    g[g < 0] = np.nan
-    af = np.nanmean(g, axis=1) / 2
-    keep = (af > 0.05) & (af < 0.95)
-    return bim.iloc[i0:i0 + n][keep].reset_index(drop=True), g[keep], i0
-
-
 def make_fusion_inputs(tmp: Path, seed=3):
-    """3 genes x models (lasso, blup, top1) over panel SNPs; GWAS with swaps, gaps (imputation), and
-    one gene over FUSION's max_impute."""
-    rng = np.random.default_rng(seed)
-    bim, g, _ = panel_window()
-    m = len(bim)
-    genes = [("GENE_A", 0, 25, [0.02, 0.01, 0.005]), ("GENE_B", 20, 50, [1e-6, 1e-3, 1e-4]),
-             ("GENE_C", 45, 70, [0.3, 1e-5, 0.2])]
-    pos_rows = []
-    for name, a, b, pv in genes:
-        s = bim.iloc[a:min(b, m)].copy()
-        k = len(s)
-        a1, a2 = s["a1"].to_numpy().copy(), s["a2"].to_numpy().copy()
-        sw = rng.random(k) < 0.3   # weights given for the other allele: FUSION flips them
-        a1[sw], a2[sw] = s["a2"].to_numpy()[sw], s["a1"].to_numpy()[sw]
-        snps = pd.DataFrame({"V1": 22, "V2": s["rsid"].values, "V3": 0.0, "V4": s["pos"].values, "V5": a1, "V6": a2})
-        lasso = rng.normal(0, 0.2, k) * (rng.random(k) < 0.4)
-        wgt = pd.DataFrame({"lasso": lasso, "blup": rng.normal(0, 0.05, k), "top1": rng.normal(0, 3, k)})
-        snps.to_csv(tmp / f"{name}.snps.tsv", sep="\t", header=False, index=False)
-        wgt.to_csv(tmp / f"{name}.wgt.tsv", sep="\t", index=False, float_format="%.17g")
-        cv = pd.DataFrame([[0.1, 0.2, 0.05], pv], index=["rsq", "pval"], columns=["lasso", "blup", "top1"])
-        cv.to_csv(tmp / f"{name}.cv.tsv", sep="\t", float_format="%.17g")
-        pos_rows.append({"PANEL": "SIM", "WGT": f"{name}.wgt.RDat", "ID": name, "CHR": 22,
-                         "P0": int(s["pos"].min()), "P1": int(s["pos"].max())})
-    rs = subprocess.run([apt_tool("Rscript", "r-base-core"), "-e", SAVE_R, str(tmp)] + [x[0] for x in genes],
-                        capture_output=True, text=True)
-    assert rs.returncode == 0, rs.stderr
-    pd.DataFrame(pos_rows).to_csv(tmp / "sim.pos", sep="\t", index=False)
-    # GWAS: z for most panel SNPs, 30% with swapped alleles; 10% missing in GENE_A/B, 60% in GENE_C
-    z = rng.normal(0, 2, m)
-    miss = rng.random(m) < np.where(np.arange(m) >= 50, 0.9, 0.1)
-    A1, A2 = bim["a1"].to_numpy().copy(), bim["a2"].to_numpy().copy()
-    sw = rng.random(m) < 0.3
-    A1[sw], A2[sw], z[sw] = bim["a2"].to_numpy()[sw], bim["a1"].to_numpy()[sw], -z[sw]
-    gw = pd.DataFrame({"SNP": bim["rsid"], "A1": A1, "A2": A2, "Z": z})[~miss]
-    gw.to_csv(tmp / "gwas.sumstats", sep="\t", index=False, float_format="%.17g")
-    # the FUSION reference: this window as PLINK chr22
-    subprocess.run([apt_tool("plink1.9", "plink1.9"), "--bfile", str(PREFIX), "--extract", "/dev/stdin",
-                    "--make-bed", "--out", str(tmp / "ref.22")], input="\n".join(bim["rsid"]), text=True,
-                   capture_output=True, check=True)
-    return bim, g, gw
+    return _make_inputs(tmp, seed, rscript=apt_tool("Rscript", "r-base-core"), plink=apt_tool("plink1.9", "plink1.9"))
 
 
 def run_fusion_peer(tmp: Path) -> pd.DataFrame:

@@ -12,24 +12,15 @@ import numpy as np
 import pandas as pd
 from conftest import EXAMPLES, ROOT
 
-from locusflow.io.plink import BedReader, read_bim
+from peers.twas_cases import panel_window
+
+from locusflow.io.plink import BedReader, read_bim  # noqa: F401
 from locusflow.io.weights import read_fusion
 from locusflow.twas.fusion import fusion
 from locusflow.twas.spredixcan import PanelLD
 
 FIX = ROOT / "tests" / "fixtures" / "twas"
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
-
-
-def panel_window(n=120):
-    """The LD reference FUSION read: common SNPs among 120 consecutive chr22 SNPs of the bundled panel."""
-    bim = read_bim(PREFIX)
-    i0 = int(np.flatnonzero(bim["chrom"].to_numpy() == "22")[0]) + 200
-    g = BedReader(PREFIX).read(i0, i0 + n).astype(float)
-    g[g < 0] = np.nan
-    af = np.nanmean(g, axis=1) / 2
-    keep = (af > 0.05) & (af < 0.95)
-    return bim.iloc[i0:i0 + n][keep].reset_index(drop=True), g[keep]
 
 
 def test_fixture_files_are_the_ones_fusion_read():
@@ -43,7 +34,7 @@ def test_fixture_files_are_the_ones_fusion_read():
 
 def test_fusion_matches_fusion_assoc_test_fixture():
     peer = pd.read_csv(FIX / "fusion" / "results.tsv", sep="\t", na_values=["NA"], keep_default_na=False)
-    bim, g = panel_window()
+    bim, g, _ = panel_window()
     v = pd.DataFrame({"chrom": "22", "pos": bim["pos"], "rsid": bim["rsid"], "ref": bim["a2"], "alt": bim["a1"]})
     gw = pd.read_csv(FIX / "fusion" / "gwas.sumstats", sep="\t")
     gwas = pd.DataFrame({"rsid": gw["SNP"], "alt": gw["A1"], "ref": gw["A2"], "z": gw["Z"]})

@@ -12,19 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
+from peers.twas_cases import compare
 
 from locusflow.io.weights import read_covariance, read_predictdb
 from locusflow.twas.spredixcan import spredixcan
 
 FIX = ROOT / "tests" / "fixtures" / "twas"
-
-
-@pytest.fixture(scope="module")
-def mxdata(realdata):
-    d = realdata / "metaxcan_test_models"
-    if not d.exists():
-        pytest.skip("metaxcan_test_models absent")
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +49,6 @@ def cases(mxdata, tmp_path):
         yield db.stem, db, cov
     for tissue in ("TW_Liver", "TW_Lung"):
         yield f"scz2/{tissue}", mxdata / "dbs_3" / f"{tissue}_0.5.db", mxdata / "cov_3" / f"{tissue}.txt.gz"
-
-
-def compare(ours: pd.DataFrame, mx: pd.DataFrame) -> pd.DataFrame:
-    m = mx.merge(ours, on="gene", suffixes=("_mx", ""))
-    assert len(m) == len(mx)
-    np.testing.assert_array_equal(m["n_snps_used_mx"], m["n_snps_used"])
-    np.testing.assert_allclose(m["zscore"], m["zscore_mx"], atol=1e-6, rtol=0, equal_nan=True)
-    np.testing.assert_allclose(m["var_g"], m["var_g_mx"], rtol=1e-9, equal_nan=True)
-    np.testing.assert_allclose(m["effect_size"], m["effect_size_mx"], rtol=1e-6, atol=1e-12, equal_nan=True)
-    np.testing.assert_allclose(m["pvalue"], m["pvalue_mx"], rtol=1e-5, equal_nan=True)
-    np.testing.assert_allclose(m["n_snps_in_cov"], m["n_snps_in_cov_mx"], equal_nan=True)
-    assert (ours.loc[~ours["gene"].isin(mx["gene"]), "n_snps_used"] == 0).all()   # left out: no SNP in GWAS
-    return m
 
 
 def test_spredixcan_matches_metaxcan_fixtures(mxdata, fixtures, tmp_path):

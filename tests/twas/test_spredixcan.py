@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import PEERS, peer_venv
+from peers.twas_cases import COMP, DRIVER, compare, mx_args, synthetic_gwas  # noqa: F401
 
 from locusflow.errors import InputError
 from locusflow.io.weights import combine_models, covariance_codes, read_covariance, read_fusion, read_predictdb
@@ -27,32 +28,11 @@ from locusflow.twas.spredixcan import spredixcan
 
 MX = Path(os.environ.get("LOCUSFLOW_METAXCAN", PEERS / "MetaXcan"))
 MX_REQ = ["numpy<2.4", "pandas<3", "scipy"]
-COMP = str.maketrans("ACGT", "TGCA")
-
-
 def metaxcan():
     script = MX / "software" / "SPrediXcan.py"
     if not script.exists():
         pytest.skip(f"MetaXcan not found at {MX} (set LOCUSFLOW_METAXCAN)")
     return peer_venv("metaxcan-venv", MX_REQ), script
-
-
-# runs SPrediXcan.py's command line once per job inside one interpreter (saves ~2 s of imports per run)
-DRIVER = """
-import json, os, runpy, sys
-jobs = json.load(open(sys.argv[1]))
-os.chdir(sys.argv[2]); sys.path.insert(0, sys.argv[2])
-for argv in jobs:
-    sys.argv = ["SPrediXcan.py"] + argv
-    runpy.run_path("SPrediXcan.py", run_name="__main__")
-"""
-
-
-def mx_args(db, cov, gwas_file, out) -> list[str]:
-    return ["--model_db_path", str(db), "--covariance", str(cov), "--gwas_file", str(gwas_file),
-            "--snp_column", "SNP", "--effect_allele_column", "A1", "--non_effect_allele_column", "A2",
-            "--zscore_column", "ZSCORE", "--beta_column", "BETA", "--output_file", str(out), "--throw",
-            "--verbosity", "50"]
 
 
 def run_metaxcan_many(jobs: list[list[str]], tmp: Path) -> None:
@@ -66,26 +46,6 @@ def run_metaxcan_many(jobs: list[list[str]], tmp: Path) -> None:
 def run_metaxcan(db, cov, gwas_file, out) -> pd.DataFrame:
     run_metaxcan_many([mx_args(db, cov, gwas_file, out)], Path(out).parent)
     return pd.read_csv(out, na_values=["NA"])
-
-
-def synthetic_gwas(weights: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """GWAS over the model SNPs: 10% missing, 25% allele-swapped, 5% strand-flipped, 3% wrong alleles."""
-    rng = np.random.default_rng(seed)
-    s = weights.drop_duplicates("rsid")[["rsid", "effect_allele", "other_allele"]].reset_index(drop=True)
-    u = rng.random(len(s))
-    a1, a2 = s["effect_allele"].to_numpy().copy(), s["other_allele"].to_numpy().copy()
-    swap = (u >= 0.10) & (u < 0.35)
-    a1[swap], a2[swap] = s["other_allele"].to_numpy()[swap], s["effect_allele"].to_numpy()[swap]
-    amb = np.array([x.translate(COMP) == y for x, y in zip(a1, a2)], dtype=bool)
-    flip = (u >= 0.35) & (u < 0.40) & ~amb
-    a1[flip] = [x.translate(COMP) for x in a1[flip]]
-    a2[flip] = [x.translate(COMP) for x in a2[flip]]
-    bad = (u >= 0.40) & (u < 0.43)
-    a1[bad] = np.where(a1[bad] == "A", "C", "A")
-    a2[bad] = np.where(a1[bad] == "G", "T", "G")
-    z = rng.normal(0, 2, len(s))
-    g = pd.DataFrame({"rsid": s["rsid"], "alt": a1, "ref": a2, "z": z, "beta": z * 0.01})
-    return g[u >= 0.10].reset_index(drop=True)
 
 
 def write_mx_gwas(g: pd.DataFrame, path: Path) -> Path:
@@ -163,28 +123,6 @@ def check_terms(w, g, cov, coded, coded2, cov2, ours, strand_flip):
         pd.testing.assert_frame_equal(spredixcan(w3_t, g, covariance=cov3_t, strand_flip=strand_flip),
                                       spredixcan(w, g, covariance=cov3, strand_flip=strand_flip))
     return res
-
-
-def compare(ours, mx):
-    m = mx.merge(ours, on="gene", suffixes=("_mx", ""))
-    assert len(m) == len(mx)
-    np.testing.assert_array_equal(m["n_snps_used_mx"], m["n_snps_used"])
-    np.testing.assert_allclose(m["zscore"], m["zscore_mx"], atol=1e-6, rtol=0, equal_nan=True)
-    np.testing.assert_allclose(m["var_g"], m["var_g_mx"], rtol=1e-9, equal_nan=True)
-    np.testing.assert_allclose(m["effect_size"], m["effect_size_mx"], rtol=1e-6, atol=1e-12, equal_nan=True)
-    np.testing.assert_allclose(m["pvalue"], m["pvalue_mx"], rtol=1e-5, equal_nan=True)
-    np.testing.assert_allclose(m["n_snps_in_cov"], m["n_snps_in_cov_mx"], equal_nan=True)
-    # genes MetaXcan leaves out have no SNP in the GWAS
-    assert (ours.loc[~ours["gene"].isin(mx["gene"]), "n_snps_used"] == 0).all()
-    return m
-
-
-@pytest.fixture(scope="module")
-def mxdata(realdata):
-    d = realdata / "metaxcan_test_models"
-    if not d.exists():
-        pytest.skip("metaxcan_test_models absent")
-    return d
 
 
 def test_predictdb_44_tissues_parse(mxdata):

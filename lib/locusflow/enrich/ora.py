@@ -23,7 +23,27 @@ from .go import GeneOntology
 
 
 def bh_qvalues(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (step-up, monotone, capped at 1)."""
+    """Benjamini-Hochberg adjusted p-values (step-up, monotone, capped at 1).
+
+    Parameters
+    ----------
+    p : array-like of float
+        p-values of all tests in the family (1-D; expected finite: a NaN makes every q-value NaN).
+
+    Returns
+    -------
+    ndarray of float
+        q_i = min over j with p_(j) >= p_i of min(1, n p_(j) / j), in the input order (empty for empty
+        input); equal to statsmodels ``multipletests(p, method="fdr_bh")[1]``.
+
+    References
+    ----------
+    Benjamini Y, Hochberg Y (1995) Controlling the false discovery rate: a practical and powerful approach
+    to multiple testing. J R Stat Soc B 57:289-300.
+
+    Klopfenstein DV et al. (2018) GOATOOLS: a Python library for Gene Ontology analyses. Sci Rep 8:10872
+    (``fdr_bh`` via statsmodels, the q-values this reproduces).
+    """
     p = np.asarray(p, dtype=float)
     n = len(p)
     if not n:
@@ -43,10 +63,12 @@ def go_ora(go: GeneOntology, study, background, *, test: str = "hypergeometric",
     Parameters
     ----------
     go : GeneOntology
+        The ontology and its gene annotations (:mod:`locusflow.enrich.go`).
     study, background : iterables of gene ids
         Ensembl ids, Entrez ids or symbols (mapped by :meth:`GeneOntology.to_entrez`; unmapped genes stay in
         the background count N, as goatools counts population ids without annotations).
     test : {"hypergeometric", "fisher_two_sided"}
+        One-sided hypergeometric (over-representation) or two-sided Fisher's exact test (module docstring).
     relationships : tuple of str
         DAG edge types annotations are propagated along.
     evidence_exclude : sequence of str

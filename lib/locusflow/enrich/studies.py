@@ -47,7 +47,22 @@ def run_gene_sets(twas: pd.DataFrame, focus: pd.DataFrame | None = None, *, alph
 
 
 def map_orthologs(genes, table) -> list:
-    """Replace each gene by its human symbol from an ortholog table (gene, human_symbol); unmapped kept."""
+    """Replace each gene by its human symbol from an ortholog table (gene, human_symbol); unmapped kept.
+
+    Parameters
+    ----------
+    genes : iterable of str
+        Gene ids of the run's species.
+    table : str, Path or DataFrame
+        Ortholog table with columns ``gene`` and ``human_symbol`` (a path is read as tab-separated text);
+        for a gene listed more than once the first row wins.
+
+    Returns
+    -------
+    list of str
+        One entry per input gene, in order: its human symbol, or the gene itself when the table lacks it
+        (duplicates are not removed).
+    """
     t = pd.read_csv(table, sep="\t", dtype=str) if not isinstance(table, pd.DataFrame) else table
     m = t.drop_duplicates("gene").set_index("gene")["human_symbol"]
     return [m.get(g, g) for g in genes]
@@ -64,12 +79,30 @@ def enrich_run(twas_path, focus_path, go: GeneOntology, *, test: str = "hypergeo
     focus_path : str or Path or None
         focus_results dataset (used when it was written).
     go : GeneOntology
+        The ontology and its gene annotations (:mod:`locusflow.enrich.go`).
     test : str
         See :func:`locusflow.enrich.ora.go_ora`.
     orthologs : str, Path or DataFrame, optional
         Ortholog table for non-human genes.
     **kw
         Passed to :func:`go_ora` (relationships, evidence_exclude, min_pop_count).
+
+    Returns
+    -------
+    DataFrame
+        go_enrichment rows of every non-empty study of :func:`run_gene_sets` (``twas_bonferroni``, and
+        ``focus_credible_set`` when the focus dataset has ``_SUCCESS``), each tested against the TWAS
+        background; an empty frame with the go_enrichment columns when no study has genes.
+
+    Raises
+    ------
+    InputError
+        When the twas_results dataset does not exist (from :func:`locusflow.io.dataset.read_dataset`).
+
+    References
+    ----------
+    Klopfenstein DV et al. (2018) GOATOOLS: a Python library for Gene Ontology analyses. Sci Rep 8:10872
+    (``GOEnrichmentStudy``, whose counts and p-values :func:`go_ora` reproduces).
     """
     twas = read_dataset(twas_path, "twas_results")
     focus = (read_dataset(focus_path, "focus_results")

@@ -211,7 +211,9 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
         "prior_prob": Key("float", None, "", gt=0, max=1), "corr_config": Key("float", None, "[0.95]", min=0, max=1),
         "n_iter": Key("int", None, "", min=1), "n_conv": Key("int", None, "", min=1),
         "prob_tol": Key("float", None, "", gt=0), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
-        "seed": Key("int", None, "[0]"), "n_configs_top": Key("int", None, "", min=1)}),
+        "seed": Key("int", None, "[0]"),
+        "n_seeds": Key("int", None, "searches per block from seeds seed..seed+N-1 [1]", min=1),
+        "seed_tol": Key("float", None, "their max PIP difference above it: converged = false [0.01]", gt=0), "n_configs_top": Key("int", None, "", min=1)}),
     "susie_inf": Key("section", None, "susie_inf options (the reference's defaults; needs in-sample LD)", keys={
         "L": Key("int", None, "[10]", min=1), "method": Key("str", None, "[moments]", choices=("moments", "MLE")),
         "coverage": Key("float", None, "[0.95]", gt=0, max=1), "min_abs_corr": Key("float", None, "[0.5]"),

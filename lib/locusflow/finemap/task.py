@@ -84,7 +84,7 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     block = {"record": "block", "run_id": run_id, "method": method, "block_id": unit["block_id"],
              "chrom": str(unit["chrom"]), "start": int(unit["start"]), "stop": int(unit["stop"]),
              "min_p": unit.get("min_p"), "n_gwas": n, "n_flagged": 0, "n_removed": 0, "n_cs": 0,
-             "ld_s": None, "ld_mismatch": None, "converged": None, "niter": None, "elbo": None, **counts}
+             "ld_s": None, "ld_mismatch": None, "seed_max_dpip": None, "converged": None, "niter": None, "elbo": None, **counts}
     snp = pd.DataFrame({"record": "snp", "run_id": run_id, "method": method, "block_id": unit["block_id"],
                         "chrom": m["chrom"], "pos": m["pos"], "variant_id": m["variant_id"],
                         "rsid": m["rsid"], "ref": m["ref"], "alt": m["alt"], "z": m["z_ref"], "n": n,
@@ -161,8 +161,17 @@ def fit_block(method: str, z, R, n, weights, options: dict, snp, idx, block):
     from .sss import finemap_sss
     if n is None:
         raise LocusflowError("finemap_sss needs the GWAS sample size: set finemap.n or an n column")
-    opts = kernel_options(finemap_sss, options, method)
-    snp_df, config_df, cred_df = finemap_sss(z, R, n, prior_weights=weights,
-                                             variant_id=snp["variant_id"].to_numpy()[idx], **opts)
+    opts = dict(options)
+    n_seeds, seed_tol = int(opts.pop("n_seeds", 1)), float(opts.pop("seed_tol", 0.01))
+    opts = kernel_options(finemap_sss, opts, method)
+    vid = snp["variant_id"].to_numpy()[idx]
+    snp_df, config_df, cred_df = finemap_sss(z, R, n, prior_weights=weights, variant_id=vid, **opts)
     block["coverage"] = opts.get("coverage", 0.95)
-    return sss_tables(snp_df, config_df, cred_df, snp, idx, block, R=R), config_df
+    cs = sss_tables(snp_df, config_df, cred_df, snp, idx, block, R=R)
+    if n_seeds > 1:     # FINEMAP's advice: run the search from several seeds and compare them
+        seed0 = int(opts.pop("seed", 0))
+        pips = [finemap_sss(z, R, n, prior_weights=weights, seed=seed0 + i, **opts).snp["pip"].to_numpy()
+                for i in range(1, n_seeds)]
+        block["seed_max_dpip"] = float(max(np.abs(p - snp_df["pip"].to_numpy()).max() for p in pips))
+        block["converged"] = bool(block["converged"]) and block["seed_max_dpip"] <= seed_tol
+    return cs, config_df

@@ -88,6 +88,7 @@ def block_prior(chrom, start, stop, prior="gencode38") -> float:
     Parameters
     ----------
     chrom : str
+        Chromosome of the block, as the GENCODE map names it (no ``chr`` prefix).
     start, stop : int
         The block, 1-based half-open.
     prior : str or float
@@ -178,6 +179,7 @@ def chrom_weights(path, chrom):
     path : str
         ``weights`` dataset or FOCUS SQLite database.
     chrom : str
+        Chromosome whose rows are read (no ``chr`` prefix).
 
     Returns
     -------
@@ -208,6 +210,7 @@ def chrom_sumstats(path, chrom):
     path : str
         ``sumstats`` dataset.
     chrom : str
+        Chromosome whose rows are read (no ``chr`` prefix).
 
     Returns
     -------
@@ -248,6 +251,7 @@ def load_population(pop: dict, chrom: str, start, stop) -> dict:
         store (genotype store path), sumstats (dataset path), weights (dataset or FOCUS .db path),
         optional samples (panel sample ids) and name.
     chrom : str
+        Chromosome of the span (no ``chr`` prefix).
     start, stop : int
         1-based half-open span.
 

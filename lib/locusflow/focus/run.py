@@ -32,6 +32,7 @@ def focus_blocks(blocks, sumstats_paths, p_threshold: float = 5e-8) -> tuple[pd.
     sumstats_paths : list
         Munged ``sumstats`` datasets, one per population.
     p_threshold : float
+        A block is kept when some population has a GWAS p strictly below it.
 
     Returns
     -------
@@ -125,10 +126,13 @@ def focus(sumstats, store, weights, *, blocks="37:EUR", samples=None, names=None
     strict_tissue : bool
         Exact tissue-name matching.
     engine : {'local', 'dask', 'spark'}
+        Where the work units run (:func:`locusflow.engine.runner.run_worklist`); results are identical.
     blocks_per_unit : int
         Blocks per work unit.
     spark : SparkSession, optional
+        The session used when ``engine`` is ``'spark'``.
     progress : bool
+        A progress bar for the local loop.
 
     Returns
     -------

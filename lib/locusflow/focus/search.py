@@ -35,11 +35,15 @@ def colex_combinations(n: int, r: int) -> np.ndarray:
 
     Parameters
     ----------
-    n, r : int
+    n : int
+        Size of the ground set range(n).
+    r : int
+        Subset size, >= 0 (r = 0 gives one empty row; n < r gives no rows).
 
     Returns
     -------
     numpy.ndarray of int32, shape (C(n, r), r)
+        Each row a subset, members in increasing order.
         Those of range(n') are the first C(n', r) rows.
     """
     if r == 0:
@@ -64,13 +68,24 @@ def iter_sets(m: int, k: int, batch: int = 1 << 20):
 
     Parameters
     ----------
-    m, k : int
+    m : int
+        Number of genes in the block (set members are 0..m-1).
+    k : int
+        Set size, >= 1.
     batch : int
-        Approximate rows per batch.
+        Approximate rows per batch: when C(m, k) <= ``batch`` all sets come in one batch; otherwise
+        batches are filled with whole groups of sets sharing their largest member (a batch may exceed it).
 
     Yields
     ------
     numpy.ndarray of int32, shape (B, k)
+        Sets as rows of gene indices in increasing order, batches together in colexicographic order
+        (:func:`colex_combinations`). The single-batch array is cached and read-only.
+
+    References
+    ----------
+    Mancuso N et al. (2019) Probabilistic fine-mapping of transcriptome-wide association studies.
+    Nat Genet 51:675-682 (pyfocus enumerates every set of 1..max_genes genes).
     """
     if comb(m, k) <= batch:
         yield _all_sets(m, k)

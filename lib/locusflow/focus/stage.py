@@ -96,7 +96,7 @@ def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
     params = {k: sec[k] for k in PARAMS if k in sec}
     rk = dict(runner_kwargs or {})
     res = focus([p["sumstats"] for p in pops], [p["store"] for p in pops], [p["weights"] for p in pops],
-                blocks=sec.get("blocks", "37:EUR"), names=[p["name"] for p in pops],
+                blocks=focus_blocks_spec(cfg), names=[p["name"] for p in pops],
                 samples=[p["samples"] for p in pops] if any(p.get("samples") for p in pops) else None,
                 blocks_per_unit=int(sec.get("blocks_per_unit", 32)), engine=rk.get("engine", "local"),
                 spark=rk.get("spark"), progress=rk.get("progress", False), **params)
@@ -107,23 +107,37 @@ def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
     tmp = out / ".focus.tsv.tmp"
     to_pyfocus_wide(res).to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.17g")
     tmp.replace(tsv)
-    n_plots = 0
-    if sec.get("plot"):
-        # plots sit above focus (tests/test_layout.py): the optional figure step loads it by name, at run
-        # time and only when asked for; plots/focus.py itself uses only locusflow.focus's public names
-        import importlib
-        plots = importlib.import_module("locusflow.plots.focus")
-        n_plots = plots.plot_blocks(res, pops, out / "plots", params)
     genes = res[(res["population"] == res["population"].iloc[-1]) & (res["model_id"] != "NULL.MODEL")] \
         if len(res) else res
     return {"blocks_total": res.attrs.get("blocks_total"), "blocks_with_signal": res.attrs.get("blocks_with_signal"),
             "blocks_fine_mapped": int(res["block_id"].nunique()) if len(res) else 0,
             "gene_models": int(len(genes)), "in_credible_sets": int(genes["in_cred_set"].sum()) if len(res) else 0,
-            "plots": n_plots, "results": str(out / "results"), "tsv": str(tsv)}
+            "results": str(out / "results"), "tsv": str(tsv)}
 
 
 def _run(ctx: Context) -> dict:
     return run_focus(ctx.cfg, ctx.runner_kwargs())
+
+
+def focus_blocks_spec(cfg: dict) -> str:
+    """The blocks FOCUS fine-maps: ``focus.blocks`` when given, else this run's LD blocks when the ld stage
+    is part of the run or published (so ld, twas, finemap and focus name the same blocks), else ``37:EUR``.
+
+    Parameters
+    ----------
+    cfg : dict
+        The pipeline configuration.
+
+    Returns
+    -------
+    str
+        A specification for :func:`locusflow.ld.blocks.resolve_blocks`.
+    """
+    sec = cfg.get("focus") or {}
+    if sec.get("blocks"):
+        return str(sec["blocks"])
+    ld = dataset_path(cfg, "ld_blocks")
+    return str(ld) if "ld" in (cfg.get("stages") or []) or ld.exists() else "37:EUR"
 
 
 def _inputs(cfg):
@@ -131,7 +145,8 @@ def _inputs(cfg):
         pops = populations(cfg)
     except InputError:
         return []
-    return [p[k] for p in pops for k in ("store", "sumstats", "weights")]
+    spec = focus_blocks_spec(cfg)
+    return [p[k] for p in pops for k in ("store", "sumstats", "weights")] + ([spec] if "/" in spec else [])
 
 
 def _cli(sub):
@@ -153,7 +168,6 @@ def _cli(sub):
     p.add_argument("--tissue", help="prioritise models of this tissue (case-insensitive substring)")
     p.add_argument("--strict-tissue", action="store_true", help="exact tissue-name match")
     p.add_argument("--trait", default="trait")
-    p.add_argument("--plot", action="store_true")
     p.add_argument("--engine", choices=["local", "dask", "spark"], default="local")
     p.set_defaults(func=_cli_run)
 
@@ -169,7 +183,7 @@ def _cli_run(a) -> int:
         "populations": pops, "blocks": a.blocks, "prior": a.prior, "ridge": a.ridge,
         "max_genes": a.max_genes, "credible_level": a.credible_level, "intercept": a.intercept,
         "p_threshold": a.p_threshold, "search": a.search, "tissue": a.tissue, "strict_tissue": a.strict_tissue,
-        "trait": a.trait, "plot": a.plot}}
+        "trait": a.trait}}
     print(run_pipeline(cfg)["focus"])
     return 0
 
@@ -178,7 +192,8 @@ CONFIG = {      # the focus section; defaults are pyfocus 0.802's (see the modul
     "populations": Key("list", None, "one entry per population [this run's store and sumstats]", item=Key(
         "section", keys={"name": Key("str"), "store": Key("path"), "sumstats": Key("path"), "weights": Key("path"),
                          "samples": Key(("file", "list"), item=Key(("str", "int")))})),
-    "blocks": Key("str", "37:EUR", "ld.blocks.resolve_blocks: 37:EUR, 38:EUR-AFR, ..., a BED, an ld_blocks dataset"),
+    "blocks": Key("str", None, "ld.blocks.resolve_blocks: 37:EUR, 38:EUR-AFR, ..., a BED, an ld_blocks dataset "
+                  "[this run's LD blocks when the ld stage runs, else 37:EUR, pyfocus's default]"),
     "prior": Key(("str", "float"), None, "gencode37 | gencode38 | TSV | a probability [gencode38]"),
     "ridge": Key("float", None, "[0.1]", min=0), "max_genes": Key("int", None, "[3]", min=1),
     "credible_level": Key("float", None, "[0.9]", gt=0, max=1), "intercept": Key("bool", None, "[false]"),
@@ -186,7 +201,7 @@ CONFIG = {      # the focus section; defaults are pyfocus 0.802's (see the modul
     "search": Key("str", None, "auto (cost model) | exhaustive | sss [auto]", choices=("auto", "exhaustive", "sss")),
     "tissue": Key("str", None, "prioritise models of this tissue (pyfocus --tissue; case-insensitive substring)"),
     "strict_tissue": Key("bool", None, "exact tissue-name match [false]"),
-    "trait": Key("str", None, "[trait]"), "plot": Key("bool", None, "PNG + PDF per block [false]"),
+    "trait": Key("str", None, "[trait]"),
     "blocks_per_unit": Key("int", None, "[32]", min=1),
 }
 

@@ -38,6 +38,7 @@ def match_models(aligned: list[dict], spans: list[PopulationSpan], match_on) -> 
     aligned : list of dict
         Per population :meth:`PopulationSpan.block` output (z, W, V, models = model-table rows).
     spans : list of PopulationSpan
+        The same populations, in the same order (their model tables identify the models).
     match_on : tuple of str
         Model-table columns that identify a model across populations.
 
@@ -78,6 +79,7 @@ def fit_block(spans: list[PopulationSpan], chrom: str, start: int, stop: int, *,
     spans : list of PopulationSpan
         The unit's populations.
     chrom : str
+        Chromosome of the block (no ``chr`` prefix).
     start, stop : int
         The block, 1-based half-open.
     prior_prob, ridge, max_genes, credible_level, intercept, search

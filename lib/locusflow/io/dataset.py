@@ -41,6 +41,7 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     Parameters
     ----------
     df : pandas.DataFrame
+        Rows to write.
     path : str or pathlib.Path
         Dataset directory.
     schema : str or locusflow.schema.Schema
@@ -58,6 +59,12 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    SchemaError
+        When ``df`` does not conform to ``schema`` (a column missing, null where not allowed, or of the
+        wrong type), naming the dataset (``source``) and column; nothing is written then.
     """
     sch = _schema(schema)
     parts = list(sch.partition_by if partition_by is None else partition_by)
@@ -137,6 +144,11 @@ def read_dataset(path, schema, *, filters=None, columns=None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Sorted by the schema's partition and sort keys when every column is read.
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not exist.
     """
     sch = _schema(schema)
     df = read_arrow(path, sch, filters=filters, columns=columns).to_pandas()
@@ -152,7 +164,9 @@ def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa
     Parameters
     ----------
     path : str or pathlib.Path
+        Dataset directory.
     schema : str or locusflow.schema.Schema
+        Dataset name in ``schemas/`` or a loaded schema.
     filters, columns : optional
         As :func:`read_dataset`.
     dictionary : sequence of str
@@ -161,6 +175,11 @@ def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa
     Returns
     -------
     pyarrow.Table
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not exist.
     """
     return _arrow_dataset(path, schema, dictionary).to_table(filter=_to_expr(filters), columns=columns)
 
@@ -203,10 +222,12 @@ def is_complete(path) -> bool:
     Parameters
     ----------
     path : str or pathlib.Path
+        Dataset directory (need not exist).
 
     Returns
     -------
     bool
+        True when ``<path>/_SUCCESS`` exists.
     """
     return (Path(path) / "_SUCCESS").exists()
 
@@ -217,6 +238,7 @@ def read_manifest(path) -> dict | None:
     Parameters
     ----------
     path : str or pathlib.Path
+        Dataset directory.
 
     Returns
     -------
@@ -233,10 +255,13 @@ def file_checksum(path) -> str:
     Parameters
     ----------
     path : str or pathlib.Path
+        A file, or a directory (its files' contents and relative names; the provenance files
+        ``_manifest.json``, ``_stage.json`` and ``_SUCCESS`` are not part of it).
 
     Returns
     -------
     str
+        ``'<algorithm>:<hex>'``, or ``'missing'`` when ``path`` does not exist.
     """
     from ..checksum import content_hash
     return content_hash(path)

@@ -80,11 +80,13 @@ def classify_ref(chrom, pos, ref, alt, genome: Genome) -> np.ndarray:
     Parameters
     ----------
     chrom : array-like of str
+        Chromosomes, with or without ``chr`` (matched to the FASTA contigs with the prefix dropped).
     pos : array-like of int
         1-based positions.
     ref, alt : array-like of str
         Upper-case alleles.
     genome : Genome
+        The reference genome FASTA (:class:`Genome`).
 
     Returns
     -------
@@ -117,6 +119,7 @@ def orient_to_genome(kept: pd.DataFrame, genome: Genome, *, fix: bool):
     kept : DataFrame
         Munged rows: chrom, pos, ref, alt, variant_id, z, beta, af (alt = effect allele).
     genome : Genome
+        The reference genome FASTA (:class:`Genome`).
     fix : bool
         True when no genotype reference defined the alleles: ``genome_alt`` rows are swapped (ref <-> alt,
         z and beta negated, af -> 1 - af; the caller rebuilds variant_id) and ``neither`` / ``not_in_genome`` rows are

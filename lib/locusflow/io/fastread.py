@@ -10,7 +10,19 @@ import pandas as pd
 
 def maybe_gunzip(path: Path):
     """A gz file decompressed by ISA-L (``isal``, optional, ~2x faster than zlib) into memory; else the
-    path itself (Arrow decompresses it with zlib)."""
+    path itself (Arrow decompresses it with zlib).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        File to read; only a ``.gz`` suffix is decompressed here.
+
+    Returns
+    -------
+    pyarrow.BufferReader or pathlib.Path
+        The decompressed bytes in memory when ``path`` ends in ``.gz``, ``isal`` is installed and the
+        file decompresses; otherwise ``path`` unchanged (a corrupt file is left to Arrow to report).
+    """
     if path.suffix != ".gz":
         return path
     try:
@@ -26,7 +38,20 @@ def maybe_gunzip(path: Path):
 
 def arrow_frame(t) -> pd.DataFrame:
     """pandas frame of an Arrow table without a Python object per value: dictionary columns become
-    categoricals (chunk dictionaries unified, codes taken as they are), strings Arrow-backed strings."""
+    categoricals (chunk dictionaries unified, codes taken as they are), strings Arrow-backed strings.
+
+    Parameters
+    ----------
+    t : pyarrow.Table
+        Table to convert; chunks of a dictionary column are unified only when their dictionaries differ,
+        and a null dictionary index becomes code -1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per table column, in order: categoricals for dictionary columns, ``pd.ArrowDtype``
+        strings for (large) string columns, NumPy arrays otherwise.
+    """
     import pyarrow as pa
     out = {}
     for name, col in zip(t.column_names, t.columns):

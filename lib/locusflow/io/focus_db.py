@@ -47,6 +47,12 @@ def read_focus_models(path) -> pd.DataFrame:
         One row per FOCUS model: model_id (as in the weights frame), focus_model_id, gene, gene_name,
         tissue, method, ref_name, gene_type, ens_tx_id, chrom, tx_start, tx_stop, cv_r2, cv_pval.
 
+    Raises
+    ------
+    InputError
+        When the file is missing, not SQLite or lacks a FOCUS table, or a molecular feature has no
+        ens_gene_id.
+
     References
     ----------
     pyfocus 0.802 ``pyfocus/models/db.py`` (the tables read).
@@ -88,6 +94,13 @@ def read_focus_db(path) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``weights``-schema rows (mapping in the module docstring), sorted by gene, model, pos.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_focus_models`.
+    SchemaError
+        When the rows do not conform to schema ``weights``.
 
     References
     ----------

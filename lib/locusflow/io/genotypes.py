@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..schema import load
 from .dataset import file_checksum, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
+from .variant_id import variant_ids
 from .vcf import check_sample_columns, split_calls, split_plan
 
 log = get_logger("ingest")
@@ -33,8 +34,19 @@ _COMP = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFF
 
 
 def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
-    return (pd.Series(chrom, dtype=str).str.cat([pd.Series(pos).astype(str).values,
-            pd.Series(ref, dtype=str).values, pd.Series(alt, dtype=str).values], sep=":"))
+    """``chrom:pos:ref:alt`` per variant: :func:`locusflow.io.variant_id.variant_ids` as object strings.
+
+    Parameters
+    ----------
+    chrom, pos, ref, alt : array-like
+        As :func:`locusflow.io.variant_id.variant_ids`.
+
+    Returns
+    -------
+    pandas.Series of str
+        One id per variant, in input order.
+    """
+    return variant_ids(chrom, pos, ref, alt).astype(object)
 
 
 def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
@@ -61,6 +73,13 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
     Returns
     -------
     GenotypeStore
+
+    Raises
+    ------
+    InputError
+        When a PLINK file is missing or malformed (:func:`~locusflow.io.plink.read_bim`,
+        :func:`~locusflow.io.plink.read_fam`, :class:`BedReader`: magic bytes, size for the samples and
+        variants), or ``fasta`` is not an indexed FASTA.
 
     References
     ----------
@@ -122,10 +141,13 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     Parameters
     ----------
     vcf : str or Path
+        VCF file (plain or bgzipped; indexed when it has several contigs).
     out : str or Path
         Store directory (.vcz), replaced if present.
     genome_build : str
+        Recorded on the variants.
     variants_chunk : int
+        Variants per Zarr chunk.
     progress : bool
         bio2zarr's progress bar.
     fasta : str or Path, optional
@@ -134,6 +156,19 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     Returns
     -------
     GenotypeStore
+        The new store at ``out``.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist, a data line's field count differs from the header's
+        (:func:`~locusflow.io.vcf.check_sample_columns`), bio2zarr cannot convert it, or ``fasta`` is not
+        an indexed FASTA.
+
+    References
+    ----------
+    Danecek P et al. (2021) GigaScience 10:giab008 (``bcftools norm -m-``); VCF Zarr specification
+    (bio2zarr, sgkit).
     """
     from bio2zarr import vcf as b2z
 
@@ -359,6 +394,22 @@ def standardise(dosage: np.ndarray) -> np.ndarray:
 
     Monomorphic variants become rows of zeros. Uses the population variance (divide by n), as
     plink's r does.
+
+    Parameters
+    ----------
+    dosage : numpy.ndarray
+        Dosages [variants, samples]; NaN = missing (copied, not modified).
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Standardised dosages [variants, samples]: missing calls at the variant mean (so 0 after
+        centring), each row divided by its population standard deviation; rows with zero variance
+        (or all missing) are zeros.
+
+    References
+    ----------
+    Chang CC et al. (2015) GigaScience 4:7 (PLINK 1.9/2, ``plink --r``).
     """
     x = np.array(dosage, dtype=np.float32, copy=True)
     mean = np.nanmean(x, axis=1, keepdims=True)

@@ -32,23 +32,55 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import InputError
+from .variant_id import STR, variant_ids
 
-STR = pd.StringDtype("pyarrow")
 
 _COMP = str.maketrans("ACGTN", "TGCAN")
 
 
 def reverse_complement(allele: str) -> str:
+    """Reverse complement of an allele (A<->T, C<->G, N kept; other characters unchanged).
+
+    Parameters
+    ----------
+    allele : str
+        Upper-case allele, e.g. ``"ACG"``.
+
+    Returns
+    -------
+    str
+        The complemented allele read backwards, e.g. ``"CGT"``.
+    """
     return allele.translate(_COMP)[::-1]
 
 
 def load_reference(ref) -> pd.DataFrame:
     """A reference variant table from a frame, a genotype store (.vcz), a variants dataset, a PLINK
-    prefix/.bim or a tab-separated file with chrom pos ref alt [rsid af variant_id] columns."""
+    prefix/.bim or a tab-separated file with chrom pos ref alt [rsid af variant_id] columns.
+
+    A PLINK .bim gives ref = A2, alt = A1. Chromosome names lose a ``chr`` prefix and go through
+    :data:`locusflow.io.sumstats.CHROM_ALIASES`; alleles are upper-cased.
+
+    Parameters
+    ----------
+    ref : pandas.DataFrame or str or pathlib.Path
+        A frame with chrom pos ref alt columns, a genotype store directory (holding ``locusflow.json``),
+        a ``variants`` dataset directory, a PLINK prefix or ``.bim`` file, or a TSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns chrom (string), pos (int64), ref, alt (upper-case strings), variant_id (built as
+        ``chrom:pos:ref:alt`` when absent) and any of rsid, af, genome_build found in the input;
+        a fresh 0..n-1 index.
+
+    Raises
+    ------
+    InputError
+        When the path is none of the accepted kinds, or the table lacks any of chrom, pos, ref, alt.
+    """
     if isinstance(ref, pd.DataFrame):
         df = ref
     else:
@@ -156,19 +188,24 @@ def chrom_pos_key(g_chrom, r_chrom, g_pos, r_pos):
             (rc.astype(np.int64) << 32) + np.asarray(r_pos, dtype=np.int64))
 
 
-def _arrow_str(c) -> pa.Array:
-    return pa.array(pd.Series(c).reset_index(drop=True).astype(STR)).cast(pa.string())
-
-
-def variant_ids(chrom, pos, ref, alt) -> pd.Series:
-    """``chrom:pos:ref:alt`` strings, built by Arrow compute."""
-    p = pc.cast(pa.array(np.asarray(pos, dtype=np.int64)), pa.string())
-    joined = pc.binary_join_element_wise(_arrow_str(chrom), p, _arrow_str(ref), _arrow_str(alt), ":")
-    return pd.Series(joined.to_pandas(types_mapper={pa.string(): STR}.get), dtype=STR).rename(None)
-
-
 def join_keys(left: np.ndarray, right: np.ndarray):
-    """Inner equi-join of two int64 key arrays: row pairs (i, j), every match (sort + binary search)."""
+    """Inner equi-join of two int64 key arrays: row pairs (i, j), every match (sort + binary search).
+
+    Parameters
+    ----------
+    left : numpy.ndarray of int64
+        Keys of the left rows.
+    right : numpy.ndarray of int64
+        Keys of the right rows.
+
+    Returns
+    -------
+    i : numpy.ndarray of int
+        Left row of each matching pair, ascending.
+    j : numpy.ndarray of int
+        Right row of each pair (``right[j] == left[i]``); within one left row, right rows in their
+        original order (stable sort).
+    """
     order = np.argsort(right, kind="stable")
     sr = right[order]
     lo = np.searchsorted(sr, left, "left")
@@ -318,6 +355,44 @@ def harmonise(gwas: pd.DataFrame, reference: pd.DataFrame, *, ambiguous_window=(
     variant_id; z, beta, af re-signed to alt), ``reasons`` an object array over the gwas rows with the
     drop reason or None, ``case`` the match case of each gwas row ('same', 'swapped', 'flipped',
     'swapped_flipped', '' when dropped).
+
+    Rows join on chrom:pos when the GWAS has both, else on rsid (``snp`` against the reference's
+    ``rsid``). When several reference variants match one row, the best case wins (same, swapped,
+    flipped, swapped + flipped, ambiguous, mismatch), then the first. Strand-ambiguous pairs are
+    resolved by allele frequency outside ``ambiguous_window`` (see the module docstring).
+
+    Parameters
+    ----------
+    gwas : pandas.DataFrame
+        Summary statistics with a1 (effect allele), a2, and any of z, beta, af, chrom, pos, snp.
+    reference : pandas.DataFrame or str or pathlib.Path
+        A :func:`load_reference` frame (recognised by its ``variant_id`` column), or anything
+        :func:`load_reference` accepts.
+    ambiguous_window : tuple of float
+        ``(lo, hi)`` frequency window within which a strand-ambiguous SNP is dropped.
+
+    Returns
+    -------
+    kept : pandas.DataFrame
+        Harmonised rows: the GWAS columns other than chrom pos a1 a2, plus the reference's variant_id
+        chrom pos ref alt, rsid (GWAS ``snp``, else the reference rsid) and genome_build when present;
+        z and beta negated and af replaced by 1 - af where the effect allele is the reference allele.
+    reasons : numpy.ndarray of object
+        Per GWAS row: None when kept, else ``not_in_reference``, ``allele_mismatch`` or
+        ``strand_ambiguous``.
+    case : numpy.ndarray of object
+        Per GWAS row: ``same``, ``swapped``, ``flipped``, ``swapped_flipped``, or ``""`` when dropped.
+
+    Raises
+    ------
+    InputError
+        When ``gwas`` has neither chrom and pos nor ``snp`` with a reference ``rsid`` column.
+
+    References
+    ----------
+    Murphy AE et al. (2021) Bioinformatics 37:4593 (MungeSumstats ``check_strand_ambiguous``);
+    Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``harmonise_data``, action 2);
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291 (ldsc ``munge_sumstats.py``).
     """
     n = len(gwas)
     ref = reference if "variant_id" in reference else load_reference(reference)

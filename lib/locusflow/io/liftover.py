@@ -48,6 +48,11 @@ def load_chain(path, source: str, target: str):
     Returns
     -------
     liftover.ChainFile
+
+    Raises
+    ------
+    InputError
+        When the file does not exist or cannot be read as a chain file.
     """
     from liftover import ChainFile
     path = Path(path)
@@ -69,6 +74,7 @@ def lift_positions(chrom: pd.Series, pos: np.ndarray, chain) -> tuple[np.ndarray
     pos : ndarray of int
         1-based positions.
     chain : liftover.ChainFile
+        The UCSC chain file of the source -> target build (jeremymcrae/liftover).
 
     Returns
     -------
@@ -78,6 +84,10 @@ def lift_positions(chrom: pd.Series, pos: np.ndarray, chain) -> tuple[np.ndarray
         Target on the '-' strand.
     outcome : ndarray of object
         'lifted' or a drop reason of the module docstring (strand/indel is decided by the caller).
+
+    References
+    ----------
+    Kent WJ et al. (2002) Genome Res 12:996 (UCSC chain format, ``liftOver``); jeremymcrae/liftover.
 
     Notes
     -----
@@ -123,6 +133,7 @@ def liftover_sumstats(df: pd.DataFrame, chain) -> tuple[pd.DataFrame, np.ndarray
     df : DataFrame
         Canonical sumstats rows with chrom, pos (float or int; NaN allowed), a1, a2.
     chain : liftover.ChainFile
+        The UCSC chain file of the source -> target build (jeremymcrae/liftover).
 
     Returns
     -------
@@ -130,6 +141,10 @@ def liftover_sumstats(df: pd.DataFrame, chain) -> tuple[pd.DataFrame, np.ndarray
         Same rows; ``pos`` of lifted rows replaced, alleles of '-' strand SNVs complemented.
     reasons : ndarray of object
         None for lifted rows, else the drop reason (module docstring).
+
+    References
+    ----------
+    Kent WJ et al. (2002) Genome Res 12:996 (UCSC chain format, ``liftOver``); jeremymcrae/liftover.
     """
     pos = df["pos"].to_numpy(dtype=float)
     ok = ~np.isnan(pos) & df["chrom"].notna().to_numpy()
@@ -172,6 +187,12 @@ def lift_sumstats(ss, ref, chain, source_build, genome_build) -> dict | None:
     dict or None
         Report entry (from, to, chain, lifted) plus ``reasons`` (per row, popped by the caller); None when
         the file is already in the target build.
+
+    Raises
+    ------
+    InputError
+        When the file's build is unknown or said twice differently, no target build is known, the chain
+        file's name names another direction, or the file has no chrom and pos columns.
     """
     said = {k: normalise_build(v) for k, v in (("file", ss.build), ("--source-build", source_build)) if v}
     if len(set(said.values())) > 1:

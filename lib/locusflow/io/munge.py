@@ -66,9 +66,28 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
         Summary statistics in any layout of :mod:`locusflow.io.sumstats_formats`.
     out : str or Path, optional
         Dataset directory to write (schema ``sumstats``).
+    fmt : str
+        Layout name (:data:`~locusflow.io.sumstats_formats.FORMAT_NAMES`); ``auto`` detects it.
+    columns : dict, optional
+        Column overrides, canonical field -> header name (None: ignore the field).
+    n : float, optional
+        Sample size of every row, replacing the file's; the default ``low_n`` cut is then not applied.
     reference : optional
         Anything :func:`~locusflow.io.harmonise.load_reference` takes; without one the effect allele
         becomes ``alt`` and the other allele ``ref`` as in the file (with a warning).
+    hapmap3 : str or Path, optional
+        SNP list (ldsc ``w_hm3.snplist``: an SNP/RSID/ID column, else CHROM and POS); rows not in it
+        are dropped as ``not_hapmap3``.
+    min_info : float or None
+        Rows with INFO below it are dropped (``low_info``); None keeps every row.
+    min_maf : float or None
+        Rows with min(af, 1 - af) below it are dropped (``low_maf``); None keeps every row.
+    min_n : float, optional
+        Rows with N below it are dropped (``low_n``); default ldsc's rule, N < 90th percentile / 1.5,
+        applied when N varies by row and ``n`` is not given.
+    ambiguous_window : tuple of float
+        ``(lo, hi)``: strand-ambiguous SNPs with a frequency inside it are dropped
+        (:func:`~locusflow.io.harmonise.harmonise`).
     genome_build : str, optional
         Build of the output; must agree with the file's and the reference's unless ``liftover_chain``.
     fasta : str or Path, optional
@@ -79,12 +98,23 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
         reference's); positions lifted with the ``liftover`` package, drops counted by reason.
     source_build : str, optional
         Build of the file's positions when the file does not say.
+    manifest : dict, optional
+        Extra manifest entries of the written dataset (:func:`write_munged`).
 
     Returns
     -------
     MungeResult
         The table (schema ``sumstats``), the report (counts kept and dropped by reason, harmonisation
         cases, ``liftover``, ``ref_check``) and the dropped rows.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or lacks needed columns (:func:`~locusflow.io.sumstats.read_sumstats`),
+        has neither an other-allele column nor a reference to infer it from, has neither chrom and pos
+        nor a reference to place rsids, holds a non-positive position, or when the builds of the file,
+        the configuration and the reference disagree (mixed builds, rsids off the reference's
+        positions), or the liftover inputs are inconsistent; nothing is written then.
 
     References
     ----------
@@ -357,7 +387,26 @@ def _dropped(ss: Sumstats, df: pd.DataFrame, reasons) -> pd.DataFrame:
 
 def write_munged(res: MungeResult, out, manifest: dict | None = None) -> Path:
     """Write the dataset (partitioned by chrom), then ``_munge_report.tsv`` (item, count) and
-    ``_munge_dropped.parquet`` (row snp chrom pos a1 a2 reason); the report is also in the manifest."""
+    ``_munge_dropped.parquet`` (row snp chrom pos a1 a2 reason); the report is also in the manifest.
+
+    The dataset replaces any previous one at ``out`` (``mode="overwrite"``); its manifest records the
+    input file's path and sha256. Report items are ``rows_in_file``, ``kept``, ``dropped:<reason>``,
+    ``harmonised:<case>``, ``ref_check:<class>`` and, after a liftover, ``liftover:<from>-><to>``.
+
+    Parameters
+    ----------
+    res : MungeResult
+        Result of :func:`munge` (its ``report`` names the input file under ``sumstats``).
+    out : str or pathlib.Path
+        Dataset directory.
+    manifest : dict, optional
+        Extra manifest entries; they override ``munge_report`` and ``inputs`` on a clash.
+
+    Returns
+    -------
+    pathlib.Path
+        The dataset directory.
+    """
     from .dataset import file_checksum, write_dataset
     info = {"munge_report": res.report,
             "inputs": {"sumstats": {"path": res.report["sumstats"],

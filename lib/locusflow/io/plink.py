@@ -26,6 +26,30 @@ def _check(path: Path) -> Path:
 
 
 def read_bim(prefix) -> pd.DataFrame:
+    """Variants of a PLINK .bim file: chrom rsid cm pos a1 a2 (a1 = counted allele = ``alt``).
+
+    Chromosome names lose a ``chr`` prefix (any case); alleles are upper-cased.
+
+    Parameters
+    ----------
+    prefix : str or pathlib.Path
+        PLINK prefix; ``<prefix>.bim`` is read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant in file order: chrom, rsid, a1, a2 (str), cm, pos (int64).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, a line has fewer than 6 whitespace-separated columns, or a position
+        is not an integer (the row and value are named).
+
+    References
+    ----------
+    PLINK 1 .bim format (https://www.cog-genomics.org/plink/1.9/formats#bim).
+    """
     path = _check(Path(f"{prefix}.bim"))
     df = pd.read_csv(path, sep=r"\s+", header=None, dtype={0: str, 1: str, 4: str, 5: str},
                      names=["chrom", "rsid", "cm", "pos", "a1", "a2"])
@@ -47,6 +71,27 @@ def read_bim(prefix) -> pd.DataFrame:
 
 
 def read_fam(prefix) -> pd.DataFrame:
+    """Samples of a PLINK .fam file, every column kept as a string.
+
+    Parameters
+    ----------
+    prefix : str or pathlib.Path
+        As :func:`read_bim`; the ``.fam`` file is read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample in file order: fid, iid, father, mother, sex, pheno (str; "NA" not parsed).
+
+    Raises
+    ------
+    InputError
+        When the file is missing or a line has fewer than 6 whitespace-separated columns.
+
+    References
+    ----------
+    PLINK 1 .fam format (https://www.cog-genomics.org/plink/1.9/formats#fam).
+    """
     path = _check(Path(f"{prefix}.fam"))
     df = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, keep_default_na=False,
                      names=["fid", "iid", "father", "mother", "sex", "pheno"])

@@ -8,7 +8,27 @@ from ..errors import InputError
 
 
 def open_database(path, what: str, tables) -> sqlite3.Connection:
-    """Read-only connection to ``path``; an InputError names the file and the first missing table."""
+    """Read-only connection to ``path``; an InputError names the file and the first missing table.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        SQLite database file.
+    what : str
+        What the file should be (e.g. "PredictDB weights"), used in error messages.
+    tables : iterable of str
+        Tables the database must hold.
+
+    Returns
+    -------
+    sqlite3.Connection
+        Connection opened with ``mode=ro``; the caller closes it.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist, is not a SQLite database, or lacks one of ``tables``.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(p, f"{what} (SQLite file not found)")

@@ -65,7 +65,43 @@ class Sumstats:
 
 
 def read_sumstats(path, fmt: str = "auto", columns: dict | None = None, n: float | None = None) -> Sumstats:
-    """Read ``path`` (plain or gzip) in layout ``fmt`` (``auto`` detects it); see the module docstring."""
+    """Read ``path`` (plain or gzip) in layout ``fmt`` (``auto`` detects it); see the module docstring.
+
+    After parsing, ranges are checked (p in [0, 1], LOG10P >= 0, af in [0, 1]), alleles and
+    chromosomes normalised, and z, beta, p and ``neg_log10_p`` computed for every row.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Summary-statistics file (delimited text or GWAS-VCF; plain or gzip).
+    fmt : str
+        Layout name from :data:`~locusflow.io.sumstats_formats.FORMAT_NAMES`; ``"auto"`` (or None)
+        detects it from the header.
+    columns : dict, optional
+        Column overrides, canonical field -> header name (None: ignore that field); see
+        :func:`~locusflow.io.sumstats_formats.resolve_columns`.
+    n : float, optional
+        Sample size for every row, replacing any ``n`` column; without it and without an ``n`` column,
+        ``n = n_cases + n_controls`` when both are given.
+
+    Returns
+    -------
+    Sumstats
+        The canonical frame (``df``: row, the canonical fields found, z, neg_log10_p), with the path,
+        format, column mapping, genome build and rows dropped so far (e.g. ``malformed_row``).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, unreadable or truncated, lacks the columns needed for z (effect
+        allele, position or variant name, and a signed statistic with se or p), holds a value that is
+        not a number, or a p-value / -log10 p / allele frequency out of range; the file, row and
+        column are named.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291 (ldsc ``munge_sumstats.py``, z = beta / se).
+    """
     header = read_header(path)
     fmt = detect_format(header) if fmt in (None, "auto") else fmt
     cmap = resolve_columns(header, fmt, columns) if fmt != "gwas_vcf" else None
@@ -269,6 +305,22 @@ def _single_build(ss: Sumstats) -> str | None:
 
 
 def normalise_build(b) -> str:
+    """Canonical name of a genome-build label.
+
+    Case-insensitive: ``38``, ``GRCh38``, ``hg38``, ``b38``, ``NCBI38`` -> ``GRCh38``; ``37``, ``GRCh37``
+    (and patch releases ``GRCh37.pN``), ``hg19``, ``b37``, ``NCBI37`` -> ``GRCh37``; ``36``, ``GRCh36``,
+    ``hg18``, ``b36``, ``NCBI36`` -> ``NCBI36``.
+
+    Parameters
+    ----------
+    b : object
+        Build label (converted with ``str``; surrounding white space ignored).
+
+    Returns
+    -------
+    str
+        ``"GRCh38"``, ``"GRCh37"`` or ``"NCBI36"``, else ``str(b)`` unchanged.
+    """
     s = str(b).strip().lower()
     if re.fullmatch(r"(grch)?38|hg38|b38|ncbi38", s):
         return "GRCh38"

@@ -141,6 +141,19 @@ class Header:
 
 
 def open_text(path):
+    """Open a plain or gzip-compressed file for reading text (gzip recognised by its magic bytes, not
+    its name).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        File to open.
+
+    Returns
+    -------
+    io.TextIOBase
+        A text-mode file object; the caller closes it.
+    """
     path = Path(path)
     with open(path, "rb") as fh:
         magic = fh.read(2)
@@ -148,7 +161,28 @@ def open_text(path):
 
 
 def read_header(path) -> Header:
-    """First non-``##`` line of a (gzipped) text file, its delimiter and the meta lines before it."""
+    r"""First non-``##`` line of a (gzipped) text file, its delimiter and the meta lines before it.
+
+    The delimiter is a tab when the header holds one, else a comma when it holds commas and no inner
+    spaces, else runs of white space. The file is a VCF when a meta line is ``##fileformat=VCF...`` or
+    the header starts ``#CHROM POS`` and has a ``FORMAT`` column.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Summary-statistics file (plain or gzip).
+
+    Returns
+    -------
+    Header
+        Path, column names (stripped), separator (``"\t"``, ``","`` or None for white space), number of
+        ``##`` lines skipped, those lines, and whether the file is a VCF.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist, cannot be read as text, or has no header line.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(path, "summary statistics file not found")
@@ -175,7 +209,21 @@ def read_header(path) -> Header:
 
 
 def detect_format(header: Header) -> str:
-    """Name of the layout: ``gwas_vcf``, one of :data:`FORMATS`, or ``generic``."""
+    """Name of the layout: ``gwas_vcf``, one of :data:`FORMATS`, or ``generic``.
+
+    The first layout in :data:`FORMATS` one of whose signatures (sets of upper-case column names) is
+    contained in the header wins.
+
+    Parameters
+    ----------
+    header : Header
+        Result of :func:`read_header`.
+
+    Returns
+    -------
+    str
+        ``"gwas_vcf"`` for a VCF, else the matching layout's name, else ``"generic"``.
+    """
     if header.is_vcf:
         return "gwas_vcf"
     up = {c.upper() for c in header.columns}
@@ -193,6 +241,32 @@ def resolve_columns(header: Header, fmt: str, overrides: dict | None = None) -> 
 
     ``overrides`` (field -> header name, case-insensitive; None = ignore the field) win; a named
     column that is not in the file is an :class:`InputError` listing what was found.
+    Then the layout's own mapping of ``fmt`` is applied (a field it maps to nothing present is not
+    looked for further), then :data:`SYNONYMS`; no header column is used for two fields.
+
+    Parameters
+    ----------
+    header : Header
+        Result of :func:`read_header`.
+    fmt : str
+        Layout name (a :data:`FORMATS` name; ``generic`` uses the synonyms only).
+    overrides : dict, optional
+        Canonical field -> header name, or None to leave the field out.
+
+    Returns
+    -------
+    dict
+        Canonical field -> header name as spelt in the file, for the fields found (none mapped to None).
+
+    Raises
+    ------
+    InputError
+        When an override names a field not in :data:`FIELDS` or a column the header lacks.
+
+    References
+    ----------
+    ldsc ``munge_sumstats.py`` ``default_cnames``; MungeSumstats ``sumstatsColHeaders``
+    (Murphy AE et al. (2021) Bioinformatics 37:4593).
     """
     actual = {}
     for c in header.columns:
@@ -233,7 +307,19 @@ def resolve_columns(header: Header, fmt: str, overrides: dict | None = None) -> 
 
 
 def vcf_build(meta: list[str]) -> str | None:
-    """Genome build named by a VCF's ``##reference`` / ``##contig assembly`` lines, if any."""
+    """Genome build named by a VCF's ``##reference`` / ``##contig assembly`` lines, if any.
+
+    Parameters
+    ----------
+    meta : list of str
+        The ``##`` meta lines (:attr:`Header.meta`).
+
+    Returns
+    -------
+    str or None
+        ``"GRCh38"`` (grch38, hg38, b38) or ``"GRCh37"`` (grch37, hg19, b37, hs37, v37) from the first
+        ``##reference`` or ``assembly=`` line naming one; None otherwise.
+    """
     for m in meta:
         if m.startswith("##reference") or "assembly=" in m:
             low = m.lower()
@@ -245,7 +331,23 @@ def vcf_build(meta: list[str]) -> str | None:
 
 
 def vcf_sample_n(meta: list[str]) -> float | None:
-    """Total sample size from a GWAS-VCF ``##SAMPLE=<...TotalCases=..,TotalControls=..>`` line."""
+    """Total sample size from a GWAS-VCF ``##SAMPLE=<...TotalCases=..,TotalControls=..>`` line.
+
+    Parameters
+    ----------
+    meta : list of str
+        As :func:`vcf_build`.
+
+    Returns
+    -------
+    float or None
+        Cases + controls of the first ``##SAMPLE`` line with both, else its ``SampleSize``; None when
+        no ``##SAMPLE`` line gives either.
+
+    References
+    ----------
+    Lyon MS et al. (2021) Genome Biol 22:32 (GWAS-VCF specification).
+    """
     for m in meta:
         if m.startswith("##SAMPLE="):
             cases = re.search(r"TotalCases=([0-9.]+)", m)

@@ -113,6 +113,7 @@ def split_calls(calls: np.ndarray, alt_index: np.ndarray) -> np.ndarray:
     calls : ndarray of int8, shape (variants, samples, ploidy)
         Source calls already gathered to the output rows (-1 = missing, -2 = ploidy padding).
     alt_index : ndarray of int, shape (variants,)
+        Per output row, the source allele index (1 = first ALT) that becomes this row's alt allele.
 
     Returns
     -------

@@ -39,7 +39,20 @@ _ACGT = set("ACGT")
 
 
 def model_id(gene, tissue, method, panel) -> pd.Series:
-    """gene@tissue@method@panel, built once per distinct combination (then gathered per row)."""
+    """gene@tissue@method@panel, built once per distinct combination (then gathered per row).
+
+    Parameters
+    ----------
+    gene : array-like
+        Gene of each weight row.
+    tissue, method, panel : array-like or scalar
+        Per row, or one value for every row (a length-1 value is broadcast).
+
+    Returns
+    -------
+    pandas.Series of object
+        ``gene@tissue@method@panel`` per row (values converted with ``str``), 0..n-1 index.
+    """
     parts = [pd.Series(x, dtype=object).astype(str).to_numpy() for x in (gene, tissue, method, panel)]
     n = len(parts[0])
     if all(len(p) == 1 for p in parts[1:]):          # one tissue/method/panel (a database): genes only
@@ -65,6 +78,40 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     ``tissue`` defaults to the file stem (``TW_Liver_0.5``). ``locate`` (rsid, chrom, pos), e.g. the
     panel's variants or the GWAS, places rsid-only SNPs; a ``varID`` column (``chr1_123_A_G_b38``)
     places them when the database has one. Unplaced SNPs get chrom ``'NA'``.
+
+    Weights are per copy of ``eff_allele`` (``weight_scale='allele'``); alleles are upper-cased; the
+    ``extra`` table gives gene_name, cv_r2, cv_pval, cv_qval and n_snps_in_model (counted from the
+    weights when absent).
+
+    Parameters
+    ----------
+    db : str or pathlib.Path
+        PredictDB SQLite file with tables ``weights`` and ``extra``.
+    tissue : str, optional
+        Tissue name; default the file stem.
+    method : str
+        Model method recorded on the rows (PredictDB: elastic net).
+    panel : str
+        Panel name, part of ``model_id``.
+    locate : pandas.DataFrame, optional
+        rsid, chrom, pos to place SNPs the database does not locate (:func:`place`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows conforming to schema ``weights`` (source ``predictdb``), one per SNP and gene.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or not SQLite, lacks table ``weights`` or ``extra``, the ``weights``
+        table lacks a required column, a row lacks a numeric weight / allele / rsid, or a SNP appears
+        twice in one model.
+
+    References
+    ----------
+    Gamazon ER et al. (2015) Nat Genet 47:1091 (PrediXcan); Barbeira AN et al. (2018) Nat Commun 9:1825
+    (S-PrediXcan); hakyimlab/MetaXcan ``PredictionModel.py``.
     """
     db = Path(db)
     con = open_database(db, "a PredictDB model database", ("weights", "extra"))
@@ -107,7 +154,22 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
 
 
 def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
-    """Fill chrom/pos of rsid-only weights from ``locate`` (rsid, chrom, pos; first hit per rsid)."""
+    """Fill chrom/pos of rsid-only weights from ``locate`` (rsid, chrom, pos; first hit per rsid).
+
+    Only rows whose chrom is ``'NA'`` and whose rsid is in ``locate`` change.
+
+    Parameters
+    ----------
+    w : pandas.DataFrame
+        Weights with rsid, chrom, pos.
+    locate : pandas.DataFrame
+        Variant positions: rsid, chrom, pos (rows without an rsid ignored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``w`` with those rows placed; ``pos`` as nullable Int64.
+    """
     loc = locate[["rsid", "chrom", "pos"]].dropna(subset=["rsid"]).drop_duplicates("rsid")
     m = w[["rsid"]].merge(loc, on="rsid", how="left")
     need = (w["chrom"].astype(str) == "NA").to_numpy() & m["chrom"].notna().to_numpy()
@@ -121,9 +183,33 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
 def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
     """A MetaXcan covariance file as (gene, rsid1, rsid2, value) float64; ``NA`` values dropped.
 
-    gene/rsid1/rsid2 come back as pandas categoricals (Arrow dictionary-encoded, multi-threaded read).
+    gene/rsid1/rsid2 come back as pandas categoricals (Arrow dictionary-encoded, one-threaded read inside a task).
     A file the fast reader rejects is re-read line-aware, so bad rows raise :class:`InputError`
     naming the file, the 1-based data row and the column. ``tissue`` adds that column.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Space-separated ``GENE RSID1 RSID2 VALUE`` file, plain or gzip.
+    tissue : str, optional
+        Tissue of the model database the file belongs to, added as a categorical ``tissue`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns gene, rsid1, rsid2 (categoricals from the fast reader, strings from the checked one),
+        value (float64) and, with ``tissue``, tissue.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, its header is not ``GENE RSID1 RSID2 VALUE``, a row has the wrong
+        number of fields, or a value is neither a number nor NA.
+
+    References
+    ----------
+    Gamazon ER et al. (2015) Nat Genet 47:1091 (PrediXcan); Barbeira AN et al. (2018) Nat Commun 9:1825
+    (S-PrediXcan); hakyimlab/MetaXcan ``PredictionModel.py``.
     """
     path = Path(path)
     if not path.is_file():
@@ -192,7 +278,32 @@ def _rvalue(x):
 
 
 def read_fusion_wgt(path) -> dict:
-    """One FUSION ``.wgt.RDat``: wgt (SNPs x models), models, snps frame, cv (rsq/pval per model), hsq."""
+    """One FUSION ``.wgt.RDat``: wgt (SNPs x models), models, snps frame, cv (rsq/pval per model), hsq.
+
+    Read with the ``rdata`` package (no R). Missing weights become 0.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        FUSION ``.wgt.RDat`` file.
+
+    Returns
+    -------
+    dict
+        ``wgt`` (float ndarray, SNPs x models), ``models`` (list of str; ``model<i>`` when unnamed),
+        ``snps`` (frame: chr, id, cm, pos, a1, a2 as in a .bim), ``cv`` (dict: ``rsq``/``pval`` ->
+        {model: value}), ``hsq`` (float, NaN when absent).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read as RData, lacks ``wgt.matrix``, ``snps`` or ``cv.performance``,
+        or ``wgt.matrix`` does not have one row per SNP.
+
+    References
+    ----------
+    Gusev A et al. (2016) Nat Genet 48:245 (FUSION, gusevlab/fusion_twas).
+    """
     import rdata
     path = Path(path)
     try:
@@ -219,6 +330,36 @@ def read_fusion(pos_file, weights_dir=None, *, panel: str | None = None) -> pd.D
     """Every model of every gene listed in a FUSION ``.pos`` file, as schema ``weights``.
 
     ``weights_dir`` defaults to the ``.pos`` file's folder; ``tissue`` = PANEL column (or the .pos stem).
+
+    Weights act on standardised genotypes (``weight_scale='sd'``); the effect allele is the ``snps`` A1
+    (V5). Zero weights are kept (FUSION imputes missing z from all the model's SNPs);
+    ``n_snps_in_model`` counts the non-zero ones.
+
+    Parameters
+    ----------
+    pos_file : str or pathlib.Path
+        FUSION ``.pos`` file (columns WGT ID CHR P0 P1 [PANEL]).
+    weights_dir : str or pathlib.Path, optional
+        Folder the WGT paths are relative to.
+    panel : str, optional
+        Panel name (part of ``model_id``); default the tissue. Also the tissue when there is no PANEL
+        column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows conforming to schema ``weights`` (source ``fusion``), one per SNP, gene and model
+        (top1/blup/lasso/enet/bslmm), with cv_r2, cv_pval, h2 and tx_start/tx_stop from P0/P1.
+
+    Raises
+    ------
+    InputError
+        When the .pos file or a listed weight file is missing, a required column is absent, a weight
+        file is unreadable (:func:`read_fusion_wgt`), or a SNP appears twice in one model.
+
+    References
+    ----------
+    Gusev A et al. (2016) Nat Genet 48:245 (FUSION, gusevlab/fusion_twas).
     """
     pos_file = Path(pos_file)
     if not pos_file.is_file():
@@ -291,7 +432,26 @@ def _finish(df: pd.DataFrame, source) -> pd.DataFrame:
 
 
 def combine_models(frames) -> pd.DataFrame:
-    """Concatenate imports; a model imported twice is kept once (warning) or is an error if it differs."""
+    """Concatenate imports; a model imported twice is kept once (warning) or is an error if it differs.
+
+    Two imports of one ``model_id`` are the same when their (model_id, rsid, effect_allele,
+    other_allele, weight) rows are equal; empty frames are skipped.
+
+    Parameters
+    ----------
+    frames : iterable of pandas.DataFrame
+        Schema ``weights`` frames (with ``source_file``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every frame, each model once; an empty ``weights`` frame when all are empty.
+
+    Raises
+    ------
+    InputError
+        When a model appears again with different weights (the file and models are named).
+    """
     frames = [f for f in frames if len(f)]
     if not frames:
         return load("weights").empty()
@@ -324,7 +484,31 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
     schema ``weights`` frame, duplicated models checked, ``weight_row`` = 0..n-1.
 
     A source without any weight (a tissue whose PredictDB is empty) is skipped with a warning and listed
-    in ``w.attrs['skipped_sources']``; when every source is empty it is an InputError."""
+    in ``w.attrs['skipped_sources']``; when every source is empty it is an InputError.
+
+    Rows of each model are made contiguous (order kept within a model), so shards are ``weight_row``
+    ranges; the covariance dataset refers to rows by ``weight_row``.
+
+    Parameters
+    ----------
+    sources : list of dict
+        Config ``twas.weights`` entries: ``predictdb`` (with optional tissue, method, panel),
+        ``fusion`` (with optional weights_dir, panel) or ``focus``.
+    locate : pandas.DataFrame, optional
+        rsid, chrom, pos used to place PredictDB SNPs (:func:`place`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Schema ``weights`` rows plus ``weight_row`` (int64); ``attrs['skipped_sources']`` lists the
+        empty sources.
+
+    Raises
+    ------
+    InputError
+        When an entry names none of predictdb, fusion, focus, every source is empty, or a reader or
+        :func:`combine_models` rejects its input.
+    """
     frames = []
     for s in sources:
         if s.get("predictdb"):
@@ -355,7 +539,29 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
 
 
 def import_weights(sources, out, *, locate: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`read_weights`, written as the ``weights`` dataset at ``out`` (Parquet, by chrom)."""
+    """:func:`read_weights`, written as the ``weights`` dataset at ``out`` (Parquet, by chrom).
+
+    The dataset replaces any previous one; its manifest holds each source file's checksum.
+
+    Parameters
+    ----------
+    sources : list of dict
+        As for :func:`read_weights`.
+    out : str or pathlib.Path
+        Dataset directory.
+    locate : pandas.DataFrame, optional
+        As for :func:`read_weights`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The frame written (as :func:`read_weights` returns it).
+
+    Raises
+    ------
+    InputError
+        As :func:`read_weights`.
+    """
     w = read_weights(sources, locate=locate)
     files = [s.get("predictdb") or s.get("fusion") or s.get("focus") for s in sources]
     write_dataset(w, out, "weights", mode="overwrite",
@@ -368,7 +574,25 @@ def covariance_codes(cov: pd.DataFrame, w: pd.DataFrame) -> pd.DataFrame:
     against imported weights (with ``weight_row``): the weight rows of rsid1/rsid2 in the model of the
     row's tissue-gene (-1: not a weight of it), a weight row of that model (-1: no model), the first row
     of each (tissue, gene, rsid1), ``repeat_pair`` (its pair of weight rows came earlier). Once at import:
-    S-PrediXcan then resolves no string per trait. Null (strings resolved) if a tissue-gene has several models."""
+    S-PrediXcan then resolves no string per trait. Null (strings resolved) if a tissue-gene has several models.
+
+    Parameters
+    ----------
+    cov : pandas.DataFrame
+        Covariance rows: tissue, gene, rsid1, rsid2, value (strings or categoricals).
+    w : pandas.DataFrame
+        Imported weights (:func:`read_weights`) with tissue, gene, rsid, model_id, weight_row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``cov`` with weight_row1, weight_row2, model_row (int32; nullable Int64, all null,
+        when the codes cannot be built), first_rsid1 and repeat_pair (bool; nullable boolean then).
+
+    References
+    ----------
+    Barbeira AN et al. (2018) Nat Commun 9:1825 (S-PrediXcan).
+    """
     cov, n = cov.copy(), len(cov)
     tg = w["tissue"].astype(str) + "\t" + w["gene"].astype(str)
     if "weight_row" not in w or not len(w) or w["weight_row"].isna().any() or \
@@ -417,6 +641,26 @@ def write_predictdb(weights: pd.DataFrame, extra: pd.DataFrame, path) -> Path:
 
     ``weights``: rsid, gene, weight, ref_allele, eff_allele; ``extra``: gene, genename, n.snps.in.model,
     pred.perf.R2, pred.perf.pval[, pred.perf.qval]. Used to build benchmark and test inputs.
+    An existing file at ``path`` is replaced; indexes on weights.gene, weights.rsid and extra.gene are
+    created.
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        Weight rows with at least rsid, gene, weight, ref_allele, eff_allele (other columns ignored).
+    extra : pandas.DataFrame
+        Per-gene table, written as given.
+    path : str or pathlib.Path
+        Database file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    References
+    ----------
+    hakyimlab/MetaXcan ``PredictionModel.py`` (PredictDB layout).
     """
     path = Path(path)
     path.unlink(missing_ok=True)
@@ -432,7 +676,26 @@ def write_predictdb(weights: pd.DataFrame, extra: pd.DataFrame, path) -> Path:
 
 
 def write_covariance(cov: pd.DataFrame, path) -> Path:
-    """Write (gene, rsid1, rsid2, value) as a MetaXcan covariance file (``GENE RSID1 RSID2 VALUE``, gz)."""
+    """Write (gene, rsid1, rsid2, value) as a MetaXcan covariance file (``GENE RSID1 RSID2 VALUE``, gz).
+
+    Space-separated, values with 17 significant digits; gzip-compressed when ``path`` ends in ``.gz``.
+
+    Parameters
+    ----------
+    cov : pandas.DataFrame
+        Columns gene, rsid1, rsid2, value (others ignored).
+    path : str or pathlib.Path
+        Output file (gzip when it ends in ``.gz``).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written, read back by :func:`read_covariance` and by MetaXcan.
+
+    References
+    ----------
+    hakyimlab/MetaXcan (SNP covariance file layout).
+    """
     out = cov.rename(columns={"gene": "GENE", "rsid1": "RSID1", "rsid2": "RSID2", "value": "VALUE"})
     out[["GENE", "RSID1", "RSID2", "VALUE"]].to_csv(path, sep=" ", index=False, float_format="%.17g",
                                                     compression="gzip" if str(path).endswith(".gz") else None)

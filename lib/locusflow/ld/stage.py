@@ -64,7 +64,28 @@ DEFAULTS = {k: v.default for k, v in CONFIG.items() if k != "store"}
 
 
 def read_samples(spec, store: GenotypeStore):
-    """Sample ids from a list or a file (one id per line, or PLINK keep format FID IID); None = all."""
+    """Sample ids from a list or a file (one id per line, or PLINK keep format FID IID); None = all.
+
+    In a file, lines starting with ``#`` are skipped and the second column (IID) is taken when there
+    are two or more. Every id is checked against the store.
+
+    Parameters
+    ----------
+    spec : list or tuple or str or pathlib.Path or None
+        The ``ld.samples`` config value: ids, or a file of ids.
+    store : GenotypeStore
+        The genotype store the ids must belong to.
+
+    Returns
+    -------
+    list of str or None
+        The ids in the given order, or None (all samples) when ``spec`` is None.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist or an id is not a sample of ``store``.
+    """
     if spec is None:
         return None
     if isinstance(spec, (list, tuple)):
@@ -81,7 +102,46 @@ def read_samples(spec, store: GenotypeStore):
 
 def make_blocks(store: GenotypeStore, opts: dict, *, genome_build: str = "GRCh37", samples=None,
                 engine: str = "local", spark=None) -> pd.DataFrame:
-    """Blocks (schema ld_blocks) covering every variant of ``store`` as ``opts['blocks']`` says."""
+    """Blocks (schema ld_blocks) covering every variant of ``store`` as ``opts['blocks']`` says.
+
+    ``ldsplit`` computes data-driven blocks per chromosome (through the engine's work list);
+    ``fixed`` makes windows of ``window`` variants; a path is read as a BED file of blocks; any other
+    name is a published set (LDetect ``EUR``/``AFR``/``ASN``, the FOCUS ``focus_*`` sets) for
+    ``genome_build``. Every variant is then assigned to exactly one block
+    (:func:`locusflow.ld.blocks.assign_blocks`).
+
+    Parameters
+    ----------
+    store : GenotypeStore
+        The genotype store.
+    opts : dict
+        The ``ld`` config section; keys absent or None take :data:`DEFAULTS`.
+    genome_build : str
+        Build of the store's positions (chooses the published set's coordinates).
+    samples : list of str, optional
+        Sample ids used (their number enters each block's cost; ldsplit correlations use them only).
+    engine : str
+        ``local``, ``dask`` or ``spark`` (ldsplit only).
+    spark : pyspark.sql.SparkSession, optional
+        Session for ``engine='spark'``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of schema ``ld_blocks``, one per block holding at least one variant.
+
+    Raises
+    ------
+    InputError
+        When a BED file of blocks is missing or malformed, a published set is unknown for ``genome_build``,
+    or a sample id is unknown.
+
+    References
+    ----------
+    Berisa T. & Pickrell J.K. (2016) Bioinformatics 32:283-285 (LDetect); Mancuso N. et al. (2019)
+    Nat Genet 51:675 (FOCUS block sets, pyfocus 0.802); Privé F. (2022) Bioinformatics 38:255-256
+    (ldsplit, bigsnpr ``snp_ldsplit``).
+    """
     o = {**DEFAULTS, **{k: v for k, v in opts.items() if v is not None}}
     spec = str(o["blocks"])
     var = store.variants
@@ -130,12 +190,20 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
     opts : dict
         The ``ld`` config section (keys of :data:`CONFIG`).
     genome_build, engine, spark, progress
-        As in the pipeline config.
+        As in the pipeline config: genome_build (str) of the store's positions; engine (str:
+        ``local``, ``dask`` or ``spark``) that runs the work units; spark (SparkSession, optional) for
+        ``engine='spark'``; progress (bool) shows a progress bar while the matrices are built.
 
     Returns
     -------
     dict
         Summary: blocks, source, variants, ld_variants, dropped_maf_or_monomorphic, largest_block.
+
+    Raises
+    ------
+    InputError
+        When the store is not a genotype store, a sample id is unknown (:func:`read_samples`), or the
+        blocks cannot be made (:func:`make_blocks`).
     """
     from ..io.genotypes import GenotypeStore     # zarr: imported when the stage runs, not at CLI start
     from .matrix import build_ld

@@ -17,7 +17,13 @@ LD_COLOURS = ("#357ebd", "#46b8da", "#5cb85c", "#eea236", "#d43f3a")
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend (import here so the package does not pay for matplotlib)."""
+    """matplotlib.pyplot on the Agg backend (import here so the package does not pay for matplotlib).
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``, after ``matplotlib.use("Agg")`` (no display needed).
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -30,6 +36,7 @@ def save_figure(fig, stem, formats=FORMATS, dpi: int = 120) -> list[str]:
     Parameters
     ----------
     fig : matplotlib.figure.Figure
+        The figure to save; it is closed afterwards.
     stem : str or Path
         Output path without suffix; parent directories are created.
     formats : sequence of str
@@ -54,13 +61,36 @@ def save_figure(fig, stem, formats=FORMATS, dpi: int = 120) -> list[str]:
 
 
 def neglog10(p) -> np.ndarray:
-    """-log10 p, with p = 0 mapped to the smallest positive double (finite)."""
+    """-log10 p, with p = 0 mapped to the smallest positive double (finite).
+
+    Parameters
+    ----------
+    p : array-like of float
+        p-values; values are clipped to [smallest positive double, 1] first (so p > 1 gives 0), NaN stays NaN.
+
+    Returns
+    -------
+    ndarray of float
+        -log10 of the clipped p-values (at most about 307.65), same shape as ``p``.
+    """
     p = np.asarray(p, dtype=float)
     return -np.log10(np.clip(p, np.finfo(float).tiny, 1.0))
 
 
 def z_to_p(z) -> np.ndarray:
-    """Two-sided normal p-value 2 Phi(-|z|)."""
+    """Two-sided normal p-value 2 Phi(-|z|).
+
+    Parameters
+    ----------
+    z : array-like of float
+        z-scores.
+
+    Returns
+    -------
+    ndarray of float
+        Two-sided p-values from the standard normal survival function (accurate in the far tail; NaN stays
+        NaN), same shape as ``z``.
+    """
     return 2.0 * stats.norm.sf(np.abs(np.asarray(z, dtype=float)))
 
 
@@ -76,6 +106,10 @@ def genomic_control(p) -> float:
     -------
     float
         lambda_GC (NaN when there is no valid p-value).
+
+    References
+    ----------
+    Devlin B, Roeder K (1999) Genomic control for association studies. Biometrics 55:997-1004.
     """
     p = np.asarray(p, dtype=float)
     p = p[np.isfinite(p) & (p > 0) & (p <= 1)]
@@ -85,6 +119,18 @@ def genomic_control(p) -> float:
 
 
 def chrom_key(chrom: str):
-    """Sort key for chromosome names: 1..22 numerically, then X, Y, MT, then the rest alphabetically."""
+    """Sort key for chromosome names: 1..22 numerically, then X, Y, MT, then the rest alphabetically.
+
+    Parameters
+    ----------
+    chrom : str or int
+        Chromosome name without ``chr`` (``M`` sorts as ``MT``).
+
+    Returns
+    -------
+    tuple
+        ``(0, number, "")`` for a numeric name, else ``(1, rank, name)`` with rank 23 for X, 24 for Y, 25 for
+        MT/M and 99 for anything else.
+    """
     c = str(chrom)
     return (0, int(c), "") if c.isdigit() else (1, {"X": 23, "Y": 24, "MT": 25, "M": 25}.get(c, 99), c)

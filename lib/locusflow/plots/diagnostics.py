@@ -17,6 +17,7 @@ def ld_diagnostic(fm: pd.DataFrame, title: str = ""):
     fm : DataFrame
         finemap_snp rows (z, ld_z_std_diff, ld_flagged, rsid, variant_id).
     title : str
+        Axes title.
 
     Returns
     -------

@@ -30,6 +30,7 @@ def top_loci(gwas: pd.DataFrame, *, p_threshold: float = 5e-8, flank: int = 500_
     flank : int
         Leads are more than ``flank`` bp apart; the locus is lead +- flank.
     max_loci : int
+        Most loci returned.
 
     Returns
     -------
@@ -49,7 +50,20 @@ def _rows(paths, root, **meta) -> list[dict]:
 
 
 def write_index(index: pd.DataFrame, out_dir) -> Path:
-    """Write the plot_index dataset to ``<out_dir>/index`` (paths in it are relative to ``out_dir``)."""
+    """Write the plot_index dataset to ``<out_dir>/index`` (paths in it are relative to ``out_dir``).
+
+    Parameters
+    ----------
+    index : DataFrame
+        plot_index rows, as :func:`plot_run` returns them.
+    out_dir : str or Path
+        The figures' directory; an existing ``index`` dataset there is overwritten.
+
+    Returns
+    -------
+    Path
+        ``<out_dir>/index``.
+    """
     from ..io.dataset import write_dataset
     return write_dataset(index, Path(out_dir) / "index", "plot_index", mode="overwrite")
 
@@ -61,6 +75,7 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
     Parameters
     ----------
     run : locusflow.plots.data.RunResults
+        The run whose datasets are drawn (figures whose datasets it lacks are skipped).
     out_dir : str or Path, optional
         Directory of the figures; the index's paths are relative to it.
     formats : sequence of str

@@ -29,6 +29,7 @@ def focus_figure(rows: pd.DataFrame, omega: np.ndarray | None = None, title: str
     omega : ndarray, optional
         Predicted-expression correlation of the genes, in the order of ``rows`` sorted by ``pos``.
     title : str
+        Figure title.
 
     Returns
     -------
@@ -83,7 +84,31 @@ def focus_figure(rows: pd.DataFrame, omega: np.ndarray | None = None, title: str
 
 
 def predicted_expression_corr(run, model_ids) -> np.ndarray | None:
-    """Omega of ``model_ids`` from the run's weights dataset and stored LD blocks (None without them)."""
+    """Omega of ``model_ids`` from the run's weights dataset and stored LD blocks (None without them).
+
+    Parameters
+    ----------
+    run : locusflow.plots.data.RunResults
+        The run; needs its ``weights`` dataset and the LD stage's matrices (``<ld_dir>/index``).
+    model_ids : sequence of str
+        Gene models, in the order of Omega's rows and columns. Weights are matched to LD variants as
+        ``chrom:pos:other:effect`` (sign +1) or, failing that, ``chrom:pos:effect:other`` (sign -1); weights
+        without a position or not found in the LD matrices are left out. Variants are looked up on the
+        chromosome of the first weight row (the models of one FOCUS block share a chromosome).
+
+    Returns
+    -------
+    ndarray of float, shape (k, k), or None
+        Correlation of the models' predicted expression: with allele-scale weights scaled by
+        sqrt(2 f (1 - f)) (f the LD panel's alt frequency), cov = sum over blocks of W' R W, then
+        normalised by its diagonal (a model with no matched SNP gets a zero row and column). SNP pairs in
+        different LD blocks count as uncorrelated. None when the run lacks weights or LD matrices.
+
+    References
+    ----------
+    Mancuso N et al. (2019) Probabilistic fine-mapping of transcriptome-wide association studies.
+    Nat Genet 51:675-682 (Omega, the predicted-expression correlation of FOCUS; pyfocus ``viz.py``).
+    """
     w = run.table("weights")
     if w is None or not (run.ld_dir / "index").exists():
         return None
@@ -116,8 +141,12 @@ def focus_figures(run, out_dir, formats=("png", "svg")) -> list[str]:
     Parameters
     ----------
     run : locusflow.plots.data.RunResults
+        The run; its focus dataset, TWAS gene positions (else the model's transcript midpoint), weights and
+        LD matrices (for Omega, :func:`predicted_expression_corr`) are read.
     out_dir : str or Path
+        Output directory (``:`` in block ids becomes ``_`` in file names).
     formats : sequence of str
+        Any of ``png``, ``svg``, ``pdf``.
 
     Returns
     -------
@@ -141,7 +170,7 @@ def focus_figures(run, out_dir, formats=("png", "svg")) -> list[str]:
 
 
 def plot_blocks(res: pd.DataFrame, pops: list, out, params: dict) -> int:
-    """The focus stage's ``plot: true``: ``<out>/<block_id>.<population>.{png,pdf}`` per fine-mapped block.
+    """FOCUS figures of a ``focus(...)`` result: ``<out>/<block_id>.<population>.{png,pdf}`` per block.
 
     Omega is the one FOCUS itself used (:func:`locusflow.focus.block_details`, recomputed from the
     populations' inputs), so the figure shows exactly the model that was fitted.

@@ -21,7 +21,11 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
     Parameters
     ----------
     run : locusflow.plots.data.RunResults
-    chrom, start, stop : region (1-based, inclusive)
+        The run whose GWAS, LD, fine-mapping and FOCUS datasets are read.
+    chrom : str
+        Chromosome of the region (no ``chr`` prefix).
+    start, stop : int
+        The region, 1-based, inclusive.
     lead : str, optional
         variant_id of the lead SNP; default the smallest GWAS p in the region.
     build : str
@@ -132,7 +136,22 @@ def _focus(ax, focus, start, stop):
 
 def gene_rows(genes: pd.DataFrame, start: int, stop: int) -> np.ndarray:
     """Track row of each gene so that neither bars nor their labels (about 0.9% of the region per character
-    at 7 pt on a 9-inch figure) overlap."""
+    at 7 pt on a 9-inch figure) overlap.
+
+    Parameters
+    ----------
+    genes : DataFrame
+        Genes of the region, with ``start``, ``stop`` and ``gene_name`` (as :func:`genes_in_region` gives).
+    start, stop : int
+        The plotted region in bp; gene bars are clipped to it.
+
+    Returns
+    -------
+    ndarray of int
+        Row of each gene (0 is the top track), from :func:`stack_rows` over each clipped bar widened to its
+        centred label (name length + 2 characters, 0.45% of the region each), with a gap of 0.5% of the
+        region; empty when there are no genes.
+    """
     if not len(genes):
         return np.zeros(0, dtype=int)
     lo = np.maximum(genes["start"].to_numpy(float), start)

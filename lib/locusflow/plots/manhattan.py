@@ -50,6 +50,27 @@ def lead_points(df: pd.DataFrame, threshold: float, window: int = 500_000, max_l
 
     Greedy clumping by position (as LocusZoom / FUMA lead-SNP selection without LD): take the smallest p,
     drop everything within the window, repeat. At most ``max_labels`` rows, smallest p first.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per variant or gene, with ``chrom``, ``pos`` and ``p``.
+    threshold : float
+        Only rows with p strictly below it can lead.
+    window : int, optional
+        bp: a row closer than this to an already chosen lead on its chromosome is skipped.
+    max_labels : int, optional
+        Most leads returned.
+
+    Returns
+    -------
+    DataFrame
+        The lead rows of ``df`` (its index and columns kept), smallest p first.
+
+    References
+    ----------
+    Watanabe K, Taskesen E, van Bochoven A, Posthuma D (2017) Functional mapping and annotation of genetic
+    associations with FUMA. Nat Commun 8:1826 (lead SNPs and loci; here by distance only, without LD).
     """
     hits = df[df["p"] < threshold].sort_values("p")
     leads = []
@@ -85,6 +106,7 @@ def manhattan(df: pd.DataFrame, *, label: str | None = None, threshold: float = 
         Lead points are at least this many bp apart (default 500 kb for variants, 0 for genes: every
         significant gene is named).
     ax : matplotlib Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
@@ -139,13 +161,21 @@ def qq(p, *, title: str = "", what: str = "variants", ax=None):
     p : array-like
         p-values; non-finite ones are left out.
     title : str
+        Axes title.
     what : str
         "variants" or "genes" (legend text).
     ax : matplotlib Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure of ``ax``.
+
+    References
+    ----------
+    Devlin B, Roeder K (1999) Genomic control for association studies. Biometrics 55:997-1004
+    (lambda_GC, :func:`locusflow.plots.common.genomic_control`).
     """
     plt = pyplot()
     p = np.asarray(p, dtype=float)

@@ -24,7 +24,18 @@ UPSTREAM = ("sumstats", "ld_matrices", "twas_results", "twas_weights", "finemap_
 
 
 def upstream(cfg) -> list:
-    """The published datasets a figure reads (those that exist)."""
+    """The published datasets a figure reads (those that exist).
+
+    Parameters
+    ----------
+    cfg : dict
+        The run's configuration (for :func:`locusflow.layout.dataset_path`).
+
+    Returns
+    -------
+    list of Path
+        Paths of the :data:`UPSTREAM` datasets that exist, in that order (the plots stage's inputs).
+    """
     from ..layout import dataset_path
     return [p for p in (dataset_path(cfg, d) for d in UPSTREAM) if p.exists()]
 

@@ -48,15 +48,22 @@ def ihh_gaps(pos, map_pos=None, gap_scale: float | None = 20000, max_gap: float 
 
     Parameters
     ----------
-    pos : (m,) 1-based positions, sorted
-    map_pos : (m,) genetic positions to integrate over instead of bp
-    gap_scale : physical gaps longer than this are scaled down to it
-    max_gap : physical gaps longer than this stop integration (NaN)
-    is_accessible : boolean per base (1-based pos - 1); scales gaps by their accessible fraction
+    pos : array-like of int, shape (m,)
+        1-based positions, sorted.
+    map_pos : array-like of float, shape (m,), optional
+        Genetic positions to integrate over instead of bp.
+    gap_scale : float, optional
+        Physical gaps longer than this are scaled down to it (None or <= 0: no scaling; ignored when
+        ``is_accessible`` is given).
+    max_gap : float, optional
+        Physical gaps longer than this stop integration (NaN); None or <= 0: no limit.
+    is_accessible : array-like of bool, optional
+        Accessibility per base (index 1-based pos - 1); scales gaps by their accessible fraction.
 
     Returns
     -------
-    (m - 1,) float64 gaps; -1 where integration must stop
+    ndarray of float64, shape (m - 1,)
+        Gaps; -1 where integration must stop.
 
     References
     ----------
@@ -90,16 +97,28 @@ def ihs(h, pos, map_pos=None, min_ehh: float = 0.05, min_maf: float = 0.05, incl
 
     Parameters
     ----------
-    h : (m, n) phased 0/1 haplotypes
-    pos : (m,) positions
-    map_pos, gap_scale, max_gap, is_accessible : see `ihh_gaps`
-    min_ehh : integration stops where EHH falls to this
-    min_maf : variants with a rarer minor allele get NaN
-    include_edges : report cores whose EHH never decays before the contig end
+    h : array-like of int, shape (m, n)
+        Phased 0/1 haplotypes (variants x haplotypes, no missing alleles).
+    pos : array-like of int, shape (m,)
+        1-based positions, sorted.
+    map_pos, gap_scale, max_gap, is_accessible
+        See :func:`ihh_gaps`.
+    min_ehh : float
+        Integration stops where EHH falls to this.
+    min_maf : float
+        Variants with a rarer minor allele get NaN.
+    include_edges : bool
+        Report cores whose EHH never decays before the contig end (else NaN).
 
     Returns
     -------
-    (m,) float64
+    ndarray of float64, shape (m,)
+        log(iHH_1 / iHH_0) per variant, NaN where undefined.
+
+    Raises
+    ------
+    InputError
+        When ``h`` is not 2-D or holds a value other than 0 and 1.
 
     References
     ----------
@@ -117,11 +136,13 @@ def nsl(h) -> np.ndarray:
 
     Parameters
     ----------
-    h : (m, n) phased 0/1 haplotypes
+    h : array-like of int, shape (m, n)
+        As :func:`ihs`.
 
     Returns
     -------
-    (m,) float64
+    ndarray of float64, shape (m,)
+        log(nSL_1 / nSL_0) per variant, NaN where undefined; bad haplotypes raise as in :func:`ihs`.
 
     References
     ----------
@@ -140,12 +161,20 @@ def xpehh(h1, h2, pos, map_pos=None, min_ehh: float = 0.05, include_edges: bool 
 
     Parameters
     ----------
-    h1, h2 : (m, n1), (m, n2) phased 0/1 haplotypes of the two populations at the same variants
-    pos, map_pos, min_ehh, include_edges, gap_scale, max_gap, is_accessible : as in `ihs`
+    h1, h2 : array-like of int, shapes (m, n1) and (m, n2)
+        Phased 0/1 haplotypes of the two populations at the same variants.
+    pos, map_pos, min_ehh, include_edges, gap_scale, max_gap, is_accessible
+        As in :func:`ihs`.
 
     Returns
     -------
-    (m,) float64
+    ndarray of float64, shape (m,)
+        log(iHH_pop1 / iHH_pop2) per variant (iHH over all pairs of haplotypes), NaN where undefined.
+
+    Raises
+    ------
+    InputError
+        When ``h1`` or ``h2`` is not 2-D or holds a value other than 0 and 1.
 
     References
     ----------
@@ -164,12 +193,16 @@ def similar_sized_bins(x, n_bins: int) -> np.ndarray:
 
     Parameters
     ----------
-    x : values (alt allele counts)
-    n_bins : number of bins wanted
+    x : array-like
+        Values (alt allele counts); non-empty.
+    n_bins : int
+        Number of bins wanted.
 
     Returns
     -------
-    bin edges (float or int array)
+    ndarray
+        Bin edges, increasing, from min(x) to max(x) (dtype of ``x``); every ``len(x) // n_bins``-th
+        sorted value, duplicates merged, so there may be fewer than ``n_bins`` bins.
 
     References
     ----------
@@ -187,11 +220,13 @@ def standardize(score) -> np.ndarray:
 
     Parameters
     ----------
-    score : (m,) scores, NaN ignored
+    score : array-like of float, shape (m,)
+        Scores (unstandardised XP-EHH); NaN ignored.
 
     Returns
     -------
-    (m,) float64
+    ndarray of float64, shape (m,)
+        (score - mean) / sd with the population sd (ddof 0); NaN stays NaN.
 
     References
     ----------
@@ -206,15 +241,23 @@ def standardize_by_allele_count(score, aac, bins=None, n_bins: int | None = None
 
     Parameters
     ----------
-    score : (m,) unstandardised iHS or nSL
-    aac : (m,) alt allele counts
-    bins : bin edges; default `similar_sized_bins` of the non-NaN variants' counts into ``n_bins``
-        (default max(aac) // 2) bins
-    n_bins : number of bins when ``bins`` is not given
+    score : array-like of float, shape (m,)
+        Unstandardised iHS or nSL.
+    aac : array-like of int, shape (m,)
+        Alt allele counts.
+    bins : array-like, optional
+        Bin edges; default :func:`similar_sized_bins` of the non-NaN variants' counts into ``n_bins``
+        (default max(aac) // 2) bins.
+    n_bins : int, optional
+        Number of bins when ``bins`` is not given.
 
     Returns
     -------
-    (standardised scores, bin edges)
+    standardised : ndarray of float64, shape (m,)
+        (score - bin mean) / bin sd; bin statistics over [b_i, b_i+1) with the last bin closed; a count
+        below the first edge uses the first bin, one above the last edge the last bin.
+    bins : ndarray
+        The bin edges used.
 
     References
     ----------
@@ -249,15 +292,22 @@ def scan_kernel(unit: dict, store: str, hap_index, ref_index=None, params: dict 
 
     Parameters
     ----------
-    unit : one chromosome: start, stop rows of the store
-    store : genotype store path
-    hap_index, ref_index : store sample positions of the population and reference
-    params : ihs/xpehh parameters
-    names : (population, reference)
+    unit : dict
+        One chromosome: ``start``, ``stop`` rows of the store (stop exclusive).
+    store : str
+        Genotype store path.
+    hap_index, ref_index : array-like of int
+        Store sample positions of the population and of the reference (``ref_index`` None: no XP-EHH).
+    params : dict, optional
+        :func:`ihs` / :func:`xpehh` parameters (min_ehh, min_maf, include_edges, gap_scale, max_gap).
+    names : tuple of (str, str or None)
+        (population, reference), written to the ``population`` and ``reference`` columns.
 
     Returns
     -------
-    pandas.DataFrame (schema selection_scan, unstandardised)
+    pandas.DataFrame
+        Schema selection_scan rows, unstandardised: ``ihs_unstd``, ``nsl_unstd``, ``xpehh_unstd`` (NaN
+        without a reference), ``alt_count``; ``ihs``, ``nsl`` and ``xpehh`` are NaN.
 
     References
     ----------
@@ -289,16 +339,37 @@ def run_selection_scan(store, populations, population: str, reference: str | Non
 
     Parameters
     ----------
-    store : genotype store ingested from a phased VCF (multi-allelic records split at ingest)
-    populations : pandas.Series, population label per sample id
-    population, reference : the population scanned and the XP-EHH reference (optional)
-    n_bins : alt-count bins for standardising iHS and nSL (default scikit-allel's max(count) // 2)
-    engine, spark : work-list runner; one unit per chromosome (the scans run along a whole chromosome)
-    params : min_ehh, min_maf, include_edges, gap_scale, max_gap (see `ihs`)
+    store : str or Path
+        Genotype store ingested from a phased VCF (multi-allelic records split at ingest).
+    populations : pandas.Series
+        Population label per sample id (index); store samples without one are in no population.
+    population : str
+        The population scanned.
+    reference : str, optional
+        The XP-EHH reference population (no XP-EHH without it).
+    n_bins : int, optional
+        Alt-count bins for standardising iHS and nSL (default scikit-allel's max(count) // 2).
+    engine : {"local", "dask", "spark"}
+        Work-list runner (:func:`locusflow.engine.runner.run_worklist`); one unit per chromosome (the
+        scans run along a whole chromosome).
+    spark : SparkSession, optional
+        The session used when ``engine`` is ``"spark"``.
+    progress : bool
+        A progress bar for the local loop.
+    **params
+        min_ehh, min_maf, include_edges, gap_scale, max_gap (see :func:`ihs`).
 
     Returns
     -------
-    pandas.DataFrame (schema ``selection_scan``)
+    pandas.DataFrame
+        Schema ``selection_scan``: unstandardised and standardised iHS, nSL (within alt-count bins over
+        the whole store) and XP-EHH (over all variants; NaN without ``reference``).
+
+    Raises
+    ------
+    InputError
+        When ``population`` (or ``reference``) has fewer than 2 samples in the store, or the haplotypes
+        are not phased 0/1.
 
     References
     ----------

@@ -126,10 +126,24 @@ def scan(h, gaps, mode, min_ehh, min_maf, include_edges):
 
     Parameters
     ----------
-    h : (m, n) int8 0/1 haplotypes
-    gaps : (m - 1,) integration gaps (-1 = stop)
-    mode : 0 iHS, 1 XP-EHH, 2 nSL
-    min_ehh, min_maf, include_edges : as ``allel.ihs``
+    h : ndarray of int8, shape (m, n)
+        0/1 haplotypes (variants x haplotypes), C-contiguous.
+    gaps : ndarray of float64, shape (m - 1,)
+        Integration gaps (-1 = stop), as :func:`locusflow.popgen.ehh.ihh_gaps`.
+    mode : int
+        0 iHS, 1 XP-EHH, 2 nSL.
+    min_ehh : float
+        Integration stops where EHH falls to this (as ``allel.ihs``).
+    min_maf : float
+        Variants with a rarer minor allele get NaN (as ``allel.ihs``).
+    include_edges : bool
+        Report cores whose EHH never decays before the end of the scan (as ``allel.ihs``).
+
+    Returns
+    -------
+    stat0, stat1 : ndarray of float64, shape (m,)
+        One direction's statistic per variant for allele 0 and allele 1 (mode 1: stat0 only, over all
+        pairs); NaN where undefined. The caller adds the forward and the reversed scan.
 
     References
     ----------

@@ -11,7 +11,25 @@ from ..io.genotypes import GenotypeStore
 
 
 def allele_frequencies(dosage: np.ndarray) -> pd.DataFrame:
-    """Frequencies from a [variants, samples] dosage matrix with NaN for missing calls."""
+    """Frequencies from a [variants, samples] dosage matrix with NaN for missing calls.
+
+    Parameters
+    ----------
+    dosage : ndarray of float, shape (n_variants, n_samples)
+        Alt-allele dosages (0-2) with NaN for missing calls.
+
+    Returns
+    -------
+    DataFrame
+        One row per variant: ``alt_freq`` = sum(dosage) / (2 n_nonmissing), ``maf`` = min(alt_freq,
+        1 - alt_freq), ``obs_ct`` = 2 n_nonmissing and ``het_obs`` = #(dosage == 1) / n_nonmissing; NaN
+        frequencies for a variant with no called sample.
+
+    References
+    ----------
+    Chang CC et al. (2015) Second-generation PLINK: rising to the challenge of larger and richer datasets.
+    GigaScience 4:7 (``plink --freq`` / ``plink2 --freq`` ALT_FREQS and OBS_CT).
+    """
     ok = ~np.isnan(dosage)
     n = ok.sum(1)
     total = np.where(ok, dosage, 0).sum(1, dtype=np.float64)
@@ -22,7 +40,28 @@ def allele_frequencies(dosage: np.ndarray) -> pd.DataFrame:
 
 
 def frequency_kernel(unit: dict, store: str, samples=None) -> pd.DataFrame:
-    """Work unit: rows ``unit['start']:unit['stop']`` of ``store``; optional sample subset (ids)."""
+    """Work unit: rows ``unit['start']:unit['stop']`` of ``store``; optional sample subset (ids).
+
+    Parameters
+    ----------
+    unit : dict
+        The work unit; ``start`` and ``stop`` are variant row numbers of the store (stop exclusive).
+    store : str
+        Path of a locusflow genotype store (``locusflow ingest``).
+    samples : sequence of str, optional
+        Sample ids to count; default every sample of the store.
+
+    Returns
+    -------
+    DataFrame
+        ``variant_id``, ``chrom``, ``pos`` of the unit's variants, then the columns of
+        :func:`allele_frequencies`.
+
+    Raises
+    ------
+    InputError
+        When ``store`` is not a genotype store, or a sample id is not in it.
+    """
     g = GenotypeStore(store)
     idx = None if samples is None else g.sample_index(samples)
     d = g.dosages(unit["start"], unit["stop"], samples=idx)

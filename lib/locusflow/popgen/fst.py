@@ -34,13 +34,18 @@ def population_counts(dosage: np.ndarray, pop: np.ndarray, n_pops: int) -> dict:
 
     Parameters
     ----------
-    dosage : (v, n) alt dosages, NaN = missing
-    pop : (n,) population index 0..n_pops-1 of each sample, -1 = in no population
-    n_pops : number of populations
+    dosage : ndarray of float, shape (v, n)
+        Alt dosages (0-2) of v variants by n samples, NaN = missing.
+    pop : ndarray of int, shape (n,)
+        Population index 0..n_pops-1 of each sample, -1 = in no population.
+    n_pops : int
+        Number of populations.
 
     Returns
     -------
-    dict of (v, n_pops) float arrays: n (samples called), alt (alt allele count), het (0/1 calls)
+    dict of str to ndarray of float64, shape (v, n_pops)
+        ``n`` (samples called), ``alt`` (alt allele count, the sum of dosages) and ``het`` (calls with
+        dosage exactly 1).
 
     References
     ----------
@@ -57,13 +62,18 @@ def population_frequencies(dosage: np.ndarray, pop: np.ndarray, names) -> pd.Dat
 
     Parameters
     ----------
-    dosage : (v, n) alt dosages, NaN = missing
-    pop : (n,) population index of each sample into ``names`` (-1 = none)
-    names : population names
+    dosage : ndarray of float, shape (v, n)
+        Alt dosages (0-2) of v variants by n samples, NaN = missing.
+    pop : ndarray of int, shape (n,)
+        Population index of each sample into ``names`` (-1 = none).
+    names : sequence of str
+        Population names.
 
     Returns
     -------
-    pandas.DataFrame, population-major: population, row (0..v-1), alt_freq, obs_ct, het_obs
+    pandas.DataFrame
+        Population-major, one row per (population, variant): population, row (0..v-1), alt_freq
+        (alt / (2 n)), obs_ct (2 n), het_obs (het / n); NaN frequencies where no sample is called.
 
     References
     ----------
@@ -83,12 +93,16 @@ def hudson(n1, p1, n2, p2) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    n1, n2 : samples called in each population
-    p1, p2 : alt frequencies
+    n1, n2 : array-like of float
+        Samples called in each population (allele counts are 2 n).
+    p1, p2 : array-like of float
+        Alt frequencies in each population (same shape as ``n1``, ``n2``).
 
     Returns
     -------
-    (num, den) arrays
+    num, den : ndarray of float
+        (p1 - p2)^2 - p1 (1 - p1) / (2 n1 - 1) - p2 (1 - p2) / (2 n2 - 1) and p1 (1 - p2) + p2 (1 - p1);
+        Fst = num / den per variant, sum num / sum den over loci.
 
     References
     ----------
@@ -106,11 +120,13 @@ def weir_cockerham(n: np.ndarray, p: np.ndarray, h: np.ndarray) -> tuple[np.ndar
 
     Parameters
     ----------
-    n, p, h : (..., r) samples called, alt frequency, observed heterozygosity per population
+    n, p, h : ndarray of float, shape (..., r)
+        Samples called, alt frequency and observed heterozygosity per population (last axis).
 
     Returns
     -------
-    (a, a + b + c) arrays over the leading axes
+    a, abc : ndarray of float, shape (...)
+        The numerator a and denominator a + b + c (module docstring, eqs. 2-4) over the leading axes.
 
     References
     ----------
@@ -134,14 +150,16 @@ def fst_pairs(dosage: np.ndarray, pop: np.ndarray, names) -> pd.DataFrame:
 
     Parameters
     ----------
-    dosage : (v, n) alt dosages, NaN = missing
-    pop : (n,) population index of each sample into ``names`` (-1 = none)
-    names : population names
+    dosage, pop : numpy.ndarray
+        As :func:`population_frequencies`.
+    names : sequence of str
+        Population names; pairs are (names[i], names[j]) with i < j.
 
     Returns
     -------
-    pandas.DataFrame, one row per (pair, variant) in pair-major order: pop1, pop2, row (0..v-1),
-    n1, n2, alt_freq1, alt_freq2, hudson_num, hudson_den, hudson_fst, wc_num, wc_den, wc_fst
+    pandas.DataFrame
+        One row per (pair, variant) in pair-major order: pop1, pop2, row (0..v-1), n1, n2, alt_freq1,
+        alt_freq2, hudson_num, hudson_den, hudson_fst, wc_num, wc_den, wc_fst.
 
     References
     ----------
@@ -172,12 +190,19 @@ def window_fst(per_variant: pd.DataFrame, size: int, step: int | None = None) ->
 
     Parameters
     ----------
-    per_variant : rows of `fst_pairs` with chrom and pos (schema ``fst_variants``)
-    size, step : window length and stride in bp; windows start at 1, 1 + step, ...
+    per_variant : pandas.DataFrame
+        Rows of :func:`fst_pairs` with chrom and pos (schema ``fst_variants``); rows whose Hudson
+        denominator is not finite and positive are left out.
+    size : int
+        Window length in bp.
+    step : int, optional
+        Stride in bp (default ``size``); windows are [1 + k step, 1 + k step + size).
 
     Returns
     -------
-    pandas.DataFrame (schema ``fst_windows``): pop1, pop2, chrom, start, stop, n_variants, hudson_fst, wc_fst
+    pandas.DataFrame
+        Schema ``fst_windows``: pop1, pop2, chrom, start, stop (exclusive), n_variants, hudson_fst,
+        wc_fst (sum num / sum den over the window's variants); windows without variants are absent.
 
     References
     ----------
@@ -207,15 +232,21 @@ def fst_kernel(unit: dict, store: str, pop, names, what: str = "fst") -> pd.Data
 
     Parameters
     ----------
-    unit : work unit with start, stop
-    store : genotype store path
-    pop : (n,) population index per store sample
-    names : population names
-    what : fst or freq
+    unit : dict
+        Work unit with ``start``, ``stop`` (variant rows of the store, stop exclusive).
+    store : str
+        Genotype store path.
+    pop : array-like of int, shape (n,)
+        Population index per store sample into ``names`` (-1 = none).
+    names : sequence of str
+        Population names.
+    what : {"fst", "freq"}
+        Per-variant Fst of every pair, or allele frequencies per population.
 
     Returns
     -------
-    pandas.DataFrame (schema fst_variants or pop_allele_freq)
+    pandas.DataFrame
+        Schema fst_variants or pop_allele_freq rows, with variant_id, chrom and pos of each variant.
 
     References
     ----------
@@ -238,11 +269,13 @@ def genome_fst(per_variant: pd.DataFrame) -> pd.DataFrame:
 
     Parameters
     ----------
-    per_variant : rows of schema fst_variants
+    per_variant : pandas.DataFrame
+        Rows of schema fst_variants (non-finite numerators and denominators count as 0).
 
     Returns
     -------
-    pandas.DataFrame: pop1, pop2, hudson_fst, wc_fst
+    pandas.DataFrame
+        One row per pair: pop1, pop2, hudson_fst, wc_fst (sum num / sum den over all variants).
 
     References
     ----------
@@ -263,14 +296,28 @@ def run_fst(store, populations: pd.Series, *, pops=None, engine: str = "local", 
 
     Parameters
     ----------
-    store : genotype store path
-    populations : population label per sample id (index); store samples without one are ignored
-    pops : populations to compare (default: every label present)
-    engine, spark, chunk : work-list runner settings; one unit per ``chunk`` variants
+    store : str or Path
+        Genotype store path.
+    populations : pandas.Series
+        Population label per sample id (index); store samples without one are ignored.
+    pops : sequence of str, optional
+        Populations to compare, in this order (default: every label present, sorted).
+    engine : {"local", "dask", "spark"}
+        Work-list runner (:func:`locusflow.engine.runner.run_worklist`).
+    spark : SparkSession, optional
+        The session used when ``engine`` is ``"spark"``.
+    chunk : int, optional
+        Variants per work unit (default: the store's Zarr chunk).
+    progress : bool
+        A progress bar for the local loop.
+    what : {"fst", "freq"}
+        Per-variant Fst (``fst_variants``) or per-population allele frequencies (``pop_allele_freq``).
 
     Returns
     -------
-    pandas.DataFrame (schema ``fst_variants``), pair-major within each chunk
+    pandas.DataFrame
+        Schema ``fst_variants`` (pair-major within each chunk), or ``pop_allele_freq`` with
+        ``what="freq"`` (population-major within each chunk).
 
     References
     ----------

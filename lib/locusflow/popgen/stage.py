@@ -43,11 +43,19 @@ def read_populations(path) -> pd.Series:
 
     Parameters
     ----------
-    path : table with a header: sample id, population
+    path : str or Path
+        Delimited text table with a header (delimiter sniffed): sample id, population; further columns
+        are ignored.
 
     Returns
     -------
-    pandas.Series: population per sample id
+    pandas.Series
+        Population label (str) per sample id (index, str).
+
+    Raises
+    ------
+    InputError
+        When the table has fewer than two columns.
 
     References
     ----------

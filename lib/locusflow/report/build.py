@@ -24,7 +24,19 @@ from .text import EXPLAIN
 
 def stage_states(root: Path) -> dict:
     """Stage name -> its published manifest (``<out>/<stage>/_stage.json``: summary, seconds, config, inputs,
-    published_at), in pipeline order."""
+    published_at), in pipeline order.
+
+    Parameters
+    ----------
+    root : Path
+        Results root; each stage's manifest is looked for at ``root/<stage>/_stage.json``.
+
+    Returns
+    -------
+    dict
+        Stage name -> the manifest parsed from JSON, in :data:`locusflow.layout.STAGES` order. Stages with no
+        manifest, or one that cannot be read or parsed, are left out (no error).
+    """
     out = {}
     for name in [s.name for s in STAGES]:
         f = root / name / "_stage.json"
@@ -38,7 +50,24 @@ def stage_states(root: Path) -> dict:
 
 def plot_index(run: RunResults, draw_dir=None) -> tuple[pd.DataFrame, Path]:
     """The run's plot_index and the directory its paths are relative to: the plots stage's, else figures
-    drawn now into ``draw_dir`` (default ``<run>/plots``)."""
+    drawn now into ``draw_dir`` (default ``<run>/plots``).
+
+    Parameters
+    ----------
+    run : RunResults
+        The run whose figures are indexed.
+    draw_dir : str or Path, optional
+        Where to draw PNG figures (with :func:`locusflow.plots.figures.plot_run`) and write their index when
+        the plots stage has not published ``plot_index``; default ``<run>/plots``. Unused otherwise.
+
+    Returns
+    -------
+    index : DataFrame
+        The plot_index dataset (one row per figure file: name, kind, format, path, title, ...).
+    base : Path
+        The directory the index's ``path`` column is relative to: the parent of the plots stage's
+        ``plot_index`` dataset, else ``draw_dir``.
+    """
     p = run.path("plot_index")
     if (p / "_SUCCESS").exists():
         return read_dataset(p, "plot_index"), p.parent

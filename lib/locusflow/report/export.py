@@ -36,7 +36,27 @@ def _safe(name: str) -> str:
 
 
 def export_metaxcan(run: RunResults, to: Path) -> list[Path]:
-    """One MetaXcan-style CSV per tissue (columns :data:`METAXCAN_COLUMNS`, NA for missing)."""
+    """One MetaXcan-style CSV per tissue (columns :data:`METAXCAN_COLUMNS`, NA for missing).
+
+    Parameters
+    ----------
+    run : RunResults
+        The run to export (needs its ``twas`` dataset).
+    to : Path
+        Export directory; files go under ``to/twas/`` (created).
+
+    Returns
+    -------
+    list of Path
+        ``to/twas/<tissue>.csv`` per tissue (tissue name with characters other than letters, digits, ``._-``
+        replaced by ``_``), rows sorted by ``pvalue``.
+
+    References
+    ----------
+    Barbeira AN et al. (2018) Exploring the phenotypic consequences of tissue specific gene expression
+    variation inferred from GWAS summary statistics. Nat Commun 9:1825 (S-PrediXcan; MetaXcan's
+    ``SPrediXcan.py`` output columns).
+    """
     t = run.table("twas")
     out = []
     for tissue, g in t.groupby("tissue"):
@@ -49,7 +69,26 @@ def export_metaxcan(run: RunResults, to: Path) -> list[Path]:
 
 def export_finemap(run: RunResults, to: Path) -> list[Path]:
     """FINEMAP ``.snp`` per block (index rsid chromosome position allele1 allele2 maf beta se z prob log10bf
-    mean sd), and ``.config`` per block when the run's finemap_config dataset has configurations (FINEMAP-SSS)."""
+    mean sd), and ``.config`` per block when the run's finemap_config dataset has configurations (FINEMAP-SSS).
+
+    Parameters
+    ----------
+    run : RunResults
+        The run to export (needs ``finemap_snp``; ``sumstats`` for ``maf``, else NA).
+    to : Path
+        Export directory; files go under ``to/finemap/`` (created).
+
+    Returns
+    -------
+    list of Path
+        ``to/finemap/<block>.snp`` per block (space-separated; ``beta`` and ``se`` are NA, allele1 = alt),
+        then ``to/finemap/<block>.config`` per block when the finemap_config dataset is published.
+
+    References
+    ----------
+    Benner C et al. (2016) FINEMAP: efficient variable selection using summary data from genome-wide
+    association studies. Bioinformatics 32:1493-1501 (FINEMAP 1.4 ``.snp`` / ``.config`` tables).
+    """
     snp = run.table("finemap_snp")
     s = run.table("sumstats")
     af = s.set_index("variant_id")["af"] if s is not None else pd.Series(dtype=float)
@@ -78,7 +117,27 @@ def export_finemap(run: RunResults, to: Path) -> list[Path]:
 
 def export_susie(run: RunResults, to: Path) -> list[Path]:
     """susieR ``summary(fit)`` tables: vars (variable, variable_prob, cs; cs = -1 outside every set) and
-    cs (cs, cs_log10bf, cs_avg_r2, cs_min_r2, variable), one row per block and set."""
+    cs (cs, cs_log10bf, cs_avg_r2, cs_min_r2, variable), one row per block and set.
+
+    Parameters
+    ----------
+    run : RunResults
+        The run to export (needs ``finemap_snp`` and ``finemap_cs``).
+    to : Path
+        Export directory; files go under ``to/finemap/`` (created).
+
+    Returns
+    -------
+    list of Path
+        ``to/finemap/susie_vars.tsv`` and ``to/finemap/susie_cs.tsv`` (tab-separated, each with a leading
+        ``block_id`` column; r2 columns are the squared mean / minimum absolute correlations).
+
+    References
+    ----------
+    Wang G, Sarkar A, Carbonetto P, Stephens M (2020) A simple new approach to variable selection in
+    regression, with application to genetic fine mapping. J R Stat Soc B 82:1273-1300 (susieR
+    ``summary.susie``).
+    """
     snp, cs = run.table("finemap_snp"), run.table("finemap_cs")
     to = to / "finemap"
     to.mkdir(parents=True, exist_ok=True)
@@ -95,7 +154,30 @@ def export_susie(run: RunResults, to: Path) -> list[Path]:
 
 
 def export_pyfocus(run: RunResults, to: Path) -> list[Path]:
-    """The focus stage's pyfocus-layout TSV (full precision), copied."""
+    """The focus stage's pyfocus-layout TSV (full precision), copied.
+
+    Parameters
+    ----------
+    run : RunResults
+        The run to export.
+    to : Path
+        Export directory; files go under ``to/focus/`` (created).
+
+    Returns
+    -------
+    list of Path
+        ``[to/focus/focus.tsv]``.
+
+    Raises
+    ------
+    InputError
+        When the run has no focus TSV (the focus stage has not run).
+
+    References
+    ----------
+    Mancuso N et al. (2019) Probabilistic fine-mapping of transcriptome-wide association studies.
+    Nat Genet 51:675-682 (FOCUS; pyfocus ``focus finemap`` output).
+    """
     src = run.path("focus_tsv")
     if not src.exists():
         raise InputError(src, "the focus stage's pyfocus TSV (run the focus stage)")
@@ -107,7 +189,23 @@ def export_pyfocus(run: RunResults, to: Path) -> list[Path]:
 
 def export_ldsc(run: RunResults, to: Path) -> list[Path]:
     """LDSC ``.sumstats`` (gzip): CHR SNP (rsid, else variant_id) BP A1 (effect = alt) A2 Z N, as pyfocus's
-    munge writes it (LDSC reads SNP A1 A2 Z N and ignores CHR/BP; pyfocus needs them)."""
+    munge writes it (LDSC reads SNP A1 A2 Z N and ignores CHR/BP; pyfocus needs them).
+
+    Parameters
+    ----------
+    run, to : RunResults, Path
+        As :func:`export_metaxcan`; needs the ``sumstats`` dataset, writes under ``to/sumstats/``.
+
+    Returns
+    -------
+    list of Path
+        ``[to/sumstats/sumstats.ldsc.sumstats.gz]`` (tab-separated, NA for missing).
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) LD Score regression distinguishes confounding from polygenicity in
+    genome-wide association studies. Nat Genet 47:291-295 (LDSC ``munge_sumstats.py`` format).
+    """
     s = run.table("sumstats")
     p = to / "sumstats" / "sumstats.ldsc.sumstats.gz"
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +216,23 @@ def export_ldsc(run: RunResults, to: Path) -> list[Path]:
 
 def export_gwas_ssf(run: RunResults, to: Path) -> list[Path]:
     """GWAS-SSF TSV (gzip): mandatory columns in the standard's order, variant_id as
-    ``chrom_pos_other_effect`` (GWAS-SSF 1.0), rsid, n. Checked with EBI's gwas-sumstats-tools validator."""
+    ``chrom_pos_other_effect`` (GWAS-SSF 1.0), rsid, n. Checked with EBI's gwas-sumstats-tools validator.
+
+    Parameters
+    ----------
+    run, to : RunResults, Path
+        As :func:`export_ldsc` (the run's sumstats; files under ``to/sumstats/``).
+
+    Returns
+    -------
+    list of Path
+        ``[to/sumstats/sumstats.ssf.tsv.gz]`` (effect_allele = alt, other_allele = ref, NA for missing).
+
+    References
+    ----------
+    Hayhurst J et al. (2022) A community driven GWAS summary statistics standard. bioRxiv
+    2022.07.15.500230 (GWAS-SSF 1.0).
+    """
     s = run.table("sumstats")
     p = to / "sumstats" / "sumstats.ssf.tsv.gz"
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +246,21 @@ def export_gwas_ssf(run: RunResults, to: Path) -> list[Path]:
 
 def export_ld(run: RunResults, to: Path) -> list[Path]:
     """Per LD block: ``.ld`` (square r, plink --r square text, rows/columns in ``.ld.snplist`` order) and
-    ``.npz`` (r float32, variant_ids)."""
+    ``.npz`` (r float32, variant_ids).
+
+    Parameters
+    ----------
+    run : RunResults
+        The run to export (needs its LD matrices, ``<ld_dir>/index``).
+    to : Path
+        Export directory; files go under ``to/ld/`` (created).
+
+    Returns
+    -------
+    list of Path
+        Per block in LD-index order: ``<block>.ld`` (tab-separated r), ``<block>.ld.snplist`` (variant ids,
+        one a line) and ``<block>.npz``.
+    """
     out = []
     d = to / "ld"
     d.mkdir(parents=True, exist_ok=True)
@@ -163,10 +291,16 @@ def export(root, to, formats=FORMATS) -> dict:
     formats : sequence of str
         Any of :data:`FORMATS`.
 
+    Returns
+    -------
+    dict
+        Format -> list of the paths written (as str), in the order ``formats`` gives.
+
     Raises
     ------
     InputError
-        An unknown format, or a format whose dataset the run does not have.
+        An unknown format, or a format whose dataset the run does not have (for ``ld``: no LD index);
+        also from :func:`export_pyfocus` when the focus TSV is missing.
     """
     run = RunResults(root)
     to = Path(to)

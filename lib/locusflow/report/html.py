@@ -54,7 +54,20 @@ esc = html.escape
 
 
 def fmt(v) -> str:
-    """A cell value as text: floats with 4 significant digits (scientific below 1e-3), lists joined."""
+    """A cell value as text: floats with 4 significant digits (scientific below 1e-3), lists joined.
+
+    Parameters
+    ----------
+    v : object
+        A table cell: None, NaN or ``pd.NA`` (shown empty), a list, tuple or array (each item formatted,
+        joined with ``", "``), a float (``%.3e`` when nonzero and below 1e-3 in absolute value, else
+        ``%.4g``), or anything else (``str``).
+
+    Returns
+    -------
+    str
+        The text, not HTML-escaped.
+    """
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return ""
     if isinstance(v, (list, tuple, np.ndarray)):
@@ -70,6 +83,8 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
     Parameters
     ----------
     df : DataFrame
+        The rows to show, one column per table column (cells formatted by :func:`fmt`; numbers keep their
+        full value in ``data-v`` for sorting and download).
     table_id : str
         Element id (also the downloaded file's name).
     links : dict, optional
@@ -108,21 +123,66 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
 
 
 def data_uri(path) -> str:
-    """``data:`` URI of a PNG or SVG file (so the page needs no other file)."""
+    """``data:`` URI of a PNG or SVG file (so the page needs no other file).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.png`` or ``.svg`` file (suffix case-insensitive); any other suffix raises ``KeyError``.
+
+    Returns
+    -------
+    str
+        ``data:image/png;base64,...`` or ``data:image/svg+xml;base64,...`` with the file's bytes.
+    """
     p = Path(path)
     mime = {"png": "image/png", "svg": "image/svg+xml"}[p.suffix[1:].lower()]
     return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
 
 
 def figure(src: str, caption: str, anchor: str = "", link: str | None = None) -> str:
-    """A ``<figure>`` with an image source (data URI or URL), a caption and an optional link to the vector file."""
+    """A ``<figure>`` with an image source (data URI or URL), a caption and an optional link to the vector file.
+
+    Parameters
+    ----------
+    src : str
+        The ``<img>`` source, inserted as is (a data URI from :func:`data_uri`, or a URL).
+    caption : str
+        Caption text, also the image's alt text (escaped).
+    anchor : str, optional
+        Element id of the ``<figure>`` (none when empty).
+    link : str, optional
+        href of a "vector (SVG)" link appended to the caption.
+
+    Returns
+    -------
+    str
+        HTML.
+    """
     a = f" id='{esc(anchor)}'" if anchor else ""
     extra = f" <a href='{esc(link)}'>vector (SVG)</a>" if link else ""
     return f"<figure{a}><img src='{src}' alt='{esc(caption)}'><figcaption>{esc(caption)}{extra}</figcaption></figure>"
 
 
 def page(title: str, subtitle: str, nav: list, body: str) -> str:
-    """A complete HTML document with the inline CSS and JavaScript."""
+    """A complete HTML document with the inline CSS and JavaScript.
+
+    Parameters
+    ----------
+    title : str
+        Document title and header heading (escaped).
+    subtitle : str
+        Line under the heading (escaped).
+    nav : list of (str, str)
+        (text, href) pairs for the sticky navigation bar.
+    body : str
+        HTML placed in ``<main>`` as is.
+
+    Returns
+    -------
+    str
+        The HTML document, with :data:`CSS` and :data:`JS` inline (no external resources).
+    """
     links = "".join(f"<a href='{esc(h)}'>{esc(t)}</a>" for t, h in nav)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style>"

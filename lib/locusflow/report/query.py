@@ -39,7 +39,27 @@ def _chrom(c: str) -> str:
 
 
 def parse_region(text: str) -> tuple[str, int, int]:
-    """``chrom:start-stop`` -> (chrom, start, stop); start <= stop, at most 10 Mb, else QueryError."""
+    """``chrom:start-stop`` -> (chrom, start, stop); start <= stop, at most 10 Mb, else QueryError.
+
+    Parameters
+    ----------
+    text : str
+        A region such as ``20:19500000-20700000`` or ``chr20:19,500,000-20,700,000`` (``chr`` prefix and
+        thousands commas allowed; surrounding whitespace ignored).
+
+    Returns
+    -------
+    chrom : str
+        Chromosome without ``chr``, upper case, leading zeros dropped (1-22, X, Y or MT).
+    start, stop : int
+        1-based positions, ``1 <= start <= stop`` and ``stop - start <=`` :data:`MAX_REGION`.
+
+    Raises
+    ------
+    QueryError
+        (400) When the text is not a region, the chromosome is unknown, start < 1 or after stop, or the
+        region spans more than :data:`MAX_REGION` bp.
+    """
     m = _REGION.match(text.strip())
     if not m:
         raise QueryError(f"not a region: {text!r}; expected chrom:start-stop, e.g. 20:19500000-20700000")
@@ -59,8 +79,18 @@ def resolve(text: str, run, flank: int = 250_000) -> dict:
     text : str
         The user's query.
     run : locusflow.plots.data.RunResults
+        The run served: its GWAS rows for variants and rsids, its TWAS genes and genome build for genes.
     flank : int
         bp shown either side of a variant or gene.
+
+    Returns
+    -------
+    dict
+        ``kind`` ("variant", "region" or "gene"), ``label`` (text for the user), ``chrom``, ``start`` and
+        ``stop`` (the view: the position or gene span +/- ``flank``, clipped at 1; a region as given) and
+        ``lead`` (the variant_id for a variant or rsid search, else None). Genes are looked up among the
+        run's TWAS genes (symbol or Ensembl id, version ignored) first, then by symbol in the bundled gene
+        map for the run's build.
 
     Raises
     ------
@@ -130,6 +160,31 @@ def filter_sort(df: pd.DataFrame, *, text: str = "", sort: str | None = None, de
     """Rows of ``df`` whose text contains ``text`` (case-insensitive, any column), sorted by ``sort``.
 
     Returns the first ``limit`` rows and the number of matching rows; an unknown sort column is a QueryError.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table.
+    text : str, optional
+        Substring matched literally (no regex) against every column's text; empty keeps all rows.
+    sort : str, optional
+        Column to sort by (stable sort, missing values last); None keeps the order.
+    desc : bool, optional
+        Sort descending.
+    limit : int, optional
+        Rows returned, 1 to 100000.
+
+    Returns
+    -------
+    rows : DataFrame
+        The first ``limit`` matching rows, sorted.
+    n : int
+        The number of matching rows (before ``limit``).
+
+    Raises
+    ------
+    QueryError
+        (400) When ``sort`` is not a column of ``df`` or ``limit`` is outside 1-100000.
     """
     if sort and sort not in df.columns:
         raise QueryError(f"no column {sort!r} to sort by; columns: {', '.join(map(str, df.columns))}")

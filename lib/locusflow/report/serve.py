@@ -41,7 +41,34 @@ def _png(fig) -> bytes:
 
 def assoc_svg(snps: pd.DataFrame, chrom: str, start: int, stop: int, lead: str | None, width=960, height=300) -> str:
     """The association track as inline SVG: one circle per SNP coloured by r^2, a tooltip (rsid, variant, p,
-    r^2, PIP) on hover, the lead SNP as a purple diamond; dragging across it zooms to that range (:data:`ZOOM_JS`)."""
+    r^2, PIP) on hover, the lead SNP as a purple diamond; dragging across it zooms to that range (:data:`ZOOM_JS`).
+
+    Parameters
+    ----------
+    snps : DataFrame
+        The region's SNPs: ``pos``, ``p``, ``variant_id``, ``label`` (shown name), optional ``r2`` (to the
+        lead; missing or NaN is grey) and ``pip`` (added to the tooltip when the column is present).
+    chrom : str
+        Chromosome, stored on the ``<svg>`` for the zoom script.
+    start, stop : int
+        The x range in bp.
+    lead : str or None
+        variant_id drawn as the lead diamond (labelled, on top); None for no lead.
+    width, height : int, optional
+        The SVG's viewBox size in user units.
+
+    Returns
+    -------
+    str
+        An ``<svg id='assoc'>`` element: -log10(p) axis up to at least 8 (10% headroom), a dashed
+        genome-wide line at p = 5e-8, five Mb ticks, SNPs coloured by the LocusZoom r^2 bins
+        (:data:`locusflow.plots.common.LD_BINS`).
+
+    References
+    ----------
+    Pruim RJ et al. (2010) LocusZoom: regional visualization of genome-wide association scan results.
+    Bioinformatics 26:2336-2337 (the r^2 colour bins and lead diamond).
+    """
     pad_l, pad_b, pad_t = 50, 30, 12
     y = neglog10(snps["p"]) if len(snps) else np.zeros(0)
     ymax = max(8.0, float(y.max()) if len(y) else 1.0) * 1.1

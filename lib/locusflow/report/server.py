@@ -88,6 +88,16 @@ def make_server(root, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTT
         Interface to bind; 127.0.0.1 (this machine only) by default.
     port : int
         TCP port; 0 picks a free one (``server.server_address[1]``).
+
+    Returns
+    -------
+    ThreadingHTTPServer
+        Bound (not serving), with daemon request threads and the :class:`App` as its ``app`` attribute.
+
+    Raises
+    ------
+    InputError
+        When ``root`` is not a directory.
     """
     app = App(root)
     srv = ThreadingHTTPServer((host, port), _handler(app))
@@ -97,7 +107,25 @@ def make_server(root, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTT
 
 
 def serve(root, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the results at ``root`` until interrupted (Ctrl-C)."""
+    """Serve the results at ``root`` until interrupted (Ctrl-C).
+
+    Parameters
+    ----------
+    root, host : optional
+        As :func:`make_server` (results directory; interface, 127.0.0.1 by default).
+    port : int
+        TCP port; 0 picks a free one (the URL printed at start says which).
+
+    Returns
+    -------
+    None
+        Returns after Ctrl-C, with the socket closed.
+
+    Raises
+    ------
+    InputError
+        When ``root`` is not a directory.
+    """
     srv = make_server(root, host, port)
     h, p = srv.server_address[:2]
     print(f"locusflow serve: http://{h}:{p}/ over {srv.app.root} (Ctrl-C to stop)", flush=True)

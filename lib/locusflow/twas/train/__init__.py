@@ -1,0 +1,1 @@
+"""Training expression weights: PredictDB-style elastic net in glmnet's parameterisation."""
