@@ -86,3 +86,16 @@ def test_engines_agree_and_mismatches_are_reported():
     pd.testing.assert_frame_equal(local.reset_index(drop=True), spark.reset_index(drop=True), atol=1e-6)
     assert (local.status == "ref_mismatch").sum() == 3 and (local.status == "indel").sum() == 1
     assert local.loc[local.status != "ok", "llr"].isna().all() and local.loc[local.status == "ok", "llr"].notna().all()
+
+
+def test_embedding_distance_zero_for_identical_symmetric_under_swap(model):
+    from locusflow.dnalm.llr import embedding_distance
+    df = real_snvs(40)
+    w = windows(Genome(FASTA), "20", df.pos, 128)
+    w_alt = w.copy()
+    w_alt[:, 64] = LUT[df.alt.str.encode("ascii").str[0].astype(np.uint8)]
+    same = embedding_distance(model, w, w)
+    assert np.allclose(same["emb_l2"], 0) and np.allclose(same["emb_cosine"], 0, atol=1e-6)
+    d, d_swap = embedding_distance(model, w, w_alt, batch_size=9), embedding_distance(model, w_alt, w)
+    np.testing.assert_allclose(d["emb_l2"], d_swap["emb_l2"], rtol=1e-5)
+    assert (d["emb_l2"] > 0).all()
