@@ -83,4 +83,13 @@ def main() -> dict:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        print("bench/dnalm: torch/transformers not installed (pip install -e '.[gpu]'): not measured")
+        sys.exit(0)
+    if not FASTA.exists():
+        print(f"bench/dnalm: {FASTA} not present: not measured")
+        sys.exit(0)
     print(json.dumps(main(), indent=1))
