@@ -19,7 +19,30 @@ R_RELTOL = math.sqrt(DBL_EPSILON)   # optim's control$reltol default
 
 
 def brent_fmin(f, lower: float, upper: float, tol: float = R_RELTOL) -> float:
-    """Argmin of ``f`` on [lower, upper] (R's ``Brent_fmin``)."""
+    """Argmin of ``f`` on [lower, upper] (R's ``Brent_fmin``).
+
+    Golden-section steps with parabolic interpolation; non-finite values of ``f`` count as the largest
+    double, as R's ``fcn1`` does.
+
+    Parameters
+    ----------
+    f : callable
+        Objective, ``f(x) -> float``.
+    lower, upper : float
+        Ends of the search interval.
+    tol : float
+        Tolerance ``tol`` of R's ``Brent_fmin``; the default ``sqrt(eps)`` is ``optim``'s ``control$reltol``.
+
+    Returns
+    -------
+    float
+        The minimiser found, to within ``2 (sqrt(eps) |x| + tol/3)``.
+
+    References
+    ----------
+    R ``src/library/stats/src/optimize.c`` ``Brent_fmin``; Brent (1973), *Algorithms for Minimization
+    without Derivatives*, ch. 5 (Brent's method).
+    """
     def fv_(x):
         v = float(f(x))
         return v if math.isfinite(v) else DBL_MAX

@@ -72,16 +72,64 @@ def descending(weights: np.ndarray, tol: float = TIE_TOL) -> np.ndarray:
 
 
 def n_in_cs(alpha_l: np.ndarray, coverage: float) -> int:
+    """Size of one effect's level-``coverage`` credible set: ``#{cumsum(sort(alpha_l, decreasing)) < coverage} + 1``.
+
+    Parameters
+    ----------
+    alpha_l : numpy.ndarray, shape (p,)
+        Posterior inclusion weights (alpha) of one effect.
+    coverage : float
+        Requested coverage rho.
+
+    Returns
+    -------
+    int
+        The fewest variables, by decreasing alpha, whose alphas sum to at least ``coverage``.
+
+    References
+    ----------
+    susieR 0.12.35 ``n_in_CS_x``.
+    """
     return int(np.sum(np.cumsum(np.sort(alpha_l)[::-1]) < coverage)) + 1
 
 
 def in_cs(alpha_l: np.ndarray, coverage: float) -> np.ndarray:
-    """Variables of one effect's level-``coverage`` set, ascending (susieR ``in_CS_x``)."""
+    """Variables of one effect's level-``coverage`` set, ascending (susieR ``in_CS_x``).
+
+    Parameters
+    ----------
+    alpha_l, coverage
+        As :func:`n_in_cs`.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        0-based indices of the first :func:`n_in_cs` variables in :func:`descending` order, sorted ascending.
+
+    References
+    ----------
+    susieR 0.12.35 ``in_CS_x``.
+    """
     return np.sort(descending(alpha_l)[: n_in_cs(alpha_l, coverage)])
 
 
 def purity(corr: np.ndarray) -> tuple[float, float, float]:
-    """(min, mean, median) |r| over the upper triangle of a set's correlation matrix."""
+    """(min, mean, median) |r| over the upper triangle of a set's correlation matrix.
+
+    Parameters
+    ----------
+    corr : numpy.ndarray, shape (k, k)
+        Correlations among the set's variables.
+
+    Returns
+    -------
+    tuple of float
+        (min, mean, median) of |r| over all pairs; (1, 1, 1) for a single variable.
+
+    References
+    ----------
+    susieR 0.12.35 ``get_purity``.
+    """
     if corr.shape[0] == 1:
         return 1.0, 1.0, 1.0
     v = np.abs(corr[np.triu_indices(corr.shape[0], 1)])
@@ -95,6 +143,34 @@ def credible_sets(alpha, V, corr_of, *, coverage: float = 0.95, min_abs_corr: fl
     ``corr_of(rows, cols=None)`` -> Xcorr[rows, cols] (cols default rows). Sets larger than 64 variables
     are screened on their first 64 rows first: one |r| below ``min_abs_corr`` there already fails the
     set, so all pairs are computed only for sets that may be pure (same sets as computing them all).
+
+    Parameters
+    ----------
+    alpha : numpy.ndarray, shape (L, p)
+        Posterior inclusion weights of each effect.
+    V : array_like, shape (L,)
+        Prior variance of each effect; effects with V_l <= 1e-9 are dropped.
+    corr_of : callable
+        ``corr_of(rows, cols=None)`` returning the correlation block Xcorr[rows, cols].
+    coverage : float
+        Requested coverage of each set.
+    min_abs_corr : float
+        Sets whose purity (minimum |r|) is below this are dropped.
+    null_index : int
+        Column of the null variable (its set gets purity -9); -1 when there is none.
+    n_purity : int or None
+        Sample this many variables of a larger set to estimate purity (susieR uses 100); None uses all pairs.
+    seed : int
+        Seed of the sampling for ``n_purity``.
+
+    Returns
+    -------
+    CredibleSets
+        The pure, de-duplicated sets ordered by purity, highest first (empty when none qualify).
+
+    References
+    ----------
+    susieR 0.12.35 ``susie_get_cs``; Wang et al. (2020) JRSSB 82:1273.
     """
     L = alpha.shape[0]
     sets = [in_cs(alpha[l], coverage) for l in range(L)]
@@ -138,7 +214,30 @@ def credible_sets(alpha, V, corr_of, *, coverage: float = 0.95, min_abs_corr: fl
 
 
 def pip_from_alpha(alpha, V, null_index: int = -1, prior_tol: float = 1e-9) -> np.ndarray:
-    """susie_get_pip(prune_by_cs = FALSE)."""
+    """susie_get_pip(prune_by_cs = FALSE).
+
+    PIP_j = 1 - prod_{l: V_l > prior_tol} (1 - alpha_lj), the null column excluded.
+
+    Parameters
+    ----------
+    alpha : numpy.ndarray, shape (L, p)
+        Posterior inclusion weights of each effect.
+    V : array_like, shape (L,)
+        Prior variance of each effect.
+    null_index : int
+        Column of the null variable, removed before computing; -1 when there is none.
+    prior_tol : float
+        Only effects with V_l above this contribute.
+
+    Returns
+    -------
+    numpy.ndarray, shape (p,)
+        Posterior inclusion probabilities (all 0 when no effect passes ``prior_tol``).
+
+    References
+    ----------
+    susieR 0.12.35 ``susie_get_pip``; Wang et al. (2020) JRSSB 82:1273.
+    """
     a = np.delete(alpha, null_index, axis=1) if null_index >= 0 else alpha
     use = np.asarray(V) > prior_tol
     if not use.any():

@@ -45,7 +45,33 @@ def _adjust(z, n):
 
 
 def estimate_s_rss(z, R, n=None, r_tol: float = 1e-8, eigen=None) -> float:
-    """susieR::estimate_s_rss(method = "null-mle"): the LD-inconsistency parameter s in [0, 1]."""
+    """susieR::estimate_s_rss(method = "null-mle"): the LD-inconsistency parameter s in [0, 1].
+
+    Minimises -l(s) = 1/2 sum_k log((1-s) lambda_k + s) + 1/2 sum_k (U'z)_k^2 / ((1-s) lambda_k + s)
+    by R's Brent on [0, 1].
+
+    Parameters
+    ----------
+    z : array_like, shape (p,)
+        z-scores; NaN is treated as 0.
+    R : array_like, shape (p, p)
+        LD (correlation) matrix.
+    n : int, optional
+        Sample size; when given, z is adjusted to z sqrt((n-1)/(z^2+n-2)). Must exceed 1.
+    r_tol : float
+        Eigenvalues of R below this are set to 0.
+    eigen : tuple of numpy.ndarray, optional
+        Precomputed ``(lambda, U)`` of R (already thresholded), to skip the eigendecomposition.
+
+    Returns
+    -------
+    float
+        The maximum-likelihood s.
+
+    References
+    ----------
+    Zou et al. (2022) PLoS Genet 18:e1010299; susieR 0.12.35 ``estimate_s_rss``.
+    """
     lam, U = eigen if eigen is not None else _eigen(R, r_tol)
     y2 = (U.T @ _adjust(z, n)) ** 2
 
@@ -83,7 +109,26 @@ def _log_dnorm(x, sd):
 
 
 def kriging_rss(z, R, n=None, *, r_tol: float = 1e-8, s: float | None = None, eigen=None) -> pd.DataFrame:
-    """susieR::kriging_rss: per variant z, condmean, condvar, z_std_diff, logLR (frame attrs['s'])."""
+    """susieR::kriging_rss: per variant z, condmean, condvar, z_std_diff, logLR (frame attrs['s']).
+
+    Parameters
+    ----------
+    z, R, n, r_tol, eigen
+        As :func:`estimate_s_rss`.
+    s : float, optional
+        LD-inconsistency parameter; estimated by :func:`estimate_s_rss` when None, replaced by 0.8 when
+        above 1; negative values raise ValueError.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant with columns ``z`` (adjusted), ``condmean``, ``condvar``, ``z_std_diff`` and
+        ``logLR`` (log likelihood ratio of an allele flip); ``attrs['s']`` holds the s used.
+
+    References
+    ----------
+    Zou et al. (2022) PLoS Genet 18:e1010299; susieR 0.12.35 ``kriging_rss``.
+    """
     lam, U = eigen if eigen is not None else _eigen(R, r_tol)
     if s is None:
         s = estimate_s_rss(z, R, n, r_tol, eigen=(lam, U))
@@ -124,7 +169,28 @@ def _logmix(ll, w):
 def ld_mismatch(z, R, n=None, *, loglr_threshold: float = 2.0, z_threshold: float = 2.0,
                 z_std_diff_threshold: float | None = None, r_tol: float = 1e-8) -> pd.DataFrame:
     """kriging_rss plus flags: ``flip`` (logLR > 2 and |z| > 2, susieR's red points), ``ld_inconsistent``
-    (|z_std_diff| > ``z_std_diff_threshold`` when given) and ``flagged`` (either)."""
+    (|z_std_diff| > ``z_std_diff_threshold`` when given) and ``flagged`` (either).
+
+    Parameters
+    ----------
+    z, R, n, r_tol
+        As :func:`estimate_s_rss`.
+    loglr_threshold : float
+        ``flip`` needs logLR above this.
+    z_threshold : float
+        ``flip`` also needs |z| above this.
+    z_std_diff_threshold : float, optional
+        When given, ``ld_inconsistent`` marks |z_std_diff| above it; otherwise it is all False.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`kriging_rss` frame with boolean columns ``flip``, ``ld_inconsistent`` and ``flagged``.
+
+    References
+    ----------
+    Zou et al. (2022) PLoS Genet 18:e1010299 (susieR's ``kriging_rss`` diagnostic plot).
+    """
     k = kriging_rss(z, R, n, r_tol=r_tol)
     k["flip"] = (k["logLR"].to_numpy() > loglr_threshold) & (np.abs(k["z"].to_numpy()) > z_threshold)
     if z_std_diff_threshold is None:

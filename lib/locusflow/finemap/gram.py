@@ -47,7 +47,24 @@ def _symv(R, x):
 
 
 def as_ld(R, error=ValueError) -> np.ndarray:
-    """R as a symmetric float64 matrix (susieR: XtX = (XtX + t(XtX)) / 2); ``error`` when it is not square and finite."""
+    """R as a symmetric float64 matrix (susieR: XtX = (XtX + t(XtX)) / 2); ``error`` when it is not square and finite.
+
+    Parameters
+    ----------
+    R : array_like, shape (p, p)
+        LD matrix.
+    error : type
+        Exception class raised for a non-square or non-finite R.
+
+    Returns
+    -------
+    numpy.ndarray, shape (p, p)
+        R as float64, symmetrised as (R + R') / 2 when it is not exactly symmetric.
+
+    References
+    ----------
+    susieR 0.12.35 ``susie_suff_stat`` input checks.
+    """
     R = np.asarray(R, dtype=np.float64)
     if R.ndim != 2 or R.shape[0] != R.shape[1]:
         raise error(f"R must be a square matrix, got shape {R.shape}")

@@ -19,7 +19,32 @@ from ..errors import InputError
 
 
 def read_prior_weights(spec, unit: dict | None = None) -> dict:
-    """{variant_id: weight} from ``{path: FILE, column: NAME}``, restricted to ``unit``'s block if given."""
+    """{variant_id: weight} from ``{path: FILE, column: NAME}``, restricted to ``unit``'s block if given.
+
+    Parameters
+    ----------
+    spec : dict
+        ``{path: FILE, column: NAME}`` (Parquet or delimited text with ``variant_id`` or PolyFun's
+        ``CHR BP A1 A2``; ``column`` defaults to ``SNPVAR`` when present, else ``weight``). Any other
+        mapping is returned as a plain dict of weights.
+    unit : dict, optional
+        Block with ``chrom``, ``start``, ``stop``; only variants with start <= pos < stop on that
+        chromosome are kept.
+
+    Returns
+    -------
+    dict
+        Weight of each variant_id (chrom:pos:ref:alt, no ``chr`` prefix), under both allele orders.
+
+    Raises
+    ------
+    InputError
+        Missing file, weight column or variant columns, malformed variant_id, or negative/non-numeric weights.
+
+    References
+    ----------
+    Weissbrod et al. (2020) Nat Genet 52:1355 (PolyFun priors).
+    """
     if not isinstance(spec, dict) or "path" not in spec:
         return dict(spec)
     path = Path(spec["path"])

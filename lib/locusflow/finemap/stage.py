@@ -63,6 +63,23 @@ def stage_blocks(sumstats: pd.DataFrame, spec) -> pd.DataFrame:
     ``{bed: FILE}``, ``{dataset: DIR}``, a shipped set's name (``EUR``, ``37:EUR``...) or a frame go to
     :func:`~locusflow.ld.blocks.resolve_blocks`; ``{window_kb: N}`` (the default, 1000) to
     :func:`~locusflow.ld.blocks.window_intervals` over the sumstats' positions.
+
+    Parameters
+    ----------
+    sumstats : pandas.DataFrame
+        Sumstats with ``chrom`` and ``pos`` (used by ``window_kb`` only).
+    spec : dict, str, pandas.DataFrame or None
+        The ``finemap.blocks`` entry; None means ``{window_kb: 1000}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The block intervals.
+
+    Raises
+    ------
+    InputError
+        When ``spec`` is a dict without ``bed``, ``dataset`` or ``window_kb``.
     """
     from ..ld.blocks import resolve_blocks, window_intervals
     if isinstance(spec, pd.DataFrame) or isinstance(spec, str):
@@ -78,7 +95,35 @@ def stage_blocks(sumstats: pd.DataFrame, spec) -> pd.DataFrame:
 
 
 def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
-    """Run the stage for config ``cfg``; returns the summary."""
+    """Run the stage for config ``cfg``; returns the summary.
+
+    Selects the blocks whose smallest p-value is below ``finemap.p_threshold``, runs
+    :func:`~locusflow.finemap.task.finemap_block` on each through the work-list runner and writes the
+    snp, cs, blocks (and config) datasets under ``<out>/finemap``.
+
+    Parameters
+    ----------
+    cfg : dict
+        Pipeline configuration (its ``finemap`` section; see the module docstring).
+    runner_kwargs : dict, optional
+        Keyword arguments of :func:`locusflow.engine.runner.run_worklist`.
+
+    Returns
+    -------
+    dict
+        run_id, method, block counts (all, with signal, ok, failed), variants fitted, credible sets,
+        output directory, and the per-block counts summed (not_in_reference, flagged, removed, ...).
+
+    Raises
+    ------
+    InputError
+        Unknown ``finemap.method``, missing genotype store, or a bad prior-weights file.
+
+    References
+    ----------
+    SuSiE-RSS (Zou et al. 2022 PLoS Genet; susieR 0.12.35), FINEMAP (Benner et al. 2016 Bioinformatics),
+    SuSiE-inf (Cui et al. 2024 Nat Genet).
+    """
     sec = cfg.get("finemap") or {}
     method = sec.get("method", "susie")
     if method not in METHODS:

@@ -182,7 +182,46 @@ def susie_suff_stat(gram: Gram, Xty, *, yty: float, n: float, L: int = 10,
                     standardize: bool = True, max_iter: int = 100, coverage: float = 0.95,
                     min_abs_corr: float = 0.5, tol: float = 1e-3, n_purity: int | None = None,
                     check_prior: bool = False) -> SusieFit:
-    """susieR::susie_suff_stat on XtX = ``gram``, Xty, yty, n (refine = FALSE, no s_init)."""
+    """susieR::susie_suff_stat on XtX = ``gram``, Xty, yty, n (refine = FALSE, no s_init).
+
+    Parameters
+    ----------
+    gram : Gram
+        XtX held as diag(g) R diag(g).
+    Xty : array_like, shape (p,)
+        X'y; NaN is treated as 0, infinite values raise.
+    yty : float
+        y'y.
+    n : float
+        Sample size.
+    L, prior_weights, null_weight, residual_variance
+        As :func:`susie_rss`.
+    scaled_prior_variance : float
+        Initial prior variance over var(y) = yty / (n-1) (0.2); at most 1 when ``standardize``.
+    estimate_residual_variance : bool
+        Re-estimate sigma^2 (True, susie_suff_stat's default).
+    estimate_prior_variance, estimate_prior_method, check_null_threshold, prior_tol
+        As :func:`susie_rss`.
+    standardize : bool
+        Scale the columns of X to unit variance (susieR ``standardize = TRUE``).
+    max_iter, tol, coverage, min_abs_corr, n_purity, check_prior
+        As :func:`susie_rss` (here ``check_prior`` defaults to False).
+
+    Returns
+    -------
+    SusieFit
+        The IBSS fit with its PIPs and credible sets.
+
+    Raises
+    ------
+    SusieError
+        Where susieR stops: bad ``estimate_prior_method``, null weight, prior variance or prior weights,
+        infinite Xty, non-positive residual variance.
+
+    References
+    ----------
+    Wang et al. (2020) JRSS-B 82:1273; susieR 0.12.35 ``susie_suff_stat``.
+    """
     if estimate_prior_method not in PRIOR_METHODS:
         raise SusieError(f"estimate_prior_method must be one of {PRIOR_METHODS}")
     Xty = np.asarray(Xty, dtype=np.float64)

@@ -25,13 +25,26 @@ TABLES = {"snp": "finemap_snp", "cs": "finemap_cs", "block": "finemap_block"}
 
 
 def tables() -> dict:
-    """Record kind -> schema; FINEMAP's configurations when the installation has `finemap_config`."""
+    """Record kind -> schema; FINEMAP's configurations when the installation has `finemap_config`.
+
+    Returns
+    -------
+    dict
+        ``{"snp": "finemap_snp", "cs": "finemap_cs", "block": "finemap_block"}``, plus ``"config"`` ->
+        :func:`config_schema` when that schema is available.
+    """
     from ..schema import available
     return {**TABLES, **({"config": config_schema()} if "finemap_config" in available() else {})}
 
 
 def config_schema() -> Schema:
-    """`finemap_config` (one region) with run_id, block_id and chrom added, partitioned like the rest."""
+    """`finemap_config` (one region) with run_id, block_id and chrom added, partitioned like the rest.
+
+    Returns
+    -------
+    Schema
+        The key columns first, then finemap_config's; partitioned by run_id and chrom, sorted by block_id.
+    """
     base = load("finemap_config")
     keys = [Column("run_id", "string", False, description="name of the fine-mapping run"),
             Column("block_id", "string", False, description="LD block, chrom:start-stop"),
@@ -42,7 +55,18 @@ def config_schema() -> Schema:
 
 
 def block_output_schema() -> Schema:
-    """All columns of the three tables, nullable, plus ``record`` (snp | cs | block)."""
+    """All columns of the three tables, nullable, plus ``record`` (snp | cs | block).
+
+    Returns
+    -------
+    Schema
+        ``finemap_block_output``, the transport schema of the work-list runner.
+
+    Raises
+    ------
+    LocusflowError
+        When two tables give one column different types.
+    """
     cols = {"record": Column("record", "string", nullable=False)}
     for sch in tables().values():
         for c in (load(sch) if isinstance(sch, str) else sch).columns:
@@ -53,13 +77,46 @@ def block_output_schema() -> Schema:
 
 
 def split_output(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The stacked kernel output -> {"snp": frame, "cs": frame, "block": frame}, each conformed."""
+    """The stacked kernel output -> {"snp": frame, "cs": frame, "block": frame}, each conformed.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of :func:`block_output_schema` from every block.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        One frame per kind of :func:`tables`, its rows selected by ``record`` and conformed to its schema.
+    """
     return {k: (load(v) if isinstance(v, str) else v).conform(df[df["record"] == k].reset_index(drop=True),
                                                                 source="finemap kernel")
             for k, v in tables().items()}
 
 
 def finish(snp, cs, block, status, t0, config=None):
+    """Stack one block's tables into the transport frame, with the block's status and timing.
+
+    Parameters
+    ----------
+    snp : pandas.DataFrame
+        The block's snp rows.
+    cs : pandas.DataFrame or None
+        Credible-set rows (None or empty: none).
+    block : dict
+        The block row; ``status``, ``n_fitted`` (SNPs with a PIP) and ``seconds`` are set here.
+    status : str
+        "ok" or why the block was not fine-mapped.
+    t0 : float
+        Start time (``time.time()``).
+    config : pandas.DataFrame, optional
+        FINEMAP's configurations, kept when the config table exists.
+
+    Returns
+    -------
+    pandas.DataFrame
+        All rows, with every column of :func:`block_output_schema` (list columns' NaN as None).
+    """
     block["status"] = status
     block["n_fitted"] = int(snp["pip"].notna().sum()) if "pip" in snp else 0
     block["seconds"] = time.time() - t0
@@ -79,7 +136,30 @@ def finish(snp, cs, block, status, t0, config=None):
 
 
 def susie_tables(fit, z, snp, idx, block, prior_tol: float = 1e-9) -> pd.DataFrame:
-    """Fill ``snp`` (rows ``idx``) and ``block`` from a SuSiE fit in place; return the credible-set rows."""
+    """Fill ``snp`` (rows ``idx``) and ``block`` from a SuSiE fit in place; return the credible-set rows.
+
+    ``log10bf`` of a SNP is that of the effect (V_l > ``prior_tol``) holding its largest alpha.
+
+    Parameters
+    ----------
+    fit : SusieFit
+        The fit (:func:`.susie.susie_rss`).
+    z : numpy.ndarray, shape (p,)
+        The fitted z-scores (p excludes a null column).
+    snp : pandas.DataFrame
+        The block's snp rows, updated in place.
+    idx : numpy.ndarray
+        Rows of ``snp`` that were fitted, in fit order.
+    block : dict
+        The block row, updated in place (converged, niter, elbo, n_cs).
+    prior_tol : float
+        Effects with V_l at most this are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Credible-set rows (:func:`effect_sets`).
+    """
     p = z.size
     alpha = fit.alpha[:, :p]
     on = fit.V > prior_tol
@@ -97,7 +177,24 @@ def susie_tables(fit, z, snp, idx, block, prior_tol: float = 1e-9) -> pd.DataFra
 
 def susie_inf_tables(fit, R, snp, idx, block, coverage: float) -> pd.DataFrame:
     """Fill ``snp`` and ``block`` from a SuSiE-inf fit (:mod:`.susie_inf`); return the credible-set rows.
-    ``post_mean`` is the sparse effects' posterior mean plus the infinitesimal one (standardised scale)."""
+    ``post_mean`` is the sparse effects' posterior mean plus the infinitesimal one (standardised scale).
+
+    Parameters
+    ----------
+    fit : SusieInfFit
+        The fit (:func:`.susie_inf.susie_inf`).
+    R : numpy.ndarray, shape (p, p)
+        LD of the fitted SNPs, for the sets' purity.
+    snp, idx, block
+        As :func:`susie_tables`.
+    coverage : float
+        Requested coverage of the sets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Credible-set rows (:func:`effect_sets`).
+    """
     p = fit.pip.size
     snp.loc[idx, "pip"] = fit.pip
     snp.loc[idx, "post_mean"] = (fit.alpha * fit.mu).sum(0) + fit.infinitesimal
@@ -113,7 +210,36 @@ def susie_inf_tables(fit, R, snp, idx, block, coverage: float) -> pd.DataFrame:
 def effect_sets(snp, idx, block, method, alpha, members_list, effects, coverages, purities, lbf, prior_var,
                 requested) -> pd.DataFrame:
     """Credible-set rows (schema finemap_cs) of single-effect sets, named ``<block_id>:L<l>``; each SNP's
-    ``cs`` is the set where its weight is largest."""
+    ``cs`` is the set where its weight is largest.
+
+    Parameters
+    ----------
+    snp, idx, block
+        As :func:`susie_tables` (``snp``'s ``cs`` column is set in place).
+    method : str
+        Value of the ``method`` column.
+    alpha : numpy.ndarray, shape (L, p)
+        Per-effect weights.
+    members_list : sequence of array_like
+        0-based SNP indices of each set.
+    effects : sequence of int
+        0-based effect of each set.
+    coverages : sequence of float
+        Achieved coverage of each set.
+    purities : sequence of tuple
+        (min, mean, median) |r| of each set.
+    lbf : numpy.ndarray, shape (L,)
+        Natural-log Bayes factor of each effect.
+    prior_var : numpy.ndarray, shape (L,)
+        Prior variance of each effect.
+    requested : float
+        Requested coverage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per set, ranked in the given order.
+    """
     p = len(idx)
     rows, best = [], np.full(p, -1.0)
     bid = block["block_id"]
@@ -146,7 +272,29 @@ def _col(df, *names):
 
 
 def sss_tables(snp_df, config_df, cred_df, snp, idx, block, R=None) -> pd.DataFrame:
-    """Fill ``snp`` (rows ``idx``) and ``block`` in place; return the credible-set rows."""
+    """Fill ``snp`` (rows ``idx``) and ``block`` in place; return the credible-set rows.
+
+    Sets are named ``<block_id>:k<k>.<cs>``; SNPs get the ``cs`` of the most probable number of causal SNPs.
+
+    Parameters
+    ----------
+    snp_df, config_df, cred_df : pandas.DataFrame
+        FINEMAP's snp, config and cred tables (:func:`locusflow.finemap.sss.finemap_sss`); ``snp_df.attrs``
+        holds post_k, converged and n_iterations.
+    snp, idx, block
+        As :func:`susie_tables`.
+    R : numpy.ndarray, optional
+        LD of the fitted SNPs, for the sets' purity (NaN without it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Credible-set rows (schema finemap_cs), one per (k, cs).
+
+    References
+    ----------
+    FINEMAP 1.4 .snp and .cred<k> files (Benner et al. 2016 Bioinformatics 32:1493).
+    """
     p = idx.size
     order = _col(snp_df, "index")
     order = np.arange(p) if order is None else np.asarray(order, dtype=np.int64)

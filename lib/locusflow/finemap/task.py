@@ -24,7 +24,27 @@ from .tables import finish, sss_tables, susie_inf_tables, susie_tables
 METHODS = ("susie", "finemap", "susie_inf")
 
 def read_block_inputs(unit: dict, store: str, sumstats: str):
-    """Sumstats rows and reference variants of the block, matched; returns (matched frame, counts)."""
+    """Sumstats rows and reference variants of the block, matched; returns (matched frame, counts).
+
+    Matching is on ``chrom:pos:ref:alt``, or on the swapped alleles with z negated; variants monomorphic in
+    the reference are dropped.
+
+    Parameters
+    ----------
+    unit : dict
+        The block: ``chrom``, ``start``, ``stop`` (positions in [start, stop)).
+    store : str
+        Genotype store directory (its ``variants.parquet``).
+    sumstats : str
+        Munged sumstats dataset.
+
+    Returns
+    -------
+    matched : pandas.DataFrame
+        The matched variants in store order, with ``z_ref`` (z on the reference's alleles), n and p.
+    counts : dict
+        n_sumstats, n_not_in_reference, n_allele_swapped, n_monomorphic.
+    """
     chrom, start, stop = str(unit["chrom"]), int(unit["start"]), int(unit["stop"])
     flt = [("chrom", "==", chrom), ("pos", ">=", start), ("pos", "<", stop)]
     ss = read_dataset(sumstats, "sumstats", filters=flt)
@@ -57,6 +77,40 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     ``prior_weights``: functional priors, {variant_id: weight} or {path: FILE, column: NAME}
     (:mod:`.priors`); ``options``: keyword arguments of :func:`.susie.susie_rss` or ``finemap_sss``;
     ``diagnostics``: {check, remove_flagged, loglr_threshold, z_threshold, z_std_diff_threshold}.
+
+    Parameters
+    ----------
+    unit : dict
+        The block: block_id, chrom, start, stop (and min_p).
+    store, sumstats
+        As :func:`read_block_inputs`.
+    method : {"susie", "finemap", "susie_inf"}
+        The kernel.
+    run_id : str
+        Name of the run in the tables.
+    n : float, optional
+        GWAS sample size (default the median of the sumstats' n).
+    samples : sequence of str, optional
+        Reference-panel samples R is computed from (all by default).
+    options : dict, optional
+        Kernel keyword arguments.
+    diagnostics : dict, optional
+        LD-mismatch check settings (:func:`.diagnostics.ld_mismatch`).
+    prior_weights : dict, optional
+        Functional priors; variants without a weight are dropped.
+    ld_dir : str, optional
+        LD stage output to read R from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The block's snp, cs, block (and config) rows stacked (:func:`.tables.finish`); a block with no
+        variant or prior weight left, or whose fit fails, gets a status saying why instead of failing the run.
+
+    References
+    ----------
+    Zou et al. (2022) PLoS Genet 18:e1010299 (SuSiE-RSS, kriging_rss); Benner et al. (2016)
+    Bioinformatics 32:1493 (FINEMAP); Weissbrod et al. (2020) (PolyFun priors).
     """
     from ..io.genotypes import GenotypeStore
     from ..ld.matrix import ld_matrix
@@ -135,7 +189,27 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
 
 
 def kernel_options(kernel, options: dict, section: str) -> dict:
-    """``options`` checked against the kernel's keyword parameters: an unknown key is a config error."""
+    """``options`` checked against the kernel's keyword parameters: an unknown key is a config error.
+
+    Parameters
+    ----------
+    kernel : callable
+        The kernel function; its keyword-only parameters are the allowed keys.
+    options : dict
+        Options from the config.
+    section : str
+        Config section, named in the error.
+
+    Returns
+    -------
+    dict
+        A copy of ``options``.
+
+    Raises
+    ------
+    InputError
+        For the first unknown key.
+    """
     import inspect
     known = {p.name for p in inspect.signature(kernel).parameters.values() if p.kind == p.KEYWORD_ONLY}
     bad = sorted(set(options) - known)
@@ -146,7 +220,40 @@ def kernel_options(kernel, options: dict, section: str) -> dict:
 
 
 def fit_block(method: str, z, R, n, weights, options: dict, snp, idx, block):
-    """Run the kernel of ``method`` on one block's z and R; fill ``snp``/``block``; (cs rows, config)."""
+    """Run the kernel of ``method`` on one block's z and R; fill ``snp``/``block``; (cs rows, config).
+
+    For FINEMAP, ``options`` may also hold ``n_seeds`` and ``seed_tol``: the search is repeated from
+    further seeds and the block counts as converged only when no PIP moves by more than ``seed_tol``.
+
+    Parameters
+    ----------
+    method : {"susie", "finemap", "susie_inf"}
+        The kernel.
+    z : numpy.ndarray, shape (p,)
+        z-scores of the SNPs kept.
+    R : numpy.ndarray, shape (p, p)
+        Their LD.
+    n : float or None
+        GWAS sample size (required by finemap and susie_inf).
+    weights : numpy.ndarray, optional
+        Prior weights of the SNPs.
+    options : dict
+        Kernel keyword arguments (:func:`kernel_options`).
+    snp, idx, block
+        As :func:`.tables.susie_tables`.
+
+    Returns
+    -------
+    cs : pandas.DataFrame
+        Credible-set rows.
+    config : pandas.DataFrame or None
+        FINEMAP's configurations (None for the SuSiE methods).
+
+    Raises
+    ------
+    LocusflowError
+        When finemap or susie_inf gets no sample size.
+    """
     if method == "susie":
         opts = kernel_options(susie_rss, options, method)
         fit = susie_rss(z, R, n, **{"prior_weights": weights, **opts})

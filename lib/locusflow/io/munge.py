@@ -47,6 +47,9 @@ CHROM_ORDER = {str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "MT": 25}
 
 @dataclass
 class MungeResult:
+    """What :func:`munge` returns: the harmonised ``sumstats`` frame, the ``report`` (counts kept and
+    dropped by reason, format, columns), the ``dropped`` rows with their reason, and the dataset ``path``."""
+
     sumstats: pd.DataFrame          # conforms to schema `sumstats`, sorted by chrom, pos
     report: dict                    # counts kept / dropped by reason, cases, format, columns
     dropped: pd.DataFrame           # row snp chrom pos a1 a2 reason

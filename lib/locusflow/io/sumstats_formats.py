@@ -132,6 +132,8 @@ FORMATS = [
 
 @dataclass
 class Header:
+    """A sumstats file's header as read: its path, column names, separator and the meta lines skipped."""
+
     path: Path
     columns: list[str]
     sep: str | None            # "\t", "," or None for runs of white space

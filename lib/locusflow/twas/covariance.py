@@ -134,9 +134,10 @@ def term_chunks(cov: pd.DataFrame, size: int = 1 << 17):
     size : int
         Rows per slice.
 
-    Returns
-    -------
-    iterator of (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+    Yields
+    ------
+    tuple of numpy.ndarray
+        weight_row1, weight_row2 and term of the next at most ``size`` rows.
     """
     cols = [cov[c].to_numpy() for c in TERM_COLUMNS]
     for i in range(0, len(cov), size):
@@ -151,9 +152,10 @@ def batch_chunks(batches):
     batches : iterable of pyarrow.RecordBatch
         Record batches with :data:`TERM_COLUMNS`.
 
-    Returns
-    -------
-    iterator of (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+    Yields
+    ------
+    tuple of numpy.ndarray
+        weight_row1, weight_row2 and term of one batch.
     """
     for b in batches:
         yield tuple(b.column(c).to_numpy(zero_copy_only=False) for c in TERM_COLUMNS)

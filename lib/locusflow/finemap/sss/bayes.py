@@ -156,14 +156,44 @@ class BayesFactor:
 
 def pinv_eigenvalues(lam: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
     """1/lambda for eigenvalues above ``rtol`` x the largest, 0 otherwise (the pseudo-inverse of R_CC, so
-    R^2 = r' R_CC^+ r stays finite for collinear SNPs: a direction R does not span carries no signal)."""
+    R^2 = r' R_CC^+ r stays finite for collinear SNPs: a direction R does not span carries no signal).
+
+    Parameters
+    ----------
+    lam : numpy.ndarray, shape (..., k)
+        Eigenvalues of R_CC (batched along leading axes).
+    rtol : float
+        Relative cut-off against the largest eigenvalue of each batch row.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., k)
+        The pseudo-inverse eigenvalues.
+
+    References
+    ----------
+    FINEMAP 1.4 residual variance R^2(C) (Benner et al. 2016 Bioinformatics 32:1493; module docstring).
+    """
     lam = np.asarray(lam, dtype=np.float64)
     keep = lam > rtol * np.max(lam, axis=-1, keepdims=True)
     return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
 
 
 def logsumexp(x, axis=None):
-    """log sum exp(x) (a lean float64 version; scipy's carries array-API overhead in hot loops)."""
+    """log sum exp(x) (a lean float64 version; scipy's carries array-API overhead in hot loops).
+
+    Parameters
+    ----------
+    x : array_like
+        Values, in log space.
+    axis : int, optional
+        Axis to reduce; None reduces all.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float when ``axis`` is None, else the array with ``axis`` removed; -inf for an empty input.
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         return -np.inf if axis is None else np.full(np.delete(x.shape, axis), -np.inf)
@@ -175,7 +205,24 @@ def logsumexp(x, axis=None):
 
 
 def prior_variance(n: float, prior_std: float | np.ndarray = DEFAULT_PRIOR_STD) -> float | np.ndarray:
-    """tau = n s^2: prior variance of the scaled effect ``sqrt(n) beta / sigma`` (FINEMAP's S = diag(s^2 n))."""
+    """tau = n s^2: prior variance of the scaled effect ``sqrt(n) beta / sigma`` (FINEMAP's S = diag(s^2 n)).
+
+    Parameters
+    ----------
+    n : float
+        GWAS sample size.
+    prior_std : float or numpy.ndarray
+        Prior SD(s) s of the standardised effects (FINEMAP ``--prior-std``, 0.05).
+
+    Returns
+    -------
+    numpy.ndarray
+        tau, shaped like ``prior_std``.
+
+    References
+    ----------
+    Benner et al. (2016) Bioinformatics 32:1493, section 2.2.
+    """
     return np.asarray(prior_std, dtype=np.float64) ** 2 * float(n)
 
 
@@ -185,6 +232,32 @@ def log_bf(z_c: np.ndarray, r_cc: np.ndarray, tau) -> np.ndarray:
     ``z_c``: [..., k] z-scores of the causal SNPs; ``r_cc``: [..., k, k] their LD; ``tau``: scalar or
     [..., k] prior variances of the scaled effects (``prior_variance``). Returns [...]; k = 0 gives 0.
     All arithmetic in float64.
+
+    Computes ``log BF(C) = -1/2 [ sum_i log tau_i + log |M| ] + 1/2 z_C' M^-1 z_C`` with
+    ``M = R_CC + S^-1`` from one Cholesky factor.
+
+    Parameters
+    ----------
+    z_c : numpy.ndarray, shape (..., k)
+        z-scores of the causal SNPs.
+    r_cc : numpy.ndarray, shape (..., k, k)
+        Their LD.
+    tau : float or numpy.ndarray, shape (..., k)
+        Prior variances of the scaled effects (:func:`prior_variance`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        log BF(C) (FINEMAP 1.1's formula).
+
+    Raises
+    ------
+    InputError
+        When R_CC + S^-1 is not positive definite (R is not a correlation matrix).
+
+    References
+    ----------
+    Benner et al. (2016) Bioinformatics 32:1493, section 2.2.
     """
     z_c = np.asarray(z_c, dtype=np.float64)
     r_cc = np.asarray(r_cc, dtype=np.float64)
@@ -205,7 +278,20 @@ def log_bf(z_c: np.ndarray, r_cc: np.ndarray, tau) -> np.ndarray:
 
 
 def lower_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched forward substitution ``L^-1 b`` for small k (a loop over k, vectorised over the batch)."""
+    """Batched forward substitution ``L^-1 b`` for small k (a loop over k, vectorised over the batch).
+
+    Parameters
+    ----------
+    chol : numpy.ndarray, shape (..., k, k)
+        Lower-triangular Cholesky factors L.
+    b : numpy.ndarray, shape (..., k)
+        Right-hand sides.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., k)
+        L^-1 b.
+    """
     k = b.shape[-1]
     out = np.empty(np.broadcast_shapes(chol.shape[:-1], b.shape))
     for i in range(k):
@@ -215,7 +301,28 @@ def lower_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def log_bf_configs(z: np.ndarray, r: np.ndarray, configs: np.ndarray, tau) -> np.ndarray:
-    """log BF of each row of ``configs`` ([N, k] SNP indices, all of one size k) in the region (z, R)."""
+    """log BF of each row of ``configs`` ([N, k] SNP indices, all of one size k) in the region (z, R).
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (m,)
+        z-scores of the region.
+    r : numpy.ndarray, shape (m, m)
+        LD of the region.
+    configs : numpy.ndarray, shape (N, k)
+        SNP indices of each configuration.
+    tau : float or numpy.ndarray, shape (m,)
+        Prior variance(s) of the scaled effects; a per-SNP vector is indexed by ``configs``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        :func:`log_bf` of each configuration (zeros when k = 0).
+
+    References
+    ----------
+    Benner et al. (2016) Bioinformatics 32:1493, section 2.2.
+    """
     configs = np.asarray(configs, dtype=np.int64)
     z = np.asarray(z, dtype=np.float64)
     if configs.shape[1] == 0:
@@ -227,7 +334,24 @@ def log_bf_configs(z: np.ndarray, r: np.ndarray, configs: np.ndarray, tau) -> np
 
 
 def posterior_effects(z_c: np.ndarray, r_cc: np.ndarray, tau) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and sd of the scaled effects lambda_C given C: ``N(M^-1 z_C, M^-1)``, batched."""
+    """Posterior mean and sd of the scaled effects lambda_C given C: ``N(M^-1 z_C, M^-1)``, batched.
+
+    Parameters
+    ----------
+    z_c, r_cc, tau
+        As :func:`log_bf`.
+
+    Returns
+    -------
+    mean : numpy.ndarray, shape (..., k)
+        M^-1 z_C.
+    sd : numpy.ndarray, shape (..., k)
+        Square roots of the diagonal of M^-1.
+
+    References
+    ----------
+    Benner et al. (2016) Bioinformatics 32:1493, section 2.2.
+    """
     z_c = np.asarray(z_c, dtype=np.float64)
     k = z_c.shape[-1]
     tau = np.broadcast_to(np.asarray(tau, dtype=np.float64), z_c.shape)
@@ -243,6 +367,24 @@ def snp_prior(m: int, prior_weights=None, prior_prob: float | None = None) -> np
     Without weights: pi_i = p, FINEMAP's default p = 1/m. With non-negative weights w (PolyFun-style
     functional priors): pi_i = m p w_i / sum(w), so uniform weights give the default prior; a zero weight
     excludes the SNP. Probabilities are capped below 1.
+
+    Parameters
+    ----------
+    m : int
+        Number of SNPs in the region.
+    prior_weights : array_like, shape (m,), optional
+        Non-negative functional-prior weights w.
+    prior_prob : float, optional
+        Per-SNP prior probability p (default 1/m).
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        pi_i, capped at 1 - 1e-12.
+
+    References
+    ----------
+    Benner et al. (2016) section 2.3 (``--prior-snps``); Weissbrod et al. (2020) Nat Genet 52:1355 (PolyFun).
     """
     p = 1.0 / m if prior_prob is None else float(prior_prob)
     if prior_weights is None:
@@ -252,7 +394,18 @@ def snp_prior(m: int, prior_weights=None, prior_prob: float | None = None) -> np
 
 
 def log_prior_odds(pi: np.ndarray) -> np.ndarray:
-    """log(pi / (1 - pi)); -inf for pi = 0 (the SNP can never be causal)."""
+    """log(pi / (1 - pi)); -inf for pi = 0 (the SNP can never be causal).
+
+    Parameters
+    ----------
+    pi : numpy.ndarray
+        Per-SNP prior causal probabilities.
+
+    Returns
+    -------
+    numpy.ndarray
+        The log prior odds, shaped like ``pi``.
+    """
     with np.errstate(divide="ignore"):
         return np.log(pi) - np.log1p(-pi)
 
@@ -262,6 +415,22 @@ def log_esp(log_odds: np.ndarray, max_causal: int) -> np.ndarray:
 
     ``p(k) ∝ e_k``, the prior mass of all configurations with k causal SNPs. Computed as the coefficients
     of ``prod_i (1 + odds_i x)`` truncated at degree K, multiplying pairs of polynomials in log2(m) rounds.
+
+    Parameters
+    ----------
+    log_odds : numpy.ndarray, shape (m,)
+        Log prior odds of each SNP (:func:`log_prior_odds`).
+    max_causal : int
+        Largest configuration size K.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K + 1,)
+        log e_0 .. log e_K (log e_0 = 0).
+
+    References
+    ----------
+    Benner et al. (2016) Bioinformatics 32:1493, section 2.3 (prior on the number of causal SNPs).
     """
     odds = np.exp(np.asarray(log_odds, dtype=np.float64))
     kk = max_causal + 1
@@ -285,6 +454,18 @@ def log_esp_without(log_odds: np.ndarray, log_e: np.ndarray) -> np.ndarray:
     """[m, K+1] log e_k of the odds with SNP i left out, from ``e_k = e_k^(-i) + odds_i e_{k-1}^(-i)``.
 
     Computed in linear space relative to e_k (stable for the small prior odds of fine-mapping).
+
+    Parameters
+    ----------
+    log_odds : numpy.ndarray, shape (m,)
+        As :func:`log_esp`.
+    log_e : numpy.ndarray, shape (K + 1,)
+        :func:`log_esp` of the same odds.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, K + 1)
+        Row i: log e_k with SNP i excluded (-inf where cancellation leaves nothing).
     """
     m, kk = len(log_odds), len(log_e)
     out = np.full((m, kk), -np.inf)
@@ -299,7 +480,24 @@ def log_esp_without(log_odds: np.ndarray, log_e: np.ndarray) -> np.ndarray:
 
 
 def marginal_prior_inclusion(log_odds: np.ndarray, max_causal: int, include_null: bool = False) -> np.ndarray:
-    """Prior probability that SNP i is causal under the truncated prior: ``P(i in C), 1(0) <= |C| <= K``."""
+    """Prior probability that SNP i is causal under the truncated prior: ``P(i in C), 1(0) <= |C| <= K``.
+
+    Parameters
+    ----------
+    log_odds, max_causal
+        As :func:`log_esp`.
+    include_null : bool
+        Whether the empty configuration has prior mass (FINEMAP: no).
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        P(i in C) under ``p(C) ∝ prod_{i in C} odds_i`` over the allowed sizes.
+
+    References
+    ----------
+    FINEMAP .snp ``log10bf`` prior term (Benner et al. 2016 Bioinformatics 32:1493).
+    """
     log_e = log_esp(log_odds, max_causal)
     ks = np.arange(0 if include_null else 1, max_causal + 1)
     norm = logsumexp(log_e[ks])

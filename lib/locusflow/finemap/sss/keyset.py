@@ -13,6 +13,9 @@ _MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
 
 
 class KeySet:
+    """An open-addressing hash set of configurations (64-bit keys) that grows by doubling: the search
+    asks it whether a configuration was already scored, so no neighbour is evaluated twice."""
+
     def __init__(self, capacity_bits: int = 16):
         self._bits = capacity_bits
         self._table = np.full(1 << capacity_bits, -1, dtype=np.int64)

@@ -25,7 +25,34 @@ from . import bayes
 
 
 def check_inputs(z, r, n, prior_weights=None, variant_id=None, source: str = "finemap input"):
-    """Validated float64 z, R (dtype kept, float32 allowed), n, weights and variant ids; InputError otherwise."""
+    """Validated float64 z, R (dtype kept, float32 allowed), n, weights and variant ids; InputError otherwise.
+
+    Parameters
+    ----------
+    z : array_like, shape (m,)
+        z-scores; non-empty and finite.
+    r : array_like, shape (m, m)
+        LD matrix; square, finite, symmetric (checked on its first 200 rows to 1e-4); non-float is cast
+        to float64.
+    n : float
+        GWAS sample size; a positive scalar.
+    prior_weights : array_like, shape (m,), optional
+        Finite non-negative weights, not all zero.
+    variant_id : array_like, shape (m,), optional
+        SNP names (default "0".."m-1").
+    source : str
+        Name of the input in error messages.
+
+    Returns
+    -------
+    tuple
+        ``(z, r, float(n), prior_weights, variant_id)``, validated.
+
+    Raises
+    ------
+    InputError
+        On the first check that fails.
+    """
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 1 or len(z) == 0:
         raise InputError(source, "z must be a non-empty 1-D vector of z-scores", column="z", value=z.shape)

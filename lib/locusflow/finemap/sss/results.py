@@ -35,6 +35,10 @@ TIE_LOG = 1e-10   # log posteriors this close are ties (ordered by their SNPs)
 
 @dataclass
 class FinemapResult:
+    """One region's FINEMAP-SSS output: ``snp`` (.snp: PIP, log10 BF per SNP), ``config`` (.config: the
+    top configurations with probabilities), ``cred`` (.cred: credible sets per k) and ``post_k`` (posterior
+    on the number of causal SNPs); unpacks as ``snp, config, cred = result``."""
+
     snp: pd.DataFrame
     config: pd.DataFrame
     cred: pd.DataFrame
@@ -67,7 +71,38 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
               blocks=None, method: str = "finemap", n_configs_top: int = 50_000, coverage: float = 0.95,
               **info) -> FinemapResult:
     """Tables from padded configurations ([N, K] sorted SNP indices, padding = m), sizes and scores,
-    plus optional addition blocks (centres [B, K], entry block, entry SNP j, entry score) of ``store``."""
+    plus optional addition blocks (centres [B, K], entry block, entry SNP j, entry score) of ``store``.
+
+    Parameters
+    ----------
+    region : Region
+        The region the configurations were scored in.
+    configs : numpy.ndarray, shape (N, K)
+        Sorted SNP indices of each configuration, padded with m.
+    sizes : numpy.ndarray, shape (N,)
+        Number of SNPs in each configuration.
+    log_post : numpy.ndarray, shape (N,)
+        Unnormalised log posteriors; non-finite ones are dropped.
+    blocks : tuple of numpy.ndarray, optional
+        ``(centres, entry block, entry SNP, entry score)`` of configurations kept as blocks by ``store``.
+    method : str
+        Value of the tables' ``method`` column.
+    n_configs_top : int
+        Rows of the config table.
+    coverage : float
+        Credible-set coverage.
+    **info
+        Further :class:`FinemapResult` fields (``n_iterations``, ``converged``, ``n_evaluated``).
+
+    Returns
+    -------
+    FinemapResult
+        FINEMAP's .snp, .config and .cred tables, p(k | z), p(k) and the regional log10 BF.
+
+    References
+    ----------
+    Benner et al. (2016) Bioinformatics 32:1493; FINEMAP 1.4 output files (.snp, .config, .cred, .log).
+    """
     m, kmax = region.m, region.max_causal
     keep = np.isfinite(log_post)
     configs, sizes, log_post = configs[keep], sizes[keep].astype(np.int64), log_post[keep]

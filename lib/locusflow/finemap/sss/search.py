@@ -233,6 +233,30 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
     such configurations carry posterior mass that a proposal proportional to the posterior rarely reaches
     in diffuse loci (``None`` switches this off and gives FINEMAP's search as published). The default
     ``close_max`` bounds its cost to about 2e6 / m expansions (at least 200).
+
+    Parameters
+    ----------
+    region : Region
+        Validated region with its prior and scores.
+    n_iter, n_conv, prob_tol : int, int, float
+        As :func:`finemap_sss` (here ``n_conv`` is required).
+    log_prune, sample_window, sample_cap, seed, temperature, close_min_post, close_max
+        As :func:`finemap_sss`.
+
+    Returns
+    -------
+    store : ConfigStore
+        The kept configurations.
+    n_iterations : int
+        Iterations done.
+    converged : bool
+        Whether the stopping rule was met before ``n_iter``.
+    n_evaluated : int
+        Configurations scored.
+
+    References
+    ----------
+    Benner et al. (2016) Bioinformatics 32:1493, section 2.4; Hans, Dobra & West (2007) JASA 102:507.
     """
     rng = np.random.default_rng(seed)
     state = _Search(region, log_prune, sample_window, sample_cap, temperature)

@@ -23,6 +23,9 @@ from .region import Region
 
 
 class ConfigStore:
+    """Every configuration the shotgun stochastic search has scored, with its log posterior, and the
+    configurations whose neighbourhoods were expanded (FINEMAP's stored configurations)."""
+
     def __init__(self, region: Region):
         self.region = region
         self.individual = KeySet()
