@@ -66,6 +66,13 @@ STAGES += [
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
 ]
 STAGES += [
+    StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
+              "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"}),
+    StageInfo("score_variants", ("locusflow.dnalm.stage",),
+              "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
+              {"variant_scores": "scores"}),
+]
+STAGES += [
     StageInfo("popgen", ("locusflow.popgen.stage",),
               "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
               {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),

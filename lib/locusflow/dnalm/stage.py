@@ -1,0 +1,114 @@
+"""Stage `score_variants`: DNA language-model LLRs of variants against a reference FASTA.
+
+Config section ``score_variants`` (defaults in brackets)::
+
+    score_variants:
+      fasta: genome.fa.gz     # indexed FASTA (bgzip + .fai/.gzi, or plain + .fai) of the variants' build
+      variants: null          # table with chrom, pos, ref, alt (tsv/csv/parquet) [this run's sumstats]
+      model: null             # local model directory [the shipped GRCh37 chr20 model]
+      window: 128             # bp around the site (site at window // 2)
+      batch_size: 256         # windows per forward pass
+      batch_variants: 4096    # variants per work unit (Spark task input)
+      device: auto            # auto | cpu | cuda (auto: cuda when torch sees a GPU)
+      dtype: auto             # auto | float32 | bfloat16 (auto: bf16 on CUDA)
+
+Writes ``<out>/score_variants/scores`` (dataset variant_scores). The summary counts variants by status
+(REF mismatches, indels, ... are reported and never scored). On Spark each task scores whole work units
+with the model loaded once per Python worker (conf/gpu.yaml: a GPU pool).
+CLI: ``locusflow score_variants --fasta F --variants V --out ROOT``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..config_schema import Key
+from ..errors import InputError
+from ..io.dataset import read_dataset, write_dataset
+from ..layout import dataset_path
+from ..logs import get_logger
+from ..pipeline import Context, Stage, register
+
+log = get_logger("dnalm")
+CONFIG = {
+    "fasta": Key("file", None, "indexed FASTA (bgzip + .fai/.gzi or plain + .fai) of the variants' genome build"),
+    "variants": Key("path", None, "table with chrom, pos, ref, alt (tsv, csv or parquet) [this run's sumstats]"),
+    "model": Key("path", None, "local model directory [the shipped GRCh37 chr20 model]"),
+    "window": Key("int", 128, "window around the site (bp; site at window // 2)", min=2),
+    "batch_size": Key("int", 256, "windows per forward pass", min=1),
+    "batch_variants": Key("int", 4096, "variants per work unit", min=1),
+    "device": Key("str", "auto", "auto | cpu | cuda"),
+    "dtype": Key("str", "auto", "auto | float32 | bfloat16"),
+}
+NEEDED = ("chrom", "pos", "ref", "alt")
+
+
+def read_variants(path) -> pd.DataFrame:
+    """chrom, pos, ref, alt from a tsv/csv/parquet table or a sumstats dataset directory."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "a variant table (tsv, csv or parquet with chrom, pos, ref, alt) or sumstats dataset")
+    if path.is_dir():
+        return read_dataset(path, "sumstats", columns=list(NEEDED))
+    if path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+    else:
+        df = pd.read_csv(path, sep="," if path.suffix == ".csv" else "\t", dtype={"chrom": str})
+    miss = [c for c in NEEDED if c not in df.columns]
+    if miss:
+        raise InputError(path, f"columns {', '.join(NEEDED)} in the header", column=miss[0], value=list(df.columns))
+    pos = pd.to_numeric(df["pos"], errors="coerce")
+    bad = pos.isna() | (pos < 1)
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        raise InputError(path, "a 1-based integer position", row=i + 1, column="pos", value=df["pos"].iloc[i])
+    return df.assign(pos=pos.astype("int64"))[list(NEEDED)]
+
+
+def score_variants(variants: pd.DataFrame, opts: dict, *, engine: str = "local", spark=None,
+                   progress: bool = True) -> pd.DataFrame:
+    """Scores (schema variant_scores) of ``variants`` with the engine's runner.
+
+    Parameters
+    ----------
+    variants : DataFrame
+        chrom, pos, ref, alt.
+    opts : dict
+        The ``score_variants`` section (keys of :data:`CONFIG`).
+    engine, spark, progress
+        As in :func:`locusflow.engine.runner.run_worklist`.
+
+    Returns
+    -------
+    DataFrame
+    """
+    from ..engine.runner import run_worklist
+    from .task import score_unit, work_units
+    o = {k: v.default for k, v in CONFIG.items()} | {k: v for k, v in opts.items() if v is not None}
+    if o["fasta"] is None:
+        raise InputError("score_variants.fasta", "the reference FASTA of the variants (a path)")
+    kw = {"fasta": str(o["fasta"]), "model": str(o["model"]) if o["model"] else None, "window": int(o["window"]),
+          "batch_size": int(o["batch_size"]), "device": o["device"], "dtype": o["dtype"]}
+    units = work_units(variants, int(o["batch_variants"]))
+    return run_worklist(units, score_unit, "variant_scores", engine=engine, spark=spark, kwargs=kw, progress=progress)
+
+
+def _variants_path(cfg):
+    return Path((cfg.get("score_variants") or {}).get("variants") or dataset_path(cfg, "sumstats"))
+
+
+def _run(ctx: Context) -> dict:
+    opts = ctx.section("score_variants")
+    scores = score_variants(read_variants(_variants_path(ctx.cfg)), opts, **ctx.runner_kwargs())
+    write_dataset(scores, ctx.path("variant_scores"), "variant_scores", mode="overwrite",
+                  manifest={"options": {k: str(v) for k, v in opts.items()}})
+    summary = {"variants": len(scores), **{f"status_{k}": int(v) for k, v in scores["status"].value_counts().items()}}
+    if summary.get("status_ref_mismatch"):
+        log.warning("score_variants: %d variants whose ref is not the FASTA's base were not scored",
+                    summary["status_ref_mismatch"])
+    log.info("score_variants: %s", summary)
+    return summary
+
+
+register(Stage("score_variants", _run, inputs=lambda cfg: [_variants_path(cfg)], config=CONFIG))
