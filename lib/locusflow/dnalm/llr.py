@@ -123,5 +123,16 @@ def embedding_distance(model, ref_windows: np.ndarray, alt_windows: np.ndarray, 
 
 
 def complement_tokens(tok) -> np.ndarray:
-    """Complement of base tokens (A<->T, C<->G)."""
+    """Complement of base tokens (A<->T, C<->G).
+
+    Parameters
+    ----------
+    tok : array-like of int
+        Tokens (``A C G T N [MASK]`` = 0..5), any shape.
+
+    Returns
+    -------
+    ndarray of int64
+        Same shape, each base complemented in place (no reversal); N and MASK stay.
+    """
     return COMPLEMENT[np.asarray(tok)]

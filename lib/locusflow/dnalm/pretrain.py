@@ -34,7 +34,27 @@ BASELINES = {"markov5": (-5, -4, -3, -2, -1), "context3x3": (-3, -2, -1, 1, 2, 3
 
 
 def read_tokens(fasta, chrom: str):
-    """Tokens and soft-mask (lower case = repeat) of one chromosome of an indexed FASTA."""
+    """Tokens and soft-mask (lower case = repeat) of one chromosome of an indexed FASTA.
+
+    Parameters
+    ----------
+    fasta : str or Path
+        Indexed FASTA (bgzip + .fai/.gzi or plain + .fai).
+    chrom : str
+        Chromosome name, ``chr`` prefix optional on either side.
+
+    Returns
+    -------
+    tokens : ndarray of int64
+        One token per base (A C G T = 0..3, anything else N).
+    repeat : ndarray of bool
+        True where the base is lower case (soft-masked repeat).
+
+    Raises
+    ------
+    InputError
+        If htslib cannot open ``fasta`` as an indexed FASTA, or ``chrom`` is not in its index.
+    """
     import pysam
     try:
         fa = pysam.FastaFile(str(fasta))
@@ -49,7 +69,27 @@ def read_tokens(fasta, chrom: str):
 
 
 def parse_region(spec: str):
-    """``"chrom:start-end"`` (1-based, inclusive) -> (chrom, start0, end0 exclusive)."""
+    """``"chrom:start-end"`` (1-based, inclusive) -> (chrom, start0, end0 exclusive).
+
+    Parameters
+    ----------
+    spec : str
+        Region such as ``"chr20:1,000,001-2,000,000"`` (commas allowed, ``chr`` prefix dropped).
+
+    Returns
+    -------
+    chrom : str
+        Chromosome without a ``chr`` prefix.
+    start0 : int
+        0-based start.
+    end0 : int
+        0-based exclusive end (equal to the 1-based inclusive end).
+
+    Raises
+    ------
+    InputError
+        If ``spec`` is not ``chrom:start-end`` with integer bounds.
+    """
     try:
         chrom, rng = spec.rsplit(":", 1)
         a, b = (int(x.replace(",", "")) for x in rng.split("-"))
@@ -59,7 +99,32 @@ def parse_region(spec: str):
 
 
 def mask_batch(tok: np.ndarray, rng, p: float = 0.15):
-    """BERT masking of a batch of windows: (input ids, labels with -100 where not chosen)."""
+    """BERT masking of a batch of windows: (input ids, labels with -100 where not chosen).
+
+    Each non-N position is chosen with probability ``p``; of the chosen, 80% become :data:`MASK`,
+    10% a uniformly random base and 10% stay.
+
+    Parameters
+    ----------
+    tok : ndarray of int, (batch, window)
+        Token windows.
+    rng : numpy.random.Generator
+        Source of the random choices.
+    p : float
+        Probability that a (non-N) position is chosen.
+
+    Returns
+    -------
+    inp : ndarray, (batch, window)
+        Model input ids after masking (a copy; ``tok`` is not changed).
+    labels : ndarray, (batch, window)
+        The original token at chosen positions, -100 elsewhere (ignored by the loss).
+
+    References
+    ----------
+    Benegas G, Batra SS, Song YS (2023) PNAS 120:e2311219120 (GPN masking).
+    Devlin J et al. (2019) BERT. NAACL (80/10/10 masking).
+    """
     chosen = (rng.random(tok.shape) < p) & (tok < N_TOKEN)
     labels = np.where(chosen, tok, -100)
     u = rng.random(tok.shape)
@@ -71,7 +136,31 @@ def mask_batch(tok: np.ndarray, rng, p: float = 0.15):
 
 
 def evaluate(model, tok, rep, positions, window: int, kmers: dict, batch: int = 512) -> dict:
-    """Held-out masked-centre accuracy and loss (nats) of the model and the k-mer baselines."""
+    """Held-out masked-centre accuracy and loss (nats) of the model and the k-mer baselines.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Masked LM returning ``.logits`` of shape (batch, window, vocab); run on CPU without gradients.
+    tok : ndarray of int
+        Tokens of the chromosome holding the held-out segment.
+    rep : ndarray of bool
+        Soft-mask (repeat) flag per base of ``tok``.
+    positions : ndarray of int
+        0-based centre positions to evaluate; windows running off the chromosome are clipped to its ends.
+    window : int
+        Window length (bp); the masked site is at ``window // 2``.
+    kmers : dict of str to KmerModel
+        Baselines, each scored with ``logp_both_strands`` on the same windows.
+    batch : int
+        Windows per forward pass.
+
+    Returns
+    -------
+    dict
+        ``n_positions``, ``n_nonrepeat`` and, for ``"model"`` and each baseline name, a dict of
+        ``accuracy``, ``loss``, ``accuracy_nonrepeat``, ``loss_nonrepeat``.
+    """
     import torch
     idx = positions[:, None] - window // 2 + np.arange(window)[None, :]
     w = tok[np.clip(idx, 0, len(tok) - 1)]

@@ -25,7 +25,22 @@ from scipy.special import logsumexp
 
 
 def functional_score(llr) -> np.ndarray:
-    """Calibrated functional score ``a = max(0, -llr)`` (null scores count as 0)."""
+    """Calibrated functional score ``a = max(0, -llr)`` (null scores count as 0).
+
+    Parameters
+    ----------
+    llr : array-like
+        Log-likelihood ratios log P(alt) - log P(ref); NaN for unscored variants.
+
+    Returns
+    -------
+    ndarray of float
+        Non-negative scores, 0 where ``llr`` is NaN or positive.
+
+    References
+    ----------
+    Benegas G et al. (2023) PNAS 120:e2311219120 (GPN).
+    """
     return np.nan_to_num(np.maximum(0.0, -np.asarray(llr, float)), nan=0.0)
 
 
@@ -98,6 +113,24 @@ def log_abf(z, se=1.0, w: float = 0.04) -> np.ndarray:
 
     With ``se = 1`` the effect is on the z scale and ``w`` is the prior variance of the non-centrality
     (e.g. n h2 per causal SNP).
+
+    Parameters
+    ----------
+    z : array-like
+        Association z-scores.
+    se : float or array-like
+        Standard error of each effect (broadcast against ``z``).
+    w : float
+        Prior variance of the causal effect.
+
+    Returns
+    -------
+    ndarray of float
+        ``0.5 log(V / (V + w)) + 0.5 z^2 w / (V + w)`` per variant (natural log).
+
+    References
+    ----------
+    Wakefield J (2009) Bayes factors for genome-wide association studies. Genet Epidemiol 33:79.
     """
     v = np.asarray(se, float) ** 2
     z = np.asarray(z, float)
@@ -105,7 +138,29 @@ def log_abf(z, se=1.0, w: float = 0.04) -> np.ndarray:
 
 
 def single_causal_pip(z, score, beta: float, se=1.0, w: float = 0.04) -> np.ndarray:
-    """PIPs of one block under one causal variant with the functional prior."""
+    """PIPs of one block under one causal variant with the functional prior.
+
+    Parameters
+    ----------
+    z : array-like, (m,)
+        Z-scores of the block's variants.
+    score : array-like, (m,)
+        Functional score per variant.
+    beta : float
+        Link slope of :func:`functional_priors`.
+    se, w : float
+        As in :func:`log_abf`.
+
+    Returns
+    -------
+    ndarray, (m,)
+        Posterior inclusion probabilities ``pi_j ABF_j / sum_k pi_k ABF_k``; sums to 1.
+
+    References
+    ----------
+    Weissbrod O et al. (2020) PolyFun. Nat Genet 52:1355.
+    Wakefield J (2009) Genet Epidemiol 33:79.
+    """
     lp = np.log(functional_priors(score, beta)) + log_abf(z, se, w)
     return np.exp(lp - logsumexp(lp))
 
