@@ -45,7 +45,25 @@ NEEDED = ("chrom", "pos", "ref", "alt")
 
 
 def read_variants(path) -> pd.DataFrame:
-    """chrom, pos, ref, alt from a tsv/csv/parquet table or a sumstats dataset directory."""
+    """chrom, pos, ref, alt from a tsv/csv/parquet table or a sumstats dataset directory.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.parquet`` file, a ``.csv`` file, any other file read as tab-separated, or a directory
+        holding a sumstats dataset.
+
+    Returns
+    -------
+    DataFrame
+        Columns chrom (str), pos (int64, 1-based), ref, alt, in the file's row order.
+
+    Raises
+    ------
+    InputError
+        If ``path`` does not exist, a table lacks one of chrom, pos, ref, alt, or a position is not an
+        integer >= 1.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(path, "a variant table (tsv, csv or parquet with chrom, pos, ref, alt) or sumstats dataset")

@@ -20,7 +20,24 @@ COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt", "status", "llr", "llr_fwd
 
 
 def cached_model(path, device: str = "auto", dtype: str = "auto"):
-    """The model at ``path`` (None: the shipped one), loaded once per process."""
+    """The model at ``path`` (None: the shipped one), loaded once per process.
+
+    The first call also sets torch to one CPU thread per process.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        Local model directory; None loads the shipped GRCh37 chr20 model.
+    device : str
+        ``"auto"`` (CUDA when torch sees a GPU), ``"cuda"`` or ``"cpu"``.
+    dtype : str
+        ``"auto"`` (bfloat16 on CUDA, else float32), ``"float32"`` or ``"bfloat16"``.
+
+    Returns
+    -------
+    torch.nn.Module
+        The loaded masked LM, cached by (path, device, dtype).
+    """
     key = (str(path), device, dtype)
     if key not in _MODELS:
         import torch
@@ -31,7 +48,18 @@ def cached_model(path, device: str = "auto", dtype: str = "auto"):
 
 
 def cached_genome(path) -> Genome:
-    """The indexed FASTA at ``path``, opened once per process."""
+    """The indexed FASTA at ``path``, opened once per process.
+
+    Parameters
+    ----------
+    path : str or Path
+        Indexed FASTA (bgzip + .fai/.gzi or plain + .fai).
+
+    Returns
+    -------
+    locusflow.io.fasta.Genome
+        Cached by ``str(path)``.
+    """
     if str(path) not in _GENOMES:
         _GENOMES[str(path)] = Genome(path)
     return _GENOMES[str(path)]
@@ -95,14 +123,41 @@ def score_variants_frame(df: pd.DataFrame, *, fasta, model=None, model_name: str
 
 
 def score_unit(unit: dict, **kwargs) -> pd.DataFrame:
-    """Work-unit kernel for :func:`locusflow.engine.runner.run_worklist` (unit: chrom, pos, ref, alt lists)."""
+    """Work-unit kernel for :func:`locusflow.engine.runner.run_worklist` (unit: chrom, pos, ref, alt lists).
+
+    Parameters
+    ----------
+    unit : dict
+        One unit from :func:`work_units`: ``chrom`` and equal-length lists ``pos``, ``ref``, ``alt``.
+    **kwargs
+        As :func:`score_variants_frame` (``fasta``, ``model``, ``window``, ...).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`score_variants_frame`, one row per variant of the unit.
+    """
     df = pd.DataFrame({"chrom": [unit["chrom"]] * len(unit["pos"]), "pos": unit["pos"], "ref": unit["ref"],
                        "alt": unit["alt"]})
     return score_variants_frame(df, **kwargs)
 
 
 def work_units(df: pd.DataFrame, batch_variants: int = 4096) -> list[dict]:
-    """Per-chromosome runs of ``batch_variants`` variants sorted by position (one unit each)."""
+    """Per-chromosome runs of ``batch_variants`` variants sorted by position (one unit each).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Variants: chrom, pos, ref, alt (``chr`` prefixes dropped).
+    batch_variants : int
+        Most variants per unit.
+
+    Returns
+    -------
+    list of dict
+        Units in chromosome then position order, each with ``unit_id`` (``"chrom:k"``), ``chrom``,
+        ``cost`` (its number of variants) and lists ``pos``, ``ref``, ``alt``.
+    """
     d = df.assign(chrom=df["chrom"].astype(str).str.removeprefix("chr")).sort_values(["chrom", "pos"], kind="stable")
     units = []
     for chrom, g in d.groupby("chrom", sort=True):

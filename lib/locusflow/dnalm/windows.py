@@ -34,13 +34,35 @@ STATUSES = ("ok", "ref_mismatch", "not_in_genome", "contig_absent", "indel", "ba
 
 
 def encode(seq) -> np.ndarray:
-    """Tokens (int64) of a byte string or uint8 array (either case; anything not ACGT is N)."""
+    """Tokens (int64) of a byte string or uint8 array (either case; anything not ACGT is N).
+
+    Parameters
+    ----------
+    seq : bytes or bytearray or array-like of uint8
+        ASCII bases.
+
+    Returns
+    -------
+    ndarray of int64
+        Tokens ``A C G T N`` = 0..4, same shape as ``seq``.
+    """
     arr = np.frombuffer(seq, dtype=np.uint8) if isinstance(seq, (bytes, bytearray)) else np.asarray(seq)
     return LUT[arr]
 
 
 def reverse_complement(tokens: np.ndarray) -> np.ndarray:
-    """Reverse complement of token windows along the last axis (N and MASK stay)."""
+    """Reverse complement of token windows along the last axis (N and MASK stay).
+
+    Parameters
+    ----------
+    tokens : ndarray of int
+        Token windows, any shape; the last axis is the sequence.
+
+    Returns
+    -------
+    ndarray of int64
+        Same shape: bases complemented and the last axis reversed (a view of a new array).
+    """
     return COMPLEMENT[np.asarray(tokens)][..., ::-1]
 
 
