@@ -39,6 +39,7 @@ def make_inputs(d: Path) -> Path:
     cfg["ld"]["blocks"] = str(d / "blocks.bed")
     cfg["twas"]["weights"] = [{"predictdb": str(d / "weights.db"), "covariance": str(d / "weights.cov.txt.gz"),
                                "tissue": "sim_EUR"}]
+    cfg["stages"] = list(STAGES)   # the computing stages; plots/report carry timings and drawing metadata
     cfg.pop("out", None)
     (d / "pipeline.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return d / "pipeline.yaml"

@@ -52,10 +52,14 @@ def save_figure(fig, stem, formats=FORMATS, dpi: int = 120) -> list[str]:
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fmt in formats:
-        p = f"{stem}.{fmt}"
-        fig.savefig(p, dpi=dpi if fmt == "png" else None, bbox_inches="tight")
-        paths.append(p)
+    # no creation date and a fixed id salt: a rerun on the same results writes byte-identical files
+    meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
+    import matplotlib
+    with matplotlib.rc_context({"svg.hashsalt": "locusflow"}):
+        for fmt in formats:
+            p = f"{stem}.{fmt}"
+            fig.savefig(p, dpi=dpi if fmt == "png" else None, bbox_inches="tight", metadata=meta.get(fmt, {}))
+            paths.append(p)
     pyplot().close(fig)
     return paths
 
