@@ -154,7 +154,8 @@ def test_input_changes_equal_a_fresh_run(example):
     c, s, e = bed[i].split()[:3]
     bed[i:i + 1] = [f"{c}\t{s}\t20100000", f"{c}\t20100000\t{e}"]
     (d / "inputs" / "blocks.bed").write_text("\n".join(bed) + "\n")
-    assert _ran(run_pipeline(cfg(inc))) == {"ld", "finemap"}
+    # twas and focus place genes in the run's LD blocks (one block_id everywhere): they rerun too
+    assert _ran(run_pipeline(cfg(inc))) == {"ld", "twas", "finemap", "focus"}
 
     con = sqlite3.connect(d / "inputs" / "weights.db")                # one gene's weights doubled
     gene = con.execute("SELECT gene FROM weights LIMIT 1").fetchone()[0]
