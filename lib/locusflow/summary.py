@@ -77,10 +77,10 @@ def stage_lines(cfg: dict, name: str, summary) -> list[str]:
             lines += [f"  {r.cs}: lead {r.lead_variant} (PIP {pip.get(r.lead_variant, float('nan')):.3f}), "
                       f"{r.n_variants} variants" for r in cs.head(TOP_N * 2).itertuples()]
     elif name == "focus":
-        f = _read(cfg, "focus_results", "focus_results", ["block", "mol_name", "tissue", "pip", "in_cred_set"])
+        f = _read(cfg, "focus_results", "focus_results", ["block_id", "mol_name", "tissue", "pip", "in_cred_set"])
         if f is not None:
             f = f[f["mol_name"].notna() & (f["mol_name"] != "NULL")]
-            lines.append(f"{f['block'].nunique()} blocks with signal, {int(f['in_cred_set'].sum())} genes in credible sets")
+            lines.append(f"{f['block_id'].nunique()} blocks with signal, {int(f['in_cred_set'].sum())} genes in credible sets")
             top = f.sort_values("pip", ascending=False).head(TOP_N)
             lines += [f"  {r.mol_name} ({r.tissue}): PIP {r.pip:.3f}" for r in top.itertuples()]
     else:
