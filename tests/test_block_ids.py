@@ -39,3 +39,18 @@ def test_ld_twas_finemap_focus_join_on_block_id(run):
     # a twas model's block holds its position, by the one rule start <= pos < stop
     placed = twas.dropna(subset=["block_id"]).merge(ld[["block_id", "start", "stop"]], on="block_id")
     assert len(placed) == twas["block_id"].notna().sum()
+
+
+def test_end_of_run_summary_names_top_genes_and_credible_sets(run):
+    """The summary `locusflow run` prints reads the published datasets (a column renamed in a schema
+    shows up here as an error line, not a gene)."""
+    import io
+    from locusflow.summary import print_summary
+    buf = io.StringIO()
+    print_summary({"out": str(run)}, {s: {} for s in ("twas", "finemap", "focus")}, file=buf)
+    text = buf.getvalue()
+    assert "no summary" not in text and "Error" not in text, text
+    focus = read_dataset(dataset_path({"out": str(run)}, "focus_results"), "focus_results")
+    top = focus[focus["model_id"] != "NULL.MODEL"].sort_values("pip", ascending=False).iloc[0]
+    assert f"{top['mol_name']} ({top['tissue']}): PIP {top['pip']:.3f}" in text
+    assert "credible sets" in text and "lead " in text
