@@ -102,22 +102,42 @@ def vanraden_grm(markers, weights=None, *, freq=None, chunk: int = 4096) -> np.n
     g = np.zeros((n, n))
     scale = 0.0
     for a in range(0, m, chunk):    # loop over marker chunks (one GEMM each), not markers
-        w, p = center(counts[:, a:a + chunk], None if freq is None else np.asarray(freq)[a:a + chunk])
-        db = d[a:a + chunk]
-        g += (w * db) @ w.T
-        scale += float(np.sum(db * 2 * p * (1 - p)))
+        part, s = weighted_cross(counts[:, a:a + chunk], d[a:a + chunk],
+                                 None if freq is None else np.asarray(freq)[a:a + chunk])
+        g += part
+        scale += s
     if scale <= 0:
         raise InputError("markers", "at least one polymorphic marker with positive weight")
     return g / scale
 
 
-def _chunk_cross(store_path: str, lo: int, hi: int, samples, weights) -> tuple[np.ndarray, float]:
-    """W_b D_b W_b' and sum d 2pq of one chunk of store variants (a task of :func:`grm_from_store`)."""
-    from ..io.genotypes import GenotypeStore
-    st = GenotypeStore(store_path)
-    dos = st.dosages(lo, hi, samples=samples).astype(np.float64).T          # [n, chunk]
-    w, p = center(dos)
+def weighted_cross(counts: np.ndarray, weights: np.ndarray, freq=None) -> tuple[np.ndarray, float]:
+    """One chunk's share of G: W D W' and its scale sum_j d_j 2 p_j (1 - p_j).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        [n, chunk] allele counts (NaN missing).
+    weights : numpy.ndarray
+        [chunk] marker weights d.
+    freq : array-like, optional
+        As :func:`center`.
+
+    Returns
+    -------
+    tuple
+        ([n, n] W D W', float scale).
+    """
+    w, p = center(counts, freq)
     return (w * weights) @ w.T, float(np.sum(weights * 2 * p * (1 - p)))
+
+
+def _chunk_cross(store_path: str, lo: int, hi: int, samples, weights) -> tuple[np.ndarray, float]:
+    """:func:`weighted_cross` of one chunk of store variants (a task of :func:`grm_from_store`); the store is
+    opened once per process (:func:`locusflow.ld.matrix.open_store`)."""
+    from ..ld.matrix import open_store
+    dos = open_store(store_path).dosages(lo, hi, samples=samples).astype(np.float64).T     # [n, chunk]
+    return weighted_cross(dos, weights)
 
 
 def grm_from_store(store, samples=None, weights=None, *, chunk: int = 2048, engine: str = "local",
