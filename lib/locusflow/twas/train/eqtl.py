@@ -63,8 +63,21 @@ def residualiser(covariates: np.ndarray | None, n: int) -> np.ndarray:
     return q[:, keep]
 
 
-def _residuals(m: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Columns of m centred and projected off Q."""
+def residualise(m: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Columns of ``m`` centred and projected off the covariate basis ``q`` (:func:`residualiser`).
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        [n, p] values (genotypes, expression, predicted expression).
+    q : numpy.ndarray
+        [n, k] orthonormal basis of the centred covariates (k may be 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        [n, p] residuals of the regression of each column on an intercept and the covariates.
+    """
     mc = m - m.mean(axis=0)
     return mc - q @ (q.T @ mc) if q.shape[1] else mc
 
@@ -161,7 +174,7 @@ def cis_nominal(dosage: np.ndarray, pos: np.ndarray, expression: np.ndarray, tss
     n = len(y)
     q = residualiser(covariates, n)
     dof = n - 2 - q.shape[1]
-    ry = _residuals(y, q)
+    ry = residualise(y, q)
     ny = np.linalg.norm(ry, axis=0)
     yt = ry / np.where(ny > 0, ny, 1.0)
     snp, gene = _cis_pairs(np.asarray(pos), np.asarray(tss), int(window))
@@ -172,7 +185,7 @@ def cis_nominal(dosage: np.ndarray, pos: np.ndarray, expression: np.ndarray, tss
         sel = np.flatnonzero((snp >= s) & (snp < e))
         if not len(sel):
             continue
-        rg = _residuals(g[:, s:e], q)
+        rg = residualise(g[:, s:e], q)
         ng = np.linalg.norm(rg, axis=0)
         corr = (rg / np.where(ng > 0, ng, 1.0)).T @ yt             # [chunk, genes]
         r[sel] = corr[snp[sel] - s, gene[sel]]
@@ -282,16 +295,16 @@ def cis_permutations(dosage: np.ndarray, pos: np.ndarray, expression: np.ndarray
         cis = snp[bounds[j]:bounds[j + 1]]
         if not len(cis):
             continue
-        rg = _residuals(g[:, cis], q)
+        rg = residualise(g[:, cis], q)
         ng = np.linalg.norm(rg, axis=0)
         ok = ng > 1e-12 * np.sqrt(n)
         if not ok.any():
             continue
         cis, gt = cis[ok], rg[:, ok] / ng[ok]
-        ry = _residuals(y[:, j:j + 1], q)[:, 0]
+        ry = residualise(y[:, j:j + 1], q)[:, 0]
         r = gt.T @ ry / np.linalg.norm(ry)
         top = int(np.argmax(r * r))
-        yp = _residuals(y[perm, j], q)                # permutations residualised, as tensorQTL
+        yp = residualise(y[perm, j], q)                # permutations residualised, as tensorQTL
         r2_perm = ((gt.T @ (yp / np.linalg.norm(yp, axis=0))) ** 2).max(axis=0)
         r2 = r[top] ** 2
         beta = r[top] * np.linalg.norm(ry) / ng[ok][top]
