@@ -13,7 +13,7 @@ def test_api_names_are_exported_and_documented():
     assert {"munge", "ld_matrix", "susie_rss", "finemap_sss", "spredixcan", "fusion", "focus", "read_dataset",
             "run_pipeline"} <= set(lf.__all__)
     for name in ("munge", "ld_matrix", "susie_rss", "finemap_sss", "spredixcan", "fusion", "read_dataset",
-                 "run_pipeline", "fit_gblup"):
+                 "run_pipeline", "fit_gblup", "elastic_net_path", "cv_elastic_net", "train_gene"):
         doc = getattr(lf, name).__doc__ or ""
         assert "Parameters" in doc and "Returns" in doc, name
     assert callable(lf.focus)
