@@ -362,7 +362,24 @@ def decode_dosages(calls: np.ndarray, dtype=np.float32, samples=None) -> np.ndar
 
 
 class GenotypeStore:
-    """Read access to a store: variants table, sample ids and dosages of any variant range."""
+    """Read access to a store: variants table, sample ids and dosages of any variant range.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A genotype store written by :func:`ingest_plink` or :func:`ingest_vcf` (VCF Zarr layout plus
+        ``locusflow.json``).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The store.
+
+    Raises
+    ------
+    locusflow.errors.InputError
+        When ``path`` is not a store.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
