@@ -53,8 +53,10 @@ def _cmd_serve(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .report.export import FORMATS, export
-    done = export(args.results, args.to, args.format or FORMATS)
+    from .report.export import export
+    done = export(args.results, args.to, args.format or None)
+    for why in done.pop("skipped", []):
+        print(f"skipped: {why}")
     for f, paths in done.items():
         print(f"{f}: {len(paths)} file(s) under {args.to}")
     return 0
