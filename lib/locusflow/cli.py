@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from pathlib import Path
 
 from .logs import get_logger
 from .version import __version__
@@ -52,17 +53,43 @@ def _cmd_serve(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .report.export import FORMATS, export
-    done = export(args.results, args.to, args.format or FORMATS)
+    from .report.export import export
+    done = export(args.results, args.to, args.format or None)
+    for why in done.pop("skipped", []):
+        print(f"skipped: {why}")
     for f, paths in done.items():
         print(f"{f}: {len(paths)} file(s) under {args.to}")
+    return 0
+
+
+def _cmd_deploy(args) -> int:
+    import json
+
+    from .config import load_config
+    from .deploy import cron_line, databricks_job, systemd_units
+    if args.target == "databricks":
+        text = json.dumps(databricks_job(load_config(args.config), args.config, git_url=args.git_url), indent=2)
+        files = {args.to: text + "\n"} if args.to else {}
+    elif args.target == "cron":
+        text = cron_line(args.config, repo=args.repo)
+        files = {args.to: text + "\n"} if args.to else {}
+    else:
+        units = systemd_units(args.config, repo=args.repo)
+        text = "\n".join(f"# {k}\n{v}" for k, v in units.items())
+        files = {str(Path(args.to) / k): v for k, v in units.items()} if args.to else {}
+    if not files:
+        print(text)
+    for path, t in files.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(t)
+        print(f"wrote {path}")
     return 0
 
 
 def build_parser(loaded=None) -> argparse.ArgumentParser:
     """The parser; ``loaded`` maps stage names to registered stages whose full subcommand is wanted.
 
-    Subcommands ``run``, ``config``, ``serve`` and ``export``, then one per stage of
+    Subcommands ``run``, ``config``, ``serve``, ``export`` and ``deploy``, then one per stage of
     :data:`locusflow.layout.STAGES`: a stage not in ``loaded`` gets a placeholder subparser (its help
     line only, nothing imported); a loaded one its full subcommand (its own ``add_cli`` in the older API,
     else :func:`locusflow.cli_stage.add_stage_command`).
@@ -105,6 +132,14 @@ def build_parser(loaded=None) -> argparse.ArgumentParser:
     e.add_argument("--format", action="append", choices=["metaxcan", "finemap", "susie", "pyfocus", "ldsc",
                                                           "gwas_ssf", "ld"], help="repeatable; default all")
     e.set_defaults(func=_cmd_export)
+    d = sub.add_parser("deploy", help="a nightly job from configuration(s): Databricks Jobs JSON (one task per "
+                       "stage), a crontab line or systemd units for spark-submit")
+    d.add_argument("target", choices=["databricks", "cron", "systemd"])
+    d.add_argument("config", nargs="+", help="pipeline YAML(s), as the job will pass them")
+    d.add_argument("--to", help="output file (databricks, cron) or directory (systemd); default: print")
+    d.add_argument("--repo", default=".", help="checkout holding jobs/ on the cluster (cron, systemd)")
+    d.add_argument("--git-url", help="databricks: run jobs/ from this repository (git_source)")
+    d.set_defaults(func=_cmd_deploy)
     groups: dict = {}
     for info in STAGES:
         st = loaded.get(info.name)

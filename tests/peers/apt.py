@@ -88,12 +88,10 @@ def _wait_background() -> None:
 def apt_tool(binary: str, package: str) -> str:
     """Path of a Debian peer tool, installing the Debian peers when it is missing and possible; else skip."""
     _wait_background()
-    path = shutil.which(binary)
-    if path:
-        return path
+    if _present(binary):
+        return shutil.which(binary) or binary      # an R package ("R:name") is returned as its name
     install_debian_peers(() if DEBIAN_PEERS.get(binary) == package else (package,))
-    path = shutil.which(binary)
-    if not path:
+    if not _present(binary):
         import pytest
         pytest.skip(f"peer tool {binary} ({package}) not available")
-    return path
+    return shutil.which(binary) or binary

@@ -53,4 +53,4 @@ def _run(ctx: Context) -> dict:
     return {"figures": int(idx["name"].nunique()) if len(idx) else 0, "files": len(idx), "by_kind": kinds}
 
 
-register(Stage("plots", _run, inputs=upstream, config=CONFIG))
+register(Stage("plots", _run, inputs=upstream, config=CONFIG, reads=UPSTREAM))
