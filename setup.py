@@ -29,8 +29,7 @@ setup(
         "rdata>=0.11",             # rdata.read_rda (FUSION .wgt.RDat) is new in 0.11
         "liftover>=1.5",           # munge: UCSC chain liftover (io/liftover.py)
         "pysam>=0.22",             # munge --fasta: ref against an indexed (bgzip) genome (io/fasta.py)
-        "numba>=0.60",             # compiled sequential loops: BayesC Gibbs sweep (breed), EHH scans (popgen)
-        "scikit-learn>=1.3",       # twas.train.elastic_net: coordinate descent on a precomputed Gram (glmnet scale)
+        "numba>=0.60",             # compiled loops: BayesC Gibbs sweep (breed), EHH scans (popgen), elastic net
     ],
     extras_require={
         # the spark engine: a laptop installs pyspark with `locusflow[spark]`; on Databricks the runtime's
