@@ -54,6 +54,7 @@ _API = {
     "cv_elastic_net": ("locusflow.twas.train.elastic_net", "cv_elastic_net"),
     "nested_cv_performance": ("locusflow.twas.train.predictdb", "nested_cv_performance"),
     "train_gene": ("locusflow.twas.train.predictdb", "train_gene"),
+    "train_weights": ("locusflow.twas.train.run", "train_weights"),
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
