@@ -140,21 +140,47 @@ def build_parser(loaded=None) -> argparse.ArgumentParser:
     d.add_argument("--repo", default=".", help="checkout holding jobs/ on the cluster (cron, systemd)")
     d.add_argument("--git-url", help="databricks: run jobs/ from this repository (git_source)")
     d.set_defaults(func=_cmd_deploy)
+    groups: dict = {}
     for info in STAGES:
         st = loaded.get(info.name)
+        words = info.words
+        if len(words) > 1 and words[0] not in groups:      # a command group: `locusflow dnalm pretrain`
+            members = [i.words[1] for i in STAGES if len(i.words) > 1 and i.words[0] == words[0]]
+            g = sub.add_parser(words[0], help=f"{words[0]} commands: {', '.join(members)}")
+            groups[words[0]] = g.add_subparsers(dest=f"{words[0]}_command", required=True, metavar="COMMAND")
+        where, name = (groups[words[0]], words[1]) if len(words) > 1 else (sub, words[0])
         if st is None:
-            sub.add_parser(info.name, help=info.help, add_help=False)
+            where.add_parser(name, help=info.help, add_help=False)
         elif st.add_cli is not None:                  # older API: the stage builds its own subcommand
             st.add_cli(sub)
         else:
-            add_stage_command(sub, st)
+            add_stage_command(where, st, name=name)
+        if info.name != name:                         # the stage's own name stays a (hidden) alias
+            if st is None or st.add_cli is not None:
+                sub.add_parser(info.name, add_help=False)
+            else:
+                add_stage_command(sub, st, hidden=True)
     return p
 
 
-def _command(argv) -> str | None:
-    for a in argv:
-        if not a.startswith("-"):
-            return a
+def stage_of(argv) -> str | None:
+    """The stage a command line runs: its first words as typed (``score-variants``, ``dnalm pretrain``)
+    or the stage's name (``score_variants``); None for ``run``, ``config``, ... and unknown words.
+
+    Parameters
+    ----------
+    argv : list of str
+        Arguments without the program name.
+
+    Returns
+    -------
+    str or None
+        A name of :data:`locusflow.layout.STAGES`.
+    """
+    words = [a for a in argv if not a.startswith("-")][:2]
+    for info in STAGES:
+        if words[:1] == [info.name] or tuple(words[:len(info.words)]) == info.words:
+            return info.name
     return None
 
 
@@ -180,8 +206,8 @@ def main(argv=None) -> int:
     debug = "--debug" in argv
     try:
         loaded = {}
-        cmd = _command(argv)
-        if cmd in {s.name for s in STAGES}:
+        cmd = stage_of(argv)
+        if cmd is not None:
             from .pipeline import load_stage
             loaded[cmd] = load_stage(cmd)
         args = build_parser(loaded).parse_args(argv)
