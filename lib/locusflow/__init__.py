@@ -34,6 +34,7 @@ _API = {
     # ingest and munge
     "ingest_plink": ("locusflow.io.genotypes", "ingest_plink"),
     "ingest_vcf": ("locusflow.io.genotypes", "ingest_vcf"),
+    "ingest_glow": ("locusflow.io.glow", "ingest_glow"),
     "GenotypeStore": ("locusflow.io.genotypes", "GenotypeStore"),
     "munge": ("locusflow.io.munge", "munge"),
     # LD
