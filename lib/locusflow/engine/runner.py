@@ -14,10 +14,11 @@ engines return identical frames.
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..logs import get_logger
 from ..schema import Schema, load
@@ -56,8 +57,21 @@ def pack_tasks(costs, n_tasks: int) -> np.ndarray:
     return task
 
 
+_POOLS = {}
+
+
+def _one_thread():
+    """threadpool_limits(1) through a cached controller: finding the BLAS/OpenMP libraries (a scan of the
+    loaded libraries, ~5 ms) happens again only after new modules were imported (a kernel importing torch)."""
+    key = len(sys.modules)
+    if key not in _POOLS:
+        _POOLS.clear()
+        _POOLS[key] = ThreadpoolController()
+    return _POOLS[key].limit(limits=1)
+
+
 def _call(kernel, unit: dict, schema: Schema, kwargs: dict) -> pd.DataFrame:
-    with threadpool_limits(limits=1):
+    with _one_thread():
         out = kernel(unit, **kwargs)
     return schema.conform(out, source=f"kernel {getattr(kernel, '__name__', kernel)} on {unit.get('unit_id')}")
 

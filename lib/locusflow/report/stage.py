@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from ..pipeline import Context, Stage, register
-from ..plots.stage import upstream
+from ..plots.stage import UPSTREAM, upstream
 
 CONFIG: dict = {}
 
@@ -30,4 +30,5 @@ def _run(ctx: Context) -> dict:
     return {"report": str(link), "bytes": path.stat().st_size}
 
 
-register(Stage("report", _run, inputs=_inputs, config=CONFIG))
+register(Stage("report", _run, inputs=_inputs, config=CONFIG,
+               reads=UPSTREAM + ("plot_index", "go_enrichment")))
