@@ -18,9 +18,8 @@ setup(
     install_requires=[
         "numpy>=2.0",              # bio2zarr >= 0.2 requires numpy 2
         "scipy>=1.11",
-        "pandas>=2.0,<3",          # pyspark 4.3 does not support pandas 3
+        "pandas>=2.0,<3",          # pyspark (3.5 to 4.3) does not support pandas 3
         "pyarrow>=15",
-        "pyspark>=4.0,<4.4",
         "zarr>=3.1,<3.2",          # Zarr format 2 on disk, zarr-python 3.1.x API
         "numcodecs>=0.15",
         "threadpoolctl>=3.1",
@@ -33,6 +32,9 @@ setup(
         "numba>=0.60",             # compiled loops: BayesC Gibbs sweep (breed), EHH scans (popgen), elastic net
     ],
     extras_require={
+        # the spark engine: a laptop installs pyspark with `locusflow[spark]`; on Databricks the runtime's
+        # own pyspark (3.5 LTS or 4.x) is used and none is installed (tests/engine/test_pyspark35.py)
+        "spark": ["pyspark>=3.5,<4.4"],
         "dask": ["dask[array]>=2024.1"],
         "plots": ["matplotlib>=3.7"],                            # plots/ (FOCUS figures: focus plot: true)
         "fast": ["isal>=1.0", "xxhash>=3"],                      # gzip reads (isal.igzip), content hashes ~7x faster

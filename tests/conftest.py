@@ -101,7 +101,7 @@ def pytest_terminal_summary(terminalreporter, config):
 # Debian peers and locked peer environments are installed in the background as soon as a collected
 # test file uses them (apt_tool) or names them (the lock's name)
 PREFETCH = {"pyfocus": "pyfocus", "goatools": "goatools", "gwas_ssf": "gwas_ssf", "scikit-allel": "scikit-allel",
-            "msprime": 'peer_venv("msprime"'}
+            "msprime": 'peer_venv("msprime"', "pyspark35": "pyspark35"}
 
 
 def pytest_collection_finish(session):

@@ -89,10 +89,10 @@ def _wait_background() -> None:
 def apt_tool(binary: str, package: str) -> str:
     """Path of a Debian peer tool, installing the Debian peers when it is missing and possible; else skip."""
     _wait_background()
-    if _present(binary):
+    if present(binary):
         return shutil.which(binary) or binary      # an R package ("R:name") is returned as its name
     install_debian_peers(() if DEBIAN_PEERS.get(binary) == package else (package,))
-    if not _present(binary):
+    if not present(binary):
         import pytest
         pytest.skip(f"peer tool {binary} ({package}) not available")
     return shutil.which(binary) or binary
