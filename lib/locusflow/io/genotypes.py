@@ -347,7 +347,7 @@ def pair_tables() -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     (dosage, missing): float64 alt dosage of each pair with 0 where an allele is missing, and int32 1
-    where one is (what a compiled kernel decoding ``call_genotype`` itself needs)
+    where one is
     """
     if "tables" not in _PAIR:
         d = _pair_table(np.float64)
@@ -496,7 +496,7 @@ class GenotypeStore:
 
     def calls(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """int8 allele indices [variants, samples, ploidy] of rows start:stop (VCF Zarr ``call_genotype``),
-        < 0 = missing: what a compiled kernel decodes itself (`decode_dosages` for dosages).
+        < 0 = missing: what a kernel decodes itself (`decode_dosages` for dosages).
 
         Chunks of a local Zarr v2 array chunked along variants only are read from their files and
         decompressed into the result by the codec its ``.zarray`` names (one copy, no event loop: zarr's
@@ -506,19 +506,40 @@ class GenotypeStore:
         layout = self._chunk_layout()
         if layout is None or stop <= start:
             return np.asarray(self._root["call_genotype"][start:stop])
-        codec, cv, shape, sep, fill = layout
+        cv, shape = layout[1], layout[2]
         c0, c1 = start // cv, (stop - 1) // cv + 1
-        out = np.empty((c1 - c0) * cv * int(np.prod(shape[1:])), np.int8)
-        size = cv * int(np.prod(shape[1:]))
-        base = self.path / "call_genotype"
-        for j, ci in enumerate(range(c0, c1)):  # loop over Zarr chunks, not variants
-            f = base / sep.join([str(ci)] + ["0"] * (len(shape) - 1))
-            view = out[j * size:(j + 1) * size]
-            if f.exists():
-                codec.decode(f.read_bytes(), out=view)
-            else:
-                view[:] = fill
-        return out.reshape(-1, *shape[1:])[start - c0 * cv:stop - c0 * cv]
+        out = np.empty((c1 - c0) * cv, dtype=(np.int8, tuple(shape[1:])))
+        for ci in range(c0, c1):  # loop over Zarr chunks, not variants
+            self._read_chunk(ci, out[(ci - c0) * cv:(ci - c0 + 1) * cv])
+        return out[start - c0 * cv:stop - c0 * cv]
+
+    def iter_calls(self, start: int = 0, stop: int | None = None):
+        """(first row, int8 calls) per Zarr chunk overlapping rows start:stop, clipped to them.
+
+        Every chunk is decompressed into one reused buffer (a block is valid until the next is yielded):
+        a kernel that decodes chunk by chunk keeps everything in cache and faults in no fresh memory.
+        Layouts `calls` cannot read directly come as one block read through zarr."""
+        m = int(self.meta["n_variants"])
+        stop = m if stop is None else min(int(stop), m)
+        layout = self._chunk_layout()
+        if layout is None:
+            if stop > start:
+                yield start, self.calls(start, stop)
+            return
+        cv, shape = layout[1], layout[2]
+        buf = np.empty(cv, dtype=(np.int8, tuple(shape[1:])))
+        for ci in range(start // cv, (stop - 1) // cv + 1 if stop > start else 0):  # Zarr chunks, not variants
+            self._read_chunk(ci, buf)
+            lo, hi = max(start, ci * cv), min(stop, (ci + 1) * cv)
+            yield lo, buf[lo - ci * cv:hi - ci * cv]
+
+    def _read_chunk(self, ci: int, out: np.ndarray) -> None:
+        codec, _, shape, sep, fill = self._chunk_layout()
+        f = self.path / "call_genotype" / sep.join([str(ci)] + ["0"] * (len(shape) - 1))
+        if f.exists():
+            codec.decode(f.read_bytes(), out=out.reshape(-1))
+        else:
+            out[...] = fill
 
     def _chunk_layout(self):
         if not hasattr(self, "_layout"):
