@@ -40,7 +40,8 @@ def read_table(path, *, missing_code: float | None = None, columns=None) -> pd.D
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
-    df = pd.read_csv(path, sep=None if path.suffix == ".csv" else r"\s+", dtype=str, engine="python",
+    csv = path.suffix == ".csv"     # sniffed delimiter: the python parser; whitespace: the C one
+    df = pd.read_csv(path, sep=None if csv else r"\s+", dtype=str, engine="python" if csv else "c",
                      keep_default_na=False)
     idcol = next((c for c in ID_COLUMNS if c in df.columns), None)
     if idcol is None:
