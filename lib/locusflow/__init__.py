@@ -66,6 +66,8 @@ _API = {
     "linear_assoc": ("locusflow.gwas.linear", "linear_assoc"),
     "logistic_assoc": ("locusflow.gwas.logistic", "logistic_assoc"),
     "store_pca": ("locusflow.gwas.pca", "store_pca"),
+    "prune_store": ("locusflow.gwas.pca", "prune_store"),
+    "project_store": ("locusflow.gwas.pca", "project_store"),
     "run_fst": ("locusflow.popgen.fst", "run_fst"),
     "ihs": ("locusflow.popgen.ehh", "ihs"),
     "nsl": ("locusflow.popgen.ehh", "nsl"),
