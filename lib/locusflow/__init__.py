@@ -56,6 +56,7 @@ _API = {
     "cv_elastic_net": ("locusflow.twas.train.elastic_net", "cv_elastic_net"),
     "nested_cv_performance": ("locusflow.twas.train.predictdb", "nested_cv_performance"),
     "train_gene": ("locusflow.twas.train.predictdb", "train_gene"),
+    "train_weights": ("locusflow.twas.train.run", "train_weights"),
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
@@ -65,6 +66,8 @@ _API = {
     "linear_assoc": ("locusflow.gwas.linear", "linear_assoc"),
     "logistic_assoc": ("locusflow.gwas.logistic", "logistic_assoc"),
     "store_pca": ("locusflow.gwas.pca", "store_pca"),
+    "prune_store": ("locusflow.gwas.pca", "prune_store"),
+    "project_store": ("locusflow.gwas.pca", "project_store"),
     "run_fst": ("locusflow.popgen.fst", "run_fst"),
     "ihs": ("locusflow.popgen.ehh", "ihs"),
     "nsl": ("locusflow.popgen.ehh", "nsl"),
