@@ -102,3 +102,43 @@ def test_pyfocus_imports_and_finemaps_the_exported_db(exported, example_store, t
     np.testing.assert_allclose(j["pip"], j["pips_pop1"], atol=1e-6, rtol=0)
     np.testing.assert_allclose(j["twas_z"], j["twas_z_pop1"], atol=1e-6, rtol=0, equal_nan=True)
     assert j["twas_z"].abs().max() > 3
+
+
+def test_fusion_export(exported, example_store, tmp_path):
+    """The kept models as FUSION .wgt.RDat files: R's load() gives FUSION's objects, and the twas stage's FUSION
+    z on them (panel LD) equals its S-PrediXcan z on the PredictDB export (the weights x training SD, the
+    panel = the training samples)."""
+    import subprocess
+
+    from conftest import apt_tool
+
+    from locusflow.io.fusion_export import write_fusion
+
+    e = exported
+    kept = e["models"][e["models"]["keep"]]
+    pos = write_fusion(kept, tmp_path / "fusion", tissue="Sim", n_samples=489)
+    one = kept.iloc[0]
+    rscript = apt_tool("Rscript", "r-base-core")
+    r = subprocess.run([rscript, "-e", f'load("{tmp_path}/fusion/Sim/{one["gene"]}.wgt.RDat"); '
+                        'cat(nrow(snps), colnames(wgt.matrix), sprintf("%.17g", sum(wgt.matrix)), '
+                        'sprintf("%.17g", cv.performance["rsq", "enet"]), N.tot, is.na(hsq[1]), class(snps), '
+                        'as.character(snps$V5[1]), "\\n")'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    k = len(one["weight"])
+    sd = np.sqrt(np.diag(np.asarray(e["models"].set_index("gene").loc[one["gene"], "covariance"])[
+        np.cumsum(np.r_[0, np.arange(k, 1, -1)])]))
+    f = r.stdout.split()
+    assert f[:2] == [str(k), "enet"] and f[4:] == ["489", "TRUE", "data.frame", one["alt"][0]]
+    assert float(f[2]) == pytest.approx(float(np.sum(np.asarray(one["weight"]) * sd)), rel=1e-12)
+    assert float(f[3]) == one["rho_avg_squared"]
+    write_dataset(e["ss"], tmp_path / "sumstats", "sumstats", mode="overwrite")
+    res = {}
+    for method, src in (("fusion", {"fusion": str(pos)}), ("spredixcan", {"predictdb": str(e["db"])})):
+        cfg = {"out": str(tmp_path / method), "engine": "local",
+               "twas": {"weights": [src], "method": method, "ld_reference": "store", "impute": False,
+                        "sumstats": str(tmp_path / "sumstats"), "store": str(example_store.path)}}
+        run_twas(Context(cfg))
+        res[method] = read_dataset(tmp_path / method / "twas" / "results", "twas_results").set_index("gene")
+    z = res["fusion"].join(res["spredixcan"], rsuffix="_sp")
+    assert len(z) == len(kept)
+    np.testing.assert_allclose(z["zscore"], z["zscore_sp"], rtol=1e-9)
