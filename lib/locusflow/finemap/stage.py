@@ -179,6 +179,10 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
                                                           "loglik_uniform") if k in priors})
         log.info("finemap: functional priors from %s: link %s, beta %.3g (%s)", priors["scores"], priors["link"],
                  priors["beta"], "estimated across %d blocks" % priors["n_blocks"] if priors["estimated"] else "given")
+        if priors["estimated"] and priors["n_blocks"] < 20:
+            log.warning("finemap: the priors' slope rests on %d blocks with a signal (2 log LR over the uniform "
+                        "prior %.2f); set finemap.priors.beta to fix it", priors["n_blocks"],
+                        2 * (priors["loglik"] - priors["loglik_uniform"]))
     for col in ("n_not_in_reference", "n_not_in_ld", "n_monomorphic", "n_no_prior_weight", "n_allele_swapped", "n_flagged",
                 "n_removed"):
         summary[col[2:]] = int(b[col].sum())
