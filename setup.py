@@ -42,8 +42,9 @@ setup(
         "sim": ["msprime>=1.3"],                                 # breed.simulate: coalescent genotypes (optional)
         "sc": ["anndata>=0.10"],                                 # twas.train.expression: single-cell .h5ad input
         # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
-        # (matplotlib, xxhash), msprime (simulated truth in tests), selenium (browser tests), anndata (.h5ad)
-        "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3",
+        # (matplotlib, xxhash), msprime (simulated truth in tests), selenium (browser tests), anndata (.h5ad),
+        # pytest-xdist (make test runs two worker processes)
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3",
                 "selenium>=4.20", "anndata>=0.10"],              # selenium: headless Chromium tests
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},

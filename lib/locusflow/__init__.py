@@ -35,6 +35,7 @@ _API = {
     # ingest and munge
     "ingest_plink": ("locusflow.io.genotypes", "ingest_plink"),
     "ingest_vcf": ("locusflow.io.genotypes", "ingest_vcf"),
+    "ingest_glow": ("locusflow.io.glow", "ingest_glow"),
     "GenotypeStore": ("locusflow.io.genotypes", "GenotypeStore"),
     "munge": ("locusflow.io.munge", "munge"),
     # LD
@@ -55,15 +56,22 @@ _API = {
     "cv_elastic_net": ("locusflow.twas.train.elastic_net", "cv_elastic_net"),
     "nested_cv_performance": ("locusflow.twas.train.predictdb", "nested_cv_performance"),
     "train_gene": ("locusflow.twas.train.predictdb", "train_gene"),
+    "train_weights": ("locusflow.twas.train.run", "train_weights"),
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
+    "susie_inf": ("locusflow.finemap.susie_inf", "susie_inf"),
+    "finemap_inf": ("locusflow.finemap.finemap_inf", "finemap_inf"),
+    "impute_z": ("locusflow.finemap.block_ld", "impute_z"),
+    "weighted_ld": ("locusflow.finemap.block_ld", "weighted_ld"),
     "focus": ("locusflow.focus", None),   # the package itself, callable: lf.focus(...) = focus.run.focus
     # association and population genetics from genotypes
     "run_gwas": ("locusflow.gwas.task", "run_gwas"),
     "linear_assoc": ("locusflow.gwas.linear", "linear_assoc"),
     "logistic_assoc": ("locusflow.gwas.logistic", "logistic_assoc"),
     "store_pca": ("locusflow.gwas.pca", "store_pca"),
+    "prune_store": ("locusflow.gwas.pca", "prune_store"),
+    "project_store": ("locusflow.gwas.pca", "project_store"),
     "run_fst": ("locusflow.popgen.fst", "run_fst"),
     "ihs": ("locusflow.popgen.ehh", "ihs"),
     "nsl": ("locusflow.popgen.ehh", "nsl"),
