@@ -73,6 +73,10 @@ _API = {
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
+    "susie_inf": ("locusflow.finemap.susie_inf", "susie_inf"),
+    "finemap_inf": ("locusflow.finemap.finemap_inf", "finemap_inf"),
+    "impute_z": ("locusflow.finemap.block_ld", "impute_z"),
+    "weighted_ld": ("locusflow.finemap.block_ld", "weighted_ld"),
     "focus": ("locusflow.focus", None),   # the package itself, callable: lf.focus(...) = focus.run.focus
     # association and population genetics from genotypes
     "run_gwas": ("locusflow.gwas.task", "run_gwas"),
