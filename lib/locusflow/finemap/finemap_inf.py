@@ -36,7 +36,8 @@ import numpy as np
 from ..errors import InputError
 from .credible import descending
 from .glibc_rand import GlibcRand
-from .inf_space import InfSpace, ld_eigen, logsumexp
+from .inf_space import InfSpace, ld_eigen
+from .sss.bayes import logsumexp
 from .sss.keyset import KeySet
 
 FULL_P = 2000     # regions up to this many SNPs get all columns of X' Omega X at once
