@@ -125,6 +125,10 @@ def test_cli_eqtl(example_store, tmp_path, capsys):
     assert len(genes) == 8 and sig == ["G0"], genes[["gene", "pval_beta", "qval"]]
     assert (genes.set_index("gene").loc["G0", "variant_id"] ==
             ref.loc[ref[ref["gene"] == "G0"]["pval"].idxmin(), "variant_id"])
+    pytest.importorskip("dask")                 # the same numbers on the dask engine
+    assert main(argv[:-1] + [str(tmp_path / "dask"), "--engine", "dask"]) == 0
+    pd.testing.assert_frame_equal(read_dataset(tmp_path / "dask" / "eqtl" / "pairs", "eqtl_pairs"), pairs)
+    pd.testing.assert_frame_equal(read_dataset(tmp_path / "dask" / "eqtl" / "genes", "eqtl_genes"), genes)
     (tmp_path / "plain.tsv").write_text("gene_id\t" + "\t".join(ids[:20]) + "\nG1\t" + "\t".join(["1"] * 20) + "\n")
     argv[argv.index("--expression") + 1] = str(tmp_path / "plain.tsv")
     assert main(argv + ["--force"]) == 2
