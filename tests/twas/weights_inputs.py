@@ -61,3 +61,25 @@ def write_inputs(prefix: Path, out: Path, *, window: int, seed: int = 7) -> dict
     pd.DataFrame({"IID": samples, "PC1": pc, "batch": batch}).to_csv(out / "covariates.txt", sep="\t", index=False)
     return {"expression": out / "expression.tsv.gz", "genes": out / "genes.txt", "covariates": out / "covariates.txt",
             "truth": truth, "h2": dict(zip(GENES["gene_id"], H2)), "samples": samples}
+
+
+def export(models: pd.DataFrame, tmp: Path) -> tuple[Path, Path]:
+    """The PredictDB database and covariance file our exporter writes for the kept rows of ``models``."""
+    from locusflow.io.weights_export import export_covariance, export_predictdb
+    kept = models[models["keep"]]
+    db = export_predictdb(kept, tmp / "trained.db", population="Sim", n_samples=489, seed=0)
+    return db, export_covariance(kept, tmp / "trained.txt.gz")
+
+
+def inputs_digest(db: Path, cov: Path, gwas: Path) -> str:
+    """sha256 over the content MetaXcan reads: weights and extra tables, decompressed covariance, GWAS text."""
+    import gzip
+    import hashlib
+    import sqlite3
+    h = hashlib.sha256()
+    with sqlite3.connect(db) as con:
+        for t in ("weights", "extra"):
+            h.update(pd.read_sql(f"SELECT * FROM {t}", con).to_csv(index=False, float_format="%.17g").encode())
+    h.update(gzip.decompress(Path(cov).read_bytes()))
+    h.update(Path(gwas).read_bytes())
+    return h.hexdigest()

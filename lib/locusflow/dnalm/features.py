@@ -23,7 +23,9 @@ Benegas G, Batra SS, Song YS (2023) PNAS 120:e2311219120 (GPN: single-nucleotide
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from ..errors import InputError
 from .windows import LUT, reverse_complement, windows
 
 
@@ -144,3 +146,39 @@ def personal_windows(genome, chrom: str, centre: int, length: int, variants, hap
     report = {"substituted": int(use.sum()), "ref_mismatch": int((inside & snv & ~genome_ok).sum()),
               "not_snv": int((inside & ~snv).sum())}
     return tokens, np.asarray(inv).reshape(-1, 2), report
+
+
+def gene_tss(genes: pd.DataFrame, source="genes") -> pd.DataFrame:
+    """gene, gene_name, chrom, tss of a gene table: ``tss`` as given, else ``start`` (+ strand) or ``stop``
+    (- strand) of the gene body.
+
+    Parameters
+    ----------
+    genes : pandas.DataFrame
+        ``gene`` or ``gene_id``; ``chrom``; ``tss`` or ``start``, ``stop``/``end`` and ``strand``; optional
+        ``gene_name``.
+    source : str or Path
+        Named in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per gene (chrom without "chr"); duplicated gene ids keep their first row.
+    """
+    g = genes.rename(columns={"gene_id": "gene", "end": "stop"}) if "gene" not in genes else genes
+    g = g.rename(columns={"end": "stop"})
+    for col in ("gene", "chrom"):
+        if col not in g:
+            raise InputError(source, f"a '{col}' column (gene table: gene, chrom, tss or start/stop/strand)",
+                             column=col, value=list(genes.columns))
+    if "tss" not in g:
+        if not {"start", "stop", "strand"} <= set(g.columns):
+            raise InputError(source, "a 'tss' column, or 'start', 'stop' and 'strand'", value=list(genes.columns))
+        g = g.assign(tss=np.where(g["strand"].astype(str) == "-", g["stop"], g["start"]))
+    out = pd.DataFrame({"gene": g["gene"].astype(str), "gene_name": g.get("gene_name", g["gene"]).astype(str),
+                        "chrom": g["chrom"].astype(str).str.replace("^chr", "", regex=True),
+                        "tss": pd.to_numeric(g["tss"], errors="coerce")})
+    if out["tss"].isna().any():
+        r = int(np.flatnonzero(out["tss"].isna().to_numpy())[0])
+        raise InputError(source, "an integer TSS position", row=r + 1, column="tss")
+    return out.astype({"tss": np.int64}).drop_duplicates("gene").reset_index(drop=True)

@@ -113,7 +113,7 @@ def weights_table(models: pd.DataFrame, build: str) -> pd.DataFrame:
         "cov_var": np.nan, "cov_partner": None, "n_snps_in_cov": None})
 
 
-def write_predictdb(models: pd.DataFrame, path, *, population: str, n_samples: int, seed: int,
+def export_predictdb(models: pd.DataFrame, path, *, population: str, n_samples: int, seed: int,
                     build: str = "GRCh37") -> Path:
     """A PredictDB SQLite database of trained models (written to a temporary file, then renamed).
 
@@ -197,7 +197,7 @@ def covariance_rows(models: pd.DataFrame, build: str = "GRCh37") -> pd.DataFrame
                                                            ignore_index=True)
 
 
-def write_covariance(models: pd.DataFrame, path, build: str = "GRCh37") -> Path:
+def export_covariance(models: pd.DataFrame, path, build: str = "GRCh37") -> Path:
     """PredictDB covariance file (gzipped, space separated) of trained models.
 
     Parameters

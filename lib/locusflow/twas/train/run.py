@@ -18,7 +18,7 @@ from ...engine.runner import run_worklist
 from ...errors import InputError
 from ...io.dataset import write_dataset
 from ...io.genotypes import GenotypeStore
-from ...io.weights_export import covariance_rows, weights_table, write_covariance, write_predictdb
+from ...io.weights_export import covariance_rows, export_covariance, export_predictdb, weights_table
 from ...layout import STAGE_INFO
 from ...logs import get_logger
 from .covariates import read_covariates, residualise_expression
@@ -160,9 +160,9 @@ def train_weights(out, *, paths: dict | None = None, engine: str = "local", spar
     write_dataset(pd.DataFrame({"tissue": tissue, "gene": c["GENE"], "rsid1": c["RSID1"], "rsid2": c["RSID2"],
                                 "value": c["VALUE"].astype(float), **{k: None for k in UNCODED}}),
                   paths["trained_covariance"], "snp_covariance", mode="overwrite")
-    write_predictdb(kept, paths["predictdb_db"], population=tissue, n_samples=len(samples), seed=kwargs["seed"],
+    export_predictdb(kept, paths["predictdb_db"], population=tissue, n_samples=len(samples), seed=kwargs["seed"],
                     build=build)
-    write_covariance(kept, paths["predictdb_covariance"], build)
+    export_covariance(kept, paths["predictdb_covariance"], build)
     if opt["fusion"]:
         from ...io.fusion_export import write_fusion
         write_fusion(kept, out / "fusion", tissue=tissue, n_samples=len(samples))
