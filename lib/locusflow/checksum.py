@@ -139,8 +139,12 @@ def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVE
     Returns
     -------
     str
-        ``'<algorithm>:<hex>'``, or ``'missing'``.
+        ``'<algorithm>:<hex>'``, or ``'missing'``. For a URI (an object store), each object counts by the
+        checksum its store lists (:func:`locusflow.storage.identity`) instead of its bytes.
     """
+    from . import storage
+    if storage.is_remote(path):
+        return _remote_hash(path, ignore)
     p = Path(path)
     if not p.exists():
         return "missing"
@@ -149,6 +153,19 @@ def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVE
     h = _hasher()
     for rel in _files(p, ignore):
         h.update(rel.encode() + b"\0" + file_hash(p / rel, cache=cache).encode() + b"\n")
+    return f"{ALGORITHM}:{h.hexdigest()}"
+
+
+def _remote_hash(path, ignore) -> str:
+    from . import storage
+    files = storage.find(path)
+    if not files:
+        return "missing"
+    h = _hasher()
+    for rel in sorted(files):
+        if rel and any(part.startswith(ignore) for part in rel.split("/")):
+            continue
+        h.update(rel.encode() + b"\0" + storage.identity(files[rel]).encode() + b"\n")
     return f"{ALGORITHM}:{h.hexdigest()}"
 
 

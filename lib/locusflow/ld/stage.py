@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..logs import get_logger
+from ..storage import as_path
 from ..config_schema import Key
 from ..errors import InputError
 from ..io.dataset import write_dataset
@@ -208,13 +209,14 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
     from ..io.genotypes import GenotypeStore     # zarr: imported when the stage runs, not at CLI start
     from .matrix import build_ld
     store = GenotypeStore(store_path)
-    out = Path(out)
+    out = as_path(out)
     samples = read_samples(opts.get("samples"), store)
     blocks = make_blocks(store, opts, genome_build=genome_build, samples=samples, engine=engine, spark=spark)
     man = {"store": str(store.path), "options": {k: opts.get(k) for k in DEFAULTS}, "genome_build": genome_build}
     write_dataset(blocks, out / "blocks", "ld_blocks", mode="overwrite", manifest=man)
     index = build_ld(store.path, blocks, out / "matrices", samples=samples, maf=float(opts.get("maf") or 0.0),
-                     engine=engine, spark=spark, progress=progress, manifest=man)
+                     engine=engine, spark=spark, progress=progress, manifest=man,
+                     columns=["block_id", "n_variants", "n_dropped", "path"])
     summary = {"blocks": len(blocks), "source": str(blocks["source"].iloc[0]) if len(blocks) else "",
                "variants": int(blocks["n_variants"].sum()), "ld_variants": int(index["n_variants"].sum()),
                "dropped_maf_or_monomorphic": int(index["n_dropped"].sum()),
@@ -224,7 +226,7 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
 
 
 def _store(cfg):
-    return Path((cfg.get("ld") or {}).get("store") or dataset_path(cfg, "genotypes"))
+    return as_path((cfg.get("ld") or {}).get("store") or dataset_path(cfg, "genotypes"))
 
 
 def _run(ctx: Context) -> dict:
