@@ -32,6 +32,8 @@ setup(
         "pysam>=0.22",             # munge --fasta: ref against an indexed (bgzip) genome (io/fasta.py)
         "numba>=0.60",             # compiled sequential loops: BayesC Gibbs sweep (breed), EHH scans (popgen)
         "scikit-learn>=1.3",       # twas.train.elastic_net: coordinate descent on a precomputed Gram (glmnet scale)
+        "fsspec>=2024.2",          # storage.py: every path may be a URI (s3://, gs://, abfss://, hdfs://, dbfs:/)
+        "universal-pathlib>=0.3,<0.4",   # storage.as_path: pathlib's API over fsspec (UPath) for URIs
     ],
     extras_require={
         "dask": ["dask[array]>=2024.1"],
@@ -39,10 +41,13 @@ setup(
         "fast": ["isal>=1.0", "xxhash>=3"],                      # gzip reads (isal.igzip), content hashes ~7x faster
         "gpu": ["torch==2.13.0", "transformers>=4.40,<5"],       # the DNA LM stage; transformers 5 breaks loading
         "sim": ["msprime>=1.3"],                                 # breed.simulate: coalescent genotypes (optional)
+        # object stores (the fsspec backend of each scheme; credentials from its own environment/config)
+        "s3": ["s3fs>=2024.2"], "gcs": ["gcsfs>=2024.2"], "azure": ["adlfs>=2024.2"],
         # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
         # (matplotlib, xxhash), msprime (simulated truth in tests), selenium (browser tests)
         "dev": ["pytest>=8", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3",
-                "selenium>=4.20"],                               # selenium: headless Chromium tests
+                "selenium>=4.20",                                # selenium: headless Chromium tests
+                "s3fs>=2024.2", "moto[server]>=5.0,<6"],         # the pipeline on a local S3 endpoint (tests)
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

@@ -26,12 +26,13 @@ from typing import Callable
 
 from . import storage
 from .logs import get_logger
-from .checksum import HashCache, code_version, content_hash, hash_json
+from .checksum import HashCache, chrom_hashes, code_version, content_hash, hash_json
 from .commit import Versions, check_writable
 from .config import TOP, Config
 from .config_schema import validate
 from .errors import ConfigError
 from .layout import DATASETS, STAGE_INFO, STAGES, STATE_DIR, dataset_path, stage_dir, stage_names
+from .engine.reuse import Reuse, reusing
 from .lock import OutputLock
 
 log = get_logger("pipeline")
@@ -340,11 +341,58 @@ def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
     out = storage.as_path(cfg["out"])
     versions = versions or Versions(out)
     sec = cfg.get(stage.name) or {}
-    paths = list(dict.fromkeys([*_named_files(sec, []), *map(str, stage.inputs(cfg))]))
-    inputs = dict(_identity(p, out, versions, cache) for p in paths)
+    inputs = dict(_identity(p, out, versions, cache) for p in _input_paths(stage, cfg))
     parts = {"stage": stage.name, "config": sec, "genome_build": cfg.get("genome_build"),
              "code": code_version(cache=cache), "inputs": inputs}
     return {**parts, "fingerprint": hash_json(parts)}
+
+
+def _input_paths(stage: Stage, cfg: dict) -> list[str]:
+    """Every file the stage's section names and every path its ``inputs(cfg)`` lists, once each."""
+    sec = cfg.get(stage.name) or {}
+    return list(dict.fromkeys([*_named_files(sec, []), *map(storage.uri, stage.inputs(cfg))]))
+
+
+def incremental(stage: Stage, cfg: dict, fp: dict, staging, *, versions: Versions,
+                cache: HashCache | None = None) -> Reuse | None:
+    """What a rerun of ``stage`` may copy from its published version (:mod:`locusflow.engine.reuse`).
+
+    The inputs whose data files all lie in chromosome partitions (:func:`locusflow.checksum.chrom_hashes`)
+    are identified per chromosome; every other input, the configuration, the genome build and the code
+    version go into the key every unit shares.
+
+    Parameters
+    ----------
+    stage : Stage
+    cfg : dict
+        The resolved configuration.
+    fp : dict
+        The stage's :func:`fingerprint`.
+    staging : path
+        The new version's directory.
+    versions : locusflow.commit.Versions
+    cache : locusflow.checksum.HashCache, optional
+
+    Returns
+    -------
+    locusflow.engine.reuse.Reuse
+        With ``previous`` None when the stage has no published version (the units' keys are recorded).
+    """
+    prev = versions.current(stage.name)
+    out = storage.as_path(cfg["out"])
+    flat, parts = {}, {}
+    for p in _input_paths(stage, cfg):
+        name, ident = _identity(p, out, versions, cache)
+        ch = chrom_hashes(p, cache=cache) if storage.exists(p) else None
+        if ch is None:
+            flat[name] = ident
+        else:
+            parts[name] = ch
+    base = hash_json({"stage": stage.name, "config": fp["config"], "genome_build": fp["genome_build"],
+                      "code": fp["code"], "inputs": flat})
+    chroms = sorted(set().union(*parts.values())) if parts else []
+    return Reuse(base, {c: hash_json({n: ch.get(c, "absent") for n, ch in parts.items()}) for c in chroms},
+                 staging, prev)
 
 
 def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
@@ -396,14 +444,21 @@ def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, fo
     log.info("stage %s: running", st.name)
     run_cfg = Config({**ctx.cfg, "_staging": {st.name: str(staging)}}, origin=getattr(ctx.cfg, "origin", {}))
     stage_ctx = Context(run_cfg, _spark=ctx._spark, summaries=ctx.summaries)
+    reuse = None if force else incremental(st, ctx.cfg, fp, staging, versions=versions, cache=cache)
     try:
-        summary = st.run(stage_ctx) or {}
+        with reusing(reuse):
+            summary = st.run(stage_ctx) or {}
     except BaseException:
         storage.remove(staging)          # nothing of a failed stage stays (kill -9: next start)
         raise
     finally:
         ctx._spark = stage_ctx._spark
     summary = {k: v for k, v in summary.items() if not _is_path_value(v, staging)}
+    if reuse is not None and reuse.previous is not None and reuse.reused + reuse.recomputed:
+        summary["incremental"] = reuse.summary()
+        log.info("stage %s: %d work unit(s) recomputed (chromosomes %s), %d copied from version %s", st.name,
+                 reuse.recomputed, ", ".join(reuse.summary()["chroms_recomputed"]) or "none", reuse.reused,
+                 storage.as_path(reuse.previous).name)
     seconds = round(time.time() - t0, 3)
     versions.publish(st.name, staging, {**fp, "summary": summary, "seconds": seconds})
     log.info("stage %s: published in %.1f s", st.name, seconds)

@@ -23,6 +23,7 @@ strips any ``user:secret@`` from a URI before it is shown.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -420,7 +421,11 @@ def local_file(p, *, siblings=()) -> Path:
     if not is_remote(p):
         return as_path(p)
     fs, path = filesystem(p)
-    info = fs.info(path)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError:
+        from .errors import InputError
+        raise InputError(redact(uri(p)), "file not found") from None
     key = hashlib.blake2b(f"{redact(uri(p))}\0{identity(info)}".encode(), digest_size=12).hexdigest()
     dest = cache_dir() / key / as_path(p).name
     if not dest.exists():
@@ -432,3 +437,77 @@ def local_file(p, *, siblings=()) -> Path:
             fs.get_file(path + suffix, str(tmp))
             os.replace(tmp, str(dest) + suffix)
     return dest
+
+
+def local_prefix(prefix, suffixes) -> str:
+    """A local file-set prefix with the files ``<prefix><suffix>`` (a PLINK ``.bed``/``.bim``/``.fam``):
+    ``prefix`` itself when local, else a cached download of each (:func:`local_file`) side by side.
+
+    Parameters
+    ----------
+    prefix : str or os.PathLike
+    suffixes : sequence of str
+
+    Returns
+    -------
+    str
+    """
+    if not is_remote(prefix):
+        return str(as_path(prefix))
+    files = [local_file(f"{uri(prefix)}{s}") for s in suffixes]
+    key = hashlib.blake2b("\0".join(map(str, files)).encode(), digest_size=12).hexdigest()
+    d = cache_dir() / key
+    d.mkdir(parents=True, exist_ok=True)
+    name = as_path(prefix).name
+    for f, s in zip(files, suffixes):
+        link = d / f"{name}{s}"
+        if not link.exists():
+            _link_or_copy(f, link)
+    return str(d / name)
+
+
+def upload_tree(local_dir, dest, *, last: str | None = None) -> None:
+    """Copy a local directory to ``dest`` (a URI), replacing what is there; the file ``last`` (the
+    marker readers check, e.g. ``locusflow.json``) goes up after every other file.
+
+    Parameters
+    ----------
+    local_dir : str or os.PathLike
+    dest : str or os.PathLike
+    last : str, optional
+
+    Returns
+    -------
+    None
+    """
+    remove(dest)
+    fs, root = filesystem(dest)
+    src = Path(local_dir)
+    files = sorted(str(f.relative_to(src)) for f in src.rglob("*") if f.is_file())
+    for rel in sorted(files, key=lambda r: r == last):
+        fs.put_file(str(src / rel), f"{root.rstrip('/')}/{rel}")
+
+
+@contextlib.contextmanager
+def local_dir(dest):
+    """A local directory to write into for ``dest``: ``dest`` itself when local; for a URI a temporary
+    directory whose files are uploaded to ``dest`` (:func:`upload_tree`) when the block ends without an
+    error, for writers that need real files (figures, HTML).
+
+    Parameters
+    ----------
+    dest : str or os.PathLike
+
+    Yields
+    ------
+    pathlib.Path
+    """
+    if not is_remote(dest):
+        d = as_path(dest)
+        d.mkdir(parents=True, exist_ok=True)
+        yield d
+        return
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="locusflow-out-") as tmp:
+        yield Path(tmp)
+        upload_tree(tmp, dest)

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from ..logs import get_logger
 from ..schema import Schema, load
+from .reuse import current as current_reuse
 
 log = get_logger("runner")
 ENGINES = ("local", "dask", "spark")
@@ -107,8 +108,8 @@ class Sink:
         files = {k: write_fragment(frames.get(k, sch.empty()), d, sch, key, source=f"unit {unit['unit_id']}")
                  for k, (d, sch) in self.targets.items()}
         rows = {k: int(len(frames[k])) if k in frames else 0 for k in self.targets}
-        return {"unit_id": str(unit["unit_id"]), "key": key, "_order": unit["_order"], "files": files, "rows": rows,
-                "pid": os.getpid(), "stats": self.stats(frames) if self.stats else {}}
+        return {"unit_id": str(unit["unit_id"]), "key": key, "input": unit.get("_input"), "_order": unit["_order"],
+                "files": files, "rows": rows, "pid": os.getpid(), "stats": self.stats(frames) if self.stats else {}}
 
 
 def _unit(kernel, unit: dict, schema: Schema, kwargs: dict, sink: Sink | None):
@@ -121,9 +122,9 @@ def _fragment_index(records: list, sink: Sink) -> pd.DataFrame:
     recs = sorted(records, key=lambda r: r["_order"])
     first = next(iter(sink.targets))        # a unit's stats once, on its first dataset's row
     rows = [{"dataset": k, "unit_id": r["unit_id"], "key": r["key"], "rows": r["rows"][k], "files": r["files"][k],
-             "pid": r["pid"], **({f"stat_{s}": v for s, v in r["stats"].items()} if k == first else {})}
+             "pid": r["pid"], "input": r.get("input"), **({f"stat_{s}": v for s, v in r["stats"].items()} if k == first else {})}
             for r in recs for k in sink.targets]
-    cols = ["dataset", "unit_id", "key", "rows", "files", "pid"]
+    cols = ["dataset", "unit_id", "key", "rows", "files", "pid", "input"]
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
 
 
@@ -176,8 +177,17 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
         u.setdefault("cost", 1.0)
         u["_order"] = i
     sink = None if write_to is None else Sink(write_to, sch, split, stats)
+    reused: list = []
+    reuse = current_reuse() if sink is not None else None
+    if reuse is not None:           # an incremental rerun: units with unchanged inputs are copied, not run
+        for u in units:
+            u["_input"] = reuse.key(kernel, u)
+        reused = [r for r in (reuse.take(u, sink.targets) for u in units) if r is not None]
+        reuse.count(units, reused)
+        done = {r["unit_id"] for r in reused}
+        units = [u for u in units if str(u["unit_id"]) not in done]
     if not units:
-        return sch.empty() if sink is None else _fragment_index([], sink)
+        return sch.empty() if sink is None else _fragment_index(reused, sink)
     if engine == "local":
         from tqdm.auto import tqdm
         outs = [_unit(kernel, u, sch, kwargs, sink) for u in tqdm(units, disable=not progress, desc="work units")]
@@ -186,18 +196,19 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
         tasks = [dask.delayed(_unit)(kernel, u, sch, kwargs, sink) for u in units]
         outs = list(dask.compute(*tasks, scheduler="threads", num_workers=dask_workers))
     elif engine == "spark":
-        return _run_spark(units, kernel, sch, kwargs, spark, n_tasks, sink)
+        return _run_spark(units, kernel, sch, kwargs, spark, n_tasks, sink, reused)
     else:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if sink is not None:
-        return _fragment_index(outs, sink)
+        return _fragment_index(outs + reused, sink)
     outs = [o for o in outs if len(o)]
     if not outs:
         return sch.empty()
     return pd.concat(outs, ignore_index=True)
 
 
-def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | None = None) -> pd.DataFrame:
+def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | None = None,
+               reused=()) -> pd.DataFrame:
     if spark is None:
         from .spark import get_spark
         spark = get_spark()
@@ -218,7 +229,7 @@ def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | 
                     yield pd.DataFrame({"record": [json.dumps(r, default=_json_default) for r in recs]})
 
         index = df.mapInPandas(write_task, "record string").collect()     # one short row per unit
-        return _fragment_index([json.loads(r["record"]) for r in index], sink)
+        return _fragment_index([json.loads(r["record"]) for r in index] + list(reused), sink)
     out_ddl = sch.spark_ddl() + ", `_order` bigint"
 
     def run_task(batches):

@@ -204,7 +204,7 @@ def _run(ctx: Context) -> dict:
 def _inputs(cfg):
     p = _paths(cfg)
     extra = [(cfg.get("finemap") or {}).get("prior_weights", {}) or {}]
-    return [p["sumstats"], p["store"]] + ([p["ld"] / "index"] if p["ld"] else []) + [e["path"] for e in extra if isinstance(e, dict) and "path" in e]
+    return [p["sumstats"], p["store"]] + ([p["ld"]] if p["ld"] else []) + [e["path"] for e in extra if isinstance(e, dict) and "path" in e]
 
 
 def _cli(sub):

@@ -71,7 +71,7 @@ def work_units(blocks: pd.DataFrame, per_unit: int = 32) -> list[dict]:
     for chrom, g in blocks.groupby("chrom", sort=False):  # loop over chromosomes, then batches
         for i in range(0, len(g), max(1, per_unit)):
             b = g.iloc[i:i + per_unit]
-            units.append(dict(unit_id=f"{chrom}:{int(b['start'].iloc[0])}-{int(b['stop'].iloc[-1])}",
+            units.append(dict(unit_id=f"{chrom}:{int(b['start'].iloc[0])}-{int(b['stop'].iloc[-1])}", chrom=str(chrom),
                               cost=float(b["n_sumstats"].sum()),
                               blocks=[[str(chrom), int(s), int(e)] for s, e in zip(b["start"], b["stop"])]))
     return units

@@ -185,12 +185,20 @@ def finish_fragments(path, schema, fragments, *, manifest: dict | None = None):
     info = {"dataset": sch.name, "version": __version__, "written_at": time.time(),
             "partition_by": list(sch.partition_by), "rows": int(fragments["rows"].sum()) if len(fragments) else 0,
             "partitions": [p.split("/")[0] for p in parts] if len(sch.partition_by) == 1 else parts,
-            "fragments": {r.unit_id: {"key": r.key, "rows": int(r.rows), "files": list(r.files)}
-                          for r in fragments.itertuples()}}
+            "fragments": {r["unit_id"]: _fragment_entry(r) for r in fragments.to_dict("records")}}
     info.update(manifest or {})
     storage.put_text(path / "_manifest.json", json.dumps(info, indent=1, default=str))
     storage.put_text(path / "_SUCCESS", "")
     return path
+
+
+def _fragment_entry(r: dict) -> dict:
+    """A unit's entry in a dataset manifest: fragment name, input key (incremental reruns), rows, files
+    and its task-side stats (kept, so that a unit copied into a later version still counts)."""
+    stats = {k[len("stat_"):]: (v.item() if hasattr(v, "item") else v) for k, v in r.items()
+             if k.startswith("stat_") and v is not None and v == v}
+    return {"key": r["key"], "input": r.get("input"), "rows": int(r["rows"]), "files": list(r["files"]),
+            **({"stats": stats} if stats else {})}
 
 
 def _write_partitions(table: pa.Table, root, parts: list[str], compression: str = "zstd", *, filesystem=None,
