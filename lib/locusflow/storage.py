@@ -63,6 +63,7 @@ def is_remote(p) -> bool:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``is_remote``).
 
     Returns
     -------
@@ -77,6 +78,7 @@ def as_path(p):
     Parameters
     ----------
     p : str or os.PathLike or upath.UPath
+        A local path or a URI (the argument of ``as_path``).
 
     Returns
     -------
@@ -97,6 +99,7 @@ def uri(p) -> str:
     Parameters
     ----------
     p : str or os.PathLike or upath.UPath
+        A local path or a URI (the argument of ``uri``).
 
     Returns
     -------
@@ -113,6 +116,7 @@ def join(base, *parts) -> str:
     Parameters
     ----------
     base : str or os.PathLike
+        A local path or a URI (the argument of ``join``).
     *parts : str
 
     Returns
@@ -136,6 +140,7 @@ def relative(path, root) -> str | None:
     Parameters
     ----------
     path, root : str or os.PathLike
+        A local path or a URI (the argument of ``relative``).
 
     Returns
     -------
@@ -153,6 +158,7 @@ def redact(p) -> str:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``redact``).
 
     Returns
     -------
@@ -167,6 +173,7 @@ def filesystem(p):
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``filesystem``).
 
     Returns
     -------
@@ -185,6 +192,7 @@ def arrow_fs(p):
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``arrow_fs``).
 
     Returns
     -------
@@ -203,6 +211,7 @@ def zarr_store(p, *, read_only: bool = True):
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``zarr_store``).
     read_only : bool
         Open the store read-only (URIs only; a local path's mode comes from ``open_group``).
 
@@ -223,6 +232,7 @@ def exists(p) -> bool:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``exists``).
 
     Returns
     -------
@@ -240,6 +250,7 @@ def read_text(p) -> str:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``read_text``).
 
     Returns
     -------
@@ -254,6 +265,7 @@ def put_text(p, text: str) -> None:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``put_text``).
     text : str
 
     Returns
@@ -280,6 +292,7 @@ def makedirs(p) -> None:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``makedirs``).
 
     Returns
     -------
@@ -295,6 +308,7 @@ def remove(p) -> None:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``remove``).
 
     Returns
     -------
@@ -318,6 +332,7 @@ def find(p) -> dict:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``find``).
 
     Returns
     -------
@@ -339,6 +354,7 @@ def copy(src, dst) -> None:
     Parameters
     ----------
     src, dst : str or os.PathLike
+        A local path or a URI (the argument of ``copy``).
 
     Returns
     -------
@@ -411,6 +427,7 @@ def local_file(p, *, siblings=()) -> Path:
     Parameters
     ----------
     p : str or os.PathLike
+        A local path or a URI (the argument of ``local_file``).
     siblings : sequence of str
         Suffixes of companion files fetched with it when they exist (``.fai``, ``.gzi`` of a FASTA).
 
@@ -446,6 +463,7 @@ def local_prefix(prefix, suffixes) -> str:
     Parameters
     ----------
     prefix : str or os.PathLike
+        A local path or a URI (the argument of ``local_prefix``).
     suffixes : sequence of str
 
     Returns
@@ -473,7 +491,9 @@ def upload_tree(local_dir, dest, *, last: str | None = None) -> None:
     Parameters
     ----------
     local_dir : str or os.PathLike
+        A local path or a URI (the argument of ``upload_tree``).
     dest : str or os.PathLike
+        A local path or a URI (the argument of ``upload_tree``).
     last : str, optional
 
     Returns
@@ -497,6 +517,7 @@ def local_dir(dest):
     Parameters
     ----------
     dest : str or os.PathLike
+        A local path or a URI (the argument of ``local_dir``).
 
     Yields
     ------
