@@ -63,7 +63,7 @@ def is_remote(p) -> bool:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``is_remote``).
+        Checked by its scheme only (nothing is opened).
 
     Returns
     -------
@@ -78,7 +78,7 @@ def as_path(p):
     Parameters
     ----------
     p : str or os.PathLike or upath.UPath
-        A local path or a URI (the argument of ``as_path``).
+        Kept as it is when it already is a path object.
 
     Returns
     -------
@@ -99,7 +99,7 @@ def uri(p) -> str:
     Parameters
     ----------
     p : str or os.PathLike or upath.UPath
-        A local path or a URI (the argument of ``uri``).
+        A ``file://`` URI comes back as its local path.
 
     Returns
     -------
@@ -116,7 +116,7 @@ def join(base, *parts) -> str:
     Parameters
     ----------
     base : str or os.PathLike
-        A local path or a URI (the argument of ``join``).
+        The left-most part.
     *parts : str
 
     Returns
@@ -140,7 +140,7 @@ def relative(path, root) -> str | None:
     Parameters
     ----------
     path, root : str or os.PathLike
-        A local path or a URI (the argument of ``relative``).
+        A local path or a URI.
 
     Returns
     -------
@@ -158,7 +158,7 @@ def redact(p) -> str:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``redact``).
+        Typically a results root or an input named in a log line.
 
     Returns
     -------
@@ -173,7 +173,7 @@ def filesystem(p):
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``filesystem``).
+        Its scheme picks the fsspec implementation (``s3fs`` for ``s3://``...).
 
     Returns
     -------
@@ -192,7 +192,7 @@ def arrow_fs(p):
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``arrow_fs``).
+        A dataset directory.
 
     Returns
     -------
@@ -211,7 +211,7 @@ def zarr_store(p, *, read_only: bool = True):
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``zarr_store``).
+        A Zarr group (an LD block, a genotype store).
     read_only : bool
         Open the store read-only (URIs only; a local path's mode comes from ``open_group``).
 
@@ -232,7 +232,7 @@ def exists(p) -> bool:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``exists``).
+        Tested with one ``HEAD``/listing on an object store.
 
     Returns
     -------
@@ -250,7 +250,7 @@ def read_text(p) -> str:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``read_text``).
+        A small object: a pointer, a manifest, a lease.
 
     Returns
     -------
@@ -265,7 +265,7 @@ def put_text(p, text: str) -> None:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``put_text``).
+        Its parent folder is made when local.
     text : str
 
     Returns
@@ -292,7 +292,7 @@ def makedirs(p) -> None:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``makedirs``).
+        On an object store nothing is created: prefixes exist once an object is written.
 
     Returns
     -------
@@ -308,7 +308,7 @@ def remove(p) -> None:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``remove``).
+        Missing is fine.
 
     Returns
     -------
@@ -332,7 +332,7 @@ def find(p) -> dict:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``find``).
+        A folder (prefix) or one file.
 
     Returns
     -------
@@ -354,7 +354,7 @@ def copy(src, dst) -> None:
     Parameters
     ----------
     src, dst : str or os.PathLike
-        A local path or a URI (the argument of ``copy``).
+        Source and destination; each may be local or a URI.
 
     Returns
     -------
@@ -427,7 +427,7 @@ def local_file(p, *, siblings=()) -> Path:
     Parameters
     ----------
     p : str or os.PathLike
-        A local path or a URI (the argument of ``local_file``).
+        The file to have locally.
     siblings : sequence of str
         Suffixes of companion files fetched with it when they exist (``.fai``, ``.gzi`` of a FASTA).
 
@@ -463,7 +463,7 @@ def local_prefix(prefix, suffixes) -> str:
     Parameters
     ----------
     prefix : str or os.PathLike
-        A local path or a URI (the argument of ``local_prefix``).
+        PLINK-style prefix without suffix.
     suffixes : sequence of str
 
     Returns
@@ -491,9 +491,9 @@ def upload_tree(local_dir, dest, *, last: str | None = None) -> None:
     Parameters
     ----------
     local_dir : str or os.PathLike
-        A local path or a URI (the argument of ``upload_tree``).
+        Local source folder.
     dest : str or os.PathLike
-        A local path or a URI (the argument of ``upload_tree``).
+        Local source folder.
     last : str, optional
 
     Returns
@@ -517,7 +517,7 @@ def local_dir(dest):
     Parameters
     ----------
     dest : str or os.PathLike
-        A local path or a URI (the argument of ``local_dir``).
+        Where the files end up.
 
     Yields
     ------
