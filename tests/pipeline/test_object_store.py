@@ -26,6 +26,7 @@ def local(tmp_path_factory):
     d = tmp_path_factory.mktemp("objstore")
     cfg = yaml.safe_load(make_inputs(d / "in").read_text())
     cfg.update(out=str(d / "out"), stages=ALL, engine="local")
+    cfg["plots"]["formats"] = ["png"]        # the figures once (the slowest stage here): what is tested is I/O
     run_pipeline(cfg)
     return {"dir": d / "in", "cfg": cfg, "files": {s: data_files(stage_dir(cfg, s)) for s in COMPUTING}}
 

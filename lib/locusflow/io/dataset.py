@@ -322,7 +322,7 @@ def _to_expr(filters):
         e = {"==": f == val, "!=": f != val, "<": f < val, "<=": f <= val, ">": f > val,
              ">=": f >= val}.get(op)
         if op == "in":
-            e = f.isin(list(val))
+            e = f.isin(list(val)) if len(val) else pads.scalar(False)      # nothing is in an empty list
         expr = e if expr is None else expr & e
     return expr
 

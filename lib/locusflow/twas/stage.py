@@ -131,7 +131,7 @@ def _run(ctx: Context) -> dict:
             if p["results"].exists() else []
         if w is None:        # imported by an earlier run: the models no unit placed, from the weights' model ids
             w = read_dataset(p["weights"], "weights", filters=[("model_id", "in", _absent(p["weights"], seen))])
-        rest = _unplaced(w, seen, method, ld_ref)
+        rest = _unplaced(w, seen, method, ld_ref) if len(w) else None
         if rest is not None:
             frags = pd.concat([frags, run_worklist([{"unit_id": "unplaced", "rows": rest}], _given_rows,
                                                    "twas_results", write_to=str(p["results"]), stats=result_stats,
