@@ -11,7 +11,7 @@ $(BIN)/locusflow: setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing locusflow into $(VENV) (pyspark is a ~450 MB source package: a few minutes on a fresh machine)"
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,dask,gpu]'
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,dask,gpu,spark]'
 	touch $(BIN)/locusflow
 
 venv: $(BIN)/locusflow

@@ -18,9 +18,10 @@ from locusflow.config import load_config
 from locusflow.pipeline import run_pipeline
 from locusflow.summary import print_summary
 
-# On Databricks the `spark` object exists: use it (conf/databricks.yaml overrides only engine and spark)
-configs = [CONFIG] + (["conf/databricks.yaml"] if "spark" in globals() else [])
-cfg = load_config(configs, {"out": OUT})
+# On Databricks the `spark` object exists: use it (as conf/databricks.yaml: engine spark, the active session)
+on_spark = "spark" in globals()
+cfg = load_config(CONFIG, {"out": OUT, **({"engine": "spark", "spark": {"use_active_session": True, "master": None}}
+                                          if on_spark else {})})
 
 # COMMAND ----------
 

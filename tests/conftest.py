@@ -79,12 +79,39 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 def pytest_configure(config):
     progress.set_config(config)     # peer installs print a progress line even under -q
+    config.addinivalue_line("markers", "live_peer(name): runs the GitHub peer itself (metaxcan, fusion); "
+                            "left out where its sources are absent (peers/live.py)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Live MetaXcan/FUSION comparisons are collected only where the peer's sources are present: elsewhere
+    their committed-fixture counterparts (tests/twas/test_*_fixtures.py) check the same numbers."""
+    from peers import live
+    out, keep = {}, []
+    for item in items:
+        m = item.get_closest_marker("live_peer")
+        if m is not None and not live.present(m.args[0]):
+            out.setdefault(m.args[0], []).append(item)
+        else:
+            keep.append(item)
+    if out:
+        config.hook.pytest_deselected(items=[i for v in out.values() for i in v])
+        items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    from peers import live
+    for peer in live.SOURCES:
+        if not live.present(peer):
+            terminalreporter.write_line(
+                f"live {peer} comparisons not run (no sources at {live.where(peer)}); its committed fixtures "
+                f"were compared instead (tests/twas/test_*_fixtures.py, bench/regen_twas_fixtures.py)")
 
 
 # Debian peers and locked peer environments are installed in the background as soon as a collected
 # test file uses them (apt_tool) or names them (the lock's name)
 PREFETCH = {"pyfocus": "pyfocus", "goatools": "goatools", "gwas_ssf": "gwas_ssf", "scikit-allel": "scikit-allel",
-            "msprime": 'peer_venv("msprime"'}
+            "msprime": 'peer_venv("msprime"', "pyspark35": "pyspark35"}
 
 
 def pytest_collection_finish(session):

@@ -28,7 +28,7 @@ LAYERS = [
     {"breed", "enrich"},
     {"plots"},
     {"report"},
-    {"summary"},
+    {"summary", "deploy"},
     {"cli_stage"},
     {"cli", "api", "__init__"},
 ]

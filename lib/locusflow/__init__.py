@@ -50,6 +50,10 @@ _API = {
     "spredixcan": ("locusflow.twas", "spredixcan"),
     "fusion": ("locusflow.twas", "fusion"),
     "PanelLD": ("locusflow.twas", "PanelLD"),
+    "elastic_net_path": ("locusflow.twas.train.elastic_net", "elastic_net_path"),
+    "cv_elastic_net": ("locusflow.twas.train.elastic_net", "cv_elastic_net"),
+    "nested_cv_performance": ("locusflow.twas.train.predictdb", "nested_cv_performance"),
+    "train_gene": ("locusflow.twas.train.predictdb", "train_gene"),
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),

@@ -30,12 +30,21 @@ class StageInfo:
         One line for ``locusflow --help``.
     datasets : dict
         Dataset name -> path relative to ``<out>/<name>/``, for every output the stage publishes.
+    command : str, optional
+        The subcommand as typed, when it is not ``name``: one word (``"score-variants"``) or a group and a
+        word (``"dnalm pretrain"``: ``locusflow dnalm pretrain``); ``name`` stays an alias.
     """
 
     name: str
     modules: tuple
     help: str
     datasets: dict = field(default_factory=dict)
+    command: str | None = None
+
+    @property
+    def words(self) -> tuple:
+        """The subcommand's words (``("dnalm", "pretrain")``; ``(name,)`` when no ``command``)."""
+        return tuple((self.command or self.name).split())
 
 
 STAGES = [     # pipeline order
@@ -48,8 +57,18 @@ STAGES = [     # pipeline order
               {"gwas_assoc": "assoc", "gwas_sumstats": "sumstats"}),
     StageInfo("ld", ("locusflow.ld.stage",), "LD blocks and per-block LD matrices of a genotype store",
               {"ld_blocks": "blocks", "ld_matrices": "matrices"}),
+    StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
+              "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"},
+              command="dnalm pretrain"),
+    StageInfo("score_variants", ("locusflow.dnalm.stage",),
+              "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
+              {"variant_scores": "scores"}, command="score-variants"),
+    StageInfo("gpnxld", ("locusflow.dnalm.gpnxld_stage",),
+              "GPNxLD: LD-weighted sums of DNA-LM scores (sum_k r2_jk a_k) from the ld stage's matrices",
+              {"gpnxld_scores": "scores"}),
     StageInfo("twas", ("locusflow.twas.stage",), "S-PrediXcan / FUSION z-scores from weight databases",
-              {"twas_weights": "weights", "twas_covariance": "covariance", "twas_results": "results"}),
+              {"twas_weights": "weights", "twas_covariance": "covariance", "twas_results": "results",
+               "predixcan_results": "predixcan", "predicted_expression": "predicted_expression"}),
     StageInfo("finemap", ("locusflow.finemap.stage",),
               "SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal",
               {"finemap_snp": "snp", "finemap_cs": "cs", "finemap_blocks": "blocks", "finemap_config": "config"}),
@@ -64,13 +83,6 @@ STAGES += [
     StageInfo("chip", ("locusflow.breed.chip_stage",),
               "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
-]
-STAGES += [
-    StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
-              "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"}),
-    StageInfo("score_variants", ("locusflow.dnalm.stage",),
-              "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
-              {"variant_scores": "scores"}),
 ]
 STAGES += [
     StageInfo("popgen", ("locusflow.popgen.stage",),

@@ -59,6 +59,10 @@ class Stage:
     cli_extra : callable, optional
         ``cli_extra(parser)`` adds flags the section does not declare; ``cli_config(args) -> dict`` maps them
         onto the section.
+    reads : tuple of str
+        Datasets (:data:`locusflow.layout.DATASETS` names) the stage reads when they exist, for a stage
+        whose ``inputs`` lists only the ones present (plots, report): scheduling (:mod:`locusflow.deploy`)
+        runs it after their stages.
     """
 
     name: str
@@ -70,6 +74,7 @@ class Stage:
     cli_extra: Callable | None = None
     cli_config: Callable | None = None
     order: int = 0
+    reads: tuple = ()
 
 
 REGISTRY: dict[str, Stage] = {}

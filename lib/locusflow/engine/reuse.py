@@ -18,12 +18,32 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import json
+import re
 
 from .. import storage
 from ..checksum import hash_json
 
 _CURRENT: contextvars.ContextVar = contextvars.ContextVar("locusflow_reuse", default=None)
+_VERSION_DIR = re.compile(r"/\.locusflow/versions/([^/\"]+)/[^/\"]+")     # a stage resolved by its pointer
+
+
+def _default(o):
+    """JSON of what a unit or the kernel's arguments may hold besides plain values: frames and arrays
+    by a hash of their content (never by a truncated repr)."""
+    import numpy as np
+    import pandas as pd
+    if isinstance(o, (pd.DataFrame, pd.Series)):
+        names = list(o.columns) if isinstance(o, pd.DataFrame) else [o.name]
+        return "frame:" + hashlib.blake2b(pd.util.hash_pandas_object(o, index=True).to_numpy().tobytes()
+                                          + ",".join(map(str, names)).encode(), digest_size=16).hexdigest()
+    if isinstance(o, np.ndarray):
+        return "array:" + hashlib.blake2b(np.ascontiguousarray(o).tobytes() + str(o.dtype).encode(),
+                                          digest_size=16).hexdigest()
+    if isinstance(o, np.generic):
+        return o.item()
+    return str(o)
 
 
 class Reuse:
@@ -51,10 +71,13 @@ class Reuse:
         self.chroms_reused: set = set()
         self._manifests: dict = {}
 
-    def key(self, kernel, unit: dict) -> str:
-        """The input key of one unit (see the module docstring)."""
+    def key(self, kernel, unit: dict, kwargs: dict | None = None) -> str:
+        """The input key of one unit (see the module docstring): the kernel's other arguments count too
+        (paths by their logical name: the staging directory and a published version's directory are
+        replaced by their stage's name)."""
         u = {k: v for k, v in unit.items() if not k.startswith("_")}
-        text = json.dumps(u, sort_keys=True, default=str).replace(self.staging, "<staging>")
+        text = json.dumps([u, kwargs or {}], sort_keys=True, default=_default).replace(self.staging, "<staging>")
+        text = _VERSION_DIR.sub(r"/\1", text)
         chrom = unit.get("chrom")
         part = self.every if chrom is None else self.chroms.get(str(chrom), f"absent:{chrom}")
         return hash_json([self.base, getattr(kernel, "__qualname__", str(kernel)), part, text])

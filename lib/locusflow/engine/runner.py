@@ -23,10 +23,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..logs import get_logger
 from ..schema import Schema, load
@@ -66,8 +67,21 @@ def pack_tasks(costs, n_tasks: int) -> np.ndarray:
     return task
 
 
+_POOLS = {}
+
+
+def _one_thread():
+    """threadpool_limits(1) through a cached controller: finding the BLAS/OpenMP libraries (a scan of the
+    loaded libraries, ~5 ms) happens again only after new modules were imported (a kernel importing torch)."""
+    key = len(sys.modules)
+    if key not in _POOLS:
+        _POOLS.clear()
+        _POOLS[key] = ThreadpoolController()
+    return _POOLS[key].limit(limits=1)
+
+
 def _call(kernel, unit: dict, schema: Schema, kwargs: dict) -> pd.DataFrame:
-    with threadpool_limits(limits=1):
+    with _one_thread():
         out = kernel(unit, **kwargs)
     return schema.conform(out, source=f"kernel {getattr(kernel, '__name__', kernel)} on {unit.get('unit_id')}")
 
@@ -181,7 +195,7 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
     reuse = current_reuse() if sink is not None else None
     if reuse is not None:           # an incremental rerun: units with unchanged inputs are copied, not run
         for u in units:
-            u["_input"] = reuse.key(kernel, u)
+            u["_input"] = reuse.key(kernel, u, kwargs)
         reused = [r for r in (reuse.take(u, sink.targets) for u in units) if r is not None]
         reuse.count(units, reused)
         done = {r["unit_id"] for r in reused}

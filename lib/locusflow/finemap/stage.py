@@ -19,6 +19,11 @@ Config section ``finemap`` (defaults in brackets)::
     n: null                  # GWAS sample size [median of the sumstats' n; none: z-only SuSiE-RSS]
     samples: null            # reference panel sample ids [all]
     prior_weights: null      # {path: FILE, column: weight}: functional priors (PolyFun style)
+    priors: null             # priors from variant scores through a link (locusflow.finemap.functional):
+                             #   {scores: true | PATH,   # true: this run's variant_scores (score_variants)
+                             #    column: llr, transform: deleterious,   # a = max(0, -llr)
+                             #    link: exp,             # exp: pi ~ exp(beta s) | linear: pi ~ 1 + beta s
+                             #    beta: null, estimate: true}   # slope estimated across the signal blocks
     diagnostics: {check: true, remove_flagged: false, loglr_threshold: 2, z_std_diff_threshold: null,
                   s_threshold: null}   # z-vs-LD check on every block (any method): finemap/blocks ld_mismatch
     susie: {L: 10, tol: 1.0e-3, max_iter: 100, estimate_residual_variance: false,
@@ -44,6 +49,7 @@ from ..pipeline import Context, Stage, register, run_pipeline
 from .tables import block_output_schema, split_output, tables
 from .task import METHODS, finemap_block
 from .priors import read_prior_weights
+from .functional import LINKS, PRIOR_SPEC
 
 log = get_logger("finemap")
 OUT_DIRS = {"snp": "snp", "cs": "cs", "block": "blocks", "config": "config"}
@@ -53,9 +59,12 @@ def _paths(cfg: dict) -> dict:
     sec = cfg.get("finemap") or {}
     ld = sec.get("ld")
     ld = (dataset_path(cfg, "ld_matrices") if ld is True else as_path(ld)) if ld else None
+    scores = (sec.get("priors") or {}).get("scores")
+    scores = (dataset_path(cfg, "variant_scores") if scores is True else as_path(scores)) if scores else None
     return {"sumstats": as_path(sec.get("sumstats") or dataset_path(cfg, "sumstats")),
             "store": as_path(sec.get("store") or dataset_path(cfg, "genotypes")), "out": stage_dir(cfg, "finemap"),
-            "ld": ld, "blocks": sec.get("blocks") or ({"dataset": str(dataset_path(cfg, "ld_blocks"))} if ld else None)}
+            "ld": ld, "blocks": sec.get("blocks") or ({"dataset": str(dataset_path(cfg, "ld_blocks"))} if ld else None),
+            "scores": scores}
 
 
 def stage_blocks(sumstats: pd.DataFrame, spec) -> pd.DataFrame:
@@ -133,15 +142,17 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
     paths = _paths(cfg)
     if not (paths["store"] / "locusflow.json").exists():
         raise InputError(paths["store"], "a genotype store (run stage ingest first, or set finemap.store)")
-    ss = read_dataset(paths["sumstats"], "sumstats", columns=["chrom", "pos", "z", "p"])
+    ss = read_dataset(paths["sumstats"], "sumstats", columns=["variant_id", "chrom", "pos", "z", "p"])
     units = signal_blocks(ss, stage_blocks(ss, paths["blocks"]), float(sec.get("p_threshold", 5e-8)))
+    priors = _priors(sec, paths, ss, units)
     log.info("finemap (%s): %d of %d blocks have p < %g", method, len(units), units.attrs.get("n_blocks", 0),
              float(sec.get("p_threshold", 5e-8)))
     kwargs = {"store": str(paths["store"]), "sumstats": str(paths["sumstats"]), "method": method,
               "run_id": run_id, "n": sec.get("n"), "samples": sec.get("samples"),
               "options": dict(sec.get(method) or {}), "diagnostics": dict(sec.get("diagnostics") or {}),
               "prior_weights": sec.get("prior_weights"),
-              "ld_dir": str(paths["ld"]) if paths["ld"] else None}
+              "ld_dir": str(paths["ld"]) if paths["ld"] else None,
+              "priors": {k: priors[k] for k in PRIOR_SPEC} if priors else None}
     if kwargs["prior_weights"] is not None:
         read_prior_weights(kwargs["prior_weights"], None)     # fail early on a bad file
     from ..engine.runner import run_worklist
@@ -160,6 +171,11 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
                "blocks_with_signal": len(units), "blocks_ok": tot.get("blocks_ok", 0),
                "blocks_failed": tot.get("blocks_failed", 0), "variants_fitted": tot.get("n_fitted", 0),
                "credible_sets": int(frags.loc[frags["dataset"] == "cs", "rows"].sum()), "out": str(paths["out"])}
+    if priors:
+        summary.update({f"prior_{k}": priors[k] for k in ("link", "beta", "estimated", "n_scored", "w", "loglik",
+                                                          "loglik_uniform") if k in priors})
+        log.info("finemap: functional priors from %s: link %s, beta %.3g (%s)", priors["scores"], priors["link"],
+                 priors["beta"], "estimated across %d blocks" % priors["n_blocks"] if priors["estimated"] else "given")
     for col in COUNTS:
         summary[col[2:]] = tot.get(col, 0)
     if summary["blocks_failed"]:         # one row per block: index-sized
@@ -193,6 +209,20 @@ def block_stats(frames: dict) -> dict:
     return out
 
 
+def _priors(sec: dict, paths: dict, ss: pd.DataFrame, units) -> dict | None:
+    """The kernel's score-based prior spec (``finemap.priors``), or None."""
+    opts = sec.get("priors") or {}
+    if not opts:
+        return None
+    if paths["scores"] is None:
+        raise InputError("config", "finemap.priors.scores: true (this run's variant_scores) or a score table",
+                         column="finemap.priors.scores", value=opts.get("scores"))
+    if sec.get("prior_weights") is not None:
+        raise InputError("config", "either finemap.prior_weights or finemap.priors, not both", column="finemap.priors")
+    from .functional import prepare_priors
+    return prepare_priors(opts, paths["scores"], ss, units)
+
+
 def _manifest_sum(path: Path) -> str:
     return file_checksum(path)
 
@@ -204,7 +234,8 @@ def _run(ctx: Context) -> dict:
 def _inputs(cfg):
     p = _paths(cfg)
     extra = [(cfg.get("finemap") or {}).get("prior_weights", {}) or {}]
-    return [p["sumstats"], p["store"]] + ([p["ld"]] if p["ld"] else []) + [e["path"] for e in extra if isinstance(e, dict) and "path" in e]
+    return ([p["sumstats"], p["store"]] + ([p["ld"]] if p["ld"] else []) + ([p["scores"]] if p["scores"] else [])
+            + [e["path"] for e in extra if isinstance(e, dict) and "path" in e])
 
 
 def _cli(sub):
@@ -221,6 +252,10 @@ def _cli(sub):
     p.add_argument("--n", type=float, help="GWAS sample size")
     p.add_argument("--check-ld", action="store_true", help="run the LD-mismatch diagnostic")
     p.add_argument("--remove-flagged", action="store_true", help="drop flagged variants before fine-mapping")
+    p.add_argument("--priors-scores", metavar="PATH", help="functional priors from variant scores: 'true' for "
+                   "this run's score_variants output, or a score table (finemap.priors)")
+    p.add_argument("--priors-link", choices=list(LINKS), help="link of the priors (default exp)")
+    p.add_argument("--priors-beta", type=float, help="fixed slope of the link (default: estimated across blocks)")
     p.add_argument("--engine", choices=["local", "dask", "spark"])
     p.set_defaults(func=_cmd)
 
@@ -236,6 +271,9 @@ def _cmd(a) -> int:
         f["blocks"] = {"bed": a.blocks}
     elif a.window_kb:
         f["blocks"] = {"window_kb": a.window_kb}
+    if a.priors_scores:
+        f["priors"] = {"scores": True if a.priors_scores.lower() == "true" else a.priors_scores}
+        f["priors"].update({k: getattr(a, f"priors_{k}") for k in ("link", "beta") if getattr(a, f"priors_{k}") is not None})
     if a.check_ld or a.remove_flagged:
         f["diagnostics"] = {"check": True, "remove_flagged": bool(a.remove_flagged)}
     if a.out:
@@ -260,6 +298,15 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
     "samples": Key(("list", "file"), None, "reference panel sample ids [all]", item=Key(("str", "int"))),
     "prior_weights": Key("section", None, "functional priors (PolyFun style)",
                          keys={"path": Key("file"), "column": Key("str")}),
+    "priors": Key("section", None, "priors from variant scores: pi ~ link(beta * standardised score), mean = uniform",
+                  keys={"scores": Key(("bool", "path"), None, "true: this run's variant_scores; or a score table"),
+                        "column": Key("str", None, "score column [llr]"),
+                        "transform": Key("str", None, "[deleterious = max(0, -x)]",
+                                         choices=("deleterious", "abs", "identity", "negate")),
+                        "link": Key("str", None, "exp: exp(beta s) | linear: 1 + beta s [exp]", choices=LINKS),
+                        "beta": Key("float", None, "slope (per SD for exp, per mean score for linear) [1]"),
+                        "estimate": Key("bool", None, "slope by maximum marginal likelihood across the signal "
+                                        "blocks [true unless beta is given]")}),
     "diagnostics": Key("section", None, "LD-mismatch check (susieR kriging_rss)", keys={
         "check": Key("bool", None, "run it [true]"), "remove_flagged": Key("bool", None, "drop flagged variants"),
         "loglr_threshold": Key("float", None, "[2]"), "z_threshold": Key("float", None, "[2]"),

@@ -67,7 +67,7 @@ def read_block_inputs(unit: dict, store: str, sumstats: str):
 def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie", run_id: str = "susie",
                   n: float | None = None, samples=None, options: dict | None = None,
                   diagnostics: dict | None = None, prior_weights: dict | None = None,
-                  ld_dir: str | None = None) -> pd.DataFrame:
+                  ld_dir: str | None = None, priors: dict | None = None) -> pd.DataFrame:
     """Kernel: fine-map one LD block.
 
     ``ld_dir``: the LD stage's output (``<out>/ld``); R is then read from the block's stored matrix
@@ -75,7 +75,8 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     variants absent from that matrix (MAF filter) are dropped as ``n_not_in_ld``.
 
     ``prior_weights``: functional priors, {variant_id: weight} or {path: FILE, column: NAME}
-    (:mod:`.priors`); ``options``: keyword arguments of :func:`.susie.susie_rss` or ``finemap_sss``;
+    (:mod:`.priors`); ``priors``: priors from a score table through a link (:mod:`.functional`, the
+    spec of :func:`.functional.prepare_priors`; unscored variants keep the neutral weight); ``options``: keyword arguments of :func:`.susie.susie_rss` or ``finemap_sss``;
     ``diagnostics``: {check, remove_flagged, loglr_threshold, z_threshold, z_std_diff_threshold}.
 
     Parameters
@@ -100,6 +101,8 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
         Functional priors; variants without a weight are dropped.
     ld_dir : str, optional
         LD stage output to read R from.
+    priors : dict, optional
+        Score-based priors (:func:`.functional.block_prior_weights`); not with ``prior_weights``.
 
     Returns
     -------
@@ -133,6 +136,10 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
         keep = w.notna().to_numpy() & (w.fillna(0).to_numpy() >= 0)
         counts["n_no_prior_weight"] = int((~keep).sum())
         m = m[keep].assign(weight=w[keep].astype(float)).reset_index(drop=True)
+    elif priors is not None:
+        from .functional import block_prior_weights
+        m = m.assign(weight=block_prior_weights(m["variant_id"].to_numpy(), priors, unit)[0])
+    weighted = "weight" in m.columns
     if n is None and m["n"].notna().any():
         n = float(m["n"].median())
     block = {"record": "block", "run_id": run_id, "method": method, "block_id": unit["block_id"],
@@ -172,13 +179,13 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
             snp["removed"] = ~keep
             block["n_removed"] = int((~keep).sum())
     idx = np.flatnonzero(keep)
-    pw = m["weight"].to_numpy()[idx] if prior_weights is not None else np.full(idx.size, 1.0 / idx.size)
+    pw = m["weight"].to_numpy()[idx] if weighted else np.full(idx.size, 1.0 / idx.size)
     if pw.sum() <= 0:
         return finish(snp, None, block, "all prior weights are zero", t0)
     snp.loc[idx, "prior_weight"] = pw / pw.sum()
     zk, Rk = (z, R) if idx.size == len(z) else (z[idx], R[np.ix_(idx, idx)])
     del R
-    w = pw if prior_weights is not None else None
+    w = pw if weighted else None
     if method not in METHODS:
         raise LocusflowError(f"finemap.method must be one of {METHODS}, not {method!r}")
     try:

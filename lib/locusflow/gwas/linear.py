@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 @dataclass
@@ -41,6 +41,8 @@ class LinearModel:
     mask : (n, p) float, 1 where a sample is used by a missingness pattern
     pattern : (t,) pattern of each trait
     cm : (n, p * k) covariates masked to each pattern's samples, one (n, k) block per pattern
+    ycm : (n, t + p * k) y_star and cm side by side (C order), the one matrix a chunk multiplies
+    yt, maskt : ycm and mask transposed (C order), for the compiled kernel
     cinv : (p, k, k) inverses of C_p' C_p
     covar : (n, k) covariates with the intercept first
     n_obs : (t,) samples used per trait
@@ -55,6 +57,14 @@ class LinearModel:
     cinv: np.ndarray
     covar: np.ndarray
     n_obs: np.ndarray
+    ycm: np.ndarray | None = None
+    yt: np.ndarray | None = None
+    maskt: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.ycm is None:  # [Y* | C_p...] side by side, C-contiguous: one GEMM per chunk for all of it
+            self.ycm = np.ascontiguousarray(np.hstack([self.y_star, self.cm]))
+        self.yt, self.maskt = np.ascontiguousarray(self.ycm.T), np.ascontiguousarray(self.mask.T)
 
     @property
     def k(self) -> int:
@@ -143,11 +153,60 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
         miss = np.isnan(g)
         g0 = np.where(miss, 0.0, g)
     has_miss = miss.any(1)
-    v, t = g0.shape[0], model.y_star.shape[1]
-    k, p_ct = model.k, model.mask.shape[1]
-    gy = g0 @ model.y_star                                        # (v, t)
-    gc = (g0 @ model.cm).reshape(v, p_ct, k)                      # C_p' g, one GEMM for every pattern
+    p_ct = model.mask.shape[1]
+    gyc = g0 @ model.ycm                                          # one GEMM: g'y*_t and C_p'g, all traits
     sq = np.einsum("vn,vn->v", g0, g0)[:, None] if p_ct == 1 and model.mask.all() else (g0 * g0) @ model.mask
+    exact = _normal_equations(g0[has_miss], ~miss[has_miss], model) if has_miss.any() else None
+    return _statistics(gyc, sq, model, has_miss, exact)
+
+
+def linear_assoc_calls(calls: np.ndarray, samples: np.ndarray, model: LinearModel, *,
+                       max_columns: int = 48) -> dict:
+    """`linear_assoc` from a chunk's int8 calls: decoded and multiplied in one compiled pass.
+
+    With at most ``max_columns`` model columns (traits + patterns x covariates + patterns) the chunk is
+    never expanded to float64 (`linear_kernels.call_moments`: memory-bound, one read of the calls);
+    with more, the GEMM is the cost and BLAS does it on the decoded dosages.
+
+    Parameters
+    ----------
+    calls : (v, N, 2) int8 allele indices of every store sample, < 0 = missing
+    samples : (n,) store columns of the model's samples, in the model's order
+    model : LinearModel from `prepare_linear`
+    max_columns : above this many columns, decode to float64 and use BLAS
+
+    Returns
+    -------
+    dict as `linear_assoc`
+
+    References
+    ----------
+    Frisch & Waugh (1933). Peer: plink2 ``--glm`` linear.
+    """
+    from ..io.genotypes import decode_dosages, pair_tables
+    from .linear_kernels import call_moments
+
+    samples = np.asarray(samples, dtype=np.int64)
+    v, p_ct = calls.shape[0], model.mask.shape[1]
+    if calls.ndim != 3 or calls.shape[2] != 2 or calls.dtype != np.int8 or model.ycm.shape[1] + p_ct > max_columns:
+        return linear_assoc(decode_dosages(calls, np.float64, samples=samples), model)
+    gyc, sq, miss = np.empty((v, model.ycm.shape[1])), np.empty((v, p_ct)), np.empty(v, bool)
+    table, missing = pair_tables()
+    pairs = np.ascontiguousarray(calls).view("<u2")[..., 0]
+    call_moments(pairs, samples, table, missing, model.yt, model.maskt, gyc, sq, miss)
+    exact = None
+    if miss.any():
+        g = decode_dosages(calls[miss], np.float64, samples=samples)
+        obs = ~np.isnan(g)
+        exact = _normal_equations(np.where(obs, g, 0.0), obs, model)
+    return _statistics(gyc, sq, model, miss, exact)
+
+
+def _statistics(gyc, sq, model: LinearModel, has_miss, exact) -> dict:
+    """beta, se, t, p from the chunk's moments (and the exact fits of its variants with missing calls)."""
+    v, t = gyc.shape[0], model.y_star.shape[1]
+    k, p_ct = model.k, model.mask.shape[1]
+    gy, gc = gyc[:, :t], gyc[:, t:].reshape(v, p_ct, k)
     ggp = sq - np.einsum("vpk,pkl,vpl->vp", gc, model.cinv, gc)
     gg = ggp[:, model.pattern]
     sum_g = gc[:, model.pattern, 0]                               # intercept column: sum of g over S_t
@@ -155,9 +214,8 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
         beta = gy / gg
         rss = model.yy[None, :] - beta * gy
     n_used = np.broadcast_to(model.n_obs[None, :].astype(np.float64), (v, t)).copy()
-    if has_miss.any():
-        b2, rss2, gg2, n2 = _normal_equations(g0[has_miss], ~miss[has_miss], model)
-        beta[has_miss], rss[has_miss], gg[has_miss], n_used[has_miss] = b2, rss2, gg2, n2
+    if exact is not None:
+        beta[has_miss], rss[has_miss], gg[has_miss], n_used[has_miss] = exact
     dof = n_used - k - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(rss / dof / gg)
@@ -165,7 +223,7 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
     bad = ~(gg > 1e-8 * np.maximum(n_used, 1)) | (dof <= 0)
     for a in (beta, se, tstat):
         a[bad] = np.nan
-    p = 2 * stats.t.sf(np.abs(tstat), np.maximum(dof, 1))
+    p = 2 * special.stdtr(np.maximum(dof, 1), -np.abs(tstat))    # = stats.t.sf, without its checks
     return {"beta": beta, "se": se, "t": tstat, "p": p, "n": n_used, "sum_g": sum_g}
 
 

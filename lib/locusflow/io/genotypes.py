@@ -210,7 +210,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     af = np.empty(len(pos))
     rate = np.empty(len(pos))
     for s in range(0, len(pos), variants_chunk):
-        d = _dosage(np.asarray(g[s:s + variants_chunk]))
+        d = decode_dosages(np.asarray(g[s:s + variants_chunk]))
         af[s:s + len(d)] = np.nanmean(d, 1) / 2 if d.shape[1] else np.nan
         rate[s:s + len(d)] = np.mean(~np.isnan(d), 1)
     ref, alt = np.char.upper(alleles[:, 0]), np.char.upper(alleles[:, 1])
@@ -315,13 +315,67 @@ def _strs(a) -> np.ndarray:
     return np.asarray(a, dtype=object).astype(str)
 
 
-def _dosage(calls: np.ndarray) -> np.ndarray:
-    """Alt-allele dosage from int8 calls [v, s, ploidy]; NaN where any allele is missing."""
+def _pair_table(dtype) -> np.ndarray:
+    """Dosage of every diploid call as one little-endian uint16 (allele a | allele b << 8); NaN if one is < 0."""
+    u = np.arange(65536, dtype=np.uint32)
+    a, b = (u & 0xFF).astype(np.uint8).view(np.int8), (u >> 8).astype(np.uint8).view(np.int8)
+    d = ((a > 0).astype(np.float64) + (b > 0)).astype(dtype)
+    d[(a < 0) | (b < 0)] = np.nan
+    return d
+
+
+_PAIR = {}
+
+
+def pair_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Tables over the 65,536 little-endian uint16 call pairs (allele a | allele b << 8) of diploid int8 calls.
+
+    Returns
+    -------
+    (dosage, missing): float64 alt dosage of each pair with 0 where an allele is missing, and int32 1
+    where one is (what a compiled kernel decoding ``call_genotype`` itself needs)
+    """
+    if "tables" not in _PAIR:
+        d = _pair_table(np.float64)
+        m = np.isnan(d)
+        _PAIR["tables"] = (np.where(m, 0.0, d), m.astype(np.int32))
+    return _PAIR["tables"]
+
+
+def decode_dosages(calls: np.ndarray, dtype=np.float32, samples=None) -> np.ndarray:
+    """Alt-allele dosages from int8 calls [variants, samples, ploidy]; NaN where any allele is missing.
+
+    Diploid calls are decoded in one pass: each (a, b) pair read as one little-endian uint16 indexes a
+    65,536-entry table (256 KiB in float32: it stays in cache), straight into ``dtype``.
+
+    Parameters
+    ----------
+    calls : numpy.ndarray of int8
+        Allele indices [variants, samples, ploidy] (VCF Zarr ``call_genotype``); < 0 = missing; any
+        index > 0 counts as alt (stores hold biallelic, split records).
+    dtype : numpy dtype
+        float32 or float64.
+    samples : array-like of int, optional
+        Sample columns to keep, in this order (default all).
+
+    Returns
+    -------
+    numpy.ndarray
+        Dosages [variants, samples] of ``dtype``.
+    """
+    dtype = np.dtype(dtype)
+    if calls.ndim == 3 and calls.shape[-1] == 2 and calls.dtype == np.int8:
+        if dtype not in _PAIR:
+            _PAIR[dtype] = _pair_table(dtype)
+        pairs = np.ascontiguousarray(calls).view("<u2")[..., 0]
+        return _PAIR[dtype].take(pairs if samples is None else pairs[:, np.asarray(samples)])
+    if samples is not None:
+        calls = calls[:, np.asarray(samples)]
     a = calls[..., 0]                          # element-wise passes per allele: a reduction over the
-    d = (a > 0).astype(np.float32)             # ploidy axis of length 2 costs ~10x more
+    d = (a > 0).astype(dtype)                  # ploidy axis costs ~10x more
     miss = a < 0
-    if calls.shape[-1] > 1:
-        b = calls[..., 1]
+    for j in range(1, calls.shape[-1]):        # loop over the ploidy (1-2), not samples
+        b = calls[..., j]
         d += b > 0
         miss |= b < 0
     d[miss] = np.nan
@@ -329,7 +383,24 @@ def _dosage(calls: np.ndarray) -> np.ndarray:
 
 
 class GenotypeStore:
-    """Read access to a store: variants table, sample ids and dosages of any variant range."""
+    """Read access to a store: variants table, sample ids and dosages of any variant range.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A genotype store written by :func:`ingest_plink` or :func:`ingest_vcf` (VCF Zarr layout plus
+        ``locusflow.json``).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The store.
+
+    Raises
+    ------
+    locusflow.errors.InputError
+        When ``path`` is not a store.
+    """
 
     def __init__(self, path):
         self.path = storage.as_path(path)
@@ -395,20 +466,59 @@ class GenotypeStore:
             calls = calls[:, np.asarray(samples)]
         return calls.reshape(calls.shape[0], -1)
 
-    def dosages(self, start: int = 0, stop: int | None = None, samples=None, index=None) -> np.ndarray:
-        """float32 alt dosages [variants, samples] for rows start:stop (or ``index``), NaN = missing."""
+    def dosages(self, start: int = 0, stop: int | None = None, samples=None, index=None,
+                dtype=np.float32) -> np.ndarray:
+        """Alt dosages [variants, samples] (``dtype``: float32, or float64 for a kernel that wants it,
+        decoded straight into it) for rows start:stop (or ``index``), NaN = missing."""
         g = self._root["call_genotype"]
         if index is not None:
             index = np.asarray(index)
             if index.size == 0:
-                return np.empty((0, self.n_samples if samples is None else len(samples)), np.float32)
+                return np.empty((0, self.n_samples if samples is None else len(samples)), dtype)
             lo, hi = int(index.min()), int(index.max()) + 1
             calls = np.asarray(g[lo:hi])[index - lo]
         else:
             calls = np.asarray(g[start:stop])
-        if samples is not None:
-            calls = calls[:, np.asarray(samples)]
-        return _dosage(calls)
+        return decode_dosages(calls, dtype, samples)
+
+    def calls(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """int8 allele indices [variants, samples, ploidy] of rows start:stop (VCF Zarr ``call_genotype``),
+        < 0 = missing: what a compiled kernel decodes itself (`decode_dosages` for dosages).
+
+        Chunks of a local Zarr v2 array chunked along variants only are read from their files and
+        decompressed into the result by the codec its ``.zarray`` names (one copy, no event loop: zarr's
+        own read costs ~3x the decompression per chunk); any other layout is read through zarr."""
+        m = int(self.meta["n_variants"])
+        stop = m if stop is None else min(int(stop), m)
+        layout = self._chunk_layout()
+        if layout is None or stop <= start:
+            return np.asarray(self._root["call_genotype"][start:stop])
+        codec, cv, shape, sep, fill = layout
+        c0, c1 = start // cv, (stop - 1) // cv + 1
+        out = np.empty((c1 - c0) * cv * int(np.prod(shape[1:])), np.int8)
+        size = cv * int(np.prod(shape[1:]))
+        base = self.path / "call_genotype"
+        for j, ci in enumerate(range(c0, c1)):  # loop over Zarr chunks, not variants
+            f = base / sep.join([str(ci)] + ["0"] * (len(shape) - 1))
+            view = out[j * size:(j + 1) * size]
+            if f.exists():
+                codec.decode(f.read_bytes(), out=view)
+            else:
+                view[:] = fill
+        return out.reshape(-1, *shape[1:])[start - c0 * cv:stop - c0 * cv]
+
+    def _chunk_layout(self):
+        if not hasattr(self, "_layout"):
+            self._layout = None
+            f = self.path / "call_genotype" / ".zarray"
+            meta = json.loads(f.read_text()) if f.exists() else {}
+            if (meta.get("zarr_format") == 2 and meta.get("dtype") == "|i1" and meta.get("order") == "C"
+                    and not meta.get("filters") and meta.get("compressor")
+                    and list(meta["chunks"][1:]) == list(meta["shape"][1:])):
+                self._layout = (numcodecs.get_codec(meta["compressor"]), int(meta["chunks"][0]), meta["shape"],
+                                meta.get("dimension_separator") or ".",
+                                np.int8(meta["fill_value"] if meta.get("fill_value") is not None else 0))
+        return self._layout
 
 
 def standardise(dosage: np.ndarray) -> np.ndarray:

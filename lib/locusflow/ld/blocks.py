@@ -346,6 +346,11 @@ def resolve_blocks(spec, genome_build: str = "GRCh37") -> pd.DataFrame:
     pandas.DataFrame
         chrom, start, stop (1-based half-open ``[start, stop)``), block_id (:func:`block_id`) and
         source, sorted by chrom and start.
+
+    References
+    ----------
+    The shipped sets are LDetect's approximately independent LD blocks (Berisa & Pickrell 2016,
+    Bioinformatics 32:283) for EUR/AFR/ASN, and the GRCh38 lift-overs pyfocus ships (Mancuso et al. 2019).
     """
     if isinstance(spec, pd.DataFrame):
         iv = spec.copy()

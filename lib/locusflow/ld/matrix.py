@@ -330,6 +330,12 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
     -------
     pandas.DataFrame
         The ``ld_index`` table.
+
+    References
+    ----------
+    Each block's matrix is :func:`ld_matrix` (equal to ``plink --r square``; Chang et al. 2015,
+    GigaScience 4:7) over the blocks of :func:`locusflow.ld.blocks.resolve_blocks` (LDetect, Berisa &
+    Pickrell 2016).
     """
     from ..engine.runner import run_worklist
 

@@ -21,7 +21,8 @@ CONFIG = {
     "flank": Key("int", 500_000, "bp either side of a locus' lead SNP", min=1),
     "max_loci": Key("int", 20, "most locus plots", min=0),
 }
-UPSTREAM = ("sumstats", "ld_matrices", "twas_results", "twas_weights", "finemap_snp", "finemap_cs", "focus_results")
+UPSTREAM = ("sumstats", "ld_matrices", "twas_results", "twas_weights", "finemap_snp", "finemap_cs", "focus_results",
+            "variant_scores", "gpnxld_scores")
 
 
 def upstream(cfg) -> list:
@@ -38,7 +39,8 @@ def upstream(cfg) -> list:
         Paths of the :data:`UPSTREAM` datasets that exist, in that order (the plots stage's inputs).
     """
     from ..layout import dataset_path
-    return [p for p in (dataset_path(cfg, d) for d in UPSTREAM) if p.exists()]
+    from ..layout import DATASETS
+    return [p for p in (dataset_path(cfg, d) for d in UPSTREAM if d in DATASETS) if p.exists()]
 
 
 def _run(ctx: Context) -> dict:
@@ -55,4 +57,4 @@ def _run(ctx: Context) -> dict:
     return {"figures": int(idx["name"].nunique()) if len(idx) else 0, "files": len(idx), "by_kind": kinds}
 
 
-register(Stage("plots", _run, inputs=upstream, config=CONFIG))
+register(Stage("plots", _run, inputs=upstream, config=CONFIG, reads=UPSTREAM))

@@ -7,8 +7,8 @@ import os
 
 from .. import storage
 from ..pipeline import Context, Stage, register
+from ..plots.stage import UPSTREAM, upstream
 from ..storage import local_dir
-from ..plots.stage import upstream
 
 CONFIG: dict = {}
 
@@ -35,4 +35,5 @@ def _run(ctx: Context) -> dict:
     return {"report": str(link), "bytes": size}
 
 
-register(Stage("report", _run, inputs=_inputs, config=CONFIG))
+register(Stage("report", _run, inputs=_inputs, config=CONFIG,
+               reads=UPSTREAM + ("plot_index", "go_enrichment")))

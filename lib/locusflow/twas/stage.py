@@ -247,6 +247,12 @@ def _cli(sub):
     for flag, default in (("snp", "SNP"), ("effect-allele", "A1"), ("non-effect-allele", "A2"), ("zscore", "ZSCORE"),
                           ("beta", "BETA")):
         a.add_argument(f"--{flag}-column", default=default, help=f"--gwas column (default {default})")
+    a.add_argument("--genotypes", help="PrediXcan on individual-level data: a genotype store (.vcz, locusflow ingest); "
+                   "with --phenotype, predicted expression and its association per trait to OUT/twas/predixcan")
+    a.add_argument("--phenotype", help="PrediXcan: phenotype table (IID + one column per trait; NA/-9 missing)")
+    a.add_argument("--covariates", help="PrediXcan: covariate table (IID + covariates)")
+    a.add_argument("--weights", action="append", default=[], help="PrediXcan: a weights dataset (locusflow weights "
+                   "train / lctpred, or OUT/twas/weights), repeatable; with or instead of --predictdb/--fusion")
     a.add_argument("--no-strand-flip", action="store_true", help="never complement alleles (MetaXcan)")
     a.add_argument("--store", help="genotype store (.vcz) for ld_reference store")
     a.add_argument("--method", choices=["spredixcan", "fusion"], default="spredixcan")
@@ -262,6 +268,9 @@ def _cli(sub):
             raise InputError("command line", "one --covariance per --predictdb", column="--covariance")
         if args.gwas:
             print(_direct(args))
+            return 0
+        if args.genotypes or args.phenotype:
+            print(_predixcan(args))
             return 0
         if not args.sumstats:
             raise InputError("command line", "--sumstats DIR (or --gwas FILE)", column="--sumstats")
@@ -307,6 +316,36 @@ def _direct(args) -> dict:
     write_dataset(res, out, "twas_results", mode="overwrite",
                   manifest={"inputs": {str(f): file_checksum(f) for f in [args.gwas, *args.predictdb, *args.covariance]}})
     return {"models": len(res), "tested": int(res["zscore"].notna().sum()), "results": str(out)}
+
+def _predixcan(args) -> dict:
+    """PrediXcan on a genotype store: weights from --predictdb/--fusion/--weights, results to OUT/twas."""
+    from ..io.genotypes import GenotypeStore
+    from ..io.phenotypes import read_table
+    from .predixcan import predixcan
+    if not (args.genotypes and args.phenotype):
+        raise InputError("command line", "--genotypes STORE with --phenotype TABLE", column="--phenotype")
+    if not (args.predictdb or args.fusion or args.weights):
+        raise InputError("command line", "weights: --predictdb DB, --fusion POS or --weights DATASET", column="--weights")
+    store = GenotypeStore(args.genotypes)
+    sources = [{"predictdb": d} for d in args.predictdb] + [{"fusion": f} for f in args.fusion]
+    w = [read_weights(sources, locate=store.variants[["rsid", "chrom", "pos"]])] if sources else []
+    w += [read_dataset(d, "weights") for d in args.weights]
+    w = pd.concat(w, ignore_index=True)
+    pheno = read_table(args.phenotype, missing_code=-9)
+    covar = read_table(args.covariates) if args.covariates else None
+    res, pred = predixcan(w, store, pheno, covar, pheno_path=args.phenotype, covar_path=args.covariates,
+                          strand_flip=not args.no_strand_flip)
+    out = stage_dir({"out": args.out}, "twas")
+    files = [args.phenotype, *args.predictdb, *args.fusion] + ([args.covariates] if args.covariates else [])
+    man = {"inputs": {str(f): file_checksum(f) for f in files} | {str(d): content_hash(d) for d in
+                                                                    [args.genotypes, *args.weights]}}
+    write_dataset(pred, out / "predicted_expression", "predicted_expression", mode="overwrite", manifest=man)
+    write_dataset(res, out / "predixcan", "predixcan_results", mode="overwrite", manifest=man)
+    log.info("predixcan: %d models x %d traits over %d individuals", res["model_id"].nunique(), res["trait"].nunique(),
+             int(res["n"].max()) if len(res) else 0)
+    return {"models": int(res["model_id"].nunique()), "traits": int(res["trait"].nunique()),
+            "tested": int(res["pvalue"].notna().sum()), "results": str(out / "predixcan")}
+
 
 WEIGHT_SOURCE = Key("section", keys={
     "predictdb": Key("file", None, "PredictDB SQLite database"),
