@@ -397,7 +397,7 @@ def incremental(stage: Stage, cfg: dict, fp: dict, staging, *, versions: Version
                       "code": fp["code"], "inputs": flat})
     chroms = sorted(set().union(*parts.values())) if parts else []
     return Reuse(base, {c: hash_json({n: ch.get(c, "absent") for n, ch in parts.items()}) for c in chroms},
-                 staging, prev)
+                 staging, prev, root=out)
 
 
 def run_pipeline(cfg: dict, *, force: bool = False) -> dict:

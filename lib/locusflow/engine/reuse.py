@@ -59,11 +59,15 @@ class Reuse:
         The new version's directory.
     previous : str or path, optional
         The previous version's directory (None: a first run; every unit runs and records its key).
+    root : str or path, optional
+        The results root: paths under it count by their place in it (a copied or moved results root keeps
+        its keys).
     """
 
-    def __init__(self, base: str, chroms: dict, staging, previous=None):
+    def __init__(self, base: str, chroms: dict, staging, previous=None, root=None):
         self.base, self.chroms = base, dict(chroms)
         self.staging = storage.uri(staging)
+        self.root = storage.uri(root).rstrip("/") if root is not None else None
         self.previous = storage.uri(previous) if previous is not None else None
         self.every = hash_json(sorted(self.chroms.items()))
         self.reused, self.recomputed = 0, 0
@@ -78,6 +82,8 @@ class Reuse:
         u = {k: v for k, v in unit.items() if not k.startswith("_")}
         text = json.dumps([u, kwargs or {}], sort_keys=True, default=_default).replace(self.staging, "<staging>")
         text = _VERSION_DIR.sub(r"/\1", text)
+        if self.root:
+            text = text.replace(self.root + "/", "<out>/")
         chrom = unit.get("chrom")
         part = self.every if chrom is None else self.chroms.get(str(chrom), f"absent:{chrom}")
         return hash_json([self.base, getattr(kernel, "__qualname__", str(kernel)), part, text])
