@@ -9,10 +9,7 @@ input prints one line and exits with status 2. `locusflow deploy databricks` wri
 import argparse
 import sys
 
-from locusflow.config import load_config
-from locusflow.deploy import run_stage_job
-from locusflow.errors import LocusflowError
-from locusflow.summary import print_summary
+from locusflow.deploy import job_main
 
 
 def main(argv) -> int:
@@ -21,14 +18,7 @@ def main(argv) -> int:
     ap.add_argument("--stage", required=True)
     ap.add_argument("--wait-lock", type=float, default=0.0, help="seconds to wait for another run's lock")
     args = ap.parse_args(argv)
-    try:
-        cfg = load_config(args.config, {"engine": "spark", "spark": {"use_active_session": True}},
-                          source="jobs/run_stage.py")
-        print_summary(dict(cfg, stages=[args.stage]), run_stage_job(cfg, args.stage, wait_lock=args.wait_lock))
-    except LocusflowError as exc:
-        print(f"locusflow: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return job_main(args.config, args.stage, args.wait_lock, source="jobs/run_stage.py")
 
 
 if __name__ == "__main__":

@@ -2,29 +2,15 @@
 # MAGIC %md
 # MAGIC # locusflow: TWAS (S-PrediXcan / FUSION)
 # MAGIC Gene-trait association z-scores from expression weights and the GWAS.
-# MAGIC
-# MAGIC On Databricks the notebook uses the cluster's active Spark session (engine `spark`); run locally as
-# MAGIC `python notebooks/03_twas.py` it is plain Python (cells are separated by `# COMMAND` lines). Set
-# MAGIC `LOCUSFLOW_CONFIG` (default `conf/example.yaml`) and `LOCUSFLOW_OUT` (default `out/notebook`); the
-# MAGIC stages before this one must have run into the same `out` (their notebooks, or `locusflow run`).
-
-# COMMAND ----------
-
-import os
-
-CONFIG = os.environ.get("LOCUSFLOW_CONFIG", "conf/example.yaml")
-OUT = os.environ.get("LOCUSFLOW_OUT", "out/notebook")
-show = globals().get("display", print)          # Databricks renders tables with display()
+# MAGIC Setup (Databricks or plain Python, `LOCUSFLOW_CONFIG`, `LOCUSFLOW_OUT`): notebooks/README.md.
 
 # COMMAND ----------
 
 import locusflow as lf
-from locusflow.deploy import run_stage_job
+from locusflow.deploy import notebook_session, run_stage_job
 from locusflow.layout import dataset_path
 
-on_spark = "spark" in globals()                 # Databricks: the notebook's session (conf/databricks.yaml)
-cfg = lf.load_config(CONFIG, {"out": OUT, **({"engine": "spark", "spark": {"use_active_session": True, "master": None}}
-                                            if on_spark else {})})
+cfg, show = notebook_session(globals())
 
 # COMMAND ----------
 

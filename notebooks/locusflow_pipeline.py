@@ -6,22 +6,11 @@
 
 # COMMAND ----------
 
-import os
-import sys
-
-CONFIG = os.environ.get("LOCUSFLOW_CONFIG", "conf/example.yaml")
-OUT = os.environ.get("LOCUSFLOW_OUT", "out/notebook")
-
-# COMMAND ----------
-
-from locusflow.config import load_config
+from locusflow.deploy import notebook_session
 from locusflow.pipeline import run_pipeline
 from locusflow.summary import print_summary
 
-# On Databricks the `spark` object exists: use it (as conf/databricks.yaml: engine spark, the active session)
-on_spark = "spark" in globals()
-cfg = load_config(CONFIG, {"out": OUT, **({"engine": "spark", "spark": {"use_active_session": True, "master": None}}
-                                          if on_spark else {})})
+cfg, show = notebook_session(globals())
 
 # COMMAND ----------
 

@@ -28,7 +28,8 @@ LAYERS = [
     {"breed", "enrich"},
     {"plots"},
     {"report"},
-    {"summary", "deploy"},
+    {"summary"},
+    {"deploy"},
     {"cli_stage"},
     {"cli", "api", "__init__"},
 ]

@@ -1,7 +1,7 @@
 """One finished run of the bundled example (conf/example.yaml, local engine) for the plots, report and serve
 tests: real Parquet/Zarr results, made once per test session. When the realdata GRCh37 chr20 FASTA is there,
-the run also scores its variants with the shipped DNA language model (stage score_variants; the chr22
-variants are reported contig_absent) and computes GPNxLD when that stage exists."""
+the run also scores its variants with the shipped DNA language model (stage score_variants, with embedding
+deltas; the chr22 variants are reported contig_absent) and computes GPNxLD (stage gpnxld)."""
 from __future__ import annotations
 
 import os
@@ -29,7 +29,7 @@ def example_run(tmp_root: Path) -> Path:
             if FASTA.exists():      # DNA-LM scores of the chr20 variants (the shipped model), then GPNxLD
                 from locusflow.layout import stage_names
                 cfg["stages"] = [s for s in ("score_variants", "gpnxld") if s in stage_names()]
-                cfg["score_variants"] = {"fasta": str(FASTA)}
+                cfg["score_variants"] = {"fasta": str(FASTA), "embeddings": True, "delta": True}
                 run_pipeline(cfg)
         finally:
             os.chdir(cwd)

@@ -219,3 +219,70 @@ def run_stage_job(cfg: dict, stage: str, *, wait_lock: float = 0.0, poll: float 
                 raise
             log.info("stage %s: %s; trying again in %.0f s", stage, exc, poll)
             time.sleep(poll)
+
+
+def notebook_session(namespace: dict, default_config: str = "conf/example.yaml",
+                     default_out: str = "out/notebook"):
+    """A notebook's configuration and table display, the same on Databricks and in plain Python.
+
+    Parameters
+    ----------
+    namespace : dict
+        The notebook's ``globals()``: a ``spark`` session there (Databricks) selects the spark engine on that
+        session (as ``conf/databricks.yaml``); ``display`` (Databricks) renders tables.
+    default_config, default_out : str
+        Used when ``$LOCUSFLOW_CONFIG`` / ``$LOCUSFLOW_OUT`` are not set.
+
+    Returns
+    -------
+    cfg : locusflow.config.Config
+        The configuration (not yet validated) with ``out`` set.
+    show : callable
+        ``display`` on Databricks, else ``print``.
+    """
+    import os
+
+    from .config import load_config
+    config = os.environ.get("LOCUSFLOW_CONFIG", default_config)
+    out = os.environ.get("LOCUSFLOW_OUT", default_out)
+    spark = {"engine": "spark", "spark": {"use_active_session": True, "master": None}} if "spark" in namespace else {}
+    return load_config(config, {"out": out, **spark}), namespace.get("display", print)
+
+
+def job_main(configs: list[str], stage: str | None = None, wait_lock: float = 0.0, *,
+             source: str = "jobs/run_pipeline.py") -> int:
+    """What the spark-submit entry points do: merge ``configs``, run the pipeline (or one stage), print
+    the summary; a user error is one line on stderr and status 2.
+
+    Parameters
+    ----------
+    configs : list of str
+        Configuration files, later ones overriding only the keys they name.
+    stage : str, optional
+        Run only this stage (:func:`run_stage_job`); default: the configured stages.
+    wait_lock : float
+        With ``stage``: seconds to wait for a sibling task's lock.
+    source : str
+        How messages name the entry point's own settings (engine spark, the active session).
+
+    Returns
+    -------
+    int
+        Exit status (0, or 2 for a bad configuration or input).
+    """
+    import sys
+
+    from .config import load_config
+    from .errors import LocusflowError
+    from .pipeline import run_pipeline
+    from .summary import print_summary
+    try:
+        cfg = load_config(configs, {"engine": "spark", "spark": {"use_active_session": True}}, source=source)
+        if stage is None:
+            print_summary(cfg, run_pipeline(cfg))
+        else:
+            print_summary(dict(cfg, stages=[stage]), run_stage_job(cfg, stage, wait_lock=wait_lock))
+    except LocusflowError as exc:
+        print(f"locusflow: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

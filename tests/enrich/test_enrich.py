@@ -114,31 +114,30 @@ def test_run_gene_sets_and_orthologs():
 
 
 def test_gpnxld_genes_study_equals_goatools(go, tmp_path_factory, tmp_path):
-    """Study gpnxld_top: genes within 50 kb of the 400 variants with the largest GPNxLD (here computed from the
-    example run's DNA-LM scores and stored LD with dnalm.priors.gpnxld_blocks), against the genes within 50 kb
-    of any scored variant (the example's 1 Mb of chr20: 3 of 6 genes). The gene sets equal a brute-force scan of the GENCODE map, and the GO test on them
-    equals goatools 1.4.12 to 1e-8."""
-    from locusflow.dnalm.priors import gpnxld_blocks
+    """Study gpnxld_top: genes within 50 kb of the 600 variants with the largest GPNxLD (the example run's
+    gpnxld dataset: DNA-LM scores of chr20 and the stored LD), against the genes within 50 kb of any variant
+    with a GPNxLD (the example's 1 Mb of chr20 and 2.4 Mb of chr22: 4 of 25 genes). The gene sets equal a
+    brute-force scan of the GENCODE map, and the GO test on them equals goatools 1.4.12 to 1e-8."""
     from locusflow.enrich.studies import gpnxld_gene_set
     from locusflow.io.gene_map import gene_map
-    from locusflow.ld.matrix import read_ld_index
     from locusflow.plots.data import RunResults
     from viz_run import example_run
     run = RunResults(example_run(tmp_path_factory.mktemp("viz")))
-    if not run.has("variant_scores"):
-        pytest.skip("no DNA-LM scores in the example run (realdata FASTA absent)")
-    scores = run.table("variant_scores")
-    blocks = [b for b in read_ld_index(run.ld_dir)["block_id"] if b.startswith("20:")]
-    gx = gpnxld_blocks(run.ld_dir, scores, blocks)
-    gx = gx.assign(chrom=gx["variant_id"].str.split(":").str[0],
-                   pos=gx["variant_id"].str.split(":").str[1].astype("int64"))
+    if not run.has("gpnxld"):
+        pytest.skip("no GPNxLD in the example run (realdata FASTA absent)")
+    gx = run.table("gpnxld")
     genes = gene_map("GRCh37")
-    study, bg, pairs = gpnxld_gene_set(gx, genes, top=400, window=50_000)
-    top = gx.sort_values("gpnxld", ascending=False, kind="stable").head(400)
-    g20 = genes[genes["chrom"] == "20"]
-    near = lambda pos: {r.gene_id for r in g20.itertuples() for p in pos if r.start - 50_000 <= p <= r.stop + 50_000}  # noqa: E731
-    assert study == sorted(near(top["pos"])) and len(study) >= 3
-    assert bg == sorted(near(gx["pos"])) and set(study) < set(bg)
+    study, bg, pairs = gpnxld_gene_set(gx, genes, top=600, window=50_000)
+    top = gx.sort_values("gpnxld", ascending=False, kind="stable").head(600)
+    def near(v):                        # brute force: every gene against every variant of its chromosome
+        out = set()
+        for c, g in genes[genes["chrom"].isin(set(v["chrom"]))].groupby("chrom"):
+            p = v.loc[v["chrom"] == c, "pos"].to_numpy()[None, :]
+            hit = ((g["start"].to_numpy()[:, None] - 50_000 <= p) & (p <= g["stop"].to_numpy()[:, None] + 50_000)).any(1)
+            out |= set(g.loc[hit, "gene_id"])
+        return out
+    assert study == sorted(near(top)) and len(study) >= 3
+    assert bg == sorted(near(gx)) and set(study) < set(bg)
     assert set(pairs["variant_id"]) <= set(top["variant_id"]) and (pairs["distance"] <= 50_000).all()
     ours = go_ora(go, study, bg, test="hypergeometric").set_index("go_id")
     ent = lambda ids: [e if isinstance(e, str) else i for i, e in zip(ids, go.to_entrez(ids))]  # noqa: E731

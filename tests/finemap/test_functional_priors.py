@@ -67,7 +67,8 @@ def test_stage_priors_follow_the_link_and_rerun_when_scores_change(example_out, 
     cfg = {"out": str(example_out), "finemap": {"method": "susie", "blocks": {"window_kb": 250}, "run_id": "dnalm",
                                                 "p_threshold": 1e-16, "diagnostics": {"check": False},
                                                 "priors": {"scores": str(path), "beta": 0.8}}}
-    summary = run_finemap(cfg)
+    pipe = {**cfg, "stages": ["finemap"]}
+    summary = run_pipeline(pipe)["finemap"]
     assert summary["prior_beta"] == 0.8 and not summary["prior_estimated"] and summary["blocks_ok"] == 2
     snp = read_dataset(example_out / "finemap" / "snp", "finemap_snp", filters=[("run_id", "==", "dnalm")])
     a = np.maximum(0, -llr.dropna())
@@ -75,11 +76,10 @@ def test_stage_priors_follow_the_link_and_rerun_when_scores_change(example_out, 
     for bid, g in snp[snp["chrom"] == "20"].groupby("block_id"):
         w = np.exp(0.8 * s.loc[g["pos"]].to_numpy())
         np.testing.assert_allclose(g["prior_weight"], w / w.sum(), rtol=1e-6)
-    est = run_finemap({**cfg, "finemap": {**cfg["finemap"], "priors": {"scores": str(path), "link": "linear"}}})
+    est = run_finemap({**cfg, "finemap": {**cfg["finemap"], "run_id": "lin",
+                                          "priors": {"scores": str(path), "link": "linear"}}})
     assert est["prior_estimated"] and est["prior_link"] == "linear" and est["prior_beta"] >= 0
     # fingerprints: unchanged scores -> skipped; changed scores -> finemap reruns
-    pipe = {**cfg, "stages": ["finemap"]}
-    assert run_pipeline(pipe)["finemap"] != "skipped"
     assert run_pipeline(pipe)["finemap"] == "skipped"
     _scores(path, seed=1)
     assert run_pipeline(pipe)["finemap"] != "skipped"
@@ -97,6 +97,12 @@ def test_priors_config_errors(example_out, tmp_path):  # noqa: F811
     with pytest.raises(InputError, match="non-negative"):
         run_finemap({"out": str(example_out), "finemap": {**base, "priors": {"scores": str(path), "link": "linear",
                                                                              "transform": "identity"}}})
+    from locusflow.cli import main
+    from locusflow.io.dataset import read_dataset
+    rc = main(["finemap", "--out", str(example_out), "--window-kb", "250", "--p-threshold", "1e-16", "--run-id", "cli",
+               "--priors-scores", str(path), "--priors-beta", "0.5"])
+    snp = read_dataset(example_out / "finemap" / "snp", "finemap_snp", filters=[("run_id", "==", "cli")])
+    assert rc == 0 and snp.groupby("block_id")["prior_weight"].std().max() > 0        # not the uniform prior
 
 
 def test_susie_with_score_priors_raises_power_on_real_ld(example_out):  # noqa: F811

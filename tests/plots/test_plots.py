@@ -124,7 +124,8 @@ def test_plot_run_index_and_files(run_dir):
     assert list(loci["lead_label"]) == ["rs12628193", "rs73125634"]
     figs = run_dir / "figs"
     idx = load("plot_index").conform(plot_run(run, figs, formats=("png", "svg")))
-    assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "ld_diagnostic", "focus"}
+    assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "ld_diagnostic",
+                                "focus"} | ({"embedding"} if run.embeddings() is not None else set())
     for p in idx["path"]:
         assert (figs / p).stat().st_size > 1000
     png = (figs / idx.loc[idx["format"] == "png", "path"].iloc[0]).read_bytes()
@@ -166,3 +167,25 @@ def test_locus_plot_dnalm_track(run_dir):
     assert f"{len(scored):,} of {len(snps):,} SNPs" in legend.get_title().get_text()
     assert sum(t.get_text().startswith("CS ") for t in legend.get_texts()) == 3
     assert "lead SNP" in [t.get_text() for t in legend.get_texts()]
+
+
+def test_embedding_projection_equals_sklearn_pca(run_dir):
+    """The embedding view's projection of the example's emb_delta vectors equals scikit-learn's PCA (up to the
+    sign of each axis) with the same explained-variance fractions; the figure labels both axes with them."""
+    from sklearn.decomposition import PCA
+    from locusflow.plots.embedding import embedding_figure, embedding_points, pca_2d
+    run = RunResults(run_dir)
+    emb = run.embeddings()
+    if emb is None:
+        pytest.skip("no DNA-LM embeddings in the example run (realdata FASTA absent)")
+    meta, x = emb
+    assert len(meta) == run.table("variant_scores")["llr"].notna().sum() and x.shape[1] >= 8
+    coords, explained = pca_2d(x)
+    ref = PCA(n_components=2, svd_solver="full").fit(x)
+    np.testing.assert_allclose(np.abs(coords), np.abs(ref.transform(x)), atol=1e-8 * np.abs(coords).max())
+    np.testing.assert_allclose(explained, ref.explained_variance_ratio_, atol=1e-12)
+    data = embedding_points(run)
+    fig = embedding_figure(data)
+    ax = fig.axes[0]
+    assert _points(ax) == len(data["points"]) == min(4000, len(meta))
+    assert ax.get_xlabel().startswith(f"PC1 of embedding deltas ({explained[0]:.0%}") and "PC2" in ax.get_ylabel()

@@ -122,6 +122,36 @@ def test_locus_view_dnalm_track(server, browser, tmp_path):
     screenshot(browser, "serve_locus_dnalm", tmp_path)
 
 
+def test_embedding_view(server, browser, tmp_path):
+    """The embedding view: a point per embedded variant (all of them here), placed by the PCA of the run's
+    emb_delta vectors; a variant highlighted by rsid, its point linking to its locus; colour by LLR."""
+    run = server.app.run
+    emb = run.embeddings()
+    if emb is None:
+        pytest.skip("no DNA-LM embeddings in the example run (realdata FASTA absent)")
+    browser.get(_url(server, "/"))
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "emb-link").click()
+    WebDriverWait(browser, 120).until(EC.staleness_of(page))
+    n = len(emb[0])
+    pts = browser.find_elements(By.CSS_SELECTOR, "#embedding circle.emb")
+    assert len(pts) == n == int(browser.find_element(By.ID, "emb-n").text.replace(",", "")) > 1000
+    assert "PC1 (" in browser.find_element(By.ID, "embedding").text
+    screenshot(browser, "serve_embedding", tmp_path)
+    browser.get(_url(server, "/embedding?q=rs73125634&color=llr"))
+    hit = browser.find_elements(By.CSS_SELECTOR, "#embedding circle.hit")
+    assert len(hit) == 1 and "rs73125634" in hit[0].find_element(By.TAG_NAME, "title").get_attribute("textContent")
+    assert "DNA-LM LLR (nats)" in browser.find_element(By.ID, "embedding").text
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("arguments[0].parentNode.dispatchEvent(new MouseEvent('click', {bubbles: true}))", hit[0])
+    WebDriverWait(browser, 120).until(EC.staleness_of(page))
+    assert browser.find_element(By.ID, "lead").text == "rs73125634"
+    for path, message in (("/embedding?color=x", "color must be p or llr"),
+                          ("/embedding?q=rs1", "'rs1' is not among the")):
+        got, body, _ = _get(server, path)
+        assert got in (400, 404) and message in html.unescape(body)
+
+
 def test_tables_filter_sort_download(server, browser, tmp_path):
     browser.get(_url(server, "/table/twas?sort=pvalue"))
     first = browser.find_element(By.CSS_SELECTOR, "#tbl tbody tr").text

@@ -10,7 +10,9 @@ standardised over the whole score table, and the link ``g`` is
 - ``linear``: ``g = 1 + beta * s``, ``s = a / mean a`` for a non-negative score ``a``, ``beta >= 0``;
   unscored variants get ``s = 1``.
 
-The link's slope can be estimated by maximising the marginal likelihood across the blocks fine-mapped,
+The link is monotone non-decreasing (``beta >= 0``: a higher functional score never lowers the prior;
+a score unrelated to causality gives ``beta = 0``, the uniform prior). Its slope can be estimated by
+maximising the marginal likelihood across the blocks fine-mapped,
 under one causal variant per block with Wakefield's approximate Bayes factors on the z scale:
 ``L(beta, w) = prod_blocks sum_j pi_j(beta) ABF_j(w)``, with the prior variance ``w`` of the causal
 non-centrality estimated on the same grid. Under one causal variant the Bayes factor of "j is causal"
@@ -34,7 +36,7 @@ from ..errors import InputError
 from ..io.scores import read_scores
 
 LINKS = ("exp", "linear")
-BETA_GRID = {"exp": np.linspace(-3, 3, 121), "linear": np.concatenate([[0.0], np.geomspace(0.01, 100, 81)])}
+BETA_GRID = {"exp": np.linspace(0, 3, 61), "linear": np.concatenate([[0.0], np.geomspace(0.01, 100, 81)])}
 W_GRID = np.geomspace(1.0, 1e4, 17)
 NEUTRAL = {"exp": 0.0, "linear": 1.0}
 PRIOR_SPEC = ("scores", "column", "transform", "link", "center", "scale", "beta")   # what a block's kernel needs

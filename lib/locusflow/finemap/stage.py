@@ -1,4 +1,4 @@
-"""Stage `finemap`: SuSiE-RSS or FINEMAP-SSS over every LD block with a GWAS signal, genome-wide.
+"""Stage `finemap`: SuSiE-RSS, FINEMAP-SSS, SuSiE-inf or FINEMAP-inf over every LD block with a GWAS signal.
 
 Work list: the LD blocks (a bed file such as LDetect's, an `ld_blocks` dataset, or fixed windows) whose
 smallest sumstats p-value (p, else 2 Phi(-|z|)) is below ``p_threshold`` (default 5e-8), cost = m^2 for m
@@ -10,7 +10,7 @@ partitions written.
 
 Config section ``finemap`` (defaults in brackets)::
 
-    method: susie            # susie | finemap | susie_inf
+    method: susie            # susie | finemap | susie_inf | finemap_inf
     run_id: null             # [the method]
     sumstats: null           # [<out>/sumstats]
     store: null              # [<out>/genotypes.vcz]
@@ -29,6 +29,9 @@ Config section ``finemap`` (defaults in brackets)::
     susie: {L: 10, tol: 1.0e-3, max_iter: 100, estimate_residual_variance: false,
             estimate_prior_method: optim, coverage: 0.95, min_abs_corr: 0.5, null_weight: 0}
     finemap: {max_causal: 5}  # passed to locusflow.finemap.sss.finemap_sss
+    impute: null             # {min_r2: 0.6, ridge: 0.1}: ImpG z for reference variants the GWAS lacks
+    ld_panels: null          # [{n: N, samples: FILE, store: DIR}, ...]: R = sum n_k R_k / sum n_k
+    finemap_inf: {L: 5, prior_std: 0.05, schedule: [100, 100, 10000]}   # FINEMAP-inf (finemap_inf)
     ld: null                 # true: R from the LD stage's matrices (<out>/ld) and, unless `blocks`
                              # is given, its blocks (<out>/ld_blocks); or a path to an LD directory
 """
@@ -152,7 +155,11 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
               "options": dict(sec.get(method) or {}), "diagnostics": dict(sec.get("diagnostics") or {}),
               "prior_weights": sec.get("prior_weights"),
               "ld_dir": str(paths["ld"]) if paths["ld"] else None,
-              "priors": {k: priors[k] for k in PRIOR_SPEC} if priors else None}
+              "priors": {k: priors[k] for k in PRIOR_SPEC} if priors else None,
+              "impute": sec.get("impute"), "ld_panels": sec.get("ld_panels") or None}
+    if kwargs["ld_panels"] and paths["ld"]:
+        raise InputError("config", "either finemap.ld (stored LD) or finemap.ld_panels (mixed-ancestry LD), not both",
+                         column="finemap.ld_panels")
     if kwargs["prior_weights"] is not None:
         read_prior_weights(kwargs["prior_weights"], None)     # fail early on a bad file
     from ..engine.runner import run_worklist
@@ -176,6 +183,10 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
                                                           "loglik_uniform") if k in priors})
         log.info("finemap: functional priors from %s: link %s, beta %.3g (%s)", priors["scores"], priors["link"],
                  priors["beta"], "estimated across %d blocks" % priors["n_blocks"] if priors["estimated"] else "given")
+        if priors["estimated"] and priors["n_blocks"] < 20:
+            log.warning("finemap: the priors' slope rests on %d blocks with a signal (2 log LR over the uniform "
+                        "prior %.2f); set finemap.priors.beta to fix it", priors["n_blocks"],
+                        2 * (priors["loglik"] - priors["loglik_uniform"]))
     for col in COUNTS:
         summary[col[2:]] = tot.get(col, 0)
     if summary["blocks_failed"]:         # one row per block: index-sized
@@ -252,6 +263,7 @@ def _cli(sub):
     p.add_argument("--n", type=float, help="GWAS sample size")
     p.add_argument("--check-ld", action="store_true", help="run the LD-mismatch diagnostic")
     p.add_argument("--remove-flagged", action="store_true", help="drop flagged variants before fine-mapping")
+    p.add_argument("--impute", action="store_true", help="impute the z of reference variants the sumstats lack (ImpG)")
     p.add_argument("--priors-scores", metavar="PATH", help="functional priors from variant scores: 'true' for "
                    "this run's score_variants output, or a score table (finemap.priors)")
     p.add_argument("--priors-link", choices=list(LINKS), help="link of the priors (default exp)")
@@ -274,6 +286,8 @@ def _cmd(a) -> int:
     if a.priors_scores:
         f["priors"] = {"scores": True if a.priors_scores.lower() == "true" else a.priors_scores}
         f["priors"].update({k: getattr(a, f"priors_{k}") for k in ("link", "beta") if getattr(a, f"priors_{k}") is not None})
+    if a.impute:
+        f["impute"] = {}
     if a.check_ld or a.remove_flagged:
         f["diagnostics"] = {"check": True, "remove_flagged": bool(a.remove_flagged)}
     if a.out:
@@ -287,7 +301,7 @@ def _cmd(a) -> int:
     return 0
 
 CONFIG = {      # the finemap section; defaults None = the method's own (susieR's, FINEMAP's)
-    "method": Key("str", "susie", "SuSiE-RSS, FINEMAP-SSS or SuSiE-inf", choices=METHODS),
+    "method": Key("str", "susie", "SuSiE-RSS, FINEMAP-SSS, SuSiE-inf or FINEMAP-inf", choices=METHODS),
     "run_id": Key("str", None, "name of the run [the method]"),
     "sumstats": Key("path", None, "sumstats dataset [this run's]"),
     "store": Key("path", None, "genotype store [this run's]"),
@@ -335,6 +349,25 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
         "seed": Key("int", None, "[0]"),
         "n_seeds": Key("int", None, "searches per block from seeds seed..seed+N-1 [1]", min=1),
         "seed_tol": Key("float", None, "their max PIP difference above it: converged = false [0.01]", gt=0), "n_configs_top": Key("int", None, "", min=1)}),
+    "impute": Key("section", None, "ImpG-Summary z of reference variants missing from the sumstats, before "
+                  "fine-mapping (given = on); finemap/snp imputed, imputation_r2", keys={
+        "min_r2": Key("float", None, "keep imputed variants with r^2 at least this [0.6]", min=0, max=1),
+        "ridge": Key("float", None, "lambda added to diag(R_tt) [0.1]", min=0)}),
+    "ld_panels": Key("list", None, "mixed-ancestry LD: R = sum_k n_k R_k / sum_k n_k over these reference panels "
+                     "(FINEMAP's recipe; variants in all of them)", item=Key("section", keys={
+                         "n": Key("float", None, "GWAS sample size of this population", gt=0, required=True),
+                         "samples": Key(("list", "file"), None, "panel sample ids [all]", item=Key(("str", "int"))),
+                         "store": Key("path", None, "genotype store [finemap.store]")})),
+    "finemap_inf": Key("section", None, "finemap_inf options (the reference's defaults; needs in-sample LD)", keys={
+        "L": Key("int", None, "largest number of causal SNPs [5]", min=1),
+        "prior_std": Key(("float", "list"), None, "prior SD of sparse effects, or a grid [0.05]",
+                         item=Key("float", gt=0)),
+        "schedule": Key("list", None, "iterations per epoch; (sigma^2, tau^2) re-estimated between epochs "
+                        "[100, 100, 10000]", item=Key("int", min=0)),
+        "n_conv": Key("int", None, "[100]", min=1), "prob_tol": Key("float", None, "[1e-3]", gt=0),
+        "meansq": Key("float", None, "[1]", gt=0), "sigmasq": Key("float", None, "initial [1]", gt=0),
+        "tausq": Key("float", None, "initial [0]", min=0), "n_configs": Key("int", None, "[1000]", min=1),
+        "seed": Key("int", None, "[21]", min=0), "coverage": Key("float", None, "[0.95]", gt=0, max=1)}),
     "susie_inf": Key("section", None, "susie_inf options (the reference's defaults; needs in-sample LD)", keys={
         "L": Key("int", None, "[10]", min=1), "method": Key("str", None, "[moments]", choices=("moments", "MLE")),
         "coverage": Key("float", None, "[0.95]", gt=0, max=1), "min_abs_corr": Key("float", None, "[0.5]"),

@@ -23,6 +23,7 @@ regenie step 2 (Mbatchou et al. 2021, Nat Genet 53:1097).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,7 @@ class LinearModel:
     pattern : (t,) pattern of each trait
     cm : (n, p * k) covariates masked to each pattern's samples, one (n, k) block per pattern
     ycm : (n, t + p * k) y_star and cm side by side (C order), the one matrix a chunk multiplies
-    yt, maskt : ycm and mask transposed (C order), for the compiled kernel
+    yt, maskt : ycm and mask transposed (C order): (c, n) @ (n, v) is BLAS's fast layout for few columns
     cinv : (p, k, k) inverses of C_p' C_p
     covar : (n, k) covariates with the intercept first
     n_obs : (t,) samples used per trait
@@ -153,27 +154,27 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
         miss = np.isnan(g)
         g0 = np.where(miss, 0.0, g)
     has_miss = miss.any(1)
-    p_ct = model.mask.shape[1]
-    gyc = g0 @ model.ycm                                          # one GEMM: g'y*_t and C_p'g, all traits
-    sq = np.einsum("vn,vn->v", g0, g0)[:, None] if p_ct == 1 and model.mask.all() else (g0 * g0) @ model.mask
+    gyc, sq = _moments(g0, model)
     exact = _normal_equations(g0[has_miss], ~miss[has_miss], model) if has_miss.any() else None
     return _statistics(gyc, sq, model, has_miss, exact)
 
 
-def linear_assoc_calls(calls: np.ndarray, samples: np.ndarray, model: LinearModel, *,
-                       max_columns: int = 48) -> dict:
-    """`linear_assoc` from a chunk's int8 calls: decoded and multiplied in one compiled pass.
+def linear_assoc_calls(calls, samples, model: LinearModel, *, block_bytes: int = 1 << 22) -> dict:
+    """`linear_assoc` from int8 calls, decoded straight into float64 blocks that stay in cache.
 
-    With at most ``max_columns`` model columns (traits + patterns x covariates + patterns) the chunk is
-    never expanded to float64 (`linear_kernels.call_moments`: memory-bound, one read of the calls);
-    with more, the GEMM is the cost and BLAS does it on the decoded dosages.
+    The calls are taken in blocks of variants whose float64 dosages fill ``block_bytes``: each block is
+    decoded (one table look-up per call pair) into one reused buffer and multiplied there (two GEMMs for
+    every trait), so no chunk-sized float64 matrix is ever written (fresh memory is slow to fault in, and
+    the block is still in cache for its second product).
 
     Parameters
     ----------
-    calls : (v, N, 2) int8 allele indices of every store sample, < 0 = missing
-    samples : (n,) store columns of the model's samples, in the model's order
+    calls : (v, N, 2) int8 allele indices of every store sample, < 0 = missing (other ploidies: decoded
+        by `locusflow.io.genotypes.decode_dosages`), or an iterable of (first row, such an array) blocks
+        in order (`locusflow.io.genotypes.GenotypeStore.iter_calls`)
+    samples : (n,) store columns of the model's samples, in the model's order (None: all, in order)
     model : LinearModel from `prepare_linear`
-    max_columns : above this many columns, decode to float64 and use BLAS
+    block_bytes : size of the float64 block buffer
 
     Returns
     -------
@@ -184,22 +185,58 @@ def linear_assoc_calls(calls: np.ndarray, samples: np.ndarray, model: LinearMode
     Frisch & Waugh (1933). Peer: plink2 ``--glm`` linear.
     """
     from ..io.genotypes import decode_dosages, pair_tables
-    from .linear_kernels import call_moments
 
-    samples = np.asarray(samples, dtype=np.int64)
-    v, p_ct = calls.shape[0], model.mask.shape[1]
-    if calls.ndim != 3 or calls.shape[2] != 2 or calls.dtype != np.int8 or model.ycm.shape[1] + p_ct > max_columns:
-        return linear_assoc(decode_dosages(calls, np.float64, samples=samples), model)
-    gyc, sq, miss = np.empty((v, model.ycm.shape[1])), np.empty((v, p_ct)), np.empty(v, bool)
-    table, missing = pair_tables()
-    pairs = np.ascontiguousarray(calls).view("<u2")[..., 0]
-    call_moments(pairs, samples, table, missing, model.yt, model.maskt, gyc, sq, miss)
-    exact = None
-    if miss.any():
-        g = decode_dosages(calls[miss], np.float64, samples=samples)
-        obs = ~np.isnan(g)
-        exact = _normal_equations(np.where(obs, g, 0.0), obs, model)
-    return _statistics(gyc, sq, model, miss, exact)
+    blocks = [(0, calls)] if isinstance(calls, np.ndarray) else calls
+    cols = None if samples is None else np.asarray(samples)
+    n, table = model.yt.shape[1], pair_tables()[0]
+    gyc, sq, has_miss, exact = [], [], [], []
+    for _, c in blocks:  # loop over blocks of the store (Zarr chunks), then over cache-sized pieces
+        if c.ndim != 3 or c.shape[2] != 2 or c.dtype != np.int8:   # not diploid int8: the general decoder
+            g = decode_dosages(c, np.float64, samples=cols)
+            miss = np.isnan(g)
+            g[miss] = 0.0
+            gyc_b, sq_b = _moments(g, model)
+            gyc.append(gyc_b)
+            sq.append(sq_b)
+            has_miss.append(miss.any(1))
+            if has_miss[-1].any():
+                exact.append(_normal_equations(g[has_miss[-1]], ~miss[has_miss[-1]], model))
+            continue
+        pairs = np.ascontiguousarray(c).view("<u2")[..., 0]
+        step = int(np.clip(block_bytes // (8 * max(n, 1)), 16, max(len(pairs), 16)))
+        buf = _block_buffer(min(step, len(pairs)) * n).reshape(-1, n)
+        for lo in range(0, len(pairs), step):  # loop over cache-sized pieces of variants, not variants
+            pb = pairs[lo:lo + step] if cols is None else pairs[lo:lo + step][:, cols]
+            g = np.take(table, pb, out=buf[:len(pb)], mode="clip")    # missing calls decode to 0
+            gyc_b, sq_b = _moments(g, model)
+            gyc.append(gyc_b)
+            sq.append(sq_b)
+            hm = (np.bitwise_or.reduce(pb, axis=1) & 0x8080) != 0     # a byte < 0: an allele missing
+            has_miss.append(hm)
+            if hm.any():
+                exact.append(_normal_equations(g[hm], (pb[hm] & 0x8080) == 0, model))
+    cat = (lambda x: x[0] if len(x) == 1 else np.concatenate(x))  # noqa: E731
+    exact = tuple(np.concatenate(x) for x in zip(*exact)) if exact else None
+    return _statistics(cat(gyc), cat(sq), model, cat(has_miss), exact)
+
+
+_BUFFERS = threading.local()
+
+
+def _block_buffer(size: int) -> np.ndarray:
+    """A float64 buffer of ``size`` kept per thread: reused by every block (fresh memory is slow to fault in)."""
+    buf = getattr(_BUFFERS, "buf", None)
+    if buf is None or buf.size < size:
+        buf = _BUFFERS.buf = np.empty(size)
+    return buf[:size]
+
+
+def _moments(g0, model: LinearModel):
+    """g'y*_t and C_p'g (one GEMM for every trait and pattern) and sum g^2 per pattern, of a block."""
+    gyc = (model.yt @ g0.T).T                 # (c, n) @ (n, v): BLAS's fast layout for few columns
+    if model.maskt.shape[0] == 1 and model.mask.all():
+        return gyc, np.einsum("vn,vn->v", g0, g0)[:, None]
+    return gyc, (model.maskt @ np.square(g0).T).T
 
 
 def _statistics(gyc, sq, model: LinearModel, has_miss, exact) -> dict:

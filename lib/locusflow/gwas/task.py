@@ -34,15 +34,17 @@ class GwasModel:
     quantitative: list
     binary: list
     firth_fallback: bool = True
+    n_store: int | None = None
 
 
-def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel:
+def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True, n_store: int | None = None) -> GwasModel:
     """Project covariates out of the quantitative traits once (`prepare_linear`).
 
     Parameters
     ----------
     samples : GwasSamples from `align_samples`
     firth_fallback : Firth regression where plain logistic fails
+    n_store : samples in the store (when all are analysed, in order, chunks are used without a gather)
 
     Returns
     -------
@@ -55,20 +57,23 @@ def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel
     q = [j for j, b in enumerate(samples.binary) if not b]
     b = [j for j, x in enumerate(samples.binary) if x]
     lin = prepare_linear(samples.pheno[:, q], samples.covar) if q else None
-    return GwasModel(samples=samples, linear=lin, quantitative=q, binary=b, firth_fallback=firth_fallback)
+    return GwasModel(samples=samples, linear=lin, quantitative=q, binary=b, firth_fallback=firth_fallback,
+                     n_store=n_store)
 
 
 MODELS = ["linear", "logistic", "firth"]
 VARIANT_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "rsid")
 
 
-def gwas_chunk(calls: np.ndarray, gm: GwasModel, *, start: int = 0) -> pd.DataFrame:
+def gwas_chunk(calls, gm: GwasModel, *, start: int = 0) -> pd.DataFrame:
     """Association numbers of a chunk of store variants with every trait.
 
     Parameters
     ----------
-    calls : (v, N, ploidy) int8 allele indices of every store sample (< 0 = missing); the model's
-        samples are columns ``gm.samples.store_index``
+    calls : (v, N, ploidy) int8 allele indices of every store sample (< 0 = missing), or an iterable of
+        (first store row, such an array) blocks covering the chunk in order (`GenotypeStore.iter_calls`:
+        each block is used before the next is read); the model's samples are columns
+        ``gm.samples.store_index``
     gm : GwasModel from `prepare_gwas`
     start : store row of the chunk's first variant
 
@@ -82,31 +87,38 @@ def gwas_chunk(calls: np.ndarray, gm: GwasModel, *, start: int = 0) -> pd.DataFr
     Peer: plink2 ``--glm`` (hide-covar, firth-fallback).
     """
     s = gm.samples
-    v, nt = calls.shape[0], len(s.traits)
+    blocks = [(start, calls)] if isinstance(calls, np.ndarray) else calls
+    if gm.binary:  # logistic fits need the whole chunk's dosages: keep the blocks
+        blocks = [(lo, np.array(c)) for lo, c in blocks]
+    everyone = len(s.store_index) == gm.n_store and bool((np.diff(s.store_index) == 1).all())
+    r = linear_assoc_calls(blocks, None if everyone else s.store_index, gm.linear) if gm.linear else None
+    if gm.binary:
+        dos = [decode_dosages(c, np.float64, samples=s.store_index) for _, c in blocks]
+        dosage = dos[0] if len(dos) == 1 else np.concatenate(dos)
+    v = len(r["beta"]) if r is not None else len(dosage)
+    nt = len(s.traits)
     out = {k: np.full((nt, v), np.nan) for k in ("z", "beta", "se", "p", "n", "af")}
     model = np.zeros((nt, v), np.int8)
-    if gm.linear is not None:
+    if r is not None:
         q = gm.quantitative
-        r = linear_assoc_calls(calls, s.store_index, gm.linear)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["af"][q] = (r["sum_g"] / (2.0 * r["n"])).T
         for k in ("beta", "se", "p", "n"):
             out[k][q] = r[k].T
         out["z"][q] = r["t"].T
     if gm.binary:
-        dosage = decode_dosages(calls, np.float64, samples=s.store_index)
         obs = ~np.isnan(dosage)
         used = ~np.isnan(s.pheno[:, gm.binary])
         with np.errstate(invalid="ignore", divide="ignore"):
             out["af"][gm.binary] = ((np.where(obs, dosage, 0.0) @ used) / (2.0 * (obs.astype(np.float64) @ used))).T
-    for j in gm.binary:  # loop over binary traits: each is one batched IRLS over the chunk
-        r = logistic_assoc(dosage, s.pheno[:, j], s.covar, firth_fallback=gm.firth_fallback)
-        for k in ("z", "beta", "se", "p", "n"):
-            out[k][j] = r[k]
-        model[j] = np.where(r["firth"], 2, 1)
+        for j in gm.binary:  # loop over binary traits: each is one batched IRLS over the chunk
+            r = logistic_assoc(dosage, s.pheno[:, j], s.covar, firth_fallback=gm.firth_fallback)
+            for k in ("z", "beta", "se", "p", "n"):
+                out[k][j] = r[k]
+            model[j] = np.where(r["firth"], 2, 1)
     return pd.DataFrame({"trait_index": np.repeat(np.arange(nt, dtype=np.int32), v),
                          "store_index": np.tile(np.arange(start, start + v, dtype=np.int64), nt),
-                         **{k: a.ravel() for k, a in out.items()}, "model": model.ravel()})
+                         **{k: a.ravel() for k, a in out.items()}, "model": model.ravel()}, copy=False)
 
 
 def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
@@ -134,8 +146,8 @@ def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
 
     from ..io.dataset import read_arrow
 
-    tab = read_arrow(Path(store) / "variants.parquet", "variants",
-                     columns=["store_index", *VARIANT_COLUMNS, "genome_build"]).combine_chunks()
+    tab = read_arrow(Path(store) / "variants.parquet", "variants", columns=["store_index", *VARIANT_COLUMNS,
+                     "genome_build"], dictionary=("ref", "alt", "genome_build")).unify_dictionaries().combine_chunks()
     row = np.empty(len(tab), np.int64)
     row[tab["store_index"].to_numpy()] = np.arange(len(tab))
     idx = row[chunks["store_index"].to_numpy()]
@@ -145,7 +157,8 @@ def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
     def column(name):
         if name in ("variant_id", "rsid"):  # (nearly) one string per variant: Arrow strings, taken per row
             return pd.array(pc.take(tab[name], take), dtype=pd.StringDtype("pyarrow"))
-        enc = pc.dictionary_encode(tab[name]).chunk(0)   # few distinct values: categorical
+        col = tab[name].chunk(0)                          # few distinct values: categorical
+        enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
         cats = pd.Index(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         return pd.Categorical.from_codes(enc.indices.to_numpy(zero_copy_only=False)[idx], categories=cats)
 
@@ -156,7 +169,7 @@ def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
     out["info"] = np.full(len(idx), np.nan)
     out["genome_build"] = column("genome_build")
     out["model"] = pd.Categorical.from_codes(chunks["model"].to_numpy(), MODELS)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)       # the columns are this function's own arrays
 
 
 def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
@@ -177,7 +190,7 @@ def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
     Peer: plink2 ``--glm``.
     """
     numcodecs.blosc.use_threads = False  # one thread per task (engines parallelise over tasks)
-    return gwas_chunk(open_store(store).calls(unit["start"], unit["stop"]), model, start=int(unit["start"]))
+    return gwas_chunk(open_store(store).iter_calls(unit["start"], unit["stop"]), model, start=int(unit["start"]))
 
 
 def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="auto",
@@ -192,7 +205,8 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     traits, covariates : columns to use (default: all)
     binary : "auto", True, False or a list of binary trait names
     engine : local, dask or spark
-    chunk : variants per work unit (default: up to 8 Zarr chunks, at most ~2.5e7 dosages per unit)
+    chunk : variants per work unit (default: up to 32 Zarr chunks and 4e8 genotypes per unit; with binary
+        traits up to 8 and 2.5e7)
 
     Returns
     -------
@@ -206,10 +220,12 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     ph = read_table(pheno, missing_code=-9, columns=traits)
     cv = None if covar is None else read_table(covar, columns=covariates)
     s = align_samples(g.samples, ph, cv, pheno_path=pheno, covar_path=covar, binary=binary)
-    gm = prepare_gwas(s, firth_fallback=firth_fallback)
-    if chunk is None:  # several Zarr chunks per unit while a unit's float64 dosages stay under ~200 MB
-        base = int(g.meta.get("variants_chunk", 1000))
-        chunk = base * int(np.clip(2.5e7 // (max(1, len(s.store_index)) * base), 1, 8))
+    gm = prepare_gwas(s, firth_fallback=firth_fallback, n_store=g.n_samples)
+    if chunk is None:
+        # several Zarr chunks per unit: linear traits stream the chunks (memory is the unit's results),
+        # logistic ones hold the unit's float64 dosages (kept under ~200 MB)
+        base, n = int(g.meta.get("variants_chunk", 1000)), max(1, len(s.store_index))
+        chunk = base * int(np.clip((2.5e7 if gm.binary else 4e8) // (n * base), 1, 8 if gm.binary else 32))
     res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_chunk", engine=engine, spark=spark,
                        kwargs={"store": str(g.path), "model": gm}, progress=progress)
     return annotate(res, g.path, s.traits), s.report

@@ -31,7 +31,7 @@ from .vcf import check_sample_columns, split_calls, split_plan
 
 log = get_logger("ingest")
 VARIANTS_CHUNK = 1000
-_COMP = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE)
+STORE_COMPRESSORS = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE)
 
 
 def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
@@ -107,7 +107,7 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
     root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
     contigs = list(dict.fromkeys(bim["chrom"]))
     gt = root.create_array("call_genotype", shape=(m, n, 2), chunks=(variants_chunk, n, 2), dtype="i1",
-                           compressors=_COMP, fill_value=-1)
+                           compressors=STORE_COMPRESSORS, fill_value=-1)
     af = np.empty(m)
     rate = np.empty(m)
     for s in range(0, m, variants_chunk):
@@ -122,7 +122,7 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
         cnt = ok.sum(1)
         af[s:e] = np.where(cnt > 0, np.where(ok, g, 0).sum(1) / np.maximum(2 * cnt, 1), np.nan)
         rate[s:e] = cnt / n
-    _write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), ref, alt,
+    write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), ref, alt,
                           bim["rsid"].to_numpy(), fam["iid"].to_numpy(), contigs, variants_chunk)
     variants = pd.DataFrame({
         "variant_id": make_variant_id(bim["chrom"], bim["pos"], ref, alt),
@@ -130,7 +130,7 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
         "rsid": bim["rsid"], "cm": bim["cm"].astype(float), "store_index": np.arange(m),
         "af": af, "call_rate": rate, "genome_build": genome_build})
     checksum = "".join(file_checksum(f"{prefix}.{x}")[:16] for x in ("bed", "bim", "fam"))
-    return _finish(tmp, out, variants, source=source, fmt="plink", n=n,
+    return finish_store(tmp, out, variants, source=source, fmt="plink", n=n,
                    chunk=variants_chunk, build=genome_build, checksum=checksum, ref_check=ref_check)
 
 
@@ -221,7 +221,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
         "af": af, "call_rate": rate, "genome_build": genome_build})
     n = root["sample_id"].shape[0]
     ref_check = _vcf_ref_check(vcf, variants, fasta) if fasta is not None else None
-    return _finish(tmp, out, variants, source=str(vcf), fmt="vcf", n=n, chunk=variants_chunk,
+    return finish_store(tmp, out, variants, source=str(vcf), fmt="vcf", n=n, chunk=variants_chunk,
                    build=genome_build, checksum=file_checksum(vcf), ref_check=ref_check)
 
 
@@ -236,7 +236,26 @@ def _vcf_ref_check(vcf, variants: pd.DataFrame, fasta) -> str:
     return json.dumps(counts)
 
 
-def _write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chunk):
+def write_variant_arrays(root, chrom, pos, ref, alt, ids, samples, contigs, chunk):
+    """The VCF Zarr variant and sample arrays of a store whose ``call_genotype`` is written.
+
+    Parameters
+    ----------
+    root : zarr.Group
+        The store being written (Zarr format 2).
+    chrom, pos, ref, alt, ids : array-like
+        Per variant, in store order.
+    samples : array-like of str
+        Sample ids, in ``call_genotype``'s order.
+    contigs : list of str
+        Contig names (``variant_contig`` indexes them).
+    chunk : int
+        Variants per chunk.
+
+    Returns
+    -------
+    None
+    """
     m = len(pos)
     cidx = {c: i for i, c in enumerate(contigs)}
     _put(root, "variant_contig", pd.Series(chrom).map(cidx).to_numpy().astype(np.int16), (chunk,))
@@ -259,7 +278,7 @@ def _split_store(src, dst: Path, record: np.ndarray, alt_index: np.ndarray, chun
     g = src["call_genotype"]
     m, n, ploidy = len(record), g.shape[1], g.shape[2]
     gt = root.create_array("call_genotype", shape=(m, n, ploidy), chunks=(chunk, n, ploidy), dtype="i1",
-                           compressors=_COMP, fill_value=-1)
+                           compressors=STORE_COMPRESSORS, fill_value=-1)
     for s in range(0, g.shape[0], chunk):               # source records s:e -> output rows lo:hi
         e = min(g.shape[0], s + chunk)
         lo, hi = np.searchsorted(record, [s, e])
@@ -268,19 +287,35 @@ def _split_store(src, dst: Path, record: np.ndarray, alt_index: np.ndarray, chun
     contigs = list(_strs(src["contig_id"][:]))
     chrom = np.asarray(contigs, dtype=object)[np.asarray(src["variant_contig"][:])[record]]
     ids = _strs(src["variant_id"][:])[record] if "variant_id" in src else np.full(m, ".")
-    _write_variant_arrays(root, chrom, np.asarray(src["variant_position"][:])[record], alleles[record, 0],
+    write_variant_arrays(root, chrom, np.asarray(src["variant_position"][:])[record], alleles[record, 0],
                           alleles[record, alt_index.astype(np.int64)], ids, _strs(src["sample_id"][:]),
                           contigs, chunk)
 
 
 def _put(root, name, data, chunks=None, dtype=None):
     arr = root.create_array(name, shape=data.shape, chunks=chunks or data.shape,
-                            dtype=dtype or data.dtype, compressors=_COMP)
+                            dtype=dtype or data.dtype, compressors=STORE_COMPRESSORS)
     arr[...] = data.astype(object) if dtype is str else data
 
 
-def _finish(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum,
-            ref_check=None):
+def finish_store(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n, chunk, build, checksum,
+                 ref_check=None):
+    """Write the ``variants`` table and ``locusflow.json`` into the store at ``tmp``, then move it to ``out``.
+
+    Parameters
+    ----------
+    tmp, out : pathlib.Path
+        The store written so far (arrays complete) and where it goes (replaced if present).
+    variants : pandas.DataFrame
+        The ``variants`` dataset.
+    source, fmt, n, chunk, build, checksum, ref_check
+        Recorded in ``locusflow.json``: the input, its format, samples, variants per chunk, genome build,
+        content checksum of the input, REF check counts (JSON text) or None.
+
+    Returns
+    -------
+    GenotypeStore
+    """
     write_dataset(variants, tmp / "variants.parquet", "variants", mode="overwrite")
     meta = {"store_path": out.name, "source": source, "source_format": fmt, "n_variants": len(variants),
             "n_samples": int(n), "variants_chunk": int(chunk), "genome_build": build,
@@ -333,7 +368,7 @@ def pair_tables() -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     (dosage, missing): float64 alt dosage of each pair with 0 where an allele is missing, and int32 1
-    where one is (what a compiled kernel decoding ``call_genotype`` itself needs)
+    where one is
     """
     if "tables" not in _PAIR:
         d = _pair_table(np.float64)
@@ -483,7 +518,7 @@ class GenotypeStore:
 
     def calls(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """int8 allele indices [variants, samples, ploidy] of rows start:stop (VCF Zarr ``call_genotype``),
-        < 0 = missing: what a compiled kernel decodes itself (`decode_dosages` for dosages).
+        < 0 = missing: what a kernel decodes itself (`decode_dosages` for dosages).
 
         Chunks of a local Zarr v2 array chunked along variants only are read from their files and
         decompressed into the result by the codec its ``.zarray`` names (one copy, no event loop: zarr's
@@ -493,19 +528,40 @@ class GenotypeStore:
         layout = self._chunk_layout()
         if layout is None or stop <= start:
             return np.asarray(self._root["call_genotype"][start:stop])
-        codec, cv, shape, sep, fill = layout
+        cv, shape = layout[1], layout[2]
         c0, c1 = start // cv, (stop - 1) // cv + 1
-        out = np.empty((c1 - c0) * cv * int(np.prod(shape[1:])), np.int8)
-        size = cv * int(np.prod(shape[1:]))
-        base = self.path / "call_genotype"
-        for j, ci in enumerate(range(c0, c1)):  # loop over Zarr chunks, not variants
-            f = base / sep.join([str(ci)] + ["0"] * (len(shape) - 1))
-            view = out[j * size:(j + 1) * size]
-            if f.exists():
-                codec.decode(f.read_bytes(), out=view)
-            else:
-                view[:] = fill
-        return out.reshape(-1, *shape[1:])[start - c0 * cv:stop - c0 * cv]
+        out = np.empty((c1 - c0) * cv, dtype=(np.int8, tuple(shape[1:])))
+        for ci in range(c0, c1):  # loop over Zarr chunks, not variants
+            self._read_chunk(ci, out[(ci - c0) * cv:(ci - c0 + 1) * cv])
+        return out[start - c0 * cv:stop - c0 * cv]
+
+    def iter_calls(self, start: int = 0, stop: int | None = None):
+        """(first row, int8 calls) per Zarr chunk overlapping rows start:stop, clipped to them.
+
+        Every chunk is decompressed into one reused buffer (a block is valid until the next is yielded):
+        a kernel that decodes chunk by chunk keeps everything in cache and faults in no fresh memory.
+        Layouts `calls` cannot read directly come as one block read through zarr."""
+        m = int(self.meta["n_variants"])
+        stop = m if stop is None else min(int(stop), m)
+        layout = self._chunk_layout()
+        if layout is None:
+            if stop > start:
+                yield start, self.calls(start, stop)
+            return
+        cv, shape = layout[1], layout[2]
+        buf = np.empty(cv, dtype=(np.int8, tuple(shape[1:])))
+        for ci in range(start // cv, (stop - 1) // cv + 1 if stop > start else 0):  # Zarr chunks, not variants
+            self._read_chunk(ci, buf)
+            lo, hi = max(start, ci * cv), min(stop, (ci + 1) * cv)
+            yield lo, buf[lo - ci * cv:hi - ci * cv]
+
+    def _read_chunk(self, ci: int, out: np.ndarray) -> None:
+        codec, _, shape, sep, fill = self._chunk_layout()
+        f = self.path / "call_genotype" / sep.join([str(ci)] + ["0"] * (len(shape) - 1))
+        if f.exists():
+            codec.decode(f.read_bytes(), out=out.reshape(-1))
+        else:
+            out[...] = fill
 
     def _chunk_layout(self):
         if not hasattr(self, "_layout"):
