@@ -155,11 +155,18 @@ def align_samples(store_samples, pheno: pd.DataFrame, covar: pd.DataFrame | None
         report["missing_covariate"] = int((keep & miss_cov).sum())
         keep &= ~miss_cov
     idx = np.flatnonzero(keep)
+    if not len(idx):
+        raise InputError(pheno_path, "samples with a phenotype row" + ("" if covar is None else
+                         " and every covariate") + f" among the genotype store's {len(store_samples)} "
+                         f"(none: {report})")
     ph = pheno.reindex(store_samples[idx])
     y = ph.to_numpy(np.float64).copy()
     traits = list(ph.columns)
     kinds = []
     for j, t in enumerate(traits):
+        if np.isnan(y[:, j]).all():
+            raise InputError(pheno_path, f"observed values of the trait among the {len(idx)} analysed samples "
+                             "(all are missing)", column=t)
         b = is_binary(y[:, j]) if binary == "auto" else (t in binary if isinstance(binary, (list, tuple))
                                                           else bool(binary))
         if b:
