@@ -78,6 +78,14 @@ def read_header(fh) -> tuple[list[str], bytes]:
 
 
 @njit(cache=True, nogil=True)
+def _allele(c):     # pragma: no cover - compiled
+    """Allele index of one VCF GT byte: '0'..'9' -> 0..9, '.' -> -1, anything else -> -2."""
+    if 48 <= c <= 57:
+        return c - 48
+    return -1 if c == 46 else -2
+
+
+@njit(cache=True, nogil=True)
 def _gather_fixed(buf, starts, lengths, out):     # pragma: no cover - compiled
     """Copy each line's first ``lengths`` bytes into ``out`` back to back, the last byte of each a newline."""
     q = 0
@@ -100,17 +108,8 @@ def _decode_fields(buf, begin, n, calls, alt_count, called):     # pragma: no co
             a, sep, b, end = buf[p], buf[p + 1], buf[p + 2], buf[p + 3]
             if not (sep == 124 or sep == 47) or not (end == 9 if j < n - 1 else end == 10):
                 return i
-            if 48 <= a <= 57:
-                ca = a - 48
-            elif a == 46:
-                ca = -1
-            else:
-                return i
-            if 48 <= b <= 57:
-                cb = b - 48
-            elif b == 46:
-                cb = -1
-            else:
+            ca, cb = _allele(a), _allele(b)
+            if ca == -2 or cb == -2:
                 return i
             calls[i, j, 0] = ca
             calls[i, j, 1] = cb
