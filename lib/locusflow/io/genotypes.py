@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import zarr
 
+from .. import storage
 from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
@@ -87,6 +88,12 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
     ----------
     PLINK 2 ``--ref-from-fa``: https://www.cog-genomics.org/plink/2.0/data#ref_from_fa
     """
+    source = storage.redact(prefix)
+    if storage.is_remote(prefix):      # the .bed is memory-mapped: a local copy, cached by the objects' checksums
+        for x in ("bed", "bim", "fam"):
+            if not storage.exists(f"{storage.uri(prefix)}.{x}"):
+                raise InputError(f"{source}.{x}", "file not found (a PLINK prefix)")
+        prefix = storage.local_prefix(prefix, (".bed", ".bim", ".fam"))
     bim, fam = read_bim(prefix), read_fam(prefix)
     bed = BedReader(prefix, n_samples=len(fam), n_variants=len(bim))
     m, n = len(bim), len(fam)
@@ -98,9 +105,7 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
         ref_check = json.dumps({k: int(v) for k, v in pd.Series(cls).value_counts().items()})
         log.info("%s: ref against %s: %s (genome_alt turned round)", prefix, fasta, ref_check)
     ref, alt = np.where(swap, bim["a1"], bim["a2"]), np.where(swap, bim["a2"], bim["a1"])
-    out = Path(out)
-    tmp = out.parent / f".{out.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    out, tmp = _build_dir(out)
     root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
     contigs = list(dict.fromkeys(bim["chrom"]))
     gt = root.create_array("call_genotype", shape=(m, n, 2), chunks=(variants_chunk, n, 2), dtype="i1",
@@ -127,7 +132,7 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
         "rsid": bim["rsid"], "cm": bim["cm"].astype(float), "store_index": np.arange(m),
         "af": af, "call_rate": rate, "genome_build": genome_build})
     checksum = "".join(file_checksum(f"{prefix}.{x}")[:16] for x in ("bed", "bim", "fam"))
-    return finish_store(tmp, out, variants, source=str(prefix), fmt="plink", n=n,
+    return finish_store(tmp, out, variants, source=source, fmt="plink", n=n,
                    chunk=variants_chunk, build=genome_build, checksum=checksum, ref_check=ref_check)
 
 
@@ -180,7 +185,9 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     """
     from bio2zarr import vcf as b2z
 
-    vcf = Path(vcf)
+    if storage.is_remote(vcf) and not storage.exists(vcf):
+        raise InputError(storage.redact(vcf), "file not found")
+    vcf = storage.local_file(vcf, siblings=(".tbi", ".csi"))
     if not vcf.exists():
         raise InputError(vcf, "file not found")
     if parser == "auto":
@@ -189,9 +196,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
         except NotFixedWidth as why:
             log.info("%s: %s; read with bio2zarr", vcf, why)
     check_sample_columns(vcf)
-    out = Path(out)
-    tmp = out.parent / f".{out.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    out, tmp = _build_dir(out)
     try:
         b2z.convert([str(vcf)], str(tmp), variants_chunk_size=variants_chunk, show_progress=progress,
                     zarr_format=2)
@@ -393,11 +398,27 @@ def finish_store(tmp: Path, out: Path, variants: pd.DataFrame, *, source, fmt, n
             "source_sha256": checksum, "ref_check": ref_check}
     load("genotype_store").conform(pd.DataFrame([meta]))
     (tmp / "locusflow.json").write_text(json.dumps(meta, indent=1))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    log.info("genotype store %s: %d variants x %d samples (%s)", out, len(variants), n, fmt)
+    if storage.is_remote(out):          # built on local disk, then uploaded (locusflow.json, the marker, last)
+        storage.upload_tree(tmp, out, last="locusflow.json")
+        shutil.rmtree(tmp.parent, ignore_errors=True)
+    else:
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    log.info("genotype store %s: %d variants x %d samples (%s)", storage.redact(out), len(variants), n, fmt)
     return GenotypeStore(out)
+
+
+def _build_dir(out):
+    """(``out``, a fresh directory the store is built in): beside ``out`` locally, in a temporary directory
+    when ``out`` is on an object store (Zarr chunks are written locally, then uploaded whole)."""
+    out = storage.as_path(out)
+    if storage.is_remote(out):
+        import tempfile
+        return out, Path(tempfile.mkdtemp(prefix="locusflow-store-")) / out.name
+    tmp = out.parent / f".{out.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out, tmp
 
 
 def _strs(a) -> np.ndarray:
@@ -493,12 +514,13 @@ class GenotypeStore:
     """
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = storage.as_path(path)
         meta = self.path / "locusflow.json"
         if not meta.exists():
-            raise InputError(self.path, "a locusflow genotype store (locusflow ingest); locusflow.json missing")
+            raise InputError(storage.redact(self.path), "a locusflow genotype store (locusflow ingest); "
+                             "locusflow.json missing")
         self.meta = json.loads(meta.read_text())
-        self._root = zarr.open_group(str(self.path), mode="r", zarr_format=2)
+        self._root = zarr.open_group(storage.zarr_store(self.path), mode="r", zarr_format=2)
         self._variants = None
 
     @property
