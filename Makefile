@@ -3,6 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_FLAGS ?= --progress-bar off
+TEST_WORKERS ?= 2      # pytest-xdist processes (each with its own Spark session); 0 = in one process
 
 .PHONY: venv demo test bench clean
 
@@ -11,7 +12,7 @@ $(BIN)/locusflow: setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing locusflow into $(VENV) (pyspark is a ~450 MB source package: a few minutes on a fresh machine)"
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,dask,gpu]'
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,dask,gpu,spark]'
 	touch $(BIN)/locusflow
 
 venv: $(BIN)/locusflow
@@ -20,7 +21,7 @@ demo: venv
 	$(BIN)/locusflow run conf/example.yaml
 
 test: venv
-	$(BIN)/python -m pytest -q -ra --durations=15 tests
+	$(BIN)/python -m pytest -q -ra --durations=15 -n $(TEST_WORKERS) --dist loadfile tests
 
 bench: venv
 	$(BIN)/python bench/run_all.py

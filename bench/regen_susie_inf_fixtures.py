@@ -54,13 +54,18 @@ def main():
             out[f"{key}_tausq"] = np.array(fit["tausq"])
             out[f"{key}_infinitesimal"] = fit["alpha"]
             out[f"{key}_sets"] = np.array(json.dumps([[int(i) for i in s] for s in sets]))
-    commit = subprocess.run(["git", "-C", args.checkout, "rev-parse", "HEAD"], capture_output=True, text=True)
+    save(out, args.checkout, "susieinf.susie + cred", OUT)
+
+
+def save(out: dict, checkout, what: str, path: Path) -> None:
+    """Write the fixture ``path`` with a provenance entry naming the peer's commit and this script."""
+    commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
     out["provenance"] = np.array(f"FinucaneLab/fine-mapping-inf {commit.stdout.strip() or 'unknown commit'}, "
-                                 "susieinf.susie + cred, N3finemapping (susieR 0.12.35 data), "
-                                 "bench/regen_susie_inf_fixtures.py")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **out)
-    print(f"wrote {OUT}")
+                                 f"{what}, N3finemapping (susieR 0.12.35 data), "
+                                 f"bench/regen_{path.stem.replace('_n3', '')}_fixtures.py")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **out)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

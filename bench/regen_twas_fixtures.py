@@ -117,6 +117,27 @@ def regen_metaxcan(mx: Path, tmp: Path) -> dict:
     return {"command": command, "venv": pip, "inputs": inputs, "cases": [c[0] for c in cases]}
 
 
+def regen_stage(mx: Path, tmp: Path) -> dict:
+    """MetaXcan on the twas stage test's inputs (tests/twas/twas_stage_inputs.make_inputs: simulated weights
+    over the bundled panel, the bundled BOLT sumstats): ``metaxcan/stage_results.tsv`` and the digest of the
+    content it read (``metaxcan/stage_inputs.sha256``), so the stage test compares on every machine."""
+    sys.path.append(str(ROOT / "tests" / "twas"))     # after tests/: its conftest is the top one
+    from twas_stage_inputs import inputs_digest, make_inputs, write_mx_gwas
+    py = build_venv("metaxcan-venv", MX_REQ)
+    inputs = make_inputs(tmp, store=False)
+    gf, out = write_mx_gwas(inputs["sumstats"], tmp / "gwas.txt"), tmp / "mx.csv"
+    (tmp / "jobs.json").write_text(json.dumps([mx_args(inputs["db"], inputs["cov"], gf, out)]))
+    r = subprocess.run([str(py), "-c", DRIVER, str(tmp / "jobs.json"), str(mx / "software")], capture_output=True,
+                       text=True)
+    if r.returncode:
+        sys.exit(r.stderr[-3000:])
+    d = OUT / "metaxcan"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "stage_results.tsv").write_text(pd.read_csv(out, dtype=str, keep_default_na=False).to_csv(sep="\t", index=False))
+    (d / "stage_inputs.sha256").write_text(inputs_digest(inputs, gf) + "\n")
+    return {"files": ["stage_results.tsv", "stage_inputs.sha256"]}
+
+
 # ----------------------------------------------------------------------------------------------- FUSION
 
 
@@ -162,7 +183,7 @@ def sha(p: Path) -> str:
     return hashlib.sha256(Path(p).read_bytes()).hexdigest()
 
 
-def provenance(mx: dict, fu: dict, args) -> None:
+def provenance(mx: dict, fu: dict, args, st: dict | None = None) -> None:
     L = ["# TWAS expected-value fixtures: provenance", "",
          "Peers' outputs on fixed inputs (their data, never their code). Regenerate with",
          "`python bench/regen_twas_fixtures.py --metaxcan DIR --fusion DIR --metaxcan-ref REF --fusion-ref REF`",
@@ -193,8 +214,16 @@ def provenance(mx: dict, fu: dict, args) -> None:
         L += [f"- `fusion/{f.name}` sha256 {sha(f)}" for f in sorted((OUT / "fusion").iterdir())]
         L += [f"- `examples/{f.name}` sha256 {sha(f)}" for f in sorted(EXAMPLES.glob("1000G_EUR_chr20_22.*"))]
         L += [""]
+    if st:
+        L += ["## MetaXcan on the twas stage test inputs (`metaxcan/stage_*`)", "",
+              f"- peer: hakyimlab/MetaXcan `software/SPrediXcan.py` at {args.metaxcan_ref}, same venv and command",
+              "- inputs: `tests/twas/twas_stage_inputs.make_inputs` (24 simulated PredictDB models over the bundled "
+              "1000G EUR chr20/22 panel, numpy default_rng(5); the bundled BOLT sumstats as MetaXcan's GWAS text); "
+              "`stage_inputs.sha256` is the digest of the content MetaXcan read (`inputs_digest`)", ""]
+        L += [f"- `metaxcan/{f}` sha256 {sha(OUT / 'metaxcan' / f)}" for f in st["files"]]
+        L += [""]
     old = (OUT / "PROVENANCE.md").read_text() if (OUT / "PROVENANCE.md").exists() else ""
-    keep = {"## MetaXcan": not mx, "## FUSION": not fu}
+    keep = {"## MetaXcan (": not mx, "## MetaXcan on the twas stage": not st, "## FUSION": not fu}
     for head, k in keep.items():     # a partial run keeps the other peer's section
         if k and head in old:
             sect = old[old.index(head):]
@@ -207,18 +236,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--metaxcan", type=Path, help="git archive of hakyimlab/MetaXcan")
     ap.add_argument("--fusion", type=Path, help="git archive of gusevlab/fusion_twas")
+    ap.add_argument("--stage", action="store_true", help="with --metaxcan: only the twas stage test's case")
     ap.add_argument("--metaxcan-ref", default="(unrecorded)")
     ap.add_argument("--fusion-ref", default="(unrecorded)")
     args = ap.parse_args()
-    mx = fu = {}
+    mx = fu = st = {}
     with tempfile.TemporaryDirectory() as t:
         if args.metaxcan:
+            (Path(t) / "st").mkdir()
+            st = regen_stage(args.metaxcan.resolve(), Path(t) / "st")
+        if args.metaxcan and not args.stage:
             (Path(t) / "mx").mkdir()
             mx = regen_metaxcan(args.metaxcan.resolve(), Path(t) / "mx")
         if args.fusion:
             (Path(t) / "fu").mkdir()
             fu = regen_fusion(args.fusion.resolve(), Path(t) / "fu")
-    provenance(mx, fu, args)
+    provenance(mx, fu, args, st)
     print(f"wrote {OUT}")
 
 

@@ -2,24 +2,15 @@
 
 Thin by design: merge the configs (later ones override only the keys they name), take the session
 spark-submit created, run the pipeline (validated config, lock, atomic stage commits), print the summary.
-A bad configuration or input prints one line and exits with status 2.
+A bad configuration or input prints one line and exits with status 2 (locusflow.deploy.job_main).
 """
 import sys
 
-from locusflow.config import load_config
-from locusflow.errors import LocusflowError
-from locusflow.pipeline import run_pipeline
-from locusflow.summary import print_summary
+from locusflow.deploy import job_main
 
 
 def main(argv) -> int:
-    cfg = load_config(argv, {"engine": "spark", "spark": {"use_active_session": True}}, source="jobs/run_pipeline.py")
-    try:
-        print_summary(cfg, run_pipeline(cfg))
-    except LocusflowError as exc:
-        print(f"locusflow: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return job_main(list(argv), source="jobs/run_pipeline.py")
 
 
 if __name__ == "__main__":

@@ -6,21 +6,11 @@
 
 # COMMAND ----------
 
-import os
-import sys
-
-CONFIG = os.environ.get("LOCUSFLOW_CONFIG", "conf/example.yaml")
-OUT = os.environ.get("LOCUSFLOW_OUT", "out/notebook")
-
-# COMMAND ----------
-
-from locusflow.config import load_config
+from locusflow.deploy import notebook_session
 from locusflow.pipeline import run_pipeline
 from locusflow.summary import print_summary
 
-# On Databricks the `spark` object exists: use it (conf/databricks.yaml overrides only engine and spark)
-configs = [CONFIG] + (["conf/databricks.yaml"] if "spark" in globals() else [])
-cfg = load_config(configs, {"out": OUT})
+cfg, show = notebook_session(globals())
 
 # COMMAND ----------
 

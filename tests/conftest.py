@@ -32,9 +32,19 @@ def realdata() -> Path:
 @pytest.fixture(scope="session")
 def spark():
     from locusflow.engine.spark import get_spark
-    s = get_spark({"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": 4}})
+    from s3_endpoint import ENV as S3_ENV       # Python workers reach the test S3 endpoint (tests/s3_endpoint.py)
+    s = get_spark({"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": 4,
+                                                  **{f"spark.executorEnv.{k}": v for k, v in S3_ENV.items()}}})
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A bucket on a local S3 endpoint (moto's server on 127.0.0.1, started and stopped with the module)."""
+    from s3_endpoint import s3_server
+    with s3_server() as bucket:
+        yield bucket
 
 
 @pytest.fixture(scope="session")
@@ -69,12 +79,60 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 def pytest_configure(config):
     progress.set_config(config)     # peer installs print a progress line even under -q
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        _controller_prefetch()
+    config.addinivalue_line("markers", "live_peer(name): runs the GitHub peer itself (metaxcan, fusion); "
+                            "left out where its sources are absent (peers/live.py)")
+
+
+def _controller_prefetch():
+    """Under pytest-xdist (``make test`` runs ``-n 2``) the workers' output is not shown, so the controller
+    installs the Debian peers and builds every locked peer environment itself, in a background thread,
+    with its progress lines on the terminal; workers that need a peer meanwhile wait on its file lock."""
+    import threading
+
+    from peers.apt import install_debian_peers
+    from peers.venv import HERE, PeerUnavailable, build_venv
+
+    def work():
+        install_debian_peers()
+        for lock in sorted(HERE.glob("*.lock")):
+            try:
+                build_venv(lock.stem, lock.read_text().splitlines()[0].split(":", 1)[1].split())
+            except PeerUnavailable:
+                pass             # the test that needs it retries and reports the error
+    threading.Thread(target=work, name="peers", daemon=True).start()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Live MetaXcan/FUSION comparisons are collected only where the peer's sources are present: elsewhere
+    their committed-fixture counterparts (tests/twas/test_*_fixtures.py) check the same numbers."""
+    from peers import live
+    out, keep = {}, []
+    for item in items:
+        m = item.get_closest_marker("live_peer")
+        if m is not None and not live.present(m.args[0]):
+            out.setdefault(m.args[0], []).append(item)
+        else:
+            keep.append(item)
+    if out:
+        config.hook.pytest_deselected(items=[i for v in out.values() for i in v])
+        items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    from peers import live
+    for peer in live.SOURCES:
+        if not live.present(peer):
+            terminalreporter.write_line(
+                f"live {peer} comparisons not run (no sources at {live.where(peer)}); its committed fixtures "
+                f"were compared instead (tests/twas/test_*_fixtures.py, bench/regen_twas_fixtures.py)")
 
 
 # Debian peers and locked peer environments are installed in the background as soon as a collected
 # test file uses them (apt_tool) or names them (the lock's name)
 PREFETCH = {"pyfocus": "pyfocus", "goatools": "goatools", "gwas_ssf": "gwas_ssf", "scikit-allel": "scikit-allel",
-            "msprime": 'peer_venv("msprime"'}
+            "msprime": 'peer_venv("msprime"', "pyspark35": "pyspark35"}
 
 
 def pytest_collection_finish(session):

@@ -1,17 +1,21 @@
 """One finished run of the bundled example (conf/example.yaml, local engine) for the plots, report and serve
-tests: real Parquet/Zarr results, made once per test session."""
+tests: real Parquet/Zarr results, made once per test session. When the realdata GRCh37 chr20 FASTA is there,
+the run also scores its variants with the shipped DNA language model (stage score_variants, with embedding
+deltas; the chr22 variants are reported contig_absent) and computes GPNxLD (stage gpnxld)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+FASTA = (Path(os.environ.get("LOCUSFLOW_REALDATA", ROOT.parent / "shared" / "realdata"))
+         / "reference_genome" / "GRCh37_chr20.fa.gz")        # the score_variants input
 _RUNS: dict = {}
 
 
 def example_run(tmp_root: Path) -> Path:
     """Run the example pipeline into ``tmp_root/example`` (once per session) and return the run directory."""
     if "example" not in _RUNS:
-        import os
         from locusflow.config import load_config
         from locusflow.pipeline import run_pipeline
         out = Path(tmp_root) / "example"
@@ -22,6 +26,11 @@ def example_run(tmp_root: Path) -> Path:
             cfg["stages"] = [s for s in cfg["stages"] if s in ("ingest", "munge", "ld", "twas", "finemap", "focus")]
             cfg.setdefault("focus", {})
             run_pipeline(cfg)
+            if FASTA.exists():      # DNA-LM scores of the chr20 variants (the shipped model), then GPNxLD
+                from locusflow.layout import stage_names
+                cfg["stages"] = [s for s in ("score_variants", "gpnxld") if s in stage_names()]
+                cfg["score_variants"] = {"fasta": str(FASTA), "embeddings": True, "delta": True}
+                run_pipeline(cfg)
         finally:
             os.chdir(cwd)
         _RUNS["example"] = out

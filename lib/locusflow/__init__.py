@@ -11,6 +11,7 @@ The public API, for notebooks and scripts (``import locusflow as lf``)::
     assoc, report = lf.run_gwas("out/genotypes.vcz", "pheno.tsv", "covar.tsv")   # plink2 --glm
     fst = lf.run_fst("out/genotypes.vcz", populations)  # plink2 --fst (Hudson, Weir-Cockerham)
     score = lf.ihs(haplotypes, pos)                    # scikit-allel ihs (also nsl, xpehh)
+    llr = lf.score_variants(variants, fasta="genome.fa.gz")   # GPN-style LLR with the shipped DNA LM
     lf.run_pipeline(lf.load_config("conf/example.yaml"))
 
 Every name loads its module on first use, so ``import locusflow`` (and ``locusflow --help``) imports
@@ -34,6 +35,7 @@ _API = {
     # ingest and munge
     "ingest_plink": ("locusflow.io.genotypes", "ingest_plink"),
     "ingest_vcf": ("locusflow.io.genotypes", "ingest_vcf"),
+    "ingest_glow": ("locusflow.io.glow", "ingest_glow"),
     "GenotypeStore": ("locusflow.io.genotypes", "GenotypeStore"),
     "munge": ("locusflow.io.munge", "munge"),
     # LD
@@ -50,20 +52,53 @@ _API = {
     "spredixcan": ("locusflow.twas", "spredixcan"),
     "fusion": ("locusflow.twas", "fusion"),
     "PanelLD": ("locusflow.twas", "PanelLD"),
+    "elastic_net_path": ("locusflow.twas.train.elastic_net", "elastic_net_path"),
+    "cv_elastic_net": ("locusflow.twas.train.elastic_net", "cv_elastic_net"),
+    "nested_cv_performance": ("locusflow.twas.train.predictdb", "nested_cv_performance"),
+    "train_gene": ("locusflow.twas.train.predictdb", "train_gene"),
+    "train_weights": ("locusflow.twas.train.run", "train_weights"),
+    "read_expression_table": ("locusflow.twas.train.expression", "read_expression_table"),
+    "read_h5ad": ("locusflow.twas.train.expression", "read_h5ad"),
+    "pseudobulk": ("locusflow.twas.train.expression", "pseudobulk"),
+    "ctpred_targets": ("locusflow.twas.train.expression", "ctpred_targets"),
+    "cis_eqtl": ("locusflow.twas.train.eqtl", "cis_nominal"),
+    "cis_eqtl_permutations": ("locusflow.twas.train.eqtl", "cis_permutations"),
+    "CtPred": ("locusflow.twas.train.ctpred", "CtPred"),
+    "lctpred": ("locusflow.twas.train.lctpred", "lctpred"),
+    "predict_expression": ("locusflow.twas.predixcan", "predict_expression"),
+    "predixcan": ("locusflow.twas.predixcan", "predixcan"),
+    "predixcan_association": ("locusflow.twas.predixcan", "association"),
+    "tss_features": ("locusflow.dnalm.features", "tss_features"),
+    "personal_windows": ("locusflow.dnalm.features", "personal_windows"),
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
+    "susie_inf": ("locusflow.finemap.susie_inf", "susie_inf"),
+    "finemap_inf": ("locusflow.finemap.finemap_inf", "finemap_inf"),
+    "impute_z": ("locusflow.finemap.block_ld", "impute_z"),
+    "weighted_ld": ("locusflow.finemap.block_ld", "weighted_ld"),
     "focus": ("locusflow.focus", None),   # the package itself, callable: lf.focus(...) = focus.run.focus
     # association and population genetics from genotypes
     "run_gwas": ("locusflow.gwas.task", "run_gwas"),
     "linear_assoc": ("locusflow.gwas.linear", "linear_assoc"),
     "logistic_assoc": ("locusflow.gwas.logistic", "logistic_assoc"),
     "store_pca": ("locusflow.gwas.pca", "store_pca"),
+    "prune_store": ("locusflow.gwas.pca", "prune_store"),
+    "project_store": ("locusflow.gwas.pca", "project_store"),
     "run_fst": ("locusflow.popgen.fst", "run_fst"),
     "ihs": ("locusflow.popgen.ehh", "ihs"),
     "nsl": ("locusflow.popgen.ehh", "nsl"),
     "xpehh": ("locusflow.popgen.ehh", "xpehh"),
     "run_selection_scan": ("locusflow.popgen.ehh", "run_selection_scan"),
+    # DNA language models and functional priors
+    "load_dnalm": ("locusflow.dnalm.model", "load_model"),
+    "score_variants": ("locusflow.dnalm.task", "score_variants_frame"),
+    "in_silico_mutagenesis": ("locusflow.dnalm.ism", "ism"),
+    "load_tokenized_dnalm": ("locusflow.dnalm.tokenized", "load_tokenized"),
+    "tokenized_scores": ("locusflow.dnalm.tokenized", "tokenized_scores"),
+    "gpnxld_blocks": ("locusflow.dnalm.priors", "gpnxld_blocks"),
+    "functional_priors": ("locusflow.finemap.functional", "functional_priors"),
+    "estimate_link": ("locusflow.finemap.functional", "estimate_link"),
     # breeding
     "vanraden_grm": ("locusflow.breed.relationship", "vanraden_grm"),
     "fit_gblup": ("locusflow.breed.gblup", "fit_gblup"),

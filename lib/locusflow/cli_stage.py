@@ -68,23 +68,27 @@ def add_common(p: argparse.ArgumentParser, *, config_flag: bool = True) -> None:
     p.add_argument("--force", action="store_true", help=COMMON_HELP["--force"])
 
 
-def add_stage_command(sub, stage) -> argparse.ArgumentParser:
-    """Add ``locusflow <stage.name>`` to ``sub`` (argparse subparsers) from the stage's config section.
+def add_stage_command(sub, stage, name: str | None = None, *, hidden: bool = False) -> argparse.ArgumentParser:
+    """Add ``locusflow <name>`` to ``sub`` (argparse subparsers) from the stage's config section.
 
     Parameters
     ----------
     sub : argparse._SubParsersAction
-        The subcommands of ``locusflow``.
+        The subcommands of ``locusflow`` (or of a command group such as ``dnalm``).
     stage : locusflow.pipeline.Stage
         A registered stage with ``config``; its optional ``cli_extra(parser)`` adds flags the section does
         not declare and ``cli_config(args) -> dict`` maps them onto the section.
+    name : str, optional
+        The subcommand's word [``stage.name``].
+    hidden : bool
+        Not listed in ``--help`` (the stage's name as an alias of its command, e.g. ``score_variants``).
 
     Returns
     -------
     argparse.ArgumentParser
     """
     info = STAGE_INFO.get(stage.name)
-    p = sub.add_parser(stage.name, help=info.help if info else stage.name,
+    p = sub.add_parser(name or stage.name, **({} if hidden else {"help": info.help if info else stage.name}),
                        description=(info.help if info else stage.name) + ". Writes " + ", ".join(
                            f"<out>/{stage.name}/{rel} ({ds})" for ds, rel in (info.datasets if info else {}).items()))
     if stage.cli_extra is not None:

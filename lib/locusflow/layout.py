@@ -11,8 +11,8 @@ importing a stage module. Adding a stage = one :class:`StageInfo` line here, plu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from . import storage
 from .errors import ConfigError
 
 
@@ -30,12 +30,21 @@ class StageInfo:
         One line for ``locusflow --help``.
     datasets : dict
         Dataset name -> path relative to ``<out>/<name>/``, for every output the stage publishes.
+    command : str, optional
+        The subcommand as typed, when it is not ``name``: one word (``"score-variants"``) or a group and a
+        word (``"dnalm pretrain"``: ``locusflow dnalm pretrain``); ``name`` stays an alias.
     """
 
     name: str
     modules: tuple
     help: str
     datasets: dict = field(default_factory=dict)
+    command: str | None = None
+
+    @property
+    def words(self) -> tuple:
+        """The subcommand's words (``("dnalm", "pretrain")``; ``(name,)`` when no ``command``)."""
+        return tuple((self.command or self.name).split())
 
 
 STAGES = [     # pipeline order
@@ -43,13 +52,44 @@ STAGES = [     # pipeline order
               {"genotypes": "genotypes.vcz"}),
     StageInfo("munge", ("locusflow.io.munge_stage",),
               "GWAS summary statistics: read, filter, harmonise, write Parquet", {"sumstats": "sumstats"}),
+    StageInfo("pca", ("locusflow.gwas.pca_stage",),
+              "genotype principal components (plink2 --pca), LD-pruned; new samples projected",
+              {"pca_scores": "scores", "pca_eigenvalues": "eigenvalues", "pca_loadings": "loadings"}),
     StageInfo("gwas", ("locusflow.gwas.stage",),
               "association of traits with the genotype store (linear; logistic with Firth fallback)",
               {"gwas_assoc": "assoc", "gwas_sumstats": "sumstats"}),
     StageInfo("ld", ("locusflow.ld.stage",), "LD blocks and per-block LD matrices of a genotype store",
               {"ld_blocks": "blocks", "ld_matrices": "matrices"}),
+    StageInfo("weights_train", ("locusflow.twas.train.weights_stage",),
+              "expression weights per gene: PredictDB elastic net on cis SNPs, nested CV, PredictDB/FUSION export",
+              {"weights_models": "models", "trained_weights": "weights", "trained_covariance": "covariance",
+               "predictdb_db": "predictdb.db", "predictdb_covariance": "covariance.txt.gz"},
+              command="weights train"),
+    StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
+              "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"},
+              command="dnalm pretrain"),
+    StageInfo("score_variants", ("locusflow.dnalm.stage",),
+              "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
+              {"variant_scores": "scores"}, command="score-variants"),
+    StageInfo("gpnxld", ("locusflow.dnalm.gpnxld_stage",),
+              "GPNxLD: LD-weighted sums of DNA-LM scores (sum_k r2_jk a_k) from the ld stage's matrices",
+              {"gpnxld_scores": "scores"}),
+    StageInfo("dnalm_features", ("locusflow.dnalm.features_stage",),
+              "DNA-LM features at each gene's TSS (reference, and each individual's own haplotypes)",
+              {"tss_features": "tss", "personal_features": "personal"}, command="dnalm features"),
+    StageInfo("eqtl", ("locusflow.twas.train.eqtl_stage",),
+              "cis-eQTL mapping: every SNP-gene pair (OLS), gene-level permutation and beta-approximated p",
+              {"eqtl_pairs": "pairs", "eqtl_genes": "genes"}),
+    StageInfo("weights_ctpred", ("locusflow.twas.train.ctpred_stage",),
+              "ctPred (scPrediXcan): an MLP per cell type from TSS sequence features to pseudobulk expression",
+              {"ctpred_models": "models", "ctpred_metrics": "metrics", "ctpred_predictions": "predictions"},
+              command="weights ctpred"),
+    StageInfo("weights_lctpred", ("locusflow.twas.train.lctpred_stage",),
+              "l-ctPred: ctPred on each individual's own sequence, linearised by the PredictDB elastic net",
+              {"lctpred_models": "models", "lctpred_weights": "weights"}, command="weights lctpred"),
     StageInfo("twas", ("locusflow.twas.stage",), "S-PrediXcan / FUSION z-scores from weight databases",
-              {"twas_weights": "weights", "twas_covariance": "covariance", "twas_results": "results"}),
+              {"twas_weights": "weights", "twas_covariance": "covariance", "twas_results": "results",
+               "predixcan_results": "predixcan", "predicted_expression": "predicted_expression"}),
     StageInfo("finemap", ("locusflow.finemap.stage",),
               "SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal",
               {"finemap_snp": "snp", "finemap_cs": "cs", "finemap_blocks": "blocks", "finemap_config": "config"}),
@@ -64,13 +104,6 @@ STAGES += [
     StageInfo("chip", ("locusflow.breed.chip_stage",),
               "SNP-chip design: greedy LD tagging with forced (prioritised) variants",
               {"chip_manifest": "manifest.csv", "chip_quality": "quality"}),
-]
-STAGES += [
-    StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
-              "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"}),
-    StageInfo("score_variants", ("locusflow.dnalm.stage",),
-              "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
-              {"variant_scores": "scores"}),
 ]
 STAGES += [
     StageInfo("popgen", ("locusflow.popgen.stage",),
@@ -88,6 +121,7 @@ STAGES += [    # last: they read every other stage's published results
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
 STATE_DIR = ".locusflow"        # <out>/.locusflow: versions, lock, hash cache (hidden from readers)
+POINTER = "_CURRENT"            # object stores: <out>/<stage>/_CURRENT names the published version
 
 
 def stage_names() -> list[str]:
@@ -101,8 +135,12 @@ def stage_names() -> list[str]:
     return [s.name for s in STAGES]
 
 
-def stage_dir(cfg: dict, stage: str) -> Path:
+def stage_dir(cfg: dict, stage: str):
     """The directory a stage's outputs are read from or, while it runs, written to.
+
+    On an object store (``out`` a URI) the published version is found through the pointer object
+    ``<out>/<stage>/_CURRENT`` (:mod:`locusflow.commit`); a stage never published resolves to
+    ``<out>/<stage>``, where nothing is.
 
     Parameters
     ----------
@@ -113,14 +151,23 @@ def stage_dir(cfg: dict, stage: str) -> Path:
 
     Returns
     -------
-    Path
+    pathlib.Path or upath.UPath
         ``<out>/<stage>`` (a link to the published version), or the staging directory of the running stage.
     """
     staging = (cfg.get("_staging") or {}).get(stage)
-    return Path(staging) if staging else Path(cfg["out"]) / stage
+    if staging:
+        return storage.as_path(staging)
+    out = storage.as_path(cfg["out"])
+    if storage.is_remote(out):
+        try:
+            name = storage.read_text(out / stage / POINTER).strip()
+        except (OSError, ValueError):
+            return out / stage
+        return out / STATE_DIR / "versions" / stage / name
+    return out / stage
 
 
-def dataset_path(cfg: dict, name: str) -> Path:
+def dataset_path(cfg: dict, name: str):
     """Location of dataset ``name``: ``paths.<name>`` from the config, else its place under ``<out>``.
 
     While the dataset's stage runs, the place is always inside its staging directory (``paths`` is not
@@ -135,7 +182,8 @@ def dataset_path(cfg: dict, name: str) -> Path:
 
     Returns
     -------
-    Path
+    pathlib.Path or upath.UPath
+        (:func:`locusflow.storage.as_path`: a URI stays a URI)
 
     Raises
     ------
@@ -148,5 +196,5 @@ def dataset_path(cfg: dict, name: str) -> Path:
     if stage not in (cfg.get("_staging") or {}):
         over = (cfg.get("paths") or {}).get(name)
         if over:
-            return Path(over)
+            return storage.as_path(over)
     return stage_dir(cfg, stage) / rel

@@ -75,17 +75,26 @@ def test_engines_agree_and_mismatches_are_reported():
     from locusflow.dnalm.stage import score_variants
     from locusflow.engine.spark import get_spark
     df = real_snvs(80)
-    bad = df.iloc[:3].assign(ref=df.alt.iloc[:3].to_numpy(), alt=df.ref.iloc[:3].to_numpy())   # ref/alt swapped
+    swap = df.iloc[:3].assign(ref=df.alt.iloc[:3].to_numpy(), alt=df.ref.iloc[:3].to_numpy())  # ref/alt swapped
+    third = df.iloc[3:5].assign(ref=[next(b for b in "ACGT" if b not in (r, a)) for r, a in zip(df.ref[3:5], df.alt[3:5])])
     indel = df.iloc[:1].assign(alt=df.ref.iloc[0] + "T")
-    df = pd.concat([df, bad, indel], ignore_index=True)
+    df = pd.concat([df, swap, third, indel], ignore_index=True)
     opts = {"fasta": str(FASTA), "batch_variants": 25, "batch_size": 16}
     local = score_variants(df, opts, engine="local", progress=False)
     dask = score_variants(df, opts, engine="dask")
     spark = score_variants(df, opts, engine="spark", spark=get_spark())
     pd.testing.assert_frame_equal(local, dask)
     pd.testing.assert_frame_equal(local.reset_index(drop=True), spark.reset_index(drop=True), atol=1e-6)
-    assert (local.status == "ref_mismatch").sum() == 3 and (local.status == "indel").sum() == 1
-    assert local.loc[local.status != "ok", "llr"].isna().all() and local.loc[local.status == "ok", "llr"].notna().all()
+    st = local.status.to_numpy()
+    assert (st == "swapped").sum() == 3 and (st == "ref_mismatch").sum() == 2 and (st == "indel").sum() == 1
+    assert local.loc[~local.status.isin(["ok", "swapped"]), "llr"].isna().all()
+    assert local.loc[local.status.isin(["ok", "swapped"]), "llr"].notna().all()
+    # a swapped row is written and scored in the genome's orientation: the same row as the oriented input
+    sw = local[local.status == "swapped"].set_index("variant_id")
+    same = local[local.status == "ok"].set_index("variant_id").loc[sw.index]
+    pd.testing.assert_frame_equal(sw.drop(columns="status"), same.drop(columns="status"))
+    rejected = score_variants(df, {**opts, "swapped": "reject"}, progress=False)
+    assert (rejected.status == "ref_mismatch").sum() == 5 and rejected.llr.notna().sum() == 80
 
 
 def test_embedding_distance_zero_for_identical_symmetric_under_swap(model):

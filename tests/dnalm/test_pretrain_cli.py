@@ -1,4 +1,4 @@
-"""`locusflow dnalm_pretrain` on a small two-chromosome FASTA cut from real chr20 (soft-masked part included):
+"""`locusflow dnalm pretrain` (alias dnalm_pretrain) on a small two-chromosome FASTA cut from real chr20 (soft-masked part included):
 it writes a model directory that score_variants loads, with training config and held-out metrics."""
 import json
 from pathlib import Path
@@ -20,7 +20,7 @@ def test_pretrain_cli_writes_loadable_model(tmp_path):
     fa.write_text(f">chrA\n{seq[:60_000]}\n>chrB\n{seq[60_000:90_000].lower()}{seq[90_000:]}\n")
     pysam.faidx(str(fa))
     out = tmp_path / "out"
-    rc = main(["dnalm_pretrain", "--fasta", str(fa), "--held-out", "A:40001-60000", "--steps", "4",
+    rc = main(["dnalm", "pretrain", "--fasta", str(fa), "--held-out", "A:40001-60000", "--steps", "4",
                "--batch-size", "8", "--n-eval", "300", "--out", str(out)])
     assert rc == 0
     model_dir = out / "dnalm_pretrain" / "model"

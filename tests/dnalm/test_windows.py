@@ -38,13 +38,17 @@ def test_status_ref_mismatch_indel_and_absent_contig():
     base = chr(seq[p - 1])
     other = next(b for b in "ACGT" if b != base)
     third = next(b for b in "ACGT" if b not in (base, other))
-    df = pd.DataFrame({"chrom": ["20", "20", "20", "20", "7", "20", "20"],
-                       "pos": [p, p, p, p, p, 70_000_000, p],
-                       "ref": [base, other, other, base + "A", base, base, "N"],
-                       "alt": [other, base, third, base, other, other, base]})
+    nxt = chr(seq[p])
+    wrong = next(b for b in "ACGT" if b != nxt)
+    df = pd.DataFrame({"chrom": ["20", "20", "20", "20", "7", "20", "20", "20"],
+                       "pos": [p, p, p, p, p, 70_000_000, p, p],
+                       "ref": [base, other, other, base + nxt, base, base, "N", base + wrong],
+                       "alt": [other, base, third, base, other, other, base, base]})
     st = variant_status(df.chrom, df.pos, df.ref, df.alt, g)
     assert list(st) == ["ok", "ref_mismatch", "ref_mismatch", "indel", "contig_absent", "not_in_genome",
-                        "bad_allele"]
+                        "bad_allele", "ref_mismatch"]              # an indel whose ref is not the genome's
+    st = variant_status(df.chrom, df.pos, df.ref, df.alt, g, swapped=True)
+    assert st[1] == "swapped" and st[2] == "ref_mismatch" and st[0] == "ok"
 
 
 def test_bad_fasta_is_a_clear_error(tmp_path):

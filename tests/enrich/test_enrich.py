@@ -111,3 +111,39 @@ def test_run_gene_sets_and_orthologs():
     assert studies == {"twas_bonferroni": ["ENSG1", "ENSG4"], "focus_credible_set": ["ENSG2"]}
     table = pd.DataFrame({"gene": ["Zm00001d1", "Zm00001d2"], "human_symbol": ["INSM1", "ZNF74"]})
     assert map_orthologs(["Zm00001d2", "Zm00001d9"], table) == ["ZNF74", "Zm00001d9"]
+
+
+def test_gpnxld_genes_study_equals_goatools(go, tmp_path_factory, tmp_path):
+    """Study gpnxld_top: genes within 50 kb of the 600 variants with the largest GPNxLD (the example run's
+    gpnxld dataset: DNA-LM scores of chr20 and the stored LD), against the genes within 50 kb of any variant
+    with a GPNxLD (the example's 1 Mb of chr20 and 2.4 Mb of chr22: 4 of 25 genes). The gene sets equal a
+    brute-force scan of the GENCODE map, and the GO test on them equals goatools 1.4.12 to 1e-8."""
+    from locusflow.enrich.studies import gpnxld_gene_set
+    from locusflow.io.gene_map import gene_map
+    from locusflow.plots.data import RunResults
+    from viz_run import example_run
+    run = RunResults(example_run(tmp_path_factory.mktemp("viz")))
+    if not run.has("gpnxld"):
+        pytest.skip("no GPNxLD in the example run (realdata FASTA absent)")
+    gx = run.table("gpnxld")
+    genes = gene_map("GRCh37")
+    study, bg, pairs = gpnxld_gene_set(gx, genes, top=600, window=50_000)
+    top = gx.sort_values("gpnxld", ascending=False, kind="stable").head(600)
+    def near(v):                        # brute force: every gene against every variant of its chromosome
+        out = set()
+        for c, g in genes[genes["chrom"].isin(set(v["chrom"]))].groupby("chrom"):
+            p = v.loc[v["chrom"] == c, "pos"].to_numpy()[None, :]
+            hit = ((g["start"].to_numpy()[:, None] - 50_000 <= p) & (p <= g["stop"].to_numpy()[:, None] + 50_000)).any(1)
+            out |= set(g.loc[hit, "gene_id"])
+        return out
+    assert study == sorted(near(top)) and len(study) >= 3
+    assert bg == sorted(near(gx)) and set(study) < set(bg)
+    assert set(pairs["variant_id"]) <= set(top["variant_id"]) and (pairs["distance"] <= 50_000).all()
+    ours = go_ora(go, study, bg, test="hypergeometric").set_index("go_id")
+    ent = lambda ids: [e if isinstance(e, str) else i for i, e in zip(ids, go.to_entrez(ids))]  # noqa: E731
+    peer = _goatools(go, sorted(set(ent(bg))), sorted(set(ent(study))), "greater", tmp_path).set_index("go_id")
+    assert len(ours) > 50 and set(ours.index) == set(peer.index)
+    peer = peer.loc[ours.index]
+    assert (ours["study_count"] == peer["study_count"]).all() and (ours["pop_n"] == len(bg)).all()
+    np.testing.assert_allclose(ours["p"], peer["p_uncorrected"], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours["q_bh"], peer["p_fdr_bh"], rtol=0, atol=1e-8)

@@ -72,3 +72,29 @@ def test_missing_samples_reported(sim):
     kept = ~pd.read_csv(s["pheno"], sep="\t")["IID"].isin(cv.loc[100:104, "IID"])
     assert report["per_trait"]["q1"] == int((ph["q1"].notna() & kept.iloc[40:]).sum())
     assert res["n"].max() == report["per_trait"]["q1"]
+
+
+@pytest.mark.parametrize("case", ["covar_unknown_id", "covar_text", "trait_all_missing", "no_overlap"])
+def test_more_bad_tables(sim, case):
+    """Covariate table with a sample the store lacks or a text cell; a trait with no observed value; a
+    phenotype table and covariate table sharing no sample: each an InputError naming file, row/column."""
+    store, s, d = sim
+    ph, cv = pd.read_csv(s["pheno"], sep="\t"), pd.read_csv(s["covar"], sep="\t")
+    if case == "covar_unknown_id":
+        cv.loc[10, "IID"] = "GHOST"
+        want = r"cv_ghost.txt, row 11, column 'IID'.*1 of 489.*GHOST"
+        args = (s["pheno"], _write(d, "cv_ghost.txt", cv))
+    elif case == "covar_text":
+        cv = cv.astype({"c3": object})
+        cv.loc[20, "c3"] = "male"
+        want = r"cv_text.txt, row 21, column 'c3': a number or NA \(found 'male'\)"
+        args = (s["pheno"], _write(d, "cv_text.txt", cv))
+    elif case == "trait_all_missing":
+        ph["q2"] = np.nan
+        want = r"all_na.txt, column 'q2': observed values of the trait among the 489 analysed samples"
+        args = (_write(d, "all_na.txt", ph), s["covar"])
+    else:
+        want = r"half_ph.txt: samples with a phenotype row and every covariate"
+        args = (_write(d, "half_ph.txt", ph.iloc[:200]), _write(d, "half_cv.txt", cv.iloc[200:]))
+    with pytest.raises(InputError, match=want):
+        run_gwas(store.path, *args)

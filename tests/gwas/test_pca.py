@@ -77,3 +77,58 @@ def test_ld_prune_drops_correlated_variants(hm3):
     order = np.argsort(np.r_[np.arange(500), np.arange(50) + 0.5], kind="stable")
     keep = ld_prune(dup[order], r2=0.5, window=10)
     assert (~keep).sum() >= 50 and keep[order < 500].sum() >= 440
+
+
+def _summary(out, stage):
+    import json
+    return json.loads((out / stage / "_stage.json").read_text())["summary"]
+
+
+def test_pca_stage_and_cli(hm3, realdata, tmp_path):
+    """`locusflow pca`: PCs equal plink2 --pca up to sign; a second store's samples (an HM3 subset written by
+    plink2 --keep) project onto their own fitted PCs; separation of the 11 populations in the summary;
+    with LD pruning and a fitting subset, the samples left out project next to their population."""
+    from locusflow.cli import main
+    from locusflow.io.dataset import read_dataset
+
+    store, vec, val = hm3
+    base = realdata / "hapmap3_1kg_thinned_flashpca"
+    keep = pd.DataFrame({"FID": read_fam(base / HM3)["fid"], "IID": store.samples}).iloc[::9]
+    keep.to_csv(tmp_path / "keep.txt", sep="\t", index=False, header=False)
+    subprocess.run([apt_tool("plink2", "plink2"), "--bfile", str(base / HM3), "--keep", str(tmp_path / "keep.txt"),
+                    "--make-bed", "--out", str(tmp_path / "sub")], check=True, capture_output=True)
+    other = ingest_plink(tmp_path / "sub", tmp_path / "sub.vcz")
+    out = tmp_path / "o"
+    rel = base / "relationships_w_pops_121708.txt"
+    assert main(["pca", "--store", str(store.path), "--no-ld-prune", "--min-maf", "0", "--method", "exact",
+                 "--populations", str(rel), "--project", str(other.path), "--out", str(out)]) == 0
+    sc = read_dataset(out / "pca" / "scores", "pca_scores")
+    fit = sc[sc["fitted"]].pivot(index="sample_id", columns="pc", values="score").loc[list(store.samples)]
+    assert _corr(fit.to_numpy(), vec).min() >= 0.999
+    ev = read_dataset(out / "pca" / "eigenvalues", "pca_eigenvalues").sort_values("pc")
+    np.testing.assert_allclose(ev["eigenvalue"], val, rtol=6e-3)
+    proj = sc[~sc["fitted"]].pivot(index="sample_id", columns="pc", values="score").loc[keep["IID"]]
+    np.testing.assert_allclose(proj.to_numpy(), fit.loc[keep["IID"]].to_numpy(), atol=1e-6)
+    s = _summary(out, "pca")
+    assert s["project"]["variants_matched"] == 14079 and s["variants"] == 14079
+    assert s["separation"]["populations"] == 11 and s["separation"]["between_within_ratio"] > 3
+    print("separation, 11 HapMap3 populations, PC1-4:", s["separation"])
+    # default LD pruning; fit on 3 of 4 samples, the 4th projected: its continent is its nearest centroid's
+    (tmp_path / "fit.txt").write_text("IID\n" + "\n".join(store.samples[np.arange(957) % 4 != 0]) + "\n")
+    out2 = tmp_path / "o2"
+    assert main(["pca", "--store", str(store.path), "--samples", str(tmp_path / "fit.txt"), "--k", "4",
+                 "--out", str(out2)]) == 0
+    s2 = _summary(out2, "pca")
+    assert s2["samples_projected"] == 240 and 0 < s2["variants"] < 14079
+    sc2 = read_dataset(out2 / "pca" / "scores", "pca_scores").pivot_table(
+        index="sample_id", columns="pc", values="score")
+    cont = pd.read_csv(rel, sep="\t").set_index("IID")["population"].map(
+        {"YRI": "AFR", "LWK": "AFR", "MKK": "AFR", "CEU": "EUR", "TSI": "EUR", "CHB": "EAS", "CHD": "EAS",
+         "JPT": "EAS"}).reindex(sc2.index)
+    fitted = sc2.index.isin(store.samples[np.arange(957) % 4 != 0])
+    lab = cont.to_numpy()
+    names = np.array(["AFR", "EUR", "EAS"])
+    cen = np.stack([sc2.to_numpy()[fitted & (lab == c), :2].mean(0) for c in names])
+    test = ~fitted & pd.notna(lab)
+    near = names[((sc2.to_numpy()[test, None, :2] - cen[None]) ** 2).sum(-1).argmin(1)]
+    assert (near == lab[test]).mean() > 0.99

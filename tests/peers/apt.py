@@ -25,11 +25,12 @@ DEBIAN_PEERS = {
     "R:susieR": "r-cran-susier",
     "R:optparse": "r-cran-optparse",
     "R:here": "r-cran-here",
+    "R:glmnet": "r-cran-glmnet",
 }
 _tried: set[str] = set()
 
 
-def _present(binary: str) -> bool:
+def present(binary: str) -> bool:
     if binary.startswith("R:"):
         return any(os.path.exists(f"{d}/{binary[2:]}/DESCRIPTION")
                    for d in ("/usr/lib/R/site-library", "/usr/lib/R/library", "/usr/local/lib/R/site-library"))
@@ -40,7 +41,7 @@ def install_debian_peers(extra: tuple[str, ...] = (), quiet: bool = False) -> No
     """Install every missing Debian peer (and ``extra`` packages) in one apt-get run, once per session.
     ``quiet``: no progress lines (the background install)."""
     _wait_background()
-    pkgs = sorted({p for b, p in DEBIAN_PEERS.items() if not _present(b)} | set(extra))
+    pkgs = sorted({p for b, p in DEBIAN_PEERS.items() if not present(b)} | set(extra))
     pkgs = [p for p in pkgs if p not in _tried]
     if not pkgs or os.geteuid() != 0 or not shutil.which("apt-get"):
         return
@@ -62,7 +63,7 @@ _background: list = []
 def prefetch_debian_peers() -> bool:
     """Install the missing Debian peers in a background thread (download and unpack overlap with the first
     tests); apt_tool waits for it. Returns whether an install was started."""
-    missing = [p for b, p in DEBIAN_PEERS.items() if not _present(b)]
+    missing = [p for b, p in DEBIAN_PEERS.items() if not present(b)]
     if _background or not missing or os.geteuid() != 0 or not shutil.which("apt-get"):
         return False
     t = threading.Thread(target=install_debian_peers, kwargs={"quiet": True}, name="apt-peers", daemon=True)
@@ -88,12 +89,10 @@ def _wait_background() -> None:
 def apt_tool(binary: str, package: str) -> str:
     """Path of a Debian peer tool, installing the Debian peers when it is missing and possible; else skip."""
     _wait_background()
-    path = shutil.which(binary)
-    if path:
-        return path
+    if present(binary):
+        return shutil.which(binary) or binary      # an R package ("R:name") is returned as its name
     install_debian_peers(() if DEBIAN_PEERS.get(binary) == package else (package,))
-    path = shutil.which(binary)
-    if not path:
+    if not present(binary):
         import pytest
         pytest.skip(f"peer tool {binary} ({package}) not available")
-    return path
+    return shutil.which(binary) or binary

@@ -77,7 +77,8 @@ def test_locus_plot_lead_ld_pips_genes(run_dir):
     assert r2[lead["variant_id"]] == pytest.approx(1.0, abs=1e-5)
     assert r2.notna().sum() > 0.5 * len(r2)             # LD from the stored block matrix
     fig = locus_figure(data)
-    assoc, pip, focus, genes = fig.axes[:4]
+    assoc, pip, *dnalm, focus, genes = fig.axes
+    assert len(dnalm) == run.has("variant_scores") + run.has("gpnxld")    # a DNA-LM panel per dataset present
     assert _points(assoc) == len(in_region) + 1          # every SNP, plus the lead's diamond on top
     assert lead["rsid"] in _texts(assoc)                 # lead SNP labelled with its rsid
     assert "log_{10}" in assoc.get_ylabel() and pip.get_ylabel() == "SNP PIP"
@@ -123,7 +124,8 @@ def test_plot_run_index_and_files(run_dir):
     assert list(loci["lead_label"]) == ["rs12628193", "rs73125634"]
     figs = run_dir / "figs"
     idx = load("plot_index").conform(plot_run(run, figs, formats=("png", "svg")))
-    assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "ld_diagnostic", "focus"}
+    assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "ld_diagnostic",
+                                "focus"} | ({"embedding"} if run.embeddings() is not None else set())
     for p in idx["path"]:
         assert (figs / p).stat().st_size > 1000
     png = (figs / idx.loc[idx["format"] == "png", "path"].iloc[0]).read_bytes()
@@ -145,3 +147,45 @@ def test_locus_plot_signed_z(run_dir):
     diamond = [c for c in ax.collections if c.get_label() == "lead SNP"][0]
     assert diamond.get_offsets()[0][1] == pytest.approx(lead["z"])          # drawn at its signed z
     assert lead["z"] < 0 and ax.get_ylim()[0] < lead["z"]
+
+
+def test_locus_plot_dnalm_track(run_dir):
+    """The DNA-LM panel: one point per scored SNP of the region at its LLR from the variant_scores dataset (the
+    lead's diamond on top), credible-set SNPs in their set's colour, a line at 0, labelled axis and legend."""
+    run = RunResults(run_dir)
+    if not run.has("variant_scores"):
+        pytest.skip("no DNA-LM scores in the example run (realdata FASTA absent)")
+    data = locus_data(run, "20", 19_500_000, 20_700_000)
+    snps = data["snps"]
+    sc = run.table("variant_scores").set_index("variant_id")
+    scored = snps[snps["variant_id"].isin(sc.index[sc["llr"].notna()])]
+    assert len(scored) > 500 and np.allclose(scored["llr"], sc.loc[scored["variant_id"], "llr"])
+    ax = next(a for a in locus_figure(data).axes if a.get_ylabel().startswith("DNA-LM LLR"))
+    assert _points(ax) == len(scored) + 1                  # every scored SNP, plus the lead's diamond
+    assert "nats" in ax.get_ylabel() and ax.get_ylim()[0] < 0 < ax.get_ylim()[1]
+    legend = ax.get_legend()
+    assert f"{len(scored):,} of {len(snps):,} SNPs" in legend.get_title().get_text()
+    assert sum(t.get_text().startswith("CS ") for t in legend.get_texts()) == 3
+    assert "lead SNP" in [t.get_text() for t in legend.get_texts()]
+
+
+def test_embedding_projection_equals_sklearn_pca(run_dir):
+    """The embedding view's projection of the example's emb_delta vectors equals scikit-learn's PCA (up to the
+    sign of each axis) with the same explained-variance fractions; the figure labels both axes with them."""
+    from sklearn.decomposition import PCA
+    from locusflow.plots.embedding import embedding_figure, embedding_points, pca_2d
+    run = RunResults(run_dir)
+    emb = run.embeddings()
+    if emb is None:
+        pytest.skip("no DNA-LM embeddings in the example run (realdata FASTA absent)")
+    meta, x = emb
+    assert len(meta) == run.table("variant_scores")["llr"].notna().sum() and x.shape[1] >= 8
+    coords, explained = pca_2d(x)
+    ref = PCA(n_components=2, svd_solver="full").fit(x)
+    np.testing.assert_allclose(np.abs(coords), np.abs(ref.transform(x)), atol=1e-8 * np.abs(coords).max())
+    np.testing.assert_allclose(explained, ref.explained_variance_ratio_, atol=1e-12)
+    data = embedding_points(run)
+    fig = embedding_figure(data)
+    ax = fig.axes[0]
+    assert _points(ax) == len(data["points"]) == min(4000, len(meta))
+    assert ax.get_xlabel().startswith(f"PC1 of embedding deltas ({explained[0]:.0%}") and "PC2" in ax.get_ylabel()

@@ -13,6 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from locusflow.plots.locus import locus_data
+from locusflow.report.html import fmt
 from locusflow.report.server import make_server
 from viz_run import browser_driver, example_run, screenshot
 
@@ -99,6 +101,55 @@ def test_search_gene_and_variant_in_browser(server, browser, tmp_path):
     assert "y=z" in img.get_attribute("src") and browser.execute_script("return arguments[0].naturalWidth", img) > 500
     _search(browser, "rs6136914")
     assert browser.find_element(By.ID, "lead").text == "rs6136914"
+
+
+def test_locus_view_dnalm_track(server, browser, tmp_path):
+    """The locus view's DNA-LM track: one hoverable point per scored SNP (the lead's diamond among them), its LLR
+    in the tooltip equal to the variant_scores dataset's, an explanation above it; the SNP table lists llr."""
+    run = server.app.run
+    if not run.has("variant_scores"):
+        pytest.skip("no DNA-LM scores in the example run (realdata FASTA absent)")
+    browser.get(_url(server, "/locus?region=20:19569826-20569826&lead=20:20069826:G:T"))
+    snps = locus_data(run, "20", 19_569_826, 20_569_826)["snps"]
+    pts = browser.find_elements(By.CSS_SELECTOR, "#track-llr circle.score")
+    assert len(pts) + 1 == snps["llr"].notna().sum() > 500                 # + the lead's diamond
+    llr = run.table("variant_scores").set_index("variant_id").loc["20:20069826:G:T", "llr"]
+    tip = browser.find_element(By.CSS_SELECTOR, "#track-llr .lead title").get_attribute("textContent")
+    assert "rs73125634" in tip and f"DNA-LM LLR = {fmt(llr)}" in tip
+    assert "log P(alt) - log P(ref)" in browser.find_element(By.TAG_NAME, "main").text
+    assert "llr" in [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#locus-snps th")]
+    browser.execute_script("document.getElementById('track-llr').scrollIntoView()")
+    screenshot(browser, "serve_locus_dnalm", tmp_path)
+
+
+def test_embedding_view(server, browser, tmp_path):
+    """The embedding view: a point per embedded variant (all of them here), placed by the PCA of the run's
+    emb_delta vectors; a variant highlighted by rsid, its point linking to its locus; colour by LLR."""
+    run = server.app.run
+    emb = run.embeddings()
+    if emb is None:
+        pytest.skip("no DNA-LM embeddings in the example run (realdata FASTA absent)")
+    browser.get(_url(server, "/"))
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "emb-link").click()
+    WebDriverWait(browser, 120).until(EC.staleness_of(page))
+    n = len(emb[0])
+    pts = browser.find_elements(By.CSS_SELECTOR, "#embedding circle.emb")
+    assert len(pts) == n == int(browser.find_element(By.ID, "emb-n").text.replace(",", "")) > 1000
+    assert "PC1 (" in browser.find_element(By.ID, "embedding").text
+    screenshot(browser, "serve_embedding", tmp_path)
+    browser.get(_url(server, "/embedding?q=rs73125634&color=llr"))
+    hit = browser.find_elements(By.CSS_SELECTOR, "#embedding circle.hit")
+    assert len(hit) == 1 and "rs73125634" in hit[0].find_element(By.TAG_NAME, "title").get_attribute("textContent")
+    assert "DNA-LM LLR (nats)" in browser.find_element(By.ID, "embedding").text
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("arguments[0].parentNode.dispatchEvent(new MouseEvent('click', {bubbles: true}))", hit[0])
+    WebDriverWait(browser, 120).until(EC.staleness_of(page))
+    assert browser.find_element(By.ID, "lead").text == "rs73125634"
+    for path, message in (("/embedding?color=x", "color must be p or llr"),
+                          ("/embedding?q=rs1", "'rs1' is not among the")):
+        got, body, _ = _get(server, path)
+        assert got in (400, 404) and message in html.unescape(body)
 
 
 def test_tables_filter_sort_download(server, browser, tmp_path):

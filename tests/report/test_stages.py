@@ -12,6 +12,7 @@ import pytest
 from locusflow.config import load_config
 from locusflow.io.dataset import read_dataset
 from locusflow.pipeline import run_pipeline
+from locusflow.plots.data import RunResults
 from viz_run import ROOT, example_run
 
 
@@ -29,15 +30,20 @@ def test_plots_enrich_report_stages(run_dir, realdata):
     cfg["enrich"] = {"go": str(go)}
     cfg["plots"] = {"formats": ["png", "pdf"], "max_loci": 1}
     summ = run_pipeline(cfg)
+    run = RunResults(run_dir)
+    dnalm = run.has("gpnxld")              # the example run scored chr20 with the shipped DNA LM (tests/viz_run.py)
     assert summ["plots"]["by_kind"] == {"manhattan_gwas": 1, "qq_gwas": 1, "locus": 1, "manhattan_twas": 1,
-                                        "qq_twas": 1, "ld_diagnostic": 1, "focus": 2}
+                                        "qq_twas": 1, "ld_diagnostic": 1, "focus": 2} | ({"embedding": 1} if dnalm else {})
     idx = read_dataset(run_dir / "plots" / "index", "plot_index")
     assert set(idx["format"]) == {"png", "pdf"}
     assert all((run_dir / "plots" / p).exists() for p in idx["path"])
     assert (run_dir / "plots" / idx["path"][idx["format"] == "pdf"].iloc[0]).read_bytes()[:5] == b"%PDF-"
     enr = read_dataset(run_dir / "enrich" / "go", "go_enrichment")
-    assert set(enr["study"]) == {"twas_bonferroni", "focus_credible_set"}
-    assert (enr["pop_n"] == 23).all()                      # background: the 23 genes TWAS tested
+    assert set(enr["study"]) == {"twas_bonferroni", "focus_credible_set"} | ({"gpnxld_top"} if dnalm else set())
+    assert (enr.loc[enr["study"] != "gpnxld_top", "pop_n"] == 23).all()     # background: the 23 genes TWAS tested
+    if dnalm:                              # genes near the top GPNxLD variants, against genes near any of them
+        assert summ["enrich"]["studies"]["gpnxld_top"]["background_genes"] == enr.loc[
+            enr["study"] == "gpnxld_top", "pop_n"].iloc[0] > 23
     assert summ["enrich"]["studies"]["focus_credible_set"]["genes"] == 4
     link = run_dir / "report.html"
     assert link.is_symlink() and link.resolve() == (run_dir / "report" / "report.html").resolve()

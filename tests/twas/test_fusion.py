@@ -8,14 +8,14 @@ gusevlab/fusion_twas with ``utils/plink_utils.R``), skipped when absent or when 
 """
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLES, PEERS, apt_tool
+from conftest import EXAMPLES, apt_tool
+from peers import live
 
 from peers.twas_cases import SAVE_R, make_fusion_inputs as _make_inputs, panel_window  # noqa: F401
 
@@ -25,7 +25,7 @@ from locusflow.twas.fusion import fusion
 from locusflow.twas.panel import PanelLD
 from locusflow.twas.spredixcan import spredixcan
 
-FUSION = Path(os.environ.get("LOCUSFLOW_FUSION", PEERS / "fusion_twas"))
+FUSION = live.FUSION
 PREFIX = EXAMPLES / "1000G_EUR_chr20_22"
 AMBIG = {("A", "T"), ("T", "A"), ("C", "G"), ("G", "C")}
 
@@ -38,9 +38,8 @@ def run_fusion_peer(tmp: Path) -> pd.DataFrame:
     if not (script.exists() and (FUSION / "utils" / "plink_utils.R").exists()):
         pytest.skip(f"FUSION not found at {FUSION} (set LOCUSFLOW_FUSION)")
     rs = apt_tool("Rscript", "r-base-core")
-    chk = subprocess.run([rs, "-e", "library(optparse); library(here)"], capture_output=True)
-    if chk.returncode:
-        pytest.skip("R packages optparse/here missing (r-cran-optparse, r-cran-here)")
+    apt_tool("R:optparse", "r-cran-optparse")
+    apt_tool("R:here", "r-cran-here")
     full = ("format <- function(x, ...) { a <- list(...); a$digits <- 17; do.call(base::format, c(list(x), a)) };"
             f"source('{script}')")
     r = subprocess.run([rs, "-e", full, "--sumstats", str(tmp / "gwas.sumstats"), "--weights", str(tmp / "sim.pos"),
@@ -74,6 +73,7 @@ def test_read_fusion_rdat(tmp_path):
     assert a["n_snps_in_model"].iloc[0] == int((raw["lasso"] != 0).sum())
 
 
+@pytest.mark.live_peer("fusion")
 def test_fusion_matches_fusion_assoc_test(tmp_path):
     bim, g, gw = make_fusion_inputs(tmp_path)
     peer = run_fusion_peer(tmp_path)

@@ -7,7 +7,6 @@ need it skip cleanly when it is absent.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -15,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PEERS, peer_venv
+from conftest import peer_venv
+from peers import live
 from peers.twas_cases import COMP, DRIVER, compare, mx_args, synthetic_gwas  # noqa: F401
 
 from locusflow.errors import InputError
@@ -26,7 +26,7 @@ from locusflow.twas.fusion import fusion
 from locusflow.twas.panel import PanelLD
 from locusflow.twas.spredixcan import spredixcan
 
-MX = Path(os.environ.get("LOCUSFLOW_METAXCAN", PEERS / "MetaXcan"))
+MX = live.METAXCAN
 MX_REQ = ["numpy<2.4", "pandas<3", "scipy"]
 def metaxcan():
     script = MX / "software" / "SPrediXcan.py"
@@ -152,6 +152,7 @@ def test_duplicate_model_import(mxdata, caplog):
         combine_models([a, b])
 
 
+@pytest.mark.live_peer("metaxcan")
 def test_spredixcan_all_44_tissues_and_gene_without_covariance(mxdata, tmp_path):
     """All 44 real models, each against its own GWAS; one gene's covariance removed from one file."""
     metaxcan()
@@ -189,6 +190,7 @@ def test_spredixcan_all_44_tissues_and_gene_without_covariance(mxdata, tmp_path)
     assert n_genes > 60 and n_swapped > 100 and n_mismatch > 10   # the comparison exercised every path
 
 
+@pytest.mark.live_peer("metaxcan")
 def test_spredixcan_scz2_excerpts(mxdata, tmp_path):
     """The bundled PGC-SCZ2 excerpts share no SNP with the 3-gene models: MetaXcan reports no gene
     and every model here has n_snps_used = 0 (dropped as not_in_gwas)."""

@@ -1,13 +1,17 @@
 """Stage `twas` on the bundled 1000G EUR chr20/chr22 windows and their real BOLT-LMM sumstats, with a
 PredictDB database of simulated weights whose covariance file is computed from the same panel:
-covariance-file and panel LD give the same z, local/dask/spark engines agree, MetaXcan agrees, and
+covariance-file and panel LD give the same z, local/dask/spark engines agree, MetaXcan agrees (its committed output on
+these inputs; run live too where MetaXcan is present), and
 bad input fails with a clear error."""
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLES, REALDATA
+from conftest import EXAMPLES, REALDATA, ROOT
 
 from locusflow.errors import InputError
 from locusflow.io.dataset import read_dataset, write_dataset
@@ -19,7 +23,18 @@ from locusflow.twas.stage import _run
 
 import twas_stage_inputs
 from test_spredixcan import run_metaxcan
-from twas_stage_inputs import inputs, run_stage  # noqa: F401  (module fixture)
+from twas_stage_inputs import inputs, inputs_digest, run_stage, write_mx_gwas  # noqa: F401  (module fixture)
+
+
+FIX = ROOT / "tests" / "fixtures" / "twas" / "metaxcan"
+
+
+def metaxcan_on_stage_inputs(inputs, gwas_file):
+    """MetaXcan's SPrediXcan.py output on these inputs: the committed fixture (bench/regen_twas_fixtures.py
+    --stage), after checking it was made from the same content (weights, covariance, GWAS text)."""
+    assert inputs_digest(inputs, gwas_file) == (FIX / "stage_inputs.sha256").read_text().strip(), \
+        "the twas stage test inputs changed: regenerate tests/fixtures/twas/metaxcan/stage_* (bench/regen_twas_fixtures.py --stage)"
+    return pd.read_csv(FIX / "stage_results.tsv", sep="\t", na_values=["NA"])
 
 
 def test_stage_covariance_equals_panel_and_metaxcan(inputs, tmp_path):
@@ -29,20 +44,15 @@ def test_stage_covariance_equals_panel_and_metaxcan(inputs, tmp_path):
     np.testing.assert_array_equal(cov["n_snps_used"], pan["n_snps_used"])
     np.testing.assert_allclose(cov["zscore"], pan["zscore"], rtol=1e-9, equal_nan=True)
     assert (cov["n_swapped"] > 0).any()
-    ss = inputs["sumstats"]
-    gw = ss.rename(columns={"rsid": "SNP", "alt": "A1", "ref": "A2", "z": "ZSCORE", "beta": "BETA"})
-    gw[["SNP", "A1", "A2", "ZSCORE", "BETA"]].to_csv(tmp_path / "gwas.txt", sep="\t", index=False, float_format="%.17g")
-    mx = run_metaxcan(inputs["db"], inputs["cov"], tmp_path / "gwas.txt", tmp_path / "mx.csv")
+    gwas = write_mx_gwas(inputs["sumstats"], tmp_path / "gwas.txt")
+    mx = metaxcan_on_stage_inputs(inputs, gwas)
     m = mx.merge(cov, on="gene", suffixes=("_mx", ""))
     assert len(m) == len(mx) > 15
     np.testing.assert_array_equal(m["n_snps_used"], m["n_snps_used_mx"])
     np.testing.assert_allclose(m["zscore"], m["zscore_mx"], atol=1e-6)
     np.testing.assert_allclose(m["effect_size"], m["effect_size_mx"], rtol=1e-6)
     # direct mode on the same text inputs MetaXcan read: locusflow twas --gwas (no LD blocks)
-    import subprocess
-    import sys
-    from conftest import ROOT
-    r = subprocess.run([sys.executable, "-m", "locusflow.cli", "twas", "--gwas", str(tmp_path / "gwas.txt"),
+    r = subprocess.run([sys.executable, "-m", "locusflow.cli", "twas", "--gwas", str(gwas),
                         "--predictdb", str(inputs["db"]), "--covariance", str(inputs["cov"]), "--no-strand-flip",
                         "--out", str(tmp_path / "direct")], capture_output=True, text=True,
                        env={"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"})
@@ -51,6 +61,16 @@ def test_stage_covariance_equals_panel_and_metaxcan(inputs, tmp_path):
     assert len(dr) == len(mx)
     np.testing.assert_array_equal(dr["n_snps_used"], dr["n_snps_used_mx"])
     np.testing.assert_allclose(dr["zscore"], dr["zscore_mx"], atol=1e-6)
+
+
+@pytest.mark.live_peer("metaxcan")
+def test_stage_fixture_is_what_metaxcan_says(inputs, tmp_path):
+    """MetaXcan run here on the same inputs gives the committed fixture."""
+    gwas = write_mx_gwas(inputs["sumstats"], tmp_path / "gwas.txt")
+    mx = run_metaxcan(inputs["db"], inputs["cov"], gwas, tmp_path / "mx.csv")
+    pd.testing.assert_frame_equal(mx.sort_values("gene").reset_index(drop=True),
+                                  metaxcan_on_stage_inputs(inputs, gwas).sort_values("gene").reset_index(drop=True),
+                                  check_exact=False, rtol=1e-12)
 
 
 def test_stage_fusion_on_predictdb_weights_equals_spredixcan(inputs, tmp_path):
@@ -178,9 +198,6 @@ def test_bad_inputs(inputs, tmp_path):
 
 
 def test_cli(inputs, tmp_path):
-    import subprocess
-    import sys
-    from conftest import ROOT
     t = inputs["tmp"]
     env = {"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"}
     base = [sys.executable, "-m", "locusflow.cli", "twas", "--sumstats", str(t / "sumstats"),

@@ -35,7 +35,12 @@ def sumstats_frame() -> pd.DataFrame:
 def inputs(tmp_path_factory):
     """Weights DB (24 genes, 8-25 SNPs each, half the alleles given as the other strand order) and its
     covariance file from the panel's dosages of each model's effect allele (divisor n-1)."""
-    tmp = tmp_path_factory.mktemp("twas_stage")
+    return make_inputs(tmp_path_factory.mktemp("twas_stage"))
+
+
+def make_inputs(tmp, store=True):
+    """The ``inputs`` fixture's files under ``tmp`` (also what bench/regen_twas_fixtures.py gives MetaXcan);
+    ``store=False``: without the ingested genotype store."""
     rng = np.random.default_rng(5)
     bim = read_bim(PREFIX)
     g = BedReader(PREFIX).read().astype(float)
@@ -68,8 +73,31 @@ def inputs(tmp_path_factory):
     cov = write_covariance(pd.concat(cov_rows), tmp / "sim.txt.gz")
     ss = sumstats_frame()
     write_dataset(ss, tmp / "sumstats", "sumstats")
-    ingest_plink(PREFIX, tmp / "genotypes.vcz")
+    if store:
+        ingest_plink(PREFIX, tmp / "genotypes.vcz")
     return {"tmp": tmp, "db": db, "cov": cov, "sumstats": ss}
+
+
+def write_mx_gwas(ss: pd.DataFrame, path):
+    """The sumstats as the GWAS text file MetaXcan reads (rsid, A1 = effect = alt, A2, ZSCORE, BETA)."""
+    gw = ss.rename(columns={"rsid": "SNP", "alt": "A1", "ref": "A2", "z": "ZSCORE", "beta": "BETA"})
+    gw[["SNP", "A1", "A2", "ZSCORE", "BETA"]].to_csv(path, sep="\t", index=False, float_format="%.17g")
+    return path
+
+
+def inputs_digest(inputs, gwas_file) -> str:
+    """sha256 over the content MetaXcan reads (weights and extra tables, decompressed covariance, GWAS
+    text), so a fixture made from these inputs can be checked to be about the same inputs."""
+    import gzip
+    import hashlib
+    import sqlite3
+    h = hashlib.sha256()
+    with sqlite3.connect(inputs["db"]) as con:
+        for t in ("weights", "extra"):
+            h.update(pd.read_sql(f"SELECT * FROM {t}", con).to_csv(index=False, float_format="%.17g").encode())
+    h.update(gzip.decompress(open(inputs["cov"], "rb").read()))
+    h.update(open(gwas_file, "rb").read())
+    return h.hexdigest()
 
 
 def run_stage(inputs, out, **twas):

@@ -89,6 +89,12 @@ def design_chip(dosages, blocks, size: int, *, forced=None, lines=None, r2: floa
     numpy.ndarray
         Sorted indices of the chip's variants: forced first, then the greedy picks; when every
         taggable variant is tagged before ``size`` is reached, eligible SNPs evenly spread fill it.
+
+    References
+    ----------
+    Greedy r^2 tagging as in ldSelect (Carlson et al. 2004, Am J Hum Genet 74:106) and Tagger (de Bakker
+    et al. 2005, Nat Genet 37:1217), within LD blocks, with per-line MAF filters as used in livestock
+    chip design (e.g. Matukumalli et al. 2009, PLoS ONE 4:e5350).
     """
     d = np.asarray(dosages, dtype=np.float64)
     n, m = d.shape

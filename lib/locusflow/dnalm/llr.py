@@ -82,7 +82,7 @@ def llr_from_logprobs(logp: np.ndarray, ref_tok, alt_tok) -> dict:
 
 
 def embedding_distance(model, ref_windows: np.ndarray, alt_windows: np.ndarray, *, batch_size: int = 256,
-                       device=None) -> dict:
+                       device=None, delta: bool = False) -> dict:
     """Distances between mean-pooled hidden states of ref and alt windows, averaged over strands.
 
     Parameters
@@ -92,11 +92,13 @@ def embedding_distance(model, ref_windows: np.ndarray, alt_windows: np.ndarray, 
     ref_windows, alt_windows : ndarray of int, (n, L)
     batch_size : int
     device : str, optional
+    delta : bool
+        Also ``emb_delta``: the mean over strands of ``e_alt - e_ref``, (n, hidden).
 
     Returns
     -------
     dict of ndarray
-        ``emb_cosine`` (1 - cosine similarity) and ``emb_l2`` (Euclidean distance).
+        ``emb_cosine`` (1 - cosine similarity) and ``emb_l2`` (Euclidean distance) [and ``emb_delta``].
 
     References
     ----------
@@ -114,12 +116,13 @@ def embedding_distance(model, ref_windows: np.ndarray, alt_windows: np.ndarray, 
                 outs.append(hs.float().mean(1).cpu().numpy())
         return np.concatenate(outs) if outs else np.zeros((0, 1))
 
-    cos, l2 = 0.0, 0.0
+    cos, l2, d = 0.0, 0.0, 0.0
     for r, a in ((ref_windows, alt_windows), (reverse_complement(ref_windows), reverse_complement(alt_windows))):
         er, ea = pooled(r), pooled(a)
         cos = cos + 1 - (er * ea).sum(1) / (np.linalg.norm(er, axis=1) * np.linalg.norm(ea, axis=1))
         l2 = l2 + np.linalg.norm(er - ea, axis=1)
-    return {"emb_cosine": cos / 2, "emb_l2": l2 / 2}
+        d = d + (ea - er) / 2
+    return {"emb_cosine": cos / 2, "emb_l2": l2 / 2, **({"emb_delta": d} if delta else {})}
 
 
 def complement_tokens(tok) -> np.ndarray:

@@ -68,13 +68,15 @@ def read_tokens(fasta, chrom: str):
     return LUT[raw], raw >= ord("a")
 
 
-def parse_region(spec: str):
+def parse_region(spec: str, what: str = "held_out"):
     """``"chrom:start-end"`` (1-based, inclusive) -> (chrom, start0, end0 exclusive).
 
     Parameters
     ----------
     spec : str
         Region such as ``"chr20:1,000,001-2,000,000"`` (commas allowed, ``chr`` prefix dropped).
+    what : str
+        The setting named in the error.
 
     Returns
     -------
@@ -91,10 +93,12 @@ def parse_region(spec: str):
         If ``spec`` is not ``chrom:start-end`` with integer bounds.
     """
     try:
-        chrom, rng = spec.rsplit(":", 1)
+        chrom, rng = str(spec).rsplit(":", 1)
         a, b = (int(x.replace(",", "")) for x in rng.split("-"))
     except ValueError:
-        raise InputError("held_out", "a region chrom:start-end", value=spec) from None
+        raise InputError(what, "a region chrom:start-end", value=spec) from None
+    if not (chrom and 1 <= a <= b):
+        raise InputError(what, "a region chrom:start-end with 1 <= start <= end", value=spec)
     return chrom.removeprefix("chr"), a - 1, b
 
 

@@ -16,7 +16,8 @@ Config section ``dnalm_pretrain`` (defaults in brackets)::
 
 Writes ``<out>/dnalm_pretrain/model`` (a transformers directory: config.json, model.safetensors,
 training.json, metrics.json), loadable by ``score_variants.model``. See :mod:`locusflow.dnalm.pretrain`.
-CLI: ``locusflow dnalm_pretrain --fasta F --held-out 20:50000001-52000000 --out ROOT``.
+CLI: ``locusflow dnalm pretrain --fasta F --held-out 20:50000001-52000000 --out ROOT`` (alias
+``dnalm_pretrain``).
 """
 from __future__ import annotations
 

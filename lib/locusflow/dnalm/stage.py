@@ -1,21 +1,28 @@
-"""Stage `score_variants`: DNA language-model LLRs of variants against a reference FASTA.
+"""Stage `score_variants`: DNA language-model scores of variants against a reference FASTA.
 
 Config section ``score_variants`` (defaults in brackets)::
 
     score_variants:
       fasta: genome.fa.gz     # indexed FASTA (bgzip + .fai/.gzi, or plain + .fai) of the variants' build
       variants: null          # table with chrom, pos, ref, alt (tsv/csv/parquet) [this run's sumstats]
-      model: null             # local model directory [the shipped GRCh37 chr20 model]
+      region: null            # chrom:start-end: in-silico mutagenesis, every SNV of the region (no variants)
+      model: null             # local model directory [the shipped GRCh37 chr20 model]; one with a
+                              # tokenizer is a tokenised model (embedding distances, PLL; indels scored)
+      trust_remote_code: false   # run code shipped in the model directory (DNABERT-2)
+      embeddings: false       # single-nucleotide model: also embedding distances
+      delta: false            # also the embedding delta vector (emb_delta)
       window: 128             # bp around the site (site at window // 2)
       batch_size: 256         # windows per forward pass
       batch_variants: 4096    # variants per work unit (Spark task input)
       device: auto            # auto | cpu | cuda (auto: cuda when torch sees a GPU)
       dtype: auto             # auto | float32 | bfloat16 (auto: bf16 on CUDA)
+      swapped: score          # score | reject: SNVs whose alt is the genome's base (scored reoriented)
 
 Writes ``<out>/score_variants/scores`` (dataset variant_scores). The summary counts variants by status
-(REF mismatches, indels, ... are reported and never scored). On Spark each task scores whole work units
+(REF mismatches, indels, ... are reported and never scored; swapped SNVs are scored in the genome's
+orientation and counted). On Spark each task scores whole work units
 with the model loaded once per Python worker (conf/gpu.yaml: a GPU pool).
-CLI: ``locusflow score_variants --fasta F --variants V --out ROOT``.
+CLI: ``locusflow score-variants --fasta F --variants V --out ROOT`` (alias ``score_variants``).
 """
 from __future__ import annotations
 
@@ -34,12 +41,19 @@ log = get_logger("dnalm")
 CONFIG = {
     "fasta": Key("file", None, "indexed FASTA (bgzip + .fai/.gzi or plain + .fai) of the variants' genome build"),
     "variants": Key("path", None, "table with chrom, pos, ref, alt (tsv, csv or parquet) [this run's sumstats]"),
-    "model": Key("path", None, "local model directory [the shipped GRCh37 chr20 model]"),
+    "region": Key("str", None, "chrom:start-end: in-silico mutagenesis of every SNV in it (instead of variants)"),
+    "model": Key("path", None, "local model directory [the shipped GRCh37 chr20 model]; with a tokenizer: a "
+                 "tokenised model"),
+    "trust_remote_code": Key("bool", False, "run code shipped in the model directory (explicit opt-in)"),
+    "embeddings": Key("bool", False, "single-nucleotide model: also embedding distances"),
+    "delta": Key("bool", False, "also the embedding delta vector e_alt - e_ref (emb_delta)"),
     "window": Key("int", 128, "window around the site (bp; site at window // 2)", min=2),
     "batch_size": Key("int", 256, "windows per forward pass", min=1),
     "batch_variants": Key("int", 4096, "variants per work unit", min=1),
     "device": Key("str", "auto", "auto | cpu | cuda"),
     "dtype": Key("str", "auto", "auto | float32 | bfloat16"),
+    "swapped": Key("str", "score", "an SNV whose alt is the genome's base: score it in the genome's orientation "
+                   "(status swapped) or reject it (ref_mismatch)", choices=("score", "reject")),
 }
 NEEDED = ("chrom", "pos", "ref", "alt")
 
@@ -102,31 +116,51 @@ def score_variants(variants: pd.DataFrame, opts: dict, *, engine: str = "local",
     DataFrame
     """
     from ..engine.runner import run_worklist
-    from .task import score_unit, work_units
+    from .task import ism_unit, region_units, score_unit, work_units
     o = {k: v.default for k, v in CONFIG.items()} | {k: v for k, v in opts.items() if v is not None}
     if o["fasta"] is None:
         raise InputError("score_variants.fasta", "the reference FASTA of the variants (a path)")
     kw = {"fasta": str(o["fasta"]), "model": str(o["model"]) if o["model"] else None, "window": int(o["window"]),
-          "batch_size": int(o["batch_size"]), "device": o["device"], "dtype": o["dtype"]}
-    units = work_units(variants, int(o["batch_variants"]))
-    return run_worklist(units, score_unit, "variant_scores", engine=engine, spark=spark, kwargs=kw, progress=progress)
+          "batch_size": int(o["batch_size"]), "device": o["device"], "dtype": o["dtype"], "swapped": o["swapped"],
+          "embeddings": bool(o["embeddings"]), "delta": bool(o["delta"]),
+          "trust_remote_code": bool(o["trust_remote_code"])}
+    if o["region"]:
+        units, kernel = region_units(o["region"], int(o["batch_variants"]) // 3 or 1), ism_unit
+    else:
+        units, kernel = work_units(variants, int(o["batch_variants"])), score_unit
+    return run_worklist(units, kernel, "variant_scores", engine=engine, spark=spark, kwargs=kw, progress=progress)
 
 
 def _variants_path(cfg):
-    return Path((cfg.get("score_variants") or {}).get("variants") or dataset_path(cfg, "sumstats"))
+    sec = cfg.get("score_variants") or {}
+    return None if sec.get("region") and not sec.get("variants") else Path(sec.get("variants") or
+                                                                             dataset_path(cfg, "sumstats"))
 
 
 def _run(ctx: Context) -> dict:
     opts = ctx.section("score_variants")
-    scores = score_variants(read_variants(_variants_path(ctx.cfg)), opts, **ctx.runner_kwargs())
+    if opts.get("region") and opts.get("variants"):
+        raise InputError("score_variants", "either variants or region (in-silico mutagenesis), not both",
+                         column="score_variants.region", value=opts["region"])
+    path = _variants_path(ctx.cfg)
+    variants = read_variants(path) if path is not None else None
+    scores = score_variants(variants, opts, **ctx.runner_kwargs())
     write_dataset(scores, ctx.path("variant_scores"), "variant_scores", mode="overwrite",
                   manifest={"options": {k: str(v) for k, v in opts.items()}})
     summary = {"variants": len(scores), **{f"status_{k}": int(v) for k, v in scores["status"].value_counts().items()}}
-    if summary.get("status_ref_mismatch"):
-        log.warning("score_variants: %d variants whose ref is not the FASTA's base were not scored",
-                    summary["status_ref_mismatch"])
+    scored = scores[["llr", "emb_l2"]].notna().any(axis=1)
+    summary["scored"] = int(scored.sum())
+    for status, why in (("ref_mismatch", "their ref is not the FASTA's base"),
+                        ("indel", "a single-nucleotide model's LLR is undefined for indels"),
+                        ("not_in_genome", "beyond the chromosome's end"), ("contig_absent", "not in the FASTA"),
+                        ("bad_allele", "alleles not A, C, G, T")):
+        n_not = int(((scores["status"] == status) & ~scored).sum())
+        if n_not:
+            summary[f"rejected_{status}"] = n_not
+            log.warning("score_variants: %d variants not scored: %s (status %s)", n_not, why, status)
     log.info("score_variants: %s", summary)
     return summary
 
 
-register(Stage("score_variants", _run, inputs=lambda cfg: [_variants_path(cfg)], config=CONFIG))
+register(Stage("score_variants", _run, inputs=lambda cfg: [p for p in [_variants_path(cfg)] if p is not None],
+               config=CONFIG))

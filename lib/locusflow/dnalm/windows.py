@@ -6,9 +6,12 @@ with the variant at index ``L // 2`` (odd ``L``: the centre, also on the reverse
 from the FASTA index (``chr`` prefix optional), so any species' genome works.
 
 Each variant is classed before scoring (column ``status``): ``ok`` (SNV whose ``ref`` is the genome's
-base), ``ref_mismatch`` (the genome carries ``alt``, or neither allele), ``not_in_genome`` (beyond the
-end of the chromosome), ``contig_absent``, ``indel`` (not a single-nucleotide substitution: not scored
-by a single-nucleotide masked LM), ``bad_allele`` (not one of A, C, G, T). Only ``ok`` rows are scored.
+base), ``swapped`` (the genome carries ``alt``: with ``swapped=True`` the variant is scored in the
+genome's orientation, ref and alt exchanged; else it is a ``ref_mismatch``), ``ref_mismatch`` (the
+genome carries neither allele), ``not_in_genome`` (beyond the end of the chromosome),
+``contig_absent``, ``indel`` (not a single-nucleotide substitution, its ``ref`` the genome's sequence:
+the LLR of a single-nucleotide masked LM is undefined for it; tokenised models score it by embedding
+distance and pseudo-log-likelihood), ``bad_allele`` (not one of A, C, G, T).
 
 References
 ----------
@@ -30,7 +33,7 @@ LUT = np.full(256, N_TOKEN, dtype=np.int64)
 for _i, _b in enumerate("ACGT"):
     LUT[ord(_b)] = LUT[ord(_b.lower())] = _i
 COMPLEMENT = np.array([3, 2, 1, 0, 4, 5], dtype=np.int64)   # A<->T, C<->G, N, MASK
-STATUSES = ("ok", "ref_mismatch", "not_in_genome", "contig_absent", "indel", "bad_allele")
+STATUSES = ("ok", "swapped", "ref_mismatch", "not_in_genome", "contig_absent", "indel", "bad_allele")
 
 
 def encode(seq) -> np.ndarray:
@@ -66,7 +69,7 @@ def reverse_complement(tokens: np.ndarray) -> np.ndarray:
     return COMPLEMENT[np.asarray(tokens)][..., ::-1]
 
 
-def variant_status(chrom, pos, ref, alt, genome: Genome) -> np.ndarray:
+def variant_status(chrom, pos, ref, alt, genome: Genome, *, swapped: bool = False) -> np.ndarray:
     """Status of each variant (module docstring), REF checked against ``genome``.
 
     Parameters
@@ -74,6 +77,8 @@ def variant_status(chrom, pos, ref, alt, genome: Genome) -> np.ndarray:
     chrom, pos, ref, alt : array-like
         Variants (1-based ``pos``; alleles upper case).
     genome : locusflow.io.fasta.Genome
+    swapped : bool
+        An SNV whose ``alt`` is the genome's base is ``swapped`` (else ``ref_mismatch``).
 
     Returns
     -------
@@ -87,8 +92,10 @@ def variant_status(chrom, pos, ref, alt, genome: Genome) -> np.ndarray:
     out = out.astype(object)
     snv = (pd.Series(ref).str.len().to_numpy() == 1) & (pd.Series(alt).str.len().to_numpy() == 1)
     acgt = pd.Series(ref).str.fullmatch("[ACGT]+").to_numpy() & pd.Series(alt).str.fullmatch("[ACGT]+").to_numpy()
+    if swapped:
+        out[snv & (cls == "genome_alt")] = "swapped"
     out[~acgt] = "bad_allele"
-    out[acgt & ~snv] = "indel"
+    out[acgt & ~snv & (cls == "genome_ref")] = "indel"
     return out
 
 

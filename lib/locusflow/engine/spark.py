@@ -41,9 +41,19 @@ def get_spark(conf: dict | None = None):
     Returns
     -------
     pyspark.sql.SparkSession
+
+    Raises
+    ------
+    ConfigError
+        When pyspark is not installed (it is the ``spark`` extra).
     """
     conf = dict(conf or {})
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        from ..errors import ConfigError
+        raise ConfigError("engine: spark needs pyspark, which is not installed: pip install 'locusflow[spark]' "
+                          "(or use engine: local / dask; on Databricks the runtime's pyspark is used)") from None
 
     active = SparkSession.getActiveSession()
     if active is not None and (conf.get("use_active_session", True)):

@@ -23,10 +23,11 @@ regenie step 2 (Mbatchou et al. 2021, Nat Genet 53:1097).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 @dataclass
@@ -41,6 +42,8 @@ class LinearModel:
     mask : (n, p) float, 1 where a sample is used by a missingness pattern
     pattern : (t,) pattern of each trait
     cm : (n, p * k) covariates masked to each pattern's samples, one (n, k) block per pattern
+    ycm : (n, t + p * k) y_star and cm side by side (C order), the one matrix a chunk multiplies
+    yt, maskt : ycm and mask transposed (C order): (c, n) @ (n, v) is BLAS's fast layout for few columns
     cinv : (p, k, k) inverses of C_p' C_p
     covar : (n, k) covariates with the intercept first
     n_obs : (t,) samples used per trait
@@ -55,6 +58,14 @@ class LinearModel:
     cinv: np.ndarray
     covar: np.ndarray
     n_obs: np.ndarray
+    ycm: np.ndarray | None = None
+    yt: np.ndarray | None = None
+    maskt: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.ycm is None:  # [Y* | C_p...] side by side, C-contiguous: one GEMM per chunk for all of it
+            self.ycm = np.ascontiguousarray(np.hstack([self.y_star, self.cm]))
+        self.yt, self.maskt = np.ascontiguousarray(self.ycm.T), np.ascontiguousarray(self.mask.T)
 
     @property
     def k(self) -> int:
@@ -143,11 +154,96 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
         miss = np.isnan(g)
         g0 = np.where(miss, 0.0, g)
     has_miss = miss.any(1)
-    v, t = g0.shape[0], model.y_star.shape[1]
+    gyc, sq = _moments(g0, model)
+    exact = _normal_equations(g0[has_miss], ~miss[has_miss], model) if has_miss.any() else None
+    return _statistics(gyc, sq, model, has_miss, exact)
+
+
+def linear_assoc_calls(calls, samples, model: LinearModel, *, block_bytes: int = 1 << 22) -> dict:
+    """`linear_assoc` from int8 calls, decoded straight into float64 blocks that stay in cache.
+
+    The calls are taken in blocks of variants whose float64 dosages fill ``block_bytes``: each block is
+    decoded (one table look-up per call pair) into one reused buffer and multiplied there (two GEMMs for
+    every trait), so no chunk-sized float64 matrix is ever written (fresh memory is slow to fault in, and
+    the block is still in cache for its second product).
+
+    Parameters
+    ----------
+    calls : (v, N, 2) int8 allele indices of every store sample, < 0 = missing (other ploidies: decoded
+        by `locusflow.io.genotypes.decode_dosages`), or an iterable of (first row, such an array) blocks
+        in order (`locusflow.io.genotypes.GenotypeStore.iter_calls`)
+    samples : (n,) store columns of the model's samples, in the model's order (None: all, in order)
+    model : LinearModel from `prepare_linear`
+    block_bytes : size of the float64 block buffer
+
+    Returns
+    -------
+    dict as `linear_assoc`
+
+    References
+    ----------
+    Frisch & Waugh (1933). Peer: plink2 ``--glm`` linear.
+    """
+    from ..io.genotypes import decode_dosages, pair_tables
+
+    blocks = [(0, calls)] if isinstance(calls, np.ndarray) else calls
+    cols = None if samples is None else np.asarray(samples)
+    n, table = model.yt.shape[1], pair_tables()[0]
+    gyc, sq, has_miss, exact = [], [], [], []
+    for _, c in blocks:  # loop over blocks of the store (Zarr chunks), then over cache-sized pieces
+        if c.ndim != 3 or c.shape[2] != 2 or c.dtype != np.int8:   # not diploid int8: the general decoder
+            g = decode_dosages(c, np.float64, samples=cols)
+            miss = np.isnan(g)
+            g[miss] = 0.0
+            gyc_b, sq_b = _moments(g, model)
+            gyc.append(gyc_b)
+            sq.append(sq_b)
+            has_miss.append(miss.any(1))
+            if has_miss[-1].any():
+                exact.append(_normal_equations(g[has_miss[-1]], ~miss[has_miss[-1]], model))
+            continue
+        pairs = np.ascontiguousarray(c).view("<u2")[..., 0]
+        step = int(np.clip(block_bytes // (8 * max(n, 1)), 16, max(len(pairs), 16)))
+        buf = _block_buffer(min(step, len(pairs)) * n).reshape(-1, n)
+        for lo in range(0, len(pairs), step):  # loop over cache-sized pieces of variants, not variants
+            pb = pairs[lo:lo + step] if cols is None else pairs[lo:lo + step][:, cols]
+            g = np.take(table, pb, out=buf[:len(pb)], mode="clip")    # missing calls decode to 0
+            gyc_b, sq_b = _moments(g, model)
+            gyc.append(gyc_b)
+            sq.append(sq_b)
+            hm = (np.bitwise_or.reduce(pb, axis=1) & 0x8080) != 0     # a byte < 0: an allele missing
+            has_miss.append(hm)
+            if hm.any():
+                exact.append(_normal_equations(g[hm], (pb[hm] & 0x8080) == 0, model))
+    cat = (lambda x: x[0] if len(x) == 1 else np.concatenate(x))  # noqa: E731
+    exact = tuple(np.concatenate(x) for x in zip(*exact)) if exact else None
+    return _statistics(cat(gyc), cat(sq), model, cat(has_miss), exact)
+
+
+_BUFFERS = threading.local()
+
+
+def _block_buffer(size: int) -> np.ndarray:
+    """A float64 buffer of ``size`` kept per thread: reused by every block (fresh memory is slow to fault in)."""
+    buf = getattr(_BUFFERS, "buf", None)
+    if buf is None or buf.size < size:
+        buf = _BUFFERS.buf = np.empty(size)
+    return buf[:size]
+
+
+def _moments(g0, model: LinearModel):
+    """g'y*_t and C_p'g (one GEMM for every trait and pattern) and sum g^2 per pattern, of a block."""
+    gyc = (model.yt @ g0.T).T                 # (c, n) @ (n, v): BLAS's fast layout for few columns
+    if model.maskt.shape[0] == 1 and model.mask.all():
+        return gyc, np.einsum("vn,vn->v", g0, g0)[:, None]
+    return gyc, (model.maskt @ np.square(g0).T).T
+
+
+def _statistics(gyc, sq, model: LinearModel, has_miss, exact) -> dict:
+    """beta, se, t, p from the chunk's moments (and the exact fits of its variants with missing calls)."""
+    v, t = gyc.shape[0], model.y_star.shape[1]
     k, p_ct = model.k, model.mask.shape[1]
-    gy = g0 @ model.y_star                                        # (v, t)
-    gc = (g0 @ model.cm).reshape(v, p_ct, k)                      # C_p' g, one GEMM for every pattern
-    sq = np.einsum("vn,vn->v", g0, g0)[:, None] if p_ct == 1 and model.mask.all() else (g0 * g0) @ model.mask
+    gy, gc = gyc[:, :t], gyc[:, t:].reshape(v, p_ct, k)
     ggp = sq - np.einsum("vpk,pkl,vpl->vp", gc, model.cinv, gc)
     gg = ggp[:, model.pattern]
     sum_g = gc[:, model.pattern, 0]                               # intercept column: sum of g over S_t
@@ -155,9 +251,8 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
         beta = gy / gg
         rss = model.yy[None, :] - beta * gy
     n_used = np.broadcast_to(model.n_obs[None, :].astype(np.float64), (v, t)).copy()
-    if has_miss.any():
-        b2, rss2, gg2, n2 = _normal_equations(g0[has_miss], ~miss[has_miss], model)
-        beta[has_miss], rss[has_miss], gg[has_miss], n_used[has_miss] = b2, rss2, gg2, n2
+    if exact is not None:
+        beta[has_miss], rss[has_miss], gg[has_miss], n_used[has_miss] = exact
     dof = n_used - k - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(rss / dof / gg)
@@ -165,7 +260,7 @@ def linear_assoc(dosage: np.ndarray, model: LinearModel, *, g0: np.ndarray | Non
     bad = ~(gg > 1e-8 * np.maximum(n_used, 1)) | (dof <= 0)
     for a in (beta, se, tstat):
         a[bad] = np.nan
-    p = 2 * stats.t.sf(np.abs(tstat), np.maximum(dof, 1))
+    p = 2 * special.stdtr(np.maximum(dof, 1), -np.abs(tstat))    # = stats.t.sf, without its checks
     return {"beta": beta, "se": se, "t": tstat, "p": p, "n": n_used, "sum_g": sum_g}
 
 

@@ -194,6 +194,113 @@ def store_pca(store, k: int = 10, *, samples=None, variant_index=None, chunk: in
     return out
 
 
+def prune_store(store, *, r2: float = 0.2, window: int = 50, min_maf: float = 0.0, samples=None,
+                chunk: int | None = None) -> np.ndarray:
+    """Store rows kept by LD pruning (and a minor-allele-frequency floor), chunk by chunk on dask threads.
+
+    Each chunk of consecutive variants (the store's Zarr chunk unless ``chunk``) is pruned by `ld_prune`
+    (pairs within ``window`` variants of each other and within the chunk); variants with minor allele
+    frequency below ``min_maf`` (and monomorphic ones) are dropped first.
+
+    Parameters
+    ----------
+    store : genotype store path
+    r2, window : `ld_prune` threshold and window (variants)
+    min_maf : minor allele frequency floor over the samples used
+    samples : store sample positions to use (default all)
+    chunk : variants per block
+
+    Returns
+    -------
+    (m,) int64 store rows kept, ascending
+
+    References
+    ----------
+    Peer: plink ``--indep-pairwise`` (window in variants, r^2 threshold) and ``--maf``.
+    """
+    import dask
+
+    from ..io.genotypes import GenotypeStore
+
+    g = GenotypeStore(store)
+    m = int(g.meta["n_variants"])
+    step = int(chunk or g.meta.get("variants_chunk", 1000))
+
+    def keep(lo):
+        d = GenotypeStore(store).dosages(lo, min(m, lo + step), samples=samples)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.nanmean(d, 1) / 2
+            ok = (np.minimum(f, 1 - f) >= min_maf) & (np.nanmax(d, 1, initial=-1) > np.nanmin(d, 1, initial=3))
+        rows = np.flatnonzero(ok)
+        return lo + rows[ld_prune(d[rows], r2=r2, window=window)] if len(rows) else rows
+    parts = dask.compute(*[dask.delayed(keep)(lo) for lo in range(0, m, step)], scheduler="threads")
+    return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+
+
+def read_rows(store, rows, samples=None, block: int = 2000) -> np.ndarray:
+    """float32 dosages of store rows in any order, read in blocks of nearby rows (never the whole span).
+
+    Parameters
+    ----------
+    store : GenotypeStore
+    rows : (m,) store rows
+    samples : store sample positions (default all)
+    block : rows per read
+
+    Returns
+    -------
+    (m, n) float32, NaN = missing, in the order of ``rows``
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.empty((len(rows), store.n_samples if samples is None else len(samples)), np.float32)
+    order = np.argsort(rows, kind="stable")
+    for s in range(0, len(order), block):  # blocks of the store in row order: each read stays local
+        o = order[s:s + block]
+        out[o] = store.dosages(index=rows[o], samples=samples)
+    return out
+
+
+def project_store(fit: PCA, fit_variants: pd.DataFrame, store, samples=None) -> tuple[np.ndarray, dict]:
+    """Scores of the samples of another genotype store on a fitted PCA, variants matched by id.
+
+    A fitted variant is found in ``store`` by its variant_id (chrom:pos:ref:alt) or, with ref and alt
+    swapped, by chrom:pos:alt:ref (its dosage then counts the fitted alt as 2 - g); one found in neither
+    contributes 0 (the reference frequency's mean), as plink2 ``--score`` with mean imputation does.
+
+    Parameters
+    ----------
+    fit : PCA from `store_pca`
+    fit_variants : variant_id of each row of ``fit.loadings_`` (same order), column ``variant_id``
+    store : the other store's path
+    samples : its sample positions to project (default all)
+
+    Returns
+    -------
+    (scores (n, k), report {"variants_matched", "variants_swapped", "variants_missing"})
+
+    References
+    ----------
+    Patterson, Price & Reich (2006); plink2 ``--score`` (variance-standardised, mean-imputed).
+    """
+    from ..io.genotypes import GenotypeStore
+
+    other = GenotypeStore(store)
+    ids = pd.Index(other.variants["variant_id"].astype(str))
+    want = fit_variants["variant_id"].astype(str)
+    parts = want.str.split(":", n=3, expand=True)
+    swapped = parts[0] + ":" + parts[1] + ":" + parts[3] + ":" + parts[2]
+    row, srow = ids.get_indexer(want), ids.get_indexer(swapped)
+    flip = (row < 0) & (srow >= 0)
+    use = np.where(row >= 0, row, srow)
+    n = other.n_samples if samples is None else len(samples)
+    d = np.full((len(want), n), np.nan, np.float32)
+    found = np.flatnonzero(use >= 0)
+    d[found] = read_rows(other, other.variants["store_index"].to_numpy()[use[found]], samples)
+    d[flip] = 2 - d[flip]
+    return fit.project(d), {"variants_matched": int((row >= 0).sum()), "variants_swapped": int(flip.sum()),
+                            "variants_missing": int((use < 0).sum())}
+
+
 def population_separation(scores: np.ndarray, labels) -> pd.DataFrame:
     """Nearest-centroid accuracy and between/within variance ratio of labelled samples in PC space.
 

@@ -8,14 +8,17 @@ shards the chunks with `run_worklist` (local, dask or spark).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import numcodecs
 import numpy as np
 import pandas as pd
 
 from ..logs import get_logger
 from ..engine.runner import run_worklist
-from ..io.genotypes import GenotypeStore
-from .linear import LinearModel, linear_assoc, prepare_linear
+from ..io.genotypes import GenotypeStore, decode_dosages
+from ..ld.matrix import open_store
+from .linear import LinearModel, linear_assoc_calls, prepare_linear
 from .logistic import logistic_assoc
 from .phenotypes import GwasSamples, align_samples, read_table
 
@@ -31,15 +34,17 @@ class GwasModel:
     quantitative: list
     binary: list
     firth_fallback: bool = True
+    n_store: int | None = None
 
 
-def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel:
+def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True, n_store: int | None = None) -> GwasModel:
     """Project covariates out of the quantitative traits once (`prepare_linear`).
 
     Parameters
     ----------
     samples : GwasSamples from `align_samples`
     firth_fallback : Firth regression where plain logistic fails
+    n_store : samples in the store (when all are analysed, in order, chunks are used without a gather)
 
     Returns
     -------
@@ -52,78 +57,119 @@ def prepare_gwas(samples: GwasSamples, firth_fallback: bool = True) -> GwasModel
     q = [j for j, b in enumerate(samples.binary) if not b]
     b = [j for j, x in enumerate(samples.binary) if x]
     lin = prepare_linear(samples.pheno[:, q], samples.covar) if q else None
-    return GwasModel(samples=samples, linear=lin, quantitative=q, binary=b, firth_fallback=firth_fallback)
+    return GwasModel(samples=samples, linear=lin, quantitative=q, binary=b, firth_fallback=firth_fallback,
+                     n_store=n_store)
 
 
 MODELS = ["linear", "logistic", "firth"]
+VARIANT_COLUMNS = ("variant_id", "chrom", "pos", "ref", "alt", "rsid")
 
 
-def _labels(values) -> pd.Categorical:
-    """Strings as a categorical (one str per distinct value): cheap to repeat per trait and to conform."""
-    values = np.asarray(values, dtype=object)
-    cats, codes = np.unique(values.astype(str), return_inverse=True)
-    return pd.Categorical.from_codes(codes.ravel(), categories=cats)
-
-
-def _frame(cols: dict, traits, which: list, res: dict, af: np.ndarray, model) -> pd.DataFrame:
-    """Rows for traits ``which`` (trait-major): res arrays are (v, len(which)), cols are per variant."""
-    v, t = af.shape
-    rep = lambda a: pd.Categorical.from_codes(np.tile(a.codes, t), a.categories)  # noqa: E731
-    flat = lambda a: np.asarray(a, dtype=np.float64).T.ravel()  # noqa: E731
-    return pd.DataFrame({
-        "trait": pd.Categorical.from_codes(np.repeat(np.asarray(which, np.int32), v), traits),
-        **{k: (np.tile(a, t) if k == "pos" else rep(a)) for k, a in cols.items() if k != "_build"},
-        "z": flat(res.get("t", res.get("z"))), "beta": flat(res["beta"]), "se": flat(res["se"]),
-        "p": flat(res["p"]), "n": flat(res["n"]), "af": flat(af), "info": np.full(v * t, np.nan),
-        "genome_build": rep(cols["_build"]),
-        "model": pd.Categorical.from_codes(np.broadcast_to(np.asarray(model, np.int8).T, (t, v)).ravel(), MODELS)})
-
-
-def gwas_assoc(dosage: np.ndarray, variants: pd.DataFrame, gm: GwasModel) -> pd.DataFrame:
-    """Association of a chunk of variants (dosages over the model's samples) with every trait.
+def gwas_chunk(calls, gm: GwasModel, *, start: int = 0) -> pd.DataFrame:
+    """Association numbers of a chunk of store variants with every trait.
 
     Parameters
     ----------
-    dosage : (v, n) alt dosages over ``gm.samples.store_index``, NaN = missing
-    variants : the chunk's rows of the store's variants table
+    calls : (v, N, ploidy) int8 allele indices of every store sample (< 0 = missing), or an iterable of
+        (first store row, such an array) blocks covering the chunk in order (`GenotypeStore.iter_calls`:
+        each block is used before the next is read); the model's samples are columns
+        ``gm.samples.store_index``
     gm : GwasModel from `prepare_gwas`
+    start : store row of the chunk's first variant
 
     Returns
     -------
-    pandas.DataFrame (schema ``gwas_assoc``), trait by trait
+    pandas.DataFrame (schema ``gwas_chunk``), trait by trait: trait_index, store_index, z, beta, se, p,
+    n, af, model
 
     References
     ----------
     Peer: plink2 ``--glm`` (hide-covar, firth-fallback).
     """
     s = gm.samples
-    g0 = np.array(dosage, dtype=np.float64)
-    miss = np.isnan(g0)
-    g0[miss] = 0.0
-    obs = ~miss
-    af = np.full((len(variants), len(s.traits)), np.nan)
+    blocks = [(start, calls)] if isinstance(calls, np.ndarray) else calls
+    if gm.binary:  # logistic fits need the whole chunk's dosages: keep the blocks
+        blocks = [(lo, np.array(c)) for lo, c in blocks]
+    everyone = len(s.store_index) == gm.n_store and bool((np.diff(s.store_index) == 1).all())
+    r = linear_assoc_calls(blocks, None if everyone else s.store_index, gm.linear) if gm.linear else None
     if gm.binary:
+        dos = [decode_dosages(c, np.float64, samples=s.store_index) for _, c in blocks]
+        dosage = dos[0] if len(dos) == 1 else np.concatenate(dos)
+    v = len(r["beta"]) if r is not None else len(dosage)
+    nt = len(s.traits)
+    out = {k: np.full((nt, v), np.nan) for k in ("z", "beta", "se", "p", "n", "af")}
+    model = np.zeros((nt, v), np.int8)
+    if r is not None:
+        q = gm.quantitative
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["af"][q] = (r["sum_g"] / (2.0 * r["n"])).T
+        for k in ("beta", "se", "p", "n"):
+            out[k][q] = r[k].T
+        out["z"][q] = r["t"].T
+    if gm.binary:
+        obs = ~np.isnan(dosage)
         used = ~np.isnan(s.pheno[:, gm.binary])
         with np.errstate(invalid="ignore", divide="ignore"):
-            af[:, gm.binary] = (g0 @ used) / (2.0 * (obs.astype(np.float64) @ used))
-    cols = {c: _labels(variants[c].to_numpy()) for c in ("variant_id", "chrom", "ref", "alt", "rsid")}
-    cols["pos"] = variants["pos"].to_numpy()
-    cols = {k: cols[k] for k in ("variant_id", "chrom", "pos", "ref", "alt", "rsid")}
-    cols["_build"] = _labels(variants["genome_build"].to_numpy())
-    out = []
-    if gm.linear is not None:
-        r = linear_assoc(dosage, gm.linear, g0=g0, miss=miss)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            af[:, gm.quantitative] = r.pop("sum_g") / (2.0 * r["n"])
-        out.append(_frame(cols, s.traits, gm.quantitative, r, af[:, gm.quantitative], 0))
-    for j in gm.binary:  # loop over binary traits: each is one batched IRLS over the chunk
-        r = logistic_assoc(dosage, s.pheno[:, j], s.covar, firth_fallback=gm.firth_fallback)
-        r = {k: a[:, None] for k, a in r.items()}
-        out.append(_frame(cols, s.traits, [j], r, af[:, [j]], np.where(r["firth"], 2, 1)))
-    res = pd.concat(out, ignore_index=True)
-    if gm.linear is not None and gm.binary:  # trait order of the phenotype table
-        res = res.iloc[np.argsort(res["trait"].cat.codes.to_numpy(), kind="stable")].reset_index(drop=True)
-    return res
+            out["af"][gm.binary] = ((np.where(obs, dosage, 0.0) @ used) / (2.0 * (obs.astype(np.float64) @ used))).T
+        for j in gm.binary:  # loop over binary traits: each is one batched IRLS over the chunk
+            r = logistic_assoc(dosage, s.pheno[:, j], s.covar, firth_fallback=gm.firth_fallback)
+            for k in ("z", "beta", "se", "p", "n"):
+                out[k][j] = r[k]
+            model[j] = np.where(r["firth"], 2, 1)
+    return pd.DataFrame({"trait_index": np.repeat(np.arange(nt, dtype=np.int32), v),
+                         "store_index": np.tile(np.arange(start, start + v, dtype=np.int64), nt),
+                         **{k: a.ravel() for k, a in out.items()}, "model": model.ravel()}, copy=False)
+
+
+def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
+    """Dataset gwas_assoc from `gwas_chunk` rows: the variant columns taken from the store's variants table.
+
+    Columns of few distinct strings are categoricals (Arrow dictionary-encodes the table's column once;
+    rows get codes); variant_id and rsid are Arrow strings taken by row.
+
+    Parameters
+    ----------
+    chunks : frame of schema gwas_chunk
+    store : genotype store path (its ``variants.parquet``)
+    traits : trait names, by trait_index
+
+    Returns
+    -------
+    pandas.DataFrame (schema gwas_assoc)
+
+    References
+    ----------
+    Peer: plink2 ``--glm`` output columns (CHROM POS ID REF ALT ... BETA SE T_STAT P).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..io.dataset import read_arrow
+
+    tab = read_arrow(Path(store) / "variants.parquet", "variants", columns=["store_index", *VARIANT_COLUMNS,
+                     "genome_build"], dictionary=("ref", "alt", "genome_build")).unify_dictionaries().combine_chunks()
+    row = np.empty(len(tab), np.int64)
+    row[tab["store_index"].to_numpy()] = np.arange(len(tab))
+    idx = row[chunks["store_index"].to_numpy()]
+
+    take = pa.array(idx)
+
+    def column(name):
+        if name in ("variant_id", "rsid"):  # (nearly) one string per variant: Arrow strings, taken per row
+            return pd.array(pc.take(tab[name], take), dtype=pd.StringDtype("pyarrow"))
+        col = tab[name].chunk(0)                          # few distinct values: categorical
+        enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+        cats = pd.Index(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        return pd.Categorical.from_codes(enc.indices.to_numpy(zero_copy_only=False)[idx], categories=cats)
+
+    out = {"trait": pd.Categorical.from_codes(chunks["trait_index"].to_numpy(), categories=list(traits))}
+    for c in VARIANT_COLUMNS:
+        out[c] = tab[c].to_numpy()[idx] if c == "pos" else column(c)
+    out.update({k: chunks[k].to_numpy() for k in ("z", "beta", "se", "p", "n", "af")})
+    out["info"] = np.full(len(idx), np.nan)
+    out["genome_build"] = column("genome_build")
+    out["model"] = pd.Categorical.from_codes(chunks["model"].to_numpy(), MODELS)
+    return pd.DataFrame(out, copy=False)       # the columns are this function's own arrays
 
 
 def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
@@ -137,17 +183,14 @@ def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame (schema gwas_assoc)
+    pandas.DataFrame (schema gwas_chunk)
 
     References
     ----------
     Peer: plink2 ``--glm``.
     """
-    g = GenotypeStore(store)
-    idx = model.samples.store_index
-    everyone = len(idx) == g.n_samples and bool((idx == np.arange(len(idx))).all())
-    d = g.dosages(unit["start"], unit["stop"], samples=None if everyone else idx)
-    return gwas_assoc(d, g.variant_rows(unit["start"], unit["stop"]), model)
+    numcodecs.blosc.use_threads = False  # one thread per task (engines parallelise over tasks)
+    return gwas_chunk(open_store(store).iter_calls(unit["start"], unit["stop"]), model, start=int(unit["start"]))
 
 
 def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="auto",
@@ -162,7 +205,8 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     traits, covariates : columns to use (default: all)
     binary : "auto", True, False or a list of binary trait names
     engine : local, dask or spark
-    chunk : variants per work unit (default: up to 8 Zarr chunks, at most ~2.5e7 dosages per unit)
+    chunk : variants per work unit (default: up to 32 Zarr chunks and 4e8 genotypes per unit; with binary
+        traits up to 8 and 2.5e7)
 
     Returns
     -------
@@ -176,13 +220,12 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     ph = read_table(pheno, missing_code=-9, columns=traits)
     cv = None if covar is None else read_table(covar, columns=covariates)
     s = align_samples(g.samples, ph, cv, pheno_path=pheno, covar_path=covar, binary=binary)
-    gm = prepare_gwas(s, firth_fallback=firth_fallback)
-    if chunk is None:  # several Zarr chunks per unit while a unit's float64 dosages stay under ~200 MB
-        base = int(g.meta.get("variants_chunk", 1000))
-        chunk = base * int(np.clip(2.5e7 // (max(1, len(s.store_index)) * base), 1, 8))
-    res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_assoc", engine=engine, spark=spark,
+    gm = prepare_gwas(s, firth_fallback=firth_fallback, n_store=g.n_samples)
+    if chunk is None:
+        # several Zarr chunks per unit: linear traits stream the chunks (memory is the unit's results),
+        # logistic ones hold the unit's float64 dosages (kept under ~200 MB)
+        base, n = int(g.meta.get("variants_chunk", 1000)), max(1, len(s.store_index))
+        chunk = base * int(np.clip((2.5e7 if gm.binary else 4e8) // (n * base), 1, 8 if gm.binary else 32))
+    res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_chunk", engine=engine, spark=spark,
                        kwargs={"store": str(g.path), "model": gm}, progress=progress)
-    for c in res.columns:  # chunks hand over categoricals (cheap to build and conform); one dtype on every engine
-        if isinstance(res[c].dtype, pd.CategoricalDtype):
-            res[c] = np.asarray(res[c].astype(object))
-    return res, s.report
+    return annotate(res, g.path, s.traits), s.report

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..io.dataset import read_dataset
 from ..layout import dataset_path
 from ..ld.matrix import read_block_ld, read_ld_index
@@ -28,6 +29,8 @@ DATASETS = {  # name -> (dataset of locusflow.layout, schema)
     "finemap_cs": ("finemap_cs", "finemap_cs"),
     "finemap_blocks": ("finemap_blocks", "finemap_block"),
     "focus": ("focus_results", "focus_results"),
+    "variant_scores": ("variant_scores", "variant_scores"),      # score_variants stage (DNA-LM LLRs, embeddings)
+    "gpnxld": ("gpnxld_scores", "gpnxld"),                      # gpnxld stage
 }
 
 
@@ -45,7 +48,7 @@ class RunResults:
     paths: dict | None = None
 
     def __post_init__(self):
-        self.root = Path(self.root)
+        self.root = storage.as_path(self.root)
         if self.build is None:
             s = self.table("sumstats")
             self.build = str(s["genome_build"].iloc[0]) if s is not None and len(s) else "GRCh37"
@@ -61,7 +64,13 @@ class RunResults:
         return self.path("ld_matrices")
 
     def has(self, name: str) -> bool:
-        """Whether dataset ``name`` was written (its ``_SUCCESS`` marker exists)."""
+        """Whether dataset ``name`` was written (its ``_SUCCESS`` marker exists) and this installation knows
+        it (its stage in :data:`locusflow.layout.STAGES`, its schema in ``schemas/``)."""
+        from ..layout import DATASETS as STAGE_DATASETS
+        from ..schema import available
+        ds, schema = DATASETS.get(name, (name, name))
+        if ds not in STAGE_DATASETS or schema not in available():
+            return False
         return (self.path(name) / "_SUCCESS").exists()
 
     @functools.cache
@@ -74,6 +83,54 @@ class RunResults:
             if isinstance(df[c].dtype, pd.CategoricalDtype):
                 df[c] = df[c].astype(str)
         return df
+
+    @functools.cache
+    def dnalm(self) -> pd.DataFrame | None:
+        """DNA-LM scores of the GWAS variants, or None when the run has neither scores nor GPNxLD.
+
+        Returns
+        -------
+        DataFrame or None
+            Indexed by the sumstats' variant_id: ``llr`` (variant_scores, natural log, in the genome's
+            orientation: log P(alt) - log P(ref) of the FASTA's ref; a score stored under the swapped id
+            ``chrom:pos:alt:ref`` is matched too) and ``gpnxld`` (gpnxld dataset, sum_k r_jk^2 a_k), NaN where a
+            variant has none; only the columns whose dataset exists.
+        """
+        g = self.table("sumstats")
+        if g is None or not (self.has("variant_scores") or self.has("gpnxld")):
+            return None
+        ids = g["variant_id"]
+        swapped = g["chrom"].astype(str) + ":" + g["pos"].astype(str) + ":" + g["alt"] + ":" + g["ref"]
+        out = pd.DataFrame(index=pd.Index(ids.to_numpy(), name="variant_id"))
+        if self.has("variant_scores"):
+            sc = self.table("variant_scores")
+            sc = sc[sc["llr"].notna()].drop_duplicates("variant_id").set_index("variant_id")["llr"].astype(float)
+            out["llr"] = sc.reindex(ids).fillna(sc.reindex(swapped)).to_numpy()
+        if self.has("gpnxld"):
+            gx = self.table("gpnxld").drop_duplicates("variant_id").set_index("variant_id")["gpnxld"].astype(float)
+            out["gpnxld"] = gx.reindex(ids).to_numpy()
+        return out
+
+    @functools.cache
+    def embeddings(self) -> tuple[pd.DataFrame, np.ndarray] | None:
+        """DNA-LM variant embeddings (``emb_delta`` of variant_scores: mean over strands of e_alt - e_ref), or
+        None when the run has none.
+
+        Returns
+        -------
+        (DataFrame, ndarray) or None
+            The scored rows (variant_id, chrom, pos, llr) and their vectors, one row each (n, d).
+        """
+        if not self.has("variant_scores"):
+            return None
+        sc = self.table("variant_scores")
+        if "emb_delta" not in sc:
+            return None
+        sc = sc[sc["emb_delta"].map(lambda v: v is not None and len(v) > 0)].reset_index(drop=True)
+        if not len(sc):
+            return None
+        x = np.stack(sc["emb_delta"].map(lambda v: np.asarray(v, dtype=float)).to_numpy())
+        return sc.drop(columns=["emb_delta"]), x
 
     @functools.cache
     def twas_genes(self) -> pd.DataFrame | None:

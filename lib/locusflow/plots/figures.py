@@ -1,4 +1,5 @@
-"""All figures of a run: GWAS and TWAS Manhattan and QQ plots, a locus plot per top locus, FOCUS figures.
+"""All figures of a run: GWAS and TWAS Manhattan and QQ plots, a locus plot per top locus (with DNA-LM tracks
+when the run has scores), the DNA-LM embedding projection when present, FOCUS figures.
 
 :func:`top_loci` picks loci by greedy positional clumping of GWAS p-values (smallest p first, +-``flank``
 bp around each lead, p < ``p_threshold``); :func:`plot_run` draws everything into ``<out>/plots`` and
@@ -13,6 +14,7 @@ import pandas as pd
 from ..schema import load
 from .common import genomic_control, save_figure
 from .diagnostics import ld_diagnostic
+from .embedding import embedding_figure, embedding_points
 from .focus import focus_figures
 from .locus import locus_data, locus_figure
 from .manhattan import lead_points, manhattan, qq
@@ -116,6 +118,10 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
     if fm is not None and fm["ld_z_std_diff"].notna().any():
         rows += _rows(save_figure(ld_diagnostic(fm), out / "ld_diagnostic", formats), root, kind="ld_diagnostic",
                       name="ld_diagnostic", title="z vs LD consistency of fine-mapped SNPs (red: flagged)")
+    emb = embedding_points(run)
+    if emb is not None:
+        rows += _rows(save_figure(embedding_figure(emb), out / "embedding", formats), root, kind="embedding",
+                      name="embedding", title=f"DNA-LM variant embeddings, PCA ({len(emb['points']):,} of {emb['n']:,} variants)")
     for p in focus_figures(run, out / "focus", formats):
         rows += _rows([p], root, kind="focus", name=Path(p).stem, title=f"FOCUS {Path(p).stem}",
                       chrom=Path(p).stem.split("_")[0])

@@ -4,38 +4,10 @@ GRCh37 runs use GENCODE v18 protein-coding genes (GRCh37 coordinates), GRCh38 ru
 """
 from __future__ import annotations
 
-import functools
-from importlib import resources
-
 import numpy as np
 import pandas as pd
 
-GENE_MAPS = {"GRCh37": "gencode_v18_grch37_protein_coding.tsv.gz", "GRCh38": "gencode_map_v38.tsv.gz"}
-
-
-@functools.lru_cache(maxsize=4)
-def gene_map(build: str = "GRCh37") -> pd.DataFrame:
-    """Bundled gene map of ``build`` (GRCh37 / hg19 or GRCh38 / hg38): chrom, start, stop, gene_name, strand.
-
-    Parameters
-    ----------
-    build : str
-        Genome build of the run (``genome_build`` of the config).
-
-    Returns
-    -------
-    DataFrame
-        One row per gene; ``strand`` is "+", "-" or "" when the map has none.
-    """
-    key = {"hg19": "GRCh37", "37": "GRCh37", "hg38": "GRCh38", "38": "GRCh38"}.get(str(build), str(build))
-    if key not in GENE_MAPS:
-        raise ValueError(f"no bundled gene map for genome build {build!r}; known: {list(GENE_MAPS)}")
-    ref = resources.files("locusflow.data").joinpath("gencode", GENE_MAPS[key])
-    with resources.as_file(ref) as path:
-        g = pd.read_csv(path, sep="\t", dtype={"chrom": str})
-    if "strand" not in g:
-        g["strand"] = ""
-    return g[["chrom", "start", "stop", "gene_name", "strand"]].reset_index(drop=True)
+from ..io.gene_map import gene_map
 
 
 def genes_in_region(chrom, start: int, stop: int, build: str = "GRCh37") -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Locus plots: association, LD, fine-mapping and genes of one region on a shared x axis (LocusZoom-like).
 
 Panels, top to bottom (each only when its data exist): GWAS -log10 p coloured by r^2 with the lead SNP
-(LD stage's stored block matrix); SNP PIPs coloured by credible set (finemap stage); FOCUS gene PIPs
+(LD stage's stored block matrix); SNP PIPs coloured by credible set (finemap stage); DNA-LM LLRs
+(score_variants stage) and GPNxLD (gpnxld stage), credible-set SNPs in their set's colour; FOCUS gene PIPs
 (focus stage); genes (bundled GENCODE map of the run's genome build).
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
     Returns
     -------
     dict
-        ``snps`` (variant_id, pos, p, label, r2, pip, cs), ``lead`` (variant_id or None), ``genes``
+        ``snps`` (variant_id, pos, p, label, r2, pip, cs; llr and gpnxld when the run has DNA-LM scores), ``lead`` (variant_id or None), ``genes``
         (chrom, start, stop, gene_name, strand), ``focus`` (gene_name, start, stop, pip, in_cred_set) and
         the region.
     """
@@ -49,6 +50,9 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
         fm = fm[(fm["chrom"] == chrom) & (fm["pos"] >= start) & (fm["pos"] <= stop)]
         fm = fm.drop_duplicates("variant_id")[["variant_id", "pip", "cs"]]
         snps = snps.merge(fm, on="variant_id", how="left")
+    dl = run.dnalm()
+    if dl is not None:
+        snps = snps.join(dl, on="variant_id")
     if lead is None and len(snps):
         lead = str(snps.loc[snps["p"].idxmin(), "variant_id"])
     snps["r2"] = run.ld_r2_to(lead, snps["variant_id"]).to_numpy() if lead else np.nan
@@ -112,6 +116,30 @@ def _pips(ax, snps):
     ax.set_ylabel("SNP PIP")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, title="credible set",
               title_fontsize=7)
+
+
+def _score(ax, snps, col, lead, ylabel, note):
+    """A DNA-LM track: one point per scored SNP, credible-set SNPs in their set's colour, the lead as a diamond."""
+    y = snps[col].to_numpy(float)
+    ok = np.isfinite(y)
+    cs = snps["cs"].fillna("") if "cs" in snps else pd.Series("", index=snps.index)
+    ax.scatter(snps["pos"][ok & (cs == "")] / 1e6, y[ok & (cs == "")], s=9, color="#8c8c8c", linewidths=0,
+               label="SNP")
+    for i, name in enumerate(sorted(c for c in cs.unique() if c)):
+        m = ok & (cs == name).to_numpy()
+        ax.scatter(snps["pos"][m] / 1e6, y[m], s=24, color=CS_COLOURS[i % len(CS_COLOURS)], edgecolor="black",
+                   lw=0.4, label=f"CS {name.rsplit(':', 1)[-1]}")
+    if lead is not None and ok[(snps["variant_id"] == lead).to_numpy()].any():
+        r = snps[snps["variant_id"] == lead].iloc[0]
+        ax.scatter([r["pos"] / 1e6], [r[col]], marker="D", s=50, color="#7b2d8e", edgecolor="black", zorder=5,
+                   label="lead SNP")
+    if col == "llr":
+        ax.axhline(0, color="#888888", lw=0.6)
+        lim = max(float(np.nanmax(np.abs(y[ok]))) if ok.any() else 1.0, 1.0) * 1.1
+        ax.set_ylim(-lim, lim)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, title_fontsize=7,
+              title=f"{int(ok.sum()):,} of {len(snps):,} SNPs\n{note}", alignment="left")
 
 
 def _focus(ax, focus, start, stop):
@@ -200,11 +228,14 @@ def locus_figure(data: dict, *, title: str = "", y: str = "logp"):
     panels = ["assoc"]
     if "pip" in snps and snps["pip"].notna().any():
         panels.append("pip")
+    for col in ("llr", "gpnxld"):
+        if col in snps and snps[col].notna().any():
+            panels.append(col)
     if focus is not None and len(focus):
         panels.append("focus")
     panels.append("genes")
     n_gene_rows = gene_rows(genes, data["start"], data["stop"]).max() + 1 if len(genes) else 1
-    heights = {"assoc": 3.0, "pip": 1.4, "focus": 1.2, "genes": 0.35 + 0.38 * n_gene_rows}
+    heights = {"assoc": 3.0, "pip": 1.4, "llr": 1.4, "gpnxld": 1.2, "focus": 1.2, "genes": 0.35 + 0.38 * n_gene_rows}
     fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(9, sum(heights[p] for p in panels) + 0.8),
                              gridspec_kw={"height_ratios": [heights[p] for p in panels]})
     axes = np.atleast_1d(axes)
@@ -213,6 +244,11 @@ def locus_figure(data: dict, *, title: str = "", y: str = "logp"):
             _assoc(ax, snps, data["lead"], y)
         elif name == "pip":
             _pips(ax, snps)
+        elif name == "llr":
+            _score(ax, snps, "llr", data["lead"], "DNA-LM LLR\n(nats)", "scored; LLR < 0:\nalt less likely than ref")
+        elif name == "gpnxld":
+            _score(ax, snps, "gpnxld", data["lead"], "GPNxLD\n" + r"($\sum_k r^2_{jk} a_k$)",
+                   "with GPNxLD (LD-weighted\nsum of the block's scores)")
         elif name == "focus":
             _focus(ax, focus, data["start"], data["stop"])
         else:

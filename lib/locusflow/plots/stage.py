@@ -11,6 +11,7 @@ Config section ``plots``::
 from __future__ import annotations
 
 from ..config_schema import Key
+from ..storage import local_dir
 from ..pipeline import Context, Stage, register
 
 CONFIG = {
@@ -20,7 +21,8 @@ CONFIG = {
     "flank": Key("int", 500_000, "bp either side of a locus' lead SNP", min=1),
     "max_loci": Key("int", 20, "most locus plots", min=0),
 }
-UPSTREAM = ("sumstats", "ld_matrices", "twas_results", "twas_weights", "finemap_snp", "finemap_cs", "focus_results")
+UPSTREAM = ("sumstats", "ld_matrices", "twas_results", "twas_weights", "finemap_snp", "finemap_cs", "focus_results",
+            "variant_scores", "gpnxld_scores")
 
 
 def upstream(cfg) -> list:
@@ -37,7 +39,8 @@ def upstream(cfg) -> list:
         Paths of the :data:`UPSTREAM` datasets that exist, in that order (the plots stage's inputs).
     """
     from ..layout import dataset_path
-    return [p for p in (dataset_path(cfg, d) for d in UPSTREAM) if p.exists()]
+    from ..layout import DATASETS
+    return [p for p in (dataset_path(cfg, d) for d in UPSTREAM if d in DATASETS) if p.exists()]
 
 
 def _run(ctx: Context) -> dict:
@@ -45,12 +48,13 @@ def _run(ctx: Context) -> dict:
     from .figures import plot_run, write_index
     sec = {k: v.default for k, v in CONFIG.items()} | ctx.section("plots")
     run = RunResults(ctx.out, build=ctx.cfg.get("genome_build"), paths=ctx.cfg.get("paths"))
-    out = ctx.path("plot_index").parent
-    idx = plot_run(run, out, formats=tuple(sec["formats"]), p_threshold=float(sec["p_threshold"]),
-                   flank=int(sec["flank"]), max_loci=int(sec["max_loci"]))
-    write_index(idx, out)
+    dest = ctx.path("plot_index").parent
+    with local_dir(dest) as out:        # figures are files: drawn locally, uploaded whole to an object store
+        idx = plot_run(run, out, formats=tuple(sec["formats"]), p_threshold=float(sec["p_threshold"]),
+                       flank=int(sec["flank"]), max_loci=int(sec["max_loci"]))
+        write_index(idx, out)
     kinds = idx.drop_duplicates("name")["kind"].value_counts().to_dict() if len(idx) else {}
     return {"figures": int(idx["name"].nunique()) if len(idx) else 0, "files": len(idx), "by_kind": kinds}
 
 
-register(Stage("plots", _run, inputs=upstream, config=CONFIG))
+register(Stage("plots", _run, inputs=upstream, config=CONFIG, reads=UPSTREAM))

@@ -4,7 +4,8 @@
 format         file(s)                                    layout (reference)
 =============  =========================================  ==============================================
 metaxcan       twas/<tissue>.csv                          MetaXcan SPrediXcan.py output CSV columns
-finemap        finemap/<block>.snp (.config)              FINEMAP 1.4 output tables (space-separated)
+finemap        finemap/<block>.z .ld master .snp          FINEMAP 1.4 input files and output tables
+               (.config .cred<k> or .cred)                (:mod:`locusflow.report.finemap_export`)
 susie          finemap/susie_vars.tsv, susie_cs.tsv       susieR ``summary(fit)$vars`` / ``$cs``
 pyfocus        focus/focus.tsv                            pyfocus ``focus finemap`` TSV (the stage's own)
 ldsc           sumstats/sumstats.ldsc.sumstats.gz         LDSC munge_sumstats.py SNP A1 A2 Z N (+CHR BP)
@@ -25,14 +26,11 @@ import pandas as pd
 from ..errors import InputError
 from ..ld.matrix import read_block_ld, read_ld_index
 from ..plots.data import RunResults
+from .finemap_export import export_finemap_tables, safe_name
 
 FORMATS = ("metaxcan", "finemap", "susie", "pyfocus", "ldsc", "gwas_ssf", "ld")
 METAXCAN_COLUMNS = ["gene", "gene_name", "zscore", "effect_size", "pvalue", "var_g", "pred_perf_r2",
                     "pred_perf_pval", "pred_perf_qval", "n_snps_used", "n_snps_in_cov", "n_snps_in_model"]
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in str(name))
 
 
 def export_metaxcan(run: RunResults, to: Path) -> list[Path]:
@@ -60,77 +58,64 @@ def export_metaxcan(run: RunResults, to: Path) -> list[Path]:
     t = run.table("twas")
     out = []
     for tissue, g in t.groupby("tissue"):
-        p = to / "twas" / f"{_safe(tissue)}.csv"
+        p = to / "twas" / f"{safe_name(tissue)}.csv"
         p.parent.mkdir(parents=True, exist_ok=True)
-        g.sort_values("pvalue")[METAXCAN_COLUMNS].to_csv(p, index=False, na_rep="NA")
+        g = g.sort_values("pvalue")[METAXCAN_COLUMNS]
+        g = g.astype({c: "Int64" for c in ("n_snps_used", "n_snps_in_cov", "n_snps_in_model")})   # counts, as MetaXcan
+        g.to_csv(p, index=False, na_rep="NA")
         out.append(p)
     return out
 
 
+def _finemap_datasets(run: RunResults):
+    cfg = None
+    if run.has("finemap_config"):
+        from ..io.dataset import read_dataset
+        from ..finemap.tables import config_schema
+        cfg = read_dataset(run.path("finemap_config"), config_schema())
+    return run.table("finemap_snp"), run.table("finemap_cs"), cfg, run.table("sumstats")
+
+
 def export_finemap(run: RunResults, to: Path) -> list[Path]:
-    """FINEMAP ``.snp`` per block (index rsid chromosome position allele1 allele2 maf beta se z prob log10bf
-    mean sd), and ``.config`` per block when the run's finemap_config dataset has configurations (FINEMAP-SSS).
+    """FINEMAP 1.4 files per fine-mapped block: inputs ``.z``, ``.ld`` and ``master`` (so FINEMAP reruns
+    the block), outputs ``.snp``, ``.config`` and ``.cred<k>`` (FINEMAP-SSS runs) or ``.cred`` (SuSiE runs).
 
     Parameters
     ----------
     run : RunResults
-        The run to export (needs ``finemap_snp``; ``sumstats`` for ``maf``, else NA).
+        The run to export (needs ``finemap_snp``; ``finemap_cs``, ``finemap_config``, ``sumstats`` and the LD
+        matrices when present).
     to : Path
         Export directory; files go under ``to/finemap/`` (created).
 
     Returns
     -------
     list of Path
-        ``to/finemap/<block>.snp`` per block (space-separated; ``beta`` and ``se`` are NA, allele1 = alt),
-        then ``to/finemap/<block>.config`` per block when the finemap_config dataset is published.
+        The files written (:mod:`locusflow.report.finemap_export` describes each).
 
     References
     ----------
     Benner C et al. (2016) FINEMAP: efficient variable selection using summary data from genome-wide
-    association studies. Bioinformatics 32:1493-1501 (FINEMAP 1.4 ``.snp`` / ``.config`` tables).
+    association studies. Bioinformatics 32:1493-1501 (FINEMAP 1.4 input and output files).
     """
-    snp = run.table("finemap_snp")
-    s = run.table("sumstats")
-    af = s.set_index("variant_id")["af"] if s is not None else pd.Series(dtype=float)
-    out = []
-    for block, g in snp.groupby("block_id"):
-        g = g.reset_index(drop=True)
-        f = g["variant_id"].map(af).astype(float)
-        tab = pd.DataFrame({"index": np.arange(1, len(g) + 1), "rsid": g["rsid"].fillna(g["variant_id"]),
-                            "chromosome": g["chrom"], "position": g["pos"], "allele1": g["alt"], "allele2": g["ref"],
-                            "maf": np.minimum(f, 1 - f), "beta": np.nan, "se": np.nan, "z": g["z"], "prob": g["pip"],
-                            "log10bf": g["log10bf"], "mean": g["post_mean"], "sd": g["post_sd"]})
-        p = to / "finemap" / f"{_safe(block)}.snp"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tab.to_csv(p, sep=" ", index=False, na_rep="NA", float_format="%.6g")
-        out.append(p)
-    cfg_path = run.path("finemap_config")
-    if (cfg_path / "_SUCCESS").exists():
-        from ..io.dataset import read_dataset
-        df = read_dataset(cfg_path, "finemap_config")
-        for block, g in (df.groupby("block_id") if "block_id" in df else []):
-            p = to / "finemap" / f"{_safe(block)}.config"
-            g.drop(columns=[c for c in ("index", "block_id") if c in g]).to_csv(p, sep=" ", index=False, na_rep="NA")
-            out.append(p)
-    return out
+    snp, cs, cfg, s = _finemap_datasets(run)
+    return export_finemap_tables(snp, cs, cfg, s, run.ld_dir, to, susie=False)
 
 
 def export_susie(run: RunResults, to: Path) -> list[Path]:
-    """susieR ``summary(fit)`` tables: vars (variable, variable_prob, cs; cs = -1 outside every set) and
-    cs (cs, cs_log10bf, cs_avg_r2, cs_min_r2, variable), one row per block and set.
+    """susieR ``summary(fit)`` tables of every block: ``susie_vars.tsv`` (block_id, variable, variable_prob,
+    cs, variant_id) and ``susie_cs.tsv`` (block_id, cs, cs_log10bf, cs_avg_r2, cs_min_r2, variable,
+    variant_ids); ``variable`` is the row of the block's FINEMAP ``.z`` file (the fit's column).
 
     Parameters
     ----------
-    run : RunResults
-        The run to export (needs ``finemap_snp`` and ``finemap_cs``).
-    to : Path
-        Export directory; files go under ``to/finemap/`` (created).
+    run, to : RunResults, Path
+        As :func:`export_finemap`.
 
     Returns
     -------
     list of Path
-        ``to/finemap/susie_vars.tsv`` and ``to/finemap/susie_cs.tsv`` (tab-separated, each with a leading
-        ``block_id`` column; r2 columns are the squared mean / minimum absolute correlations).
+        ``to/finemap/susie_vars.tsv`` and ``to/finemap/susie_cs.tsv``.
 
     References
     ----------
@@ -138,19 +123,8 @@ def export_susie(run: RunResults, to: Path) -> list[Path]:
     regression, with application to genetic fine mapping. J R Stat Soc B 82:1273-1300 (susieR
     ``summary.susie``).
     """
-    snp, cs = run.table("finemap_snp"), run.table("finemap_cs")
-    to = to / "finemap"
-    to.mkdir(parents=True, exist_ok=True)
-    eff = snp["cs"].fillna("").str.extract(r":L(\d+)$")[0]
-    v = pd.DataFrame({"block_id": snp["block_id"], "variable": snp["variant_id"], "variable_prob": snp["pip"],
-                      "cs": pd.to_numeric(eff, errors="coerce").fillna(-1).astype(int)})
-    v = v.sort_values(["block_id", "cs", "variable_prob"], ascending=[True, True, False])
-    c = pd.DataFrame({"block_id": cs["block_id"], "cs": cs["effect"], "cs_log10bf": cs["log10bf"],
-                      "cs_avg_r2": cs["mean_abs_corr"] ** 2, "cs_min_r2": cs["min_abs_corr"] ** 2,
-                      "variable": cs["variants"].map(",".join)})
-    v.to_csv(to / "susie_vars.tsv", sep="\t", index=False)
-    c.to_csv(to / "susie_cs.tsv", sep="\t", index=False, na_rep="NA")
-    return [to / "susie_vars.tsv", to / "susie_cs.tsv"]
+    snp, cs, cfg, s = _finemap_datasets(run)
+    return export_finemap_tables(snp, cs, cfg, s, run.ld_dir, to, finemap=False)
 
 
 def export_pyfocus(run: RunResults, to: Path) -> list[Path]:
@@ -266,7 +240,7 @@ def export_ld(run: RunResults, to: Path) -> list[Path]:
     d.mkdir(parents=True, exist_ok=True)
     for block in read_ld_index(run.ld_dir)["block_id"]:
         var, r = read_block_ld(run.ld_dir, block)
-        stem = d / _safe(block)
+        stem = d / safe_name(block)
         np.savetxt(f"{stem}.ld", r, fmt="%.6g", delimiter="\t")
         Path(f"{stem}.ld.snplist").write_text("\n".join(var["variant_id"]) + "\n")
         np.savez_compressed(f"{stem}.npz", r=r, variant_ids=var["variant_id"].to_numpy(dtype=str))
@@ -279,8 +253,36 @@ WRITERS = {"metaxcan": (export_metaxcan, "twas"), "finemap": (export_finemap, "f
            "ldsc": (export_ldsc, "sumstats"), "gwas_ssf": (export_gwas_ssf, "sumstats"), "ld": (export_ld, None)}
 
 
-def export(root, to, formats=FORMATS) -> dict:
+def available(run: RunResults, f: str) -> str | None:
+    """Why format ``f`` cannot be exported from ``run`` (None when it can).
+
+    Parameters
+    ----------
+    run : RunResults
+        The run.
+    f : str
+        One of :data:`FORMATS`.
+
+    Returns
+    -------
+    str or None
+        A sentence naming the missing dataset and the stage that writes it.
+    """
+    need = WRITERS[f][1]
+    if need is not None and not run.has(need):
+        return f"{run.path(need)}: dataset {need} for export format {f} (run its stage first)"
+    if f == "ld" and not (run.ld_dir / "index").exists():
+        return f"{run.ld_dir}: LD matrices for export format ld (run the ld stage first)"
+    if f == "pyfocus" and not run.path("focus_tsv").exists():
+        return f"{run.path('focus_tsv')}: the focus stage's pyfocus TSV (run the focus stage)"
+    return None
+
+
+def export(root, to, formats=None) -> dict:
     """Write ``formats`` of the run at ``root`` under ``to``; returns format -> list of paths.
+
+    Everything is written to a staging directory inside ``to`` first and moved into place only when every
+    format succeeded: a failure leaves ``to`` as it was.
 
     Parameters
     ----------
@@ -288,30 +290,46 @@ def export(root, to, formats=FORMATS) -> dict:
         Results root.
     to : str or Path
         Output directory (created).
-    formats : sequence of str
-        Any of :data:`FORMATS`.
+    formats : sequence of str, optional
+        Any of :data:`FORMATS`; None: every format whose datasets the run has.
 
     Returns
     -------
     dict
-        Format -> list of the paths written (as str), in the order ``formats`` gives.
+        Format -> list of the paths written (as str), in the order ``formats`` gives; with ``formats=None``
+        also ``"skipped"`` -> list of the reasons formats were left out.
 
     Raises
     ------
     InputError
-        An unknown format, or a format whose dataset the run does not have (for ``ld``: no LD index);
-        also from :func:`export_pyfocus` when the focus TSV is missing.
+        An unknown format, or a format whose dataset the run does not have (for ``ld``: no LD index; for
+        ``pyfocus``: no focus TSV).
     """
+    import os
+    import tempfile
     run = RunResults(root)
     to = Path(to)
-    out = {}
-    for f in formats:
+    skipped = []
+    chosen = []
+    for f in (FORMATS if formats is None else formats):
         if f not in WRITERS:
             raise InputError("--format", f"one of {', '.join(FORMATS)}", value=f)
-        fn, need = WRITERS[f]
-        if need is not None and not run.has(need):
-            raise InputError(run.path(need), f"dataset {need} for export format {f} (run its stage first)")
-        if f == "ld" and not (run.ld_dir / "index").exists():
-            raise InputError(run.ld_dir, "LD matrices for export format ld (run the ld stage first)")
-        out[f] = [str(p) for p in fn(run, to)]
-    return out
+        why = available(run, f)
+        if why and formats is not None:
+            raise InputError(*why.split(": ", 1))
+        (skipped.append(why) if why else chosen.append(f))
+    to.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".export-", dir=to))
+    try:
+        out = {f: [Path(p) for p in WRITERS[f][0](run, stage)] for f in chosen}
+        for p in sorted(stage.rglob("*")):          # every format written: move the files into place
+            if p.is_file():
+                q = to / p.relative_to(stage)
+                q.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(p, q)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    res = {f: [str(to / p.relative_to(stage)) for p in ps] for f, ps in out.items()}
+    if formats is None:
+        res["skipped"] = skipped
+    return res

@@ -56,6 +56,8 @@ def _handler(app: App):
                     self._send(status, body, headers=headers)
                 elif path == "/locus":
                     self._send(200, app.locus(params))
+                elif path == "/embedding":
+                    self._send(200, app.embedding(params))
                 elif path.startswith("/table/"):
                     status, headers, body = app.table_page(path[len("/table/"):], params)
                     self._send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)

@@ -11,6 +11,15 @@ import pandas as pd
 class PanelLD:
     """LD of a reference panel over ``variants`` (chrom, pos, rsid, ref, alt; effect = alt).
 
+    Build one with :meth:`from_dosages` (or the constructor, from matrices already computed).
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        chrom, pos, rsid, ref, alt of the matrices' rows.
+    cov, corr : numpy.ndarray, optional
+        As the attributes below.
+
     Attributes
     ----------
     variants : pandas.DataFrame

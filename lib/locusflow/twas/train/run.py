@@ -1,0 +1,173 @@
+"""Training expression weights for every gene of an expression table (the weights_train stage's work).
+
+:func:`train_weights` reads the inputs, aligns samples, residualises expression, cuts the genes into
+work units (:mod:`~locusflow.twas.train.tasks`), trains them on any engine and writes the outputs
+(schema weights_models, weights, snp_covariance; PredictDB database and covariance file). The stage
+(:mod:`~locusflow.twas.train.weights_stage`) calls it with the pipeline's staging paths.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...config_schema import Key
+from ...engine.runner import run_worklist
+from ...errors import InputError
+from ...io.dataset import write_dataset
+from ...io.genotypes import GenotypeStore
+from ...io.weights_export import covariance_rows, export_covariance, export_predictdb, weights_table
+from ...layout import STAGE_INFO
+from ...logs import get_logger
+from .covariates import read_covariates, residualise_expression
+from .eqtl import bh_qvalues
+from .expression import read_expression_table
+from .genes import match_genes, read_gene_annotation
+from .tasks import QC_COLUMNS, train_unit, training_units
+
+log = get_logger("weights")
+OUTPUTS = STAGE_INFO["weights_train"].datasets          # dataset -> path under <out>/weights_train
+QC_KEYS = ("min_maf", "min_hwe_p", "max_missing", "drop_ambiguous", "drop_multiallelic")
+ENET_KEYS = ("alpha", "n_outer", "n_folds", "thresh", "max_iter")
+# snp_covariance columns the twas stage codes at import (weights -> rows): not known here
+UNCODED = ("weight_row1", "weight_row2", "model_row", "first_rsid1", "repeat_pair", "term")
+CONFIG = {
+    "expression": Key("file", None, "genes x samples expression table (text or Parquet; BED-like: TSS positions)",
+                      required=True),
+    "genes": Key("file", None, "gene annotation: table (gene_id chrom start end [gene_name gene_type]) or GTF "
+                 "[the expression table's BED positions, gene body = TSS]"),
+    "gene_types": Key("list", None, "keep only these gene types, e.g. [protein_coding, lincRNA, pseudogene] [all]",
+                      item=Key("str")),
+    "covariates": Key("file", None, "covariates (PCs, PEER factors, sex ...): samples x covariates with an IID "
+                      "column, or covariates x samples"),
+    "factors": Key("list", None, "covariates treated as factors [the non-numeric ones]", item=Key("str")),
+    "store": Key("path", None, "genotype store [this run's genotypes]"),
+    "tissue": Key("str", "tissue", "tissue / cell type of the models (model ids, PredictDB population)"),
+    "panel": Key("str", "locusflow", "study / panel name (model ids)"),
+    "window": Key("int", 1_000_000, "cis window: bp on each side of the gene body", min=0),
+    "min_maf": Key("float", 0.01, "keep SNPs with MAF above this (training samples)", min=0, max=0.5),
+    "min_hwe_p": Key("float", 1e-6, "keep SNPs with Hardy-Weinberg exact p above this", min=0, max=1),
+    "max_missing": Key("float", 0.05, "keep SNPs with a missing fraction below this", gt=0, max=1),
+    "drop_ambiguous": Key("bool", True, "drop strand-ambiguous (A/T, C/G) SNPs"),
+    "drop_multiallelic": Key("bool", True, "drop SNPs of multi-allelic sites"),
+    "alpha": Key("float", 0.5, "glmnet alpha (1 lasso, 0 ridge)", min=0, max=1),
+    "n_folds": Key("int", 10, "cross-validation folds choosing lambda (cv.glmnet)", min=3),
+    "n_outer": Key("int", 5, "outer folds of the nested CV estimating performance", min=2),
+    "thresh": Key("float", 1e-7, "glmnet convergence threshold", gt=0),
+    "max_iter": Key("int", 100_000, "glmnet maxit: most passes per path", min=1),
+    "seed": Key("int", 0, "seed of every fold assignment (per gene: with the gene id)", min=0),
+    "min_rho": Key("float", 0.1, "keep models with rho_avg above this (PredictDB)"),
+    "max_zscore_pval": Key("float", 0.05, "keep models with zscore_pval below this (PredictDB)", gt=0),
+    "genes_per_unit": Key("int", 20, "neighbouring genes per work unit (their windows read once)", min=1),
+    "fusion": Key("bool", False, "also write FUSION .wgt.RDat files of the kept models"),
+}
+
+
+def _genes(sec, expr: pd.DataFrame, positions) -> pd.DataFrame:
+    if sec.get("genes"):
+        ann = read_gene_annotation(sec["genes"])
+    elif positions is not None:
+        ann = pd.DataFrame({"gene": positions.index.astype(str), "gene_name": "", "gene_type": "",
+                            "chrom": positions["chrom"].astype(str).to_numpy(),
+                            "start": positions["tss"].to_numpy(np.int64), "end": positions["tss"].to_numpy(np.int64)})
+    else:
+        raise InputError(sec["expression"], "gene positions: weights_train.genes (a gene table or GTF), or a "
+                         "BED-like expression table (#chr start end gene_id ...)", column="weights_train.genes")
+    genes = match_genes(expr.index, ann, sec.get("gene_types"))
+    if not len(genes):
+        raise InputError(sec.get("genes") or sec["expression"], "expression genes with an annotation (ids match "
+                         "with or without version)", value=list(expr.index[:3]))
+    return genes
+
+
+def _samples(sec, expr: pd.DataFrame, store: GenotypeStore) -> tuple[list, dict]:
+    in_store = set(store.samples)
+    samples = [s for s in expr.columns if s in in_store]
+    report = {"expression": int(expr.shape[1]), "not_in_store": int(expr.shape[1] - len(samples))}
+    if len(samples) < 3 * max(int(sec.get("n_folds", 10)), int(sec.get("n_outer", 5))):
+        raise InputError(sec["expression"], f"expression samples that are in the genotype store {store.path} "
+                         f"(found {len(samples)})", value=list(expr.columns[:5]))
+    return samples, report
+
+
+def train_weights(out, *, paths: dict | None = None, engine: str = "local", spark=None, progress: bool = True,
+                  **options) -> dict:
+    """Train PredictDB elastic-net models for every annotated gene of an expression table.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        Output directory (``models``, ``weights``, ``covariance``, ``predictdb.db``, ``covariance.txt.gz``,
+        ``fusion/``).
+    paths : dict, optional
+        Dataset name -> path, overriding the layout under ``out`` (the pipeline's staging paths).
+    engine : {"local", "dask", "spark"}
+        Engine of the work units; ``spark`` the session for ``spark``.
+    progress : bool
+        A progress bar for the local engine.
+    **options
+        The keys of the stage's config section (:data:`CONFIG`): ``expression`` and ``store`` are required.
+
+    Returns
+    -------
+    dict
+        Summary: samples, genes tried, trained and kept, SNPs dropped by QC reason.
+
+    References
+    ----------
+    Gamazon et al. 2015, Nat Genet 47:1091; hakyimlab PredictDb-nextflow (``gtex_v7_nested_cv_elnet.R``).
+    """
+    sec = {k: v for k, v in options.items() if v is not None}
+    unknown = set(sec) - set(CONFIG)
+    if unknown:
+        raise InputError("train_weights", f"options among {sorted(CONFIG)}", value=sorted(unknown))
+    if not sec.get("store") or not sec.get("expression"):
+        raise InputError("train_weights", "a genotype store (store) and an expression table (expression)",
+                         value=sorted(sec))
+    out = Path(out)
+    paths = {name: out / rel for name, rel in OUTPUTS.items()} | (paths or {})
+    store = GenotypeStore(sec["store"])
+    expr, positions = read_expression_table(sec["expression"])
+    genes = _genes(sec, expr, positions)
+    samples, report = _samples(sec, expr, store)
+    cov = read_covariates(sec["covariates"], samples, sec.get("factors") or ()) if sec.get("covariates") else None
+    resid = residualise_expression(expr.loc[genes["gene"], samples].to_numpy().T,
+                                   None if cov is None else cov.to_numpy())
+    work = out / "_work"
+    work.mkdir(parents=True, exist_ok=True)
+    np.save(work / "residuals.npy", np.ascontiguousarray(resid.T))
+    genes = genes.assign(row=np.arange(len(genes)))
+    opt = {k: sec.get(k, key.default) for k, key in CONFIG.items()}
+    units = training_units(genes, store.variants, window=int(opt["window"]), genes_per_unit=int(opt["genes_per_unit"]))
+    kwargs = {"store": str(store.path), "residuals": str(work / "residuals.npy"),
+              "samples": [int(i) for i in store.sample_index(samples)], "window": int(opt["window"]),
+              "qc": {k: opt[k] for k in QC_KEYS}, "enet": {k: opt[k] for k in ENET_KEYS},
+              "tissue": str(opt["tissue"]), "panel": str(opt["panel"]), "seed": int(opt["seed"]),
+              "min_rho": float(opt["min_rho"]), "max_zscore_pval": float(opt["max_zscore_pval"])}
+    models = run_worklist(units, train_unit, "weights_models", kwargs=kwargs, engine=engine, spark=spark,
+                          progress=progress and len(units) > 1)
+    shutil.rmtree(work)
+    trained = (models["status"] == "trained").to_numpy()
+    models.loc[trained, "zscore_qval"] = bh_qvalues(models.loc[trained, "zscore_pval"].to_numpy(float))
+    build = str(store.meta.get("genome_build", "GRCh37"))
+    tissue = kwargs["tissue"]
+    kept = models[models["keep"]]
+    write_dataset(models, paths["weights_models"], "weights_models", mode="overwrite")
+    write_dataset(weights_table(kept, build), paths["trained_weights"], "weights", mode="overwrite")
+    c = covariance_rows(kept, build)
+    write_dataset(pd.DataFrame({"tissue": tissue, "gene": c["GENE"], "rsid1": c["RSID1"], "rsid2": c["RSID2"],
+                                "value": c["VALUE"].astype(float), **{k: None for k in UNCODED}}),
+                  paths["trained_covariance"], "snp_covariance", mode="overwrite")
+    export_predictdb(kept, paths["predictdb_db"], population=tissue, n_samples=len(samples), seed=kwargs["seed"],
+                    build=build)
+    export_covariance(kept, paths["predictdb_covariance"], build)
+    if opt["fusion"]:
+        from ...io.fusion_export import write_fusion
+        write_fusion(kept, out / "fusion", tissue=tissue, n_samples=len(samples))
+    return {"samples": {**report, "trained_on": len(samples)}, "genes": int(len(models)),
+            "trained": int(trained.sum()), "kept": int(len(kept)),
+            "snps_per_kept_model": float(kept["n_snps_in_model"].median()) if len(kept) else 0.0,
+            "status": {str(k): int(v) for k, v in models["status"].value_counts().items()},
+            "snps_dropped": {k.removeprefix("n_dropped_"): int(models[k].sum()) for k in QC_COLUMNS}}
