@@ -11,8 +11,8 @@ importing a stage module. Adding a stage = one :class:`StageInfo` line here, plu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from . import storage
 from .errors import ConfigError
 
 
@@ -77,6 +77,9 @@ STAGES = [     # pipeline order
     StageInfo("dnalm_features", ("locusflow.dnalm.features_stage",),
               "DNA-LM features at each gene's TSS (reference, and each individual's own haplotypes)",
               {"tss_features": "tss", "personal_features": "personal"}, command="dnalm features"),
+    StageInfo("eqtl", ("locusflow.twas.train.eqtl_stage",),
+              "cis-eQTL mapping: every SNP-gene pair (OLS), gene-level permutation and beta-approximated p",
+              {"eqtl_pairs": "pairs", "eqtl_genes": "genes"}),
     StageInfo("weights_ctpred", ("locusflow.twas.train.ctpred_stage",),
               "ctPred (scPrediXcan): an MLP per cell type from TSS sequence features to pseudobulk expression",
               {"ctpred_models": "models", "ctpred_metrics": "metrics", "ctpred_predictions": "predictions"},
@@ -118,6 +121,7 @@ STAGES += [    # last: they read every other stage's published results
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
 STATE_DIR = ".locusflow"        # <out>/.locusflow: versions, lock, hash cache (hidden from readers)
+POINTER = "_CURRENT"            # object stores: <out>/<stage>/_CURRENT names the published version
 
 
 def stage_names() -> list[str]:
@@ -131,8 +135,12 @@ def stage_names() -> list[str]:
     return [s.name for s in STAGES]
 
 
-def stage_dir(cfg: dict, stage: str) -> Path:
+def stage_dir(cfg: dict, stage: str):
     """The directory a stage's outputs are read from or, while it runs, written to.
+
+    On an object store (``out`` a URI) the published version is found through the pointer object
+    ``<out>/<stage>/_CURRENT`` (:mod:`locusflow.commit`); a stage never published resolves to
+    ``<out>/<stage>``, where nothing is.
 
     Parameters
     ----------
@@ -143,14 +151,23 @@ def stage_dir(cfg: dict, stage: str) -> Path:
 
     Returns
     -------
-    Path
+    pathlib.Path or upath.UPath
         ``<out>/<stage>`` (a link to the published version), or the staging directory of the running stage.
     """
     staging = (cfg.get("_staging") or {}).get(stage)
-    return Path(staging) if staging else Path(cfg["out"]) / stage
+    if staging:
+        return storage.as_path(staging)
+    out = storage.as_path(cfg["out"])
+    if storage.is_remote(out):
+        try:
+            name = storage.read_text(out / stage / POINTER).strip()
+        except (OSError, ValueError):
+            return out / stage
+        return out / STATE_DIR / "versions" / stage / name
+    return out / stage
 
 
-def dataset_path(cfg: dict, name: str) -> Path:
+def dataset_path(cfg: dict, name: str):
     """Location of dataset ``name``: ``paths.<name>`` from the config, else its place under ``<out>``.
 
     While the dataset's stage runs, the place is always inside its staging directory (``paths`` is not
@@ -165,7 +182,8 @@ def dataset_path(cfg: dict, name: str) -> Path:
 
     Returns
     -------
-    Path
+    pathlib.Path or upath.UPath
+        (:func:`locusflow.storage.as_path`: a URI stays a URI)
 
     Raises
     ------
@@ -178,5 +196,5 @@ def dataset_path(cfg: dict, name: str) -> Path:
     if stage not in (cfg.get("_staging") or {}):
         over = (cfg.get("paths") or {}).get(name)
         if over:
-            return Path(over)
+            return storage.as_path(over)
     return stage_dir(cfg, stage) / rel

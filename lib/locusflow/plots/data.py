@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..io.dataset import read_dataset
 from ..layout import dataset_path
 from ..ld.matrix import read_block_ld, read_ld_index
@@ -47,7 +48,7 @@ class RunResults:
     paths: dict | None = None
 
     def __post_init__(self):
-        self.root = Path(self.root)
+        self.root = storage.as_path(self.root)
         if self.build is None:
             s = self.table("sumstats")
             self.build = str(s["genome_build"].iloc[0]) if s is not None and len(s) else "GRCh37"

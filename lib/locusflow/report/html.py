@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2733;background:#f6f8fa}
 header{background:#1f4e79;color:#fff;padding:14px 28px}header h1{margin:0;font-size:22px}
@@ -135,7 +137,7 @@ def data_uri(path) -> str:
     str
         ``data:image/png;base64,...`` or ``data:image/svg+xml;base64,...`` with the file's bytes.
     """
-    p = Path(path)
+    p = storage.as_path(path)
     mime = {"png": "image/png", "svg": "image/svg+xml"}[p.suffix[1:].lower()]
     return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
 
