@@ -94,7 +94,7 @@ STAGES = [     # pipeline order
               {"twas_weights": "weights", "twas_covariance": "covariance", "twas_results": "results",
                "predixcan_results": "predixcan", "predicted_expression": "predicted_expression"}),
     StageInfo("finemap", ("locusflow.finemap.stage",),
-              "SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal",
+              "SNP fine-mapping (SuSiE-RSS, FINEMAP-SSS, SuSiE-inf, FINEMAP-inf) over LD blocks with a signal",
               {"finemap_snp": "snp", "finemap_cs": "cs", "finemap_blocks": "blocks", "finemap_config": "config"}),
     StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
               "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
