@@ -1,15 +1,20 @@
-"""Calibration of SuSiE-RSS and SuSiE-inf under an infinitesimal background, on real genotypes.
+"""Calibration of SuSiE-RSS, FINEMAP-SSS, SuSiE-inf and FINEMAP-inf under an infinitesimal background, on
+real genotypes.
 
 Loci: ``--loci`` windows of ``--snps`` consecutive common SNPs (MAF >= 5%) of 1000 Genomes EUR (489
 samples, ../shared/realdata/polyfun_1kg_eur/polypred_example), standardised. Trait per locus:
 ``y = X_S beta_S + X alpha + e`` with 3 sparse causal SNPs (beta ~ N(0, 0.03) each), an infinitesimal
 background over all SNPs (alpha_j ~ N(0, h2_inf / m)) and noise for the rest of unit variance;
-z = X'y / sqrt(n) (standardised y), in-sample LD, n = 489. Both methods with L = 10 and their defaults.
+z = X'y / sqrt(n) (standardised y), in-sample LD, n = 489. Every method with its defaults (SuSiE and
+SuSiE-inf L = 10; FINEMAP-SSS and FINEMAP-inf at most 5 causal SNPs, prior SD 0.05).
 
 Printed: for PIP bins, the mean PIP and the fraction of SNPs in the bin that are sparse causal (a
-calibrated method has the two equal), and the 95% credible sets' coverage (fraction holding a causal SNP).
+calibrated method has the two equal), and the 95% credible sets' coverage (fraction holding a causal SNP;
+SuSiE: the sets that pass purity 0.5; FINEMAP: the sets of the most probable number of causal SNPs), as
+a markdown table.
 
     PYTHONPATH=lib python bench/finemap_inf_calibration.py [--loci 60] [--snps 300] [--h2-inf 0.3]
+        [--methods SuSiE-RSS,FINEMAP-SSS,SuSiE-inf,FINEMAP-inf]
 """
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
+from locusflow.finemap.finemap_inf import finemap_inf  # noqa: E402
+from locusflow.finemap.sss import finemap_sss  # noqa: E402
 from locusflow.finemap.susie import susie_rss  # noqa: E402
 from locusflow.finemap.susie_inf import susie_inf  # noqa: E402
 from locusflow.io.genotypes import standardise  # noqa: E402
@@ -59,13 +66,42 @@ def simulate(x, h2_inf, rng):
     return x.T @ yc / np.sqrt(n), causal          # z = X'y / sqrt(n), exactly consistent with R
 
 
-def table(name, pips, is_causal, covered, n_sets):
-    print(f"{name}: 95% CS coverage {covered}/{n_sets} = {covered / max(n_sets, 1):.2f}")
-    print("  PIP bin | SNPs | mean PIP | fraction causal")
-    for lo, hi in zip(BINS[:-1], BINS[1:]):
-        sel = (pips >= lo) & (pips < hi)
-        if sel.any():
-            print(f"  [{lo:.1f}, {min(hi, 1):.1f}) | {sel.sum()} | {pips[sel].mean():.3f} | {is_causal[sel].mean():.3f}")
+def fit(name, z, R, n):
+    """(PIPs, credible sets as index arrays) of one method."""
+    if name == "SuSiE-RSS":
+        f = susie_rss(z, R, n)
+        return f.pip, f.sets.cs
+    if name == "SuSiE-inf":
+        f = susie_inf(z, R, n)
+        return f.pip, f.sets
+    if name == "FINEMAP-inf":
+        f = finemap_inf(z, R, n)
+        k = int(np.argmax(f.post_k))
+        return f.pip, [m for kk, _, m, _ in f.sets if kk == k]
+    res = finemap_sss(z, R, n)
+    k = int(np.argmax(res.post_k))
+    cred = res.cred[res.cred["k"] == k]
+    return res.snp.sort_values("index")["pip"].to_numpy(), [g["index"].to_numpy() for _, g in cred.groupby("cs")]
+
+
+def table(rows):
+    """Markdown table: CPU, 95% CS coverage, mean PIP / fraction causal (SNPs) per PIP bin."""
+    bins = [f"[{lo:.1f}, {min(hi, 1):.1f})" for lo, hi in zip(BINS[:-1], BINS[1:])]
+    print("| method | CPU s | 95% CS holding a causal SNP | " + " | ".join(f"PIP {b}: mean PIP / fraction causal (SNPs)"
+                                                                 for b in bins) + " |")
+    print("|---|---|---|" + "---|" * len(bins))
+    for name, (pips, truth, covered, n_sets, cpu) in rows.items():
+        pips, is_causal = np.concatenate(pips), np.concatenate(truth)
+        cells = []
+        for lo, hi in zip(BINS[:-1], BINS[1:]):
+            sel = (pips >= lo) & (pips < hi)
+            cells.append(f"{pips[sel].mean():.3f} / {is_causal[sel].mean():.3f} ({sel.sum():,})" if sel.any() else "-")
+        print(f"| {name} | {cpu:.1f} | {covered} / {n_sets} = {covered / max(n_sets, 1):.2f} | " + " | ".join(cells) + " |")
+    for name, (pips, truth, *_rest) in rows.items():
+        pips, is_causal = np.concatenate(pips), np.concatenate(truth)
+        top = np.argsort(-pips)[: int(is_causal.sum())]
+        print(f"{name}: expected causal (sum of PIPs) {pips.sum():.1f} vs {int(is_causal.sum())} simulated; "
+              f"precision of the top {len(top)} PIPs {is_causal[top].mean():.2f}")
 
 
 def main():
@@ -75,30 +111,25 @@ def main():
     ap.add_argument("--snps", type=int, default=300)
     ap.add_argument("--h2-inf", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--methods", default="SuSiE-RSS,FINEMAP-SSS,SuSiE-inf,FINEMAP-inf")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
-    res = {"SuSiE-RSS": [[], [], 0, 0, 0.0], "SuSiE-inf": [[], [], 0, 0, 0.0]}
+    res = {m: [[], [], 0, 0, 0.0] for m in args.methods.split(",")}
     for x in loci(Path(args.realdata), args.loci, args.snps, rng):
         z, causal = simulate(x, args.h2_inf, rng)
         R = x.T @ x / len(x)
         truth = np.isin(np.arange(len(z)), causal)
-        for name in res:
+        for name, r in res.items():
             c0 = time.process_time()
-            if name == "SuSiE-RSS":
-                fit = susie_rss(z, R, len(x))
-                sets = fit.sets.cs
-            else:
-                fit = susie_inf(z, R, len(x))
-                sets = fit.sets
-            r = res[name]
+            pip, sets = fit(name, z, R, len(x))
             r[4] += time.process_time() - c0
-            r[0].append(fit.pip)
+            r[0].append(pip)
             r[1].append(truth)
-            r[2] += sum(bool(truth[s].any()) for s in sets)
+            r[2] += sum(bool(truth[np.asarray(s)].any()) for s in sets)
             r[3] += len(sets)
-    print(f"{args.loci} loci x {args.snps} SNPs (1000G EUR, n = 489), 3 sparse causal, h2_inf = {args.h2_inf}")
-    for name, (pips, truth, covered, n_sets, cpu) in res.items():
-        table(f"{name} ({cpu:.1f} s CPU)", np.concatenate(pips), np.concatenate(truth), covered, n_sets)
+    print(f"{args.loci} loci x {args.snps} SNPs (1000G EUR, n = 489), 3 sparse causal, h2_inf = {args.h2_inf}, "
+          f"seed {args.seed}")
+    table(res)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,13 @@ lf = pytest.importorskip("locusflow")
 
 
 # public entry points that compute a published method: their docstrings name the paper / peer
-METHODS = {"munge", "ld_matrix", "build_ld", "resolve_blocks", "susie_rss", "finemap_sss", "spredixcan", "fusion",
+METHODS = {"annotate_variants", "munge", "ld_matrix", "build_ld", "resolve_blocks", "susie_rss", "finemap_sss", "spredixcan", "fusion",
+           "susie_inf", "finemap_inf", "impute_z", "weighted_ld",
            "focus", "run_gwas", "linear_assoc", "logistic_assoc", "store_pca", "prune_store", "project_store", "run_fst", "ihs", "nsl", "xpehh",
            "vanraden_grm", "fit_gblup", "fit_rrblup", "fit_weighted_gblup", "fit_bayesc", "design_chip",
-           "elastic_net_path", "cv_elastic_net", "nested_cv_performance", "train_gene", "train_weights"}
+           "elastic_net_path", "cv_elastic_net", "nested_cv_performance", "train_gene", "train_weights",
+           "ctpred_targets", "cis_eqtl", "cis_eqtl_permutations", "CtPred", "lctpred", "predixcan",
+           "predixcan_association"}
 
 
 def test_api_names_are_exported_and_documented():

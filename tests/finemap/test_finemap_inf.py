@@ -87,3 +87,44 @@ def test_finemap_inf_credible_sets_known_truth():
     sets = [set(m.tolist()) for k, _, m, _ in fit.sets if k == kmap]
     assert any(10 in s for s in sets) and any(40 in s for s in sets)
     assert fit.pip[[10, 40]].min() > 0.9
+
+
+def test_stage_finemap_inf_imputed_mixed_ld(tmp_path):
+    """``method: finemap_inf`` through the stage, with every 5th sumstats row withheld and imputed (ImpG) and
+    the LD mixed from two sample halves of the panel: imputed rows carry their r^2 and are exactly the
+    withheld variants kept, the infinitesimal effects and variance components are reported, and the
+    configurations and per-k credible sets are written."""
+    from finemap_helpers import example_sumstats
+    from locusflow.finemap.stage import run_finemap
+    from locusflow.io.dataset import read_dataset, write_dataset
+    from locusflow.io.genotypes import GenotypeStore, ingest_plink
+    from conftest import EXAMPLES
+    ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", tmp_path / "g.vcz")
+    example_sumstats(tmp_path / "all")
+    ss = read_dataset(tmp_path / "all", "sumstats")
+    withheld = np.arange(len(ss)) % 5 == 0
+    write_dataset(ss[~withheld].reset_index(drop=True), tmp_path / "ss", "sumstats")
+    samples = list(GenotypeStore(tmp_path / "g.vcz").samples)
+    out = tmp_path / "run"
+    summary = run_finemap({"out": str(out), "finemap": {
+        "method": "finemap_inf", "store": str(tmp_path / "g.vcz"), "sumstats": str(tmp_path / "ss"),
+        "blocks": {"window_kb": 120}, "p_threshold": 1e-15, "impute": {"min_r2": 0.6},
+        "finemap_inf": {"schedule": [50, 50, 1000]},
+        "ld_panels": [{"n": 200000.0, "samples": samples[:250]}, {"n": 137000.0, "samples": samples[250:]}]}})
+    assert summary["blocks_ok"] == 2
+    blocks = read_dataset(out / "finemap" / "blocks", "finemap_block")
+    snp = read_dataset(out / "finemap" / "snp", "finemap_snp")
+    cs = read_dataset(out / "finemap" / "cs", "finemap_cs")
+    config = read_dataset(out / "finemap" / "config", "finemap_config")
+    imp = snp[snp["imputed"]]
+    assert len(imp) == blocks["n_imputed"].sum() > 100 and imp["imputation_r2"].min() >= 0.6
+    assert snp.loc[~snp["imputed"], "imputation_r2"].isna().all()
+    assert set(imp["variant_id"]) <= set(ss.loc[withheld, "variant_id"]) | set(
+        ss.loc[withheld, "chrom"] + ":" + ss.loc[withheld, "pos"].astype(str) + ":" + ss.loc[withheld, "alt"] + ":"
+        + ss.loc[withheld, "ref"])
+    assert (blocks["tausq"] >= 0).all() and blocks["sigmasq"].between(0.5, 1.5).all()
+    assert snp["post_mean_inf"].notna().all() and snp["pip"].between(0, 1).all()
+    assert len(cs) and (cs["method"] == "finemap_inf").all() and cs["k"].notna().all()
+    assert (config["method"] == "finemap_inf").all()
+    top = config[config["rank"] == 1]
+    assert len(top) == 2 and (top["prob"] > 0).all() and blocks["n_not_in_panels"].notna().all()

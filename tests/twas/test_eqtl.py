@@ -4,6 +4,7 @@ permutations and against the known null law of independent tests (min p ~ Beta(1
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import EXAMPLES
 from scipy import stats
@@ -89,3 +90,46 @@ def test_fit_beta_recovers_independent_tests_law():
     r2 = ((x.T @ y) ** 2).max(axis=0)
     a, b, d = fit_beta(r2, n - 2)
     assert abs(a - 1) < 0.06 and abs(b - m) / m < 0.12 and abs(d - (n - 2)) / (n - 2) < 0.15, (a, b, d)
+
+
+def test_cli_eqtl(example_store, tmp_path, capsys):
+    """`locusflow eqtl` on a phenotype BED over the bundled store equals the kernels called directly."""
+    from locusflow.cli import main
+    from locusflow.io.dataset import read_dataset
+    rng = np.random.default_rng(4)
+    var = example_store.variants
+    on20 = np.flatnonzero(var["chrom"].to_numpy() == "20")
+    tss = np.sort(rng.integers(var["pos"].to_numpy()[on20].min(), var["pos"].to_numpy()[on20].max(), 8))
+    ids = example_store.samples
+    g = example_store.dosages(index=on20).T.astype(float)
+    y = rng.normal(size=(len(ids), 8))
+    y[:, 0] += 0.8 * impute_mean(g)[:, np.argmin(np.abs(var["pos"].to_numpy()[on20] - tss[0]))]
+    bed = pd.DataFrame({"#chr": "chr20", "start": tss - 1, "end": tss, "gene_id": [f"G{k}" for k in range(8)]})
+    bed = pd.concat([bed, pd.DataFrame(y.T, columns=ids)], axis=1)
+    bed.to_csv(tmp_path / "expr.bed", sep="\t", index=False)
+    cov = rng.normal(size=(len(ids), 2))
+    pd.DataFrame({"IID": ids, "pc1": cov[:, 0], "pc2": cov[:, 1]}).to_csv(tmp_path / "cov.txt", sep="\t", index=False)
+    argv = ["eqtl", "--expression", str(tmp_path / "expr.bed"), "--covariates", str(tmp_path / "cov.txt"),
+            "--store", str(example_store.path), "--window", "100000", "--n-perm", "200", "--genes-per-unit", "3",
+            "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    pairs = read_dataset(tmp_path / "out" / "eqtl" / "pairs", "eqtl_pairs")
+    genes = read_dataset(tmp_path / "out" / "eqtl" / "genes", "eqtl_genes")
+    ref = cis_nominal(g, var["pos"].to_numpy()[on20], y, tss, window=100_000, covariates=cov)
+    ref = ref.assign(gene=[f"G{k}" for k in ref["gene"]], variant_id=var["variant_id"].to_numpy()[on20][ref["snp"]])
+    got = pairs.set_index(["gene", "variant_id"]).loc[pd.MultiIndex.from_frame(ref[["gene", "variant_id"]])]
+    np.testing.assert_allclose(got["beta"], ref["beta"], rtol=1e-9)
+    np.testing.assert_allclose(got["pval"], ref["pval"], rtol=1e-9)
+    np.testing.assert_allclose(got["qval"], ref["qval"], rtol=1e-9)          # BH over every pair of the run
+    sig = genes.loc[genes["qval"] < 0.05, "gene"].tolist()
+    assert len(genes) == 8 and sig == ["G0"], genes[["gene", "pval_beta", "qval"]]
+    assert (genes.set_index("gene").loc["G0", "variant_id"] ==
+            ref.loc[ref[ref["gene"] == "G0"]["pval"].idxmin(), "variant_id"])
+    pytest.importorskip("dask")                 # the same numbers on the dask engine
+    assert main(argv[:-1] + [str(tmp_path / "dask"), "--engine", "dask"]) == 0
+    pd.testing.assert_frame_equal(read_dataset(tmp_path / "dask" / "eqtl" / "pairs", "eqtl_pairs"), pairs)
+    pd.testing.assert_frame_equal(read_dataset(tmp_path / "dask" / "eqtl" / "genes", "eqtl_genes"), genes)
+    (tmp_path / "plain.tsv").write_text("gene_id\t" + "\t".join(ids[:20]) + "\nG1\t" + "\t".join(["1"] * 20) + "\n")
+    argv[argv.index("--expression") + 1] = str(tmp_path / "plain.tsv")
+    assert main(argv + ["--force"]) == 2
+    assert "phenotype BED" in capsys.readouterr().err

@@ -25,6 +25,7 @@ Salazar J et al. (2020) Masked language model scoring. ACL (pseudo-log-likelihoo
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ import numpy as np
 from ..errors import InputError
 
 _RC = str.maketrans("ACGTNacgtn", "TGCANtgcan")
+_TOKENIZER_LOCK = threading.Lock()     # a fast tokenizer is not thread-safe (Dask's threaded workers share it)
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 
 
@@ -141,6 +143,11 @@ def variant_sequences(genome, chrom: str, pos, ref, alt, length: int) -> tuple[l
     return ref_seqs, alt_seqs
 
 
+def _encode(tokenizer, seqs, **kw):
+    with _TOKENIZER_LOCK:
+        return tokenizer(list(seqs), **kw)
+
+
 def _batches(n: int, size: int):
     for s in range(0, n, size):
         yield slice(s, min(n, s + size))
@@ -169,7 +176,7 @@ def pooled_embeddings(model, tokenizer, seqs, *, batch_size: int = 64) -> np.nda
     out = []
     with torch.inference_mode():
         for sl in _batches(len(seqs), batch_size):
-            enc = tokenizer(list(seqs[sl]), padding=True, return_special_tokens_mask=True, return_tensors="pt")
+            enc = _encode(tokenizer, seqs[sl], padding=True, return_special_tokens_mask=True, return_tensors="pt")
             keep = (enc["attention_mask"].bool() & ~enc.pop("special_tokens_mask").bool()).to(_device(model))
             res = model(input_ids=enc["input_ids"].to(_device(model)),
                         attention_mask=enc["attention_mask"].to(_device(model)), output_hidden_states=True)
@@ -202,7 +209,7 @@ def covering_pll(model, tokenizer, seqs, starts, ends, *, batch_size: int = 64) 
     Salazar J et al. (2020) Masked language model scoring. ACL.
     """
     import torch
-    enc = tokenizer(list(seqs), return_offsets_mapping=True, return_special_tokens_mask=True)
+    enc = _encode(tokenizer, seqs, return_offsets_mapping=True, return_special_tokens_mask=True)
     jobs = []                                                     # (sequence, token index): one masked copy each
     for i, (offs, spec) in enumerate(zip(enc["offset_mapping"], enc["special_tokens_mask"])):
         for t, ((a, b), sp) in enumerate(zip(offs, spec)):

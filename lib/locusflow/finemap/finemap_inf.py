@@ -36,7 +36,8 @@ import numpy as np
 from ..errors import InputError
 from .credible import descending
 from .glibc_rand import GlibcRand
-from .inf_space import InfSpace, ld_eigen, logsumexp
+from .inf_space import CHUNK, InfSpace, ld_eigen
+from .sss.bayes import logsumexp
 from .sss.keyset import KeySet
 
 FULL_P = 2000     # regions up to this many SNPs get all columns of X' Omega X at once
@@ -248,13 +249,19 @@ def _weighted(space, store):
     return out, tot
 
 
+def _moments(space, groups):
+    """(configurations, weights, E[b_C], E[b_C b_C']) of the non-empty weighted configurations, in batches."""
+    for k, c, _, w in groups:                        # loop over configuration sizes
+        for lo in range(0, len(c) if k else 0, CHUNK):   # loop over batches (bounded memory)
+            _, eb, ebb = space.score(c[lo:lo + CHUNK], moments=True)
+            yield c[lo:lo + CHUNK], w[lo:lo + CHUNK], eb, ebb
+
+
 def _moments_update(space, store, n, meansq):
     """(sigma^2, tau^2) by the method of moments over the explored configurations (module docstring)."""
     b = np.zeros(2)
-    for k, c, _, w in _weighted(space, store)[0]:   # loop over configuration sizes
-        if k:
-            _, eb, ebb = space.score(c, moments=True)
-            b += w @ space.moment_terms(c, eb, ebb)
+    for c, w, eb, ebb in _moments(space, _weighted(space, store)[0]):
+        b += w @ space.moment_terms(c, eb, ebb)
     d1, d2 = space.dsq.sum(), (space.dsq ** 2).sum()
     b0 = n * meansq + b[0]
     b1 = (space.xty ** 2).sum() + b[1]
@@ -273,12 +280,11 @@ def _summarise(space, store, L, n_configs, coverage, niter, converged, path) -> 
         post_k[k] = w.sum()
         best = np.argsort(-lq, kind="stable")[:n_configs]
         top += [(float(lq[b]), tuple(int(i) for i in c[b])) for b in best]
-        if k:
-            _, eb, ebb = space.score(c, moments=True)
-            flat = c.ravel()
-            pip += np.bincount(flat, np.repeat(w, k), minlength=p)
-            s1 += np.bincount(flat, (w[:, None] * eb).ravel(), minlength=p)
-            s2 += np.bincount(flat, (w[:, None] * np.diagonal(ebb, axis1=1, axis2=2)).ravel(), minlength=p)
+    for c, w, eb, ebb in _moments(space, groups):
+        flat = c.ravel()
+        pip += np.bincount(flat, np.repeat(w, c.shape[1]), minlength=p)
+        s1 += np.bincount(flat, (w[:, None] * eb).ravel(), minlength=p)
+        s2 += np.bincount(flat, (w[:, None] * np.diagonal(ebb, axis1=1, axis2=2)).ravel(), minlength=p)
     with np.errstate(divide="ignore", invalid="ignore"):
         beta = s1 / pip
         sd = np.sqrt(np.maximum(s2 / pip - beta * beta, 0.0))

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .sss.bayes import logsumexp
+
 CHUNK = 65536      # configurations scored per batch
 
 
@@ -57,15 +59,6 @@ def ld_eigen(z, R, n, eigen, source: str):
         raise InputError(source, f"R must be {z.size} x {z.size} to match z", column="R", value=R.shape)
     lam, V = eigh(R)
     return z, V, np.maximum(n * lam, 0.0)
-
-
-def logsumexp(x, axis=0):
-    """log sum exp along ``axis`` (-inf when all terms are -inf)."""
-    x = np.asarray(x, dtype=np.float64)
-    top = np.max(x, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(x - top), axis=axis))
 
 
 class InfSpace:
@@ -156,8 +149,8 @@ class InfSpace:
             with np.errstate(divide="ignore", invalid="ignore"):
                 la_h.append(0.5 * (quad_h[:, None] + res * res / schur - logdet_h[:, None] - np.log(schur) - k * ls))
         shift = np.log(self.ssq.size)
-        out_h = (logsumexp(np.array(lb_h)) - shift, logsumexp(np.array(la_h)) - shift) if k else (None, None)
-        return (logsumexp(np.array(la)) - shift,) + out_h
+        out_h = (logsumexp(np.array(lb_h), axis=0) - shift, logsumexp(np.array(la_h), axis=0) - shift) if k else (None, None)
+        return (logsumexp(np.array(la), axis=0) - shift,) + out_h
 
     def _added(self, mg, rg, ainv, logdet, k, ls):
         tt = mg @ ainv
@@ -181,7 +174,7 @@ class InfSpace:
             lb.append(0.5 * (rg @ ainv @ rg - logdet - k * np.log(s)))
             la.append(self._added(mg, rg, ainv, logdet, k, np.log(s)))
         shift = np.log(self.ssq.size)
-        return float(logsumexp(np.array(lb)) - shift), logsumexp(np.array(la)) - shift
+        return float(logsumexp(np.array(lb)) - shift), logsumexp(np.array(la), axis=0) - shift
 
     def _gather(self, cols, diag, conf):
         """Entries (C, C) of a matrix whose columns of visited SNPs are ``cols``: [N, k, k]."""
@@ -224,7 +217,7 @@ class InfSpace:
                 mus.append(u)
                 lbf.append(0.5 * ((u * rc).sum(1) - logdet - k * np.log(s)))
             lbf = np.array(lbf)
-            tot = logsumexp(lbf)
+            tot = logsumexp(lbf, axis=0)
             lq[lo:lo + CHUNK] = tot - np.log(self.ssq.size) + self.log_odds[c].sum(1)
             if moments:
                 post = np.exp(lbf - tot)                # p(s^2 | C)

@@ -177,7 +177,8 @@ def susie_tables(fit, z, snp, idx, block, prior_tol: float = 1e-9) -> pd.DataFra
 
 def susie_inf_tables(fit, R, snp, idx, block, coverage: float) -> pd.DataFrame:
     """Fill ``snp`` and ``block`` from a SuSiE-inf fit (:mod:`.susie_inf`); return the credible-set rows.
-    ``post_mean`` is the sparse effects' posterior mean plus the infinitesimal one (standardised scale).
+    ``post_mean`` is the sparse effects' posterior mean plus the infinitesimal one (standardised scale),
+    ``post_mean_inf`` the infinitesimal one; the block gets sigma^2 and tau^2.
 
     Parameters
     ----------
@@ -198,9 +199,10 @@ def susie_inf_tables(fit, R, snp, idx, block, coverage: float) -> pd.DataFrame:
     p = fit.pip.size
     snp.loc[idx, "pip"] = fit.pip
     snp.loc[idx, "post_mean"] = (fit.alpha * fit.mu).sum(0) + fit.infinitesimal
+    snp.loc[idx, "post_mean_inf"] = fit.infinitesimal
     lstar = np.argmax(fit.alpha, axis=0)
     snp.loc[idx, "log10bf"] = fit.lbf_variable[lstar, np.arange(p)] / math.log(10)
-    block.update(converged=fit.converged, niter=fit.niter, n_cs=len(fit.sets))
+    block.update(converged=fit.converged, niter=fit.niter, n_cs=len(fit.sets), sigmasq=fit.sigmasq, tausq=fit.tausq)
     cov = [float(fit.alpha[l, m].sum()) for m, l in zip(fit.sets, fit.set_effects)]
     pur = [purity(R[np.ix_(m, m)]) for m in fit.sets]
     return effect_sets(snp, idx, block, "susie_inf", fit.alpha, fit.sets, fit.set_effects, cov, pur, fit.lbf,

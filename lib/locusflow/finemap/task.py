@@ -19,9 +19,10 @@ import pandas as pd
 from ..errors import InputError, LocusflowError
 from ..io.dataset import read_dataset
 from .susie import SusieError, susie_rss
+from .inf_tables import finemap_inf_tables
 from .tables import finish, sss_tables, susie_inf_tables, susie_tables
 
-METHODS = ("susie", "finemap", "susie_inf")
+METHODS = ("susie", "finemap", "susie_inf", "finemap_inf")
 
 def read_block_inputs(unit: dict, store: str, sumstats: str):
     """Sumstats rows and reference variants of the block, matched; returns (matched frame, counts).
@@ -67,7 +68,8 @@ def read_block_inputs(unit: dict, store: str, sumstats: str):
 def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie", run_id: str = "susie",
                   n: float | None = None, samples=None, options: dict | None = None,
                   diagnostics: dict | None = None, prior_weights: dict | None = None,
-                  ld_dir: str | None = None, priors: dict | None = None) -> pd.DataFrame:
+                  ld_dir: str | None = None, priors: dict | None = None, impute: dict | None = None,
+                  ld_panels: list | None = None) -> pd.DataFrame:
     """Kernel: fine-map one LD block.
 
     ``ld_dir``: the LD stage's output (``<out>/ld``); R is then read from the block's stored matrix
@@ -78,6 +80,8 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     (:mod:`.priors`); ``priors``: priors from a score table through a link (:mod:`.functional`, the
     spec of :func:`.functional.prepare_priors`; unscored variants keep the neutral weight); ``options``: keyword arguments of :func:`.susie.susie_rss` or ``finemap_sss``;
     ``diagnostics``: {check, remove_flagged, loglr_threshold, z_threshold, z_std_diff_threshold}.
+    ``impute``: {min_r2, ridge}: reference variants missing from the sumstats get ImpG z before fine-mapping
+    (:mod:`.block_ld`); ``ld_panels``: [{store, samples, n}]: R is the n-weighted average of the panels' LD.
 
     Parameters
     ----------
@@ -85,7 +89,7 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
         The block: block_id, chrom, start, stop (and min_p).
     store, sumstats
         As :func:`read_block_inputs`.
-    method : {"susie", "finemap", "susie_inf"}
+    method : {"susie", "finemap", "susie_inf", "finemap_inf"}
         The kernel.
     run_id : str
         Name of the run in the tables.
@@ -103,6 +107,10 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
         LD stage output to read R from.
     priors : dict, optional
         Score-based priors (:func:`.functional.block_prior_weights`); not with ``prior_weights``.
+    impute : dict, optional
+        ImpG imputation of untyped reference variants (:func:`.block_ld.impute_block`).
+    ld_panels : list of dict, optional
+        Mixed-ancestry LD panels (:func:`.block_ld.panel_ld`); not with ``ld_dir``.
 
     Returns
     -------
@@ -120,9 +128,8 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     t0 = time.time()
     options, diagnostics = dict(options or {}), dict(diagnostics or {})
     m, counts = read_block_inputs(unit, store, sumstats)
-    counts["n_no_prior_weight"] = 0
-    counts["n_not_in_ld"] = 0
-    ld_block = None
+    counts.update(n_no_prior_weight=0, n_not_in_ld=0, n_imputed=0, n_low_imputation_r2=0, n_not_in_panels=0)
+    ld_block = ld_var = None
     if ld_dir is not None:
         from ..ld.matrix import read_block_ld
         ld_var, ld_r = read_block_ld(ld_dir, unit["block_id"])
@@ -130,6 +137,10 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
         counts["n_not_in_ld"] = int((sel < 0).sum())
         m = m.assign(ld_index=sel)[sel >= 0].reset_index(drop=True)
         ld_block = ld_r
+    if impute is not None:
+        from .block_ld import untyped_variants
+        m = pd.concat([m, untyped_variants(unit, store, m, ld_var)], ignore_index=True)
+        m = m.sort_values("pos", kind="stable").reset_index(drop=True)
     if prior_weights is not None:
         from .priors import read_prior_weights
         w = m["variant_id"].map(read_prior_weights(prior_weights, unit))
@@ -146,22 +157,29 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
              "chrom": str(unit["chrom"]), "start": int(unit["start"]), "stop": int(unit["stop"]),
              "min_p": unit.get("min_p"), "n_gwas": n, "n_flagged": 0, "n_removed": 0, "n_cs": 0,
              "ld_s": None, "ld_mismatch": None, "seed_max_dpip": None, "converged": None, "niter": None, "elbo": None, **counts}
-    snp = pd.DataFrame({"record": "snp", "run_id": run_id, "method": method, "block_id": unit["block_id"],
-                        "chrom": m["chrom"], "pos": m["pos"], "variant_id": m["variant_id"],
-                        "rsid": m["rsid"], "ref": m["ref"], "alt": m["alt"], "z": m["z_ref"], "n": n,
-                        "removed": False, "prior_weight": 0.0})
     if len(m) < 1:
-        return finish(snp, None, block, "no variant left to fine-map", t0)
-    sidx = None
-    if samples is not None:
-        sidx = GenotypeStore(store).sample_index(samples)
-    if ld_block is not None:
+        return finish(_snp_rows(m, block, n), None, block, "no variant left to fine-map", t0)
+    if ld_panels:
+        from .block_ld import panel_ld
+        keep, R = panel_ld(m, store, ld_panels)
+        block["n_not_in_panels"] = int((~keep).sum())
+        m = m[keep].reset_index(drop=True)
+    elif ld_block is not None:
         ix = m["ld_index"].to_numpy()
         R = ld_block[np.ix_(ix, ix)].astype(np.float64)
         del ld_block
     else:
-        R = ld_matrix(GenotypeStore(store).dosages(index=m["store_index"].to_numpy(), samples=sidx))
-        R = R.astype(np.float64)
+        from ..ld.stage import read_samples
+        gs = GenotypeStore(store)
+        sidx = None if samples is None else gs.sample_index(read_samples(samples, gs))
+        R = ld_matrix(gs.dosages(index=m["store_index"].to_numpy(), samples=sidx)).astype(np.float64)
+    if impute is not None:
+        from .block_ld import impute_block
+        m, R, found = impute_block(m, R, impute)
+        block.update(found)
+    snp = _snp_rows(m, block, n)
+    if len(m) < 1:
+        return finish(snp, None, block, "no variant left to fine-map", t0)
     z = m["z_ref"].to_numpy(dtype=np.float64)
     keep = np.ones(len(m), bool)
     if diagnostics.get("check", True) and len(m) > 1:
@@ -193,6 +211,16 @@ def finemap_block(unit: dict, *, store: str, sumstats: str, method: str = "susie
     except (SusieError, np.linalg.LinAlgError, FloatingPointError) as exc:
         return finish(snp, None, block, f"failed: {exc}", t0)
     return finish(snp, cs, block, "ok", t0, config)
+
+
+def _snp_rows(m: pd.DataFrame, block: dict, n) -> pd.DataFrame:
+    """The block's snp rows (schema finemap_snp) before fitting; imputed variants flagged with their r^2."""
+    imputed = m["imputation_r2"].notna() if "imputation_r2" in m else pd.Series(False, index=m.index)
+    return pd.DataFrame({"record": "snp", "run_id": block["run_id"], "method": block["method"],
+                         "block_id": block["block_id"], "chrom": m["chrom"], "pos": m["pos"],
+                         "variant_id": m["variant_id"], "rsid": m["rsid"], "ref": m["ref"], "alt": m["alt"],
+                         "z": m["z_ref"], "n": n, "removed": False, "prior_weight": 0.0, "imputed": imputed,
+                         "imputation_r2": m["imputation_r2"] if "imputation_r2" in m else np.nan})
 
 
 def kernel_options(kernel, options: dict, section: str) -> dict:
@@ -234,7 +262,7 @@ def fit_block(method: str, z, R, n, weights, options: dict, snp, idx, block):
 
     Parameters
     ----------
-    method : {"susie", "finemap", "susie_inf"}
+    method : {"susie", "finemap", "susie_inf", "finemap_inf"}
         The kernel.
     z : numpy.ndarray, shape (p,)
         z-scores of the SNPs kept.
@@ -254,12 +282,12 @@ def fit_block(method: str, z, R, n, weights, options: dict, snp, idx, block):
     cs : pandas.DataFrame
         Credible-set rows.
     config : pandas.DataFrame or None
-        FINEMAP's configurations (None for the SuSiE methods).
+        FINEMAP's (or FINEMAP-inf's) configurations (None for the SuSiE methods).
 
     Raises
     ------
     LocusflowError
-        When finemap or susie_inf gets no sample size.
+        When finemap, susie_inf or finemap_inf gets no sample size.
     """
     if method == "susie":
         opts = kernel_options(susie_rss, options, method)
@@ -272,6 +300,11 @@ def fit_block(method: str, z, R, n, weights, options: dict, snp, idx, block):
         opts = kernel_options(susie_inf, options, method)
         fit = susie_inf(z, R, n, **{"prior_weights": weights, **opts})
         return susie_inf_tables(fit, R, snp, idx, block, opts.get("coverage", 0.95)), None
+    if method == "finemap_inf":
+        from .finemap_inf import finemap_inf
+        opts = kernel_options(finemap_inf, options, method)
+        fit = finemap_inf(z, R, n, **{"prior_weights": weights, **opts})
+        return finemap_inf_tables(fit, R, snp, idx, block, opts.get("coverage", 0.95))
     from .sss import finemap_sss
     if n is None:
         raise LocusflowError("finemap_sss needs the GWAS sample size: set finemap.n or an n column")

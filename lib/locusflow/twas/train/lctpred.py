@@ -69,6 +69,66 @@ def personal_expression(model, features: np.ndarray, index: np.ndarray, how: str
     raise InputError("lctpred", f"how one of {HOW}", column="how", value=how)
 
 
+def expression_from_haplotypes(personal: pd.DataFrame, model, n_individuals: int, how: str = "mean_features",
+                               genes_per_chunk: int = 200) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every individual's predicted expression of every gene of a ``personal_features`` table (step 2).
+
+    Parameters
+    ----------
+    personal : pandas.DataFrame
+        Rows of schema personal_features (gene, chrom, tss, haplotype, features, carriers).
+    model : locusflow.twas.train.ctpred.CtPred
+        The cell type's ctPred.
+    n_individuals : int
+        Individuals of the store the features were made from (slots 0 .. 2n - 1).
+    how : {'mean_features', 'mean_predictions'}
+        As :func:`personal_expression`.
+    genes_per_chunk : int
+        Genes whose individuals go through one forward pass.
+
+    Returns
+    -------
+    genes : pandas.DataFrame
+        gene, chrom, tss.
+    expression : numpy.ndarray
+        [genes, individuals].
+
+    Raises
+    ------
+    InputError
+        A gene whose carriers do not cover every haplotype slot exactly once.
+    """
+    per = personal.sort_values(["gene", "haplotype"], kind="stable").reset_index(drop=True)
+    code, names = pd.factorize(per["gene"])
+    feats = np.stack(per["features"].to_numpy()).astype(float)
+    lens = per["carriers"].map(len).to_numpy()
+    flat = np.concatenate(per["carriers"].to_numpy()).astype(np.int64) if len(per) else np.zeros(0, np.int64)
+    row = np.repeat(np.arange(len(per)), lens)
+    slots = np.full((len(names), 2 * n_individuals), -1, dtype=np.int64)
+    if len(flat) and (flat.max() >= 2 * n_individuals or flat.min() < 0):
+        raise InputError("personal_features", f"carriers among the 2 x {n_individuals} haplotype slots of the store",
+                         column="carriers", value=int(flat.max()))
+    slots[code[row], flat] = row
+    bad = (slots < 0).any(axis=1) | (np.bincount(code[row], minlength=len(names)) != 2 * n_individuals)
+    if bad.any():
+        raise InputError("personal_features", "each haplotype slot of the store's individuals once per gene",
+                         column="carriers", value=str(names[np.flatnonzero(bad)[0]]))
+    h1, h2 = slots[:, 0::2], slots[:, 1::2]
+    if how == "mean_predictions":
+        p = model.predict(feats)
+        expr = (p[h1] + p[h2]) / 2
+    elif how == "mean_features":
+        expr = np.empty(h1.shape)
+        for s in range(0, len(names), genes_per_chunk):     # chunks of genes: one forward pass each
+            a, b = h1[s:s + genes_per_chunk], h2[s:s + genes_per_chunk]
+            x = (feats[a.ravel()] + feats[b.ravel()]) / 2
+            expr[s:s + genes_per_chunk] = model.predict(x).reshape(a.shape)
+    else:
+        raise InputError("lctpred", f"how one of {HOW}", column="how", value=how)
+    first = per.groupby(code).head(1)
+    return first[["gene", "chrom", "tss"]].reset_index(drop=True), expr
+
+
 def cis_snps(variants: pd.DataFrame, dosage: np.ndarray, *, min_maf: float = 0.01) -> np.ndarray:
     """The SNPs the elastic net may use: biallelic SNVs, not A/T or C/G, MAF >= ``min_maf`` (PredictDB).
 
@@ -195,6 +255,10 @@ def lctpred(genes: pd.DataFrame, store, model, personal_features, *, cell_type: 
         Schema weights of every gene with a non-zero weight.
     summary : pandas.DataFrame
         One row per gene (:func:`lctpred_gene`'s summary).
+
+    References
+    ----------
+    Zhou Y et al. (2025) Cell Genomics 5:100875 (l-ctPred); Gamazon ER et al. (2015) Nat Genet 47:1091.
     """
     var = store.variants
     samples = np.arange(store.n_samples) if samples is None else np.asarray(samples)
