@@ -15,37 +15,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared/realdata"
-if not REAL.exists():
-    REAL = Path("/work/shared/realdata")
-FASTA = REAL / "reference_genome/GRCh37_chr20.fa.gz"
-EXAMPLES = ROOT / "examples"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dnalm_priors import EXAMPLES, FASTA, chr20_panel  # noqa: E402  (bench/ is not a package)
 
 
-def load() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    from locusflow.io.fasta import Genome
-    from locusflow.io.plink import BedReader, read_bim, read_fam
-    prefix = str(EXAMPLES / "1000G_EUR_chr20_22")
-    bim, fam = read_bim(prefix), read_fam(prefix)
-    sel = np.flatnonzero((bim["chrom"].astype(str) == "20").to_numpy())
-    dos = BedReader(prefix, n_samples=len(fam), n_variants=len(bim)).read(sel[0], sel[-1] + 1).astype(np.float32)
-    af = np.nanmean(dos, 1) / 2
-    keep = (af > 0.01) & (af < 0.99)
-    b = bim.iloc[sel][keep].reset_index(drop=True)
+def load() -> tuple:
+    """The chr20 panel of bench/dnalm_priors.py joined to its BOLT-LMM statistics (SNPs in both)."""
+    b, dos, seq, ref, alt = chr20_panel()
     ss = pd.read_csv(EXAMPLES / "bolt_chr20_22.sumstats.gz", sep="\t", dtype={"CHR": str})
     ss = ss[ss["CHR"] == "20"].drop_duplicates("BP").set_index("BP")
     b = b.join(ss[["ALLELE1", "ALLELE0", "BETA", "CHISQ_BOLT_LMM", "P_BOLT_LMM"]], on="pos")
     have = b["CHISQ_BOLT_LMM"].notna().to_numpy()
-    b, dos = b[have].reset_index(drop=True), dos[keep][have]
-    seq = Genome(FASTA).sequence("20")
-    return b, dos, seq
+    return b[have].reset_index(drop=True), dos[have], seq, ref[have], alt[have]
 
 
 def main(n_blocks: int) -> dict:
@@ -56,11 +44,9 @@ def main(n_blocks: int) -> dict:
     from locusflow.finemap.susie import susie_rss
     from locusflow.ld.matrix import ld_matrix
     rec = {"load_average": round(os.getloadavg()[0], 1)}
-    b, dos, seq = load()
+    b, dos, seq, ref, alt = load()
     pos = b["pos"].to_numpy()
-    base = seq[pos - 1].view("S1").astype(str)
-    a1, a2 = b["a1"].astype(str).to_numpy(), b["a2"].astype(str).to_numpy()
-    ref, alt = np.where(a2 == base, a2, a1), np.where(a2 == base, a1, a2)
+    a1 = b["a1"].astype(str).to_numpy()
     t0 = time.process_time()
     sc = score_variants_frame(pd.DataFrame({"chrom": "20", "pos": pos, "ref": ref, "alt": alt}), fasta=FASTA)
     rec["score_cpu_s"] = round(time.process_time() - t0, 1)
