@@ -30,6 +30,8 @@ setup(
         "liftover>=1.5",           # munge: UCSC chain liftover (io/liftover.py)
         "pysam>=0.22",             # munge --fasta: ref against an indexed (bgzip) genome (io/fasta.py)
         "numba>=0.60",             # compiled loops: BayesC Gibbs sweep (breed), EHH scans (popgen), elastic net
+        "fsspec>=2024.2",          # storage.py: every path may be a URI (s3://, gs://, abfss://, hdfs://, dbfs:/)
+        "universal-pathlib>=0.3,<0.4",   # storage.as_path: pathlib's API over fsspec (UPath) for URIs
     ],
     extras_require={
         # the spark engine: a laptop installs pyspark with `locusflow[spark]`; on Databricks the runtime's
@@ -41,11 +43,14 @@ setup(
         "gpu": ["torch==2.13.0", "transformers>=4.40,<5"],       # the DNA LM stage; transformers 5 breaks loading
         "sim": ["msprime>=1.3"],                                 # breed.simulate: coalescent genotypes (optional)
         "sc": ["anndata>=0.10"],                                 # twas.train.expression: single-cell .h5ad input
+        # object stores (the fsspec backend of each scheme; credentials from its own environment/config)
+        "s3": ["s3fs>=2024.2"], "gcs": ["gcsfs>=2024.2"], "azure": ["adlfs>=2024.2"],
         # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
         # (matplotlib, xxhash), msprime (simulated truth in tests), selenium (browser tests), anndata (.h5ad),
-        # pytest-xdist (make test runs two worker processes)
+        # pytest-xdist (make test runs two worker processes), s3fs + moto (the pipeline on a local S3 endpoint)
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3",
-                "selenium>=4.20", "anndata>=0.10"],              # selenium: headless Chromium tests
+                "selenium>=4.20", "anndata>=0.10",               # selenium: headless Chromium tests
+                "s3fs>=2024.2", "moto[server]>=5.0,<6"],
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

@@ -32,9 +32,19 @@ def realdata() -> Path:
 @pytest.fixture(scope="session")
 def spark():
     from locusflow.engine.spark import get_spark
-    s = get_spark({"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": 4}})
+    from s3_endpoint import ENV as S3_ENV       # Python workers reach the test S3 endpoint (tests/s3_endpoint.py)
+    s = get_spark({"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": 4,
+                                                  **{f"spark.executorEnv.{k}": v for k, v in S3_ENV.items()}}})
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A bucket on a local S3 endpoint (moto's server on 127.0.0.1, started and stopped with the module)."""
+    from s3_endpoint import s3_server
+    with s3_server() as bucket:
+        yield bucket
 
 
 @pytest.fixture(scope="session")

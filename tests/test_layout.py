@@ -17,7 +17,7 @@ TOOL = ROOT.parent / "shared" / "tools" / "import_cycles.py"
 # foundation modules of layer 0 also from each other); never from a higher layer or a sibling stage.
 # A stage module (stage.py, *_stage.py) also imports pipeline/config, to register itself.
 LAYERS = [
-    {"errors", "logs", "version", "schema", "checksum", "data", "schemas", "config_schema", "layout"},
+    {"errors", "logs", "version", "schema", "checksum", "data", "schemas", "config_schema", "layout", "storage"},
     {"config", "commit", "lock"},
     {"io"},
     {"engine"},

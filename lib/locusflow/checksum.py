@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -139,8 +140,12 @@ def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVE
     Returns
     -------
     str
-        ``'<algorithm>:<hex>'``, or ``'missing'``.
+        ``'<algorithm>:<hex>'``, or ``'missing'``. For a URI (an object store), each object counts by the
+        checksum its store lists (:func:`locusflow.storage.identity`) instead of its bytes.
     """
+    from . import storage
+    if storage.is_remote(path):
+        return _remote_hash(path, ignore)
     p = Path(path)
     if not p.exists():
         return "missing"
@@ -152,6 +157,19 @@ def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVE
     return f"{ALGORITHM}:{h.hexdigest()}"
 
 
+def _remote_hash(path, ignore) -> str:
+    from . import storage
+    files = storage.find(path)
+    if not files:
+        return "missing"
+    h = _hasher()
+    for rel in sorted(files):
+        if rel and any(part.startswith(ignore) for part in rel.split("/")):
+            continue
+        h.update(rel.encode() + b"\0" + storage.identity(files[rel]).encode() + b"\n")
+    return f"{ALGORITHM}:{h.hexdigest()}"
+
+
 def _files(root: Path, ignore) -> list[str]:
     out = []
     for d, dirs, files in os.walk(root, followlinks=True):
@@ -159,6 +177,59 @@ def _files(root: Path, ignore) -> list[str]:
         rel = os.path.relpath(d, root)
         out += [f if rel == "." else f"{rel}/{f}" for f in files if not f.startswith(ignore)]
     return sorted(out)
+
+
+_CHROM_DIR = re.compile(r"^chrom=(.+)$")
+_CHROM_GROUP = re.compile(r"^([0-9A-Za-z]+)_\d+_\d+\.zarr$")      # an LD block group: <chrom>_<start>_<stop>.zarr
+
+
+def chrom_hashes(path, *, cache: HashCache | None = None) -> dict | None:
+    """Per-chromosome content hashes of a dataset whose data files all lie in chromosome partitions.
+
+    A file belongs to chromosome ``c`` when a component of its relative path is ``chrom=c`` (Parquet,
+    hive style) or ``c_<start>_<stop>.zarr`` (an LD block group). Files and folders whose name starts with
+    ``.`` or ``_`` (staging, provenance, reports: readers skip them too) do not count. A dataset with any
+    other data file, a plain file, or nothing at all is not partitioned: None.
+
+    Parameters
+    ----------
+    path : str or Path
+        A dataset directory, local or a URI.
+    cache : HashCache, optional
+        See :func:`file_hash` (local files).
+
+    Returns
+    -------
+    dict or None
+        Chromosome -> ``'<algorithm>:<hex>'`` of its files (relative names and contents).
+    """
+    from . import storage
+    if storage.is_remote(path):
+        infos = storage.find(path)
+        files = {rel: storage.identity(i) for rel, i in infos.items() if rel}
+    else:
+        p = Path(path)
+        if not p.is_dir():
+            return None
+        files = {rel: None for rel in _files(p, (".", "_"))}
+    groups: dict = {}
+    for rel in sorted(files):
+        parts = rel.split("/")
+        if any(x.startswith((".", "_")) for x in parts):
+            continue
+        chrom = next((m.group(1) for x in parts for m in [_CHROM_DIR.match(x) or _CHROM_GROUP.match(x)] if m), None)
+        if chrom is None:
+            return None
+        ident = files[rel] if files[rel] is not None else file_hash(Path(path) / rel, cache=cache)
+        groups.setdefault(chrom, []).append(f"{rel}\0{ident}")
+    if not groups:
+        return None
+    out = {}
+    for chrom, items in groups.items():
+        h = _hasher()
+        h.update("\n".join(items).encode())
+        out[chrom] = f"{ALGORITHM}:{h.hexdigest()}"
+    return out
 
 
 def hash_json(obj) -> str:

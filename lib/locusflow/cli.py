@@ -62,6 +62,32 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_history(args) -> int:
+    import time
+    from .commit import Versions
+    from .layout import stage_names
+    from .storage import redact
+    v = Versions(args.results)
+    stages = args.stage or stage_names()
+    found = False
+    for s in stages:
+        hist = v.history(s)
+        if not hist:
+            continue
+        found = True
+        print(f"{s}:")
+        for m in hist:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(m.get("published_at") or 0))
+            inc = (m.get("summary") or {}).get("incremental")
+            what = (f"incremental: {inc['units_recomputed']} unit(s) recomputed (chromosomes "
+                    f"{', '.join(inc['chroms_recomputed']) or 'none'}), {inc['units_reused']} reused"
+                    if inc else "full run")
+            print(f"  {'*' if m['current'] else ' '} {m['version']}  {when}  {m.get('seconds', '?')} s  {what}")
+    if not found:
+        print(f"{redact(args.results)}: no published version of {', '.join(stages)}")
+    return 0
+
+
 def _cmd_deploy(args) -> int:
     import json
 
@@ -89,7 +115,7 @@ def _cmd_deploy(args) -> int:
 def build_parser(loaded=None) -> argparse.ArgumentParser:
     """The parser; ``loaded`` maps stage names to registered stages whose full subcommand is wanted.
 
-    Subcommands ``run``, ``config``, ``serve``, ``export`` and ``deploy``, then one per stage of
+    Subcommands ``run``, ``config``, ``serve``, ``history``, ``export`` and ``deploy``, then one per stage of
     :data:`locusflow.layout.STAGES`: a stage not in ``loaded`` gets a placeholder subparser (its help
     line only, nothing imported); a loaded one its full subcommand (its own ``add_cli`` in the older API,
     else :func:`locusflow.cli_stage.add_stage_command`).
@@ -125,6 +151,10 @@ def build_parser(loaded=None) -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="interface to bind (default: this machine only)")
     v.add_argument("--port", type=int, default=8000, help="TCP port (0: any free one)")
     v.set_defaults(func=_cmd_serve)
+    h = sub.add_parser("history", help="the kept versions of each stage of a results root (* = published)")
+    h.add_argument("results", help="results root (a path or a URI)")
+    h.add_argument("stage", nargs="*", help="only these stages")
+    h.set_defaults(func=_cmd_history)
     e = sub.add_parser("export", help="results in other tools' formats (MetaXcan, FINEMAP, susieR, pyfocus, "
                        "LDSC, GWAS-SSF, LD .ld/.npz)")
     e.add_argument("results", help="results root (--out of a run)")

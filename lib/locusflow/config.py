@@ -34,6 +34,7 @@ TOP = {
         "log_level": Key("str", None, "Spark log level [WARN]"),
         "conf": Key("map", None, "extra Spark properties"),
     }),
+    "keep_versions": Key("int", 2, "published versions of each stage kept (locusflow history lists them)", min=2),
     "paths": Key("map", None, "dataset -> location, for datasets this pipeline reads but does not write "
                  "(e.g. sumstats: /data/ss); see locusflow.layout.DATASETS", item=Key("path")),
 }

@@ -21,7 +21,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import storage
 from .errors import ConfigError
+
+
+def _is_file(v: str) -> bool:
+    if storage.is_remote(v):
+        fs, path = storage.filesystem(v)
+        return fs.isfile(path)
+    return Path(v).is_file()
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -173,7 +181,7 @@ class _Checker:
                 return False, v
             if key.choices is not None and v not in key.choices:
                 return False, v
-            if kind == "file" and self.check_files and not Path(v).is_file():
+            if kind == "file" and self.check_files and not _is_file(v):
                 self.fail(dotted, f"expected an existing file, found {v!r} (no such file)")
             return True, v
         if kind == "list":

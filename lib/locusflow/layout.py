@@ -11,8 +11,8 @@ importing a stage module. Adding a stage = one :class:`StageInfo` line here, plu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from . import storage
 from .errors import ConfigError
 
 
@@ -74,6 +74,9 @@ STAGES = [     # pipeline order
     StageInfo("gpnxld", ("locusflow.dnalm.gpnxld_stage",),
               "GPNxLD: LD-weighted sums of DNA-LM scores (sum_k r2_jk a_k) from the ld stage's matrices",
               {"gpnxld_scores": "scores"}),
+    StageInfo("variant_annotation", ("locusflow.dnalm.annotate_stage",),
+              "functional annotation of scored variants: region class, genes, regulatory elements (BED)",
+              {"variant_annotation": "annotation"}, command="dnalm annotate"),
     StageInfo("dnalm_features", ("locusflow.dnalm.features_stage",),
               "DNA-LM features at each gene's TSS (reference, and each individual's own haplotypes)",
               {"tss_features": "tss", "personal_features": "personal"}, command="dnalm features"),
@@ -91,7 +94,7 @@ STAGES = [     # pipeline order
               {"twas_weights": "weights", "twas_covariance": "covariance", "twas_results": "results",
                "predixcan_results": "predixcan", "predicted_expression": "predicted_expression"}),
     StageInfo("finemap", ("locusflow.finemap.stage",),
-              "SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal",
+              "SNP fine-mapping (SuSiE-RSS, FINEMAP-SSS, SuSiE-inf, FINEMAP-inf) over LD blocks with a signal",
               {"finemap_snp": "snp", "finemap_cs": "cs", "finemap_blocks": "blocks", "finemap_config": "config"}),
     StageInfo("focus", ("locusflow.focus.stage", "locusflow.finemap.focus_stage"),
               "FOCUS gene fine-mapping of TWAS signals (single or multi-ancestry)",
@@ -121,6 +124,7 @@ STAGES += [    # last: they read every other stage's published results
 STAGE_INFO = {s.name: s for s in STAGES}
 DATASETS = {ds: (s.name, rel) for s in STAGES for ds, rel in s.datasets.items()}
 STATE_DIR = ".locusflow"        # <out>/.locusflow: versions, lock, hash cache (hidden from readers)
+POINTER = "_CURRENT"            # object stores: <out>/<stage>/_CURRENT names the published version
 
 
 def stage_names() -> list[str]:
@@ -134,8 +138,12 @@ def stage_names() -> list[str]:
     return [s.name for s in STAGES]
 
 
-def stage_dir(cfg: dict, stage: str) -> Path:
+def stage_dir(cfg: dict, stage: str):
     """The directory a stage's outputs are read from or, while it runs, written to.
+
+    On an object store (``out`` a URI) the published version is found through the pointer object
+    ``<out>/<stage>/_CURRENT`` (:mod:`locusflow.commit`); a stage never published resolves to
+    ``<out>/<stage>``, where nothing is.
 
     Parameters
     ----------
@@ -146,14 +154,23 @@ def stage_dir(cfg: dict, stage: str) -> Path:
 
     Returns
     -------
-    Path
+    pathlib.Path or upath.UPath
         ``<out>/<stage>`` (a link to the published version), or the staging directory of the running stage.
     """
     staging = (cfg.get("_staging") or {}).get(stage)
-    return Path(staging) if staging else Path(cfg["out"]) / stage
+    if staging:
+        return storage.as_path(staging)
+    out = storage.as_path(cfg["out"])
+    if storage.is_remote(out):
+        try:
+            name = storage.read_text(out / stage / POINTER).strip()
+        except (OSError, ValueError):
+            return out / stage
+        return out / STATE_DIR / "versions" / stage / name
+    return out / stage
 
 
-def dataset_path(cfg: dict, name: str) -> Path:
+def dataset_path(cfg: dict, name: str):
     """Location of dataset ``name``: ``paths.<name>`` from the config, else its place under ``<out>``.
 
     While the dataset's stage runs, the place is always inside its staging directory (``paths`` is not
@@ -168,7 +185,8 @@ def dataset_path(cfg: dict, name: str) -> Path:
 
     Returns
     -------
-    Path
+    pathlib.Path or upath.UPath
+        (:func:`locusflow.storage.as_path`: a URI stays a URI)
 
     Raises
     ------
@@ -181,5 +199,5 @@ def dataset_path(cfg: dict, name: str) -> Path:
     if stage not in (cfg.get("_staging") or {}):
         over = (cfg.get("paths") or {}).get(name)
         if over:
-            return Path(over)
+            return storage.as_path(over)
     return stage_dir(cfg, stage) / rel

@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
+from . import storage
 from .logs import get_logger
-from .checksum import HashCache, code_version, content_hash, hash_json
+from .checksum import HashCache, chrom_hashes, code_version, content_hash, hash_json
 from .commit import Versions, check_writable
 from .config import TOP, Config
 from .config_schema import validate
 from .errors import ConfigError
 from .layout import DATASETS, STAGE_INFO, STAGES, STATE_DIR, dataset_path, stage_dir, stage_names
+from .engine.reuse import Reuse, reusing
 from .lock import OutputLock
 
 log = get_logger("pipeline")
@@ -235,8 +235,8 @@ class Context:
     summaries: dict = field(default_factory=dict)
 
     @property
-    def out(self) -> Path:
-        return Path(self.cfg["out"])
+    def out(self):
+        return storage.as_path(self.cfg["out"])
 
     @property
     def engine(self) -> str:
@@ -245,15 +245,15 @@ class Context:
     def section(self, name: str) -> dict:
         return self.cfg.get(name) or {}
 
-    def path(self, name: str) -> Path:
+    def path(self, name: str):
         """Location of dataset ``name`` (:data:`locusflow.layout.DATASETS`): for the running stage's own
         outputs, inside its staging directory; for others, the published (or configured) location."""
         return dataset_path(self.cfg, name)
 
-    def stage_dir(self, stage: str) -> Path:
+    def stage_dir(self, stage: str):
         return stage_dir(self.cfg, stage)
 
-    def previous(self, name: str) -> Path | None:
+    def previous(self, name: str):
         """Dataset ``name`` as last published (e.g. to reuse an import), or None."""
         stage, rel = DATASETS[name]
         cur = Versions(self.out).current(stage)
@@ -267,7 +267,7 @@ class Context:
         if prev is None or dest.exists() or not str(dest).startswith(str(self.cfg.get("_staging", {}).get(
                 DATASETS[name][0], "\0"))):
             return False
-        shutil.copytree(prev, dest, copy_function=os.link) if prev.is_dir() else os.link(prev, dest)
+        storage.copy(prev, dest)         # hard links locally, server-side copies on an object store
         return True
 
     @property
@@ -293,24 +293,28 @@ def _named_files(section, found: list) -> list:
     elif isinstance(section, list):
         for v in section:
             _named_files(v, found)
-    elif isinstance(section, str) and len(section) < 4096 and os.path.exists(section):
+    elif isinstance(section, str) and len(section) < 4096 and (
+            os.path.exists(section) or (storage.is_remote(section) and storage.exists(section))):
         found.append(section)
     return found
 
 
-def _identity(path, out: Path, versions: Versions, cache: HashCache) -> tuple[str, str]:
+def _identity(path, out, versions: Versions, cache: HashCache) -> tuple[str, str]:
     """(logical name, content identity) of an input: an upstream dataset by its stage's fingerprint."""
-    p = Path(path)
-    try:
-        rel = p.relative_to(out)
-    except ValueError:
-        return str(path), content_hash(p, cache=cache)
-    stage = rel.parts[0] if rel.parts else ""
+    rel = storage.relative(path, out)
+    if rel is None:
+        return storage.redact(path), content_hash(path, cache=cache)
+    parts = rel.split("/")
+    if parts[:2] == [STATE_DIR, "versions"] and len(parts) > 3:     # object store: a stage resolved by pointer
+        parts = [parts[2], *parts[4:]]
+        rel = "/".join(parts)
+    stage = parts[0]
     man = versions.manifest(stage) if stage in STAGE_INFO else None
     if man is not None:
-        sub = Path(*rel.parts[1:])
-        return str(rel), f"{man['fingerprint']}:{sub}" if (versions.current(stage) / sub).exists() else "missing"
-    return str(rel), content_hash(p, cache=cache)
+        sub = "/".join(parts[1:])
+        cur = versions.current(stage)
+        return rel, f"{man['fingerprint']}:{sub}" if (cur / sub if sub else cur).exists() else "missing"
+    return rel, content_hash(path, cache=cache)
 
 
 def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
@@ -339,14 +343,61 @@ def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
         ``inputs`` (logical name -> identity) and ``fingerprint`` (:func:`locusflow.checksum.hash_json`
         of the others).
     """
-    out = Path(cfg["out"])
+    out = storage.as_path(cfg["out"])
     versions = versions or Versions(out)
     sec = cfg.get(stage.name) or {}
-    paths = list(dict.fromkeys([*_named_files(sec, []), *map(str, stage.inputs(cfg))]))
-    inputs = dict(_identity(p, out, versions, cache) for p in paths)
+    inputs = dict(_identity(p, out, versions, cache) for p in _input_paths(stage, cfg))
     parts = {"stage": stage.name, "config": sec, "genome_build": cfg.get("genome_build"),
              "code": code_version(cache=cache), "inputs": inputs}
     return {**parts, "fingerprint": hash_json(parts)}
+
+
+def _input_paths(stage: Stage, cfg: dict) -> list[str]:
+    """Every file the stage's section names and every path its ``inputs(cfg)`` lists, once each."""
+    sec = cfg.get(stage.name) or {}
+    return list(dict.fromkeys([*_named_files(sec, []), *map(storage.uri, stage.inputs(cfg))]))
+
+
+def incremental(stage: Stage, cfg: dict, fp: dict, staging, *, versions: Versions,
+                cache: HashCache | None = None) -> Reuse | None:
+    """What a rerun of ``stage`` may copy from its published version (:mod:`locusflow.engine.reuse`).
+
+    The inputs whose data files all lie in chromosome partitions (:func:`locusflow.checksum.chrom_hashes`)
+    are identified per chromosome; every other input, the configuration, the genome build and the code
+    version go into the key every unit shares.
+
+    Parameters
+    ----------
+    stage : Stage
+    cfg : dict
+        The resolved configuration.
+    fp : dict
+        The stage's :func:`fingerprint`.
+    staging : path
+        The new version's directory.
+    versions : locusflow.commit.Versions
+    cache : locusflow.checksum.HashCache, optional
+
+    Returns
+    -------
+    locusflow.engine.reuse.Reuse
+        With ``previous`` None when the stage has no published version (the units' keys are recorded).
+    """
+    prev = versions.current(stage.name)
+    out = storage.as_path(cfg["out"])
+    flat, parts = {}, {}
+    for p in _input_paths(stage, cfg):
+        name, ident = _identity(p, out, versions, cache)
+        ch = chrom_hashes(p, cache=cache) if storage.exists(p) else None
+        if ch is None:
+            flat[name] = ident
+        else:
+            parts[name] = ch
+    base = hash_json({"stage": stage.name, "config": fp["config"], "genome_build": fp["genome_build"],
+                      "code": fp["code"], "inputs": flat})
+    chroms = sorted(set().union(*parts.values())) if parts else []
+    return Reuse(base, {c: hash_json({n: ch.get(c, "absent") for n, ch in parts.items()}) for c in chroms},
+                 staging, prev, root=out)
 
 
 def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
@@ -370,15 +421,17 @@ def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
         When the configuration is invalid (:func:`resolve_config`); nothing has run then.
     """
     cfg = resolve_config(cfg)
-    out = Path(cfg["out"])
+    out = storage.as_path(cfg["out"])
     check_writable(out)
-    with OutputLock(out):
-        versions = Versions(out)
+    with OutputLock(out) as lock:
+        versions = Versions(out, keep=cfg.get("keep_versions") or 2)
         versions.clean()
-        cache = HashCache(out / STATE_DIR / "hash-cache.json")
+        # file hashes are cached next to local results; remote objects are identified by their listed checksums
+        cache = HashCache(None if storage.is_remote(out) else out / STATE_DIR / "hash-cache.json")
         ctx = Context(cfg)
         try:
             for name in sorted(cfg["stages"], key=lambda s: REGISTRY[s].order):
+                lock.renew()
                 ctx.summaries[name] = _run_stage(REGISTRY[name], ctx, versions, cache, force)
         finally:
             cache.save()
@@ -396,20 +449,27 @@ def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, fo
     log.info("stage %s: running", st.name)
     run_cfg = Config({**ctx.cfg, "_staging": {st.name: str(staging)}}, origin=getattr(ctx.cfg, "origin", {}))
     stage_ctx = Context(run_cfg, _spark=ctx._spark, summaries=ctx.summaries)
+    reuse = None if force else incremental(st, ctx.cfg, fp, staging, versions=versions, cache=cache)
     try:
-        summary = st.run(stage_ctx) or {}
+        with reusing(reuse):
+            summary = st.run(stage_ctx) or {}
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)       # nothing of a failed stage stays (kill -9: next start)
+        storage.remove(staging)          # nothing of a failed stage stays (kill -9: next start)
         raise
     finally:
         ctx._spark = stage_ctx._spark
     summary = {k: v for k, v in summary.items() if not _is_path_value(v, staging)}
+    if reuse is not None and reuse.previous is not None and reuse.reused + reuse.recomputed:
+        summary["incremental"] = reuse.summary()
+        log.info("stage %s: %d work unit(s) recomputed (chromosomes %s), %d copied from version %s", st.name,
+                 reuse.recomputed, ", ".join(reuse.summary()["chroms_recomputed"]) or "none", reuse.reused,
+                 storage.as_path(reuse.previous).name)
     seconds = round(time.time() - t0, 3)
     versions.publish(st.name, staging, {**fp, "summary": summary, "seconds": seconds})
     log.info("stage %s: published in %.1f s", st.name, seconds)
     return summary
 
 
-def _is_path_value(v, staging: Path) -> bool:
+def _is_path_value(v, staging) -> bool:
     """Summary entries that are staging paths say nothing once published (the layout names them)."""
     return isinstance(v, str) and v.startswith(str(staging))

@@ -5,8 +5,8 @@ sets with their lead variant and its PIP, top FOCUS genes by PIP.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
+from . import storage
 from .layout import dataset_path
 
 TOP_N = 5
@@ -30,7 +30,8 @@ def stage_lines(cfg: dict, name: str, summary) -> list[str]:
     A skipped stage is summarised from its published manifest. ingest, munge and ld list counts from
     their summary; twas, finemap and focus read their published datasets for the top hits (twas: genes
     by |z|; finemap: credible sets with their lead variant's PIP; focus: genes by PIP); any other stage
-    lists up to six scalar summary entries.
+    lists up to six scalar summary entries. A stage rerun incrementally (:mod:`locusflow.engine.reuse`)
+    gets a line saying which chromosomes' work units it recomputed and how many it reused.
 
     Parameters
     ----------
@@ -85,6 +86,11 @@ def stage_lines(cfg: dict, name: str, summary) -> list[str]:
             lines += [f"  {r.mol_name} ({r.tissue}): PIP {r.pip:.3f}" for r in top.itertuples()]
     else:
         lines.append(_kv(s, tuple(k for k, v in s.items() if isinstance(v, (int, float, str)))[:6]))
+    inc = s.get("incremental") if summary != "skipped" else None
+    if inc:
+        lines.append(f"incremental: recomputed {inc['units_recomputed']} work unit(s) (chromosomes "
+                     f"{', '.join(inc['chroms_recomputed']) or 'none'}), reused {inc['units_reused']} unchanged "
+                     f"(chromosomes {', '.join(inc['chroms_reused']) or 'none'})")
     return [head] + ["  " + x for x in lines if x]
 
 
@@ -123,4 +129,4 @@ def print_summary(cfg: dict, summaries: dict, file=None) -> None:
     for ds, (_, rel) in DATASETS.items():          # the HTML report, once a stage publishes one
         if rel.endswith(".html") and dataset_path(cfg, ds).exists():
             print(f"report: {dataset_path(cfg, ds)}", file=file)
-    print(f"results in {Path(cfg['out'])}", file=file)
+    print(f"results in {storage.redact(storage.uri(cfg['out']))}", file=file)

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "lib"), "OPENBLAS_NUM_THREADS": "1"}
 STAGES = ["ingest", "munge", "ld", "twas", "finemap", "focus"]
-VOLATILE = {"written_at", "published_at", "seconds", "previous", "finished_at", "started_at"}
+VOLATILE = {"written_at", "published_at", "seconds", "previous", "finished_at", "started_at",
+            "incremental"}       # what a rerun recomputed and reused: run metadata, not results
 TIMING_COLUMNS = {"seconds"}       # finemap_block.seconds: wall time of the block, the one non-reproducible column
 
 

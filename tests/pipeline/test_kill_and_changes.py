@@ -128,6 +128,14 @@ def _same_size_edit(path: Path, chrom: str):
     assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
 
 
+def _printed(cfg, summaries) -> str:
+    import io
+    from locusflow.summary import print_summary
+    buf = io.StringIO()
+    print_summary(cfg, summaries, file=buf)
+    return buf.getvalue()
+
+
 def _ran(summaries: dict) -> set:
     return {s for s, v in summaries.items() if v != "skipped"}
 
@@ -143,7 +151,15 @@ def test_input_changes_equal_a_fresh_run(example):
     assert _ran(run_pipeline(cfg(inc))) == set()
 
     _same_size_edit(d / "inputs" / "gwas.tsv", "22")          # chr22 loses its signal
-    assert _ran(run_pipeline(cfg(inc))) == {"munge", "twas", "finemap", "focus"}
+    ran = run_pipeline(cfg(inc))
+    assert _ran(ran) == {"munge", "twas", "finemap", "focus"}
+    # incremental (issue 19): only chr22's work units ran again; chr20's were copied from the last version
+    # (finemap and focus have no chr22 block with a signal left: they recompute nothing)
+    assert ran["twas"]["incremental"]["chroms_recomputed"] == ["22"], ran["twas"]
+    for s in ("twas", "finemap", "focus"):
+        assert ran[s]["incremental"]["chroms_reused"] == ["20"] and ran[s]["incremental"]["units_reused"] > 0, ran[s]
+        assert "20" not in ran[s]["incremental"]["chroms_recomputed"], ran[s]
+    assert "incremental: recomputed 1 work unit(s) (chromosomes 22)" in _printed(cfg(inc), ran)
     assert run_pipeline(cfg(d / "fresh1"))
     assert snapshot(inc) == snapshot(d / "fresh1")
     cs = read_dataset(inc / "finemap" / "cs", "finemap_cs")
@@ -154,8 +170,11 @@ def test_input_changes_equal_a_fresh_run(example):
     c, s, e = bed[i].split()[:3]
     bed[i:i + 1] = [f"{c}\t{s}\t20100000", f"{c}\t20100000\t{e}"]
     (d / "inputs" / "blocks.bed").write_text("\n".join(bed) + "\n")
-    # twas and focus place genes in the run's LD blocks (one block_id everywhere): they rerun too
-    assert _ran(run_pipeline(cfg(inc))) == {"ld", "twas", "finemap", "focus"}
+    # twas and focus place genes in the run's LD blocks (one block_id everywhere): they rerun too, for chr20 only
+    ran = run_pipeline(cfg(inc))
+    assert _ran(ran) == {"ld", "twas", "finemap", "focus"}
+    assert ran["finemap"]["incremental"]["chroms_recomputed"] == ["20"] == ran["twas"]["incremental"]["chroms_recomputed"]
+    assert ran["twas"]["incremental"]["chroms_reused"] == ["22"], ran["twas"]
 
     con = sqlite3.connect(d / "inputs" / "weights.db")                # one gene's weights doubled
     gene = con.execute("SELECT gene FROM weights LIMIT 1").fetchone()[0]
@@ -166,3 +185,6 @@ def test_input_changes_equal_a_fresh_run(example):
     run_pipeline(cfg(d / "fresh2"))
     assert snapshot(inc) == snapshot(d / "fresh2")
     assert len(read_dataset(inc / "ld" / "blocks", "ld_blocks")) == 4
+    r = run_cli("history", inc, "twas")   # kept: the published version starred, the one before, and the one before
+    assert r.returncode == 0 and r.stdout.startswith("twas:") and r.stdout.count("\n") == 4, r.stdout + r.stderr
+    assert "  * " in r.stdout and "unit(s) recomputed" in r.stdout

@@ -10,10 +10,19 @@ the kernel needs to find its inputs (paths and index ranges, never the data itse
   task, the LPT rule), one task per partition, and run with ``mapInPandas``.
 Each kernel call runs with one BLAS thread. Outputs are concatenated in work-list order, so the three
 engines return identical frames.
+
+Stage outputs are written by the tasks, not the driver (``write_to``): each unit's rows go from the
+worker that computed them straight into the stage's staging directory (local or an object store) as
+their own fragment files (:func:`locusflow.io.dataset.write_fragment`), and the runner returns only the
+fragment index, one small row per unit (files, rows, the writer's pid and optional per-unit ``stats``).
+The driver then commits (:func:`locusflow.io.dataset.finish_fragments`). Without ``write_to`` the runner
+returns the rows themselves, for index-sized outputs only (one short row per unit: LD-split blocks).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 
 import numpy as np
@@ -22,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..logs import get_logger
 from ..schema import Schema, load
+from .reuse import current as current_reuse
 
 log = get_logger("runner")
 ENGINES = ("local", "dask", "spark")
@@ -76,9 +86,65 @@ def _call(kernel, unit: dict, schema: Schema, kwargs: dict) -> pd.DataFrame:
     return schema.conform(out, source=f"kernel {getattr(kernel, '__name__', kernel)} on {unit.get('unit_id')}")
 
 
+def unit_key(unit: dict) -> str:
+    """A unit's fragment name: a short hash of its ``unit_id`` (file-name safe on every store).
+
+    Parameters
+    ----------
+    unit : dict
+        A work unit.
+
+    Returns
+    -------
+    str
+        16 hex digits.
+    """
+    return hashlib.blake2b(str(unit["unit_id"]).encode(), digest_size=8).hexdigest()
+
+
+class Sink:
+    """Where a task writes its unit's output: one dataset, or several (``split`` maps the kernel's frame
+    to ``{name: frame}``); ``stats(frames) -> {name: number}`` is summed by the caller."""
+
+    def __init__(self, write_to, schema: Schema, split=None, stats=None):
+        from ..schema import load as load_schema
+        if isinstance(write_to, dict):
+            self.targets = {k: (str(d), load_schema(sc) if isinstance(sc, str) else sc)
+                            for k, (d, sc) in write_to.items()}
+        else:
+            self.targets = {"": (str(write_to), schema)}
+        self.split, self.stats = split, stats
+
+    def write(self, frame: pd.DataFrame, unit: dict) -> dict:
+        from ..io.dataset import write_fragment
+        frames = self.split(frame) if self.split else {"": frame}
+        key = unit_key(unit)
+        files = {k: write_fragment(frames.get(k, sch.empty()), d, sch, key, source=f"unit {unit['unit_id']}")
+                 for k, (d, sch) in self.targets.items()}
+        rows = {k: int(len(frames[k])) if k in frames else 0 for k in self.targets}
+        return {"unit_id": str(unit["unit_id"]), "key": key, "input": unit.get("_input"), "_order": unit["_order"],
+                "files": files, "rows": rows, "pid": os.getpid(), "stats": self.stats(frames) if self.stats else {}}
+
+
+def _unit(kernel, unit: dict, schema: Schema, kwargs: dict, sink: Sink | None):
+    out = _call(kernel, unit, schema, kwargs)
+    return out if sink is None else sink.write(out, unit)
+
+
+def _fragment_index(records: list, sink: Sink) -> pd.DataFrame:
+    """The runner's answer with ``write_to``: one row per unit and target dataset."""
+    recs = sorted(records, key=lambda r: r["_order"])
+    first = next(iter(sink.targets))        # a unit's stats once, on its first dataset's row
+    rows = [{"dataset": k, "unit_id": r["unit_id"], "key": r["key"], "rows": r["rows"][k], "files": r["files"][k],
+             "pid": r["pid"], "input": r.get("input"), **({f"stat_{s}": v for s, v in r["stats"].items()} if k == first else {})}
+            for r in recs for k in sink.targets]
+    cols = ["dataset", "unit_id", "key", "rows", "files", "pid", "input"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
+
+
 def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict | None = None,
                  spark=None, n_tasks: int | None = None, dask_workers: int | None = None,
-                 progress: bool = True) -> pd.DataFrame:
+                 progress: bool = True, write_to=None, split=None, stats=None) -> pd.DataFrame:
     """Run a kernel over every work unit with Spark, Dask or an in-process loop.
 
     Each call runs with one BLAS thread; outputs are conformed to ``schema`` and concatenated in
@@ -101,10 +167,21 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
     dask_workers : int, optional
     progress : bool
         A progress bar for the local loop.
+    write_to : str, path or dict, optional
+        Dataset directory (local or a URI) the tasks write their units' rows into as fragments; or
+        ``{name: (directory, schema)}`` with ``split``.
+    split : callable, optional
+        ``split(frame) -> {name: frame}``: one kernel output into several datasets (in the task).
+    stats : callable, optional
+        ``stats({name: frame}) -> {stat: number}``, computed in the task (the driver sums the columns
+        ``stat_<name>`` of the index, instead of reading rows back).
 
     Returns
     -------
     pandas.DataFrame
+        The kernel's rows; with ``write_to``, the fragment index instead: one row per unit (and
+        dataset): ``dataset``, ``unit_id``, ``key``, ``rows``, ``files``, ``pid`` (the writing process)
+        and ``stat_*`` columns, in work-list order.
     """
     sch = load(schema) if isinstance(schema, str) else schema
     kwargs = kwargs or {}
@@ -113,26 +190,39 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
         u.setdefault("unit_id", str(i))
         u.setdefault("cost", 1.0)
         u["_order"] = i
+    sink = None if write_to is None else Sink(write_to, sch, split, stats)
+    reused: list = []
+    reuse = current_reuse() if sink is not None else None
+    if reuse is not None:           # an incremental rerun: units with unchanged inputs are copied, not run
+        for u in units:
+            u["_input"] = reuse.key(kernel, u, kwargs)
+        reused = [r for r in (reuse.take(u, sink.targets) for u in units) if r is not None]
+        reuse.count(units, reused)
+        done = {r["unit_id"] for r in reused}
+        units = [u for u in units if str(u["unit_id"]) not in done]
     if not units:
-        return sch.empty()
+        return sch.empty() if sink is None else _fragment_index(reused, sink)
     if engine == "local":
         from tqdm.auto import tqdm
-        outs = [_call(kernel, u, sch, kwargs) for u in tqdm(units, disable=not progress, desc="work units")]
+        outs = [_unit(kernel, u, sch, kwargs, sink) for u in tqdm(units, disable=not progress, desc="work units")]
     elif engine == "dask":
         import dask
-        tasks = [dask.delayed(_call)(kernel, u, sch, kwargs) for u in units]
+        tasks = [dask.delayed(_unit)(kernel, u, sch, kwargs, sink) for u in units]
         outs = list(dask.compute(*tasks, scheduler="threads", num_workers=dask_workers))
     elif engine == "spark":
-        return _run_spark(units, kernel, sch, kwargs, spark, n_tasks)
+        return _run_spark(units, kernel, sch, kwargs, spark, n_tasks, sink, reused)
     else:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    if sink is not None:
+        return _fragment_index(outs + reused, sink)
     outs = [o for o in outs if len(o)]
     if not outs:
         return sch.empty()
     return pd.concat(outs, ignore_index=True)
 
 
-def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks) -> pd.DataFrame:
+def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | None = None,
+               reused=()) -> pd.DataFrame:
     if spark is None:
         from .spark import get_spark
         spark = get_spark()
@@ -145,6 +235,15 @@ def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks) -> pd.DataFra
     # parallelize slices a list of n rows into n partitions of exactly one row: one task per partition
     rdd = spark.sparkContext.parallelize(rows, numSlices=n)
     df = spark.createDataFrame(rdd, "task int, units string")
+    if sink is not None:        # each task writes its units' fragments; only their index comes back
+        def write_task(batches):
+            for batch in batches:
+                for payload in batch["units"]:
+                    recs = [sink.write(_call(kernel, u, sch, kwargs), u) for u in json.loads(payload)]
+                    yield pd.DataFrame({"record": [json.dumps(r, default=_json_default) for r in recs]})
+
+        index = df.mapInPandas(write_task, "record string").collect()     # one short row per unit
+        return _fragment_index([json.loads(r["record"]) for r in index] + list(reused), sink)
     out_ddl = sch.spark_ddl() + ", `_order` bigint"
 
     def run_task(batches):
@@ -156,7 +255,8 @@ def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks) -> pd.DataFra
                         out["_order"] = u["_order"]
                         yield out
 
-    res = df.mapInPandas(run_task, out_ddl).toPandas()
+    # index-sized outputs only (see the module docstring): stage outputs go through write_to
+    res = df.mapInPandas(run_task, out_ddl).toArrow().to_pandas()
     if not len(res):
         return sch.empty()
     res = res.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)

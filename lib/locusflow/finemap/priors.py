@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..errors import InputError
 
 
@@ -47,7 +48,7 @@ def read_prior_weights(spec, unit: dict | None = None) -> dict:
     """
     if not isinstance(spec, dict) or "path" not in spec:
         return dict(spec)
-    path = Path(spec["path"])
+    path = storage.local_file(spec["path"])
     if not path.exists():
         raise InputError(path, "a prior-weights file (variant_id or CHR/BP/A1/A2, and a weight column)")
     if path.is_dir() or path.suffix == ".parquet":

@@ -42,9 +42,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..logs import get_logger
+from ..storage import as_path
 from ..config_schema import Key
 from ..errors import InputError
-from ..io.dataset import file_checksum, read_dataset, write_dataset
+from ..io.dataset import file_checksum, finish_fragments, read_dataset
 from ..layout import dataset_path, stage_dir
 from ..ld.blocks import signal_blocks
 from ..pipeline import Context, Stage, register, run_pipeline
@@ -60,11 +61,11 @@ OUT_DIRS = {"snp": "snp", "cs": "cs", "block": "blocks", "config": "config"}
 def _paths(cfg: dict) -> dict:
     sec = cfg.get("finemap") or {}
     ld = sec.get("ld")
-    ld = (dataset_path(cfg, "ld_matrices") if ld is True else Path(ld)) if ld else None
+    ld = (dataset_path(cfg, "ld_matrices") if ld is True else as_path(ld)) if ld else None
     scores = (sec.get("priors") or {}).get("scores")
-    scores = (dataset_path(cfg, "variant_scores") if scores is True else Path(scores)) if scores else None
-    return {"sumstats": Path(sec.get("sumstats") or dataset_path(cfg, "sumstats")),
-            "store": Path(sec.get("store") or dataset_path(cfg, "genotypes")), "out": stage_dir(cfg, "finemap"),
+    scores = (dataset_path(cfg, "variant_scores") if scores is True else as_path(scores)) if scores else None
+    return {"sumstats": as_path(sec.get("sumstats") or dataset_path(cfg, "sumstats")),
+            "store": as_path(sec.get("store") or dataset_path(cfg, "genotypes")), "out": stage_dir(cfg, "finemap"),
             "ld": ld, "blocks": sec.get("blocks") or ({"dataset": str(dataset_path(cfg, "ld_blocks"))} if ld else None),
             "scores": scores}
 
@@ -162,18 +163,21 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
     if kwargs["prior_weights"] is not None:
         read_prior_weights(kwargs["prior_weights"], None)     # fail early on a bad file
     from ..engine.runner import run_worklist
-    out = run_worklist(units, finemap_block, block_output_schema(), kwargs=kwargs, **(runner_kwargs or {}))
-    parts = split_output(out)
+    targets = {kind: (str(paths["out"] / OUT_DIRS[kind]), schema) for kind, schema in tables().items()}
+    # each task writes its blocks' snp/cs/block rows itself; only counts come back to the driver
+    frags = run_worklist(units, finemap_block, block_output_schema(), kwargs=kwargs, write_to=targets,
+                         split=split_output, stats=block_stats, **(runner_kwargs or {}))
     manifest = {"config": sec, "method": method, "run_id": run_id,
                 "inputs": {str(paths["sumstats"]): _manifest_sum(paths["sumstats"]),
                            str(paths["store"]): _manifest_sum(paths["store"])}}
-    for kind, schema in tables().items():
-        write_dataset(parts[kind], paths["out"] / OUT_DIRS[kind], schema, manifest=manifest)
-    b = parts["block"]
+    for kind, (where, schema) in targets.items():
+        finish_fragments(where, schema, frags[frags["dataset"] == kind], manifest=manifest)
+    tot = {c[len("stat_"):]: int(frags[c].fillna(0).sum())
+           for c in frags.columns if c.startswith("stat_")}
     summary = {"run_id": run_id, "method": method, "blocks": int(units.attrs.get("n_blocks", 0)),
-               "blocks_with_signal": len(units), "blocks_ok": int((b["status"] == "ok").sum()),
-               "blocks_failed": int((b["status"] != "ok").sum()), "variants_fitted": int(b["n_fitted"].sum()),
-               "credible_sets": len(parts["cs"]), "out": str(paths["out"])}
+               "blocks_with_signal": len(units), "blocks_ok": tot.get("blocks_ok", 0),
+               "blocks_failed": tot.get("blocks_failed", 0), "variants_fitted": tot.get("n_fitted", 0),
+               "credible_sets": int(frags.loc[frags["dataset"] == "cs", "rows"].sum()), "out": str(paths["out"])}
     if priors:
         summary.update({f"prior_{k}": priors[k] for k in ("link", "beta", "estimated", "n_scored", "w", "loglik",
                                                           "loglik_uniform") if k in priors})
@@ -183,12 +187,37 @@ def run_finemap(cfg: dict, *, runner_kwargs: dict | None = None) -> dict:
             log.warning("finemap: the priors' slope rests on %d blocks with a signal (2 log LR over the uniform "
                         "prior %.2f); set finemap.priors.beta to fix it", priors["n_blocks"],
                         2 * (priors["loglik"] - priors["loglik_uniform"]))
-    for col in ("n_not_in_reference", "n_not_in_ld", "n_monomorphic", "n_no_prior_weight", "n_allele_swapped", "n_flagged",
-                "n_removed"):
-        summary[col[2:]] = int(b[col].sum())
-    for _, r in b[b["status"] != "ok"].iterrows():
-        log.warning("finemap: block %s not fine-mapped: %s", r["block_id"], r["status"])
+    for col in COUNTS:
+        summary[col[2:]] = tot.get(col, 0)
+    if summary["blocks_failed"]:         # one row per block: index-sized
+        b = read_dataset(targets["block"][0], "finemap_block", columns=["block_id", "status"])
+        for _, r in b[b["status"] != "ok"].iterrows():
+            log.warning("finemap: block %s not fine-mapped: %s", r["block_id"], r["status"])
     return summary
+
+
+COUNTS = ("n_not_in_reference", "n_not_in_ld", "n_monomorphic", "n_no_prior_weight", "n_allele_swapped", "n_flagged",
+          "n_removed")
+
+
+def block_stats(frames: dict) -> dict:
+    """Counts of one unit's block rows, computed in the task that fine-mapped it (summed by the driver).
+
+    Parameters
+    ----------
+    frames : dict
+        The unit's tables (:func:`locusflow.finemap.tables.split_output`).
+
+    Returns
+    -------
+    dict
+        blocks_ok, blocks_failed, n_fitted and the ``n_*`` drop counts of :data:`COUNTS`.
+    """
+    b = frames["block"]
+    out = {"blocks_ok": int((b["status"] == "ok").sum()), "blocks_failed": int((b["status"] != "ok").sum()),
+           "n_fitted": int(b["n_fitted"].sum())}
+    out.update({c: int(b[c].sum()) for c in COUNTS})
+    return out
 
 
 def _priors(sec: dict, paths: dict, ss: pd.DataFrame, units) -> dict | None:
@@ -216,12 +245,13 @@ def _run(ctx: Context) -> dict:
 def _inputs(cfg):
     p = _paths(cfg)
     extra = [(cfg.get("finemap") or {}).get("prior_weights", {}) or {}]
-    return ([p["sumstats"], p["store"]] + ([p["ld"] / "index"] if p["ld"] else []) + ([p["scores"]] if p["scores"] else [])
+    return ([p["sumstats"], p["store"]] + ([p["ld"]] if p["ld"] else []) + ([p["scores"]] if p["scores"] else [])
             + [e["path"] for e in extra if isinstance(e, dict) and "path" in e])
 
 
 def _cli(sub):
-    p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal")
+    p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS, FINEMAP-SSS, SuSiE-inf, FINEMAP-inf) over LD "
+                       "blocks with a signal")
     p.add_argument("config", nargs="?", help="pipeline YAML (its finemap section); flags override it")
     p.add_argument("--method", choices=list(METHODS))
     p.add_argument("--out", help="results root (reads <out>/sumstats, <out>/genotypes.vcz)")
@@ -310,16 +340,18 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
         "n_purity": Key("int", None, "", min=1), "check_prior": Key("bool", None, "[true]")}),
     "finemap": Key("section", None, "finemap_sss options (FINEMAP's defaults)", keys={
         "max_causal": Key("int", None, "--n-causal-snps [5]", min=1),
-        "prior_std": Key(("float", "list"), None, "--prior-std, one SD or a list averaged over [0.05]",
+        "prior_std": Key(("float", "list"), None, "--prior-std, one SD or a list averaged over [FINEMAP 1.4's "
+                         "update from the data]",
                          item=Key("float", gt=0)),
         "version": Key("str", None, "Bayes factor of FINEMAP [1.4] or 1.1", choices=("1.4", "1.1")),
-        "close_min_post": Key("float", None, "closure step [1e-5]; 0: FINEMAP's search as published", min=0),
+        "close_min_post": Key("float", None, "closure step after the search (e.g. 1e-5) [0: FINEMAP 1.4.2's "
+                              "search]", min=0),
         "prior_prob": Key("float", None, "", gt=0, max=1), "corr_config": Key("float", None, "[0.95]", min=0, max=1),
         "n_iter": Key("int", None, "", min=1), "n_conv": Key("int", None, "", min=1),
         "prob_tol": Key("float", None, "", gt=0), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
         "seed": Key("int", None, "[0]"),
         "n_seeds": Key("int", None, "searches per block from seeds seed..seed+N-1 [1]", min=1),
-        "seed_tol": Key("float", None, "their max PIP difference above it: converged = false [0.01]", gt=0), "n_configs_top": Key("int", None, "", min=1)}),
+        "seed_tol": Key("float", None, "their max PIP difference above it: converged = false [0.01]", gt=0), "n_configs_top": Key("int", None, "--n-configs-top: configurations kept [50000]", min=1)}),
     "impute": Key("section", None, "ImpG-Summary z of reference variants missing from the sumstats, before "
                   "fine-mapping (given = on); finemap/snp imputed, imputation_r2", keys={
         "min_r2": Key("float", None, "keep imputed variants with r^2 at least this [0.6]", min=0, max=1),

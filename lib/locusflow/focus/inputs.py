@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..logs import get_logger
 from ..errors import InputError
 from ..io.harmonise import STR
@@ -62,7 +63,7 @@ def gencode_map(name: str = "gencode38") -> pd.DataFrame:
     pandas.DataFrame
         chrom (no "chr"), start, stop, gene_name, ...
     """
-    src = resources.files("locusflow.data").joinpath("gencode", GENCODE[name]) if name in GENCODE else Path(name)
+    src = resources.files("locusflow.data").joinpath("gencode", GENCODE[name]) if name in GENCODE else storage.local_file(name)
     try:
         with resources.as_file(src) as p:
             df = pd.read_csv(p, sep="\t", dtype={"chrom": str})

@@ -71,7 +71,7 @@ def work_units(blocks: pd.DataFrame, per_unit: int = 32) -> list[dict]:
     for chrom, g in blocks.groupby("chrom", sort=False):  # loop over chromosomes, then batches
         for i in range(0, len(g), max(1, per_unit)):
             b = g.iloc[i:i + per_unit]
-            units.append(dict(unit_id=f"{chrom}:{int(b['start'].iloc[0])}-{int(b['stop'].iloc[-1])}",
+            units.append(dict(unit_id=f"{chrom}:{int(b['start'].iloc[0])}-{int(b['stop'].iloc[-1])}", chrom=str(chrom),
                               cost=float(b["n_sumstats"].sum()),
                               blocks=[[str(chrom), int(s), int(e)] for s, e in zip(b["start"], b["stop"])]))
     return units
@@ -88,7 +88,7 @@ def focus(sumstats, store, weights, *, blocks="37:EUR", samples=None, names=None
           ridge: float = 0.1, max_genes: int = 3, credible_level: float = 0.9, intercept: bool = False,
           p_threshold: float = 5e-8, search: str = "auto", trait: str = "trait", tissue: str | None = None,
           strict_tissue: bool = False, engine: str = "local", blocks_per_unit: int = 32, spark=None,
-          progress: bool = False) -> pd.DataFrame:
+          progress: bool = False, write_to=None) -> pd.DataFrame:
     """FOCUS gene fine-mapping of every block with a GWAS signal (single or multi-ancestry).
 
     Parameters
@@ -133,11 +133,14 @@ def focus(sumstats, store, weights, *, blocks="37:EUR", samples=None, names=None
         The session used when ``engine`` is ``'spark'``.
     progress : bool
         A progress bar for the local loop.
+    write_to : str or path, optional
+        A dataset directory the tasks write their results into (the stage's); the fragment index
+        (:func:`locusflow.engine.runner.run_worklist`) is returned instead of the rows.
 
     Returns
     -------
     pandas.DataFrame
-        The ``focus_results`` dataset (schemas/focus_results.yaml).
+        The ``focus_results`` dataset (schemas/focus_results.yaml), or with ``write_to`` its fragment index.
 
     References
     ----------
@@ -161,7 +164,7 @@ def focus(sumstats, store, weights, *, blocks="37:EUR", samples=None, names=None
                   intercept=intercept, p_threshold=p_threshold, search=search, trait=trait, tissue=tissue,
                   strict_tissue=strict_tissue)
     res = run_worklist(units, focus_unit, "focus_results", engine=engine, spark=spark,
-                       kwargs=dict(pops=pops, **params), progress=progress)
+                       kwargs=dict(pops=pops, **params), progress=progress, write_to=write_to)
     res.attrs["blocks_total"], res.attrs["blocks_with_signal"] = n_blocks, len(todo)
     return res
 

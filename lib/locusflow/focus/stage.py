@@ -88,25 +88,28 @@ def run_focus(cfg: dict, runner_kwargs: dict | None = None) -> dict:
     dict
         Summary: blocks, gene models, credible-set members, plots, output paths.
     """
-    from ..io.dataset import write_dataset
+    from ..io.dataset import finish_fragments, read_dataset
     from .run import focus, to_pyfocus_wide
     sec = cfg.get("focus") or {}
     pops = populations(cfg)
     out = _out(cfg)
     params = {k: sec[k] for k in PARAMS if k in sec}
     rk = dict(runner_kwargs or {})
-    res = focus([p["sumstats"] for p in pops], [p["store"] for p in pops], [p["weights"] for p in pops],
+    frags = focus([p["sumstats"] for p in pops], [p["store"] for p in pops], [p["weights"] for p in pops],
                 blocks=focus_blocks_spec(cfg), names=[p["name"] for p in pops],
                 samples=[p["samples"] for p in pops] if any(p.get("samples") for p in pops) else None,
                 blocks_per_unit=int(sec.get("blocks_per_unit", 32)), engine=rk.get("engine", "local"),
-                spark=rk.get("spark"), progress=rk.get("progress", False), **params)
-    write_dataset(res, out / "results", "focus_results", mode="overwrite",
-                  manifest={"config": sec, "populations": [{k: v for k, v in p.items() if k != "samples"}
-                                                           for p in pops]})
+                spark=rk.get("spark"), progress=rk.get("progress", False), write_to=str(out / "results"), **params)
+    attrs = dict(frags.attrs)          # the tasks wrote the results; the driver commits them
+    finish_fragments(out / "results", "focus_results", frags,
+                     manifest={"config": sec, "populations": [{k: v for k, v in p.items() if k != "samples"}
+                                                              for p in pops]})
+    # gene-level rows of the blocks with a signal (a few per block): read back for pyfocus's wide table
+    res = read_dataset(out / "results", "focus_results")
+    res.attrs.update(attrs)
     tsv = out / "focus.tsv"
-    tmp = out / ".focus.tsv.tmp"
-    to_pyfocus_wide(res).to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.17g")
-    tmp.replace(tsv)
+    with tsv.open("w") as fh:     # inside the stage's unpublished version: written whole before it is published
+        to_pyfocus_wide(res).to_csv(fh, sep="\t", index=False, na_rep="NA", float_format="%.17g")
     genes = res[(res["population"] == res["population"].iloc[-1]) & (res["model_id"] != "NULL.MODEL")] \
         if len(res) else res
     return {"blocks_total": res.attrs.get("blocks_total"), "blocks_with_signal": res.attrs.get("blocks_with_signal"),

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from .. import storage
 from ..version import __version__
 from ..schema import Schema, load
 
@@ -71,7 +72,11 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     table = sch.to_arrow(df, source)
     if sch.sort_by:
         table = table.sort_by([(c, "ascending") for c in sch.sort_by if c in table.column_names])
-    path = Path(path)
+    info = {"dataset": sch.name, "version": __version__, "written_at": time.time(), "partition_by": parts,
+            "rows": table.num_rows}
+    if storage.is_remote(path):
+        return _write_remote(table, path, parts, sch, mode, {**info, **(manifest or {})})
+    path = storage.as_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.parent / f".staging-{path.name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
@@ -91,9 +96,7 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
                 shutil.rmtree(trash) if trash.is_dir() else trash.unlink()
             else:
                 os.replace(staging / rel, dest)
-        info = {"dataset": sch.name, "version": __version__, "written_at": time.time(),
-                "partition_by": parts, "rows": table.num_rows, "partitions": sorted(written)}
-        info.update(manifest or {})
+        info.update(partitions=sorted(written), **(manifest or {}))
         (path / "_manifest.json").write_text(json.dumps(info, indent=1, default=str))
         (path / "_SUCCESS").write_text("")
     finally:
@@ -101,28 +104,136 @@ def write_dataset(df: pd.DataFrame, path, schema, *, partition_by=None, manifest
     return path
 
 
-def _write_partitions(table: pa.Table, root: Path, parts: list[str], compression: str = "zstd") -> list[str]:
+def _write_remote(table: pa.Table, path, parts: list[str], sch: Schema, mode: str, info: dict):
+    """An object store has no rename: the partitions are written in place (a stage writes into its own
+    unpublished version, see :mod:`locusflow.commit`), ``_SUCCESS`` removed first and written last."""
+    path = storage.as_path(path)
+    storage.remove(path / "_SUCCESS")
+    if mode == "overwrite":
+        storage.remove(path)
+    fs, root = storage.arrow_fs(path)
+    written = _write_partitions(table, root, parts, sch.compression, filesystem=fs,
+                                clear=lambda rel: storage.remove(path / rel))
+    info["partitions"] = sorted(written)
+    storage.put_text(path / "_manifest.json", json.dumps(info, indent=1, default=str))
+    storage.put_text(path / "_SUCCESS", "")
+    return path
+
+
+def write_fragment(df: pd.DataFrame, path, schema, name: str, *, source: str | None = None) -> list[str]:
+    """Write one work unit's rows into a dataset directory as its own fragment file(s).
+
+    Called by the task that computed the rows (a Spark or Dask worker, or the local loop), so a stage's
+    output never passes through the driver: ``<path>/<col>=<value>/part-<name>.parquet`` per partition of
+    the schema, rows sorted by its ``sort_by``. The driver then only commits: :func:`finish_fragments`.
+    Nothing is written for an empty frame.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The unit's rows.
+    path : str or pathlib.Path
+        Dataset directory, local or a URI.
+    schema : str or locusflow.schema.Schema
+    name : str
+        Fragment name, unique within the dataset (the unit's key).
+    source : str, optional
+        Named in conformance errors.
+
+    Returns
+    -------
+    list of str
+        The files written, relative to ``path``.
+    """
+    sch = _schema(schema)
+    table = sch.to_arrow(df, source)
+    if not table.num_rows:
+        return []
+    if sch.sort_by:
+        table = table.sort_by([(c, "ascending") for c in sch.sort_by if c in table.column_names])
+    fs, root = storage.arrow_fs(path)
+    fname = f"part-{name}.parquet"
+    dirs = _write_partitions(table, root, list(sch.partition_by), sch.compression,
+                             filesystem=None if not storage.is_remote(path) else fs, fname=fname, leaf=True)
+    return [f"{d}/{fname}" if d != fname else fname for d in dirs]
+
+
+def finish_fragments(path, schema, fragments, *, manifest: dict | None = None):
+    """Commit the fragments the tasks wrote into ``path``: its ``_manifest.json``, then ``_SUCCESS``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Dataset directory, local or a URI.
+    schema : str or locusflow.schema.Schema
+    fragments : pandas.DataFrame
+        One row per unit (:func:`locusflow.engine.runner.run_worklist` with ``write_to``): ``unit_id``,
+        ``key``, ``rows`` and ``files`` (relative paths).
+    manifest : dict, optional
+        Extra manifest entries.
+
+    Returns
+    -------
+    pathlib.Path or upath.UPath
+        ``path``.
+    """
+    sch = _schema(schema)
+    path = storage.as_path(path)
+    storage.makedirs(path)
+    files = sorted(f for fs in fragments["files"] for f in fs) if len(fragments) else []
+    parts = sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
+    info = {"dataset": sch.name, "version": __version__, "written_at": time.time(),
+            "partition_by": list(sch.partition_by), "rows": int(fragments["rows"].sum()) if len(fragments) else 0,
+            "partitions": [p.split("/")[0] for p in parts] if len(sch.partition_by) == 1 else parts,
+            "fragments": {r["unit_id"]: _fragment_entry(r) for r in fragments.to_dict("records")}}
+    info.update(manifest or {})
+    storage.put_text(path / "_manifest.json", json.dumps(info, indent=1, default=str))
+    storage.put_text(path / "_SUCCESS", "")
+    return path
+
+
+def _fragment_entry(r: dict) -> dict:
+    """A unit's entry in a dataset manifest: fragment name, input key (incremental reruns), rows, files
+    and its task-side stats (kept, so that a unit copied into a later version still counts)."""
+    stats = {k[len("stat_"):]: (v.item() if hasattr(v, "item") else v) for k, v in r.items()
+             if k.startswith("stat_") and v is not None and v == v}
+    return {"key": r["key"], "input": r.get("input"), "rows": int(r["rows"]), "files": list(r["files"]),
+            **({"stats": stats} if stats else {})}
+
+
+def _write_partitions(table: pa.Table, root, parts: list[str], compression: str = "zstd", *, filesystem=None,
+                      clear=None, fname: str = "part-0.parquet", leaf: bool = False) -> list[str]:
     """Write one file per partition (or one file) under ``root``; returns the relative paths written.
 
-    Partition directories are returned rather than files, so a rewrite replaces the whole partition.
+    Partition directories are returned rather than files, so a rewrite replaces the whole partition
+    (``leaf``: the full partition path of each file, every level). ``filesystem`` (pyarrow) writes
+    elsewhere than the local disk; ``clear(rel)`` empties a partition first.
     """
+    root = str(root)
     # dictionary pages for strings only: numbers are high-cardinality, and plain pages decode ~25% faster
     strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                or pa.types.is_dictionary(f.type)]
     opts = {"compression": compression, "use_dictionary": strings}
     if not parts:
-        pq.write_table(table, root / "part-0.parquet", **opts)
-        return ["part-0.parquet"]
+        if clear:
+            clear(fname)
+        if filesystem is None:
+            Path(root).mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, f"{root}/{fname}", filesystem=filesystem, **opts)
+        return [fname]
     keys = table.select(parts).to_pandas().astype(str)
     groups = keys.groupby(parts, sort=True).indices if len(keys) else {}
     written = []
     for key, idx in groups.items():
         key = key if isinstance(key, tuple) else (key,)
         rel = "/".join(f"{c}={v}" for c, v in zip(parts, key))
-        (root / rel).mkdir(parents=True, exist_ok=True)
+        if filesystem is None:
+            Path(root, rel).mkdir(parents=True, exist_ok=True)
+        if clear:
+            clear(rel)
         sub = table.take(pa.array(idx)).drop_columns(parts)
-        pq.write_table(sub, root / rel / "part-0.parquet", **opts)
-        written.append(rel.split("/")[0] if len(parts) == 1 else rel)
+        pq.write_table(sub, f"{root}/{rel}/{fname}", filesystem=filesystem, **opts)
+        written.append(rel if leaf or len(parts) > 1 else rel.split("/")[0])
     return sorted(set(written))
 
 
@@ -186,10 +297,10 @@ def read_arrow(path, schema, *, filters=None, columns=None, dictionary=()) -> pa
 
 def _arrow_dataset(path, schema, dictionary=()):
     sch = _schema(schema)
-    path = Path(path)
-    if not path.exists():
+    if not storage.exists(path):
         from ..errors import InputError
-        raise InputError(path, f"dataset '{sch.name}' not found (expected a Parquet directory)")
+        raise InputError(storage.redact(path), f"dataset '{sch.name}' not found (expected a Parquet directory)")
+    fs, where = storage.arrow_fs(path)
     arrow = sch.arrow()
     part_fields = [arrow.field(c) for c in sch.partition_by]
     partitioning = pads.partitioning(pa.schema(part_fields), flavor="hive") if part_fields else None
@@ -198,7 +309,7 @@ def _arrow_dataset(path, schema, dictionary=()):
     if dic:
         arrow = pa.schema([f.with_type(pa.dictionary(pa.int32(), f.type)) if f.name in dic else f for f in arrow])
         fmt = pads.ParquetFileFormat(read_options=pads.ParquetReadOptions(dictionary_columns=dic))
-    return pads.dataset(str(path), format=fmt, partitioning=partitioning, schema=arrow,
+    return pads.dataset(where, filesystem=fs, format=fmt, partitioning=partitioning, schema=arrow,
                         exclude_invalid_files=True, ignore_prefixes=[".", "_"])
 
 
@@ -211,7 +322,7 @@ def _to_expr(filters):
         e = {"==": f == val, "!=": f != val, "<": f < val, "<=": f <= val, ">": f > val,
              ">=": f >= val}.get(op)
         if op == "in":
-            e = f.isin(list(val))
+            e = f.isin(list(val)) if len(val) else pads.scalar(False)      # nothing is in an empty list
         expr = e if expr is None else expr & e
     return expr
 
@@ -229,7 +340,7 @@ def is_complete(path) -> bool:
     bool
         True when ``<path>/_SUCCESS`` exists.
     """
-    return (Path(path) / "_SUCCESS").exists()
+    return (storage.as_path(path) / "_SUCCESS").exists()
 
 
 def read_manifest(path) -> dict | None:
@@ -245,7 +356,7 @@ def read_manifest(path) -> dict | None:
     dict or None
         None when the dataset has no manifest.
     """
-    p = Path(path) / "_manifest.json"
+    p = storage.as_path(path) / "_manifest.json"
     return json.loads(p.read_text()) if p.exists() else None
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..errors import InputError
 
 CLASSES = np.array(["genome_ref", "genome_alt", "neither", "not_in_genome", "contig_absent"], dtype=object)
@@ -39,7 +40,7 @@ class Genome:
 
     def __init__(self, path):
         import pysam
-        self.path = Path(path)
+        self.path = storage.local_file(path, siblings=(".fai", ".gzi"))    # a URI: cached copy with its index
         if not self.path.exists():
             raise InputError(self.path, "a FASTA file (bgzip or plain) with its .fai index")
         if not Path(f"{self.path}.fai").exists():

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 
+from .. import storage
 from ..errors import InputError
 from .variant_id import STR, variant_ids
 
@@ -84,20 +85,20 @@ def load_reference(ref) -> pd.DataFrame:
     if isinstance(ref, pd.DataFrame):
         df = ref
     else:
-        p = Path(ref)
+        p = storage.as_path(ref)
         if (p / "locusflow.json").exists():
             from .genotypes import GenotypeStore
             df = GenotypeStore(p).variants
         elif p.is_dir():
             from .dataset import read_dataset
             df = read_dataset(p, "variants")
-        elif p.suffix == ".bim" or Path(f"{p}.bim").exists():
+        elif p.suffix == ".bim" or storage.exists(f"{storage.uri(p)}.bim"):
             from .plink import read_bim
-            b = read_bim(str(p)[:-4] if p.suffix == ".bim" else p)
+            b = read_bim(storage.local_prefix(str(p)[:-4] if p.suffix == ".bim" else p, (".bim",)))
             df = pd.DataFrame({"chrom": b["chrom"], "pos": b["pos"], "ref": b["a2"], "alt": b["a1"],
                                "rsid": b["rsid"]})
         elif p.exists():
-            df = pd.read_csv(p, sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "rsid": str})
+            df = pd.read_csv(storage.uri(p), sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "rsid": str})
         else:
             raise InputError(p, "a reference: genotype store (.vcz), variants dataset, PLINK prefix or TSV")
     missing = [c for c in ("chrom", "pos", "ref", "alt") if c not in df]

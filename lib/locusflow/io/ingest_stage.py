@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import storage
 from ..config_schema import Key
 from ..errors import InputError
 from ..pipeline import Context, Stage, register
@@ -50,7 +51,7 @@ def _run(ctx: Context) -> dict:
         raise InputError("config", "reader: glow for ingest.bgen (BGEN is read through Glow)", column="ingest.reader")
     elif sec.get("plink"):
         for f in _inputs(ctx.cfg):
-            if not Path(f).is_file():
+            if not (storage.exists(f) if storage.is_remote(f) else Path(f).is_file()):
                 raise InputError(f, "file not found (ingest.plink names the PLINK prefix)")
         store = ingest_plink(sec["plink"], out, genome_build=build, variants_chunk=chunk, fasta=sec.get("fasta"))
     elif sec.get("vcf"):

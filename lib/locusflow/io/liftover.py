@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..logs import get_logger
 from ..errors import InputError
 from .harmonise import reverse_complement
@@ -55,7 +56,7 @@ def load_chain(path, source: str, target: str):
         When the file does not exist or cannot be read as a chain file.
     """
     from liftover import ChainFile
-    path = Path(path)
+    path = storage.local_file(path)
     if not path.exists():
         raise InputError(path, "a UCSC chain file (e.g. hg19ToHg38.over.chain.gz)")
     try:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
@@ -125,6 +126,8 @@ def munge(sumstats, out=None, *, fmt: str = "auto", columns: dict | None = None,
     Murphy AE et al. (2021) MungeSumstats. Bioinformatics 37:4593.
     """
     t0 = time.time()
+    if storage.is_remote(sumstats):        # text is read whole at the driver: a local copy, cached by checksum
+        sumstats = storage.local_file(sumstats)
     ss = read_sumstats(sumstats, fmt, columns, n)
     ref = load_reference(reference) if reference is not None else None
     lift = lift_sumstats(ss, ref, liftover_chain, source_build, genome_build) if liftover_chain else None
@@ -424,6 +427,6 @@ def write_munged(res: MungeResult, out, manifest: dict | None = None) -> Path:
     if res.report.get("liftover"):
         rows.append((f"liftover:{res.report['liftover']['from']}->{res.report['liftover']['to']}",
                      res.report["liftover"]["lifted"]))
-    pd.DataFrame(rows, columns=["item", "count"]).to_csv(path / "_munge_report.tsv", sep="\t", index=False)
-    res.dropped.to_parquet(path / "_munge_dropped.parquet", index=False)
+    pd.DataFrame(rows, columns=["item", "count"]).to_csv(storage.uri(path / "_munge_report.tsv"), sep="\t", index=False)
+    res.dropped.to_parquet(storage.uri(path / "_munge_dropped.parquet"), index=False)
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from .. import storage
 from ..errors import InputError
 
 
@@ -29,7 +30,7 @@ def open_database(path, what: str, tables) -> sqlite3.Connection:
     InputError
         When the file does not exist, is not a SQLite database, or lacks one of ``tables``.
     """
-    p = Path(path)
+    p = storage.local_file(path)
     if not p.is_file():
         raise InputError(p, f"{what} (SQLite file not found)")
     try:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
@@ -113,7 +114,8 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     Gamazon ER et al. (2015) Nat Genet 47:1091 (PrediXcan); Barbeira AN et al. (2018) Nat Commun 9:1825
     (S-PrediXcan); hakyimlab/MetaXcan ``PredictionModel.py``.
     """
-    db = Path(db)
+    name = storage.as_path(db)
+    db = storage.local_file(db)         # SQLite needs a file: a URI is read from a cached copy
     con = open_database(db, "a PredictDB model database", ("weights", "extra"))
     w = pd.read_sql_query("select * from weights", con)
     ex = pd.read_sql_query("select * from extra", con)
@@ -132,7 +134,7 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     ex = ex.rename(columns={"genename": "gene_name", "pred.perf.R2": "cv_r2", "pred.perf.pval": "cv_pval",
                             "pred.perf.qval": "cv_qval", "n.snps.in.model": "n_snps_in_model"})
     keep = [c for c in ("gene", "gene_name", "cv_r2", "cv_pval", "cv_qval", "n_snps_in_model") if c in ex]
-    tissue = tissue or db.stem
+    tissue = tissue or name.stem
     out = pd.DataFrame({"gene": w["gene"].astype(str), "rsid": w["rsid"].astype(str),
                         "effect_allele": _upper(w["eff_allele"]), "other_allele": _upper(w["ref_allele"]),
                         "weight": wt.astype(float)})
@@ -146,7 +148,7 @@ def read_predictdb(db, *, tissue: str | None = None, method: str = "enet", panel
     if "n_snps_in_model" not in out or out["n_snps_in_model"].isna().any():
         out["n_snps_in_model"] = out.groupby("gene")["weight"].transform("size")
     out["tissue"], out["method"], out["panel"], out["source"] = tissue, method, panel, "predictdb"
-    out["weight_scale"], out["source_file"] = "allele", str(db)
+    out["weight_scale"], out["source_file"] = "allele", storage.redact(name)
     out["model_id"] = model_id(out["gene"], tissue, method, panel).values
     if locate is not None:
         out = place(out, locate)
@@ -211,7 +213,7 @@ def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
     Gamazon ER et al. (2015) Nat Genet 47:1091 (PrediXcan); Barbeira AN et al. (2018) Nat Commun 9:1825
     (S-PrediXcan); hakyimlab/MetaXcan ``PredictionModel.py``.
     """
-    path = Path(path)
+    path = storage.local_file(path)
     if not path.is_file():
         raise InputError(path, "a covariance file (GENE RSID1 RSID2 VALUE); not found")
     d = _read_covariance_arrow(path)
@@ -305,7 +307,7 @@ def read_fusion_wgt(path) -> dict:
     Gusev A et al. (2016) Nat Genet 48:245 (FUSION, gusevlab/fusion_twas).
     """
     import rdata
-    path = Path(path)
+    path = storage.local_file(path)
     try:
         r = rdata.read_rda(str(path))
     except Exception as exc:  # rdata raises many types on a bad file
@@ -361,14 +363,15 @@ def read_fusion(pos_file, weights_dir=None, *, panel: str | None = None) -> pd.D
     ----------
     Gusev A et al. (2016) Nat Genet 48:245 (FUSION, gusevlab/fusion_twas).
     """
-    pos_file = Path(pos_file)
+    where = storage.as_path(pos_file)
+    pos_file = storage.local_file(pos_file)
     if not pos_file.is_file():
         raise InputError(pos_file, "a FUSION .pos file (WGT ID CHR P0 P1); not found")
     lst = pd.read_csv(pos_file, sep=r"\s+", dtype={"CHR": str})
     for c in ("WGT", "ID", "CHR", "P0", "P1"):
         if c not in lst.columns:
             raise InputError(pos_file, f"column '{c}' in the header", row=0, column=c)
-    wdir = Path(weights_dir) if weights_dir else pos_file.parent
+    wdir = storage.as_path(weights_dir) if weights_dir else where.parent
     frames = []
     for row in lst.itertuples(index=False):  # one iteration per gene model file, not per SNP
         f = wdir / row.WGT

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
@@ -128,7 +129,7 @@ def read_block_bed(path) -> pd.DataFrame:
     InputError
         A non-integer coordinate, an overlap or an empty interval, naming the file and row.
     """
-    path = Path(path)
+    path = storage.local_file(path)
     if not path.exists():
         raise InputError(path, "LD block file (chrom start stop) not found")
     raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, keep_default_na=False, comment="#",
@@ -355,8 +356,8 @@ def resolve_blocks(spec, genome_build: str = "GRCh37") -> pd.DataFrame:
         iv = spec.copy()
         src = str(iv["source"].iloc[0]) if "source" in iv and len(iv) else "frame"
     else:
-        text = str(spec)
-        path = Path(text)
+        text = storage.uri(spec)
+        path = storage.as_path(text)
         if text in FOCUS_ALIASES:
             name, build = FOCUS_ALIASES[text]
             iv = published_blocks(name, build)
@@ -366,7 +367,7 @@ def resolve_blocks(spec, genome_build: str = "GRCh37") -> pd.DataFrame:
             iv = read_dataset(path, "ld_blocks", columns=["chrom", "start", "stop", "source"])
             src = str(iv["source"].iloc[0]) if len(iv) else path.name
         elif path.exists() or "/" in text or path.suffix in (".bed", ".gz", ".txt", ".tsv"):
-            iv, src = read_block_bed(path), path.name
+            iv, src = read_block_bed(text), path.name
         else:
             iv = published_blocks(text, build=genome_build)
             src = iv["source"].iloc[0]

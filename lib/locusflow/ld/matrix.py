@@ -37,7 +37,8 @@ import zarr
 
 from ..logs import get_logger
 from ..errors import InputError
-from ..io.dataset import read_dataset, write_dataset
+from .. import storage
+from ..io.dataset import finish_fragments, read_dataset
 from ..io.genotypes import GenotypeStore
 
 log = get_logger("ld")
@@ -147,6 +148,9 @@ def open_store(path) -> GenotypeStore:
     -------
     locusflow.io.genotypes.GenotypeStore
     """
+    if storage.is_remote(path):          # an object's listed checksum stands in for the file's mtime
+        info = storage.find(storage.join(path, "locusflow.json")).get("")
+        return _store(storage.uri(path), hash(storage.identity(info)) if info else 0.0)
     p = Path(path)
     meta = p / "locusflow.json"
     return _store(str(p), meta.stat().st_mtime if meta.exists() else 0.0)
@@ -189,7 +193,7 @@ def ld_block_kernel(unit: dict, *, store: str, ld_dir: str, samples=None, maf: f
     ids = st.variants["variant_id"].to_numpy()[idx[keep]]
     r = ld_matrix(d)
     rel = block_path(unit["chrom"], unit["start"], unit["stop"])
-    write_block(Path(ld_dir) / rel, r, ids, af[keep], block_id=unit["block_id"], n_samples=d.shape[1])
+    write_block(storage.join(ld_dir, rel), r, ids, af[keep], block_id=unit["block_id"], n_samples=d.shape[1])
     return pd.DataFrame([{"block_id": unit["block_id"], "chrom": str(unit["chrom"]),
                           "start": int(unit["start"]), "stop": int(unit["stop"]), "n_variants": len(ids),
                           "n_dropped": int((~keep).sum()), "n_samples": int(d.shape[1]), "path": rel,
@@ -217,10 +221,15 @@ def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: s
     -------
     None
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
-    g = zarr.open_group(str(tmp), mode="w", zarr_format=2)
+    remote = storage.is_remote(path)
+    path = storage.as_path(path)
+    if remote:       # no rename on an object store: written in place, inside the stage's unpublished version
+        storage.remove(path)
+        tmp = path
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
+    g = zarr.open_group(storage.zarr_store(tmp, read_only=False), mode="w", zarr_format=2)
     m = len(variant_ids)
     c = max(1, min(m, CHUNK))
     a = g.create_array("r", shape=(m, m), chunks=(c, c), dtype="f4", compressors=_COMP)
@@ -236,6 +245,8 @@ def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: s
     f.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
     g.attrs.update({"block_id": block_id, "n_samples": int(n_samples),
                     "formula": "r = X'X/n, X standardised alt dosages (mean-imputed)"})
+    if remote:
+        return
     if path.exists():
         trash = path.parent / f".trash-{uuid.uuid4().hex[:8]}"
         path.rename(trash)
@@ -288,7 +299,7 @@ def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
 
 
 def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 0.0, engine: str = "local",
-             spark=None, progress: bool = True, manifest: dict | None = None) -> pd.DataFrame:
+             spark=None, progress: bool = True, manifest: dict | None = None, columns=None) -> pd.DataFrame:
     """LD matrices of every block through the work-list runner, then their index.
 
     The previous index is removed first and the new one written once every block is done; block
@@ -311,6 +322,9 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
     progress : bool
     manifest : dict, optional
         Extra manifest entries of the index dataset.
+    columns : list of str, optional
+        Columns of the index returned (default all; the ld stage leaves out the variant ids). Each
+        task writes its block's matrix and index row; the index is read back once committed.
 
     Returns
     -------
@@ -327,22 +341,30 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
 
     st = open_store(store)
     sidx = None if samples is None else [int(i) for i in st.sample_index(list(samples))]
-    ld_dir = Path(ld_dir)
+    ld_dir = storage.as_path(ld_dir)
     units = block_units(st.variants, blocks)
     # an index describes finished matrices only: drop the old one until this run has finished (each
     # block group is itself written atomically and holds its own variant ids)
-    shutil.rmtree(ld_dir / "index", ignore_errors=True)
-    index = run_worklist(units, ld_block_kernel, "ld_index", engine=engine, spark=spark, progress=progress,
-                         kwargs={"store": str(st.path), "ld_dir": str(ld_dir), "samples": sidx, "maf": float(maf)})
-    write_dataset(index, ld_dir / "index", "ld_index", mode="overwrite",
-                  manifest={"store": str(st.path), "maf": maf, "n_samples": len(sidx or st.samples),
-                            **(manifest or {})})
-    keep = {str((ld_dir / p).resolve()) for p in index["path"]}
-    for p in (ld_dir / "blocks").glob("*/*.zarr"):
-        if str(p.resolve()) not in keep:
-            shutil.rmtree(p)
-    log.info("ld: %d blocks, %d variants -> %s", len(index), int(index["n_variants"].sum()), ld_dir)
+    storage.remove(ld_dir / "index")
+    # each task writes its block's matrix and its index row; the driver commits the index
+    frags = run_worklist(units, ld_block_kernel, "ld_index", engine=engine, spark=spark, progress=progress,
+                         kwargs={"store": storage.uri(st.path), "ld_dir": storage.uri(ld_dir), "samples": sidx,
+                                 "maf": float(maf)}, write_to=storage.uri(ld_dir / "index"), stats=_index_stats)
+    finish_fragments(ld_dir / "index", "ld_index", frags,
+                     manifest={"store": storage.uri(st.path), "maf": maf, "n_samples": len(sidx or st.samples),
+                               **(manifest or {})})
+    index = read_dataset(ld_dir / "index", "ld_index", columns=columns)
+    if not storage.is_remote(ld_dir):      # block groups an earlier run left in this directory
+        keep = {str((ld_dir / p).resolve()) for p in index["path"]}
+        for p in (ld_dir / "blocks").glob("*/*.zarr"):
+            if str(p.resolve()) not in keep:
+                shutil.rmtree(p)
+    log.info("ld: %d blocks, %d variants -> %s", len(index), int(index["n_variants"].sum()), storage.redact(ld_dir))
     return index
+
+
+def _index_stats(frames: dict) -> dict:
+    return {"n_variants": int(frames[""]["n_variants"].sum())}
 
 
 def read_ld_index(ld_dir, chrom=None) -> pd.DataFrame:
@@ -359,7 +381,7 @@ def read_ld_index(ld_dir, chrom=None) -> pd.DataFrame:
     pandas.DataFrame
     """
     filt = None if chrom is None else [("chrom", "==", str(chrom))]
-    return read_dataset(Path(ld_dir) / "index", "ld_index", filters=filt)
+    return read_dataset(storage.join(ld_dir, "index"), "ld_index", filters=filt)
 
 
 def locate_variants(ld_dir, variant_ids=None, chrom=None) -> pd.DataFrame:
@@ -408,7 +430,7 @@ def read_block_ld(ld_dir, block_id: str, variant_ids=None) -> tuple[pd.DataFrame
     r : numpy.ndarray
         float32 LD matrix in the same order.
     """
-    ld_dir = Path(ld_dir)
+    ld_dir = storage.as_path(ld_dir)
     chrom, _, span = str(block_id).partition(":")
     start, _, stop = span.partition("-")
     if not (start.isdigit() and stop.isdigit()):
@@ -416,7 +438,7 @@ def read_block_ld(ld_dir, block_id: str, variant_ids=None) -> tuple[pd.DataFrame
     path = ld_dir / block_path(chrom, start, stop)
     if not path.exists():
         raise InputError(path, f"LD block {block_id} (not in this LD directory)")
-    g = zarr.open_group(str(path), mode="r", zarr_format=2)
+    g = zarr.open_group(storage.zarr_store(path), mode="r", zarr_format=2)
     ids = np.asarray(g["variant_id"][:], dtype=object).astype(str)
     freq = np.asarray(g["alt_freq"][:], dtype=np.float64)
     if variant_ids is None:

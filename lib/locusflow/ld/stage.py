@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .. import storage
 from ..logs import get_logger
 from ..config_schema import Key
 from ..errors import InputError
@@ -96,7 +97,7 @@ def read_samples(spec, store: GenotypeStore):
     if isinstance(spec, (list, tuple)):
         ids = [str(s) for s in spec]
     else:
-        path = Path(spec)
+        path = storage.local_file(spec) if storage.is_remote(spec) else Path(spec)
         if not path.exists():
             raise InputError(path, "sample file (one id per line, or FID IID)")
         tab = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, comment="#")
@@ -155,8 +156,8 @@ def make_blocks(store: GenotypeStore, opts: dict, *, genome_build: str = "GRCh37
         return _ldsplit_blocks(store, o, genome_build, samples, engine, spark)
     if spec == "fixed":
         iv, src = fixed_windows(var, int(o["window"])), f"fixed_{int(o['window'])}"
-    elif Path(spec).exists() or "/" in spec or Path(spec).suffix in (".bed", ".gz", ".txt", ".tsv"):
-        iv, src = read_block_bed(spec), Path(spec).name  # a missing file is an InputError naming it
+    elif storage.exists(spec) or "/" in spec or Path(spec).suffix in (".bed", ".gz", ".txt", ".tsv"):
+        iv, src = read_block_bed(spec), storage.as_path(spec).name  # a missing file is an InputError naming it
     else:
         iv = published_blocks(spec, build=genome_build)
         src = iv["source"].iloc[0]
@@ -213,13 +214,14 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
     from ..io.genotypes import GenotypeStore     # zarr: imported when the stage runs, not at CLI start
     from .matrix import build_ld
     store = GenotypeStore(store_path)
-    out = Path(out)
+    out = storage.as_path(out)
     samples = read_samples(opts.get("samples"), store)
     blocks = make_blocks(store, opts, genome_build=genome_build, samples=samples, engine=engine, spark=spark)
     man = {"store": str(store.path), "options": {k: opts.get(k) for k in DEFAULTS}, "genome_build": genome_build}
     write_dataset(blocks, out / "blocks", "ld_blocks", mode="overwrite", manifest=man)
     index = build_ld(store.path, blocks, out / "matrices", samples=samples, maf=float(opts.get("maf") or 0.0),
-                     engine=engine, spark=spark, progress=progress, manifest=man)
+                     engine=engine, spark=spark, progress=progress, manifest=man,
+                     columns=["block_id", "n_variants", "n_dropped", "path"])
     summary = {"blocks": len(blocks), "source": str(blocks["source"].iloc[0]) if len(blocks) else "",
                "variants": int(blocks["n_variants"].sum()), "ld_variants": int(index["n_variants"].sum()),
                "dropped_maf_or_monomorphic": int(index["n_dropped"].sum()),
@@ -229,7 +231,7 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
 
 
 def _store(cfg):
-    return Path((cfg.get("ld") or {}).get("store") or dataset_path(cfg, "genotypes"))
+    return storage.as_path((cfg.get("ld") or {}).get("store") or dataset_path(cfg, "genotypes"))
 
 
 def _run(ctx: Context) -> dict:

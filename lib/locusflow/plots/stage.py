@@ -11,6 +11,7 @@ Config section ``plots``::
 from __future__ import annotations
 
 from ..config_schema import Key
+from ..storage import local_dir
 from ..pipeline import Context, Stage, register
 
 CONFIG = {
@@ -47,10 +48,11 @@ def _run(ctx: Context) -> dict:
     from .figures import plot_run, write_index
     sec = {k: v.default for k, v in CONFIG.items()} | ctx.section("plots")
     run = RunResults(ctx.out, build=ctx.cfg.get("genome_build"), paths=ctx.cfg.get("paths"))
-    out = ctx.path("plot_index").parent
-    idx = plot_run(run, out, formats=tuple(sec["formats"]), p_threshold=float(sec["p_threshold"]),
-                   flank=int(sec["flank"]), max_loci=int(sec["max_loci"]))
-    write_index(idx, out)
+    dest = ctx.path("plot_index").parent
+    with local_dir(dest) as out:        # figures are files: drawn locally, uploaded whole to an object store
+        idx = plot_run(run, out, formats=tuple(sec["formats"]), p_threshold=float(sec["p_threshold"]),
+                       flank=int(sec["flank"]), max_loci=int(sec["max_loci"]))
+        write_index(idx, out)
     kinds = idx.drop_duplicates("name")["kind"].value_counts().to_dict() if len(idx) else {}
     return {"figures": int(idx["name"].nunique()) if len(idx) else 0, "files": len(idx), "by_kind": kinds}
 

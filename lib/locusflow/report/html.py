@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import storage
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2733;background:#f6f8fa}
 header{background:#1f4e79;color:#fff;padding:14px 28px}header h1{margin:0;font-size:22px}
@@ -77,7 +79,8 @@ def fmt(v) -> str:
     return str(v)
 
 
-def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_rows: int | None = None) -> str:
+def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_rows: int | None = None,
+          titles: dict | None = None) -> str:
     """An HTML table of ``df`` with a filter box, row count, sortable headers and a TSV download button.
 
     Parameters
@@ -91,6 +94,8 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
         column -> function(row) returning an href; the cell becomes a link.
     max_rows : int, optional
         Rows shown (the rest are left out and said so).
+    titles : dict, optional
+        column -> what it means, shown when the pointer rests on its header (default "sort").
 
     Returns
     -------
@@ -101,7 +106,9 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
     n = len(df)
     if max_rows is not None:
         df = df.head(max_rows)
-    head = "".join(f"<th onclick='sortTable(this)' title='sort'>{esc(str(c))}</th>" for c in df.columns)
+    titles = titles or {}
+    head = "".join(f"<th onclick='sortTable(this)' title='{esc(titles.get(c) or 'sort')}'>{esc(str(c))}</th>"
+                   for c in df.columns)
     body = []
     for _, row in df.iterrows():
         cells = []
@@ -135,7 +142,7 @@ def data_uri(path) -> str:
     str
         ``data:image/png;base64,...`` or ``data:image/svg+xml;base64,...`` with the file's bytes.
     """
-    p = Path(path)
+    p = storage.as_path(path)
     mime = {"png": "image/png", "svg": "image/svg+xml"}[p.suffix[1:].lower()]
     return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
 

@@ -18,6 +18,7 @@ import numpy as np
 
 import pandas as pd
 
+from .. import storage
 from ..errors import InputError
 from ..io.dataset import read_dataset
 from ..io.fastread import arrow_frame, categorical_from_codes, maybe_gunzip
@@ -48,7 +49,7 @@ def read_gwas_text(path, *, snp: str = "SNP", effect_allele: str = "A1", non_eff
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
-    path = Path(path)
+    path = storage.local_file(path)
     if not path.is_file():
         raise InputError(path, "a GWAS text file; not found")
     dic = pa.dictionary(pa.int32(), pa.string())
@@ -94,7 +95,7 @@ def unit_weights(weights_path, unit) -> pd.DataFrame:
     ids = [m for blk in unit["blocks"] for m in blk[3]]
     w = read_dataset(weights_path, "weights", filters=[("chrom", "==", unit["chrom"]), ("pos", ">=", unit["lo"]),
                                                          ("pos", "<=", unit["hi"]), ("model_id", "in", ids)])
-    if Path(weights_path, "chrom=NA").exists():
+    if storage.exists(storage.join(weights_path, "chrom=NA")):
         unplaced = read_dataset(weights_path, "weights", filters=[("chrom", "==", "NA"), ("model_id", "in", ids)])
         if len(unplaced):
             w = pd.concat([w, unplaced], ignore_index=True)
@@ -221,7 +222,7 @@ class PanelSource:
     def __init__(self, store_path, chrom, w):
         from ..io.genotypes import GenotypeStore
         self.store = GenotypeStore(store_path)
-        v = read_dataset(Path(store_path) / "variants.parquet", "variants", filters=[("chrom", "==", str(chrom))])
+        v = read_dataset(storage.join(store_path, "variants.parquet"), "variants", filters=[("chrom", "==", str(chrom))])
         self.v = v.sort_values("store_index").reset_index(drop=True)
         self.idx = match_variants(w, self.v)[0]
 

@@ -41,12 +41,13 @@ import numpy as np
 import pandas as pd
 
 from ..logs import get_logger
+from ..storage import as_path
 from ..engine.runner import run_worklist
 from ..errors import InputError
 from ..version import __version__
 from ..checksum import content_hash
 from ..config_schema import Key
-from ..io.dataset import file_checksum, is_complete, read_dataset, read_manifest, write_dataset
+from ..io.dataset import file_checksum, finish_fragments, is_complete, read_dataset, read_manifest, write_dataset
 from ..io.weights import covariance_codes, read_covariance, read_weights
 from ..layout import dataset_path, stage_dir
 from ..ld.blocks import resolve_blocks
@@ -63,8 +64,8 @@ OPTION_KEYS = ("strand_flip", "ambiguous", "impute", "max_impute", "min_r2pred",
 def _paths(cfg: dict) -> dict:
     sec = cfg.get("twas") or {}
     out = stage_dir(cfg, "twas")
-    return {"out": out, "sumstats": Path(sec.get("sumstats") or dataset_path(cfg, "sumstats")),
-            "store": Path(sec.get("store") or dataset_path(cfg, "genotypes")), "weights": out / "weights",
+    return {"out": out, "sumstats": as_path(sec.get("sumstats") or dataset_path(cfg, "sumstats")),
+            "store": as_path(sec.get("store") or dataset_path(cfg, "genotypes")), "weights": out / "weights",
             "covariance": out / "covariance", "results": out / "results"}
 
 
@@ -101,9 +102,9 @@ def _run(ctx: Context) -> dict:
                          column="twas", value=(method, ld_ref))
     if ld_ref == "covariance" and method != "spredixcan":
         raise InputError("config", "ld_reference: store for method fusion", column="twas.ld_reference")
-    if not Path(p["sumstats"]).exists():
+    if not p["sumstats"].exists():
         raise InputError(p["sumstats"], "dataset 'sumstats' not found (expected a Parquet directory)")
-    if ld_ref == "store" and not Path(p["store"]).exists():
+    if ld_ref == "store" and not p["store"].exists():
         raise InputError(p["store"], "a genotype store for twas ld_reference 'store' (locusflow ingest, or --store); "
                          "or ld_reference 'covariance' with one covariance file per PredictDB")
     ctx.reuse("twas_weights"), ctx.reuse("twas_covariance")      # imported by an earlier run: reused if current
@@ -115,27 +116,64 @@ def _run(ctx: Context) -> dict:
         cap = int(sec.get("max_covariance_rows", MAX_COVARIANCE_ROWS))          # ~16 bytes per row read
         shards = int(sec.get("shards") or max(1 if ctx.engine == "local" else 8, -(-n_cov // max(cap, 1))))
         units = covariance_units(p["weights"], shards)
-        res = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(), progress=len(units) > 1,
-                           kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
-                                   "covariance": str(p["covariance"]), "blocks": _blocks(ctx.cfg), "window": window,
-                                   "options": opts})
+        frags = run_worklist(units, twas_covariance, "twas_results", **ctx.runner_kwargs(), progress=len(units) > 1,
+                             kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
+                                     "covariance": str(p["covariance"]), "blocks": _blocks(ctx.cfg),
+                                     "window": window, "options": opts}, write_to=str(p["results"]), stats=result_stats)
     else:
-        if w is None:        # imported by an earlier run
-            w = read_dataset(p["weights"], "weights")
         blocks = resolve_blocks(_blocks(ctx.cfg)) if _blocks(ctx.cfg) else None
         units = twas_units(p["weights"], blocks, int(sec.get("blocks_per_unit", 16)), window=window)
-        res = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(),
-                           kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]), "method": method,
-                                   "store": str(p["store"]), "options": opts})
-        res = pd.concat([res, _unplaced(w, res, method, ld_ref)], ignore_index=True)
-    write_dataset(res, p["results"], "twas_results", mode="overwrite",
-                  manifest={"config": sec, "inputs": {str(x): content_hash(x) for x in _inputs(ctx.cfg)}})
-    n_out = int(res["block_id"].isna().sum())
-    drops = {c[len("n_dropped_"):]: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")}
+        # each task writes its models' results; the driver gets counts and the model ids seen
+        frags = run_worklist(units, twas_block, "twas_results", **ctx.runner_kwargs(), write_to=str(p["results"]),
+                             stats=result_stats, kwargs={"weights": str(p["weights"]), "sumstats": str(p["sumstats"]),
+                                                         "method": method, "store": str(p["store"]), "options": opts})
+        seen = read_dataset(p["results"], "twas_results", columns=["model_id"])["model_id"] \
+            if p["results"].exists() else []
+        if w is None:        # imported by an earlier run: the models no unit placed, from the weights' model ids
+            w = read_dataset(p["weights"], "weights", filters=[("model_id", "in", _absent(p["weights"], seen))])
+        rest = _unplaced(w, seen, method, ld_ref) if len(w) else None
+        if rest is not None:
+            frags = pd.concat([frags, run_worklist([{"unit_id": "unplaced", "rows": rest}], _given_rows,
+                                                   "twas_results", write_to=str(p["results"]), stats=result_stats,
+                                                   progress=False)], ignore_index=True)
+    finish_fragments(p["results"], "twas_results", frags,
+                     manifest={"config": sec, "inputs": {str(x): content_hash(x) for x in _inputs(ctx.cfg)}})
+    tot = {c[len("stat_"):]: int(frags[c].fillna(0).sum()) for c in frags.columns if c.startswith("stat_")}
+    n_models, tested, n_out = int(frags["rows"].sum()), tot.pop("tested", 0), tot.pop("outside_blocks", 0)
+    drops = {c[len("n_dropped_"):]: v for c, v in tot.items() if c.startswith("n_dropped_")}
     log.info("twas: %d models in %d work units, %d with a z-score; %d models outside every block",
-             len(res), len(units), int(res["zscore"].notna().sum()), n_out)
-    return {"models": len(res), "units": len(units), "tested": int(res["zscore"].notna().sum()),
+             n_models, len(units), tested, n_out)
+    return {"models": n_models, "units": len(units), "tested": tested,
             "models_outside_blocks": n_out, "snps_dropped": drops, "results": str(p["results"])}
+
+
+def result_stats(frames: dict) -> dict:
+    """Counts of one unit's twas results, computed in the task (summed by the driver).
+
+    Parameters
+    ----------
+    frames : dict
+        ``{"": twas_results rows}``.
+
+    Returns
+    -------
+    dict
+        tested (models with a z-score), outside_blocks (no block_id), and each ``n_dropped_*`` summed.
+    """
+    res = frames[""]
+    out = {"tested": int(res["zscore"].notna().sum()), "outside_blocks": int(res["block_id"].isna().sum())}
+    out.update({c: int(res[c].sum()) for c in res.columns if c.startswith("n_dropped_")})
+    return out
+
+
+def _given_rows(unit: dict) -> pd.DataFrame:
+    """A work unit whose rows are already computed (the unplaced models: a few, made by the driver)."""
+    return unit["rows"]
+
+
+def _absent(weights, seen) -> list:
+    ids = read_dataset(weights, "weights", columns=["model_id"])["model_id"]
+    return sorted(set(ids) - set(seen))
 
 
 def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
@@ -145,7 +183,7 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
     does not place are matched on rsid per trait. Returns the weights frame when it was (re)imported."""
     files = [s[k] for s in sources for k in ("predictdb", "fusion", "focus", "covariance")
              if s.get(k) and (k != "covariance" or ld_ref == "covariance")]
-    store = p["store"] if Path(p["store"]).exists() else None
+    store = p["store"] if p["store"].exists() else None
     key = {"sources": sources, "covariance": ld_ref == "covariance", "store": str(store) if store else None,
            "store_manifest": content_hash(store) if store else None, "version": __version__}
     stats = {str(f): content_hash(f) for f in files}
@@ -180,13 +218,14 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
     return w
 
 
-def _unplaced(w: pd.DataFrame, res: pd.DataFrame, method: str, ld_ref: str) -> pd.DataFrame:
-    """Models in no block (none of their SNPs is in the GWAS or the panel): reported with zscore NA and
-    every SNP dropped, so that each imported model appears in the results with its reason."""
+def _unplaced(w: pd.DataFrame, seen, method: str, ld_ref: str) -> pd.DataFrame:
+    """Models in no block (none of their SNPs is in the GWAS or the panel; ``seen``: the model ids with a
+    result): reported with zscore NA and every SNP dropped, so that each imported model appears in the
+    results with its reason."""
     from .spredixcan import spredixcan
-    rest = w[~w["model_id"].isin(set(res["model_id"]))]
+    rest = w[~w["model_id"].isin(set(seen))]
     if not len(rest):
-        return res.iloc[:0]
+        return None
     none = pd.DataFrame({"rsid": pd.Series(dtype=object), "chrom": pd.Series(dtype=object),
                          "pos": pd.Series(dtype="int64"), "ref": pd.Series(dtype=object),
                          "alt": pd.Series(dtype=object), "z": pd.Series(dtype=float)})
