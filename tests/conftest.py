@@ -94,13 +94,19 @@ def _controller_prefetch():
     from peers.apt import install_debian_peers
     from peers.venv import HERE, PeerUnavailable, build_venv
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    def venv(lock):
+        try:
+            build_venv(lock.stem, lock.read_text().splitlines()[0].split(":", 1)[1].split())
+        except PeerUnavailable:
+            pass                 # the test that needs it retries and reports the error
+
     def work():
-        install_debian_peers()
-        for lock in sorted(HERE.glob("*.lock")):
-            try:
-                build_venv(lock.stem, lock.read_text().splitlines()[0].split(":", 1)[1].split())
-            except PeerUnavailable:
-                pass             # the test that needs it retries and reports the error
+        with ThreadPoolExecutor(3) as pool:      # downloads overlap; three pip processes at a time
+            apt = pool.submit(install_debian_peers)
+            list(pool.map(venv, sorted(HERE.glob("*.lock"))))
+            apt.result()
     threading.Thread(target=work, name="peers", daemon=True).start()
 
 
