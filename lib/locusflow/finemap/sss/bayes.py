@@ -47,6 +47,9 @@ from __future__ import annotations
 import numpy as np
 
 DEFAULT_PRIOR_STD = 0.05
+AUTO_MIN_ABS_R = 0.1         # SNPs that enter FINEMAP 1.4's prior-SD update: |r| >= 0.1 (r^2 >= 1%)
+AUTO_PRUNE_R = 0.95          # ... skipping those with |r| > 0.95 to one already taken (fixed, not --corr-config)
+AUTO_N_SD = 4                # the updated list: 4 SDs spaced geometrically from the default to the largest
 
 
 VERSIONS = ("1.4", "1.1")
@@ -152,6 +155,66 @@ class BayesFactor:
             e1 = e1 + wg[:, None] * mu
             e2 = e2 + wg[:, None] * (mu * mu + sd * sd)
         return e1, np.sqrt(np.maximum(e2 - e1 * e1, 0.0))
+
+
+def finemap_prior_std(z, R, n, base: float = DEFAULT_PRIOR_STD) -> list[float]:
+    """FINEMAP 1.4's automatic prior SDs of the effect sizes (its log: "Updated prior SD of effect sizes").
+
+    Derived from the v1.4.2 binary on controlled inputs (identity LD with 1-20 associated SNPs, pairs of SNPs
+    at correlations 0-0.97, n from 574 to 100,000; N3finemapping at n = 574, where the rule gives the
+    binary's 0.05 0.0906 0.164 0.297 and 0.05 0.0903 0.163 0.295 for its two responses):
+
+    1. marginal correlations ``r = z / sqrt(n + z^2)`` (the 1.4 Bayes factor's);
+    2. the SNPs with ``|r| >= 0.1`` (explaining at least 1% of the trait alone), in decreasing ``|r|``, each
+       taken unless its LD with one already taken exceeds 0.95 in absolute value;
+    3. their joint R^2 ``h2 = r_S' R_SS^-1 r_S`` and ``s_max = sqrt(h2) / 1.96`` (the SD whose 95% prior
+       interval holds the joint effect);
+    4. if ``s_max > base``: ``G = 4`` SDs ``base (s_max / base)^(g / 3)``, g = 0..3; else ``[base]``.
+
+    FINEMAP applies it only when ``--prior-std`` is not given (a given list is used as is); the Bayes
+    factor is then the average over the list (:class:`BayesFactor`).
+
+    Parameters
+    ----------
+    z : array_like, shape (m,)
+        z-scores of the region.
+    R : array_like, shape (m, m)
+        Their LD.
+    n : float
+        GWAS sample size.
+    base : float
+        FINEMAP's default prior SD (0.05).
+
+    Returns
+    -------
+    list of float
+        The prior SDs (one, or four from ``base`` to ``s_max``).
+
+    References
+    ----------
+    FINEMAP v1.4 (Benner C, Pirinen M; www.finemap.me), measured from its binary; Benner et al. (2016)
+    Bioinformatics 32:1493 (``s = 0.05``: a causal SNP explains < 1% of the trait with 95% probability).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    r = z / np.sqrt(float(n) + z * z)
+    cand = np.flatnonzero(np.abs(r) >= AUTO_MIN_ABS_R)
+    if not len(cand):
+        return [float(base)]
+    cand = cand[np.argsort(-np.abs(r[cand]), kind="stable")]
+    rows = np.abs(np.asarray(R[cand][:, cand], dtype=np.float64))
+    taken = np.zeros(len(cand), dtype=bool)
+    blocked = np.zeros(len(cand), dtype=bool)
+    for i in range(len(cand)):          # greedy over the few strong SNPs (|r| >= 0.1), not over the region
+        if not blocked[i]:
+            taken[i] = True
+            blocked |= rows[i] > AUTO_PRUNE_R
+    sel = cand[taken]
+    a = np.asarray(R[np.ix_(sel, sel)], dtype=np.float64)
+    h2 = float(r[sel] @ np.linalg.lstsq(a, r[sel], rcond=1e-10)[0])
+    s_max = np.sqrt(max(h2, 0.0)) / 1.96
+    if not s_max > base:
+        return [float(base)]
+    return (base * (s_max / base) ** (np.arange(AUTO_N_SD) / (AUTO_N_SD - 1))).tolist()
 
 
 def pinv_eigenvalues(lam: np.ndarray, rtol: float = 1e-8) -> np.ndarray:

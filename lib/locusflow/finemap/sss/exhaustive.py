@@ -19,7 +19,7 @@ from .results import FinemapResult, summarise
 
 
 def finemap_exhaustive(z, R, n, *, prior_weights=None, max_causal=3, variant_id=None,
-                       prior_std=bayes.DEFAULT_PRIOR_STD, version="1.4", prior_prob=None, corr_config=0.95,
+                       prior_std=None, version="1.4", prior_prob=None, corr_config=0.95,
                        include_null=False, max_configs=3_000_000, n_configs_top=50_000, coverage=0.95,
                        method="finemap_exhaustive", batch=200_000) -> FinemapResult:
     """Exact FINEMAP posterior by enumerating every configuration with 1 (0) <= k <= ``max_causal``.

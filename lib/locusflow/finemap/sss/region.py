@@ -113,13 +113,17 @@ class Base:
 class Region:
     """z, R and prior of one region; scores configurations (see module docstring)."""
 
-    def __init__(self, z, r, n, prior_weights=None, max_causal=5, prior_std=bayes.DEFAULT_PRIOR_STD,
-                 prior_prob=None, corr_config=0.95, include_null=False, variant_id=None, version="1.4"):
+    def __init__(self, z, r, n, prior_weights=None, max_causal=5, prior_std=None,
+                 prior_prob=None, corr_config=0.95, include_null=False, variant_id=None, version="1.4",
+                 row_cache_bytes=256e6):
         self.z, self.r, self.n, weights, self.variant_id = check_inputs(z, r, n, prior_weights, variant_id)
         self.m = len(self.z)
         if int(max_causal) < 1:
             raise InputError("finemap input", "max_causal must be >= 1", column="max_causal", value=max_causal)
         self.max_causal = min(int(max_causal), self.m)
+        if prior_std is None:       # FINEMAP 1.4 updates its prior SDs from the data; 1.1 keeps 0.05
+            prior_std = bayes.finemap_prior_std(self.z, self.r, self.n) if version == "1.4" \
+                else bayes.DEFAULT_PRIOR_STD
         self.model = bayes.BayesFactor(self.n, prior_std, version)
         self.tau = float(bayes.prior_variance(self.n, self.model.grid[0]))
         self.rz = self.model.correlations(self.z)
@@ -128,8 +132,10 @@ class Region:
         self.corr_config = float(corr_config)
         self.include_null = bool(include_null)
         self.r_diag = np.diagonal(self.r).astype(np.float64)
-        self._bases: dict[bytes, Base] = {}
-        self.base_cache = 64
+        self._bases: dict[bytes, Base] = {}         # factors of recent bases (LRU)
+        self.base_cache = max(64, int(row_cache_bytes // (8 * self.m * (self.max_causal + 4))))
+        self._rows: dict[bytes, np.ndarray] = {}    # add_scores of recent bases (LRU), never recomputed
+        self.row_cache = max(64, int(row_cache_bytes // (8 * self.m)))
         kk = self.max_causal
         total = sum(comb(self.m, k) for k in range(kk + 1))
         dtype = np.int64 if total < 2 ** 62 else object
@@ -173,11 +179,12 @@ class Region:
         """Cholesky quantities of configuration c (sorted int array, possibly empty); recent ones cached."""
         c = np.asarray(c, dtype=np.int64)
         key = c.tobytes()
-        hit = self._bases.get(key)
+        hit = self._bases.pop(key, None)
         if hit is None:
-            hit = self._bases[key] = self._base(c)
-            if len(self._bases) > self.base_cache:
+            hit = self._base(c)
+            if len(self._bases) >= self.base_cache:
                 self._bases.pop(next(iter(self._bases)))
+        self._bases[key] = hit
         return hit
 
     def _fail(self, c):
@@ -194,7 +201,8 @@ class Region:
         a_bb = rows[:, c]
         corr = np.abs(rows)
         corr[:, c] = 0.0
-        if np.abs(a_bb[np.triu_indices(len(c), 1)]).max(initial=0.0) > self.corr_config:   # prior 0
+        off = np.abs(a_bb - np.diag(np.diagonal(a_bb)))
+        if off.max(initial=0.0) > self.corr_config:   # prior 0
             nil = np.zeros(m)
             return Base(c, -np.inf, -np.inf, np.ones(len(c)), np.zeros((len(c), m)), np.zeros(len(c)), nil, 0.0,
                         nil, corr.max(axis=0))
@@ -208,6 +216,19 @@ class Region:
         lbf = float(self.model.from_eigen(lam[:, None], q[:, None], np.array([rsq]))[0])
         lp = lbf + self.log_odds[c].sum()
         return Base(c, lp, lbf, lam, p, q, np.einsum("ij,ij->j", pl, p), rsq, q @ pl, corr.max(axis=0))
+
+    def row(self, c: np.ndarray) -> np.ndarray:
+        """:meth:`add_scores` of base c (sorted), read-only, from an LRU cache of ``row_cache`` rows: a row
+        shared by several centres of the search (their common base) is computed once."""
+        key = np.asarray(c, dtype=np.int64).tobytes()
+        hit = self._rows.pop(key, None)
+        if hit is None:
+            hit = self.add_scores(self.base(c))
+            hit.flags.writeable = False
+            if len(self._rows) >= self.row_cache:
+                self._rows.pop(next(iter(self._rows)))
+        self._rows[key] = hit
+        return hit
 
     def add_scores(self, b: Base) -> np.ndarray:
         """Unnormalised log posterior of ``b.c + {j}`` for every SNP j ([m]); -inf where not allowed."""

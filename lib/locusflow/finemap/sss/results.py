@@ -48,7 +48,8 @@ class FinemapResult:
     n_configs: int
     n_iterations: int = 0
     converged: bool = True
-    n_evaluated: int = 0          # configurations scored by the search (FINEMAP's "configurations evaluated")
+    n_evaluated: int = 0          # configurations whose Bayes factor the search computed, each once
+    n_stored: int = 0             # configurations that entered the store (FINEMAP's "configurations evaluated")
     extra: dict = field(default_factory=dict)
 
     def tables(self):
@@ -56,7 +57,7 @@ class FinemapResult:
             df.attrs.update(post_k=self.post_k.tolist(), prior_k=self.prior_k.tolist(),
                             log10bf_region=self.log10bf_region, n_configs=self.n_configs,
                             n_iterations=self.n_iterations, converged=self.converged,
-                            n_evaluated=self.n_evaluated)
+                            n_evaluated=self.n_evaluated, n_stored=self.n_stored)
         return self.snp, self.config, self.cred
 
     def __iter__(self):
@@ -148,7 +149,7 @@ def summarise(region: Region, configs: np.ndarray, sizes: np.ndarray, log_post: 
         out.sort(axis=1)
         return out, all_size[idx]
 
-    n_top = min(n_configs_top, len(all_lp))
+    n_top = len(all_lp) if n_configs_top is None else min(n_configs_top, len(all_lp))
     top = np.argpartition(-all_lp, n_top - 1)[:n_top] if n_top < len(all_lp) else np.arange(len(all_lp))
     top_c, top_s = materialise(top)
     rank = _tie_rank(all_lp[top], top_c)

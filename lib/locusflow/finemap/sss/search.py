@@ -1,33 +1,46 @@
-"""FINEMAP's shotgun stochastic search (Benner et al. 2016, section 2.4; Hans, Dobra & West 2007).
+"""FINEMAP's shotgun stochastic search (Benner et al. 2016, section 2.4; Hans, Dobra & West 2007), as the
+FINEMAP v1.4.2 binary runs it.
 
-Starting from the empty configuration, each iteration scores the whole neighbourhood of the current
+Starting from the empty configuration, each iteration scores the neighbourhood of the current
 configuration C (|C| = k):
 
 * deletion: C - {c_i}, for each of the k SNPs;
-* change:   C - {c_i} + {j}, for each c_i and every SNP j not in C (k m configurations);
-* addition: C + {j}, for every j not in C, when k < max_causal;
+* change:   C - {c_i} + {j}, for every SNP j not in C, but only for the bases C - {c_i} that score above the
+  empty configuration (log BF + log prior odds > 0);
+* addition: C + {j}, for every j not in C, when k < max_causal.
 
-every configuration evaluated is kept once (keyed by its combinadic rank), and the next configuration is
-sampled from the neighbourhood with probability proportional to its posterior. The search stops when the
-posterior mass of the kept configurations grew by less than a fraction ``prob_tol`` over the last
-``n_conv`` iterations (FINEMAP ``--prob-conv-sss-tol`` 0.001, ``--n-conv-sss`` 100 in 1.4.2, 1000 in 1.1) or after ``n_iter``
-iterations (``--n-iterations`` 100000). PIPs and the other outputs are sums over the kept configurations
-(``results``), i.e. the posterior restricted to the explored space, as in FINEMAP.
+The next configuration is drawn as Hans et al. propose: one candidate from each move type in proportion to
+its posterior within the type, then one of the (up to three) candidates in proportion to their posteriors.
+The search stops after ``n_conv`` consecutive iterations that each added less than a fraction ``prob_tol``
+of the posterior mass kept (FINEMAP ``--n-conv-sss`` 100 in 1.4.2, 1000 in 1.1; ``--prob-conv-sss-tol``
+0.001), or after ``n_iter`` iterations (``--n-iter``, 100,000). Only the ``n_configs_top`` (50,000) most
+probable configurations are kept (``store``); PIPs and the other outputs are sums over them (``results``),
+i.e. the posterior restricted to the explored space, as in FINEMAP.
 
-After the stopping rule (our addition, ``close_min_post``, default 1e-5; ``None`` gives the search as
-published): every kept configuration with posterior >= close_min_post that never was the current one is
+Each rule was measured on the binary (docs/benchmarks.md): the change rule by the configurations its
+.config lists (20 SNPs, identity LD, K = 2: a second SNP at z = 3.1 adds no change row, at z = 3.2 one;
+the threshold follows log BF = log(m - 1) for m = 20-1,000); the proposal by the number of configurations
+it scores (N3finemapping response 2: 26-30 k, where sampling the whole neighbourhood in proportion to the
+posterior scores 37-41 k, and the binary never moves to a 3-SNP configuration); the stopping rule by runs
+that stop at exactly ``n_conv + 2`` iterations while every iteration still adds < 0.1% of the mass; the cap
+by ``--n-configs-top``, with which the logged count becomes the cap plus the evicted configurations.
+With the same rules our search scores the same configurations, in distribution, as the binary.
+
+After the stopping rule (our addition, ``close_min_post``, off by default; FINEMAP's search is what runs
+without it): every kept configuration with posterior >= close_min_post that never was the current one is
 expanded too, repeatedly, because in diffuse loci a proposal proportional to the posterior rarely visits
 them while their neighbourhoods hold mass (docs/benchmarks.md gives the measured effect).
 
 The proposal does not enter the estimates (they are sums of scores, not visit counts), so
 ``temperature`` T may flatten it (sampling ∝ p^(1/T); T = 1 is FINEMAP's).
 
-Speed: a neighbourhood is scored with k + 1 block extensions of the Cholesky factor of a base
-configuration (``Region.add_scores``), O(k^2 m) flops; additions and change moves are kept as blocks
-(``store``). A configuration revisited as the current one reuses its cached proposal (the part within
-``sample_window`` nats of its best neighbour, at most ``sample_cap`` of them). Configurations whose
-posterior is below ``exp(-log_prune)`` times the best one found (default 20 nats, 2e-9) are not kept;
-their total mass is bounded by (configurations evaluated) x exp(-log_prune) relative to the best one.
+Speed: a row ``{B + j : j}`` of a base B is scored for all m SNPs at once in the eigenbasis of R_BB
+(``Region.add_scores``, O(G |B| m) for G prior SDs) and computed once (``Region.row`` keeps recent rows);
+rows are kept as blocks and every configuration is counted once by ownership rules, without a hash of
+all of them (``store``). A configuration revisited as the current one reuses its cached proposal (per move
+type, the part within ``sample_window`` nats of its best, at most ``sample_cap``). Configurations whose
+posterior is below ``exp(-log_prune)`` times the best one (default 20 nats, 2e-9) are scored and counted
+but not kept.
 """
 from __future__ import annotations
 
@@ -43,9 +56,9 @@ N_CONV = {"1.4": 100, "1.1": 1000}   # FINEMAP 1.4.2's --n-conv-sss (its log), F
 
 
 def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
-                prior_std=bayes.DEFAULT_PRIOR_STD, version="1.4", prior_prob=None, corr_config=0.95, include_null=False,
+                prior_std=None, version="1.4", prior_prob=None, corr_config=0.95, include_null=False,
                 n_iter=DEFAULTS["n_iter"], n_conv=None, prob_tol=DEFAULTS["prob_tol"],
-                log_prune=20.0, sample_window=15.0, sample_cap=500, temperature=1.0, close_min_post=1e-5,
+                log_prune=20.0, sample_window=15.0, sample_cap=500, temperature=1.0, close_min_post=None,
                 close_max=None, n_configs_top=50_000, coverage=0.95, seed=0,
                 method="finemap") -> FinemapResult:
     """FINEMAP's shotgun stochastic search over the causal configurations of one region.
@@ -67,10 +80,11 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
         Largest number of causal SNPs (FINEMAP ``--n-causal-snps``, 5).
     variant_id : array-like of str, optional
         Names of the SNPs in the config and cred tables (default: "0".."m-1").
-    prior_std : float or sequence of float
-        Prior SD(s) of the standardised effects (FINEMAP ``--prior-std``, 0.05); with several, the Bayes
-        factor is their average (FINEMAP 1.4). FINEMAP 1.4 widens the list from the data (its log's
-        "Updated prior SD of effect sizes"); pass that list to reproduce a run of it.
+    prior_std : float or sequence of float, optional
+        Prior SD(s) of the standardised effects (FINEMAP ``--prior-std``); with several, the Bayes factor is
+        their average (FINEMAP 1.4). Default: FINEMAP 1.4's update from the data
+        (:func:`.bayes.finemap_prior_std`, the list its log reports as "Updated prior SD of effect sizes";
+        0.05 for version 1.1).
     version : {"1.4", "1.1"}
         Bayes factor of FINEMAP 1.4 (residual variance of the configuration's fit, :mod:`.bayes`) or
         of FINEMAP 1.0/1.1 (unit residual variance).
@@ -81,18 +95,19 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
     include_null : bool
         Whether the empty configuration is part of the model (FINEMAP: no).
     n_iter, n_conv, prob_tol : int, int, float
-        Stopping rule: at most ``n_iter`` iterations; stop when the kept posterior mass grew by less
-        than a fraction ``prob_tol`` over the last ``n_conv`` iterations (default: 100 for version 1.4,
-        FINEMAP 1.4.2's; 1000 for 1.1).
+        Stopping rule (module docstring): at most ``n_iter`` iterations; stop after ``n_conv`` consecutive
+        iterations that each added less than a fraction ``prob_tol`` of the kept posterior mass (default
+        ``n_conv``: 100 for version 1.4, FINEMAP 1.4.2's; 1000 for 1.1).
     log_prune, sample_window, sample_cap, temperature : float, float, int, float
         Search internals (module docstring): configurations below ``exp(-log_prune)`` times the best
-        are not kept; the proposal holds neighbours within ``sample_window`` nats of the best (at most
-        ``sample_cap``), sampled proportionally to ``p^(1/temperature)``.
+        are not kept; the proposal holds, per move type, neighbours within ``sample_window`` nats of the
+        type's best (at most ``sample_cap``), sampled proportionally to ``p^(1/temperature)``.
     close_min_post, close_max : float or None, int or None
-        Closure after the stopping rule (module docstring); ``close_min_post=None`` (or 0) gives
-        FINEMAP's search as published.
-    n_configs_top : int
-        Rows of the config table (``--n-configs-top``, 50000).
+        Closure after the stopping rule (module docstring; e.g. ``close_min_post=1e-5``); None (or 0), the
+        default, gives FINEMAP's search.
+    n_configs_top : int or None
+        Configurations kept, the most probable (``--n-configs-top``, 50000; None: no cap); also the rows
+        of the config table.
     coverage : float
         Credible-set coverage (``--prob-cred-set``, 0.95).
     seed : int
@@ -104,8 +119,10 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
     -------
     FinemapResult
         ``snp``, ``config`` and ``cred`` tables (FINEMAP's .snp, .config, .cred), ``post_k``,
-        ``prior_k``, ``log10bf_region``, ``n_configs``, ``n_iterations``, ``converged``; iterating over
-        it yields the three tables with these values in their ``attrs``.
+        ``prior_k``, ``log10bf_region`` (its .log_sss), ``n_configs`` (kept), ``n_evaluated``
+        (configurations scored, each once), ``n_stored`` (those that entered the store: FINEMAP's
+        "configurations evaluated"), ``n_iterations``, ``converged``, ``extra["prior_std"]``; iterating
+        over it yields the three tables with these values in their ``attrs``.
 
     References
     ----------
@@ -118,26 +135,39 @@ def finemap_sss(z, R, n, *, prior_weights=None, max_causal=5, variant_id=None,
                     variant_id, version)
     n_conv = N_CONV[version] if n_conv is None else int(n_conv)
     store, n_done, converged, n_evaluated = search(region, n_iter, n_conv, prob_tol, log_prune, sample_window,
-                                                   sample_cap,
-                                      seed, temperature, close_min_post, close_max)
+                                                   sample_cap, seed, temperature, close_min_post, close_max,
+                                                   cap=n_configs_top)
     individual, blocks = store.arrays()
     return summarise(region, *individual, blocks=blocks, method=method, n_configs_top=n_configs_top,
-                     coverage=coverage, n_iterations=n_done, converged=converged, n_evaluated=n_evaluated)
+                     coverage=coverage, n_iterations=n_done, converged=converged, n_evaluated=n_evaluated,
+                     n_stored=store.n_stored, extra={"prior_std": region.model.grid.tolist()})
 
 
 def _neighbourhood(region: Region, c: np.ndarray):
     """Scores of c's deletion, change and addition neighbours, flattened as [k deletions, k x m changes,
-    m additions], the change bases, and a builder of padded configurations for flat indices."""
+    m additions], the change bases, the rows scored (bases with their changes, then c's additions, as
+    (base, row index) pairs), and a builder of padded configurations for flat indices.
+
+    As FINEMAP 1.4.2 (module docstring), the change moves C - c_i + j are scored only when the base C - c_i
+    scores above the empty configuration (log BF + log prior odds > 0).
+    """
     m, k, kmax = region.m, len(c), region.max_causal
     bases = np.array([np.delete(c, i) for i in range(k)], dtype=np.int64).reshape(k, max(k - 1, 0))
     lp_del = np.empty(k)
-    lp_chg = np.empty((k, m))
+    lp_chg = np.full((k, m), -np.inf)
+    rows = []
     for i in range(k):
         b = region.base(bases[i])
         lp_del[i] = b.log_post if (k > 1 or region.include_null) else -np.inf
-        lp_chg[i] = region.add_scores(b)
-        lp_chg[i, c] = -np.inf
-    lp_add = region.add_scores(region.base(c)) if k < kmax else np.full(m, -np.inf)
+        if k == 1 or b.log_post > 0.0:
+            lp_chg[i] = region.row(bases[i])
+            lp_chg[i, c] = -np.inf
+            rows.append((bases[i], i))
+    if k < kmax:
+        lp_add = region.row(c)
+        rows.append((c, k))
+    else:
+        lp_add = np.full(m, -np.inf)
     cand = np.concatenate([lp_del, lp_chg.ravel(), lp_add])
 
     def build(sel: np.ndarray):
@@ -160,73 +190,111 @@ def _neighbourhood(region: Region, c: np.ndarray):
         out.sort(axis=1)
         return out, sizes
 
-    return cand, bases, build
+    return cand, bases, rows, build
 
 
 class _Search:
     """State of one search: the store, the expanded centres' proposals and the best score seen."""
 
-    def __init__(self, region, log_prune, sample_window, sample_cap, temperature):
-        self.region, self.store, self.cache, self.best = region, ConfigStore(region), {}, -np.inf
+    def __init__(self, region, log_prune, sample_window, sample_cap, temperature, cap=None):
+        self.region, self.store, self.cache, self.best = region, ConfigStore(region, cap), {}, -np.inf
         self.log_prune, self.window, self.cap, self.temperature = log_prune, sample_window, sample_cap, temperature
-        self.n_evaluated = 0
 
-    def expand(self, center: np.ndarray):
-        """Score and store the neighbourhood of a new centre; cache its proposal."""
+    def expand(self, center: np.ndarray, propose: bool = True):
+        """Score and store the neighbourhood of a new centre; cache and return its proposal (with
+        ``propose``; the closure step only scores)."""
         region, store, m, k = self.region, self.store, self.region.m, len(center)
-        cand, bases, build = _neighbourhood(region, center)
-        self.n_evaluated += int(np.isfinite(cand).sum())
+        cand, bases, rows, build = _neighbourhood(region, center)
         top = cand.max()
         self.best = max(self.best, top)
         thr = self.best - self.log_prune
-        if k < region.max_causal and center.tobytes() not in store.rows_done:
-            store.add_block(center, cand[k + k * m:], thr)
-        for i in range(k):  # change moves C - c_i + j are the additions of the base C - c_i
-            if bases[i].tobytes() not in store.rows_done:
-                store.add_block(bases[i], cand[k + i * m: k + (i + 1) * m], thr)
-        sel = np.flatnonzero(cand[:k] >= thr)
+        sel = np.flatnonzero(np.isfinite(cand[:k]))
         if len(sel):
-            store.add_individual(*build(sel), cand[sel])
-        near = np.flatnonzero(cand >= top - self.window * self.temperature) if np.isfinite(top) \
-            else np.zeros(0, dtype=np.int64)
-        if len(near) > self.cap:
-            near = near[np.argpartition(-cand[near], self.cap)[:self.cap]]
-        nconf, nsize = build(near)
-        entry = (nconf, nsize, np.cumsum(np.exp((cand[near] - top) / self.temperature)))
+            store.add_deletions(*build(sel), cand[sel], thr)
+        for base, i in rows:     # additions of c and change moves C - c_i + j (additions of the base C - c_i)
+            store.add_row(base, cand[k + i * m: k + (i + 1) * m], thr)
+        store.flush()
+        if not propose:
+            self.cache[center.tobytes()] = None
+            return None
+        entry = []     # FINEMAP's proposal (Hans et al. 2007): one candidate per move type, then one of them
+        for lo, hi in ((0, k), (k, k + k * m), (k + k * m, len(cand))):
+            seg = cand[lo:hi]
+            if not len(seg) or not np.isfinite(seg.max()):
+                continue
+            peak = seg.max()
+            near = lo + np.flatnonzero(seg >= peak - self.window * self.temperature)
+            if len(near) > self.cap:
+                near = near[np.argpartition(-cand[near], self.cap)[:self.cap]]
+            nconf, nsize = build(near)
+            entry.append((nconf, nsize, np.cumsum(np.exp((cand[near] - peak) / self.temperature)), cand[near]))
         self.cache[center.tobytes()] = entry
         return entry
 
     def close(self, min_post: float, max_expansions: int) -> int:
         """Expand kept configurations with p(C | z) >= min_post that never were a centre, most probable
         first, until none is left or ``max_expansions`` were made."""
-        done, m = 0, self.region.m
+        done = 0
         while done < max_expansions:
-            st = self.store
-            cut = st.log_mass + np.log(min_post)
-            todo, score = [], []
-            for ic, isz, ilp in zip(st.ind_c, st.ind_s, st.ind_lp):
-                hit = ilp >= cut
-                todo += [c[:s].astype(np.int64) for c, s in zip(ic[hit], isz[hit])]
-                score += ilp[hit].tolist()
-            for c, bj, blp in zip(st.blk_c, st.blk_j, st.blk_lp):
-                hit = blp >= cut
-                todo += [np.sort(np.append(c[c < m], j)).astype(np.int64) for j in bj[hit]]
-                score += blp[hit].tolist()
-            order = [i for i in np.argsort(score)[::-1] if todo[i].tobytes() not in self.cache]
-            if not order:
+            configs, sizes, lp = self.store.above(self.store.log_mass + np.log(min_post))
+            todo = [configs[i, :sizes[i]].astype(np.int64) for i in np.argsort(-lp, kind="stable")]
+            todo = [c for c in todo if c.tobytes() not in self.cache and self._unscored(c)]
+            if not todo:
                 break
-            for i in order[:max_expansions - done]:
-                if todo[i].tobytes() not in self.cache:
-                    self.expand(todo[i])
-            done += len(order[:max_expansions - done])
+            for c in todo[:max_expansions - done]:
+                if c.tobytes() not in self.cache and self._unscored(c):
+                    self.expand(c, propose=False)
+                    done += 1
         return done
+
+    def _unscored(self, c: np.ndarray) -> bool:
+        """Whether expanding c would score a row not scored yet (its additions or a change base's)."""
+        rows = self.store.rows_done
+        if len(c) < self.region.max_causal and c.tobytes() not in rows:
+            return True
+        return any(np.delete(c, i).tobytes() not in rows for i in range(len(c)))
+
+
+def propose(entry, rng, temperature: float = 1.0) -> np.ndarray:
+    """The next configuration: one candidate drawn from each move type (deletion, change, addition) in
+    proportion to its posterior within the type, then one of the candidates in proportion to their
+    posteriors (``^(1/temperature)``); the empty configuration when the neighbourhood is empty.
+
+    Parameters
+    ----------
+    entry : list of tuple
+        Per move type ``(configs [N, K] padded, sizes [N], cumulative weights [N], log posteriors [N])``.
+    rng : numpy.random.Generator
+        Random numbers (one draw per type and one for the choice).
+    temperature : float
+        Flattening of the choice between the types (1: FINEMAP's).
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted SNP indices of the next configuration.
+
+    References
+    ----------
+    Hans C, Dobra A, West M (2007). Shotgun stochastic search for "large p" regression. JASA 102:507;
+    Benner et al. (2016) Bioinformatics 32:1493, section 2.4.
+    """
+    if not entry:
+        return np.zeros(0, dtype=np.int64)
+    picks = [min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(cum) - 1)
+             for _, _, cum, _ in entry]
+    lp = np.array([e[3][i] for e, i in zip(entry, picks)])
+    w = np.cumsum(np.exp((lp - lp.max()) / temperature))
+    t = min(int(np.searchsorted(w, rng.random() * w[-1], side="right")), len(w) - 1)
+    nconf, nsize = entry[t][0], entry[t][1]
+    return nconf[picks[t], :nsize[picks[t]]].astype(np.int64)
 
 
 def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune: float = 20.0,
            sample_window: float = 15.0, sample_cap: int = 500, seed: int = 0, temperature: float = 1.0,
-           close_min_post: float | None = 1e-5, close_max: int | None = None):
+           close_min_post: float | None = None, close_max: int | None = None, cap: int | None = None):
     """Run the SSS; return the ConfigStore of kept configurations, iterations done, converged and the
-    number of configurations scored (allowed neighbours of every expanded configuration).
+    number of configurations scored (each once).
 
     After the stopping rule, every kept configuration with posterior >= ``close_min_post`` that never
     was the current configuration is expanded too (at most ``close_max``), repeatedly: the neighbours of
@@ -242,43 +310,42 @@ def search(region: Region, n_iter: int, n_conv: int, prob_tol: float, log_prune:
         As :func:`finemap_sss` (here ``n_conv`` is required).
     log_prune, sample_window, sample_cap, seed, temperature, close_min_post, close_max
         As :func:`finemap_sss`.
+    cap : int, optional
+        Configurations kept (``n_configs_top`` of :func:`finemap_sss`).
 
     Returns
     -------
     store : ConfigStore
-        The kept configurations.
+        The kept configurations and the counts ``n_evaluated``, ``n_stored``.
     n_iterations : int
         Iterations done.
     converged : bool
         Whether the stopping rule was met before ``n_iter``.
     n_evaluated : int
-        Configurations scored.
+        Configurations scored, each once.
 
     References
     ----------
     Benner et al. (2016) Bioinformatics 32:1493, section 2.4; Hans, Dobra & West (2007) JASA 102:507.
     """
     rng = np.random.default_rng(seed)
-    state = _Search(region, log_prune, sample_window, sample_cap, temperature)
+    state = _Search(region, log_prune, sample_window, sample_cap, temperature, cap=cap)
     store, cache = state.store, state.cache
-    history = np.empty(n_iter)
     tol = np.log1p(prob_tol)
     center = np.zeros(0, dtype=np.int64)
-    converged, it = False, -1
+    converged, it, calm, last = False, -1, 0, -np.inf
     for it in range(n_iter):
         entry = cache.get(center.tobytes())
         if entry is None:
             entry = state.expand(center)
-        nconf, nsize, cum = entry
-        if len(cum) == 0:
-            center = np.zeros(0, dtype=np.int64)
-        else:
-            pick = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(cum) - 1)
-            center = nconf[pick, :nsize[pick]].astype(np.int64)
-        history[it] = store.log_mass
-        if it >= n_conv and store.log_mass - history[it - n_conv] < tol:
+        center = propose(entry, rng, state.temperature)
+        # FINEMAP 1.4.2: stop after n_conv consecutive iterations that each added less than a fraction
+        # prob_tol of the posterior mass kept (measured on the binary: module docstring)
+        calm = calm + 1 if store.log_mass - last < tol else 0
+        last = store.log_mass
+        if calm >= n_conv:
             converged = True
             break
     if close_min_post:
         state.close(close_min_post, max(200, 2_000_000 // region.m) if close_max is None else close_max)
-    return store, it + 1, converged, state.n_evaluated
+    return store, it + 1, converged, store.n_evaluated

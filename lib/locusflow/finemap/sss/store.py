@@ -1,18 +1,25 @@
-"""Every configuration the shotgun stochastic search evaluated, each counted exactly once.
+"""The configurations the shotgun stochastic search scored: each counted once, the best of them kept.
 
-Most of what the search evaluates are *additions* ``B + {j}`` of a configuration B: the additions of
-the current configuration C and its change moves, the additions of each C - c_i (m per base). They are
-kept as one *block* per expanded base B (its SNP indices j and log posteriors), never as m separate
-configurations. Deletions are kept one by one, keyed by their combinadic rank in a hash set.
-Ownership rules keep each configuration once:
+Most of what the search scores are *rows* ``B + {j : j = 1..m}`` of a base configuration B: the additions
+of the current configuration C and its change moves (the additions of each C - c_i). A row is kept as one
+*block* (its base, SNP indices j and log posteriors), never as m separate configurations; deletions are kept
+one by one. Ownership rules count and keep each configuration once, without a hash of all of them:
 
-* D of size s belongs to the block of the first expanded centre among its (s-1)-subsets;
-* a new block of C drops j when C + j is already held individually, or by an earlier block
-  (C - c + j expanded for some c in C);
-* a configuration is held individually only if none of its (s-1)-subsets is an expanded centre;
-* the change moves C - c_i + j of a centre are the additions of the base C - c_i, kept as that base's
-  block the first time the base is seen and skipped later. This is exact: the pruning threshold only
-  rises, so a configuration dropped then would be dropped now.
+* D of size s belongs to the row of the first base scored among its (s-1)-subsets;
+* a new row of B drops j when B + j was scored as a deletion, or by an earlier row (B - b + j was a
+  base for some b in B: ``_ext`` maps each (s-1)-subset of a scored base to the SNPs that extend it);
+* a deletion is new only if none of its (s-1)-subsets is a scored base and it was not scored before.
+
+Counts: ``n_evaluated``, configurations whose Bayes factor was computed (each once); ``n_stored``, those of
+them at or above the eviction floor when scored: the figure FINEMAP 1.4.2 logs as "configurations
+evaluated", which counts what enters its store of the ``--n-configs-top`` best (measured on the binary: with
+``--n-configs-top N`` on a region where the search scores more than N, its log shows N plus the evicted
+ones and its .config lists the N kept; with a cap it never reaches, it counts every configuration scored).
+
+Kept configurations: those within ``log_prune`` nats of the best score (the search's threshold) and, with
+``cap`` (``--n-configs-top``, 50,000), only the ``cap`` most probable: after each neighbourhood the rest are
+evicted, and the floor (the cap-th largest log posterior; it only rises) rejects later ones below it, as
+FINEMAP's store does. Kept entries live in flat arrays, so eviction is one vectorised pass.
 """
 from __future__ import annotations
 
@@ -23,54 +30,78 @@ from .region import Region
 
 
 class ConfigStore:
-    """Every configuration the shotgun stochastic search has scored, with its log posterior, and the
-    configurations whose neighbourhoods were expanded (FINEMAP's stored configurations)."""
+    """Configurations scored by the shotgun stochastic search (counted once), the best of them kept, and
+    the bases whose rows were scored."""
 
-    def __init__(self, region: Region):
+    def __init__(self, region: Region, cap: int | None = None):
         self.region = region
-        self.individual = KeySet()
-        self.expanded = KeySet(10)
-        self._ext: dict[bytes, list[int]] = {}     # (k-1)-subset of an expanded centre -> extra SNPs
-        self.rows_done: set[bytes] = set()          # bases whose whole row B + j was stored or is a block
-        self.ind_c, self.ind_s, self.ind_lp = [], [], []
-        self.blk_c, self.blk_j, self.blk_lp = [], [], []
+        self.cap = None if cap is None else int(cap)
+        self.floor = -np.inf
+        self.n_evaluated = self.n_stored = 0
+        self.scored_ind = KeySet(10)                 # deletions scored (keys)
+        self.expanded = KeySet(10)                   # bases whose rows were scored (keys)
+        self._ext: dict[bytes, list[int]] = {}      # (s-1)-subset of a scored base -> extra SNPs
+        self.rows_done: set[bytes] = set()
+        kk = region.max_causal
+        self.blk_c: list[np.ndarray] = []            # padded base of each block
+        self._pending = {"ind": [], "blk": []}
+        self.ind_c = np.zeros((0, kk), np.int32)
+        self.ind_s = np.zeros(0, np.int8)
+        self.ind_lp = np.zeros(0)
+        self.e_blk = np.zeros(0, np.int32)
+        self.e_j = np.zeros(0, np.int32)
+        self.e_lp = np.zeros(0)
+        self.size = 0
         self.log_mass = -np.inf
 
-    def _add_mass(self, lp: np.ndarray):
-        if len(lp):
-            top = lp.max()
-            self.log_mass = np.logaddexp(self.log_mass, top + np.log(np.exp(lp - top).sum()))
-
-    def is_expanded(self, c: np.ndarray) -> bool:
-        key = self.region.keys(self._pad(c)[None], np.array([len(c)]))
-        return bool(self.expanded.contains(key)[0])
+    def __len__(self):
+        return self.size
 
     def _pad(self, c):
         out = np.full(self.region.max_causal, self.region.m, dtype=np.int32)
         out[:len(c)] = c
         return out
 
-    def add_block(self, c: np.ndarray, lp_add: np.ndarray, threshold: float):
-        """Additions of the new centre c (scores over all m SNPs, -inf where not allowed)."""
+    def _key(self, c) -> np.ndarray:
+        return self.region.keys(self._pad(c)[None], np.array([len(c)]))
+
+    def _count(self, lp: np.ndarray):
+        self.n_evaluated += len(lp)
+        self.n_stored += int((lp >= self.floor).sum())
+
+    def _add_mass(self, lp: np.ndarray):
+        top = lp.max()
+        self.log_mass = np.logaddexp(self.log_mass, top + np.log(np.exp(lp - top).sum()))
+        self.size += len(lp)
+
+    def add_row(self, c: np.ndarray, lp_row: np.ndarray, threshold: float):
+        """The row of base c (sorted): scores of c + j over all m SNPs, -inf where not scored or allowed.
+        Counts its configurations not scored before and keeps those above the threshold and the floor."""
+        tag = np.asarray(c, dtype=np.int64).tobytes()
+        if tag in self.rows_done:
+            return
         reg = self.region
-        j = np.flatnonzero(lp_add >= threshold)
-        if len(j) and len(self.individual):
-            j = j[~self.individual.contains(reg.extension_keys(c, j))]
+        j = np.flatnonzero(np.isfinite(lp_row))
+        if len(j) and len(self.scored_ind):
+            j = j[~self.scored_ind.contains(reg.extension_keys(c, j))]
         taken = [x for i in range(len(c)) for x in self._ext.get(np.delete(c, i).tobytes(), ())]
         if taken and len(j):
             j = j[~np.isin(j, taken)]
         for i in range(len(c)):
             self._ext.setdefault(np.delete(c, i).tobytes(), []).append(int(c[i]))
-        self.expanded.add_new(reg.keys(self._pad(c)[None], np.array([len(c)])))
-        self.rows_done.add(np.asarray(c, dtype=np.int64).tobytes())
+        self.expanded.add_new(self._key(c))
+        self.rows_done.add(tag)
+        self._count(lp_row[j])
+        j = j[lp_row[j] >= max(threshold, self.floor)]
         if len(j):
+            self._pending["blk"].append((np.full(len(j), len(self.blk_c), np.int32), j.astype(np.int32),
+                                         lp_row[j]))
             self.blk_c.append(self._pad(c))
-            self.blk_j.append(j.astype(np.int32))
-            self.blk_lp.append(lp_add[j])
-            self._add_mass(lp_add[j])
+            self._add_mass(lp_row[j])
 
-    def add_individual(self, configs: np.ndarray, sizes: np.ndarray, lp: np.ndarray):
-        """Deletion / change neighbours ([N, K] padded with m, sorted)."""
+    def add_deletions(self, configs: np.ndarray, sizes: np.ndarray, lp: np.ndarray, threshold: float):
+        """Deletion neighbours ([N, K] padded with m, sorted; finite scores): counts the new ones and keeps
+        those above the threshold and the floor."""
         if not len(lp):
             return
         reg = self.region
@@ -80,25 +111,61 @@ class ConfigStore:
             owned &= np.arange(configs.shape[1]) < sizes[:, None]
             keep = ~owned.any(axis=1)
             configs, sizes, lp = configs[keep], sizes[keep], lp[keep]
-        new = self.individual.add_new(reg.keys(configs, sizes))
-        if new.any():
-            self.ind_c.append(configs[new])
-            self.ind_s.append(sizes[new])
-            self.ind_lp.append(lp[new])
-            self._add_mass(lp[new])
+        new = self.scored_ind.add_new(reg.keys(configs, sizes))
+        configs, sizes, lp = configs[new], sizes[new], lp[new]
+        self._count(lp)
+        keep = lp >= max(threshold, self.floor)
+        if keep.any():
+            self._pending["ind"].append((configs[keep], sizes[keep], lp[keep]))
+            self._add_mass(lp[keep])
+
+    def flush(self):
+        """Append the pending configurations to the flat arrays; evict all but the ``cap`` most probable
+        (ties at the floor are kept)."""
+        if self._pending["ind"]:
+            c, s, lp = zip(*self._pending["ind"])
+            self.ind_c = np.concatenate([self.ind_c, *c])
+            self.ind_s = np.concatenate([self.ind_s, *s])
+            self.ind_lp = np.concatenate([self.ind_lp, *lp])
+        if self._pending["blk"]:
+            b, j, lp = zip(*self._pending["blk"])
+            self.e_blk = np.concatenate([self.e_blk, *b])
+            self.e_j = np.concatenate([self.e_j, *j])
+            self.e_lp = np.concatenate([self.e_lp, *lp])
+        self._pending = {"ind": [], "blk": []}
+        if self.cap is None or self.size <= self.cap:
+            return
+        both = np.concatenate([self.ind_lp, self.e_lp])
+        self.floor = max(self.floor, float(np.partition(both, self.size - self.cap)[self.size - self.cap]))
+        keep = self.ind_lp >= self.floor
+        self.ind_c, self.ind_s, self.ind_lp = self.ind_c[keep], self.ind_s[keep], self.ind_lp[keep]
+        keep = self.e_lp >= self.floor
+        self.e_blk, self.e_j, self.e_lp = self.e_blk[keep], self.e_j[keep], self.e_lp[keep]
+        both = both[both >= self.floor]
+        self.size = len(both)
+        top = both.max()
+        self.log_mass = top + np.log(np.exp(both - top).sum())
+
+    def above(self, cut: float):
+        """Kept configurations with log posterior >= cut: (sorted padded configs [N, K], sizes, lp)."""
+        self.flush()
+        m = self.region.m
+        hit = self.ind_lp >= cut
+        configs, sizes, lp = [self.ind_c[hit]], [self.ind_s[hit].astype(np.int64)], [self.ind_lp[hit]]
+        hit = np.flatnonzero(self.e_lp >= cut)
+        if len(hit):
+            base = np.array(self.blk_c, dtype=np.int32)[self.e_blk[hit]]
+            bsize = (base < m).sum(axis=1)
+            base[np.arange(len(hit)), bsize] = self.e_j[hit]
+            base.sort(axis=1)
+            configs.append(base)
+            sizes.append(bsize + 1)
+            lp.append(self.e_lp[hit])
+        return np.concatenate(configs), np.concatenate(sizes), np.concatenate(lp)
 
     def arrays(self):
-        """(individual configs, sizes, lp), (block centres [B, K], entry block, entry j, entry lp)."""
+        """(individual configs, sizes, lp), (block bases [B, K], entry block, entry j, entry lp)."""
+        self.flush()
         kk = self.region.max_causal
-        ind = (np.concatenate(self.ind_c) if self.ind_c else np.zeros((0, kk), np.int32),
-               np.concatenate(self.ind_s) if self.ind_s else np.zeros(0, np.int8),
-               np.concatenate(self.ind_lp) if self.ind_lp else np.zeros(0))
-        counts = [len(j) for j in self.blk_j]
-        blk = (np.array(self.blk_c, dtype=np.int32).reshape(-1, kk),
-               np.repeat(np.arange(len(counts), dtype=np.int32), counts),
-               np.concatenate(self.blk_j) if counts else np.zeros(0, np.int32),
-               np.concatenate(self.blk_lp) if counts else np.zeros(0))
-        return ind, blk
-
-    def __len__(self):
-        return sum(len(x) for x in self.ind_lp) + sum(len(x) for x in self.blk_lp)
+        return (self.ind_c, self.ind_s, self.ind_lp), \
+            (np.array(self.blk_c, dtype=np.int32).reshape(-1, kk), self.e_blk, self.e_j, self.e_lp)

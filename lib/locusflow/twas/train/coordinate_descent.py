@@ -50,34 +50,52 @@ def _gram_column(k, gcols, slot, nslots, xt):
 
 
 @njit(cache=True, nogil=True)
-def _pending(st, da, gcols, slot, xr, xm, xs):
-    """What the inactive gradients still owe the active changes ``da``: ``C[:, A] da`` in pieces.
-
-    With w_l = da_l / s_l over the active predictors, ``C[j, A] da = ((G[j, A] w - x_Rj'(X_R,A w)) / n
-    - m_j (m_A . w)) / s_j``: returns ``(w, t = X_R,A w, m_A . w)``.
-    """
+def _residual(st, yt, mask, xq, xmr, xs):
+    """Standardised residual of the training rows, ``y~ - X~_A a_A`` (0 on rows left out)."""
     mm, ia, ca, ga, aa, cnt = st
-    nin = cnt[0]
-    w = np.empty(nin)
-    t = np.zeros(xr.shape[1])
-    sm = 0.0
-    for l in range(nin):
+    r = yt.copy()
+    n_all = r.shape[0]
+    for l in range(cnt[0]):
+        if aa[l] == 0.0:
+            continue
         j = ia[l]
-        w[l] = da[l] / xs[j]
-        sm += w[l] * xm[j]
-        if w[l] != 0.0:
-            t += w[l] * xr[j]
-    return w, t, sm
+        w = aa[l] / xs[j]
+        row = xq[j]
+        c = xmr[j]
+        for i in range(n_all):
+            r[i] -= w * (row[i] - c)
+    for i in range(n_all):
+        r[i] *= mask[i]
+    return r
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dot(a, b):
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _gradient(j, r, rsum, xq, xmr, xs, n):
+    """Exact ``x~_j' r / n`` of predictor j from the residual (its dosages in their compact type)."""
+    row = xq[j]
+    acc = 0.0
+    for i in range(r.shape[0]):
+        acc += row[i] * r[i]
+    return (acc - xmr[j] * rsum) / (n * xs[j])
 
 
 @njit(cache=True, nogil=True)
-def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
+def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n, yt, mask, xq, xmr):
     """Enter every inactive predictor whose gradient exceeds ``tlam`` in absolute value.
 
     ``g`` holds inactive gradients as of their last update; the exact one is ``g_j - C[j, A] da``. As
-    ``|C_jl| <= 1``, ``|g_j| + ||da||_1 <= tlam`` rules j out without computing ``C[j, A] da``; when
-    that leaves many candidates every gradient is brought up to date first. Returns the number entered,
-    or -1 when the gene cache is full.
+    ``|C_jl| <= 1``, ``|g_j| + ||da||_1 <= tlam`` rules j out without computing it; the others get
+    ``x~_j' r / n`` from the residual r (dosages read in their compact type: one pass over the genotypes
+    when many need it, which then brings every gradient up to date). Returns the number entered, or -1
+    when the gene cache is full.
     """
     mm, ia, ca, ga, aa, cnt = st
     nin = cnt[0]
@@ -92,34 +110,19 @@ def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
             n_cand += 1
     if n_cand == 0:
         return 0
-    w, t, sm = _pending(st, da, gcols, slot, xr, xm, xs)
-    if nin > 0 and n_cand * 8 > p:           # every gradient brought up to date: G[:, A] w, one pass
-        acc = np.zeros(p)
-        for l in range(nin):
-            if w[l] != 0.0:
-                acc += w[l] * gcols[slot[ia[l]]]
-        if xr.shape[1] > 0:
-            acc -= np.dot(xr, t)
+    r = _residual(st, yt, mask, xq, xmr, xs) if l1 > 0.0 else yt
+    rsum = r.sum()
+    if l1 > 0.0 and n_cand * 8 > p:          # every gradient brought up to date
         for j in range(p):
-            if ju[j]:
-                g[j] -= (acc[j] / n - xm[j] * sm) / xs[j]
+            if ju[j] and mm[j] < 0:
+                g[j] = _gradient(j, r, rsum, xq, xmr, xs, n)
         da[:nin] = 0.0
-        w[:] = 0.0
-        t[:] = 0.0
-        sm = 0.0
         l1 = 0.0
     nin0 = nin
     for k in range(p):
         if not ju[k] or mm[k] >= 0 or abs(g[k]) + l1 <= tlam:
             continue
-        gk = g[k]
-        if l1 > 0.0:
-            acc = 0.0
-            for l in range(nin0):
-                acc += w[l] * gcols[slot[ia[l]], k]
-            if xr.shape[1] > 0:
-                acc -= np.dot(xr[k], t)
-            gk -= (acc / n - xm[k] * sm) / xs[k]
+        gk = g[k] if l1 == 0.0 else _gradient(k, r, rsum, xq, xmr, xs, n)
         if abs(gk) <= tlam:
             continue
         sk = _gram_column(k, gcols, slot, nslots, xt)
@@ -130,7 +133,7 @@ def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
             j = ia[l]
             gr = col[j]
             if xr.shape[1] > 0:
-                gr -= np.dot(xr[k], xr[j])
+                gr -= _dot(xr[k], xr[j])
             ca[nin, l] = (gr / n - xm[j] * xm[k]) / (xs[j] * xs[k])
             ca[l, nin] = ca[nin, l]
         ca[nin, nin] = 1.0
@@ -145,7 +148,8 @@ def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
 
 
 @njit(cache=True, nogil=True)
-def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, alpha, thr, maxit):
+def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, yt, mask, xq, xmr, ulam, flmin, nlam, alpha, thr,
+             maxit):
     """glmnet's covariance-mode elastic-net path on one training set (standardised scale).
 
     Parameters
@@ -163,6 +167,11 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
         slots used ([1]), and the [p, n_all] centred predictors to compute a missing column from.
     xr : numpy.ndarray
         [p, r] the rows left out of this training set (centred like ``xt``).
+    yt, mask : numpy.ndarray
+        [n_all] standardised response on the training rows (0 elsewhere) and the training-row indicator.
+    xq, xmr : numpy.ndarray
+        [p, n_all] the raw predictors in their most compact exact type (:class:`GramCache`) and their
+        training means.
     ulam : numpy.ndarray
         User lambdas on the standardised scale (lambda / s_y), used when ``flmin >= 1``.
     flmin : float
@@ -223,7 +232,7 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
         ab = alm * alpha
         rsq0 = rsq
         # sequential strong rule (Tibshirani et al. 2012): enter |g_j| > alpha (2 lambda - lambda_prev)
-        if _admit(alpha * (2.0 * alm - alm0), st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n) < 0:
+        if _admit(alpha * (2.0 * alm - alm0), st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n, yt, mask, xq, xmr) < 0:
             return aout, alm_out, rsq_out, m, nlp, 2
         while True:
             nin = cnt[0]
@@ -252,7 +261,7 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
                 if nlp > maxit:
                     return aout, alm_out, rsq_out, m, nlp, 1
             nlp += 1                     # glmnet's full sweep: the KKT condition of every inactive predictor
-            entered = _admit(ab, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n)
+            entered = _admit(ab, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n, yt, mask, xq, xmr)
             if entered < 0:
                 return aout, alm_out, rsq_out, m, nlp, 2
             if entered == 0:
@@ -269,6 +278,27 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
         if dev_change < FDEV or rsq > DEVMAX:
             return aout, alm_out, rsq_out, m + 1, nlp, 0
     return aout, alm_out, rsq_out, nlam, nlp, 0
+
+
+def compact(x: np.ndarray) -> np.ndarray:
+    """``x`` (C-contiguous) in the narrowest type that holds it exactly: int8, float32 or float64.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Predictors (dosages: 0/1/2 hard calls fit int8; the KKT checks read p x n of them per lambda).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    x = np.asarray(x, dtype=float)
+    for t in (np.int8, np.float32):
+        if np.isfinite(x).all() and np.abs(x).max(initial=0.0) < 127:
+            c = x.astype(t)
+            if np.array_equal(c, x):
+                return np.ascontiguousarray(c)
+    return np.ascontiguousarray(x)
 
 
 class GramCache:
@@ -291,6 +321,7 @@ class GramCache:
         self.n, self.p = x.shape
         self.center = x.mean(axis=0)
         self.xt = np.ascontiguousarray((x - self.center).T)          # [p, n]
+        self.xq = compact(x.T)                                        # [p, n] raw, int8 for hard calls
         self.sumsq = np.einsum("ij,ij->i", self.xt, self.xt)
         self.nslots = np.zeros(1, np.int64)
         if 8 * self.p * self.p <= full_gram_bytes:
