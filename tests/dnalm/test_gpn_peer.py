@@ -23,18 +23,13 @@ import json
 import os
 import site
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, peer_venv
+from conftest import REALDATA, ROOT, peer_venv
 from peers.venv import HERE
 
-FASTA = Path("/work/shared/realdata/reference_genome/GRCh37_chr20.fa.gz")
-for _p in Path(__file__).resolve().parents:
-    if (_p / "shared/realdata").exists():
-        FASTA = _p / "shared/realdata/reference_genome/GRCh37_chr20.fa.gz"
-        break
+FASTA = REALDATA / "reference_genome" / "GRCh37_chr20.fa.gz"
 pytestmark = pytest.mark.skipif(not FASTA.exists(), reason="real chr20 FASTA not present")
 REQS = ["gpn==0.9.0a1", "biopython==1.88", "datasets==4.0.0", "bioframe==0.8.0", "pybigwig==0.3.29"]
 

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 
@@ -100,7 +101,7 @@ def main(fasta: str, work: str, n: int, window: int) -> None:
     # locusflow's kernel on the same model object, then the whole scoring path from the directory
     ours = llr_from_logprobs(site_logprobs(vep.model, w, batch_size=16), ref_t, alt_t)
     frame = score_variants_frame(
-        __import__("pandas").DataFrame({"chrom": chrom, "pos": pos, "ref": ref, "alt": alt}),
+        pd.DataFrame({"chrom": chrom, "pos": pos, "ref": ref, "alt": alt}),
         fasta=fasta, model=work / "model", window=window, device="cpu", dtype="float32")
     same_windows = bool(np.array_equal(np.asarray(batch["input_ids_fwd"])[:, [i for i in range(window)
                                                                                  if i != window // 2]],
