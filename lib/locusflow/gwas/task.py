@@ -152,6 +152,9 @@ def variant_table(store):
     return _variant_table(str(store), meta.stat().st_mtime if meta.exists() else 0.0)
 
 
+variant_table.cache_clear = _variant_table.cache_clear    # e.g. a benchmark timing runs as if each were the first
+
+
 def annotate(chunks: pd.DataFrame, table, traits) -> pd.DataFrame:
     """Dataset gwas_assoc from `gwas_chunk` rows: the variant columns taken from the store's variants table.
 
