@@ -13,8 +13,18 @@ FASTA = (Path(os.environ.get("LOCUSFLOW_REALDATA", ROOT.parent / "shared" / "rea
 _RUNS: dict = {}
 
 
-def example_run(tmp_root: Path) -> Path:
-    """Run the example pipeline into ``tmp_root/example`` (once per session) and return the run directory."""
+def example_run(tmp_root: Path, *, private: bool = False) -> Path:
+    """Run the example pipeline into ``tmp_root/example`` (once per session) and return the run directory.
+
+    ``private=True`` returns a copy of that run in ``tmp_root/example`` for a test module that adds stages to it
+    (plots, enrich, report), so that the shared run the other modules of the same process read stays as made.
+    """
+    import shutil
+    if private:                              # a copy of the run as made, before any module added to it
+        example_run(Path(tmp_root) / "shared")
+        out = Path(tmp_root) / "example"
+        shutil.copytree(_RUNS["pristine"], out, symlinks=True)
+        return out
     if "example" not in _RUNS:
         from locusflow.config import load_config
         from locusflow.pipeline import run_pipeline
@@ -34,6 +44,7 @@ def example_run(tmp_root: Path) -> Path:
         finally:
             os.chdir(cwd)
         _RUNS["example"] = out
+        _RUNS["pristine"] = shutil.copytree(out, Path(tmp_root) / "pristine", symlinks=True)
     return _RUNS["example"]
 
 

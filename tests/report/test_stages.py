@@ -18,7 +18,7 @@ from viz_run import ROOT, example_run
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    return example_run(tmp_path_factory.mktemp("viz"))
+    return example_run(tmp_path_factory.mktemp("viz"), private=True)   # its plots stage must not change the shared run
 
 
 def test_plots_enrich_report_stages(run_dir, realdata):

@@ -118,7 +118,7 @@ def _loci(run, idx) -> pd.DataFrame:
             f = f[f["model_id"].map(pos).between(r.start, r.stop)]
             genes = [f"{g} ({p:.2f})" for g, p in zip(f["mol_name"], f["pip"])]
         rows.append({"lead SNP": r.lead_label, "lead variant": r.lead_variant, "GWAS p": r.lead_p,
-                     "region": f"{r.chrom}:{r.start}-{r.stop}", "credible sets": len(inside),
+                     "region": f"{r.chrom}:{int(r.start)}-{int(r.stop)}", "credible sets": len(inside),
                      "FOCUS credible genes (PIP)": "; ".join(genes), "plot": r.name})
     return pd.DataFrame(rows)
 
