@@ -111,14 +111,10 @@ def _metrics(pips: np.ndarray, truth: np.ndarray, cs_sizes, cs_cover) -> dict:
             "cs_median_size": float(np.median(cs_sizes)) if cs_sizes else None, "n_cs": len(cs_sizes)}
 
 
-def simulate(beta_true: float, reps: int, seed: int = 0) -> dict:
-    """Part 2: SuSiE with uniform vs estimated score priors on real LD and real DNA-LM scores."""
-    from locusflow.dnalm.task import score_variants_frame
-    from locusflow.finemap.functional import estimate_link, functional_priors
-    from locusflow.finemap.susie import susie_rss
+def chr20_panel():
+    """chr20 SNPs (MAF > 1%) of the example panel, their dosages, REF/ALT oriented to the GRCh37 FASTA, the sequence."""
     from locusflow.io.fasta import Genome
     from locusflow.io.plink import BedReader, read_bim, read_fam
-    from locusflow.ld.matrix import ld_matrix
     prefix = str(EXAMPLES / "1000G_EUR_chr20_22")
     bim, fam = read_bim(prefix), read_fam(prefix)
     sel = np.flatnonzero((bim["chrom"].astype(str) == "20").to_numpy())
@@ -131,6 +127,16 @@ def simulate(beta_true: float, reps: int, seed: int = 0) -> dict:
     base = seq[b["pos"].to_numpy() - 1].view("S1").astype(str)
     a1, a2 = b["a1"].astype(str).to_numpy(), b["a2"].astype(str).to_numpy()
     ref, alt = np.where(a2 == base, a2, a1), np.where(a2 == base, a1, a2)
+    return b, dos, seq, ref, alt
+
+
+def simulate(beta_true: float, reps: int, seed: int = 0) -> dict:
+    """Part 2: SuSiE with uniform vs estimated score priors on real LD and real DNA-LM scores."""
+    from locusflow.dnalm.task import score_variants_frame
+    from locusflow.finemap.functional import estimate_link, functional_priors
+    from locusflow.finemap.susie import susie_rss
+    from locusflow.ld.matrix import ld_matrix
+    b, dos, _, ref, alt = chr20_panel()
     sc = score_variants_frame(pd.DataFrame({"chrom": "20", "pos": b["pos"], "ref": ref, "alt": alt}), fasta=FASTA)
     a = np.nan_to_num(np.maximum(0, -sc["llr"].to_numpy()))
     s_all = (a - a.mean()) / a.std()

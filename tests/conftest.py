@@ -79,28 +79,36 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 def pytest_configure(config):
     progress.set_config(config)     # peer installs print a progress line even under -q
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+    whole_suite = [Path(a).resolve() for a in config.args] in ([], [ROOT / "tests"])
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput") and whole_suite:
         _controller_prefetch()
     config.addinivalue_line("markers", "live_peer(name): runs the GitHub peer itself (metaxcan, fusion); "
                             "left out where its sources are absent (peers/live.py)")
 
 
 def _controller_prefetch():
-    """Under pytest-xdist (``make test`` runs ``-n 2``) the workers' output is not shown, so the controller
-    installs the Debian peers and builds every locked peer environment itself, in a background thread,
-    with its progress lines on the terminal; workers that need a peer meanwhile wait on its file lock."""
+    """Under pytest-xdist (``make test`` runs ``-n 2``) the workers' output is not shown, so for a run of the
+    whole suite the controller installs the Debian peers and builds every locked peer environment itself,
+    in a background thread, with its progress lines on the terminal; workers that need a peer meanwhile
+    wait on its file lock. (A partial run leaves peers to the tests that use them, as without xdist.)"""
     import threading
 
     from peers.apt import install_debian_peers
     from peers.venv import HERE, PeerUnavailable, build_venv
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    def venv(lock):
+        try:
+            build_venv(lock.stem, lock.read_text().splitlines()[0].split(":", 1)[1].split())
+        except PeerUnavailable:
+            pass                 # the test that needs it retries and reports the error
+
     def work():
-        install_debian_peers()
-        for lock in sorted(HERE.glob("*.lock")):
-            try:
-                build_venv(lock.stem, lock.read_text().splitlines()[0].split(":", 1)[1].split())
-            except PeerUnavailable:
-                pass             # the test that needs it retries and reports the error
+        with ThreadPoolExecutor(3) as pool:      # downloads overlap; three pip processes at a time
+            apt = pool.submit(install_debian_peers)
+            list(pool.map(venv, sorted(HERE.glob("*.lock"))))
+            apt.result()
     threading.Thread(target=work, name="peers", daemon=True).start()
 
 
@@ -132,7 +140,8 @@ def pytest_terminal_summary(terminalreporter, config):
 # Debian peers and locked peer environments are installed in the background as soon as a collected
 # test file uses them (apt_tool) or names them (the lock's name)
 PREFETCH = {"pyfocus": "pyfocus", "goatools": "goatools", "gwas_ssf": "gwas_ssf", "scikit-allel": "scikit-allel",
-            "msprime": 'peer_venv("msprime"', "pyspark35": "pyspark35"}
+            "msprime": 'peer_venv("msprime"', "pyspark35": "pyspark35",
+            "gpn": 'peer_venv("gpn"'}
 
 
 def pytest_collection_finish(session):

@@ -53,16 +53,24 @@ def browser_driver():
     return drv
 
 
-def screenshot(driver, name: str, tmp_path: Path) -> Path:
-    """Full-page PNG of the current page; also copied into $LOCUSFLOW_SCREENSHOTS (e.g. docs/img) when set."""
-    import os
+def screenshot(driver, name: str, tmp_path: Path, element: str | None = None) -> Path:
+    """Full-page PNG of the current page (or of the element with id ``element``); also copied into
+    $LOCUSFLOW_SCREENSHOTS (e.g. docs/img) when set."""
     import shutil
-    driver.execute_script("window.scrollTo(0, 0)")
-    h = driver.execute_script("return Math.min(document.body.scrollHeight, 2600)")   # readable at full width
-    driver.set_window_size(1300, max(800, h))
+    from selenium.webdriver.common.by import By
     p = Path(tmp_path) / f"{name}.png"
-    driver.save_screenshot(str(p))
-    driver.set_window_size(1300, 1600)
+    if element is not None:
+        driver.set_window_size(1300, 1600)
+        el = driver.find_element(By.ID, element)
+        driver.execute_script("document.querySelectorAll('nav').forEach(n => n.style.position = 'static');"
+                              "arguments[0].scrollIntoView()", el)      # no sticky bar over the element
+        el.screenshot(str(p))
+    else:
+        driver.execute_script("window.scrollTo(0, 0)")
+        h = driver.execute_script("return Math.min(document.body.scrollHeight, 2600)")   # readable at full width
+        driver.set_window_size(1300, max(800, h + 140))        # the window includes the browser frame
+        driver.save_screenshot(str(p))
+        driver.set_window_size(1300, 1600)
     dest = os.environ.get("LOCUSFLOW_SCREENSHOTS")
     if dest:
         Path(dest).mkdir(parents=True, exist_ok=True)

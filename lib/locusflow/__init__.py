@@ -98,6 +98,8 @@ _API = {
     "load_tokenized_dnalm": ("locusflow.dnalm.tokenized", "load_tokenized"),
     "tokenized_scores": ("locusflow.dnalm.tokenized", "tokenized_scores"),
     "gpnxld_blocks": ("locusflow.dnalm.priors", "gpnxld_blocks"),
+    "annotate_variants": ("locusflow.dnalm.annotate", "annotate_variants"),
+    "signal_enrichment": ("locusflow.enrich.gwas_signal", "enrichment_table"),
     "functional_priors": ("locusflow.finemap.functional", "functional_priors"),
     "estimate_link": ("locusflow.finemap.functional", "estimate_link"),
     # breeding

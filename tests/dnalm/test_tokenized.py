@@ -14,6 +14,7 @@ tokenizers = pytest.importorskip("tokenizers")
 from locusflow.dnalm.tokenized import (covering_pll, is_tokenized, load_tokenized,  # noqa: E402
                                        reverse_complement_seq, tokenized_scores)
 from locusflow.errors import InputError  # noqa: E402
+from locusflow.io.fasta import Genome  # noqa: E402
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 L = 41                                               # sequence length; the allele starts at L // 2
@@ -65,6 +66,15 @@ def _variants(seed=3):
         rl.append(r_len)
         al.append(a_len)
     return ref_seqs, alt_seqs, c, np.array(rl), np.array(al)
+
+
+def _real_chr20():
+    """The real GRCh37 chr20 FASTA and its sequence (skip without it)."""
+    from pathlib import Path
+    fasta = Path("/work/shared/realdata/reference_genome/GRCh37_chr20.fa.gz")
+    if not fasta.exists():
+        pytest.skip("real GRCh37 chr20 FASTA not present")
+    return fasta, Genome(fasta).sequence("20")
 
 
 @pytest.mark.parametrize("kind", ["bpe", "kmer"])
@@ -128,16 +138,10 @@ def test_loading_is_local_only(models, tmp_path):
 
 def test_score_variants_with_a_tokenised_model_scores_indels(models):
     """Through the stage kernel on real chr20: SNVs and indels scored, a REF mismatch reported, not scored."""
-    from pathlib import Path
-
     import pandas as pd
 
     from locusflow.dnalm.task import score_variants_frame
-    from locusflow.io.fasta import Genome
-    fasta = Path("/work/shared/realdata/reference_genome/GRCh37_chr20.fa.gz")
-    if not fasta.exists():
-        pytest.skip("real GRCh37 chr20 FASTA not present")
-    seq = Genome(fasta).sequence("20")
+    fasta, seq = _real_chr20()
     pos = [30_000_000 + 1009 * i for i in range(6)]
     base = [chr(seq[p - 1]) for p in pos]
     nxt = [chr(seq[p]) for p in pos]
@@ -162,16 +166,10 @@ def test_score_variants_with_a_tokenised_model_scores_indels(models):
 
 def test_tokenised_scores_equal_on_local_dask_and_spark(models, spark):
     """The stage's engines on a tokenised model, the delta vector (a list column) included."""
-    from pathlib import Path
-
     import pandas as pd
 
     from locusflow.dnalm.stage import score_variants
-    from locusflow.io.fasta import Genome
-    fasta = Path("/work/shared/realdata/reference_genome/GRCh37_chr20.fa.gz")
-    if not fasta.exists():
-        pytest.skip("real GRCh37 chr20 FASTA not present")
-    seq = Genome(fasta).sequence("20")
+    fasta, seq = _real_chr20()
     pos = [31_000_000 + 2003 * i for i in range(8)]
     ref = [chr(seq[p - 1]) for p in pos]
     alt = [next(b for b in "ACGT" if b != r) if i % 4 else r + "TT" for i, r in enumerate(ref)]

@@ -158,8 +158,12 @@ def test_locus_plot_dnalm_track(run_dir):
     data = locus_data(run, "20", 19_500_000, 20_700_000)
     snps = data["snps"]
     sc = run.table("variant_scores").set_index("variant_id")
-    scored = snps[snps["variant_id"].isin(sc.index[sc["llr"].notna()])]
-    assert len(scored) > 500 and np.allclose(scored["llr"], sc.loc[scored["variant_id"], "llr"])
+    ids = snps["variant_id"].str.split(":", expand=True)
+    flip = ids[0] + ":" + ids[1] + ":" + ids[3] + ":" + ids[2]           # scored in the genome's orientation
+    key = snps["variant_id"].where(snps["variant_id"].isin(sc.index), flip)
+    scored = snps[key.isin(sc.index[sc["llr"].notna()])]
+    assert len(scored) > 500 and (~snps["variant_id"].isin(sc.index) & key.isin(sc.index)).sum() > 50
+    assert np.allclose(scored["llr"], sc.loc[key[scored.index], "llr"]) and snps["llr"].notna().sum() == len(scored)
     ax = next(a for a in locus_figure(data).axes if a.get_ylabel().startswith("DNA-LM LLR"))
     assert _points(ax) == len(scored) + 1                  # every scored SNP, plus the lead's diamond
     assert "nats" in ax.get_ylabel() and ax.get_ylim()[0] < 0 < ax.get_ylim()[1]

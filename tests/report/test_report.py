@@ -7,6 +7,7 @@ import pytest
 import yaml
 from selenium.webdriver.common.by import By
 
+from locusflow.plots.data import RunResults
 from locusflow.report.build import build_report
 from viz_run import ROOT, browser_driver, example_run, screenshot
 
@@ -32,10 +33,11 @@ def test_report_self_contained_and_shown(run_dir, browser, tmp_path):
     assert "<link" not in text and "<script src" not in text
     browser.get(path.as_uri())
     heads = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "section h2")]
+    run = RunResults(run_dir)
+    dnalm = run.has("variant_scores")
     assert heads == ["Run", "Counts and drops per stage", "Genome-wide", "Top loci", "TWAS genes", "FOCUS genes",
-                     "Credible sets", "GO enrichment", "Diagnostics: z vs LD", "Timings"] or \
-        heads == ["Run", "Counts and drops per stage", "Genome-wide", "Top loci", "TWAS genes", "FOCUS genes",
-                  "Credible sets", "Diagnostics: z vs LD", "Timings"]
+                     "Credible sets"] + ["DNA language model"] * dnalm + ["GO enrichment"] * run.has("go_enrichment") + [
+                         "Diagnostics: z vs LD", "Timings"]
     imgs = browser.find_elements(By.TAG_NAME, "img")
     assert len(imgs) >= 8
     assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 100 for i in imgs)   # decoded
@@ -48,6 +50,24 @@ def test_report_self_contained_and_shown(run_dir, browser, tmp_path):
     assert "low_info: 1046" in counts and "strand_ambiguous: 64" in counts
     focus = browser.find_element(By.ID, "focus").text
     assert "ridge" in focus and "FOCUS z (ridge-adjusted)" in focus and "twas stage z" in focus
+    box = browser.find_element(By.CSS_SELECTOR, "input[data-table='credible-sets']")    # a variant: its set
+    box.send_keys("20:20293769:G:C")
+    rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#credible-sets tbody tr") if r.is_displayed()]
+    assert len(rows) == 1 and rows[0].text.startswith("20:18972204-20959711:L3")
+    assert browser.find_element(By.ID, "credible-sets-count").text == "1 rows shown"
+    box.clear()
+    browser.execute_script("filterTable(arguments[0])", box)
+    if dnalm:                               # the credible-set SNPs with their LLR from the variant_scores dataset
+        fm = run.table("finemap_snp")
+        sc = run.table("variant_scores").set_index("variant_id")["llr"]
+        rows = browser.find_elements(By.CSS_SELECTOR, "#dnalm-cs-snps tbody tr")
+        assert len(rows) == fm["cs"].notna().sum()
+        head = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#dnalm-cs-snps th")]
+        row = next(r for r in rows if "rs12185775" in r.text).find_elements(By.TAG_NAME, "td")
+        assert float(row[head.index("llr")].get_attribute("data-v")) == pytest.approx(sc["20:20293769:G:C"])
+        assert "log P(alt) - log P(ref)" in browser.find_element(By.ID, "dnalm").text
+        assert "ok" in browser.find_element(By.ID, "dnalm-status").text
+        screenshot(browser, "report_dnalm", tmp_path, element="dnalm")
     box = browser.find_element(By.CSS_SELECTOR, "input[data-table='twas-genes']")
     box.send_keys("ZNF74")
     rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#twas-genes tbody tr") if r.is_displayed()]

@@ -118,8 +118,7 @@ def test_locus_view_dnalm_track(server, browser, tmp_path):
     assert "rs73125634" in tip and f"DNA-LM LLR = {fmt(llr)}" in tip
     assert "log P(alt) - log P(ref)" in browser.find_element(By.TAG_NAME, "main").text
     assert "llr" in [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#locus-snps th")]
-    browser.execute_script("document.getElementById('track-llr').scrollIntoView()")
-    screenshot(browser, "serve_locus_dnalm", tmp_path)
+    screenshot(browser, "serve_locus_dnalm", tmp_path, element="dnalm-tracks")
 
 
 def test_embedding_view(server, browser, tmp_path):
@@ -159,6 +158,9 @@ def test_tables_filter_sort_download(server, browser, tmp_path):
     assert browser.find_element(By.ID, "match-count").text == "24 matching rows"
     browser.get(_url(server, "/table/twas?q=SCARF2"))
     assert browser.find_element(By.ID, "match-count").text == "1 matching rows"
+    assert browser.find_element(By.ID, "table-meaning").text.startswith("Gene-level TWAS association")   # its schema
+    head = {th.text: th.get_attribute("title") for th in browser.find_elements(By.CSS_SELECTOR, "#tbl th")}
+    assert head["pvalue"] == "2 Phi(-|zscore|)" and head["zscore"] != "sort"           # column meanings
     screenshot(browser, "serve_table", tmp_path)
     status, body, headers = _get(server, "/table/twas?sort=pvalue&limit=3&format=tsv")
     assert status == 200 and headers["Content-Type"].startswith("text/tab-separated-values")

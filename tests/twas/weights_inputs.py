@@ -83,3 +83,15 @@ def inputs_digest(db: Path, cov: Path, gwas: Path) -> str:
     h.update(gzip.decompress(Path(cov).read_bytes()))
     h.update(Path(gwas).read_bytes())
     return h.hexdigest()
+
+
+def simulate_expression(x: np.ndarray, h2: float, n_causal: int, rng, min_maf: float = 0.05):
+    """Expression with a sparse cis-eQTL genetic part over dosages ``x`` [n, p]: ``n_causal`` SNPs (MAF >
+    ``min_maf``) with N(0, 1) effects, the genetic value g scaled to variance h2, noise N(0, 1 - h2).
+    Returns (y, g, causal indices)."""
+    af = x.mean(axis=0) / 2
+    cand = np.flatnonzero(np.minimum(af, 1 - af) > min_maf)
+    causal = np.sort(rng.choice(cand, n_causal, replace=False))
+    g = x[:, causal] @ rng.normal(size=n_causal)
+    g = (g - g.mean()) / g.std() * np.sqrt(h2)
+    return g + rng.normal(0, np.sqrt(1 - h2), len(g)), g, causal

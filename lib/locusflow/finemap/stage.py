@@ -250,7 +250,8 @@ def _inputs(cfg):
 
 
 def _cli(sub):
-    p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS or FINEMAP-SSS) over LD blocks with a signal")
+    p = sub.add_parser("finemap", help="SNP fine-mapping (SuSiE-RSS, FINEMAP-SSS, SuSiE-inf, FINEMAP-inf) over LD "
+                       "blocks with a signal")
     p.add_argument("config", nargs="?", help="pipeline YAML (its finemap section); flags override it")
     p.add_argument("--method", choices=list(METHODS))
     p.add_argument("--out", help="results root (reads <out>/sumstats, <out>/genotypes.vcz)")

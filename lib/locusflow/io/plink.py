@@ -103,6 +103,47 @@ def read_fam(prefix) -> pd.DataFrame:
     return df
 
 
+def join_filesets(prefixes, out) -> Path:
+    """Join PLINK filesets of the same samples variant-wise (e.g. one per chromosome) into ``out``.
+
+    The .bed bodies and .bim lines are concatenated in the given order (no genotype is decoded); the
+    .fam files must be identical.
+
+    Parameters
+    ----------
+    prefixes : list of str or pathlib.Path
+        PLINK prefixes.
+    out : str or pathlib.Path
+        Output prefix (``out.bed``/``.bim``/``.fam`` are written).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    InputError
+        When a file is missing, a .bed lacks the variant-major magic bytes or a .fam differs from the
+        first one.
+    """
+    prefixes, out = [Path(p) for p in prefixes], Path(out)
+    fam = _check(Path(f"{prefixes[0]}.fam")).read_bytes()
+    for p in prefixes[1:]:
+        if _check(Path(f"{p}.fam")).read_bytes() != fam:
+            raise InputError(f"{p}.fam", f"the same samples as {prefixes[0]}.fam (identical .fam files)")
+    with open(f"{out}.bed", "wb") as bed, open(f"{out}.bim", "wb") as bim:
+        bed.write(_MAGIC)
+        for p in prefixes:
+            body = _check(Path(f"{p}.bed")).read_bytes()
+            if body[:3] != _MAGIC:
+                raise InputError(f"{p}.bed", "a variant-major PLINK 1 .bed (magic bytes 6c 1b 01)")
+            bed.write(body[3:])
+            bim.write(_check(Path(f"{p}.bim")).read_bytes())
+    Path(f"{out}.fam").write_bytes(fam)
+    return out
+
+
 class BedReader:
     """Random access to A1 counts of a .bed file (memory-mapped; no Python loop over SNPs or samples)."""
 

@@ -6,15 +6,18 @@ Config section ``ld`` (all optional; defaults in brackets)::
       blocks: EUR          # [EUR] AFR | ASN | focus_eur | focus_eur_afr | focus_eur_eas |
                            # focus_eur_eas_afr | <BED file> | ldsplit | fixed
       window: 1000         # fixed: variants per window
-      min_size: 200        # ldsplit: block size limits (variants)
+      min_size: 200        # ldsplit: block size limits (variants with MAF >= split_maf)
       max_size: 2000
       band: null           # ldsplit: r2 band in variants [max_size]
-      thr_r2: 0.02         # ldsplit: squared correlations below are ignored (bigsnpr example value)
+      thr_r2: null         # ldsplit: squared correlations below are ignored [the r2 one null pair per
+                           # boundary passes: chi2_1 quantile 1/band^2 over n, at least 0.01]
       max_r2: 0.3          # ldsplit: no pair above may straddle a boundary
+      split_maf: 0.05      # ldsplit: split on variants with MAF >= it; rarer ones join by position
       max_span: null       # ldsplit: maximum bp span of a block
-      max_cost: null       # ldsplit: largest reported cost [variants / 200]
-      n_blocks: null       # ldsplit: blocks per chromosome [bigsnpr's choice, min cost2*sqrt(5+cost)]
-                           # (when no split is feasible, max_r2 and max_cost are lifted, with a warning)
+      max_cost: null       # ldsplit: largest cost reported above the cheapest split [variants / 200]
+      n_blocks: null       # ldsplit: blocks per chromosome [min cost2*sqrt(5+cost-min cost), bigsnpr's
+                           # choice with the cost the size limits force taken off]
+                           # (when no split keeps r2 > max_r2 inside blocks, max_r2 is lifted, with a warning)
       maf: 0.0             # drop variants with MAF below it from the matrices
       samples: null        # sample ids (a list, or a file: one id per line, or FID IID)
       store: null          # genotype store [this run's genotypes, <out>/ingest/genotypes.vcz]
@@ -50,10 +53,12 @@ CONFIG = {
     "min_size": Key("int", 200, "ldsplit: smallest block (variants)", min=1),
     "max_size": Key("int", 2000, "ldsplit: largest block (variants)", min=1),
     "band": Key("int", None, "ldsplit: r2 band in variants [max_size]", min=1),
-    "thr_r2": Key("float", 0.02, "ldsplit: squared correlations below are ignored", min=0, max=1),
+    "thr_r2": Key("float", None, "ldsplit: squared correlations below are ignored [noise level for n and band]",
+                  min=0, max=1),
     "max_r2": Key("float", 0.3, "ldsplit: no pair above may straddle a boundary", min=0, max=1),
+    "split_maf": Key("float", 0.05, "ldsplit: split on variants with MAF >= it", min=0, max=0.5),
     "max_span": Key("float", None, "ldsplit: maximum bp span of a block", gt=0),
-    "max_cost": Key("float", None, "ldsplit: largest reported cost [variants / 200]", gt=0),
+    "max_cost": Key("float", None, "ldsplit: largest cost reported above the cheapest split [variants / 200]", gt=0),
     "n_blocks": Key("int", None, "ldsplit: blocks per chromosome [bigsnpr's choice]", min=1),
     "max_K": Key("int", 500, "ldsplit: most blocks considered per chromosome", min=1),
     "maf": Key("float", 0.0, "drop variants with MAF below it from the matrices", min=0, max=0.5),
@@ -171,8 +176,8 @@ def _ldsplit_blocks(store, o, build, samples, engine, spark) -> pd.DataFrame:
         rows = g.sort_values(["pos", "store_index"], kind="stable")["store_index"].to_numpy()
         units.append({"unit_id": chrom, "chrom": chrom, "index": [int(r) for r in rows],
                       "cost": float(len(rows)) * min(len(rows), int(o["max_size"])) * store.n_samples})
-    kw = {k: o[k] for k in ("min_size", "max_size", "band", "max_K", "thr_r2", "max_r2", "max_span", "max_cost",
-                            "n_blocks")}
+    kw = {k: o[k] for k in ("min_size", "max_size", "band", "max_K", "thr_r2", "max_r2", "split_maf", "max_span",
+                            "max_cost", "n_blocks")}
     from .ldsplit import ldsplit_kernel
     return run_worklist(units, ldsplit_kernel, "ld_blocks", engine=engine, spark=spark,
                         kwargs={"store": str(store.path), "samples": sidx, "genome_build": build, **kw})

@@ -93,8 +93,8 @@ class RunResults:
         DataFrame or None
             Indexed by the sumstats' variant_id: ``llr`` (variant_scores, natural log, in the genome's
             orientation: log P(alt) - log P(ref) of the FASTA's ref; a score stored under the swapped id
-            ``chrom:pos:alt:ref`` is matched too) and ``gpnxld`` (gpnxld dataset, sum_k r_jk^2 a_k), NaN where a
-            variant has none; only the columns whose dataset exists.
+            ``chrom:pos:alt:ref`` is matched too) and ``gpnxld`` (gpnxld dataset, sum_k r_jk^2 a_k; NaN in blocks
+            with no scored variant), NaN where a variant has none; only the columns whose dataset exists.
         """
         g = self.table("sumstats")
         if g is None or not (self.has("variant_scores") or self.has("gpnxld")):
@@ -105,9 +105,13 @@ class RunResults:
         if self.has("variant_scores"):
             sc = self.table("variant_scores")
             sc = sc[sc["llr"].notna()].drop_duplicates("variant_id").set_index("variant_id")["llr"].astype(float)
-            out["llr"] = sc.reindex(ids).fillna(sc.reindex(swapped)).to_numpy()
+            direct = sc.reindex(ids).to_numpy()
+            out["llr"] = np.where(np.isnan(direct), sc.reindex(swapped).to_numpy(), direct)
         if self.has("gpnxld"):
-            gx = self.table("gpnxld").drop_duplicates("variant_id").set_index("variant_id")["gpnxld"].astype(float)
+            gx = self.table("gpnxld")
+            if "scored" in gx:                  # a block with no scored variant has no GPNxLD (not 0)
+                gx = gx[gx.groupby("block_id")["scored"].transform("any")]
+            gx = gx.drop_duplicates("variant_id").set_index("variant_id")["gpnxld"].astype(float)
             out["gpnxld"] = gx.reindex(ids).to_numpy()
         return out
 

@@ -36,7 +36,7 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
     -------
     dict
         ``snps`` (variant_id, pos, p, label, r2, pip, cs; llr and gpnxld when the run has DNA-LM scores), ``lead`` (variant_id or None), ``genes``
-        (chrom, start, stop, gene_name, strand), ``focus`` (gene_name, start, stop, pip, in_cred_set) and
+        (chrom, start, stop, gene_name, strand), ``focus`` (gene_name, start, stop, pip, in_cred_set, twas_z, model_id) and
         the region.
     """
     chrom = str(chrom)
@@ -66,7 +66,8 @@ def locus_data(run, chrom, start: int, stop: int, *, lead: str | None = None, bu
             foc = foc.drop(columns=["tx_start", "tx_stop"]).join(span, on="model_id")
             focus = foc[(foc["tx_stop"] >= start) & (foc["tx_start"] <= stop)]
             focus = focus.rename(columns={"mol_name": "gene_name", "tx_start": "start", "tx_stop": "stop"})[
-                ["gene_name", "start", "stop", "pip", "in_cred_set", "twas_z"]].astype({"start": "Int64", "stop": "Int64"})
+                ["gene_name", "start", "stop", "pip", "in_cred_set", "twas_z", "model_id"]].astype(
+                {"start": "Int64", "stop": "Int64"})
             focus = focus.reset_index(drop=True)
     return {"chrom": chrom, "start": int(start), "stop": int(stop), "snps": snps, "lead": lead,
             "genes": genes_in_region(chrom, start, stop, build), "focus": focus}

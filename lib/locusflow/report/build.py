@@ -1,7 +1,8 @@
 """``<out>/report.html``: one self-contained page per run (figures inline as data URIs, inline CSS/JS).
 
 Sections: run and configuration, counts and drops per stage, genome-wide figures, top loci (each with its
-locus plot), TWAS genes, FOCUS genes, credible sets, GO enrichment, z-vs-LD diagnostics, timings. Each
+locus plot), TWAS genes, FOCUS genes, credible sets, DNA language model (scores of the credible-set SNPs, the
+embedding projection; when the run has scores), GO enrichment, z-vs-LD diagnostics, timings. Each
 table says what it holds where the user reads it.
 """
 from __future__ import annotations
@@ -94,7 +95,8 @@ def _stage_table(states: dict) -> pd.DataFrame:
                 continue
             if isinstance(v, dict):
                 (dropped if "drop" in k else kept).extend(f"{kk}: {vv}" for kk, vv in v.items())
-            elif str(k).startswith(("dropped", "not_in", "n_dropped")) or k in ("monomorphic", "removed", "flagged"):
+            elif str(k).startswith(("dropped", "not_in", "n_dropped", "rejected")) or k in ("monomorphic", "removed",
+                                                                                            "flagged"):
                 dropped.append(f"{k}: {v}")
             else:
                 kept.append(f"{k}: {v}")
@@ -119,6 +121,27 @@ def _loci(run, idx) -> pd.DataFrame:
                      "region": f"{r.chrom}:{r.start}-{r.stop}", "credible sets": len(inside),
                      "FOCUS credible genes (PIP)": "; ".join(genes), "plot": r.name})
     return pd.DataFrame(rows)
+
+
+def _dnalm_table(run) -> str | None:
+    """Scored variants by status, and the credible-set SNPs with their LLR, its percentile and GPNxLD."""
+    dl = run.dnalm()
+    if dl is None:
+        return None
+    parts = []
+    if run.has("variant_scores"):
+        st = run.table("variant_scores")["status"].value_counts().rename_axis("status").reset_index(name="variants")
+        parts.append("<h3>Variants scored</h3>" + table(st, "dnalm-status"))
+    fm = run.table("finemap_snp")
+    if fm is not None:
+        c = fm[fm["cs"].notna()][["cs", "rsid", "variant_id", "pip", "z"]].join(dl, on="variant_id")
+        if "llr" in dl:
+            ok = np.sort(dl["llr"].dropna().to_numpy())
+            c["LLR percentile"] = np.searchsorted(ok, c["llr"].to_numpy(float), side="right") / max(len(ok), 1) * 100
+            c.loc[c["llr"].isna(), "LLR percentile"] = np.nan
+        parts.append("<h3>Credible-set SNPs</h3>" + table(c.sort_values(["cs", "pip"], ascending=[True, False]),
+                                                          "dnalm-cs-snps"))
+    return "".join(parts)
 
 
 def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None, plots_dir=None) -> Path:
@@ -195,6 +218,10 @@ def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None, pl
         c = cs[["cs", "method", "chrom", "lead_variant", "lead_pos", "n_variants", "coverage", "min_abs_corr",
                 "log10bf", "variants"]]
         add("cs", "Credible sets", f"<p class='explain'>{EXPLAIN['cs']}</p>" + table(c, "credible-sets"))
+    dnalm = _dnalm_table(run)
+    if dnalm is not None:
+        add("dnalm", "DNA language model", f"<p class='explain'>{EXPLAIN['dnalm']}</p>" + dnalm
+            + _figs(figdir, idx, "embedding"))
     enr = enrichment
     if enr is None and (run.path("go_enrichment") / "_SUCCESS").exists():
         enr = read_dataset(run.path("go_enrichment"), "go_enrichment")

@@ -79,7 +79,8 @@ def fmt(v) -> str:
     return str(v)
 
 
-def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_rows: int | None = None) -> str:
+def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_rows: int | None = None,
+          titles: dict | None = None) -> str:
     """An HTML table of ``df`` with a filter box, row count, sortable headers and a TSV download button.
 
     Parameters
@@ -93,6 +94,8 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
         column -> function(row) returning an href; the cell becomes a link.
     max_rows : int, optional
         Rows shown (the rest are left out and said so).
+    titles : dict, optional
+        column -> what it means, shown when the pointer rests on its header (default "sort").
 
     Returns
     -------
@@ -103,7 +106,9 @@ def table(df: pd.DataFrame, table_id: str, *, links: dict | None = None, max_row
     n = len(df)
     if max_rows is not None:
         df = df.head(max_rows)
-    head = "".join(f"<th onclick='sortTable(this)' title='sort'>{esc(str(c))}</th>" for c in df.columns)
+    titles = titles or {}
+    head = "".join(f"<th onclick='sortTable(this)' title='{esc(titles.get(c) or 'sort')}'>{esc(str(c))}</th>"
+                   for c in df.columns)
     body = []
     for _, row in df.iterrows():
         cells = []

@@ -19,13 +19,15 @@ import numpy as np
 import pandas as pd
 
 from ..plots.common import LD_BINS, LD_COLOURS, neglog10
-from ..plots.data import RunResults
+from ..plots.data import DATASETS, RunResults
+from ..schema import load
 from ..plots.embedding import embedding_points
 from ..plots.figures import top_loci
 from ..plots.locus import locus_data, locus_figure
 from ..plots.manhattan import manhattan
 from ..errors import InputError
 from .html import esc, fmt, page, table
+from .text import EXPLAIN
 from .query import QueryError, filter_sort, parse_region, resolve
 
 TABLES = {"sumstats": "sumstats", "twas": "twas", "focus": "focus", "credible_sets": "finemap_cs",
@@ -62,6 +64,27 @@ def _frame(svg_id, chrom, start, stop, lo, hi, ylabel, width, height, ticks):
         anchor = {0: "start", 4: "end"}.get(k, "middle")
         parts.append(f"<text x='{sx(pos):.1f}' y='{height - 10}' font-size='11' text-anchor='{anchor}'>{pos / 1e6:.3f} Mb</text>")
     return parts, sx, sy
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
+    """About ``n`` round tick values in [lo, hi] (steps of 1, 2, 2.5 or 5 times a power of ten).
+
+    Parameters
+    ----------
+    lo, hi : float
+        The axis range (lo < hi).
+    n : int
+        Ticks wanted, roughly.
+
+    Returns
+    -------
+    numpy.ndarray
+        Multiples of the step inside the range (0 among them when the range holds it).
+    """
+    raw = (hi - lo) / max(n - 1, 1)
+    mag = 10.0 ** np.floor(np.log10(raw)) if raw > 0 else 1.0
+    step = mag * next(m for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return np.arange(np.ceil(lo / step), np.floor(hi / step) + 1) * step
 
 
 def _tip(r) -> str:
@@ -152,9 +175,8 @@ def score_svg(snps: pd.DataFrame, col: str, chrom: str, start: int, stop: int, l
     ok = np.isfinite(v)
     top = float(np.abs(v[ok]).max()) * 1.1 if ok.any() else 1.0
     lo, hi = (-top, top) if col == "llr" else (0.0, max(top, 1e-9))
-    label = "DNA-LM LLR (nats)" if col == "llr" else "GPNxLD"
-    parts, sx, sy = _frame(f"track-{col}", chrom, start, stop, lo, hi, label, width, height,
-                           np.linspace(lo, hi, 5))
+    label = "LLR (nats)" if col == "llr" else "GPNxLD"
+    parts, sx, sy = _frame(f"track-{col}", chrom, start, stop, lo, hi, label, width, height, nice_ticks(lo, hi))
     if col == "llr":
         parts.append(f"<line x1='50' x2='{width - 10}' y1='{sy(0):.1f}' y2='{sy(0):.1f}' stroke='#888'/>")
     cs = snps["cs"].fillna("").to_numpy() if "cs" in snps else np.full(len(snps), "")
@@ -209,7 +231,7 @@ def embedding_svg(pts: pd.DataFrame, colour: str, explained, highlight=(), width
         cols = ["#b2182b", "#ef8a62", "#e0e0e0", "#67a9cf", "#2166ac"]
     binned = np.where(np.isfinite(val), np.searchsorted(edges, np.nan_to_num(val), side="right"), -1)
     parts = [f"<svg id='embedding' viewBox='0 0 {width} {height}' width='100%' xmlns='http://www.w3.org/2000/svg' "
-             f"style='background:#fff;border:1px solid #eaeef2'>",
+             f"style='background:#fff;border:1px solid #eaeef2;max-width:{width}px'>",
              f"<text x='{(width - 150) / 2}' y='{height - 12}' font-size='12' text-anchor='middle'>PC1 "
              f"({explained[0]:.0%} of variance)</text>",
              f"<text x='14' y='{height / 2}' font-size='12' transform='rotate(-90 14 {height / 2})' "
@@ -294,6 +316,10 @@ class App:
         genes = data["genes"][["gene_name", "chrom", "start", "stop", "strand"]]
         foc = data["focus"]
         tw = self.run.twas_genes()
+        if foc is not None:
+            z = tw.drop_duplicates("model_id").set_index("model_id")["zscore"] if tw is not None else pd.Series(dtype=float)
+            foc = foc.assign(**{"TWAS stage z": foc["model_id"].map(z)}).drop(columns=["model_id"]).rename(
+                columns={"twas_z": "FOCUS z (ridge-adjusted)"}).sort_values("pip", ascending=False)
         twr = tw[(tw["chrom"] == chrom) & (tw["tx_stop"] >= start) & (tw["tx_start"] <= stop)][
             ["label", "tissue", "zscore", "pvalue", "n_snps_used"]] if tw is not None else pd.DataFrame()
         lead_txt = ""
@@ -308,13 +334,16 @@ class App:
         toggle = f"<a id='scale' href='/locus?{urllib.parse.urlencode({**params, 'y': other})}'>show {'signed z' if other == 'z' else '-log10 p'}</a>"
         tracks = "".join(f"<h3>{title}</h3><p class='explain'>{why}</p>{score_svg(snps, c, chrom, start, stop, lead)}"
                          for c, title, why in DNALM_TRACKS if c in snps and snps[c].notna().any())
+        tracks = f"<div id='dnalm-tracks'>{tracks}</div>" if tracks else ""
         body = (f"<section><h2 id='locus-title'>Locus {chrom}:{start:,}-{stop:,}</h2>{head}<p><span id='n-snps'>{len(snps):,}</span> SNPs"
                 f"{lead_txt}</p><p>{nav}</p>{SEARCH_FORM}"
                 f"<p class='muted'>Hover a point for its rsid, p, r<sup>2</sup> with the lead, PIP and DNA-LM scores; drag across a track "
                 f"to zoom into that range.</p>"
                 f"{assoc_svg(snps, chrom, start, stop, lead)}{tracks}{ZOOM_JS}</section>"
-                f"<section><h2>TWAS genes here</h2>{table(twr, 'locus-twas')}</section>"
-                + (f"<section><h2>FOCUS genes here</h2>{table(foc, 'locus-focus')}</section>" if foc is not None else "")
+                f"<section><h2>TWAS genes here</h2><p class='explain'>{EXPLAIN['twas_here']}</p>"
+                f"{table(twr, 'locus-twas')}</section>"
+                + (f"<section><h2>FOCUS genes here</h2><p class='explain'>{EXPLAIN['focus_here']}</p>"
+                   f"{table(foc, 'locus-focus')}</section>" if foc is not None else "")
                 + f"<section><h2>Locus plot</h2><p>{toggle}</p><img src='{img}' alt='locus plot' style='max-width:100%'></section>"
                 f"<section><h2>SNPs</h2>{table(tab, 'locus-snps', max_rows=300)}</section>"
                 f"<section><h2>Genes (GENCODE)</h2>{table(genes, 'locus-genes')}</section>")
@@ -375,7 +404,12 @@ class App:
                 f"sort <select name='sort'><option></option>{opts}</select> <label><input type='checkbox' name='desc' value='1'"
                 f"{' checked' if params.get('desc') else ''}> descending</label> <button>apply</button> "
                 f"<a href='/table/{name}?{urllib.parse.urlencode({**params, 'format': 'tsv', 'limit': 100000})}'>download TSV</a></form>")
-        body = f"<section><h2>{esc(name)}</h2>{form}<p id='match-count'>{n:,} matching rows</p>{table(rows, 'tbl')}</section>"
+        sch = load(DATASETS[TABLES[name]][1])           # what the table holds: its contract in schemas/
+        cols = {c.name: f"{c.description or c.type}" + (f" ({c.unit})" if c.unit else "") for c in sch.columns}
+        body = (f"<section><h2>{esc(name)}</h2><p class='explain' id='table-meaning'>{esc(sch.description.strip())} "
+                f"Rest the pointer on a column header for its meaning.</p>"
+                + (f"<p class='explain'>{EXPLAIN['focus_here']}</p>" if name == "focus" else "") + f"{form}<p id='match-count'>{n:,} matching rows</p>"
+                f"{table(rows, 'tbl', titles=cols)}</section>")
         return 200, {}, self._page(f"table {name}", body)
 
     def image(self, kind: str, params) -> bytes:

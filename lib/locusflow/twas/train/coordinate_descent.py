@@ -1,19 +1,25 @@
 """glmnet's covariance-update coordinate descent, compiled, over cross-products shared by every fit of a gene.
 
-The solver is glmnet's ``type.gaussian = "covariance"`` (Friedman, Hastie & Tibshirani 2010, section 2.2;
-glmnet 4.1 ``elnet_point/gaussian_cov.hpp``), step for step: for each lambda a sweep over every usable
-predictor, then sweeps over the active set until the largest weighted squared change of a coefficient,
-``max_k x_k'x_k (delta b_k)^2``, is below ``thresh`` (glmnet's ``thr``; the null deviance of the
-standardised response is 1), then the inactive gradients are brought up to date and a full sweep checks
-them. The gradient ``g_j = x~_j'(y~ - X~ b) / n`` of every predictor is kept exact by
-``g -= C[:, k] delta b_k``, so a full sweep costs p per changed coefficient and the columns ``C[:, k]`` of the
-standardised Gram matrix are needed only for predictors that enter the model.
+The solver is glmnet's ``type.gaussian = "covariance"`` coordinate descent (Friedman, Hastie & Tibshirani
+2010, section 2.2; glmnet 4.1 ``elnet_point/gaussian_cov.hpp``): the same coordinate update
+``b_k <- S(g_k + b_k, lambda alpha) / (1 + lambda (1 - alpha))`` on the standardised problem, the same
+convergence rule (sweeps over the active set until no coefficient moves by more than ``sqrt(thresh)``:
+glmnet's ``max_k x_k'x_k (delta b_k)^2 < thr``, the null deviance of the standardised response being 1) and
+the same active-set bookkeeping (gradients of the active predictors kept exact by
+``g -= C[:, k] delta b_k`` over the active block of the standardised Gram matrix C). Where glmnet's full
+sweep re-checks every inactive predictor, here the sequential strong rule (Tibshirani et al. 2012) first
+admits ``|g_j| > alpha (2 lambda - lambda_prev)``, and after convergence the KKT condition
+``|g_j| <= lambda alpha`` of the inactive predictors is checked (a violator enters and the sweeps resume):
+a predictor is ruled out by the bound ``|g_j| + ||delta b_A||_1`` (|C_jl| <= 1) or by its exact gradient
+``x~_j'r / n`` from the residual r, one pass over the dosages stored in their most compact exact type
+(int8 for hard calls). Both stop within ``thresh`` of the same optimum; run to convergence they agree with
+R glmnet to 2e-8 (tests/twas/test_elastic_net.py).
 
-Those columns come from :class:`GramCache`: the raw cross-products ``x_j'x_k`` of the gene's (centred)
+The Gram entries come from :class:`GramCache`: the raw cross-products ``x_j'x_k`` of the gene's (centred)
 dosages over all samples, held once per gene (the whole matrix by one BLAS ``X'X`` when it is small
 enough, else column by column as predictors enter), and shared by every fit of the gene: a fit on all
-samples but a row set R (a cross-validation fold, an outer test fold) takes ``x_j'x_k - x_Rj'x_Rk`` and
-standardises it with its own means and population SDs. Every fold of ``cv.glmnet``, every outer fold of
+samples but a row set R (a cross-validation fold, an outer test fold) takes ``x_j'x_k - x_Rj'x_Rk`` for the
+pairs of its active set and standardises them with its own means and population SDs. Every fold of ``cv.glmnet``, every outer fold of
 PredictDB's nested CV and the whole lambda path read the same cross-products.
 
 glmnet's path rules are reproduced: with no user lambda, the path starts at lambda_max
@@ -50,34 +56,52 @@ def _gram_column(k, gcols, slot, nslots, xt):
 
 
 @njit(cache=True, nogil=True)
-def _pending(st, da, gcols, slot, xr, xm, xs):
-    """What the inactive gradients still owe the active changes ``da``: ``C[:, A] da`` in pieces.
-
-    With w_l = da_l / s_l over the active predictors, ``C[j, A] da = ((G[j, A] w - x_Rj'(X_R,A w)) / n
-    - m_j (m_A . w)) / s_j``: returns ``(w, t = X_R,A w, m_A . w)``.
-    """
+def _residual(st, yt, mask, xq, xmr, xs):
+    """Standardised residual of the training rows, ``y~ - X~_A a_A`` (0 on rows left out)."""
     mm, ia, ca, ga, aa, cnt = st
-    nin = cnt[0]
-    w = np.empty(nin)
-    t = np.zeros(xr.shape[1])
-    sm = 0.0
-    for l in range(nin):
+    r = yt.copy()
+    n_all = r.shape[0]
+    for l in range(cnt[0]):
+        if aa[l] == 0.0:
+            continue
         j = ia[l]
-        w[l] = da[l] / xs[j]
-        sm += w[l] * xm[j]
-        if w[l] != 0.0:
-            t += w[l] * xr[j]
-    return w, t, sm
+        w = aa[l] / xs[j]
+        row = xq[j]
+        c = xmr[j]
+        for i in range(n_all):
+            r[i] -= w * (row[i] - c)
+    for i in range(n_all):
+        r[i] *= mask[i]
+    return r
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dot(a, b):
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _gradient(j, r, rsum, xq, xmr, xs, n):
+    """Exact ``x~_j' r / n`` of predictor j from the residual (its dosages in their compact type)."""
+    row = xq[j]
+    acc = 0.0
+    for i in range(r.shape[0]):
+        acc += row[i] * r[i]
+    return (acc - xmr[j] * rsum) / (n * xs[j])
 
 
 @njit(cache=True, nogil=True)
-def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
+def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n, yt, mask, xq, xmr):
     """Enter every inactive predictor whose gradient exceeds ``tlam`` in absolute value.
 
     ``g`` holds inactive gradients as of their last update; the exact one is ``g_j - C[j, A] da``. As
-    ``|C_jl| <= 1``, ``|g_j| + ||da||_1 <= tlam`` rules j out without computing ``C[j, A] da``; when
-    that leaves many candidates every gradient is brought up to date first. Returns the number entered,
-    or -1 when the gene cache is full.
+    ``|C_jl| <= 1``, ``|g_j| + ||da||_1 <= tlam`` rules j out without computing it; the others get
+    ``x~_j' r / n`` from the residual r (dosages read in their compact type: one pass over the genotypes
+    when many need it, which then brings every gradient up to date). Returns the number entered, or -1
+    when the gene cache is full.
     """
     mm, ia, ca, ga, aa, cnt = st
     nin = cnt[0]
@@ -92,34 +116,19 @@ def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
             n_cand += 1
     if n_cand == 0:
         return 0
-    w, t, sm = _pending(st, da, gcols, slot, xr, xm, xs)
-    if nin > 0 and n_cand * 8 > p:           # every gradient brought up to date: G[:, A] w, one pass
-        acc = np.zeros(p)
-        for l in range(nin):
-            if w[l] != 0.0:
-                acc += w[l] * gcols[slot[ia[l]]]
-        if xr.shape[1] > 0:
-            acc -= np.dot(xr, t)
+    r = _residual(st, yt, mask, xq, xmr, xs) if l1 > 0.0 else yt
+    rsum = r.sum()
+    if l1 > 0.0 and n_cand * 8 > p:          # every gradient brought up to date
         for j in range(p):
-            if ju[j]:
-                g[j] -= (acc[j] / n - xm[j] * sm) / xs[j]
+            if ju[j] and mm[j] < 0:
+                g[j] = _gradient(j, r, rsum, xq, xmr, xs, n)
         da[:nin] = 0.0
-        w[:] = 0.0
-        t[:] = 0.0
-        sm = 0.0
         l1 = 0.0
     nin0 = nin
     for k in range(p):
         if not ju[k] or mm[k] >= 0 or abs(g[k]) + l1 <= tlam:
             continue
-        gk = g[k]
-        if l1 > 0.0:
-            acc = 0.0
-            for l in range(nin0):
-                acc += w[l] * gcols[slot[ia[l]], k]
-            if xr.shape[1] > 0:
-                acc -= np.dot(xr[k], t)
-            gk -= (acc / n - xm[k] * sm) / xs[k]
+        gk = g[k] if l1 == 0.0 else _gradient(k, r, rsum, xq, xmr, xs, n)
         if abs(gk) <= tlam:
             continue
         sk = _gram_column(k, gcols, slot, nslots, xt)
@@ -130,7 +139,7 @@ def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
             j = ia[l]
             gr = col[j]
             if xr.shape[1] > 0:
-                gr -= np.dot(xr[k], xr[j])
+                gr -= _dot(xr[k], xr[j])
             ca[nin, l] = (gr / n - xm[j] * xm[k]) / (xs[j] * xs[k])
             ca[l, nin] = ca[nin, l]
         ca[nin, nin] = 1.0
@@ -145,7 +154,8 @@ def _admit(tlam, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n):
 
 
 @njit(cache=True, nogil=True)
-def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, alpha, thr, maxit):
+def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, yt, mask, xq, xmr, ulam, flmin, nlam, alpha, thr,
+             maxit):
     """glmnet's covariance-mode elastic-net path on one training set (standardised scale).
 
     Parameters
@@ -163,6 +173,11 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
         slots used ([1]), and the [p, n_all] centred predictors to compute a missing column from.
     xr : numpy.ndarray
         [p, r] the rows left out of this training set (centred like ``xt``).
+    yt, mask : numpy.ndarray
+        [n_all] standardised response on the training rows (0 elsewhere) and the training-row indicator.
+    xq, xmr : numpy.ndarray
+        [p, n_all] the raw predictors in their most compact exact type (:class:`GramCache`) and their
+        training means.
     ulam : numpy.ndarray
         User lambdas on the standardised scale (lambda / s_y), used when ``flmin >= 1``.
     flmin : float
@@ -223,7 +238,7 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
         ab = alm * alpha
         rsq0 = rsq
         # sequential strong rule (Tibshirani et al. 2012): enter |g_j| > alpha (2 lambda - lambda_prev)
-        if _admit(alpha * (2.0 * alm - alm0), st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n) < 0:
+        if _admit(alpha * (2.0 * alm - alm0), st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n, yt, mask, xq, xmr) < 0:
             return aout, alm_out, rsq_out, m, nlp, 2
         while True:
             nin = cnt[0]
@@ -252,7 +267,7 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
                 if nlp > maxit:
                     return aout, alm_out, rsq_out, m, nlp, 1
             nlp += 1                     # glmnet's full sweep: the KKT condition of every inactive predictor
-            entered = _admit(ab, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n)
+            entered = _admit(ab, st, g, da, ju, gcols, slot, nslots, xt, xr, xm, xs, n, yt, mask, xq, xmr)
             if entered < 0:
                 return aout, alm_out, rsq_out, m, nlp, 2
             if entered == 0:
@@ -271,6 +286,27 @@ def cov_path(g0, xm, xs, ju, n, gcols, slot, nslots, xt, xr, ulam, flmin, nlam, 
     return aout, alm_out, rsq_out, nlam, nlp, 0
 
 
+def compact(x: np.ndarray) -> np.ndarray:
+    """``x`` (C-contiguous) in the narrowest type that holds it exactly: int8, float32 or float64.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Predictors (dosages: 0/1/2 hard calls fit int8; the KKT checks read p x n of them per lambda).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    x = np.asarray(x, dtype=float)
+    for t in (np.int8, np.float32):
+        if np.isfinite(x).all() and np.abs(x).max(initial=0.0) < 127:
+            c = x.astype(t)
+            if np.array_equal(c, x):
+                return np.ascontiguousarray(c)
+    return np.ascontiguousarray(x)
+
+
 class GramCache:
     """Raw cross-products of one gene's dosages, computed once and shared by every fit of the gene.
 
@@ -284,13 +320,16 @@ class GramCache:
         [n, p] predictors (dosages), all rows of the gene.
     full_gram_bytes : int
         Memory up to which the whole ``X'X`` is formed up front.
+    capacity : int
+        Columns first reserved when they are computed lazily (doubled when full).
     """
 
-    def __init__(self, x: np.ndarray, full_gram_bytes: int = FULL_GRAM_BYTES):
+    def __init__(self, x: np.ndarray, full_gram_bytes: int = FULL_GRAM_BYTES, capacity: int = 256):
         x = np.asarray(x, dtype=float)
         self.n, self.p = x.shape
         self.center = x.mean(axis=0)
         self.xt = np.ascontiguousarray((x - self.center).T)          # [p, n]
+        self.xq = compact(x.T)                                        # [p, n] raw, int8 for hard calls
         self.sumsq = np.einsum("ij,ij->i", self.xt, self.xt)
         self.nslots = np.zeros(1, np.int64)
         if 8 * self.p * self.p <= full_gram_bytes:
@@ -298,7 +337,7 @@ class GramCache:
             self.slot = np.arange(self.p, dtype=np.int64)
             self.nslots[0] = self.p
         else:
-            self.gcols = np.empty((min(self.p, 256), self.p))
+            self.gcols = np.empty((max(1, min(self.p, capacity)), self.p))
             self.slot = -np.ones(self.p, np.int64)
 
     def grow(self) -> None:

@@ -192,7 +192,8 @@ def fit_rows(gram: GramCache, y: np.ndarray, drop: np.ndarray, lambdas: np.ndarr
         flmin = float(lambda_min_ratio if lambda_min_ratio is not None else default_min_ratio(nt, p))
     while True:
         a, alm, rsq, lmu, nlp, status = cov_path(g0, xm, xs, ju, float(nt), gram.gcols, gram.slot, gram.nslots,
-                                                 gram.xt, xr, ulam, flmin, nlam, float(alpha), float(thresh),
+                                                 gram.xt, xr, yc / ys, keep.astype(float), gram.xq,
+                                                 xm + gram.center, ulam, flmin, nlam, float(alpha), float(thresh),
                                                  int(max_iter))
         if status != 2:
             break
