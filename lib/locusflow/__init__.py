@@ -73,6 +73,7 @@ _API = {
     # fine-mapping
     "susie_rss": ("locusflow.finemap", "susie_rss"),
     "finemap_sss": ("locusflow.finemap", "finemap_sss"),
+    "finemap_prior_std": ("locusflow.finemap.sss.bayes", "finemap_prior_std"),
     "susie_inf": ("locusflow.finemap.susie_inf", "susie_inf"),
     "finemap_inf": ("locusflow.finemap.finemap_inf", "finemap_inf"),
     "impute_z": ("locusflow.finemap.block_ld", "impute_z"),

@@ -119,8 +119,8 @@ def test_prior_sd_rule_known_values():
     assert finemap_prior_std(np.full(m, 2.0), np.eye(m), n) == [0.05]
 
 
-def finemap_count(exe, z, R, n, k):
-    return run_finemap(exe, z, R, n, max_causal=k)["n_configs"]
+def finemap_count(exe, z, R, n, k, extra=()):
+    return run_finemap(exe, z, R, n, max_causal=k, extra=extra)["n_configs"]
 
 
 def test_configuration_counts_match_finemap(finemap_exe):
@@ -136,3 +136,16 @@ def test_configuration_counts_match_finemap(finemap_exe):
         R[0, 1] = R[1, 0] = rho
         fit = finemap_sss(z, R, n, max_causal=2)
         assert fit.n_stored == fit.n_evaluated == finemap_count(finemap_exe, z, R, n, 2), (zs, rho)
+
+
+@pytest.mark.parametrize("top", [200, 500])
+def test_store_cap_count_matches_finemap(finemap_exe, top):
+    """FINEMAP's "configurations evaluated" counts what entered its store of --n-configs-top configurations,
+    evicted or not: 200 SNPs, one signal, K = 3 gives N + 199 (the null singles it evicts) on the binary,
+    and on ours (``n_stored``), while ours keeps only the N best (``n_configs``)."""
+    m = 200
+    z = np.zeros(m)
+    z[0] = 10
+    fit = finemap_sss(z, np.eye(m), 574, max_causal=3, n_configs_top=top)
+    assert fit.n_stored == finemap_count(finemap_exe, z, np.eye(m), 574, 3, ("--n-configs-top", str(top)))
+    assert fit.n_configs <= top

@@ -191,3 +191,27 @@ def test_enumeration_oracle_counts_every_configuration():
     z = rng.standard_normal(12)
     fit = finemap_exhaustive(z, r, 1000, max_causal=3)
     assert fit.n_configs == sum(len(list(itertools.combinations(range(12), k))) for k in (1, 2, 3))
+
+
+def test_store_admission_is_one_at_a_time():
+    """``store.admitted`` (a neighbourhood entering a store of the cap best, vectorised) equals inserting the
+    candidates one by one into a min-heap of capacity cap (enter while there is room, then only strictly
+    above the smallest, evicting it), ties included."""
+    import heapq
+    from locusflow.finemap.sss.store import admitted
+    rng = np.random.default_rng(4)
+    for cap, n_store, n_new in ((50, 0, 30), (50, 40, 30), (50, 50, 200), (20, 20, 2000), (100, 100, 700)):
+        store = np.sort(rng.integers(0, 40, n_store).astype(float))
+        new = rng.integers(0, 60, n_new).astype(float)
+        heap, want = list(store), []
+        heapq.heapify(heap)
+        for x in new:
+            if len(heap) < cap:
+                heapq.heappush(heap, x)
+                want.append(True)
+            elif x > heap[0]:
+                heapq.heapreplace(heap, x)
+                want.append(True)
+            else:
+                want.append(False)
+        np.testing.assert_array_equal(admitted(store, new, cap, chunk=64), want)

@@ -73,18 +73,28 @@ def write_bcor(path: Path, R, n_samples: int, ids) -> None:
         body.tofile(fh)
 
 
-def _write(d: Path, z, R, n, ld: str) -> None:
+def write_ld(path: Path, R, n, ld: str) -> None:
+    """R as FINEMAP reads it: text ``.ld`` (shortest exact decimals) or ``.bcor`` (``ld="bcor"``). FINEMAP
+    rejects a text correlation outside [-1, 1] (float32 rounding of duplicate SNPs gives 1 + 6e-8): pass
+    R already clipped (as the bench does, for both tools) to compare like with like."""
+    if ld == "bcor":
+        write_bcor(path, R, int(round(n)), [f"s{i + 1}" for i in range(len(R))])
+    else:
+        with open(path, "w") as fh:
+            for row in np.clip(np.asarray(R, dtype=np.float64), -1.0, 1.0):
+                fh.write(" ".join(map(repr, row.tolist())) + "\n")
+
+
+def _write(d: Path, z, R, n, ld: str, ld_path=None) -> None:
     ids = [f"s{i + 1}" for i in range(len(z))]
     pd.DataFrame({"rsid": ids, "chromosome": 1, "position": np.arange(1, len(z) + 1), "allele1": "A",
                   "allele2": "G", "maf": 0.3, "beta": z, "se": 1.0}).to_csv(
         d / "r.z", sep=" ", index=False, float_format="%.17g")
-    if ld == "bcor":
-        write_bcor(d / "r.bcor", R, int(round(n)), ids)
-        col = "bcor;r.bcor"
+    name, value = ("bcor", "r.bcor") if ld == "bcor" else ("ld", "r.ld")
+    if ld_path is not None:          # written once for several runs
+        (d / value).symlink_to(Path(ld_path).resolve())
     else:
-        np.savetxt(d / "r.ld", np.asarray(R, dtype=np.float64), fmt="%.17g")
-        col = "ld;r.ld"
-    name, value = col.split(";")
+        write_ld(d / value, R, n, ld)
     (d / "master").write_text(f"z;{name};snp;config;cred;log;n_samples\n"
                               f"r.z;{value};r.snp;r.config;r.cred;r.log;{int(round(n))}\n")
 
@@ -98,10 +108,10 @@ def _run(exe, d, args):
     return (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system), time.time() - t0
 
 
-def read_cpu(exe: str, z, R, n: float, ld: str = "text") -> float:
+def read_cpu(exe: str, z, R, n: float, ld: str = "text", ld_path=None) -> float:
     """CPU seconds of ``finemap --config`` on one SNP: reading the z and LD files, no search."""
     with tempfile.TemporaryDirectory(prefix="finemap-") as d:
-        _write(Path(d), np.asarray(z, dtype=np.float64), R, n, ld)
+        _write(Path(d), np.asarray(z, dtype=np.float64), R, n, ld, ld_path)
         return _run(exe, d, ["--config", "--rsids", "s1"])[0]
 
 
@@ -119,10 +129,11 @@ def _parse_log(log: str, max_causal: int) -> dict:
 
 
 def run_finemap(exe: str, z, R, n: float, *, max_causal: int = 5, extra: tuple = (), ld: str = "text",
-                cache: bool = True) -> dict:
+                cache: bool = True, ld_path=None) -> dict:
     """``finemap --sss`` on z, R, n: {pip, snp, config, cred: {k: frame}, grid, post_k, prior_k, n_configs,
     n_iterations, log10bf_region, log, cpu, wall}. ``ld``: "text" (.ld) or "bcor" (binary). With ``cache``,
-    a run on the same inputs and options is read from ``$LOCUSFLOW_PEERS/finemap/runs`` (``cached`` True)."""
+    a run on the same inputs and options is read from ``$LOCUSFLOW_PEERS/finemap/runs`` (``cached`` True).
+    ``ld_path``: R already written by :func:`write_ld` in the format ``ld`` (linked, not rewritten)."""
     z = np.asarray(z, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)
     h = hashlib.sha256()
@@ -134,7 +145,7 @@ def run_finemap(exe: str, z, R, n: float, *, max_causal: int = 5, extra: tuple =
             return {**pickle.load(fh), "cached": True}
     with tempfile.TemporaryDirectory(prefix="finemap-") as d:
         d = Path(d)
-        _write(d, z, R, n, ld)
+        _write(d, z, R, n, ld, ld_path)
         cpu, wall = _run(exe, d, ["--sss", "--n-causal-snps", str(max_causal), *extra])
         log = (d / "r.log_sss").read_text()
         snp = pd.read_csv(d / "r.snp", sep=" ")

@@ -23,6 +23,9 @@ import numpy as np
 from ...errors import InputError
 from . import bayes
 
+PSD_TOL = 1e-4   # eigenvalues / Schur complements of R_CC above -PSD_TOL are rounding (float32 LD of
+                 # near-collinear SNPs reaches -1e-6), treated as 0; below it R is not a correlation matrix
+
 
 def check_inputs(z, r, n, prior_weights=None, variant_id=None, source: str = "finemap input"):
     """Validated float64 z, R (dtype kept, float32 allowed), n, weights and variant ids; InputError otherwise.
@@ -207,7 +210,7 @@ class Region:
             return Base(c, -np.inf, -np.inf, np.ones(len(c)), np.zeros((len(c), m)), np.zeros(len(c)), nil, 0.0,
                         nil, corr.max(axis=0))
         lam, qmat = np.linalg.eigh(a_bb)
-        if lam[0] < -1e-8:
+        if lam[0] < -PSD_TOL:
             self._fail(c)
         p, q = qmat.T @ rows, qmat.T @ self.rz[c]
         inv = bayes.pinv_eigenvalues(lam)
@@ -235,7 +238,7 @@ class Region:
         if not np.isfinite(b.log_post) and len(b.c):
             return np.full(self.m, -np.inf)
         schur = self.r_diag - b.explained
-        bad = np.flatnonzero(schur < -1e-6)      # R_{B+j} has a negative eigenvalue: R is not PSD
+        bad = np.flatnonzero(schur < -PSD_TOL)   # R_{B+j} has a negative eigenvalue: R is not PSD
         bad = bad[~np.isin(bad, b.c) & (b.max_abs_r[bad] <= self.corr_config)]
         if len(bad):
             self._fail(np.append(b.c, bad[0]))

@@ -11,15 +11,18 @@ one by one. Ownership rules count and keep each configuration once, without a ha
 * a deletion is new only if none of its (s-1)-subsets is a scored base and it was not scored before.
 
 Counts: ``n_evaluated``, configurations whose Bayes factor was computed (each once); ``n_stored``, those of
-them at or above the eviction floor when scored: the figure FINEMAP 1.4.2 logs as "configurations
-evaluated", which counts what enters its store of the ``--n-configs-top`` best (measured on the binary: with
-``--n-configs-top N`` on a region where the search scores more than N, its log shows N plus the evicted
-ones and its .config lists the N kept; with a cap it never reaches, it counts every configuration scored).
+them admitted to a store of the ``cap`` best: the figure FINEMAP 1.4.2 logs as "configurations evaluated"
+(measured on the binary: with ``--n-configs-top N`` on 200 SNPs with one signal and K = 3 it logs N + 199 and
+lists N configurations; with a cap it never reaches, it counts every configuration scored). That store
+holds every configuration scored, however improbable, so it is tracked apart from ours as the ``cap``
+largest log posteriors scored (``_virt``, sorted): configurations enter one at a time in the order scored,
+each while there is room, then only if strictly above the smallest held, which it evicts (``admitted``).
+This reproduces the binary's count exactly where its search is deterministic (200 SNPs, one signal,
+K = 3: N + 199 for N = 200-2,000).
 
-Kept configurations: those within ``log_prune`` nats of the best score (the search's threshold) and, with
-``cap`` (``--n-configs-top``, 50,000), only the ``cap`` most probable: after each neighbourhood the rest are
-evicted, and the floor (the cap-th largest log posterior; it only rises) rejects later ones below it, as
-FINEMAP's store does. Kept entries live in flat arrays, so eviction is one vectorised pass.
+Kept configurations: those within ``log_prune`` nats of the best score (the search's threshold) and at or
+above that floor, i.e. FINEMAP's store less what is 20 nats below the best. Kept entries live in flat
+arrays, so eviction is one vectorised pass.
 """
 from __future__ import annotations
 
@@ -27,6 +30,41 @@ import numpy as np
 
 from .keyset import KeySet
 from .region import Region
+
+
+def admitted(store: np.ndarray, new: np.ndarray, cap: int, chunk: int = 512) -> np.ndarray:
+    """Which of ``new`` (in order) enter a store of the ``cap`` largest values holding ``store`` (sorted,
+    ascending), one at a time: each enters while the store has room, then only if strictly above its
+    smallest, which it evicts. ``new[i]`` enters iff fewer than ``cap`` of ``store`` and ``new[:i]`` are >= it
+    (evicted values were below it, so counting all earlier ones is exact).
+
+    Parameters
+    ----------
+    store : numpy.ndarray
+        Values held, sorted ascending (at most ``cap``).
+    new : numpy.ndarray
+        Candidates in arrival order.
+    cap : int
+        Capacity.
+    chunk : int
+        Rows of the pairwise comparison done at once (only for candidates that may be refused).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Mask of the candidates that enter.
+    """
+    n = len(new)
+    if len(store) + n <= cap:
+        return np.ones(n, dtype=bool)
+    slack = cap - (len(store) - np.searchsorted(store, new, side="left"))   # room left above each candidate
+    ok = slack > np.arange(n)                 # fewer earlier candidates than the room: enters for sure
+    todo = np.flatnonzero(~ok & (slack > 0))
+    for start in range(0, len(todo), chunk):
+        idx = todo[start:start + chunk]
+        ahead = (new[None, :idx[-1]] >= new[idx, None]) & (np.arange(idx[-1]) < idx[:, None])
+        ok[idx] = ahead.sum(axis=1) < slack[idx]
+    return ok
 
 
 class ConfigStore:
@@ -38,6 +76,8 @@ class ConfigStore:
         self.cap = None if cap is None else int(cap)
         self.floor = -np.inf
         self.n_evaluated = self.n_stored = 0
+        self._virt = np.zeros(0)                     # the cap largest log posteriors scored (FINEMAP's store)
+        self._virt_new: list[np.ndarray] = []
         self.scored_ind = KeySet(10)                 # deletions scored (keys)
         self.expanded = KeySet(10)                   # bases whose rows were scored (keys)
         self._ext: dict[bytes, list[int]] = {}      # (s-1)-subset of a scored base -> extra SNPs
@@ -65,9 +105,15 @@ class ConfigStore:
     def _key(self, c) -> np.ndarray:
         return self.region.keys(self._pad(c)[None], np.array([len(c)]))
 
-    def _count(self, lp: np.ndarray):
+    def _admit(self, lp: np.ndarray) -> np.ndarray:
+        """Count newly scored configurations; mask of those above the floor (admission counted at flush)."""
         self.n_evaluated += len(lp)
-        self.n_stored += int((lp >= self.floor).sum())
+        if self.cap is None:
+            self.n_stored += len(lp)
+            return np.ones(len(lp), dtype=bool)
+        ok = lp > self.floor
+        self._virt_new.append(lp[ok])
+        return ok
 
     def _add_mass(self, lp: np.ndarray):
         top = lp.max()
@@ -91,8 +137,8 @@ class ConfigStore:
             self._ext.setdefault(np.delete(c, i).tobytes(), []).append(int(c[i]))
         self.expanded.add_new(self._key(c))
         self.rows_done.add(tag)
-        self._count(lp_row[j])
-        j = j[lp_row[j] >= max(threshold, self.floor)]
+        ok = self._admit(lp_row[j])
+        j = j[ok & (lp_row[j] >= threshold)]
         if len(j):
             self._pending["blk"].append((np.full(len(j), len(self.blk_c), np.int32), j.astype(np.int32),
                                          lp_row[j]))
@@ -113,15 +159,15 @@ class ConfigStore:
             configs, sizes, lp = configs[keep], sizes[keep], lp[keep]
         new = self.scored_ind.add_new(reg.keys(configs, sizes))
         configs, sizes, lp = configs[new], sizes[new], lp[new]
-        self._count(lp)
-        keep = lp >= max(threshold, self.floor)
+        keep = self._admit(lp) & (lp >= threshold)
         if keep.any():
             self._pending["ind"].append((configs[keep], sizes[keep], lp[keep]))
             self._add_mass(lp[keep])
 
     def flush(self):
-        """Append the pending configurations to the flat arrays; evict all but the ``cap`` most probable
-        (ties at the floor are kept)."""
+        """Append the pending configurations to the flat arrays; count the neighbourhood's admissions to
+        FINEMAP's store (``admitted``), raise the floor to its smallest log posterior and evict the kept
+        configurations below it."""
         if self._pending["ind"]:
             c, s, lp = zip(*self._pending["ind"])
             self.ind_c = np.concatenate([self.ind_c, *c])
@@ -133,18 +179,33 @@ class ConfigStore:
             self.e_j = np.concatenate([self.e_j, *j])
             self.e_lp = np.concatenate([self.e_lp, *lp])
         self._pending = {"ind": [], "blk": []}
-        if self.cap is None or self.size <= self.cap:
+        if self.cap is None or not self._virt_new:
             return
-        both = np.concatenate([self.ind_lp, self.e_lp])
-        self.floor = max(self.floor, float(np.partition(both, self.size - self.cap)[self.size - self.cap]))
-        keep = self.ind_lp >= self.floor
+        new = np.concatenate(self._virt_new)
+        self._virt_new = []
+        ok = admitted(self._virt, new, self.cap)
+        self.n_stored += int(ok.sum())
+        add = np.sort(new[ok])
+        virt = np.insert(self._virt, np.searchsorted(self._virt, add), add)[-self.cap:]   # stays sorted
+        self._virt = virt
+        if len(virt) < self.cap or virt[0] <= self.floor:
+            return
+        self.floor = float(virt[0])
+        ties = int(np.searchsorted(virt, self.floor, side="right"))     # held at the floor: the first ones
+        keep = self.ind_lp > self.floor
+        tied = self.ind_lp == self.floor
+        keep |= tied & (np.cumsum(tied) <= ties)
+        ties -= int((keep & tied).sum())
         self.ind_c, self.ind_s, self.ind_lp = self.ind_c[keep], self.ind_s[keep], self.ind_lp[keep]
-        keep = self.e_lp >= self.floor
+        keep = self.e_lp > self.floor
+        tied = self.e_lp == self.floor
+        keep |= tied & (np.cumsum(tied) <= ties)
         self.e_blk, self.e_j, self.e_lp = self.e_blk[keep], self.e_j[keep], self.e_lp[keep]
-        both = both[both >= self.floor]
+        both = np.concatenate([self.ind_lp, self.e_lp])
         self.size = len(both)
-        top = both.max()
-        self.log_mass = top + np.log(np.exp(both - top).sum())
+        if self.size:
+            top = both.max()
+            self.log_mass = top + np.log(np.exp(both - top).sum())
 
     def above(self, cut: float):
         """Kept configurations with log posterior >= cut: (sorted padded configs [N, K], sizes, lp)."""
