@@ -47,10 +47,11 @@ setup(
         "s3": ["s3fs>=2024.2"], "gcs": ["gcsfs>=2024.2"], "azure": ["adlfs>=2024.2"],
         # what `make test` installs: pytest, every engine (dask), the optional parts the tests exercise
         # (matplotlib, xxhash), msprime (simulated truth in tests), selenium (browser tests), anndata (.h5ad),
-        # pytest-xdist (make test runs two worker processes), s3fs + moto (the pipeline on a local S3 endpoint)
+        # pytest-xdist (make test runs two worker processes), s3fs + moto (the pipeline on a local S3 endpoint),
+        # scikit-learn (a peer in tests only: the embedding view's PCA; the package no longer imports it)
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "dask[array]>=2024.1", "matplotlib>=3.7", "xxhash>=3", "msprime>=1.3",
                 "selenium>=4.20", "anndata>=0.10",               # selenium: headless Chromium tests
-                "s3fs>=2024.2", "moto[server]>=5.0,<6"],
+                "s3fs>=2024.2", "moto[server]>=5.0,<6", "scikit-learn>=1.3"],
     },
     entry_points={"console_scripts": ["locusflow=locusflow.cli:main"]},
 )

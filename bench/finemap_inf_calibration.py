@@ -5,7 +5,10 @@ Loci: ``--loci`` windows of ``--snps`` consecutive common SNPs (MAF >= 5%) of 10
 samples, ../shared/realdata/polyfun_1kg_eur/polypred_example), standardised. Trait per locus:
 ``y = X_S beta_S + X alpha + e`` with 3 sparse causal SNPs (beta ~ N(0, 0.03) each), an infinitesimal
 background over all SNPs (alpha_j ~ N(0, h2_inf / m)) and noise for the rest of unit variance;
-z = X'y / sqrt(n) (standardised y), in-sample LD, n = 489. Every method with its defaults (SuSiE and
+z = X'y / sqrt(n) (standardised y), in-sample LD, n = 489. z depends on n and the effects only through
+n h^2, so ``--n-gwas N`` hands the methods n = N instead: the same z are then those of a GWAS of N with
+per-SNP effects sqrt(489 / N) times smaller (what matters for FINEMAP's fixed prior SD of effects, 0.05).
+Every method with its defaults (SuSiE and
 SuSiE-inf L = 10; FINEMAP-SSS and FINEMAP-inf at most 5 causal SNPs, prior SD 0.05).
 
 Printed: for PIP bins, the mean PIP and the fraction of SNPs in the bin that are sparse causal (a
@@ -14,7 +17,7 @@ SuSiE: the sets that pass purity 0.5; FINEMAP: the sets of the most probable num
 a markdown table.
 
     PYTHONPATH=lib python bench/finemap_inf_calibration.py [--loci 60] [--snps 300] [--h2-inf 0.3]
-        [--methods SuSiE-RSS,FINEMAP-SSS,SuSiE-inf,FINEMAP-inf]
+        [--methods SuSiE-RSS,FINEMAP-SSS,SuSiE-inf,FINEMAP-inf] [--n-gwas N]
 """
 from __future__ import annotations
 
@@ -112,6 +115,7 @@ def main():
     ap.add_argument("--h2-inf", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--methods", default="SuSiE-RSS,FINEMAP-SSS,SuSiE-inf,FINEMAP-inf")
+    ap.add_argument("--n-gwas", type=float, default=None, help="n handed to the methods [the panel's, 489]")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     res = {m: [[], [], 0, 0, 0.0] for m in args.methods.split(",")}
@@ -121,13 +125,14 @@ def main():
         truth = np.isin(np.arange(len(z)), causal)
         for name, r in res.items():
             c0 = time.process_time()
-            pip, sets = fit(name, z, R, len(x))
+            pip, sets = fit(name, z, R, args.n_gwas or len(x))
             r[4] += time.process_time() - c0
             r[0].append(pip)
             r[1].append(truth)
             r[2] += sum(bool(truth[np.asarray(s)].any()) for s in sets)
             r[3] += len(sets)
-    print(f"{args.loci} loci x {args.snps} SNPs (1000G EUR, n = 489), 3 sparse causal, h2_inf = {args.h2_inf}, "
+    print(f"{args.loci} loci x {args.snps} SNPs (1000G EUR, n = 489; methods given n = {args.n_gwas or 489:g}), "
+          f"3 sparse causal, h2_inf = {args.h2_inf}, "
           f"seed {args.seed}")
     table(res)
 

@@ -7,7 +7,7 @@ sample set). Timed, CPU seconds (process user + system, every thread; the peer's
 
 - locusflow ``run_gwas`` in this process (engine local, one BLAS thread): read the phenotype and
   covariate tables, read and decode the Zarr chunks, regress, return the gwas_assoc frame (writes nothing);
-  the first call (numba's compiled kernel loaded from its cache) and the best of ``--repeat``.
+  the first call (one-time imports included) and the best of ``--repeat`` (each reads the variants table).
 - locusflow ``gwas`` command as its own process (``python -m locusflow.cli gwas``: interpreter start,
   imports, config check, the run, the gwas_assoc and sumstats datasets written and committed).
 - plink2 ``--glm hide-covar --threads 1`` (its process, its output files written), best of ``--repeat``.
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from locusflow.gwas.task import run_gwas  # noqa: E402
+from locusflow.gwas.task import run_gwas, variant_table  # noqa: E402
 from locusflow.io.genotypes import ingest_plink  # noqa: E402
 from locusflow.io.plink import read_fam  # noqa: E402
 
@@ -94,7 +94,8 @@ def main() -> int:
         d.mkdir(exist_ok=True)
         ph, cv = write_inputs(prefix, d, t)
         ours_cpu, ours_wall = [], []
-        for _ in range(a.repeat):  # repeats of the same call: the first loads the compiled kernel
+        for _ in range(a.repeat):  # repeats of the same call: the first also pays one-time imports
+            variant_table.cache_clear()                  # every repeat reads the variants table, as a run does
             c0, t0 = time.process_time(), time.perf_counter()
             with threadpool_limits(1):
                 ours, _ = run_gwas(store, ph, cv, chunk=a.chunk)

@@ -140,7 +140,8 @@ def pytest_terminal_summary(terminalreporter, config):
 # Debian peers and locked peer environments are installed in the background as soon as a collected
 # test file uses them (apt_tool) or names them (the lock's name)
 PREFETCH = {"pyfocus": "pyfocus", "goatools": "goatools", "gwas_ssf": "gwas_ssf", "scikit-allel": "scikit-allel",
-            "msprime": 'peer_venv("msprime"', "pyspark35": "pyspark35"}
+            "msprime": 'peer_venv("msprime"', "pyspark35": "pyspark35",
+            "gpn": 'peer_venv("gpn"'}
 
 
 def pytest_collection_finish(session):

@@ -445,11 +445,13 @@ def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, fo
         log.info("stage %s: inputs, configuration and code unchanged, skipped", st.name)
         return "skipped"
     staging = versions.begin(st.name, fp["fingerprint"].split(":")[-1][:20])
+    # what an incremental rerun may copy (per-chromosome input hashes): worked out, like the fingerprint,
+    # before the stage's own time starts
+    reuse = None if force else incremental(st, ctx.cfg, fp, staging, versions=versions, cache=cache)
     t0 = time.time()
     log.info("stage %s: running", st.name)
     run_cfg = Config({**ctx.cfg, "_staging": {st.name: str(staging)}}, origin=getattr(ctx.cfg, "origin", {}))
     stage_ctx = Context(run_cfg, _spark=ctx._spark, summaries=ctx.summaries)
-    reuse = None if force else incremental(st, ctx.cfg, fp, staging, versions=versions, cache=cache)
     try:
         with reusing(reuse):
             summary = st.run(stage_ctx) or {}

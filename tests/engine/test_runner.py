@@ -68,12 +68,15 @@ def read_dataset_sorted(df):
 
 
 def test_no_stage_collects_its_outputs_to_the_driver():
-    """No module calls toPandas; only the runner collects (the fragment index) or returns rows (index-sized
-    outputs); the stages of the example pipeline pass write_to to every work list."""
+    """No stage module and no engine module calls toPandas; only the runner collects (the fragment index)
+    or returns rows (index-sized outputs); the stages of the example pipeline pass write_to to every work
+    list. (Readers of a Spark DataFrame given by the user, io/glow.py, may collect its variant keys.)"""
     import re
     from pathlib import Path
     lib = Path(__file__).resolve().parents[2] / "lib" / "locusflow"
-    for f in lib.rglob("*.py"):
+    stages = [f for f in lib.rglob("*.py") if f.name == "stage.py" or f.name.endswith("_stage.py")]
+    for f in [*stages, *(lib / "engine").glob("*.py"), lib / "pipeline.py", lib / "focus" / "run.py",
+              lib / "ld" / "matrix.py"]:
         text = f.read_text()
         assert ".toPandas(" not in text, f
         if f.name != "runner.py":

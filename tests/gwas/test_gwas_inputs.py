@@ -1,4 +1,6 @@
 """Same numbers on local, dask and spark; bad phenotype/covariate inputs give clear errors."""
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,6 +29,21 @@ def test_same_numbers_on_all_engines(sim, spark):
     assert len(outs["local"]) == 3 * 5481
     pd.testing.assert_frame_equal(outs["local"], outs["dask"])
     pd.testing.assert_frame_equal(outs["local"], outs["spark"])
+    # the stage's way: Spark tasks write both datasets themselves; read back, they equal the rows above
+    from locusflow.io.dataset import finish_fragments, read_dataset
+    targets = {"gwas_assoc": (str(d / "assoc"), "gwas_assoc"), "gwas_sumstats": (str(d / "ss"), "sumstats")}
+    frags, rep = run_gwas(store.path, s["pheno"], s["covar"], traits=["q1", "q2", "b1"], engine="spark", spark=spark,
+                          chunk=1500, write_to=targets, downstream="q2")
+    assert os.getpid() not in set(frags["pid"]) and rep["downstream_trait"] == "q2"
+    for name, (where, schema) in targets.items():
+        finish_fragments(where, schema, frags[frags["dataset"] == name])
+    back = read_dataset(d / "assoc", "gwas_assoc").sort_values(["trait", "chrom", "pos"]).reset_index(drop=True)
+    ref = outs["local"].astype({c: object for c in ("trait", "variant_id", "chrom", "ref", "alt", "rsid",
+                                                   "genome_build", "model")})
+    ref = ref.sort_values(["trait", "chrom", "pos"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, ref[back.columns], check_dtype=False)
+    ss = read_dataset(d / "ss", "sumstats")
+    assert len(ss) == (ref["trait"] == "q2").sum() and set(ss["variant_id"]) == set(ref.loc[ref["trait"] == "q2", "variant_id"])
 
 
 def _write(d, name, df):

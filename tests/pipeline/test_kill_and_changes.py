@@ -78,15 +78,18 @@ def _assert_only_clean_data(out: Path, clean: dict, where: str):
 def test_kill_at_random_points_then_rerun(example):
     plan = _kill_plan(_stage_seconds(example["clean"]))
     out = example["dir"] / "killed"
-    killed, took_over = 0, 0
+    killed, held, missed = 0, False, 0
     for stage, delay in plan:
         log, rc = _run_until(["run", example["cfg"], "--out", out], stage, delay)
+        missed += held and "taking over the lock" not in log
         killed += rc == -signal.SIGKILL
-        took_over += "taking over the lock" in log
+        # killed while it held the lock: before its last stage was done (a kill that lands after the last
+        # stage, while the summary prints, finds the lock released: timing, under load)
+        held = rc == -signal.SIGKILL and not any(f"stage {STAGES[-1]}: {w}" in log for w in ("published", "inputs"))
         _assert_only_clean_data(out, example["snap"], f"kill in {stage} after {delay:.2f}s")
         assert "Traceback" not in log
     assert len(plan) >= 20 and killed >= 15, f"only {killed} of {len(plan)} runs were killed before they finished"
-    assert took_over >= killed - 1          # each rerun finds the lock of the killed run and takes it over
+    assert missed <= 1          # each rerun finds the lock of a run killed while holding it, and takes it over
     # the rerun that finishes; while it holds the lock (stopped), a second run on the same root is refused
     p = cli("run", example["cfg"], "--out", out)
     for line in p.stderr:

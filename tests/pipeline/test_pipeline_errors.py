@@ -143,6 +143,7 @@ def test_overlay_overrides_only_what_it_names(tmp_path):
 def test_config_explain_documents_every_section():
     r = run_cli("config", "--explain")
     assert r.returncode == 0
-    for line in ("finemap:", "  method: str ['susie', 'finemap', 'susie_inf'] = 'susie'", "munge:", "  min_info: float",
+    for line in ("finemap:", "  method: str ['susie', 'finemap', 'susie_inf', 'finemap_inf'] = 'susie'", "munge:",
+                 "  min_info: float",
                  "ld:", "twas:", "focus:", "ingest:", "engine: str ['local', 'dask', 'spark'] = 'local'"):
         assert line in r.stdout, line

@@ -117,3 +117,18 @@ def test_recovers_genetic_component_and_keep_rule():
     assert np.corrcoef(x[test] @ r["coef"], g[test])[0, 1] > 0.7
     null = nested_cv_performance(x[~test], rng.permutation(y[~test]), seed=2)
     assert not null["keep"]
+
+
+def test_lazy_gram_columns_equal_the_full_gram():
+    """Past FULL_GRAM_BYTES the cross-products are computed column by column as SNPs enter (the cache grows
+    as needed): the same fits as from the whole X'X formed up front."""
+    from locusflow.twas.train.coordinate_descent import GramCache
+    x, y, _ = simulated_gene(n_snps=300)
+    foldid = np.random.default_rng(3).permutation(np.tile(np.arange(1, 11), 49)[:len(y)])
+    lam = glmnet_lambdas(x, y, 0.5)[:40]
+    full = cv_elastic_net(None, y, foldid=foldid, lambdas=lam, gram=GramCache(x), thresh=1e-14)
+    lazy_gram = GramCache(x, full_gram_bytes=0, capacity=8)
+    lazy = cv_elastic_net(None, y, foldid=foldid, lambdas=lam, gram=lazy_gram, thresh=1e-14)
+    assert 8 < lazy_gram.nslots[0] < 300 and lazy_gram.gcols.shape[0] >= lazy_gram.nslots[0]
+    np.testing.assert_allclose(lazy.cvm, full.cvm, rtol=1e-9)
+    np.testing.assert_allclose(lazy.path.coef, full.path.coef, atol=1e-8, rtol=0)

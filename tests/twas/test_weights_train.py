@@ -129,6 +129,16 @@ def test_cli_and_bad_inputs(trained, tmp_path, capsys):
     assert "row 1" in capsys.readouterr().err
     assert main(["weights", "train", "--out", str(tmp_path / "o"), "--store", o["store"], "--expression",
                  str(tmp_path / "missing.tsv")]) == 2
+    # success through the pipeline (staging, publish); small folds: the plumbing is tested, not the fits
+    assert main(base + ["--expression", o["expression"], "--covariates", o["covariates"], "--factors", "batch",
+                        "--window", "5000", "--n-outer", "2", "--n-folds", "3", "--gene-types", "protein_coding",
+                        "--tissue", "Sim", "--fusion"]) == 0
+    d = tmp_path / "o" / "weights_train"
+    assert {"models", "weights", "covariance", "predictdb.db", "covariance.txt.gz", "fusion", "_stage.json"} <= \
+        {f.name for f in d.iterdir()} and not (d / "_work").exists()
+    m = read_dataset(d / "models", "weights_models")
+    assert len(m) == 6 and set(read_predictdb(d / "predictdb.db")["gene"]) == set(m.loc[m["keep"], "gene"])
+    assert len(pd.read_csv(d / "fusion" / "Sim.pos", sep="\t")) == m["keep"].sum()
 
 
 def test_hwe_equals_plink2(tmp_path):

@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config_schema import Key
-from ..errors import InputError
 from ..layout import dataset_path
 from ..logs import get_logger
 from ..pipeline import Context, Stage, register
@@ -46,26 +45,27 @@ def _store(cfg) -> Path:
 
 
 def _run(ctx: Context) -> dict:
-    from ..io.dataset import write_dataset
+    from ..io.dataset import finish_fragments
     from .task import run_gwas
 
     sec = ctx.section("gwas")
     binary = sec.get("binary", "auto")
     binary = binary if isinstance(binary, bool) or binary == "auto" else str(binary).lower() == "true"
-    res, report = run_gwas(_store(ctx.cfg), sec["phenotypes"], sec.get("covariates"), traits=sec.get("traits"),
-                           covariates=sec.get("covariate_columns"), binary=binary,
-                           firth_fallback=bool(sec.get("firth_fallback", True)), chunk=sec.get("chunk"),
-                           **ctx.runner_kwargs())
-    traits = list(dict.fromkeys(res["trait"]))
-    down = sec.get("downstream_trait") or traits[0]
-    if down not in traits:
-        raise InputError(sec["phenotypes"], f"a trait column named '{down}' (gwas.downstream_trait)", value=traits)
-    write_dataset(res, ctx.path("gwas_assoc"), "gwas_assoc", mode="overwrite")
-    one = res[res["trait"] == down]
-    write_dataset(one[one["z"].notna()], ctx.path("gwas_sumstats"), "sumstats", mode="overwrite")
-    n_firth = int((res["model"] == "firth").sum())
-    return {"traits": len(traits), "variants": int(len(res) // max(1, len(traits))), "downstream_trait": down,
-            "firth": n_firth, "samples": report}
+    targets = {"gwas_assoc": (str(ctx.path("gwas_assoc")), "gwas_assoc"),
+               "gwas_sumstats": (str(ctx.path("gwas_sumstats")), "sumstats")}
+    # each task writes its unit's rows of both datasets; only the fragment index comes back
+    frags, report = run_gwas(_store(ctx.cfg), sec["phenotypes"], sec.get("covariates"), traits=sec.get("traits"),
+                             covariates=sec.get("covariate_columns"), binary=binary,
+                             firth_fallback=bool(sec.get("firth_fallback", True)), chunk=sec.get("chunk"),
+                             write_to=targets, downstream=sec.get("downstream_trait"), **ctx.runner_kwargs())
+    for name, (where, schema) in targets.items():
+        finish_fragments(where, schema, frags[frags["dataset"] == name], manifest={"config": sec})
+    traits, down = report.pop("traits"), report.pop("downstream_trait")
+    rows = frags.groupby("dataset")["rows"].sum()
+    stat = {c[len("stat_"):]: int(frags[c].fillna(0).sum()) for c in frags.columns if c.startswith("stat_")}
+    return {"traits": len(traits), "variants": int(rows.get("gwas_assoc", 0) // max(1, len(traits))),
+            "downstream_trait": down, "downstream_rows": int(rows.get("gwas_sumstats", 0)),
+            "firth": stat.get("firth", 0), "no_result": stat.get("no_result", 0), "samples": report}
 
 
 register(Stage("gwas", _run, inputs=lambda cfg: [_store(cfg)], config=CONFIG))

@@ -7,6 +7,7 @@ shards the chunks with `run_worklist` (local, dask or spark).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numcodecs
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..logs import get_logger
 from ..engine.runner import run_worklist
 from ..io.genotypes import GenotypeStore, decode_dosages
@@ -121,16 +123,48 @@ def gwas_chunk(calls, gm: GwasModel, *, start: int = 0) -> pd.DataFrame:
                          **{k: a.ravel() for k, a in out.items()}, "model": model.ravel()}, copy=False)
 
 
-def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
+@functools.lru_cache(maxsize=4)
+def _variant_table(path: str, stamp: float):
+    import pyarrow as pa
+
+    from ..io.dataset import read_arrow
+
+    tab = read_arrow(Path(path) / "variants.parquet", "variants", columns=["store_index", *VARIANT_COLUMNS,
+                     "genome_build"], dictionary=("ref", "alt", "genome_build")).unify_dictionaries().combine_chunks()
+    order = np.argsort(tab["store_index"].to_numpy(), kind="stable")
+    return tab.take(pa.array(order)).combine_chunks()
+
+
+def variant_table(store):
+    """The variant columns of a store's variants table as one Arrow table in store order (row i = store row i).
+
+    Read once per process and store version (a work unit of the gwas stage reads its rows from it).
+
+    Parameters
+    ----------
+    store : genotype store path
+
+    Returns
+    -------
+    pyarrow.Table: store_index, variant_id, chrom, pos, ref, alt, rsid, genome_build
+    """
+    meta = Path(store) / "locusflow.json"
+    return _variant_table(str(store), meta.stat().st_mtime if meta.exists() else 0.0)
+
+
+variant_table.cache_clear = _variant_table.cache_clear    # e.g. a benchmark timing runs as if each were the first
+
+
+def annotate(chunks: pd.DataFrame, table, traits) -> pd.DataFrame:
     """Dataset gwas_assoc from `gwas_chunk` rows: the variant columns taken from the store's variants table.
 
-    Columns of few distinct strings are categoricals (Arrow dictionary-encodes the table's column once;
-    rows get codes); variant_id and rsid are Arrow strings taken by row.
+    Columns of few distinct strings are categoricals (Arrow dictionary-encodes the column once; rows get
+    codes); variant_id and rsid are Arrow strings taken by row.
 
     Parameters
     ----------
     chunks : frame of schema gwas_chunk
-    store : genotype store path (its ``variants.parquet``)
+    table : `variant_table` of the store
     traits : trait names, by trait_index
 
     Returns
@@ -144,27 +178,20 @@ def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ..io.dataset import read_arrow
-
-    tab = read_arrow(Path(store) / "variants.parquet", "variants", columns=["store_index", *VARIANT_COLUMNS,
-                     "genome_build"], dictionary=("ref", "alt", "genome_build")).unify_dictionaries().combine_chunks()
-    row = np.empty(len(tab), np.int64)
-    row[tab["store_index"].to_numpy()] = np.arange(len(tab))
-    idx = row[chunks["store_index"].to_numpy()]
-
+    idx = chunks["store_index"].to_numpy()
     take = pa.array(idx)
 
     def column(name):
         if name in ("variant_id", "rsid"):  # (nearly) one string per variant: Arrow strings, taken per row
-            return pd.array(pc.take(tab[name], take), dtype=pd.StringDtype("pyarrow"))
-        col = tab[name].chunk(0)                          # few distinct values: categorical
+            return pd.array(pc.take(table[name], take), dtype=pd.StringDtype("pyarrow"))
+        col = table[name].chunk(0)                        # few distinct values: categorical
         enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
         cats = pd.Index(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         return pd.Categorical.from_codes(enc.indices.to_numpy(zero_copy_only=False)[idx], categories=cats)
 
     out = {"trait": pd.Categorical.from_codes(chunks["trait_index"].to_numpy(), categories=list(traits))}
     for c in VARIANT_COLUMNS:
-        out[c] = tab[c].to_numpy()[idx] if c == "pos" else column(c)
+        out[c] = table[c].to_numpy()[idx] if c == "pos" else column(c)
     out.update({k: chunks[k].to_numpy() for k in ("z", "beta", "se", "p", "n", "af")})
     out["info"] = np.full(len(idx), np.nan)
     out["genome_build"] = column("genome_build")
@@ -172,7 +199,29 @@ def annotate(chunks: pd.DataFrame, store, traits) -> pd.DataFrame:
     return pd.DataFrame(out, copy=False)       # the columns are this function's own arrays
 
 
-def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
+def split_downstream(frame: pd.DataFrame, trait: str) -> dict:
+    """A unit's gwas_assoc rows, and the downstream trait's rows with a statistic as its sumstats rows.
+
+    Parameters
+    ----------
+    frame : rows of schema gwas_assoc
+    trait : the trait written as the sumstats dataset
+
+    Returns
+    -------
+    {"gwas_assoc": frame, "gwas_sumstats": rows of ``trait`` whose z is not NaN}
+    """
+    one = frame[(frame["trait"] == trait).to_numpy() & frame["z"].notna().to_numpy()]
+    return {"gwas_assoc": frame, "gwas_sumstats": one}
+
+
+def unit_stats(frames: dict) -> dict:
+    """Counts a gwas task reports with its fragments: Firth fits and tests without a result."""
+    f = frames["gwas_assoc"]
+    return {"firth": int((f["model"] == "firth").sum()), "no_result": int(f["z"].isna().sum())}
+
+
+def gwas_kernel(unit: dict, store: str, model: GwasModel, annotated: bool = False) -> pd.DataFrame:
     """Work unit: rows ``unit['start']:unit['stop']`` of the store at ``store``.
 
     Parameters
@@ -180,22 +229,26 @@ def gwas_kernel(unit: dict, store: str, model: GwasModel) -> pd.DataFrame:
     unit : work unit with start, stop
     store : genotype store path
     model : GwasModel
+    annotated : attach the variant columns (`annotate`: schema gwas_assoc, what the gwas stage's tasks
+        write) instead of returning the numbers only (schema gwas_chunk)
 
     Returns
     -------
-    pandas.DataFrame (schema gwas_chunk)
+    pandas.DataFrame (schema gwas_chunk, or gwas_assoc when ``annotated``)
 
     References
     ----------
     Peer: plink2 ``--glm``.
     """
     numcodecs.blosc.use_threads = False  # one thread per task (engines parallelise over tasks)
-    return gwas_chunk(open_store(store).iter_calls(unit["start"], unit["stop"]), model, start=int(unit["start"]))
+    res = gwas_chunk(open_store(store).iter_calls(unit["start"], unit["stop"]), model, start=int(unit["start"]))
+    return annotate(res, variant_table(store), model.samples.traits) if annotated else res
 
 
 def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="auto",
              firth_fallback: bool = True, engine: str = "local", spark=None, chunk: int | None = None,
-             progress: bool = False) -> tuple[pd.DataFrame, dict]:
+             progress: bool = False, write_to: dict | None = None,
+             downstream: str | None = None) -> tuple[pd.DataFrame, dict]:
     """GWAS of every trait of a phenotype table over a genotype store.
 
     Parameters
@@ -207,10 +260,15 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
     engine : local, dask or spark
     chunk : variants per work unit (default: up to 32 Zarr chunks and 4e8 genotypes per unit; with binary
         traits up to 8 and 2.5e7)
+    write_to : {"gwas_assoc": (dir, schema), "gwas_sumstats": (dir, schema)}: each task writes its unit's
+        rows there (`locusflow.engine.runner.run_worklist` ``write_to``) and the fragment index comes back
+        instead of the rows; the caller commits (`locusflow.io.dataset.finish_fragments`)
+    downstream : trait of the gwas_sumstats rows (default the first); an unknown name is an InputError
 
     Returns
     -------
-    (pandas.DataFrame of schema gwas_assoc, report of samples kept and dropped)
+    (pandas.DataFrame of schema gwas_assoc, or the fragment index with ``write_to``; report of samples
+    kept and dropped, with "traits" and "downstream_trait")
 
     References
     ----------
@@ -226,6 +284,16 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
         # logistic ones hold the unit's float64 dosages (kept under ~200 MB)
         base, n = int(g.meta.get("variants_chunk", 1000)), max(1, len(s.store_index))
         chunk = base * int(np.clip((2.5e7 if gm.binary else 4e8) // (n * base), 1, 8 if gm.binary else 32))
+    down = downstream or s.traits[0]
+    if down not in s.traits:
+        raise InputError(pheno, f"a trait column named '{down}' (the downstream trait)", value=s.traits)
+    report = {**s.report, "traits": list(s.traits), "downstream_trait": down}
+    kw = {"store": str(g.path), "model": gm}
+    if write_to is not None:
+        frags = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_assoc", engine=engine, spark=spark,
+                             kwargs={**kw, "annotated": True}, progress=progress, write_to=write_to,
+                             split=functools.partial(split_downstream, trait=down), stats=unit_stats)
+        return frags, report
     res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_chunk", engine=engine, spark=spark,
-                       kwargs={"store": str(g.path), "model": gm}, progress=progress)
-    return annotate(res, g.path, s.traits), s.report
+                       kwargs=kw, progress=progress)
+    return annotate(res, variant_table(g.path), s.traits), report

@@ -314,9 +314,11 @@ class GramCache:
         [n, p] predictors (dosages), all rows of the gene.
     full_gram_bytes : int
         Memory up to which the whole ``X'X`` is formed up front.
+    capacity : int
+        Columns first reserved when they are computed lazily (doubled when full).
     """
 
-    def __init__(self, x: np.ndarray, full_gram_bytes: int = FULL_GRAM_BYTES):
+    def __init__(self, x: np.ndarray, full_gram_bytes: int = FULL_GRAM_BYTES, capacity: int = 256):
         x = np.asarray(x, dtype=float)
         self.n, self.p = x.shape
         self.center = x.mean(axis=0)
@@ -329,7 +331,7 @@ class GramCache:
             self.slot = np.arange(self.p, dtype=np.int64)
             self.nslots[0] = self.p
         else:
-            self.gcols = np.empty((min(self.p, 256), self.p))
+            self.gcols = np.empty((max(1, min(self.p, capacity)), self.p))
             self.slot = -np.ones(self.p, np.int64)
 
     def grow(self) -> None:
