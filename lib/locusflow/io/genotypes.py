@@ -28,7 +28,6 @@ from .dataset import file_checksum, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
 from .variant_id import variant_ids
 from .vcf import check_sample_columns, split_calls, split_plan
-from .vcf_text import NotFixedWidth, read_gt_blocks
 
 log = get_logger("ingest")
 VARIANTS_CHUNK = 1000
@@ -184,6 +183,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     (bio2zarr, sgkit).
     """
     from bio2zarr import vcf as b2z
+    from .vcf_text import NotFixedWidth     # numba: imported for VCF ingest only, not with every store read
 
     if storage.is_remote(vcf) and not storage.exists(vcf):
         raise InputError(storage.redact(vcf), "file not found")
@@ -242,6 +242,7 @@ def _ingest_fixed_width(vcf: Path, out: Path, genome_build: str, chunk: int, fas
     """ingest_vcf for GT-only diploid one-digit VCFs: blocks of lines decoded as bytes, multi-allelic records
     split as bcftools norm -m-, calls appended chunk by chunk. Raises NotFixedWidth (nothing published)
     when the file has another shape."""
+    from .vcf_text import NotFixedWidth, read_gt_blocks
     blocks = read_gt_blocks(vcf)
     samples = next(blocks)
     n = len(samples)

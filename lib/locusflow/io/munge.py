@@ -234,7 +234,7 @@ class _Run:
             self.genome, self.fasta = Genome(fasta), fasta
         self.spill, self.meta, self.lift = None, None, None
         self.rows = self.kept = self.largest = self.largest_shard = 0
-        self.dropped, self.files, self.live_rows, self.sample = [], [], [], []
+        self.dropped, self.files, self.live_rows = [], [], []
         self.n_alive, self.n_range, self.cases, self.genome_counts = [], [np.inf, -np.inf], {}, {}
 
     def add(self, ss: Sumstats, reasons, lift) -> None:
@@ -288,7 +288,7 @@ class _Run:
         by_chrom = self.ref.groupby(self.ref["chrom"].astype(object), sort=False).indices \
             if self.ref is not None and has_pos else None
         tables = []
-        for key in sorted(self.spill.keys(), key=lambda c: (CHROM_ORDER.get(c, 99), c)) or [None]:
+        for key in sorted(self.spill.keys(), key=lambda c: (CHROM_ORDER.get(c, 99), c)) or [None]:  # chromosomes
             df = self.meta.df.copy() if key is None else self.spill.get(key)
             self.largest_shard = max(self.largest_shard, len(df))
             reasons = np.full(len(df), None, dtype=object)
@@ -315,7 +315,7 @@ class _Run:
         if self.ref is not None:
             if self.has_pos and "snp" in live and "rsid" in self.ref:
                 self.live_rows.append(live["row"].to_numpy())
-                self.sample.append(live[["row", "snp", "chrom", "pos"]])
+                self.spill.put(("sample", len(self.live_rows)), live[["row", "snp", "chrom", "pos"]])
             ref = self.ref if ref_rows is None else self.ref.iloc[ref_rows]
             kept, why, case = harmonise(live, ref, ambiguous_window=self.window)
             idx = np.flatnonzero(alive)
@@ -336,12 +336,12 @@ class _Run:
 
     def check_build(self) -> None:
         """Rsids shared with the reference at its positions, on a systematic sample of the rows left."""
-        if not self.sample:
+        if not self.live_rows:
             return
         rows = np.sort(np.concatenate(self.live_rows))
         chosen = rows[::max(1, len(rows) // BUILD_SAMPLE)]
-        sample = pd.concat(self.sample, ignore_index=True)
-        sample = sample[sample["row"].isin(chosen)].sort_values("row", kind="stable")
+        parts = (self.spill.get(("sample", k + 1)) for k in range(len(self.live_rows)))   # one at a time
+        sample = pd.concat([p[p["row"].isin(chosen)] for p in parts], ignore_index=True).sort_values("row", kind="stable")
         _check_build_by_rsid(self.meta, sample, self.ref)
 
     def ref_check(self):
