@@ -201,3 +201,21 @@ def dataset_path(cfg: dict, name: str):
         if over:
             return storage.as_path(over)
     return stage_dir(cfg, stage) / rel
+
+
+def section_store(cfg: dict, section: str):
+    """The genotype store a stage reads: its section's ``store`` key, else this run's ``genotypes``.
+
+    Parameters
+    ----------
+    cfg : dict
+        The pipeline configuration.
+    section : str
+        The stage's config section.
+
+    Returns
+    -------
+    Path or str
+        The store (a URI stays a string).
+    """
+    return (cfg.get(section) or {}).get("store") or dataset_path(cfg, "genotypes")

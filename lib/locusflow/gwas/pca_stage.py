@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..config_schema import Key
 from ..errors import InputError
-from ..layout import dataset_path
+from ..layout import section_store
 from ..logs import get_logger
 from ..pipeline import Context, Stage, register
 
@@ -50,10 +50,6 @@ CONFIG = {
     "chunk": Key("int", None, "variants per block [the store's chunk]", min=1),
     "store": Key("path", None, "genotype store [this run's genotypes]"),
 }
-
-
-def _store(cfg) -> Path:
-    return Path((cfg.get("pca") or {}).get("store") or dataset_path(cfg, "genotypes"))
 
 
 def read_labels(path) -> pd.Series:
@@ -85,6 +81,10 @@ def read_labels(path) -> pd.Series:
     popc = next((c for c in ("population", "pop", "Population", "POP") if c in t.columns),
                 next(c for c in t.columns if c != idc))
     return pd.Series(t[popc].to_numpy(), index=t[idc].astype(str).to_numpy())
+
+
+def _store(cfg) -> Path:
+    return Path(section_store(cfg, "pca"))
 
 
 def _long(ids, scores, fitted: bool, source: str) -> pd.DataFrame:

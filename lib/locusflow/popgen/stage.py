@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config_schema import Key
 from ..errors import InputError
-from ..layout import dataset_path
+from ..layout import section_store
 from ..pipeline import Context, Stage, register
 
 CONFIG = {
@@ -35,7 +35,7 @@ CONFIG = {
 
 
 def _store(cfg) -> Path:
-    return Path((cfg.get("popgen") or {}).get("store") or dataset_path(cfg, "genotypes"))
+    return Path(section_store(cfg, "popgen"))
 
 
 def read_populations(path) -> pd.Series:

@@ -1,19 +1,25 @@
 """glmnet's covariance-update coordinate descent, compiled, over cross-products shared by every fit of a gene.
 
-The solver is glmnet's ``type.gaussian = "covariance"`` (Friedman, Hastie & Tibshirani 2010, section 2.2;
-glmnet 4.1 ``elnet_point/gaussian_cov.hpp``), step for step: for each lambda a sweep over every usable
-predictor, then sweeps over the active set until the largest weighted squared change of a coefficient,
-``max_k x_k'x_k (delta b_k)^2``, is below ``thresh`` (glmnet's ``thr``; the null deviance of the
-standardised response is 1), then the inactive gradients are brought up to date and a full sweep checks
-them. The gradient ``g_j = x~_j'(y~ - X~ b) / n`` of every predictor is kept exact by
-``g -= C[:, k] delta b_k``, so a full sweep costs p per changed coefficient and the columns ``C[:, k]`` of the
-standardised Gram matrix are needed only for predictors that enter the model.
+The solver is glmnet's ``type.gaussian = "covariance"`` coordinate descent (Friedman, Hastie & Tibshirani
+2010, section 2.2; glmnet 4.1 ``elnet_point/gaussian_cov.hpp``): the same coordinate update
+``b_k <- S(g_k + b_k, lambda alpha) / (1 + lambda (1 - alpha))`` on the standardised problem, the same
+convergence rule (sweeps over the active set until no coefficient moves by more than ``sqrt(thresh)``:
+glmnet's ``max_k x_k'x_k (delta b_k)^2 < thr``, the null deviance of the standardised response being 1) and
+the same active-set bookkeeping (gradients of the active predictors kept exact by
+``g -= C[:, k] delta b_k`` over the active block of the standardised Gram matrix C). Where glmnet's full
+sweep re-checks every inactive predictor, here the sequential strong rule (Tibshirani et al. 2012) first
+admits ``|g_j| > alpha (2 lambda - lambda_prev)``, and after convergence the KKT condition
+``|g_j| <= lambda alpha`` of the inactive predictors is checked (a violator enters and the sweeps resume):
+a predictor is ruled out by the bound ``|g_j| + ||delta b_A||_1`` (|C_jl| <= 1) or by its exact gradient
+``x~_j'r / n`` from the residual r, one pass over the dosages stored in their most compact exact type
+(int8 for hard calls). Both stop within ``thresh`` of the same optimum; run to convergence they agree with
+R glmnet to 2e-8 (tests/twas/test_elastic_net.py).
 
-Those columns come from :class:`GramCache`: the raw cross-products ``x_j'x_k`` of the gene's (centred)
+The Gram entries come from :class:`GramCache`: the raw cross-products ``x_j'x_k`` of the gene's (centred)
 dosages over all samples, held once per gene (the whole matrix by one BLAS ``X'X`` when it is small
 enough, else column by column as predictors enter), and shared by every fit of the gene: a fit on all
-samples but a row set R (a cross-validation fold, an outer test fold) takes ``x_j'x_k - x_Rj'x_Rk`` and
-standardises it with its own means and population SDs. Every fold of ``cv.glmnet``, every outer fold of
+samples but a row set R (a cross-validation fold, an outer test fold) takes ``x_j'x_k - x_Rj'x_Rk`` for the
+pairs of its active set and standardises them with its own means and population SDs. Every fold of ``cv.glmnet``, every outer fold of
 PredictDB's nested CV and the whole lambda path read the same cross-products.
 
 glmnet's path rules are reproduced: with no user lambda, the path starts at lambda_max
