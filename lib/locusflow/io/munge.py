@@ -247,7 +247,8 @@ class _Run:
         self.has_pos = "pos" in df and "chrom" in df
         self.dropped.append(_dropped(df, reasons, ss.dropped))
         if lift is not None:
-            self.lift = dict(lift) if self.lift is None else {**self.lift, "lifted": self.lift["lifted"] + lift["lifted"]}
+            self.lift = dict(lift) if self.lift is None else \
+                {**self.lift, "lifted": self.lift["lifted"] + lift["lifted"]}
         alive = _alive(reasons)
         if "n" in df:
             nn = df["n"].to_numpy()
@@ -341,7 +342,8 @@ class _Run:
         rows = np.sort(np.concatenate(self.live_rows))
         chosen = rows[::max(1, len(rows) // BUILD_SAMPLE)]
         parts = (self.spill.get(("sample", k + 1)) for k in range(len(self.live_rows)))   # one at a time
-        sample = pd.concat([p[p["row"].isin(chosen)] for p in parts], ignore_index=True).sort_values("row", kind="stable")
+        sample = pd.concat([p[p["row"].isin(chosen)] for p in parts], ignore_index=True)
+        sample = sample.sort_values("row", kind="stable")
         _check_build_by_rsid(self.meta, sample, self.ref)
 
     def ref_check(self):

@@ -375,7 +375,8 @@ def _single_build(ss: Sumstats, expect: str | None = None) -> str | None:
     if len(set(vals) | ({expect} if expect is not None else set())) > 1:
         first = b.iloc[0] if expect is None else expect
         i = int(np.flatnonzero((b != first).to_numpy() & b.notna().to_numpy())[0])
-        raise InputError(ss.path, f"one genome build throughout; found {sorted(set(vals) | ({expect} if expect else set()))} "
+        found = sorted(set(vals) | ({expect} if expect else set()))
+        raise InputError(ss.path, f"one genome build throughout; found {found} "
                          "(mixed builds)", row=int(ss.df["row"].iloc[i]), column=ss.columns["build"],
                          value=ss.df["build"].iloc[i])
     ss.df = ss.df.drop(columns="build")
