@@ -12,6 +12,11 @@ included). Both run in this one invocation; the script prints both times and the
 that the matrices agree (max |r_ours - r_plink|).
 
     PYTHONPATH=lib python bench/ld.py [--blocks window|EUR] [--realdata ../shared/realdata]
+    PYTHONPATH=lib python bench/ld.py --only 3 --cli      # one 4,435-SNP region, also as a whole command
+
+``--only`` takes a comma list of windows (chromosomes) instead of the first ``--windows``; ``--cli`` also
+times ``locusflow ld --store S --out O --blocks <those blocks as a BED file>`` as its own process
+(interpreter start, imports, config, the stage's commit), the way a user runs one region.
 """
 from __future__ import annotations
 
@@ -48,6 +53,8 @@ def main() -> int:
     ap.add_argument("--realdata", default=str(Path(__file__).resolve().parents[2] / "shared" / "realdata"))
     ap.add_argument("--blocks", choices=["window", "EUR"], default="window")
     ap.add_argument("--windows", type=int, default=22, help="first N windows (1..22)")
+    ap.add_argument("--only", help="comma list of windows (chromosomes 1..22) instead of the first --windows")
+    ap.add_argument("--cli", action="store_true", help="also time the whole `locusflow ld` command")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still removes its temp dir
@@ -55,7 +62,8 @@ def main() -> int:
     plink = shutil.which("plink1.9") or sys.exit("plink1.9 not found (apt-get install plink1.9)")
     work = Path(tempfile.mkdtemp(prefix="bench_ld_"))
     try:
-        wins = [src / f"1000G.subset.{c}" for c in range(1, a.windows + 1)]
+        chroms = [int(c) for c in a.only.split(",")] if a.only else range(1, a.windows + 1)
+        wins = [src / f"1000G.subset.{c}" for c in chroms]
         (work / "merge.txt").write_text("\n".join(str(w) for w in wins[1:]) + "\n")
         cmd = [plink, "--bfile", str(wins[0]), "--make-bed", "--keep-allele-order", "--out", str(work / "all")]
         if len(wins) > 1:
@@ -83,7 +91,13 @@ def main() -> int:
         print(f"panel: {len(v)} SNPs x {store.n_samples} samples, {len(blocks)} blocks "
               f"({a.blocks}), largest {blocks['n_variants'].max()} SNPs; ingest {t_ingest:.2f} s (not counted)")
 
-        walls, cpus = {"ours": [], "plink": []}, {"ours": [], "plink": []}
+        walls, cpus = {"ours": [], "plink": [], "cli": []}, {"ours": [], "plink": [], "cli": []}
+        bed = work / "blocks.bed"
+        pd.DataFrame({"c": blocks["chrom"], "s": blocks["start"] - 1, "e": blocks["stop"] - 1}).to_csv(
+            bed, sep="\t", header=False, index=False)
+        cli = [sys.executable, "-m", "locusflow.cli", "ld", "--store", str(store.path), "--out", str(work / "cli"),
+               "--blocks", str(bed)]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "lib")}
         for _ in range(a.repeat):  # alternate the two, keep each one's best (the machine is shared)
             with threadpool_limits(limits=1):
                 t, c = time.perf_counter(), time.process_time()
@@ -96,6 +110,12 @@ def main() -> int:
                                 "--threads", "1", "--out", str(out)], check=True, capture_output=True)
             walls["plink"].append(time.perf_counter() - t)
             cpus["plink"].append(_child_cpu() - c)
+            if a.cli:
+                shutil.rmtree(work / "cli", ignore_errors=True)
+                t, c = time.perf_counter(), _child_cpu()
+                subprocess.run(cli, check=True, capture_output=True, env=env)
+                walls["cli"].append(time.perf_counter() - t)
+                cpus["cli"].append(_child_cpu() - c)
         t_ours, t_plink = min(walls["ours"]), min(walls["plink"])
         c_ours, c_plink = min(cpus["ours"]), min(cpus["plink"])
 
@@ -113,6 +133,10 @@ def main() -> int:
         print(f"plink1.9 --r square bin4 --threads 1, per block: {t_plink:8.2f} ({c_plink:.2f})")
         print(f"ratio locusflow / plink: wall {t_ours / t_plink:.2f}, cpu {c_ours / c_plink:.2f}   "
               f"max |r - r_plink| = {worst:.2e}")
+        if a.cli:
+            t_cli, c_cli = min(walls["cli"]), min(cpus["cli"])
+            print(f"locusflow ld command (own process): {t_cli:8.2f} ({c_cli:.2f}); ratio to plink: wall "
+                  f"{t_cli / t_plink:.2f}, cpu {c_cli / c_plink:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -9,7 +9,12 @@ matching reference variant table (the 22 1000G bims, replicated the same way). I
   plus writing the Parquet dataset;
 * ``get_spark()`` in a fresh Python process (session cold start, then stop).
 
-Usage: ``PYTHONPATH=lib python bench/munge.py [--copies 61] [--realdata ../shared/realdata] [--workdir DIR]``
+With ``--memory 0,1000000,250000`` it instead runs ``munge(file, out, reference=ref, chunk_rows=C,
+keep_table=False)`` (0: the whole file in one chunk) once per value, each in a fresh process, and prints
+each process's peak resident memory and CPU time, and checks that the written datasets are identical.
+
+Usage: ``PYTHONPATH=lib python bench/munge.py [--copies 61] [--realdata ../shared/realdata] [--workdir DIR]
+[--memory 0,1000000]``
 """
 from __future__ import annotations
 
@@ -58,12 +63,47 @@ def spark_cold_start() -> float:
     return float(r.stdout.strip().splitlines()[-1])
 
 
+CHILD = """
+import resource, sys, time, pandas as pd
+from locusflow.io.munge import munge
+ref = pd.read_parquet(sys.argv[2])
+c = int(sys.argv[4]) or None
+t = time.process_time()
+res = munge(sys.argv[1], sys.argv[3], reference=ref, n=337000, chunk_rows=c, keep_table=False)
+print(time.process_time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, res.report["kept"],
+      res.report["chunks"]["largest_chromosome"])
+"""
+
+
+def memory_runs(path: Path, ref: pd.DataFrame, n: int, chunks: list, tmp: Path) -> None:
+    """One fresh process per chunk size: peak RSS and CPU of munge + write; datasets compared."""
+    import pyarrow.parquet as pq
+    ref_file = tmp / "ref_mem.parquet"
+    ref.to_parquet(ref_file)
+    outs = []
+    for c in chunks:
+        out = tmp / f"out_{c}"
+        r = subprocess.run([sys.executable, "-c", CHILD, str(path), str(ref_file), str(out), str(c)],
+                           capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "lib")})
+        cpu, rss, kept, shard = r.stdout.split()
+        print(f"chunk_rows {c or 'whole file':>10}: CPU {float(cpu):7.1f} s, peak RSS {int(rss) / 2**20:6.2f} GB "
+              f"({int(rss) * 1024 / n:5.0f} B per input row), kept {int(kept):,}, largest chromosome "
+              f"{int(shard):,} rows")
+        outs.append(out)
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.parquet"))
+    same = all(sorted(p.relative_to(o) for p in o.rglob("*.parquet")) == files
+               and all(pq.read_table(outs[0] / f).equals(pq.read_table(o / f)) for f in files) for o in outs[1:])
+    print(f"written datasets identical across chunk sizes: {same}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--copies", type=int, default=61)
     ap.add_argument("--realdata", default=str(ROOT.parent / "shared" / "realdata"))
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--workdir", help="keep the generated inputs here and reuse them on the next run")
+    ap.add_argument("--memory", help="comma-separated chunk_rows values (0 = whole file): peak memory per process")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -78,6 +118,9 @@ def main():
                 ref.to_parquet(keep / "ref.parquet")
         print(f"input: {n:,} rows, {path.stat().st_size / 1e6:.0f} MB gzip, reference {len(ref):,} variants "
               f"(built in {time.perf_counter() - t:.0f} s)")
+        if a.memory:
+            memory_runs(path, ref, n, [int(c) for c in a.memory.split(",")], tmp)
+            return
         t = time.perf_counter()
         df = pd.read_csv(path, sep="\t")
         t_pd = time.perf_counter() - t

@@ -31,6 +31,28 @@ def test_plink_ingest_round_trip(example_store):
     assert meta["zarr_format"] == 2 and meta["chunks"][0] == 1000
 
 
+def test_plink_ingest_chunks_samples(example_store, tmp_path):
+    """Samples in Zarr chunks of 100 (489 = 4 x 100 + 89; the default is 10,000): the same dosages, allele
+    frequencies and call rates as one chunk of all samples, read through the direct chunk reader and zarr."""
+    g = BedReader(EXAMPLES / "1000G_EUR_chr20_22").read()
+    bed = BedReader(EXAMPLES / "1000G_EUR_chr20_22")
+    np.testing.assert_array_equal(bed.read_block(10, 50, 200, 489), g[10:50, 200:])
+    st = ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", tmp_path / "c.vcz", samples_chunk=100)
+    meta = json.loads((st.path / "call_genotype" / ".zarray").read_text())
+    assert meta["chunks"] == [1000, 100, 2] and meta["shape"] == [5481, 489, 2]
+    assert len(list((st.path / "call_genotype").glob("5.*"))) == 5          # one file per sample chunk
+    pd.testing.assert_frame_equal(st.variants, example_store.variants)     # af and call_rate over all chunks
+    d = g.astype(np.float32)
+    d[g < 0] = np.nan
+    np.testing.assert_array_equal(st.dosages(990, 2010), d[990:2010])      # zarr
+    np.testing.assert_array_equal(st.calls(990, 2010), example_store.calls(990, 2010))   # direct reader
+    blocks = list(st.iter_calls(0, 5481))
+    assert [b[0] for b in blocks] == list(range(0, 5481, 1000))
+    np.testing.assert_array_equal(np.concatenate([b.copy() for _, b in st.iter_calls(1500, 3500)]),  # buffer reused
+                                  example_store.calls(1500, 3500))
+    np.testing.assert_array_equal(st.dosages(index=[3, 4000], samples=[0, 150, 488]), d[[3, 4000]][:, [0, 150, 488]])
+
+
 def test_plink_frequencies_match_plink2(example_store, tmp_path):
     plink2 = apt_tool("plink2", "plink2")
     prefix = EXAMPLES / "1000G_EUR_chr20_22"

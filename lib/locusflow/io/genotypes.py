@@ -28,10 +28,10 @@ from .dataset import file_checksum, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
 from .variant_id import variant_ids
 from .vcf import check_sample_columns, split_calls, split_plan
-from .vcf_text import NotFixedWidth, read_gt_blocks
 
 log = get_logger("ingest")
 VARIANTS_CHUNK = 1000
+SAMPLES_CHUNK = 10_000
 # zstd level 1 with bit shuffle: calls compress 7x, within 4 % of level 5's size at a third of its CPU
 STORE_COMPRESSORS = numcodecs.Blosc(cname="zstd", clevel=1, shuffle=numcodecs.Blosc.BITSHUFFLE)
 
@@ -53,7 +53,7 @@ def make_variant_id(chrom, pos, ref, alt) -> pd.Series:
 
 
 def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: int = VARIANTS_CHUNK,
-                 progress: bool = False, fasta=None) -> "GenotypeStore":
+                 samples_chunk: int = SAMPLES_CHUNK, progress: bool = False, fasta=None) -> "GenotypeStore":
     """Convert a PLINK 1 fileset to a VCF Zarr store at ``out`` (replaced if present).
 
     Parameters
@@ -66,6 +66,11 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
         Recorded on the variants.
     variants_chunk : int
         Variants per Zarr chunk.
+    samples_chunk : int
+        Samples per Zarr chunk (rounded up to a multiple of 4; bio2zarr's default 10,000): a chunk of
+        ``call_genotype`` holds at most variants_chunk x samples_chunk x 2 bytes (20 MB by default, where
+        one chunk of all samples would be 1 GB at 500,000 samples), and the file is converted tile by tile,
+        so memory does not grow with the samples either.
     progress : bool
         Unused (PLINK conversion is one pass).
     fasta : str or Path, optional
@@ -108,22 +113,24 @@ def ingest_plink(prefix, out, *, genome_build: str = "GRCh37", variants_chunk: i
     out, tmp = _build_dir(out)
     root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
     contigs = list(dict.fromkeys(bim["chrom"]))
-    gt = root.create_array("call_genotype", shape=(m, n, 2), chunks=(variants_chunk, n, 2), dtype="i1",
-                           compressors=STORE_COMPRESSORS, fill_value=-1)
-    af = np.empty(m)
-    rate = np.empty(m)
-    for s in range(0, m, variants_chunk):
+    cs = max(4, -(-int(samples_chunk) // 4) * 4)
+    gt = root.create_array("call_genotype", shape=(m, n, 2), chunks=(variants_chunk, max(1, min(n, cs)), 2),
+                           dtype="i1", compressors=STORE_COMPRESSORS, fill_value=-1)
+    total, called = np.zeros(m, np.int64), np.zeros(m, np.int64)
+    for s in range(0, m, variants_chunk):  # tiles of whole Zarr chunks: loops over chunks, not variants
         e = min(m, s + variants_chunk)
-        g = bed.read(s, e)
-        g = np.where(swap[s:e, None] & (g >= 0), 2 - g, g) if swap[s:e].any() else g
-        # unphased calls: alt count c -> (c>=1, c==2) as (allele index 0=ref, 1=alt); alt = A1 unless swapped
-        calls = np.stack([(g >= 2).astype(np.int8), (g >= 1).astype(np.int8)], axis=-1)
-        calls[g < 0] = -1
-        gt[s:e] = calls
-        ok = g >= 0
-        cnt = ok.sum(1)
-        af[s:e] = np.where(cnt > 0, np.where(ok, g, 0).sum(1) / np.maximum(2 * cnt, 1), np.nan)
-        rate[s:e] = cnt / n
+        for a in range(0, n, cs):
+            g = bed.read_block(s, e, a, a + cs)
+            g = np.where(swap[s:e, None] & (g >= 0), 2 - g, g) if swap[s:e].any() else g
+            # unphased calls: alt count c -> (c>=1, c==2) as (allele index 0=ref, 1=alt); alt = A1 unless swapped
+            calls = np.stack([(g >= 2).astype(np.int8), (g >= 1).astype(np.int8)], axis=-1)
+            calls[g < 0] = -1
+            gt[s:e, a:a + g.shape[1]] = calls
+            ok = g >= 0
+            called[s:e] += ok.sum(1)
+            total[s:e] += np.where(ok, g, 0).sum(1)
+    af = np.where(called > 0, total / np.maximum(2 * called, 1), np.nan)
+    rate = called / n if n else np.zeros(m)
     write_variant_arrays(root, bim["chrom"].to_numpy(), bim["pos"].to_numpy(), ref, alt,
                           bim["rsid"].to_numpy(), fam["iid"].to_numpy(), contigs, variants_chunk)
     variants = pd.DataFrame({
@@ -184,6 +191,7 @@ def ingest_vcf(vcf, out, *, genome_build: str = "GRCh37", variants_chunk: int = 
     (bio2zarr, sgkit).
     """
     from bio2zarr import vcf as b2z
+    from .vcf_text import NotFixedWidth     # numba: imported for VCF ingest only, not with every store read
 
     if storage.is_remote(vcf) and not storage.exists(vcf):
         raise InputError(storage.redact(vcf), "file not found")
@@ -242,6 +250,7 @@ def _ingest_fixed_width(vcf: Path, out: Path, genome_build: str, chunk: int, fas
     """ingest_vcf for GT-only diploid one-digit VCFs: blocks of lines decoded as bytes, multi-allelic records
     split as bcftools norm -m-, calls appended chunk by chunk. Raises NotFixedWidth (nothing published)
     when the file has another shape."""
+    from .vcf_text import NotFixedWidth, read_gt_blocks
     blocks = read_gt_blocks(vcf)
     samples = next(blocks)
     n = len(samples)
@@ -632,12 +641,20 @@ class GenotypeStore:
             yield lo, buf[lo - ci * cv:hi - ci * cv]
 
     def _read_chunk(self, ci: int, out: np.ndarray) -> None:
-        codec, _, shape, sep, fill = self._chunk_layout()
-        f = self.path / "call_genotype" / sep.join([str(ci)] + ["0"] * (len(shape) - 1))
-        if f.exists():
-            codec.decode(f.read_bytes(), out=out.reshape(-1))
-        else:
-            out[...] = fill
+        """Variant chunk ``ci`` of every sample into ``out``: its sample chunks' files decoded in turn."""
+        codec, cv, shape, sep, fill, cs = self._chunk_layout()
+        n, rest = shape[1], ["0"] * (len(shape) - 2)
+        one = cs >= n
+        buf = out if one else np.empty((cv, cs, *shape[2:]), dtype=np.int8)
+        for sj in range(-(-n // cs) if n else 1):  # loop over sample chunks (n / 10,000), not samples
+            a, b = sj * cs, min(n, (sj + 1) * cs)
+            f = self.path / "call_genotype" / sep.join([str(ci), str(sj), *rest])
+            if not f.exists():
+                out[:, a:b] = fill
+                continue
+            codec.decode(f.read_bytes(), out=buf.reshape(-1))
+            if not one:
+                out[:, a:b] = buf[:, :b - a]
 
     def _chunk_layout(self):
         if not hasattr(self, "_layout"):
@@ -645,11 +662,12 @@ class GenotypeStore:
             f = self.path / "call_genotype" / ".zarray"
             meta = json.loads(f.read_text()) if f.exists() else {}
             if (meta.get("zarr_format") == 2 and meta.get("dtype") == "|i1" and meta.get("order") == "C"
-                    and not meta.get("filters") and meta.get("compressor")
-                    and list(meta["chunks"][1:]) == list(meta["shape"][1:])):
+                    and not meta.get("filters") and meta.get("compressor") and len(meta["shape"]) >= 2
+                    and list(meta["chunks"][2:]) == list(meta["shape"][2:])):
                 self._layout = (numcodecs.get_codec(meta["compressor"]), int(meta["chunks"][0]), meta["shape"],
                                 meta.get("dimension_separator") or ".",
-                                np.int8(meta["fill_value"] if meta.get("fill_value") is not None else 0))
+                                np.int8(meta["fill_value"] if meta.get("fill_value") is not None else 0),
+                                int(meta["chunks"][1]))
         return self._layout
 
 

@@ -15,6 +15,7 @@ Config section ``munge`` (``locusflow config --explain`` lists every key)::
       fasta: null           # indexed reference genome: ref checked against it (io.fasta)
       liftover_chain: null  # UCSC chain from the file's build to genome_build (io.liftover)
       source_build: null    # build of the file's positions when the file does not say
+      chunk_rows: 1000000   # rows read at a time; then chromosome by chromosome (bounded memory)
 
 Writes ``<out>/munge/sumstats``. CLI: ``locusflow munge SUMSTATS --out ROOT [--reference STORE.vcz]
 [--format F] [--n N] [--snp-col NAME ...] [--min-info X] [--min-maf X] [--min-n X] [--hapmap3 FILE]``.
@@ -47,6 +48,8 @@ CONFIG = {
     "fasta": Key("file", None, "indexed reference genome (bgzip/plain + .fai): ref checked against it"),
     "liftover_chain": Key("file", None, "UCSC chain from the file's build to genome_build (liftover)"),
     "source_build": Key("str", None, "build of the file's positions, for liftover_chain, when the file does not say"),
+    "chunk_rows": Key("int", 1_000_000, "rows of the file read at a time (memory: one chunk + one chromosome)",
+                      min=1),
 }
 
 
@@ -83,7 +86,8 @@ def _munge(munge, sec, win, ctx):
                  ambiguous_window=(win[0], win[-1]), genome_build=ctx.cfg.get("genome_build"),
                  manifest={"config": sec}, min_info=sec.get("min_info"), min_maf=sec.get("min_maf"),
                  min_n=sec.get("min_n"), fasta=sec.get("fasta"), liftover_chain=sec.get("liftover_chain"),
-                 source_build=sec.get("source_build"))
+                 source_build=sec.get("source_build"), chunk_rows=sec.get("chunk_rows") or 1_000_000,
+                 keep_table=False)
 
 
 def _cli_extra(p):

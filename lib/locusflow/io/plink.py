@@ -194,6 +194,28 @@ class BedReader:
         g = _BYTE_TABLE[raw].reshape(raw.shape[0], -1)[:, : self.n_samples]
         return g if samples is None else g[:, np.asarray(samples)]
 
+    def read_block(self, start: int, stop: int, s0: int, s1: int) -> np.ndarray:
+        """int8 A1 counts of variants start:stop and samples s0:s1 (``s0`` a multiple of 4), -1 = missing;
+        only the bytes holding those samples are read.
+
+        Parameters
+        ----------
+        start, stop : int
+            Variant rows.
+        s0, s1 : int
+            Sample columns (``s0 % 4 == 0``).
+
+        Returns
+        -------
+        numpy.ndarray
+            [stop - start, s1 - s0] int8.
+        """
+        if s0 % 4:
+            raise ValueError(f"s0 must be a multiple of 4 (got {s0})")
+        s1 = min(int(s1), self.n_samples)
+        raw = np.asarray(self._mm[start:stop, s0 // 4:(s1 + 3) // 4])
+        return _BYTE_TABLE[raw].reshape(raw.shape[0], -1)[:, : s1 - s0]
+
     def read_index(self, index, samples=None) -> np.ndarray:
         raw = np.asarray(self._mm[np.asarray(index)])
         g = _BYTE_TABLE[raw].reshape(raw.shape[0], -1)[:, : self.n_samples]

@@ -102,24 +102,58 @@ def read_sumstats(path, fmt: str = "auto", columns: dict | None = None, n: float
     ----------
     Bulik-Sullivan BK et al. (2015) Nat Genet 47:291 (ldsc ``munge_sumstats.py``, z = beta / se).
     """
+    return next(iter_sumstats(path, fmt, columns, n, chunk_rows=None))
+
+
+def iter_sumstats(path, fmt: str = "auto", columns: dict | None = None, n: float | None = None, *,
+                  chunk_rows: int | None = 1_000_000):
+    """:func:`read_sumstats` in chunks of consecutive data rows, read as a stream (bounded memory).
+
+    Each chunk is a :class:`Sumstats` of at most ``chunk_rows`` parsed rows (``row`` keeps the file's
+    numbering), checked, normalised and with z computed exactly as :func:`read_sumstats` does;
+    ``n_rows`` of the chunks add up to the file's rows. Malformed rows (``malformed_row``) are reported
+    with the last chunk. The genome build of a build column must be the same in every chunk.
+
+    Parameters
+    ----------
+    path, fmt, columns, n
+        As :func:`read_sumstats`.
+    chunk_rows : int or None
+        Rows per chunk; None reads the file as one chunk.
+
+    Returns
+    -------
+    iterator of Sumstats
+
+    Raises
+    ------
+    InputError
+        As :func:`read_sumstats`, when the chunk holding the fault is read.
+    """
     header = read_header(path)
     fmt = detect_format(header) if fmt in (None, "auto") else fmt
     cmap = resolve_columns(header, fmt, columns) if fmt != "gwas_vcf" else None
     if cmap is not None:
         _require(header, cmap, fmt)
+    size = int(chunk_rows) if chunk_rows else None
+    if size is not None and size < 1:
+        raise ValueError(f"chunk_rows must be positive (got {chunk_rows})")
+    build = None
     try:
-        ss = _read_vcf(header) if cmap is None else _read_delimited(header, cmap, fmt)
+        for ss in (_vcf_chunks(header, size) if cmap is None else _delimited_chunks(header, cmap, fmt, size)):
+            if "build" in ss.df:
+                ss.build = _single_build(ss, build)
+            build = build or ss.build
+            if n is not None:
+                ss.df["n"] = float(n)
+            elif "n" not in ss.df and "n_cases" in ss.df and "n_controls" in ss.df:
+                ss.df["n"] = ss.df["n_cases"] + ss.df["n_controls"]
+            _check_ranges(ss)
+            _normalise(ss)
+            _compute_z(ss)
+            yield ss
     except (OSError, EOFError) as exc:           # a truncated or corrupt (b)gzip stream
         raise InputError(header.path, f"a complete, readable file ({type(exc).__name__}: {exc})") from None
-    df = ss.df
-    if n is not None:
-        df["n"] = float(n)
-    elif "n" not in df and "n_cases" in df and "n_controls" in df:
-        df["n"] = df["n_cases"] + df["n_controls"]
-    _check_ranges(ss)
-    _normalise(ss)
-    _compute_z(ss)
-    return ss
 
 
 def _require(header: Header, cmap: dict, fmt: str) -> None:
@@ -137,85 +171,137 @@ def _require(header: Header, cmap: dict, fmt: str) -> None:
                          row=0)
 
 
-def _read_delimited(header: Header, cmap: dict, fmt: str) -> Sumstats:
+def _delimited_chunks(header: Header, cmap: dict, fmt: str, size: int | None):
     names = {v: k for k, v in cmap.items()}
     numeric = [h for h, f in names.items() if f in NUMERIC]
-    if header.sep is None:
-        raw, bad_lines = _read_whitespace(header, list(names), numeric), []
-    else:
-        raw, bad_lines = _read_arrow(header, list(names), numeric)
-    n_file = len(next(iter(raw.values()))) + len(bad_lines)
-    # 1-based data row of each parsed row (malformed rows are skipped by the parser)
-    rows = np.arange(1, n_file + 1, dtype=np.int64)
-    if bad_lines:
-        rows = rows[~np.isin(rows, np.asarray(bad_lines, dtype=np.int64))]
-    df = pd.DataFrame({"row": rows})
-    for h, f in names.items():
-        col = raw[h]
-        if f in NUMERIC:
-            df[f] = _to_float(col, header, h, rows)
-        else:
-            df[f] = col.astype(STR)
-    ss = Sumstats(df, header.path, fmt, cmap, n_rows=n_file)
-    if bad_lines:
-        mal = pd.DataFrame({"row": np.asarray(bad_lines, dtype=np.int64), "reason": "malformed_row"})
-        ss.dropped.append(mal)
-    if "build" in df:
-        ss.build = _single_build(ss)
-    return ss
+    stream = None if header.sep is None else _ArrowStream(header, list(names), numeric, size)
+    parts = _whitespace_chunks(header, list(names), numeric, size) if stream is None else stream.chunks()
+    for raw, rows, last in parts:
+        bad_lines = stream.bad_lines if stream is not None and last else []
+        df = pd.DataFrame({"row": rows})
+        for h, f in names.items():
+            df[f] = _to_float(raw[h], header, h, rows) if f in NUMERIC else raw[h].astype(STR)
+        ss = Sumstats(df, header.path, fmt, cmap, n_rows=len(rows) + len(bad_lines))
+        if bad_lines:
+            ss.dropped.append(pd.DataFrame({"row": np.asarray(bad_lines, dtype=np.int64), "reason": "malformed_row"}))
+        yield ss
 
 
-def _read_arrow(header: Header, usecols: list, numeric: list):
-    bad: list = []
-
-    def handler(row):
-        bad.append(row.number)
-        return "skip"
-
-    def read(types, threads):
-        src = pa.input_stream(str(header.path), compression="gzip" if _is_gzip(header.path) else None)
-        return pacsv.read_csv(
-            src, read_options=pacsv.ReadOptions(skip_rows=header.skip_rows, use_threads=threads,
-                                                block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=header.sep, invalid_row_handler=handler),
-            convert_options=pacsv.ConvertOptions(include_columns=usecols, column_types=types,
-                                                 null_values=NA_VALUES, strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True))
-    str_types = {c: pa.string() for c in usecols if c not in numeric}
-    types = {**str_types, **{c: pa.float64() for c in numeric}}
-    try:
-        table = read(types, True)
-    except pa.ArrowInvalid as exc:
-        if "conversion error" not in str(exc):
-            raise InputError(header.path, f"a delimited table ({exc})") from None
-        bad.clear()
-        table = read({c: pa.string() for c in usecols}, False)   # the slow path names the row
-    else:
-        if bad:                     # row numbers are known only single-threaded
-            bad.clear()
-            table = read(types, False)
-    # header line is file line skip_rows+1; data row k is line skip_rows+1+k
-    lines = [b - header.skip_rows - 1 for b in bad if b is not None]
-    return {c: table.column(c).to_pandas(types_mapper={pa.string(): STR}.get) for c in usecols}, lines
+class _Renumber(Exception):
+    """A malformed row met while reading multi-threaded (its number unknown): read again single-threaded."""
 
 
-def _read_whitespace(header: Header, usecols: list, numeric: list) -> dict:
+class _ArrowStream:
+    """Chunks of a delimited file from a pyarrow.csv stream: ``chunks()`` yields (columns, rows, last).
+
+    Rows are numbered 1.. in the file, skipping malformed ones (their numbers end in ``bad_lines``).
+    The stream is multi-threaded until a malformed row appears (pyarrow then gives no line numbers) or
+    a value is not a number (then every column is read as text, so that :func:`_to_float` names the
+    row); the file is then read again single-threaded, the rows already yielded skipped.
+    """
+
+    def __init__(self, header: Header, usecols: list, numeric: list, size: int | None, vcf: bool = False):
+        self.header, self.usecols, self.size, self.vcf = header, usecols, size, vcf
+        self.types = {c: (pa.float64() if c in numeric else pa.string()) for c in usecols}
+        self.done = 0                   # parsed rows already yielded
+        self.bad_lines: list = []
+
+    def chunks(self):
+        threads = not self.vcf
+        while True:
+            try:
+                yield from self._pass(threads)
+                return
+            except _Renumber:
+                threads = False
+            except pa.ArrowInvalid as exc:
+                if "conversion error" not in str(exc):
+                    raise InputError(self.header.path, f"a delimited table ({exc})") from None
+                self.types, threads = {c: pa.string() for c in self.usecols}, False
+
+    def _reader(self, threads, handler):
+        h, size = self.header, self.size
+        block = 1 << 24 if size is None else int(min(1 << 24, max(1 << 16, 256 * size)))
+        src = pa.input_stream(str(h.path), compression="gzip" if _is_gzip(h.path) else None)
+        parse = dict(delimiter="\t", quote_char=False) if self.vcf else dict(delimiter=h.sep)
+        nulls = dict(null_values=["."]) if self.vcf else dict(null_values=NA_VALUES, quoted_strings_can_be_null=True)
+        return pacsv.open_csv(
+            src, read_options=pacsv.ReadOptions(skip_rows=h.skip_rows, use_threads=threads, block_size=block),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=handler, **parse),
+            convert_options=pacsv.ConvertOptions(include_columns=self.usecols, column_types=self.types,
+                                                 strings_can_be_null=True, **nulls))
+
+    def _pass(self, threads):
+        bad: list = []
+        reader = self._reader(threads, lambda row: bad.append(row.number) or "skip")
+        skip, nxt, parsed = self.done, 1, 0
+        pending, npend = [], 0
+
+        def emit(table, last):
+            nonlocal nxt, parsed
+            k = table.num_rows
+            lines = np.unique(np.asarray([b - self.header.skip_rows - 1 for b in bad], dtype=np.int64))
+            cand = np.arange(nxt, nxt + k + len(lines), dtype=np.int64)
+            rows = cand[~np.isin(cand, lines)][:k]
+            nxt = int(rows[-1]) + 1 if k else nxt
+            first, parsed = parsed, parsed + k
+            if last:
+                self.bad_lines = lines.tolist()
+            if parsed <= skip and not last:
+                return None
+            if first < skip:
+                table, rows = table.slice(skip - first), rows[skip - first:]
+            cols = {c: table.column(c).to_pandas(types_mapper={pa.string(): STR}.get) for c in table.column_names}
+            self.done = parsed
+            return cols, rows, last
+
+        for batch in reader:
+            if threads and bad:
+                raise _Renumber()
+            pending.append(batch)
+            npend += batch.num_rows
+            while self.size is not None and npend > self.size:
+                t = pa.Table.from_batches(pending)
+                pending, npend = t.slice(self.size).to_batches(), npend - self.size
+                out = emit(t.slice(0, self.size), False)
+                if out is not None:
+                    yield out
+        if threads and bad:
+            raise _Renumber()
+        yield emit(pa.Table.from_batches(pending, schema=reader.schema), True)
+
+
+def _whitespace_chunks(header: Header, usecols: list, numeric: list, size: int | None):
     """PLINK 1.9-style aligned columns: pandas' C parser, numbers parsed directly; only when a value is
-    not a number is the file read again as text, to name the row (see :func:`_to_float`)."""
+    not a number is the file read again as text (rows already yielded skipped), to name the row (see
+    :func:`_to_float`). Yields (columns, rows, last)."""
     kw = dict(sep=r"\s+", skiprows=header.skip_rows, usecols=usecols, na_values=NA_VALUES,
               keep_default_na=False, engine="c")
-    try:
+    done = 0
+    for dtype in ({c: (np.float64 if c in numeric else str) for c in usecols}, str):
         try:
-            df = pd.read_csv(header.path, dtype={c: (np.float64 if c in numeric else str) for c in usecols}, **kw)
-        except ValueError as exc:
-            if isinstance(exc, pd.errors.ParserError):
-                raise
-            df = pd.read_csv(header.path, dtype=str, **kw)
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        row = int(m.group(2)) - header.skip_rows - 1 if m else None
-        raise InputError(header.path, f"a white-space separated table ({exc})", row=row) from None
-    return {c: df[c] for c in usecols}
+            if size is None:
+                frames = iter([pd.read_csv(header.path, dtype=dtype, **kw)])
+            else:
+                frames = pd.read_csv(header.path, dtype=dtype, chunksize=size, **kw)
+            prev, start = next(frames, None), 0
+            if prev is None:                    # no data row: one empty chunk
+                prev = pd.read_csv(header.path, dtype=dtype, **kw)
+            while prev is not None:
+                nxt = next(frames, None)
+                rows = np.arange(start + 1, start + len(prev) + 1, dtype=np.int64)
+                start += len(prev)
+                if start > done or nxt is None:
+                    yield {c: prev[c].reset_index(drop=True) for c in usecols}, rows, nxt is None
+                    done = start
+                prev = nxt
+            return
+        except pd.errors.ParserError as exc:
+            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+            row = int(m.group(2)) - header.skip_rows - 1 if m else None
+            raise InputError(header.path, f"a white-space separated table ({exc})", row=row) from None
+        except ValueError:
+            continue
 
 
 def _is_gzip(path) -> bool:
@@ -235,73 +321,66 @@ def _to_float(col: pd.Series, header: Header, name: str, rows: np.ndarray) -> pd
     return num.astype(np.float64)
 
 
-def _read_vcf(header: Header) -> Sumstats:
+def _vcf_chunks(header: Header, size: int | None):
     """IEU GWAS-VCF: ES/SE/LP/AF/SS/SI/EZ/NC in FORMAT of the first sample; effect allele = ALT."""
     cols = header.columns
     if len(cols) < 10:
         raise InputError(header.path, "a GWAS-VCF with FORMAT and one sample column", row=0)
     sample = cols[9]
-    bad: list = []
-    src = pa.input_stream(str(header.path), compression="gzip" if _is_gzip(header.path) else None)
-    table = pacsv.read_csv(src, read_options=pacsv.ReadOptions(skip_rows=header.skip_rows, use_threads=False),
-                           parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False,
-                                                            invalid_row_handler=lambda r: bad.append(r.number)
-                                                            or "skip"),
-                           convert_options=pacsv.ConvertOptions(
-                               include_columns=["#CHROM", "POS", "ID", "REF", "ALT", "FORMAT", sample],
-                               column_types={c: pa.string() for c in ("#CHROM", "ID", "REF", "ALT", "FORMAT", sample)}
-                               | {"POS": pa.float64()}, null_values=["."], strings_can_be_null=True))
-    get = {c: table.column(c).to_pandas(types_mapper={pa.string(): STR}.get) for c in table.column_names}
-    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    df = pd.DataFrame({"row": rows, "snp": get["ID"], "chrom": get["#CHROM"], "pos": get["POS"],
-                       "a1": get["ALT"], "a2": get["REF"]})
+    stream = _ArrowStream(header, ["#CHROM", "POS", "ID", "REF", "ALT", "FORMAT", sample], ["POS"], size, vcf=True)
     fields = {"ES": "beta", "SE": "se", "LP": "lp", "AF": "af", "SS": "n", "SI": "info", "EZ": "z",
               "NC": "n_cases"}
-    fmt_col, val_col = get["FORMAT"].astype(object), get[sample].astype(object)
-    parts = val_col.str.split(":")
-    for key, fld in fields.items():
-        out = np.full(len(df), np.nan)
-        for f in fmt_col.dropna().unique():
-            keys = f.split(":")
-            if key not in keys:
-                continue
-            m = (fmt_col == f).to_numpy()
-            vals = parts[m].str[keys.index(key)]
-            vals = vals.where(vals != ".", None)
-            num = pd.to_numeric(vals, errors="coerce")
-            badv = num.isna().to_numpy() & vals.notna().to_numpy()
-            if badv.any():
-                i = int(np.flatnonzero(badv)[0])
-                raise InputError(header.path, "a number", row=int(rows[m][i]), column=f"{sample}:{key}",
-                                 value=vals.iloc[i])
-            out[m] = num.to_numpy()
-        if not np.isnan(out).all():
-            df[fld] = out
-    multi = df["a1"].str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
-    if "n" not in df and (tot := vcf_sample_n(header.meta)) is not None:
-        df["n"] = tot
-    ss = Sumstats(df, header.path, "gwas_vcf", {"snp": "ID", "chrom": "#CHROM", "pos": "POS", "a1": "ALT",
-                                                 "a2": "REF", **{v: f"{sample}:{k}" for k, v in fields.items()
-                                                                 if v in df}},
-                  build=vcf_build(header.meta), n_rows=table.num_rows + len(bad))
-    if bad:
-        ss.dropped.append(pd.DataFrame({"row": np.asarray(bad, dtype=np.int64) - header.skip_rows - 1,
-                                        "reason": "malformed_row"}))
-    ss.drop(multi, "multi_allelic")          # ALT "A,T": one record, several alleles
-    return ss
+    for get, rows, last in stream.chunks():
+        df = pd.DataFrame({"row": rows, "snp": get["ID"], "chrom": get["#CHROM"], "pos": get["POS"],
+                           "a1": get["ALT"], "a2": get["REF"]})
+        fmt_col, val_col = get["FORMAT"].astype(object), get[sample].astype(object)
+        parts = val_col.str.split(":")
+        for key, fld in fields.items():
+            out = np.full(len(df), np.nan)
+            for f in fmt_col.dropna().unique():
+                keys = f.split(":")
+                if key not in keys:
+                    continue
+                m = (fmt_col == f).to_numpy()
+                vals = parts[m].str[keys.index(key)]
+                vals = vals.where(vals != ".", None)
+                num = pd.to_numeric(vals, errors="coerce")
+                badv = num.isna().to_numpy() & vals.notna().to_numpy()
+                if badv.any():
+                    i = int(np.flatnonzero(badv)[0])
+                    raise InputError(header.path, "a number", row=int(rows[m][i]), column=f"{sample}:{key}",
+                                     value=vals.iloc[i])
+                out[m] = num.to_numpy()
+            if not np.isnan(out).all():
+                df[fld] = out
+        multi = df["a1"].str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
+        if "n" not in df and (tot := vcf_sample_n(header.meta)) is not None:
+            df["n"] = tot
+        bad = stream.bad_lines if last else []
+        ss = Sumstats(df, header.path, "gwas_vcf", {"snp": "ID", "chrom": "#CHROM", "pos": "POS", "a1": "ALT",
+                                                     "a2": "REF", **{v: f"{sample}:{k}" for k, v in fields.items()
+                                                                     if v in df}},
+                      build=vcf_build(header.meta), n_rows=len(rows) + len(bad))
+        if bad:
+            ss.dropped.append(pd.DataFrame({"row": np.asarray(bad, dtype=np.int64), "reason": "malformed_row"}))
+        ss.drop(multi, "multi_allelic")          # ALT "A,T": one record, several alleles
+        yield ss
 
 
-def _single_build(ss: Sumstats) -> str | None:
+def _single_build(ss: Sumstats, expect: str | None = None) -> str | None:
+    """The one build of the build column (dropped from ``ss.df``); ``expect``: the build earlier chunks gave."""
     raw = ss.df["build"].astype(object)
     b = raw.map({u: normalise_build(u) for u in raw.dropna().unique()})      # one call per distinct value
     vals = b.dropna().unique()
-    if len(vals) > 1:
-        first = b.iloc[0]
+    if len(set(vals) | ({expect} if expect is not None else set())) > 1:
+        first = b.iloc[0] if expect is None else expect
         i = int(np.flatnonzero((b != first).to_numpy() & b.notna().to_numpy())[0])
-        raise InputError(ss.path, f"one genome build throughout; found {sorted(vals)} (mixed builds)",
-                         row=int(ss.df["row"].iloc[i]), column=ss.columns["build"], value=ss.df["build"].iloc[i])
+        found = sorted(set(vals) | ({expect} if expect else set()))
+        raise InputError(ss.path, f"one genome build throughout; found {found} "
+                         "(mixed builds)", row=int(ss.df["row"].iloc[i]), column=ss.columns["build"],
+                         value=ss.df["build"].iloc[i])
     ss.df = ss.df.drop(columns="build")
-    return vals[0] if len(vals) else None
+    return vals[0] if len(vals) else expect
 
 
 def normalise_build(b) -> str:

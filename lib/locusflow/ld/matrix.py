@@ -42,7 +42,7 @@ from ..io.dataset import finish_fragments, read_dataset
 from ..io.genotypes import GenotypeStore
 
 log = get_logger("ld")
-CHUNK = 2048
+CHUNK = 1024          # r chunk side: 4 MiB float32 chunks write and read ~25 % faster than 2048 (bench/ld.py)
 _COMP = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
 
 

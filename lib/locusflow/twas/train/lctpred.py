@@ -35,9 +35,9 @@ from ...schema import load
 from .elastic_net import cv_elastic_net
 from .predictdb import train_gene
 from .eqtl import impute_mean
+from .train_config import HOW
 
 log = get_logger("train")
-HOW = ("mean_features", "mean_predictions")
 AMBIGUOUS = {("A", "T"), ("T", "A"), ("C", "G"), ("G", "C")}
 
 

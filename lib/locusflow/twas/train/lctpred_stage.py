@@ -32,8 +32,7 @@ from ...io.dataset import read_dataset, read_manifest, write_dataset
 from ...layout import dataset_path
 from ...logs import get_logger
 from ...pipeline import Context, Stage, register
-from .lctpred import HOW
-from .run import CONFIG as TRAIN_CONFIG
+from .train_config import CONFIG as TRAIN_CONFIG, HOW
 
 log = get_logger("weights")
 OWN = ("expression", "genes", "gene_types", "covariates", "factors", "tissue")      # set here, per cell type

@@ -13,56 +13,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...config_schema import Key
 from ...engine.runner import run_worklist
 from ...errors import InputError
 from ...io.dataset import write_dataset
 from ...io.genotypes import GenotypeStore
 from ...io.weights_export import covariance_rows, export_covariance, export_predictdb, weights_table
-from ...layout import STAGE_INFO
 from ...logs import get_logger
 from .covariates import read_covariates, residualise_expression
 from .eqtl import bh_qvalues
 from .expression import read_expression_table
 from .genes import match_genes, read_gene_annotation
 from .tasks import QC_COLUMNS, train_unit, training_units
+from .train_config import CONFIG, OUTPUTS  # noqa: F401  (the stage's keys and outputs, re-exported)
 
 log = get_logger("weights")
-OUTPUTS = STAGE_INFO["weights_train"].datasets          # dataset -> path under <out>/weights_train
 QC_KEYS = ("min_maf", "min_hwe_p", "max_missing", "drop_ambiguous", "drop_multiallelic")
 ENET_KEYS = ("alpha", "n_outer", "n_folds", "thresh", "max_iter")
 # snp_covariance columns the twas stage codes at import (weights -> rows): not known here
 UNCODED = ("weight_row1", "weight_row2", "model_row", "first_rsid1", "repeat_pair", "term")
-CONFIG = {
-    "expression": Key("file", None, "genes x samples expression table (text or Parquet; BED-like: TSS positions)",
-                      required=True),
-    "genes": Key("file", None, "gene annotation: table (gene_id chrom start end [gene_name gene_type]) or GTF "
-                 "[the expression table's BED positions, gene body = TSS]"),
-    "gene_types": Key("list", None, "keep only these gene types, e.g. [protein_coding, lincRNA, pseudogene] [all]",
-                      item=Key("str")),
-    "covariates": Key("file", None, "covariates (PCs, PEER factors, sex ...): samples x covariates with an IID "
-                      "column, or covariates x samples"),
-    "factors": Key("list", None, "covariates treated as factors [the non-numeric ones]", item=Key("str")),
-    "store": Key("path", None, "genotype store [this run's genotypes]"),
-    "tissue": Key("str", "tissue", "tissue / cell type of the models (model ids, PredictDB population)"),
-    "panel": Key("str", "locusflow", "study / panel name (model ids)"),
-    "window": Key("int", 1_000_000, "cis window: bp on each side of the gene body", min=0),
-    "min_maf": Key("float", 0.01, "keep SNPs with MAF above this (training samples)", min=0, max=0.5),
-    "min_hwe_p": Key("float", 1e-6, "keep SNPs with Hardy-Weinberg exact p above this", min=0, max=1),
-    "max_missing": Key("float", 0.05, "keep SNPs with a missing fraction below this", gt=0, max=1),
-    "drop_ambiguous": Key("bool", True, "drop strand-ambiguous (A/T, C/G) SNPs"),
-    "drop_multiallelic": Key("bool", True, "drop SNPs of multi-allelic sites"),
-    "alpha": Key("float", 0.5, "glmnet alpha (1 lasso, 0 ridge)", min=0, max=1),
-    "n_folds": Key("int", 10, "cross-validation folds choosing lambda (cv.glmnet)", min=3),
-    "n_outer": Key("int", 5, "outer folds of the nested CV estimating performance", min=2),
-    "thresh": Key("float", 1e-7, "glmnet convergence threshold", gt=0),
-    "max_iter": Key("int", 100_000, "glmnet maxit: most passes per path", min=1),
-    "seed": Key("int", 0, "seed of every fold assignment (per gene: with the gene id)", min=0),
-    "min_rho": Key("float", 0.1, "keep models with rho_avg above this (PredictDB)"),
-    "max_zscore_pval": Key("float", 0.05, "keep models with zscore_pval below this (PredictDB)", gt=0),
-    "genes_per_unit": Key("int", 20, "neighbouring genes per work unit (their windows read once)", min=1),
-    "fusion": Key("bool", False, "also write FUSION .wgt.RDat files of the kept models"),
-}
 
 
 def _genes(sec, expr: pd.DataFrame, positions) -> pd.DataFrame:

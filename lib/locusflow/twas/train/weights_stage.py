@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ...layout import dataset_path
 from ...pipeline import Context, Stage, register
-from .run import CONFIG, OUTPUTS, train_weights
+from .train_config import CONFIG, OUTPUTS
 
 
 def _store(cfg) -> Path:
@@ -42,6 +42,7 @@ def _run(ctx: Context) -> dict:
     sec = dict(ctx.section("weights_train"))
     sec["store"] = str(_store(ctx.cfg))
     paths = {name: ctx.path(name) for name in OUTPUTS}
+    from .run import train_weights      # scipy, numba: imported when the stage runs, not when it is declared
     return train_weights(ctx.stage_dir("weights_train"), paths=paths, **ctx.runner_kwargs(), **sec)
 
 
