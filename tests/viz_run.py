@@ -1,7 +1,9 @@
 """One finished run of the bundled example (conf/example.yaml, local engine) for the plots, report and serve
 tests: real Parquet/Zarr results, made once per test session. When the realdata GRCh37 chr20 FASTA is there,
 the run also scores its variants with the shipped DNA language model (stage score_variants, with embedding
-deltas; the chr22 variants are reported contig_absent) and computes GPNxLD (stage gpnxld)."""
+deltas; the chr22 variants are reported contig_absent), computes GPNxLD (stage gpnxld), the model's accuracy by
+region type on chr20:20-20.2 Mb (stage dnalm_regions, 20 bases per region type) and the GWAS signal in bins of
+the scores (stage signal_enrichment)."""
 from __future__ import annotations
 
 import os
@@ -26,8 +28,11 @@ def _build(out: Path) -> None:
         run_pipeline(cfg)
         if FASTA.exists():      # DNA-LM scores of the chr20 variants (the shipped model), then GPNxLD
             from locusflow.layout import stage_names
-            cfg["stages"] = [s for s in ("score_variants", "gpnxld") if s in stage_names()]
+            cfg["stages"] = [s for s in ("score_variants", "gpnxld", "dnalm_regions", "signal_enrichment")
+                             if s in stage_names()]
             cfg["score_variants"] = {"fasta": str(FASTA), "embeddings": True, "delta": True}
+            cfg["dnalm_regions"] = {"fasta": str(FASTA), "segments": ["20:20000001-20200000"],
+                                    "max_per_region": 20, "device": "cpu"}
             run_pipeline(cfg)
     finally:
         os.chdir(cwd)
