@@ -52,10 +52,11 @@ def region_figure(table: pd.DataFrame, *, title: str = "DNA-LM masked-base predi
     axes[0].invert_yaxis()
     axes[0].set_xlabel("accuracy (most probable base = reference), 95% CI")
     axes[1].set_xlabel("perplexity exp(cross-entropy), 95% CI")
-    axes[1].legend(fontsize=8, loc="lower right")
+    h, lab = axes[1].get_legend_handles_labels()
+    fig.legend(h, lab, fontsize=8, loc="lower center", ncol=len(lab), frameon=False)
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="x", lw=0.3)
     fig.suptitle(f"{title} ({t['model'].iloc[0] if len(t) else ''})")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.045, 1, 1))
     return fig

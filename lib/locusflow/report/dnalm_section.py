@@ -47,12 +47,14 @@ def _region_part(run, figdir: Path, idx: pd.DataFrame) -> str:
 
 
 def _logo_path(run, logo) -> Path | None:
-    """A motif's logo file: absolute, else relative to the motifs dataset or its stage directory."""
+    """A motif's logo file: absolute, else in the ``motif_logos`` folder, the motifs dataset or its stage's."""
+    from ..layout import DATASETS
     if not isinstance(logo, str) or not logo:
         return None
     p = Path(logo)
     base = run.path("motifs")
-    for c in (p, base / p, base.parent / p):
+    logos = [run.path("motif_logos") / p] if "motif_logos" in DATASETS else []
+    for c in (p, *logos, base / p, base.parent / p, base.parent / "logos" / p):
         if c.is_file() and c.suffix.lower() in (".png", ".svg"):
             return c
     return None
@@ -62,7 +64,7 @@ def _motif_part(run) -> str:
     m = run.table("motifs")
     if m is None:
         return ""
-    cols = [c for c in m.columns if c != "logo"]
+    cols = [c for c in m.columns if c not in ("logo", "pwm", "cwm")]          # matrices: in the dataset, as logos here
     out = f"<h3>Motifs</h3><p class='explain'>{MOTIFS_EXPLAIN}</p>" + table(m[cols], "dnalm-motifs")
     if "logo" in m:
         name = "motif_id" if "motif_id" in m else m.columns[0]
