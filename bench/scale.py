@@ -13,7 +13,7 @@ Input (built once under ``--work``, reused while its parameters are unchanged):
   (R lambda + X'u / sqrt(n), X the standardised genotypes): ``--causal`` causal SNPs genome-wide (300,
   scaled; MAF > 0.05, one per chosen block), lambda = +-U(5, 9) on the z scale; N = 337,000.
 - TWAS weights: 5 tissues, PredictDB SQLite (MetaXcan's tables), each with every GENCODE v18 protein-coding
-  gene whose TSS lies in a kept block with probability 0.1 (~2,800 genes per tissue at scale 1); 3-15
+  gene whose TSS lies in a kept block with probability 0.15 (~2,700 genes per tissue at scale 1); 3-15
   panel SNPs within 500 kb of the TSS, N(0, 0.1) weights, random effect allele.
 
 Runs (each a fresh results root, ``locusflow run`` in a child process): engine local, spark local[1],
@@ -100,7 +100,7 @@ def select_blocks(scale: float) -> pd.DataFrame:
 def build(work: Path, scale: float, snps: int = 1_000_000, causal: int = 300, seed: int = 19) -> dict:
     """Write the inputs into ``work`` once (``done.json`` marks a finished build of these parameters)."""
     work.mkdir(parents=True, exist_ok=True)
-    params = {"scale": scale, "snps": snps, "causal": causal, "seed": seed, "format": 2}
+    params = {"scale": scale, "snps": snps, "causal": causal, "seed": seed, "format": 3}
     done = work / "done.json"
     if done.exists() and json.loads(done.read_text()).get("params") == params:
         return json.loads(done.read_text())
@@ -144,7 +144,7 @@ def build(work: Path, scale: float, snps: int = 1_000_000, causal: int = 300, se
             gw.append(pd.DataFrame({"CHR": b.chrom, "SNP": rs, "BP": pos, "A1": a1, "A2": a2, "Z": z.astype(np.float64)}))
             gb = genes[(genes["chrom"] == b.chrom) & (genes["tss"] > b.start) & (genes["tss"] <= b.stop)]
             for t in TISSUES:  # loop over tissues, then genes
-                for g in gb[rng.random(len(gb)) < 0.1].itertuples():
+                for g in gb[rng.random(len(gb)) < 0.15].itertuples():
                     d = np.abs(pos - g.tss)
                     cand = np.flatnonzero(d <= 500_000)
                     if len(cand) < 3:
@@ -256,6 +256,29 @@ def run_measured(cmd: list, env: dict, interval: float = 0.2) -> dict:
             "roles": roles, "log": "".join(log_lines)}
 
 
+WORK = re.compile(r"work (\S+) on \S+: (\d+) units in (\d+) tasks, unit time ([0-9.]+) s \(largest ([0-9.]+) s\), "
+                  r"wall ([0-9.]+) s")
+
+
+def work_lines(log: str) -> dict:
+    """Per stage, the runner's work lines (locusflow.engine.runner): units, tasks, summed and largest unit
+    time, wall of the map; the stage's driver-side time is its seconds minus the maps' wall."""
+    res, stage = {}, None
+    for line in log.splitlines():
+        m = re.search(r"stage (\w+): running", line)
+        if m:
+            stage = m.group(1)
+        m = WORK.search(line)
+        if m and stage:
+            w = res.setdefault(stage, {"units": 0, "tasks": 0, "unit_s": 0.0, "largest_s": 0.0, "map_wall_s": 0.0})
+            w["units"] += int(m.group(2))
+            w["tasks"] += int(m.group(3))
+            w["unit_s"] += float(m.group(4))
+            w["largest_s"] = max(w["largest_s"], float(m.group(5)))
+            w["map_wall_s"] += float(m.group(6))
+    return res
+
+
 def stage_seconds(out: Path) -> dict:
     from locusflow.commit import MANIFEST
     res = {}
@@ -335,13 +358,17 @@ def main(argv=None):
         log = m.pop("log")
         started = re.findall(r"spark session .* started in ([0-9.]+) s", log)
         m["spark_start_s"] = float(started[0]) if started else 0.0
+        m["work"] = work_lines(log)
         results["runs"][name] = m
         roles = ", ".join(f"{k} x{v['n']}: {v['cpu_s']:.1f} CPU-s, peak {v['peak_rss_mb']:.0f} MB"
                           for k, v in sorted(m["roles"].items()))
         print(f"{name:7s} wall {m['wall_s']:7.1f} s  CPU {m['cpu_s']:7.1f} s (rusage {m['cpu_rusage_s']:.1f})  "
               f"load {load0:.2f}->{m['load'][1]:.2f}  stages " + " ".join(f"{k} {v:.1f}" for k, v in m["stages"].items())
               + (f" (Spark session start {m['spark_start_s']:.1f} s, in the first stage run by Spark)"
-                 if m["spark_start_s"] else "") + f"\n        {roles}", flush=True)
+                 if m["spark_start_s"] else "") + f"\n        {roles}\n        maps: "
+              + "; ".join(f"{k} {w['units']} units/{w['tasks']} tasks, unit time {w['unit_s']:.1f} s (largest "
+                          f"{w['largest_s']:.2f}), map wall {w['map_wall_s']:.1f} s" for k, w in m["work"].items()),
+              flush=True)
         if not args.keep and name != "local":
             shutil.rmtree(out, ignore_errors=True)
         (work / f"{name}.log").write_text(log)
