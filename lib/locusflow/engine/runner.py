@@ -16,7 +16,9 @@ worker that computed them straight into the stage's staging directory (local or 
 their own fragment files (:func:`locusflow.io.dataset.write_fragment`), and the runner returns only the
 fragment index, one small row per unit (files, rows, the writer's pid and optional per-unit ``stats``).
 The driver then commits (:func:`locusflow.io.dataset.finish_fragments`). Without ``write_to`` the runner
-returns the rows themselves, for index-sized outputs only (one short row per unit: LD-split blocks).
+returns the rows themselves: for bounded outputs only (one row per LD block, gene or p-value bucket) and
+for the in-memory API functions whose caller asked for a frame (``lf.run_fst``, ``lf.run_gwas``...); the
+allow-list of tests/engine/test_executors_write.py names each such work list and why.
 """
 from __future__ import annotations
 
