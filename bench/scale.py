@@ -321,6 +321,24 @@ def digests(out: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- estimate
+def model_figures(runs: dict) -> dict:
+    """The two goals from within-run differences (less sensitive to other load than comparing two runs):
+
+    - speed-up model: the spark local[1] run with each map's unit time W shared by 2 slots (max(W/2,
+      largest unit)), its Spark overhead (map wall - W) and everything outside the maps (driver, session
+      start) unchanged;
+    - overhead model: Spark's own time in the local[1] run (session start + each map's wall - its units'
+      time) over the local loop's wall (or over the local[1] run's own work when no local run)."""
+    r = runs["spark1"]
+    maps = r["work"].values()
+    outside = r["wall_s"] - sum(w["map_wall_s"] for w in maps)
+    t2 = outside + sum(max(w["unit_s"] / 2, w["largest_s"]) + max(0.0, w["map_wall_s"] - w["unit_s"]) for w in maps)
+    spark_own = r["spark_start_s"] + sum(max(0.0, w["map_wall_s"] - w["unit_s"]) for w in maps)
+    base = runs["local"]["wall_s"] if "local" in runs else r["wall_s"] - spark_own
+    return {"speedup_model": r["wall_s"] / t2, "spark_overhead_model": spark_own / base,
+            "spark_own_s": spark_own, "outside_maps_s": outside}
+
+
 def spark_costs(run: dict) -> dict:
     """Spark's costs in one run: session start, the first map's warm-up (Python workers start and import
     the kernels' modules, the JVM plans its first Arrow job) and the overhead per task of the other maps
@@ -463,6 +481,8 @@ def main(argv=None):
         summary["spark_overhead_stages"] = (sum(runs["spark1"]["stages"].values()) - ls) / ls
         summary["spark_overhead_stages_after_start"] = (sum(runs["spark1"]["stages"].values())
                                                         - runs["spark1"]["spark_start_s"] - ls) / ls
+    if "spark1" in runs:
+        summary.update(model_figures(runs))
     results["summary"] = summary
     results["identical"] = same
     for k, v in summary.items():
