@@ -226,3 +226,16 @@ def test_cli_on_a_fasta_of_planted_contigs_and_a_bad_motif_file(shipped, tmp_pat
     assert not (tmp_path / "o2/dnalm_motifs/motifs").exists()
     rc = main(["dnalm", "motifs", "--fasta", str(fa), "--out", str(tmp_path / "o3")])   # neither regions nor tss
     assert rc == 2 and "exactly one of regions" in capsys.readouterr().err
+
+
+def test_site_importance_is_raised_for_the_planted_motif_only():
+    from locusflow.dnalm.motifs import motif_site_importance, pwm_hits
+    rng = np.random.default_rng(11)
+    p, imp = _planted_importance(rng, BY_NAME["CTCF"].pwm, 40, 120)
+    ref, region = p["tokens"].ravel(), np.repeat(np.arange(40), 120)
+    hit = pwm_hits(ref, region, BY_NAME["CTCF"].pwm)
+    assert (hit & p["mask"].ravel()).sum() >= 0.8 * p["mask"].sum()       # most planted sites are found
+    assert (hit & ~p["mask"].ravel()).sum() <= 0.01 * (~p["mask"]).sum()  # few random ones
+    res = motif_site_importance(imp.ravel(), ref, region, DB).set_index("target_name")
+    assert res.loc["CTCF", "p_value"] < 1e-30 and res.loc["CTCF", "difference"] > 0.5
+    assert res.loc["FOXA1", "site_bp"] == 0 or not res.loc["FOXA1", "p_value"] < 1e-3

@@ -20,8 +20,8 @@ import pandas as pd
 
 from ..errors import InputError
 from .motif_db import Motif, bundled, read_motifs
-from .motifs import as_motifs, contributions, discover_motifs, region_importance
-from .tomtom import compare_motifs
+from .motifs import as_motifs, contributions, discover_motifs, motif_site_importance, region_importance
+from .tomtom import bh_qvalues, compare_motifs
 
 BASES = np.array(list("ACGTN"))
 
@@ -150,7 +150,8 @@ def dnalm_motifs(model, genome, regions: pd.DataFrame, *, motif_db=None, importa
     Returns
     -------
     dict
-        ``motifs``, ``motif_matches``, ``seqlets`` (tables of their schemas), ``importance`` (the
+        ``motifs``, ``motif_matches``, ``seqlets``, ``motif_sites`` (tables of their schemas: the last is
+        :func:`~locusflow.dnalm.motifs.motif_site_importance` with BH q-values), ``importance`` (the
         :func:`~locusflow.dnalm.motifs.region_importance` arrays), ``logos`` (files written), ``database``.
 
     References
@@ -175,4 +176,9 @@ def dnalm_motifs(model, genome, regions: pd.DataFrame, *, motif_db=None, importa
         names = {m["motif_id"]: f"{m['motif_id']}.{logo_formats[0]}" for m in motifs}
     out = motif_tables(imp, regions, seqlets, motifs, matches, importance=importance,
                        width=seqlet_window + 2 * flank, logos=names)
-    return out | {"importance": imp, "logos": [Path(f) for f in files], "database": db}
+    sites = motif_site_importance(track, imp["ref"], imp["region"], db)
+    ok = sites["p_value"].notna().to_numpy()
+    sites.insert(0, "importance", importance)
+    sites["q_value"] = np.nan
+    sites.loc[ok, "q_value"] = bh_qvalues(sites.loc[ok, "p_value"].to_numpy())
+    return out | {"motif_sites": sites, "importance": imp, "logos": [Path(f) for f in files], "database": db}

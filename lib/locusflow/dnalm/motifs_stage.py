@@ -27,7 +27,8 @@ Config section ``dnalm_motifs`` (defaults in brackets)::
       seed: 0
 
 Writes ``<out>/dnalm_motifs/motifs`` (schema motifs), ``matches`` (motif_matches), ``seqlets`` (seqlets)
-and ``logos/<motif_id>.png|svg``. See :mod:`locusflow.dnalm.motif_run`.
+``sites`` (motif_sites: the model's importance at each database motif's PWM sites) and
+``logos/<motif_id>.png|svg``. See :mod:`locusflow.dnalm.motif_run`.
 CLI: ``locusflow dnalm motifs --fasta F --tss 201 --motif-db jaspar.meme --out ROOT``.
 """
 from __future__ import annotations
@@ -114,13 +115,15 @@ def _run(ctx: Context) -> dict:
                        min_overlap=int(sec["min_overlap"]), logo_dir=logo_dir,
                        logo_formats=tuple(sec["logo_formats"]), seed=int(sec["seed"]))
     man = {"options": {k: str(v) for k, v in sec.items()}, "regions": len(regions)}
-    for name in ("motifs", "motif_matches", "seqlets"):
+    for name in ("motifs", "motif_matches", "seqlets", "motif_sites"):
         write_dataset(res[name], ctx.path(name), name, mode="overwrite", manifest=man)
     mt = res["motifs"]
     sig = mt[mt["best_q"].fillna(1) < 0.05]
     summary = {"regions": len(regions), "positions": int(len(res["importance"]["pos"])),
                "seqlets": len(res["seqlets"]), "motifs": len(mt),
-               "matched_q05": ", ".join(f"{a}={b}" for a, b in zip(sig["motif_id"], sig["best_match_name"]))}
+               "matched_q05": ", ".join(f"{a}={b}" for a, b in zip(sig["motif_id"], sig["best_match_name"])),
+               "site_importance_q05": ", ".join(res["motif_sites"].query("q_value < 0.05 and difference > 0")
+                                               ["target_name"])}
     log.info("dnalm motifs: %s", summary)
     return summary
 
