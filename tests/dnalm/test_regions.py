@@ -160,3 +160,23 @@ def test_bad_inputs(tmp_path):
         region_metrics(FASTA, segments=["7:1-1000"], max_per_region=2)
     with pytest.raises(InputError, match="within the chromosome"):
         region_metrics(FASTA, segments=["20:63000001-64000000"], max_per_region=2)
+
+
+@pytest.mark.parametrize("source", ["soft-mask", "bed"])
+def test_repeat_rows_from_soft_mask_or_bed(tmp_path, source):
+    """A 4-kb genome with bases 1001-1500 soft-masked (or listed in a BED): 500 repeat bases, the rest not."""
+    import pysam
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACGT"), 4000))
+    if source == "soft-mask":
+        seq = seq[:1000] + seq[1000:1500].lower() + seq[1500:]
+    fa = tmp_path / "g.fa"
+    fa.write_text(">chr9\n" + "\n".join(seq[i:i + 60] for i in range(0, 4000, 60)) + "\n")
+    pysam.faidx(str(fa))
+    bed = tmp_path / "rep.bed"
+    bed.write_text("chr9\t1000\t1500\tAluY\n")
+    t = region_metrics(fa, _gtf(tmp_path), segments=["9"], max_per_region=5,
+                       repeats=bed if source == "bed" else None).set_index("region")
+    assert t.loc["repeat", "n_total"] == 500 and t.loc["non_repeat", "n_total"] == 3500 == 4000 - 500
+    assert t.loc["repeat", "status"] == "ok" and t.loc["all", "n"] == t.loc[list(REGION_TYPES), "n"].sum()
+    assert t["repeat_source"].iloc[0] == ("soft-mask" if source == "soft-mask" else "BED rep.bed")
