@@ -320,6 +320,68 @@ def digests(out: Path) -> dict:
     return res
 
 
+# ---------------------------------------------------------------------------------------------- estimate
+def spark_costs(run: dict) -> dict:
+    """Spark's costs in one run: session start, the first map's warm-up (Python workers start and import
+    the kernels' modules, the JVM plans its first Arrow job) and the overhead per task of the other maps
+    (their wall minus their units' time, per task and slot wave)."""
+    maps = [(s, w) for s, w in run["work"].items()]
+    first = maps[0][1] if maps else {"map_wall_s": 0.0, "unit_s": 0.0, "tasks": 1}
+    rest = maps[1:]
+    slots = run.get("slots", 1)
+    per_task = (sum(max(0.0, w["map_wall_s"] - w["unit_s"] / min(slots, w["tasks"])) for _, w in rest)
+                / max(1, sum(-(-w["tasks"] // slots) for _, w in rest)))
+    warm = max(0.0, first["map_wall_s"] - first["unit_s"] / min(slots, first["tasks"]) - per_task)
+    return {"session_start_s": run.get("spark_start_s", 0.0), "first_map_warmup_s": warm, "per_task_s": per_task}
+
+
+def estimate(results: dict, cores: int = 4, executors=(10, 100)) -> pd.DataFrame:
+    """Expected wall time of the whole genome on a cluster, per stage, from this run's measurements.
+
+    Per stage: W = summed unit time (local loop, one thread), U units, L the largest unit, D = the stage's
+    driver-side time (stage seconds minus its map's wall: reading the work list, the weights import,
+    munge, committing fragments), all scaled by 1/scale to the whole genome (units, W and D linearly; L as
+    measured). On P = executors x cores slots, the runner makes T = min(2P, U) tasks (LPT-packed):
+    map wall = max(W / min(P, T), L) + o x ceil(T / P), o Spark's per-task overhead measured here; plus the
+    session start and the first map's warm-up (measured here) once. Driver time does not shrink with
+    executors. Assumes executors as fast per core as this machine and storage that keeps up (one
+    process per core reading Zarr/Parquet)."""
+    runs = results["runs"]
+    f = results["input"]["params"]["scale"]
+    loc = runs["local"]
+    sp = spark_costs({**runs["spark1"], "slots": 1})
+    rows = []
+    for st in STAGES:
+        w = loc["work"].get(st, {"units": 0, "tasks": 0, "unit_s": 0.0, "largest_s": 0.0, "map_wall_s": 0.0})
+        secs = loc["stages"].get(st, 0.0)
+        rows.append({"stage": st, "units": w["units"] / f, "unit_s": w["unit_s"] / f,
+                     "per_unit_ms": 1e3 * w["unit_s"] / max(1, w["units"]), "largest_s": w["largest_s"],
+                     "driver_s": max(0.0, secs - w["map_wall_s"]) / f})
+    est = pd.DataFrame(rows)
+    for e in executors:
+        p = e * cores
+        t = np.minimum(2 * p, np.maximum(est["units"].round(), 1))
+        est[f"wall_{e}x{cores}_s"] = (est["driver_s"] + np.where(est["units"] > 0, np.maximum(
+            est["unit_s"] / np.minimum(p, t), est["largest_s"]) + sp["per_task_s"] * np.ceil(t / p), 0.0))
+    total = {"stage": "session + warm-up", "units": np.nan, "unit_s": np.nan, "per_unit_ms": np.nan,
+             "largest_s": np.nan, "driver_s": np.nan}
+    total.update({c: sp["session_start_s"] + sp["first_map_warmup_s"] for c in est.columns if c.startswith("wall_")})
+    est = pd.concat([est, pd.DataFrame([total])], ignore_index=True)
+    tot = est.drop(columns="stage").sum(min_count=1).to_dict()
+    est = pd.concat([est, pd.DataFrame([{"stage": "total", **tot}])], ignore_index=True)
+    est.attrs["spark"] = sp
+    return est
+
+
+def print_estimate(results: dict, cores: int = 4) -> None:
+    est = estimate(results, cores=cores)
+    sp = est.attrs["spark"]
+    print(f"\nSpark costs (local[1] run): session start {sp['session_start_s']:.1f} s, first-map warm-up "
+          f"{sp['first_map_warmup_s']:.1f} s, per task {sp['per_task_s']:.3f} s")
+    print(f"whole-genome cluster estimate (executors x {cores} cores, from scale {results['input']['params']['scale']:g}):")
+    print(est.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+
+
 # ------------------------------------------------------------------------------------------------- main
 def main(argv=None):
     a = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -330,7 +392,12 @@ def main(argv=None):
     a.add_argument("--engines", default="local,spark1,spark2,dask")
     a.add_argument("--json", type=Path, help="write the measurements here")
     a.add_argument("--keep", action="store_true", help="keep each run's results root")
+    a.add_argument("--estimate", type=Path, help="only print the cluster estimate of a --json file")
+    a.add_argument("--cores", type=int, default=4, help="cores per executor in the estimate [4]")
     args = a.parse_args(argv)
+    if args.estimate:
+        print_estimate(json.loads(args.estimate.read_text()), args.cores)
+        return 0
     work = args.work / f"scale{args.scale:g}"
     t = time.perf_counter()
     info = build(work, args.scale, args.snps, args.causal)
@@ -402,6 +469,8 @@ def main(argv=None):
         print(f"{k}: {v:.3f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
+    if "local" in runs and "spark1" in runs:
+        print_estimate(results, args.cores)
     return 0 if all(same.values()) else 1
 
 

@@ -113,8 +113,10 @@ STAGES += [
 ]
 STAGES += [
     StageInfo("popgen", ("locusflow.popgen.stage",),
-              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
-              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows; "
+              "iHS, nSL, XP-EHH on a phased store",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies",
+               "selection_scan": "selection"}),
 ]
 STAGES += [    # last: they read every other stage's published results
     StageInfo("enrich", ("locusflow.enrich.stage",),
