@@ -158,6 +158,11 @@ def test_bad_inputs(tmp_path):
         region_metrics(FASTA, _gtf(tmp_path), segments=["20:1000001-1001000"], max_per_region=2)
     with pytest.raises(InputError, match="chromosome 7 in the FASTA index"):
         region_metrics(FASTA, segments=["7:1-1000"], max_per_region=2)
+    tok = tmp_path / "bpe"
+    tok.mkdir()
+    (tok / "tokenizer.json").write_text("{}")
+    with pytest.raises(InputError, match="tokenised"):
+        region_metrics(FASTA, model=tok, segments=["20:1000001-1001000"], max_per_region=2)
     with pytest.raises(InputError, match="within the chromosome"):
         region_metrics(FASTA, segments=["20:63000001-64000000"], max_per_region=2)
 
