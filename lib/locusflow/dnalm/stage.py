@@ -8,6 +8,7 @@ Config section ``score_variants`` (defaults in brackets)::
       region: null            # chrom:start-end: in-silico mutagenesis, every SNV of the region (no variants)
       model: null             # local model directory [the shipped GRCh37 chr20 model]; one with a
                               # tokenizer is a tokenised model (embedding distances, PLL; indels scored)
+                              # one with finetune.json (dnalm finetune) gives ft_delta
       trust_remote_code: false   # run code shipped in the model directory (DNABERT-2)
       embeddings: false       # single-nucleotide model: also embedding distances
       delta: false            # also the embedding delta vector (emb_delta)
@@ -148,7 +149,7 @@ def _run(ctx: Context) -> dict:
     write_dataset(scores, ctx.path("variant_scores"), "variant_scores", mode="overwrite",
                   manifest={"options": {k: str(v) for k, v in opts.items()}})
     summary = {"variants": len(scores), **{f"status_{k}": int(v) for k, v in scores["status"].value_counts().items()}}
-    scored = scores[["llr", "emb_l2"]].notna().any(axis=1)
+    scored = scores[["llr", "emb_l2", "ft_delta"]].notna().any(axis=1)
     summary["scored"] = int(scored.sum())
     for status, why in (("ref_mismatch", "their ref is not the FASTA's base"),
                         ("indel", "a single-nucleotide model's LLR is undefined for indels"),
