@@ -10,7 +10,7 @@ lf = pytest.importorskip("locusflow")
 
 
 # public entry points that compute a published method: their docstrings name the paper / peer
-METHODS = {"annotate_variants", "signal_enrichment", "munge", "ld_matrix", "build_ld", "resolve_blocks", "susie_rss", "finemap_sss",
+METHODS = {"annotate_variants", "dnalm_region_metrics", "signal_enrichment", "munge", "ld_matrix", "build_ld", "resolve_blocks", "susie_rss", "finemap_sss",
            "finemap_prior_std", "spredixcan", "fusion",
            "susie_inf", "finemap_inf", "impute_z", "weighted_ld",
            "focus", "run_gwas", "linear_assoc", "logistic_assoc", "store_pca", "prune_store", "project_store", "run_fst", "ihs", "nsl", "xpehh",

@@ -1,7 +1,9 @@
 """One finished run of the bundled example (conf/example.yaml, local engine) for the plots, report and serve
 tests: real Parquet/Zarr results, made once per test session. When the realdata GRCh37 chr20 FASTA is there,
 the run also scores its variants with the shipped DNA language model (stage score_variants, with embedding
-deltas; the chr22 variants are reported contig_absent) and computes GPNxLD (stage gpnxld)."""
+deltas; the chr22 variants are reported contig_absent), computes GPNxLD (stage gpnxld), the model's accuracy by
+region type on chr20:20-20.2 Mb (stage dnalm_regions, 20 bases per region type) and the GWAS signal in bins of
+the scores (stage signal_enrichment)."""
 from __future__ import annotations
 
 import os
@@ -13,38 +15,58 @@ FASTA = (Path(os.environ.get("LOCUSFLOW_REALDATA", ROOT.parent / "shared" / "rea
 _RUNS: dict = {}
 
 
-def example_run(tmp_root: Path, *, private: bool = False) -> Path:
-    """Run the example pipeline into ``tmp_root/example`` (once per session) and return the run directory.
+def _build(out: Path) -> None:
+    """The example pipeline (and, with the chr20 FASTA, the DNA-LM stages) into ``out``."""
+    from locusflow.config import load_config
+    from locusflow.pipeline import run_pipeline
+    cwd = os.getcwd()
+    os.chdir(ROOT)                      # the example config's paths are relative to the checkout
+    try:
+        cfg = load_config(ROOT / "conf" / "example.yaml", {"out": str(out), "engine": "local"})
+        cfg["stages"] = [s for s in cfg["stages"] if s in ("ingest", "munge", "ld", "twas", "finemap", "focus")]
+        cfg.setdefault("focus", {})
+        run_pipeline(cfg)
+        if FASTA.exists():      # DNA-LM scores of the chr20 variants (the shipped model), then GPNxLD
+            from locusflow.layout import stage_names
+            cfg["stages"] = [s for s in ("score_variants", "gpnxld", "dnalm_regions", "signal_enrichment")
+                             if s in stage_names()]
+            cfg["score_variants"] = {"fasta": str(FASTA), "embeddings": True, "delta": True}
+            cfg["dnalm_regions"] = {"fasta": str(FASTA), "segments": ["20:20000001-20200000"],
+                                    "max_per_region": 20, "device": "cpu"}
+            run_pipeline(cfg)
+    finally:
+        os.chdir(cwd)
 
-    ``private=True`` returns a copy of that run in ``tmp_root/example`` for a test module that adds stages to it
-    (plots, enrich, report), so that the shared run the other modules of the same process read stays as made.
+
+def _pristine(tmp_root: Path) -> Path:
+    """The example run as made, built once per test run: under pytest-xdist the workers share one build
+    (the first to take the lock builds it in the run's common temporary folder; the others wait, then copy)."""
+    import fcntl
+    tmp_root = Path(tmp_root)
+    common = tmp_root.parent.parent if os.environ.get("PYTEST_XDIST_WORKER") else tmp_root.parent
+    done = common / "example_pristine" / "_BUILT"
+    with open(common / "example_pristine.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            _build(common / "example_pristine")
+            done.write_text("")
+    return done.parent
+
+
+def example_run(tmp_root: Path, *, private: bool = False) -> Path:
+    """A finished run of the example in ``tmp_root/example``: one per process (shared by the modules that
+    only read it), copied from the run's one build (:func:`_pristine`).
+
+    ``private=True`` returns a fresh copy in ``tmp_root/example`` for a test module that adds stages to it
+    (plots, enrich, report), so that the run the other modules of the same process read stays as made.
     """
     import shutil
-    if private:                              # a copy of the run as made, before any module added to it
-        example_run(Path(tmp_root) / "shared")
-        out = Path(tmp_root) / "example"
-        shutil.copytree(_RUNS["pristine"], out, symlinks=True)
-        return out
-    if "example" not in _RUNS:
-        from locusflow.config import load_config
-        from locusflow.pipeline import run_pipeline
-        out = Path(tmp_root) / "example"
-        cwd = os.getcwd()
-        os.chdir(ROOT)                      # the example config's paths are relative to the checkout
-        try:
-            cfg = load_config(ROOT / "conf" / "example.yaml", {"out": str(out), "engine": "local"})
-            cfg["stages"] = [s for s in cfg["stages"] if s in ("ingest", "munge", "ld", "twas", "finemap", "focus")]
-            cfg.setdefault("focus", {})
-            run_pipeline(cfg)
-            if FASTA.exists():      # DNA-LM scores of the chr20 variants (the shipped model), then GPNxLD
-                from locusflow.layout import stage_names
-                cfg["stages"] = [s for s in ("score_variants", "gpnxld") if s in stage_names()]
-                cfg["score_variants"] = {"fasta": str(FASTA), "embeddings": True, "delta": True}
-                run_pipeline(cfg)
-        finally:
-            os.chdir(cwd)
+    if private or "example" not in _RUNS:
+        out = shutil.copytree(_pristine(tmp_root), Path(tmp_root) / "example", symlinks=True,
+                              ignore=shutil.ignore_patterns("_BUILT"))
+        if private:
+            return out
         _RUNS["example"] = out
-        _RUNS["pristine"] = shutil.copytree(out, Path(tmp_root) / "pristine", symlinks=True)
     return _RUNS["example"]
 
 

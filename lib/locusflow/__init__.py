@@ -100,6 +100,7 @@ _API = {
     "tokenized_scores": ("locusflow.dnalm.tokenized", "tokenized_scores"),
     "gpnxld_blocks": ("locusflow.dnalm.priors", "gpnxld_blocks"),
     "annotate_variants": ("locusflow.dnalm.annotate", "annotate_variants"),
+    "dnalm_region_metrics": ("locusflow.dnalm.regions", "region_metrics"),
     "signal_enrichment": ("locusflow.enrich.gwas_signal", "enrichment_table"),
     "functional_priors": ("locusflow.finemap.functional", "functional_priors"),
     "estimate_link": ("locusflow.finemap.functional", "estimate_link"),

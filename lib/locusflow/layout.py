@@ -80,6 +80,9 @@ STAGES = [     # pipeline order
     StageInfo("variant_annotation", ("locusflow.dnalm.annotate_stage",),
               "functional annotation of scored variants: region class, genes, regulatory elements (BED)",
               {"variant_annotation": "annotation"}, command="dnalm annotate"),
+    StageInfo("dnalm_regions", ("locusflow.dnalm.regions_stage",),
+              "DNA-LM masked-base accuracy and perplexity by region type (codon positions, splice sites, UTR, ...)",
+              {"dnalm_regions": "regions"}, command="dnalm regions"),
     StageInfo("dnalm_features", ("locusflow.dnalm.features_stage",),
               "DNA-LM features at each gene's TSS (reference, and each individual's own haplotypes)",
               {"tss_features": "tss", "personal_features": "personal"}, command="dnalm features"),
@@ -113,12 +116,18 @@ STAGES += [
 ]
 STAGES += [
     StageInfo("popgen", ("locusflow.popgen.stage",),
-              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
-              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows; "
+              "iHS, nSL, XP-EHH on a phased store",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies",
+               "selection_scan": "selection"}),
 ]
 STAGES += [    # last: they read every other stage's published results
     StageInfo("enrich", ("locusflow.enrich.stage",),
               "GO over-representation of FOCUS / TWAS genes against the genes tested", {"go_enrichment": "go"}),
+    StageInfo("signal_enrichment", ("locusflow.enrich.signal_stage",),
+              "GWAS signal (chi^2, genome-wide hits, PIPs) in bins of DNA-LM score, GPNxLD, LD and base-composition "
+              "baselines; block-jackknife CIs", {"signal_enrichment": "enrichment", "signal_regression": "regression"},
+              command="enrich-signal"),
     StageInfo("plots", ("locusflow.plots.stage",), "Manhattan, QQ, locus and FOCUS figures (PNG, SVG, PDF)",
               {"plot_index": "index"}),
     StageInfo("report", ("locusflow.report.stage",), "one self-contained HTML report of the run (<out>/report.html)",

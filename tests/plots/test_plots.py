@@ -125,7 +125,8 @@ def test_plot_run_index_and_files(run_dir):
     figs = run_dir / "figs"
     idx = load("plot_index").conform(plot_run(run, figs, formats=("png", "svg")))
     assert set(idx["kind"]) == {"manhattan_gwas", "qq_gwas", "locus", "manhattan_twas", "qq_twas", "ld_diagnostic",
-                                "focus"} | ({"embedding"} if run.embeddings() is not None else set())
+                                "focus"} | ({"embedding"} if run.embeddings() is not None else set()) | (
+                                    {"dnalm_regions"} if run.has("dnalm_regions") else set())
     for p in idx["path"]:
         assert (figs / p).stat().st_size > 1000
     png = (figs / idx.loc[idx["format"] == "png", "path"].iloc[0]).read_bytes()

@@ -67,6 +67,25 @@ def test_report_self_contained_and_shown(run_dir, browser, tmp_path):
         assert float(row[head.index("llr")].get_attribute("data-v")) == pytest.approx(sc["20:20293769:G:C"])
         assert "log P(alt) - log P(ref)" in browser.find_element(By.ID, "dnalm").text
         assert "ok" in browser.find_element(By.ID, "dnalm-status").text
+        subs = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#dnalm h3")]
+        if run.has("dnalm_regions"):          # accuracy by region type: the dataset's rows and its plot
+            reg = run.table("dnalm_regions")
+            assert "Accuracy by region type" in subs
+            assert len(browser.find_elements(By.CSS_SELECTOR, "#dnalm-regions tbody tr")) == len(reg) == 17
+            img = browser.find_element(By.CSS_SELECTOR, "#dnalm-regions-plot img")
+            assert browser.execute_script("return arguments[0].naturalWidth", img) > 100
+        if run.has("motifs"):                 # motif table, one decoded logo per motif that has one
+            mot = run.table("motifs")
+            assert "Motifs" in subs
+            assert len(browser.find_elements(By.CSS_SELECTOR, "#dnalm-motifs tbody tr")) == len(mot)
+            logos = browser.find_elements(By.CSS_SELECTOR, "figure[id^='motif-'] img")
+            assert len(logos) == mot["logo"].notna().sum()
+            assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 50 for i in logos)
+        if run.has("signal_enrichment"):      # GWAS signal by score bin, and the regressions on LD score
+            enr = run.table("signal_enrichment")
+            assert "GWAS signal by DNA-LM score" in subs and "Does the score add to LD alone?" in subs
+            assert len(browser.find_elements(By.CSS_SELECTOR, "#signal-enrichment tbody tr")) == len(enr)
+            assert {"dnalm_-llr", "gpnxld", "ld_score"} <= set(enr["score"])
         screenshot(browser, "report_dnalm", tmp_path, element="dnalm")
     box = browser.find_element(By.CSS_SELECTOR, "input[data-table='twas-genes']")
     box.send_keys("ZNF74")

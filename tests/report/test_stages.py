@@ -33,7 +33,8 @@ def test_plots_enrich_report_stages(run_dir, realdata):
     run = RunResults(run_dir)
     dnalm = run.has("gpnxld")              # the example run scored chr20 with the shipped DNA LM (tests/viz_run.py)
     assert summ["plots"]["by_kind"] == {"manhattan_gwas": 1, "qq_gwas": 1, "locus": 1, "manhattan_twas": 1,
-                                        "qq_twas": 1, "ld_diagnostic": 1, "focus": 2} | ({"embedding": 1} if dnalm else {})
+                                        "qq_twas": 1, "ld_diagnostic": 1, "focus": 2} | ({"embedding": 1} if dnalm else {}) | (
+                                        {"dnalm_regions": 1} if run.has("dnalm_regions") else {})
     idx = read_dataset(run_dir / "plots" / "index", "plot_index")
     assert set(idx["format"]) == {"png", "pdf"}
     assert all((run_dir / "plots" / p).exists() for p in idx["path"])

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .intervals import covered, overlap_pairs
 
 REGIONS = ("CDS", "utr5", "utr3", "exon", "splice_site", "promoter", "intron", "gene_body", "intergenic")
 
@@ -56,7 +57,7 @@ def read_gtf(path) -> pd.DataFrame:
     -------
     DataFrame
         chrom (no 'chr'), start, end (1-based inclusive), strand, feature, gene_id, gene_name,
-        gene_type, transcript_id.
+        gene_type, transcript_id, frame (column 8: bases to the next codon start on a CDS; -1 for '.').
     """
     path = Path(path)
     if not path.exists():
@@ -76,6 +77,7 @@ def read_gtf(path) -> pd.DataFrame:
                    ("transcript_id", "transcript_id")):
         out[k] = df["attr"].str.extract(rf'{pat} "([^"]*)"', expand=False).to_numpy(object)
     out["gene_name"] = np.where(pd.isna(out["gene_name"]), out["gene_id"], out["gene_name"])
+    out["frame"] = pd.to_numeric(df["frame"], errors="coerce").fillna(-1).astype(np.int64).to_numpy()
     return out
 
 
@@ -178,45 +180,6 @@ def read_bed(path, fasta=None) -> pd.DataFrame:
                          "end": e.astype(np.int64).to_numpy(), "name": name.to_numpy()})
 
 
-def _covered(pos: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """pos inside any [start, end] (1-based inclusive; intervals may overlap): sorted starts, running max end."""
-    if len(start) == 0:
-        return np.zeros(len(pos), bool)
-    o = np.argsort(start, kind="stable")
-    s, cmax = start[o], np.maximum.accumulate(end[o])
-    i = np.searchsorted(s, pos, side="right") - 1
-    return (i >= 0) & (cmax[np.maximum(i, 0)] >= pos)
-
-
-def overlap_pairs(pos: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (variant, interval) pairs with start <= pos <= end, vectorised.
-
-    Parameters
-    ----------
-    pos : ndarray of int64
-        Positions (one chromosome).
-    start, end : ndarray of int64
-        Intervals (1-based inclusive; may overlap).
-
-    Returns
-    -------
-    tuple of ndarray
-        Variant indices and interval indices of the overlapping pairs.
-    """
-    if len(start) == 0 or len(pos) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    o = np.argsort(start, kind="stable")
-    s, e = start[o], end[o]
-    span = int((e - s).max())
-    hi = np.searchsorted(s, pos, side="right")
-    lo = np.searchsorted(s, pos - span, side="left")
-    n = hi - lo
-    vi = np.repeat(np.arange(len(pos)), n)
-    ii = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
-    keep = e[ii] >= pos[vi]
-    return vi[keep], o[ii[keep]]
-
-
 def _joined(n: int, vi: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per variant, the distinct labels of its pairs joined by ',' ('' when none)."""
     out = np.full(n, "", dtype=object)
@@ -249,8 +212,20 @@ def _nearest(pos: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.nd
     return o[idx], np.minimum(dl, dr)
 
 
-def _utr_sides(ann: pd.DataFrame) -> pd.DataFrame:
-    """GENCODE ``UTR`` records split into utr5/utr3 by the transcript's CDS span and strand."""
+def split_utrs(ann: pd.DataFrame) -> pd.DataFrame:
+    """UTR records as ``utr5``/``utr3``: Ensembl ``five_prime_utr``/``three_prime_utr`` renamed, GENCODE
+    ``UTR`` split by the transcript's CDS span and strand.
+
+    Parameters
+    ----------
+    ann : DataFrame
+        Records of :func:`read_gtf` (one or more chromosomes).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``ann`` whose UTR records have feature ``utr5`` or ``utr3``; other records unchanged.
+    """
     ann = ann.copy()
     ann.loc[ann["feature"] == "five_prime_utr", "feature"] = "utr5"
     ann.loc[ann["feature"] == "three_prime_utr", "feature"] = "utr3"
@@ -273,7 +248,7 @@ def annotate_chrom(pos, ann: pd.DataFrame, reg: pd.DataFrame | None = None, *, p
     pos : array-like of int
         1-based positions.
     ann : DataFrame
-        This chromosome's records of :func:`read_annotation` (UTRs already split by :func:`_utr_sides`).
+        This chromosome's records of :func:`read_annotation` (UTRs already split by :func:`split_utrs`).
     reg : DataFrame, optional
         This chromosome's regulatory elements (:func:`read_bed`).
     promoter_up, promoter_down : int
@@ -304,13 +279,13 @@ def annotate_chrom(pos, ann: pd.DataFrame, reg: pd.DataFrame | None = None, *, p
     # intron splice dinucleotides: 2 bp outside each exon, inside its transcript, not exonic (checked below)
     sps = np.concatenate([exs - 2, exe + 1])
     spe = np.concatenate([exs - 1, exe + 2])
-    in_ex = _covered(pos, exs, exe)
-    in_tr = _covered(pos, trs, tre)
-    tests = [("CDS", _covered(pos, *iv("CDS"))), ("utr5", _covered(pos, *iv("utr5"))),
-             ("utr3", _covered(pos, *iv("utr3"))), ("exon", in_ex),
-             ("splice_site", _covered(pos, sps, spe) & in_tr & ~in_ex),
-             ("promoter", _covered(pos, ps, pe)), ("intron", in_tr & ~in_ex),
-             ("gene_body", _covered(pos, gs, ge) & (not has_exons))]
+    in_ex = covered(pos, exs, exe)
+    in_tr = covered(pos, trs, tre)
+    tests = [("CDS", covered(pos, *iv("CDS"))), ("utr5", covered(pos, *iv("utr5"))),
+             ("utr3", covered(pos, *iv("utr3"))), ("exon", in_ex),
+             ("splice_site", covered(pos, sps, spe) & in_tr & ~in_ex),
+             ("promoter", covered(pos, ps, pe)), ("intron", in_tr & ~in_ex),
+             ("gene_body", covered(pos, gs, ge) & (not has_exons))]
     region = np.select([t for _, t in tests], [r for r, _ in tests], "intergenic")
     names = genes["gene_name"].to_numpy(object)
     vi, gi = overlap_pairs(pos, gs, ge)
@@ -367,7 +342,7 @@ def annotate_variants(variants: pd.DataFrame, annotation=None, regulatory=None, 
     McLaren W et al. (2016) The Ensembl Variant Effect Predictor. Genome Biol 17:122.
     """
     ann = annotation if isinstance(annotation, pd.DataFrame) else read_annotation(annotation)
-    ann = _utr_sides(ann)
+    ann = split_utrs(ann)
     if "gene" not in set(ann["feature"]):     # a GTF without gene records: spans of its transcripts/exons
         g = ann.groupby(["chrom", "gene_id"], as_index=False).agg(
             start=("start", "min"), end=("end", "max"), strand=("strand", "first"), gene_name=("gene_name", "first"))

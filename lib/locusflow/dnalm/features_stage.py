@@ -16,7 +16,8 @@ Config section ``dnalm_features`` (defaults in brackets)::
 
 Writes ``<out>/dnalm_features/tss`` (schema tss_features) and, when personal, ``personal`` (schema
 personal_features: distinct haplotype windows per gene, embedded once each). Work units are chunks of
-genes of one chromosome on the configured engine (the model is loaded once per worker process).
+genes of one chromosome on the configured engine (the model is loaded once per worker process); each
+task writes its unit's rows of both datasets, the driver only commits.
 See :mod:`locusflow.dnalm.features`.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pandas as pd
 from ..config_schema import Key
 from ..engine.runner import run_worklist
 from ..errors import InputError
-from ..io.dataset import write_dataset
+from ..io.dataset import finish_fragments
 from ..layout import dataset_path
 from ..logs import get_logger
 from ..pipeline import Context, Stage, register
@@ -81,22 +82,32 @@ def _run(ctx: Context) -> dict:
     kw = {"fasta": str(sec["fasta"]), "model": str(sec["model"]) if sec.get("model") else None,
           "length": int(sec["length"]), "batch_size": int(sec["batch_size"])}
     man = {"options": {k: str(v) for k, v in sec.items()}}
-    ref = run_worklist(units, reference_unit, "tss_features", **ctx.runner_kwargs(), kwargs=kw)
-    write_dataset(ref, ctx.path("tss_features"), "tss_features", mode="overwrite", manifest=man)
-    summary = {"genes": len(ref), "chromosomes": int(ref["chrom"].nunique())}
+    # the tasks write both datasets (executors write, issue 19); the driver gets one index row per unit
+    where = str(ctx.path("tss_features"))
+    ref = run_worklist(units, reference_unit, "tss_features", **ctx.runner_kwargs(), kwargs=kw, write_to=where)
+    finish_fragments(where, "tss_features", ref, manifest=man)
+    chrom_of = {u["unit_id"]: u["chrom"] for u in units}
+    summary = {"genes": int(ref["rows"].sum()),
+               "chromosomes": len({chrom_of[u] for u, n in zip(ref["unit_id"], ref["rows"]) if n})}
     if sec["personal"]:
         from ..io.genotypes import GenotypeStore
         store = _store(ctx.cfg)
         st = GenotypeStore(store)
         units = [u for u in units if u["chrom"] in set(st.variants["chrom"].astype(str))]
+        where = str(ctx.path("personal_features"))
         per = run_worklist(units, personal_unit, "personal_features", **ctx.runner_kwargs(),
-                           kwargs=kw | {"store": str(store)})
-        write_dataset(per, ctx.path("personal_features"), "personal_features", mode="overwrite",
-                      manifest=man | {"store": str(store), "samples": [str(s) for s in st.samples]})
-        summary |= {"personal_genes": int(per["gene"].nunique()), "haplotype_windows": len(per),
-                    "individuals": int(st.n_samples)}
+                           kwargs=kw | {"store": str(store)}, write_to=where, stats=_genes_with_rows)
+        finish_fragments(where, "personal_features", per,
+                         manifest=man | {"store": str(store), "samples": [str(s) for s in st.samples]})
+        summary |= {"personal_genes": int(per["stat_genes"].fillna(0).sum()) if "stat_genes" in per.columns else 0,
+                    "haplotype_windows": int(per["rows"].sum()), "individuals": int(st.n_samples)}
     log.info("dnalm features: %s", summary)
     return summary
+
+
+def _genes_with_rows(frames: dict) -> dict:
+    """Distinct genes of one unit's rows (units hold disjoint genes: the driver sums them)."""
+    return {"genes": int(frames[""]["gene"].nunique())}
 
 
 def _inputs(cfg) -> list:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config_schema import Key
-from ..io.dataset import write_dataset
+from ..io.dataset import finish_fragments
 from ..io.scores import TRANSFORMS
 from ..layout import dataset_path
 from ..logs import get_logger
@@ -45,10 +45,14 @@ def _run(ctx: Context) -> dict:
     from .priors import gpnxld_blocks
     o = {k: v.default for k, v in CONFIG.items()} | {k: v for k, v in ctx.section("gpnxld").items() if v is not None}
     p = _paths(ctx.cfg)
-    out = gpnxld_blocks(p["ld"], p["scores"], column=o["column"], transform=o["transform"], **ctx.runner_kwargs())
-    write_dataset(out, ctx.path("gpnxld_scores"), "gpnxld", mode="overwrite",
-                  manifest={"options": {k: str(v) for k, v in o.items()}})
-    summary = {"blocks": int(out["block_id"].nunique()), "variants": len(out), "scored": int(out["scored"].sum())}
+    where = str(ctx.path("gpnxld_scores"))
+    # each task writes its block's rows (executors write, issue 19); one index row per block comes back
+    index = gpnxld_blocks(p["ld"], p["scores"], column=o["column"], transform=o["transform"], write_to=where,
+                          **ctx.runner_kwargs())
+    finish_fragments(where, "gpnxld", index, manifest={"options": {k: str(v) for k, v in o.items()}})
+    has = index["rows"] > 0
+    summary = {"blocks": int(has.sum()), "variants": int(index["rows"].sum()),
+               "scored": int(index["stat_scored"].fillna(0).sum()) if "stat_scored" in index.columns else 0}
     log.info("gpnxld: %s", summary)
     return summary
 

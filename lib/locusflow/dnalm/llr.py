@@ -23,7 +23,7 @@ import numpy as np
 from .windows import COMPLEMENT, MASK, reverse_complement
 
 
-def site_logprobs(model, windows: np.ndarray, *, batch_size: int = 256, device=None) -> np.ndarray:
+def site_logprobs(model, windows: np.ndarray, *, batch_size: int = 256, device=None, strands: int = 2) -> np.ndarray:
     """log P(A, C, G, T) at the masked centre of each window, per strand.
 
     Parameters
@@ -36,10 +36,12 @@ def site_logprobs(model, windows: np.ndarray, *, batch_size: int = 256, device=N
         Windows per forward pass.
     device : str, optional
         [the model's device].
+    strands : {2, 1}
+        1: the forward strand only (one forward pass per window).
 
     Returns
     -------
-    ndarray, (2, n, 4)
+    ndarray, (strands, n, 4)
         [0] forward strand; [1] reverse complement, columns mapped back to the forward bases.
     """
     import torch
@@ -49,14 +51,15 @@ def site_logprobs(model, windows: np.ndarray, *, batch_size: int = 256, device=N
     fwd = windows.copy()
     fwd[:, c] = MASK
     rev = reverse_complement(fwd)
-    out = np.empty((2, n, 4))
+    out = np.empty((strands, n, 4))
     with torch.inference_mode():
-        for k, (w, site) in enumerate(((fwd, c), (rev, length - 1 - c))):
+        for k, (w, site) in enumerate(((fwd, c), (rev, length - 1 - c))[:strands]):
             for s in range(0, n, batch_size):
                 ids = torch.from_numpy(np.ascontiguousarray(w[s:s + batch_size])).to(device)
                 lg = model(input_ids=ids).logits[:, site, :4].float()
                 out[k, s:s + batch_size] = torch.log_softmax(lg, -1).cpu().numpy()
-    out[1] = out[1][:, ::-1]        # reverse strand: A,C,G,T of the complement -> forward bases
+    if strands == 2:
+        out[1] = out[1][:, ::-1]    # reverse strand: A,C,G,T of the complement -> forward bases
     return out
 
 

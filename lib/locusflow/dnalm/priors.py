@@ -94,7 +94,7 @@ def gpnxld_unit(unit: dict, *, ld_dir, scores, column: str = "llr", transform: s
 
 
 def gpnxld_blocks(ld_dir, scores, block_ids=None, *, column: str = "llr", transform: str = "deleterious",
-                  engine: str = "local", spark=None, progress: bool = False) -> pd.DataFrame:
+                  engine: str = "local", spark=None, progress: bool = False, write_to=None) -> pd.DataFrame:
     """GPNxLD over blocks of an LD directory (all of them by default), with the engine's runner.
 
     Parameters
@@ -109,11 +109,14 @@ def gpnxld_blocks(ld_dir, scores, block_ids=None, *, column: str = "llr", transf
         As :func:`gpnxld_unit`.
     engine, spark, progress
         As :func:`locusflow.engine.runner.run_worklist`.
+    write_to : str or Path, optional
+        Dataset directory each task writes its block's rows into (the caller commits it); the fragment
+        index (with ``stat_scored``: scored variants per block) is returned instead of the rows.
 
     Returns
     -------
     DataFrame
-        Schema gpnxld, blocks in LD-index order.
+        Schema gpnxld, blocks in LD-index order; or the fragment index with ``write_to``.
     """
     from ..engine.runner import run_worklist
     from ..ld.matrix import read_ld_index
@@ -123,4 +126,11 @@ def gpnxld_blocks(ld_dir, scores, block_ids=None, *, column: str = "llr", transf
     units = [{"unit_id": r.block_id, "block_id": r.block_id, "chrom": str(r.chrom), "start": int(r.start),
               "stop": int(r.stop), "cost": float(r.n_variants) ** 2} for r in idx.itertuples()]
     kw = {"ld_dir": str(ld_dir), "scores": str(scores), "column": column, "transform": transform}
-    return run_worklist(units, gpnxld_unit, "gpnxld", engine=engine, spark=spark, kwargs=kw, progress=progress)
+    if write_to is None:        # the in-memory API: the caller asked for the rows
+        return run_worklist(units, gpnxld_unit, "gpnxld", engine=engine, spark=spark, kwargs=kw, progress=progress)
+    return run_worklist(units, gpnxld_unit, "gpnxld", engine=engine, spark=spark, kwargs=kw, progress=progress,
+                        write_to=str(write_to), stats=_scored)
+
+
+def _scored(frames: dict) -> dict:
+    return {"scored": int(frames[""]["scored"].sum())}

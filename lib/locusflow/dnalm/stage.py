@@ -19,7 +19,8 @@ Config section ``score_variants`` (defaults in brackets)::
       dtype: auto             # auto | float32 | bfloat16 (auto: bf16 on CUDA)
       swapped: score          # score | reject: SNVs whose alt is the genome's base (scored reoriented)
 
-Writes ``<out>/score_variants/scores`` (dataset variant_scores). The summary counts variants by status
+Writes ``<out>/score_variants/scores`` (dataset variant_scores; each task writes its unit's rows, the
+driver adds up their counts: :func:`score_stats`). The summary counts variants by status
 (REF mismatches, indels, ... are reported and never scored; swapped SNVs are scored in the genome's
 orientation and counted). On Spark each task scores whole work units
 with the model loaded once per Python worker (conf/gpu.yaml: a GPU pool).
@@ -33,7 +34,7 @@ import pandas as pd
 
 from ..config_schema import Key
 from ..errors import InputError
-from ..io.dataset import read_dataset, write_dataset
+from ..io.dataset import finish_fragments, read_dataset
 from ..layout import dataset_path
 from ..logs import get_logger
 from ..pipeline import Context, Stage, register
@@ -100,7 +101,7 @@ def read_variants(path) -> pd.DataFrame:
 
 
 def score_variants(variants: pd.DataFrame, opts: dict, *, engine: str = "local", spark=None,
-                   progress: bool = True) -> pd.DataFrame:
+                   progress: bool = True, write_to=None) -> pd.DataFrame:
     """Scores (schema variant_scores) of ``variants`` with the engine's runner.
 
     Parameters
@@ -111,10 +112,14 @@ def score_variants(variants: pd.DataFrame, opts: dict, *, engine: str = "local",
         The ``score_variants`` section (keys of :data:`CONFIG`).
     engine, spark, progress
         As in :func:`locusflow.engine.runner.run_worklist`.
+    write_to : str or Path, optional
+        Dataset directory each task writes its unit's scores into (the caller commits it); the fragment
+        index with :func:`score_stats` of each unit is returned instead of the rows.
 
     Returns
     -------
     DataFrame
+        Schema variant_scores, or the fragment index with ``write_to``.
     """
     from ..engine.runner import run_worklist
     from .task import ism_unit, region_units, score_unit, work_units
@@ -129,7 +134,38 @@ def score_variants(variants: pd.DataFrame, opts: dict, *, engine: str = "local",
         units, kernel = region_units(o["region"], int(o["batch_variants"]) // 3 or 1), ism_unit
     else:
         units, kernel = work_units(variants, int(o["batch_variants"])), score_unit
-    return run_worklist(units, kernel, "variant_scores", engine=engine, spark=spark, kwargs=kw, progress=progress)
+    if write_to is None:        # the in-memory API: the caller asked for the rows
+        return run_worklist(units, kernel, "variant_scores", engine=engine, spark=spark, kwargs=kw, progress=progress)
+    return run_worklist(units, kernel, "variant_scores", engine=engine, spark=spark, kwargs=kw, progress=progress,
+                        write_to=str(write_to), stats=score_stats)
+
+
+REJECTED = (("ref_mismatch", "their ref is not the FASTA's base"),
+            ("indel", "a single-nucleotide model's LLR is undefined for indels"),
+            ("not_in_genome", "beyond the chromosome's end"), ("contig_absent", "not in the FASTA"),
+            ("bad_allele", "alleles not A, C, G, T"))
+
+
+def score_stats(frames: dict) -> dict:
+    """One unit's counts for the stage summary, computed in the task that scored it.
+
+    Parameters
+    ----------
+    frames : dict
+        ``{"": rows of schema variant_scores}`` (the runner's ``stats`` argument).
+
+    Returns
+    -------
+    dict
+        ``scored`` (an LLR, an embedding distance or a fine-tuned delta), ``status.<status>`` (rows per status) and
+        ``rejected.<status>`` (rows of a rejected status left unscored).
+    """
+    f = frames[""]
+    scored = f[["llr", "emb_l2", "ft_delta"]].notna().any(axis=1)
+    out = {"scored": int(scored.sum())}
+    out.update({f"status.{k}": int(v) for k, v in f["status"].value_counts().items()})
+    out.update({f"rejected.{k}": int(((f["status"] == k) & ~scored).sum()) for k, _ in REJECTED})
+    return out
 
 
 def _variants_path(cfg):
@@ -145,17 +181,19 @@ def _run(ctx: Context) -> dict:
                          column="score_variants.region", value=opts["region"])
     path = _variants_path(ctx.cfg)
     variants = read_variants(path) if path is not None else None
-    scores = score_variants(variants, opts, **ctx.runner_kwargs())
-    write_dataset(scores, ctx.path("variant_scores"), "variant_scores", mode="overwrite",
-                  manifest={"options": {k: str(v) for k, v in opts.items()}})
-    summary = {"variants": len(scores), **{f"status_{k}": int(v) for k, v in scores["status"].value_counts().items()}}
-    scored = scores[["llr", "emb_l2", "ft_delta"]].notna().any(axis=1)
-    summary["scored"] = int(scored.sum())
-    for status, why in (("ref_mismatch", "their ref is not the FASTA's base"),
-                        ("indel", "a single-nucleotide model's LLR is undefined for indels"),
-                        ("not_in_genome", "beyond the chromosome's end"), ("contig_absent", "not in the FASTA"),
-                        ("bad_allele", "alleles not A, C, G, T")):
-        n_not = int(((scores["status"] == status) & ~scored).sum())
+    where = str(ctx.path("variant_scores"))
+    # the tasks write the scores (executors write, issue 19); the summary adds up their counts
+    index = score_variants(variants, opts, write_to=where, **ctx.runner_kwargs())
+    finish_fragments(where, "variant_scores", index, manifest={"options": {k: str(v) for k, v in opts.items()}})
+
+    def total(stat):
+        return int(index[f"stat_{stat}"].fillna(0).sum()) if f"stat_{stat}" in index.columns else 0
+    status = {c[len("stat_status."):]: total(c[len("stat_"):]) for c in index.columns if c.startswith("stat_status.")}
+    summary = {"variants": int(index["rows"].sum()),
+               **{f"status_{k}": v for k, v in sorted(status.items(), key=lambda kv: (-kv[1], kv[0])) if v}}
+    summary["scored"] = total("scored")
+    for status, why in REJECTED:
+        n_not = total(f"rejected.{status}")
         if n_not:
             summary[f"rejected_{status}"] = n_not
             log.warning("score_variants: %d variants not scored: %s (status %s)", n_not, why, status)

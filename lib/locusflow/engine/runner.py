@@ -16,7 +16,9 @@ worker that computed them straight into the stage's staging directory (local or 
 their own fragment files (:func:`locusflow.io.dataset.write_fragment`), and the runner returns only the
 fragment index, one small row per unit (files, rows, the writer's pid and optional per-unit ``stats``).
 The driver then commits (:func:`locusflow.io.dataset.finish_fragments`). Without ``write_to`` the runner
-returns the rows themselves, for index-sized outputs only (one short row per unit: LD-split blocks).
+returns the rows themselves: for bounded outputs only (one row per LD block, gene or p-value bucket) and
+for the in-memory API functions whose caller asked for a frame (``lf.run_fst``, ``lf.run_gwas``...); the
+allow-list of tests/engine/test_executors_write.py names each such work list and why.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -127,8 +130,21 @@ class Sink:
 
 
 def _unit(kernel, unit: dict, schema: Schema, kwargs: dict, sink: Sink | None):
+    t0 = time.perf_counter()
     out = _call(kernel, unit, schema, kwargs)
-    return out if sink is None else sink.write(out, unit)
+    if sink is None:
+        return out
+    rec = sink.write(out, unit)
+    rec["seconds"] = time.perf_counter() - t0       # the unit's kernel + write, for the work log
+    return rec
+
+
+def _log_work(kernel, engine: str, records: list, wall: float, tasks: int) -> None:
+    """One line per work list: units, tasks, the units' summed and largest time (kernel + write) and the
+    wall time of the whole map (scheduling, serialisation and waiting included): bench/scale.py reads it."""
+    sec = [float(r.get("seconds") or 0.0) for r in records]
+    log.info("work %s on %s: %d units in %d tasks, unit time %.3f s (largest %.3f s), wall %.3f s",
+             getattr(kernel, "__name__", kernel), engine, len(sec), tasks, sum(sec), max(sec, default=0.0), wall)
 
 
 def _fragment_index(records: list, sink: Sink) -> pd.DataFrame:
@@ -202,6 +218,7 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
         units = [u for u in units if str(u["unit_id"]) not in done]
     if not units:
         return sch.empty() if sink is None else _fragment_index(reused, sink)
+    t0 = time.perf_counter()
     if engine == "local":
         from tqdm.auto import tqdm
         outs = [_unit(kernel, u, sch, kwargs, sink) for u in tqdm(units, disable=not progress, desc="work units")]
@@ -214,6 +231,7 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
     else:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if sink is not None:
+        _log_work(kernel, engine, outs, time.perf_counter() - t0, len(units))
         return _fragment_index(outs + reused, sink)
     outs = [o for o in outs if len(o)]
     if not outs:
@@ -239,11 +257,14 @@ def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | 
         def write_task(batches):
             for batch in batches:
                 for payload in batch["units"]:
-                    recs = [sink.write(_call(kernel, u, sch, kwargs), u) for u in json.loads(payload)]
+                    recs = [_unit(kernel, u, sch, kwargs, sink) for u in json.loads(payload)]
                     yield pd.DataFrame({"record": [json.dumps(r, default=_json_default) for r in recs]})
 
+        t0 = time.perf_counter()
         index = df.mapInPandas(write_task, "record string").collect()     # one short row per unit
-        return _fragment_index([json.loads(r["record"]) for r in index] + list(reused), sink)
+        recs = [json.loads(r["record"]) for r in index]
+        _log_work(kernel, "spark", recs, time.perf_counter() - t0, n)
+        return _fragment_index(recs + list(reused), sink)
     out_ddl = sch.spark_ddl() + ", `_order` bigint"
 
     def run_task(batches):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from ..logs import get_logger
 
@@ -58,6 +59,7 @@ def get_spark(conf: dict | None = None):
     active = SparkSession.getActiveSession()
     if active is not None and (conf.get("use_active_session", True)):
         return active
+    t0 = time.perf_counter()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     for k, v in BLAS_ENV.items():
@@ -74,5 +76,6 @@ def get_spark(conf: dict | None = None):
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(conf.get("log_level", "WARN"))
-    log.info("spark session %s (master %s)", spark.version, spark.sparkContext.master)
+    log.info("spark session %s (master %s) started in %.2f s", spark.version, spark.sparkContext.master,
+             time.perf_counter() - t0)
     return spark

@@ -294,6 +294,7 @@ def run_gwas(store, pheno, covar=None, *, traits=None, covariates=None, binary="
                              kwargs={**kw, "annotated": True}, progress=progress, write_to=write_to,
                              split=functools.partial(split_downstream, trait=down), stats=unit_stats)
         return frags, report
+    # the in-memory API: the caller asked for the rows (the gwas stage passes write_to)
     res = run_worklist(g.variant_chunks(chunk), gwas_kernel, "gwas_chunk", engine=engine, spark=spark,
                        kwargs=kw, progress=progress)
     return annotate(res, variant_table(g.path), s.traits), report

@@ -192,6 +192,43 @@ def finish_fragments(path, schema, fragments, *, manifest: dict | None = None):
     return path
 
 
+def read_fragments(path, schema, files, *, columns=None) -> pd.DataFrame:
+    """Rows of some fragment files of a dataset, file after file in the order given.
+
+    What a task of a second pass reads (a chromosome's fragments, one unit's fragment): never the
+    whole dataset. The partition columns come from each file's ``<col>=<value>/`` directories.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Dataset directory, local or a URI (need not be committed yet).
+    schema : str or locusflow.schema.Schema
+    files : list of str
+        Fragment files relative to ``path`` (``files`` of a fragment index row).
+    columns : list of str, optional
+        Only these (stored, not partition) columns, as they are stored (not conformed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Conformed to ``schema``; each file's rows in file order.
+    """
+    sch = _schema(schema)
+    fs, root = storage.arrow_fs(path)
+    frames = []
+    for rel in files:
+        df = pq.read_table(f"{root}/{rel}", filesystem=fs, columns=columns).to_pandas()
+        for part in rel.split("/")[:-1] if columns is None else ():
+            col, value = part.split("=", 1)
+            df[col] = value
+        frames.append(df)
+    if columns is not None:
+        return pd.concat(frames, ignore_index=True) if frames else sch.empty()[list(columns)]
+    if not frames:
+        return sch.empty()
+    return sch.conform(pd.concat(frames, ignore_index=True), source=storage.redact(path))
+
+
 def _fragment_entry(r: dict) -> dict:
     """A unit's entry in a dataset manifest: fragment name, input key (incremental reruns), rows, files
     and its task-side stats (kept, so that a unit copied into a later version still counts)."""

@@ -179,6 +179,7 @@ def _ldsplit_blocks(store, o, build, samples, engine, spark) -> pd.DataFrame:
     kw = {k: o[k] for k in ("min_size", "max_size", "band", "max_K", "thr_r2", "max_r2", "split_maf", "max_span",
                             "max_cost", "n_blocks")}
     from .ldsplit import ldsplit_kernel
+    # rows come back: one per LD block (~1,700 for a human genome), bounded by the blocks, not the variants
     return run_worklist(units, ldsplit_kernel, "ld_blocks", engine=engine, spark=spark,
                         kwargs={"store": str(store.path), "samples": sidx, "genome_build": build, **kw})
 

@@ -78,7 +78,7 @@ class RunResults:
         """Dataset ``name`` as a frame with its schema's types, or None when absent."""
         if not self.has(name):
             return None
-        df = read_dataset(self.path(name), DATASETS[name][1])
+        df = read_dataset(self.path(name), DATASETS.get(name, (name, name))[1])
         for c in df.columns:
             if isinstance(df[c].dtype, pd.CategoricalDtype):
                 df[c] = df[c].astype(str)

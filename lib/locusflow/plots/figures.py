@@ -15,6 +15,7 @@ from ..schema import load
 from .common import genomic_control, save_figure
 from .diagnostics import ld_diagnostic
 from .embedding import embedding_figure, embedding_points
+from .regions import region_figure
 from .focus import focus_figures
 from .locus import locus_data, locus_figure
 from .manhattan import lead_points, manhattan, qq
@@ -122,6 +123,10 @@ def plot_run(run, out_dir=None, *, formats=("png", "svg"), p_threshold: float = 
     if emb is not None:
         rows += _rows(save_figure(embedding_figure(emb), out / "embedding", formats), root, kind="embedding",
                       name="embedding", title=f"DNA-LM variant embeddings, PCA ({len(emb['points']):,} of {emb['n']:,} variants)")
+    reg = run.table("dnalm_regions")
+    if reg is not None and (reg["status"] == "ok").any():
+        rows += _rows(save_figure(region_figure(reg), out / "dnalm_regions", formats), root, kind="dnalm_regions",
+                      name="dnalm_regions", title="DNA-LM accuracy and perplexity by region type")
     for p in focus_figures(run, out / "focus", formats):
         rows += _rows([p], root, kind="focus", name=Path(p).stem, title=f"FOCUS {Path(p).stem}",
                       chrom=Path(p).stem.split("_")[0])

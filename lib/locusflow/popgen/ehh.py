@@ -14,6 +14,18 @@ h is a (variants, haplotypes) 0/1 array (phased; no missing alleles), pos 1-base
 - Standardisation: iHS and nSL within bins of alt allele count ((x - mean) / sd per bin); XP-EHH over
   all variants.
 
+Distributed (``run_selection_scan(..., write_to=DIR)``): the bins and their means and sds are
+genome-wide statistics, so the scan is two distributed passes and the driver never holds a score.
+Pass 1: one task per chromosome scans it, writes the unstandardised rows as its fragment of a hidden
+``DIR/_unstd`` dataset and returns, per alt allele count, the count, sum and sum of squared deviations
+(about the task's own mean) of its non-NaN iHS and nSL, and the same three numbers of its XP-EHH
+(:func:`scan_stats`; at most 2 x (haplotypes + 1) x 3 numbers per chromosome). The driver merges them
+(Chan et al.'s pairwise update, :func:`merge_moments`) into the bin edges of
+:func:`similar_sized_bins` (from the allele-count histogram) and each bin's mean and population sd,
+exactly the statistics :func:`standardize_by_allele_count` computes over all rows (up to rounding).
+Pass 2: one task per chromosome reads its pass-1 fragment, standardises with those numbers
+(:func:`standardize_kernel`) and writes the final fragment into ``DIR``; ``_unstd`` is then removed.
+
 The scans are compiled PBWT passes (`ehh_kernels.scan`), O(haplotypes) per variant.
 
 References
@@ -334,7 +346,7 @@ def scan_kernel(unit: dict, store: str, hap_index, ref_index=None, params: dict 
 
 def run_selection_scan(store, populations, population: str, reference: str | None = None, *,
                        n_bins: int | None = None, engine: str = "local", spark=None, progress: bool = False,
-                       **params):
+                       write_to=None, **params):
     """iHS, nSL (and XP-EHH against ``reference``) of one population over a store of phased haplotypes.
 
     Parameters
@@ -356,6 +368,9 @@ def run_selection_scan(store, populations, population: str, reference: str | Non
         The session used when ``engine`` is ``"spark"``.
     progress : bool
         A progress bar for the local loop.
+    write_to : str or Path, optional
+        Dataset directory the tasks write the rows into, in two passes (see the module docstring); the
+        caller commits it (:func:`locusflow.io.dataset.finish_fragments` with the returned index).
     **params
         min_ehh, min_maf, include_edges, gap_scale, max_gap (see :func:`ihs`).
 
@@ -363,7 +378,10 @@ def run_selection_scan(store, populations, population: str, reference: str | Non
     -------
     pandas.DataFrame
         Schema ``selection_scan``: unstandardised and standardised iHS, nSL (within alt-count bins over
-        the whole store) and XP-EHH (over all variants; NaN without ``reference``).
+        the whole store) and XP-EHH (over all variants; NaN without ``reference``). With ``write_to``, the
+        fragment index of the written rows (one row per chromosome) instead, with ``attrs["standardise"]``:
+        the bin edges, means and sds used, and per score the ``stat_<score>_scored`` and
+        ``stat_<score>_abs_over_2`` counts.
 
     Raises
     ------
@@ -393,11 +411,219 @@ def run_selection_scan(store, populations, population: str, reference: str | Non
     starts, stops = np.r_[0, cuts], np.r_[cuts, len(chrom)]
     units = [{"unit_id": str(chrom[s]), "start": int(s), "stop": int(e), "cost": float(e - s)}
              for s, e in zip(starts, stops)]
+    kw = {"store": str(g.path), "hap_index": idx, "ref_index": ref, "params": params, "names": (population, reference)}
+    if write_to is not None:
+        return _scan_distributed(units, kw, write_to, n_bins, reference, engine=engine, spark=spark,
+                                 progress=progress)
     res = run_worklist(units, scan_kernel, "selection_scan", engine=engine, spark=spark, progress=progress,
-                       kwargs={"store": str(g.path), "hap_index": idx, "ref_index": ref, "params": params,
-                               "names": (population, reference)})
+                       kwargs=kw)      # the in-memory API: the caller asked for the rows
     res["ihs"], _ = standardize_by_allele_count(res["ihs_unstd"], res["alt_count"], n_bins=n_bins)
     res["nsl"], _ = standardize_by_allele_count(res["nsl_unstd"], res["alt_count"], n_bins=n_bins)
     res["xpehh"] = standardize(res["xpehh_unstd"]) if reference is not None else np.nan
     from ..schema import load
     return load("selection_scan").conform(res)
+
+
+SCORES = ("ihs", "nsl")
+
+
+def scan_stats(frames: dict) -> dict:
+    """One chromosome's share of the standardisation statistics, computed in the task that scanned it.
+
+    Parameters
+    ----------
+    frames : dict
+        ``{"": rows of schema selection_scan}`` (unstandardised; the runner's ``stats`` argument).
+
+    Returns
+    -------
+    dict
+        ``max_count`` (largest alt allele count); for iHS and nSL per alt allele count ``a`` of the
+        non-NaN scores ``<score>_n.<a>``, ``<score>_s.<a>`` (sum) and ``<score>_m.<a>`` (sum of squared
+        deviations from their mean); ``xpehh_n``, ``xpehh_s``, ``xpehh_m`` over the non-NaN XP-EHH.
+
+    References
+    ----------
+    Chan T.F., Golub G.H., LeVeque R.J. (1979) Updating formulae and a pairwise algorithm for computing
+    sample variances. Technical report STAN-CS-79-773, Stanford University.
+    """
+    f = frames[""]
+    aac = f["alt_count"].to_numpy(np.int64)
+    out = {"max_count": int(aac.max()) if len(aac) else 0}
+    for score in SCORES:
+        x = f[f"{score}_unstd"].to_numpy(np.float64)
+        ok = ~np.isnan(x)
+        a, x = aac[ok], x[ok]
+        n = np.bincount(a).astype(np.float64) if len(a) else np.zeros(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(a, x, minlength=len(n)) / n
+        m2 = np.bincount(a, (x - mean[a]) ** 2, minlength=len(n))
+        s = np.bincount(a, x, minlength=len(n))
+        for v in np.flatnonzero(n):
+            out.update({f"{score}_n.{v}": float(n[v]), f"{score}_s.{v}": float(s[v]), f"{score}_m.{v}": float(m2[v])})
+    x = f["xpehh_unstd"].to_numpy(np.float64)
+    x = x[~np.isnan(x)]
+    out.update({"xpehh_n": float(len(x)), "xpehh_s": float(x.sum()),
+                "xpehh_m": float(((x - x.mean()) ** 2).sum()) if len(x) else 0.0})
+    return out
+
+
+def merge_moments(n, s, m2, group, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean and population sd per group from parts' counts, sums and squared deviations.
+
+    Parameters
+    ----------
+    n, s, m2 : array-like of float, shape (k,)
+        Per part: count, sum and sum of squared deviations from the part's mean (parts with n = 0 are
+        ignored).
+    group : array-like of int, shape (k,)
+        Group of each part (outside 0..n_groups-1: ignored).
+    n_groups : int
+
+    Returns
+    -------
+    count, mean, sd : ndarray of float64, shape (n_groups,)
+        sd with ddof 0 (NaN for an empty group).
+
+    References
+    ----------
+    Chan, Golub & LeVeque (1979): M2 = sum of M2_i + sum n_i (mean_i - mean)^2.
+    """
+    n, s, m2, group = (np.asarray(a) for a in (n, s, m2, group))
+    keep = (n > 0) & (group >= 0) & (group < n_groups)
+    n, s, m2, group = n[keep].astype(np.float64), s[keep], m2[keep], group[keep]
+    cnt = np.bincount(group, n, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(group, s, minlength=n_groups) / cnt
+        dev = np.bincount(group, m2 + n * (s / n - mean[group]) ** 2, minlength=n_groups)
+        return cnt, mean, np.sqrt(dev / cnt)
+
+
+def _stat_parts(index, score: str) -> tuple[np.ndarray, ...]:
+    """(alt count, n, sum, M2) of every (chromosome, alt count) part in the index's ``stat_<score>_*`` columns."""
+    pre = f"stat_{score}_n."
+    counts = sorted(int(c[len(pre):]) for c in index.columns if c.startswith(pre))
+    col = lambda w, a: index[f"stat_{score}_{w}.{a}"].fillna(0).to_numpy(np.float64)  # noqa: E731
+    a = np.repeat(np.asarray(counts, dtype=np.int64), len(index))
+    n, s, m2 = (np.concatenate([col(w, v) for v in counts]) if counts else np.zeros(0) for w in ("n", "s", "m"))
+    return a, n, s, m2
+
+
+def standardisation(index, n_bins: int | None = None) -> dict:
+    """The genome-wide standardisation of a scan from the per-chromosome :func:`scan_stats` of its index.
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        Fragment index of the scan's first pass (``stat_*`` columns of :func:`scan_stats`).
+    n_bins : int, optional
+        As :func:`standardize_by_allele_count` (default max(alt count) // 2).
+
+    Returns
+    -------
+    dict
+        ``ihs`` and ``nsl``: {"bins", "mean", "sd"} per alt-count bin (the bins of
+        :func:`similar_sized_bins` over the non-NaN scores' counts); ``xpehh``: {"mean", "sd"}.
+
+    References
+    ----------
+    Voight et al. (2006); scikit-allel ``standardize_by_allele_count``.
+    """
+    top = int(index["stat_max_count"].max()) if "stat_max_count" in index.columns and len(index) else 0
+    out = {}
+    for score in SCORES:
+        a, n, s, m2 = _stat_parts(index, score)
+        keep = n > 0
+        a, n, s, m2 = a[keep], n[keep], s[keep], m2[keep]
+        if not len(a):
+            out[score] = {"bins": [0, 0], "mean": [np.nan], "sd": [np.nan]}
+            continue
+        counts = np.unique(a)
+        hist = np.bincount(np.searchsorted(counts, a), n).astype(np.int64)
+        bins = _similar_sized_bins_of_counts(counts, hist, int(n_bins if n_bins is not None else top // 2))
+        nb = len(bins) - 1
+        k = np.searchsorted(bins, a, side="right") - 1
+        k[a == bins[-1]] = nb - 1
+        _, mean, sd = merge_moments(n, s, m2, k, nb)        # every (chromosome, count) part into its bin
+        out[score] = {"bins": bins.tolist(), "mean": mean.tolist(), "sd": sd.tolist()}
+    x = [index[f"stat_xpehh_{w}"].fillna(0).to_numpy() if f"stat_xpehh_{w}" in index.columns else np.zeros(len(index))
+         for w in ("n", "s", "m")]
+    _, xmean, xsd = merge_moments(*x, np.zeros(len(index), dtype=np.int64), 1)
+    out["xpehh"] = {"mean": float(xmean[0]), "sd": float(xsd[0])}
+    return out
+
+
+def _similar_sized_bins_of_counts(values, counts, n_bins: int) -> np.ndarray:
+    """:func:`similar_sized_bins` of the sorted sample that holds ``counts[i]`` copies of ``values[i]``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    step = max(1, total // n_bins)
+    at = np.r_[0, np.arange(step, total, step)]               # the sorted positions similar_sized_bins takes
+    edges = np.unique(np.asarray(values)[np.searchsorted(np.cumsum(counts), at, side="right")])
+    edges[-1] = values[-1]
+    return edges
+
+
+def standardize_kernel(unit: dict, unstd_dir: str, standardise: dict, reference=None):
+    """Work unit of the scan's second pass: one chromosome's unstandardised fragment, standardised.
+
+    Parameters
+    ----------
+    unit : dict
+        ``files``: the chromosome's fragment files of ``unstd_dir``.
+    unstd_dir : str
+        The first pass's dataset.
+    standardise : dict
+        :func:`standardisation` of the whole scan.
+    reference : str, optional
+        The XP-EHH reference (None: XP-EHH stays NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Schema selection_scan rows with ``ihs``, ``nsl`` (and ``xpehh``) standardised.
+
+    References
+    ----------
+    Voight et al. (2006); Sabeti et al. (2007).
+    """
+    from ..io.dataset import read_fragments
+    res = read_fragments(unstd_dir, "selection_scan", unit["files"])
+    aac = res["alt_count"].to_numpy()
+    for score in SCORES:
+        st = standardise[score]
+        bins, mean, sd = np.asarray(st["bins"]), np.asarray(st["mean"], float), np.asarray(st["sd"], float)
+        j = np.clip(np.searchsorted(bins, aac, side="right") - 1, 0, len(bins) - 2)
+        res[score] = (res[f"{score}_unstd"].to_numpy(np.float64) - mean[j]) / sd[j]
+    x = standardise["xpehh"]
+    res["xpehh"] = (res["xpehh_unstd"].to_numpy(np.float64) - x["mean"]) / x["sd"] if reference is not None else np.nan
+    return res
+
+
+def _extreme(frames: dict) -> dict:
+    """Per score: variants with a standardised value and those with |value| > 2 (the usual outliers)."""
+    f = frames[""]
+    out = {}
+    for c in ("ihs", "nsl", "xpehh"):
+        x = f[c].to_numpy(np.float64)
+        out.update({f"{c}_scored": int(np.isfinite(x).sum()), f"{c}_abs_over_2": int((np.abs(x) > 2).sum())})
+    return out
+
+
+def _scan_distributed(units, kw, write_to, n_bins, reference, *, engine, spark, progress):
+    """The two passes of :func:`run_selection_scan` with ``write_to`` (see the module docstring)."""
+    from .. import storage
+    from ..engine.runner import run_worklist
+    unstd = storage.join(str(write_to), "_unstd")
+    storage.remove(unstd)
+    first = run_worklist(units, scan_kernel, "selection_scan", engine=engine, spark=spark, progress=progress,
+                         kwargs=kw, write_to=unstd, stats=scan_stats)
+    st = standardisation(first, n_bins)
+    again = [{"unit_id": u, "chrom": u, "files": f, "cost": float(r)}
+             for u, f, r in zip(first["unit_id"], first["files"], first["rows"])]
+    index = run_worklist(again, standardize_kernel, "selection_scan", engine=engine, spark=spark, progress=progress,
+                         kwargs={"unstd_dir": unstd, "standardise": st, "reference": reference}, write_to=str(write_to),
+                         stats=_extreme)
+    storage.remove(unstd)
+    index.attrs["standardise"] = st
+    return index

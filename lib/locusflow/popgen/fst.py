@@ -18,6 +18,14 @@ Weir & Cockerham (1984, eqs. 2-4) for r populations::
 Per-variant Fst = num / den; over a window or the genome, the ratio of sums (sum num / sum den), as
 plink2 reports its genome-wide value.
 
+Distributed (the popgen stage, ``write_to``): each task writes its chunk's rows as its own fragment and
+returns the chunk's per-pair sums of the numerators and denominators (:func:`fst_stats`), so the
+genome-wide Fst is a sum over the fragment index (:func:`genome_fst_from_index`), not over rows held by
+the driver. Windows are a second pass (:func:`run_window_fst`): one task per chromosome reads that
+chromosome's fragments (:func:`locusflow.io.dataset.read_fragments`) in work-list order, restores the
+kernel's pair-major order and writes the chromosome's windows, so they equal :func:`window_fst` of the
+whole per-variant table.
+
 References
 ----------
 Bhatia G et al. (2013) Genome Res 23:1514. Weir BS & Cockerham CC (1984) Evolution 38:1358.
@@ -25,8 +33,12 @@ Peer: plink2 ``--fst <pheno> method=hudson|wc report-variants``.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
+
+from ..schema import load as load_schema
 
 
 def population_counts(dosage: np.ndarray, pop: np.ndarray, n_pops: int) -> dict:
@@ -289,8 +301,15 @@ def genome_fst(per_variant: pd.DataFrame) -> pd.DataFrame:
                          "wc_fst": s["wn"] / s["wd"]})
 
 
+def _populations(g, populations, pops):
+    """(population index per store sample into ``names`` (-1: none), names)."""
+    lab = pd.Series(populations).reindex(g.samples)
+    names = list(pops) if pops is not None else sorted(lab.dropna().unique())
+    return lab.map({p: i for i, p in enumerate(names)}).fillna(-1).astype(int).to_numpy(), names
+
+
 def run_fst(store, populations: pd.Series, *, pops=None, engine: str = "local", spark=None,
-            chunk: int | None = None, progress: bool = False, what: str = "fst") -> pd.DataFrame:
+            chunk: int | None = None, progress: bool = False, what: str = "fst", write_to=None) -> pd.DataFrame:
     """Per-variant Fst of every pair of populations over a genotype store (schema ``fst_variants``), or
     with ``what="freq"`` allele frequencies per population (schema ``pop_allele_freq``).
 
@@ -312,12 +331,16 @@ def run_fst(store, populations: pd.Series, *, pops=None, engine: str = "local", 
         A progress bar for the local loop.
     what : {"fst", "freq"}
         Per-variant Fst (``fst_variants``) or per-population allele frequencies (``pop_allele_freq``).
+    write_to : str or Path, optional
+        Dataset directory each task writes its chunk's rows into (the caller commits it:
+        :func:`locusflow.io.dataset.finish_fragments`); the fragment index is returned instead of the rows,
+        with :func:`fst_stats` of each chunk and ``attrs["names"]`` (the populations compared).
 
     Returns
     -------
     pandas.DataFrame
         Schema ``fst_variants`` (pair-major within each chunk), or ``pop_allele_freq`` with
-        ``what="freq"`` (population-major within each chunk).
+        ``what="freq"`` (population-major within each chunk); with ``write_to``, the fragment index.
 
     References
     ----------
@@ -327,9 +350,162 @@ def run_fst(store, populations: pd.Series, *, pops=None, engine: str = "local", 
     from ..io.genotypes import GenotypeStore
 
     g = GenotypeStore(store)
-    lab = pd.Series(populations).reindex(g.samples)
-    names = list(pops) if pops is not None else sorted(lab.dropna().unique())
-    pop = lab.map({p: i for i, p in enumerate(names)}).fillna(-1).astype(int).to_numpy()
-    return run_worklist(g.variant_chunks(chunk), fst_kernel, "fst_variants" if what == "fst" else "pop_allele_freq",
-                        engine=engine, spark=spark, kwargs={"store": str(g.path), "pop": pop, "names": names,
-                                                            "what": what}, progress=progress)
+    pop, names = _populations(g, populations, pops)
+    args = dict(engine=engine, spark=spark, progress=progress,
+                kwargs={"store": str(g.path), "pop": pop, "names": names, "what": what})
+    schema = "fst_variants" if what == "fst" else "pop_allele_freq"
+    if write_to is None:        # the in-memory API: the caller asked for the rows
+        return run_worklist(g.variant_chunks(chunk), fst_kernel, schema, **args)
+    index = run_worklist(g.variant_chunks(chunk), fst_kernel, schema, write_to=str(write_to),
+                         stats=functools.partial(fst_stats, names=names) if what == "fst" else None, **args)
+    index.attrs["names"] = names
+    return index
+
+
+SUMS = ("hudson_num", "hudson_den", "wc_num", "wc_den")
+
+
+def _pairs(names) -> list:
+    i1, i2 = np.triu_indices(len(names), 1)
+    return [(names[a], names[b]) for a, b in zip(i1, i2)]
+
+
+def fst_stats(frames: dict, names) -> dict:
+    """One chunk's contribution to the genome-wide Fst, computed in the task that wrote the chunk.
+
+    Parameters
+    ----------
+    frames : dict
+        ``{"": rows of schema fst_variants}`` (the runner's ``stats`` argument).
+    names : sequence of str
+        The populations compared (pairs numbered as :func:`fst_pairs` orders them).
+
+    Returns
+    -------
+    dict
+        ``variants`` (distinct variant ids of the chunk) and ``<column>.<pair number>``: the sum of each
+        of hudson_num, hudson_den, wc_num, wc_den over the chunk (non-finite values count as 0).
+
+    References
+    ----------
+    Bhatia et al. (2013): ratio of sums.
+    """
+    f = frames[""]
+    number = {p: k for k, p in enumerate(_pairs(names))}
+    out = {"variants": int(f["variant_id"].nunique())}
+    if not len(f):
+        return out
+    ok = {c: np.where(np.isfinite(f[c].to_numpy(float)), f[c].to_numpy(float), 0.0) for c in SUMS}
+    d = pd.DataFrame({"pop1": f["pop1"].to_numpy(), "pop2": f["pop2"].to_numpy(), **ok})
+    for (a, b), r in d.groupby(["pop1", "pop2"], sort=False)[list(SUMS)].sum().iterrows():   # one row per pair
+        out.update({f"{c}.{number[(a, b)]}": float(r[c]) for c in SUMS})
+    return out
+
+
+def genome_fst_from_index(index: pd.DataFrame, names) -> pd.DataFrame:
+    """:func:`genome_fst` from the fragment index of :func:`run_fst` (``write_to``): per-chunk sums added up.
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        Fragment index with the ``stat_*`` columns of :func:`fst_stats`.
+    names : sequence of str
+        The populations compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair (pair order of :func:`fst_pairs`): pop1, pop2, hudson_fst, wc_fst.
+
+    References
+    ----------
+    Bhatia et al. (2013). Peer: plink2 ``.fst.summary``.
+    """
+    def total(col):
+        return float(index[col].fillna(0).sum()) if col in index.columns else 0.0
+    rows = []
+    for k, (a, b) in enumerate(_pairs(names)):
+        s = {c: total(f"stat_{c}.{k}") for c in SUMS}
+        if not any(f"stat_{c}.{k}" in index.columns for c in SUMS):
+            continue            # a pair without rows (no variant in the store) has no genome-wide value
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows.append({"pop1": a, "pop2": b, "hudson_fst": np.float64(s["hudson_num"]) / s["hudson_den"],
+                         "wc_fst": np.float64(s["wc_num"]) / s["wc_den"]})
+    return pd.DataFrame(rows, columns=["pop1", "pop2", "hudson_fst", "wc_fst"])
+
+
+def window_kernel(unit: dict, fst_dir: str, size: int, step: int | None, names) -> pd.DataFrame:
+    """Work unit of the windows pass: one chromosome's per-variant fragments to its Fst windows.
+
+    Parameters
+    ----------
+    unit : dict
+        ``chrom`` and ``files``: the chromosome's fragment files of ``fst_dir``, in work-list order.
+    fst_dir : str
+        The fst_variants dataset the first pass wrote (committed or not).
+    size, step : int
+        As :func:`window_fst`.
+    names : sequence of str
+        The populations compared (the kernel's pair order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Schema ``fst_windows`` rows of the chromosome, equal to :func:`window_fst` of the whole table's rows
+        of that chromosome.
+
+    References
+    ----------
+    Bhatia et al. (2013): ratio of averages over loci.
+    """
+    from ..io.dataset import read_fragments
+    rank = {p: k for k, p in enumerate(_pairs(names))}
+    parts = []
+    for f in unit["files"]:       # each fragment back to the kernel's pair-major order (stable: by position within)
+        d = read_fragments(fst_dir, "fst_variants", [f])
+        k = np.array([rank[p] for p in zip(d["pop1"], d["pop2"])], dtype=np.int64)
+        parts.append(d.iloc[np.argsort(k, kind="stable")])
+    per = pd.concat(parts, ignore_index=True) if parts else load_schema("fst_variants").empty()
+    return window_fst(per, size, step)
+
+
+def run_window_fst(fst_dir, index: pd.DataFrame, size: int, step: int | None = None, *, names, write_to,
+                   engine: str = "local", spark=None, progress: bool = False) -> pd.DataFrame:
+    """Windowed Fst as a second distributed pass over the fragments :func:`run_fst` wrote (one task per
+    chromosome writes that chromosome's windows).
+
+    Parameters
+    ----------
+    fst_dir : str or Path
+        The fst_variants dataset of the first pass.
+    index : pandas.DataFrame
+        Its fragment index (``files`` per unit, in work-list order).
+    size, step : int
+        As :func:`window_fst`.
+    names : sequence of str
+        The populations compared.
+    write_to : str or Path
+        The fst_windows dataset directory (the caller commits it).
+    engine, spark, progress
+        As :func:`locusflow.engine.runner.run_worklist`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The fragment index of the windows (one row per chromosome).
+
+    References
+    ----------
+    Bhatia et al. (2013): ratio of averages over loci.
+    """
+    from ..engine.runner import run_worklist
+    files, rows = {}, {}
+    for fs, n in zip(index["files"], index["rows"]):
+        for f in fs:
+            chrom = f.split("/", 1)[0].split("=", 1)[1]
+            files.setdefault(chrom, []).append(f)
+            rows[chrom] = rows.get(chrom, 0) + n / max(1, len(fs))
+    units = [{"unit_id": f"windows-{c}", "chrom": c, "files": fl, "cost": float(rows[c])} for c, fl in files.items()]
+    return run_worklist(units, window_kernel, "fst_windows", engine=engine, spark=spark, progress=progress,
+                        write_to=str(write_to),
+                        kwargs={"fst_dir": str(fst_dir), "size": int(size), "step": step, "names": list(names)})

@@ -20,6 +20,7 @@ from ..io.dataset import read_dataset
 from ..plots.data import RunResults
 from ..layout import STAGES
 from ..plots.figures import plot_run, write_index
+from .dnalm_section import dnalm_parts
 from .html import data_uri, esc, figure, page, table
 from .text import EXPLAIN
 
@@ -218,10 +219,10 @@ def build_report(root, cfg: dict | None = None, *, out=None, enrichment=None, pl
         c = cs[["cs", "method", "chrom", "lead_variant", "lead_pos", "n_variants", "coverage", "min_abs_corr",
                 "log10bf", "variants"]]
         add("cs", "Credible sets", f"<p class='explain'>{EXPLAIN['cs']}</p>" + table(c, "credible-sets"))
-    dnalm = _dnalm_table(run)
-    if dnalm is not None:
-        add("dnalm", "DNA language model", f"<p class='explain'>{EXPLAIN['dnalm']}</p>" + dnalm
-            + _figs(figdir, idx, "embedding"))
+    dnalm, extra = _dnalm_table(run), dnalm_parts(run, figdir, idx)
+    if dnalm is not None or extra:
+        add("dnalm", "DNA language model", (f"<p class='explain'>{EXPLAIN['dnalm']}</p>" + dnalm if dnalm else "")
+            + _figs(figdir, idx, "embedding") + extra)
     enr = enrichment
     if enr is None and (run.path("go_enrichment") / "_SUCCESS").exists():
         enr = read_dataset(run.path("go_enrichment"), "go_enrichment")

@@ -12,7 +12,8 @@ Config section ``eqtl`` (defaults in brackets)::
       seed: 0
       genes_per_unit: 200
 
-Writes ``<out>/eqtl/pairs`` (schema eqtl_pairs; BH q-values over every pair) and ``<out>/eqtl/genes``
+Writes ``<out>/eqtl/pairs`` (schema eqtl_pairs; BH q-values over every pair, computed and written by the
+tasks in three passes over p-value buckets: :mod:`locusflow.twas.train.eqtl_fdr`) and ``<out>/eqtl/genes``
 (schema eqtl_genes; BH q-values of pval_beta over genes; tensorQTL uses Storey's q-value). Samples: the
 expression table's columns found in the store (and the covariate table). See
 :mod:`locusflow.twas.train.eqtl`.
@@ -27,7 +28,7 @@ import numpy as np
 from ...config_schema import Key
 from ...engine.runner import run_worklist
 from ...errors import InputError
-from ...io.dataset import write_dataset
+from ...io.dataset import finish_fragments, write_dataset
 from ...layout import dataset_path
 from ...logs import get_logger
 from ...pipeline import Context, Stage, register
@@ -53,7 +54,8 @@ def _run(ctx: Context) -> dict:
     from ...io.genotypes import GenotypeStore
     from .covariates import read_covariates
     from .eqtl import bh_qvalues
-    from .eqtl_task import eqtl_units, genes_unit, pairs_unit
+    from .eqtl_fdr import run_pairs_with_qvalues
+    from .eqtl_task import eqtl_units, genes_unit
     from .expression import read_expression_table
     sec = {k: v.default for k, v in CONFIG.items()} | {k: v for k, v in ctx.section("eqtl").items() if v is not None}
     expr, pos = read_expression_table(sec["expression"])
@@ -76,12 +78,13 @@ def _run(ctx: Context) -> dict:
     kw = {"store": str(store.path), "expression": str(work / "expression.npy"),
           "covariates": str(work / "covariates.npy") if cov is not None else None,
           "samples": [int(i) for i in store.sample_index(samples)], "window": int(sec["window"])}
-    pairs = run_worklist(units, pairs_unit, "eqtl_pairs", **ctx.runner_kwargs(), kwargs=kw)
-    pairs["qval"] = bh_qvalues(pairs["pval"].to_numpy(float))
-    write_dataset(pairs, ctx.path("eqtl_pairs"), "eqtl_pairs", mode="overwrite")
-    summary = {"samples": len(samples), "genes": int(len(genes)), "pairs": int(len(pairs)),
-               "pairs_fdr_0.05": int((pairs["qval"] < 0.05).sum())}
-    if int(sec["n_perm"]) > 0:
+    # the tasks compute, q-value and write the pairs (executors write, issue 19): see eqtl_fdr
+    where = str(ctx.path("eqtl_pairs"))
+    pairs = run_pairs_with_qvalues(units, kw, work / "pairs_by_pvalue", where, runner=ctx.runner_kwargs())
+    finish_fragments(where, "eqtl_pairs", pairs["index"])
+    summary = {"samples": len(samples), "genes": int(len(genes)), "pairs": pairs["pairs"],
+               "pairs_fdr_0.05": pairs["fdr05"]}
+    if int(sec["n_perm"]) > 0:       # one row per gene: bounded by the genes, not the pairs
         g = run_worklist(units, genes_unit, "eqtl_genes", **ctx.runner_kwargs(),
                          kwargs=kw | {"n_perm": int(sec["n_perm"]), "seed": int(sec["seed"])})
         g["qval"] = bh_qvalues(g["pval_beta"].to_numpy(float))

@@ -114,6 +114,7 @@ def train_weights(out, *, paths: dict | None = None, engine: str = "local", spar
               "qc": {k: opt[k] for k in QC_KEYS}, "enet": {k: opt[k] for k in ENET_KEYS},
               "tissue": str(opt["tissue"]), "panel": str(opt["panel"]), "seed": int(opt["seed"]),
               "min_rho": float(opt["min_rho"]), "max_zscore_pval": float(opt["max_zscore_pval"])}
+    # rows come back: one per gene (its model's summary and few weights), bounded by the genes, not the SNPs
     models = run_worklist(units, train_unit, "weights_models", kwargs=kwargs, engine=engine, spark=spark,
                           progress=progress and len(units) > 1)
     shutil.rmtree(work)
