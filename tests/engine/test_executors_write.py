@@ -78,8 +78,8 @@ def test_every_variant_level_work_list_is_written_by_its_tasks():
     assert returned <= set(ALLOWED), f"work lists whose rows come back to the driver: {sorted(returned - set(ALLOWED))}"
     assert set(ALLOWED) <= returned, f"stale allow-list entries: {sorted(set(ALLOWED) - returned)}"
     written = {ds for (m, fn, ds, _), w in calls.items() if w}
-    for ds in ("gwas_assoc", "fst_windows", "selection_scan", "variant_scores", "gpnxld", "tss_features",
-               "personal_features", "eqtl_pairs", "ld_index", "twas_results", "focus_results"):
+    for ds in ("gwas_assoc", "fst_windows", "selection_scan", "variant_scores", "variant_annotation", "gpnxld",
+               "tss_features", "personal_features", "eqtl_pairs", "ld_index", "twas_results", "focus_results"):
         assert ds in written, ds
     for mod, api in STAGE_CALLS:
         uses = list(_calls(LIB / mod, api))
