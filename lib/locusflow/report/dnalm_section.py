@@ -55,8 +55,9 @@ def _logo_path(run, logo) -> Path | None:
     base = run.path("motifs")
     logos = [run.path("motif_logos") / p] if "motif_logos" in DATASETS else []
     for c in (p, *logos, base / p, base.parent / p, base.parent / "logos" / p):
-        if c.is_file() and c.suffix.lower() in (".png", ".svg"):
-            return c
+        for f in (c, c.with_name(c.name + ".png")):          # a name without its suffix: the PNG
+            if f.is_file() and f.suffix.lower() in (".png", ".svg"):
+                return f
     return None
 
 
