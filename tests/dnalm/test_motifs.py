@@ -194,28 +194,35 @@ def test_cli_on_a_fasta_of_planted_contigs_and_a_bad_motif_file(shipped, tmp_pat
     from locusflow.io.dataset import read_dataset
     from locusflow.io.fasta import Genome
     rng = np.random.default_rng(1)
-    p = plant(rng, 3, 80, np.eye(4)[BY_NAME["SP1"].pwm.argmax(1)] * 0.97 + 0.0075)
+    p = plant(rng, 4, 100, np.eye(4)[BY_NAME["SP1"].pwm.argmax(1)] * 0.97 + 0.0075)
     seqs = {f"chrS{k}": "".join("ACGT"[t] for t in row) for k, row in enumerate(p["tokens"])}
     fa = _fasta(tmp_path, seqs)
     bed = tmp_path / "r.bed"
-    bed.write_text("".join(f"S{k}\t0\t80\tr{k}\n" for k in range(3)))
+    bed.write_text("".join(f"S{k}\t0\t100\tr{k}\n" for k in range(4)))
     # regions that are whole contigs: the FASTA path gives the same importance as the token path
-    regions = pd.DataFrame({"chrom": ["S0", "S1", "S2"], "start": 1, "end": 80, "name": ["r0", "r1", "r2"]})
+    regions = pd.DataFrame({"chrom": ["S0", "S1", "S2", "S3"], "start": 1, "end": 100, "name": ["r0", "r1", "r2", "r3"]})
     res = dnalm_motifs(shipped, Genome(fa), regions, min_seqlets=2)
     tok = token_importance(shipped, p["tokens"])
     np.testing.assert_allclose(res["importance"]["ic"], tok["ic"], atol=1e-5)
     np.testing.assert_allclose(res["importance"]["ism"], tok["ism"], atol=1e-5)
     out = tmp_path / "out"
-    rc = main(["dnalm", "motifs", "--fasta", str(fa), "--regions", str(bed), "--min-seqlets", "2",
+    rc = main(["dnalm", "motifs", "--fasta", str(fa), "--regions", str(bed), "--min-seqlets", "2", "--fdr", "0.5",
                "--seqlet-window", "9", "--flank", "3", "--out", str(out)])
     assert rc == 0
     st = read_dataset(out / "dnalm_motifs/seqlets", "seqlets")
     mt = read_dataset(out / "dnalm_motifs/motifs", "motifs")
-    assert (st["end"] - st["start"] == 14).all() and st["region"].isin(["r0", "r1", "r2"]).all()
+    assert len(st) >= 4 and len(mt) >= 1                         # measured: 8 seqlets, 1 motif
+    assert (st["end"] - st["start"] == 14).all() and st["region"].isin(["r0", "r1", "r2", "r3"]).all()
     assert (st["sequence"].str.len() == 15).all()
     for _, r in st.iterrows():                                   # the sequence is the genome's
         assert seqs["chr" + r.chrom][r.start - 1:r.end] == r.sequence
-    assert len(mt) == 0 or (out / "dnalm_motifs/logos" / mt["logo"].iloc[0]).exists()
+    assert (out / "dnalm_motifs/logos" / mt["logo"].iloc[0]).exists()
+    assert (mt["n_seqlets"] >= 2).all() and (st["motif_id"].notna().sum() == mt["n_seqlets"].sum())
+    from locusflow.dnalm.motif_run import motif_report
+    rep = motif_report(out / "dnalm_motifs")
+    assert list(rep["motif_id"]) == list(mt.sort_values("motif_rank")["motif_id"])
+    assert all(Path(p).exists() for p in rep["logo_path"])
+    assert motif_report(tmp_path / "nothing").empty
     imp = read_dataset(out / "dnalm_motifs/importance", "motif_importance").sort_values(["region", "pos"])
     np.testing.assert_allclose(imp["ic"], tok["ic"], atol=1e-5)           # the work units' rows
     assert "".join(imp["ref"]) == "".join(seqs.values())

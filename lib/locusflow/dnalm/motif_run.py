@@ -207,3 +207,32 @@ def motifs_from_importance(imp: dict, regions: pd.DataFrame, *, motif_db=None, i
     sites["q_value"] = np.nan
     sites.loc[ok, "q_value"] = bh_qvalues(sites.loc[ok, "p_value"].to_numpy())
     return out | {"motif_sites": sites, "importance": imp, "logos": [Path(f) for f in files], "database": db}
+
+
+def motif_report(stage_dir, fmt: str = "png") -> pd.DataFrame:
+    """The discovered motifs of a ``dnalm_motifs`` run with their logo files, for the run report.
+
+    Parameters
+    ----------
+    stage_dir : str or Path
+        ``<out>/dnalm_motifs`` (the published stage directory).
+    fmt : str
+        Logo format to point at.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per motif in rank order: ``motif_id``, ``n_seqlets``, ``width``, ``consensus``,
+        ``best_match``, ``best_match_name``, ``best_strand``, ``best_q``, ``importance`` and ``logo_path``
+        (the file, or None when it was not drawn); empty when the stage has not run.
+    """
+    from ..io.dataset import read_dataset
+    d = Path(stage_dir)
+    cols = ["motif_id", "n_seqlets", "width", "consensus", "best_match", "best_match_name", "best_strand",
+            "best_q", "importance", "logo_path"]
+    if not (d / "motifs").exists():
+        return pd.DataFrame(columns=cols)
+    mt = read_dataset(d / "motifs", "motifs").sort_values("motif_rank")
+    logo = [d / "logos" / f"{m}.{fmt}" for m in mt["motif_id"]]
+    mt["logo_path"] = [str(p) if p.exists() else None for p in logo]
+    return mt[cols].reset_index(drop=True)
