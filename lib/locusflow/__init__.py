@@ -93,6 +93,7 @@ _API = {
     "run_selection_scan": ("locusflow.popgen.ehh", "run_selection_scan"),
     # DNA language models and functional priors
     "load_dnalm": ("locusflow.dnalm.model", "load_model"),
+    "dnalm_finetune": ("locusflow.dnalm.finetune", "finetune"),
     "score_variants": ("locusflow.dnalm.task", "score_variants_frame"),
     "in_silico_mutagenesis": ("locusflow.dnalm.ism", "ism"),
     "load_tokenized_dnalm": ("locusflow.dnalm.tokenized", "load_tokenized"),

@@ -68,6 +68,9 @@ STAGES = [     # pipeline order
     StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
               "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"},
               command="dnalm pretrain"),
+    StageInfo("dnalm_finetune", ("locusflow.dnalm.finetune_stage",),
+              "fine-tune a pretrained DNA LM on labelled regions (BED/TSV): frozen head, LoRA or full; held-out "
+              "AUROC/AUPRC or R^2 against a k-mer baseline", {"dnalm_finetuned": "model"}, command="dnalm finetune"),
     StageInfo("score_variants", ("locusflow.dnalm.stage",),
               "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
               {"variant_scores": "scores"}, command="score-variants"),
