@@ -216,6 +216,11 @@ def test_cli_on_a_fasta_of_planted_contigs_and_a_bad_motif_file(shipped, tmp_pat
     for _, r in st.iterrows():                                   # the sequence is the genome's
         assert seqs["chr" + r.chrom][r.start - 1:r.end] == r.sequence
     assert len(mt) == 0 or (out / "dnalm_motifs/logos" / mt["logo"].iloc[0]).exists()
+    imp = read_dataset(out / "dnalm_motifs/importance", "motif_importance").sort_values(["region", "pos"])
+    np.testing.assert_allclose(imp["ic"], tok["ic"], atol=1e-5)           # the work units' rows
+    assert "".join(imp["ref"]) == "".join(seqs.values())
+    sites = read_dataset(out / "dnalm_motifs/sites", "motif_sites")
+    assert len(sites) == 16 and sites.loc[sites.target_name == "SP1", "site_bp"].iloc[0] >= 3 * 11
     bad = tmp_path / "bad.meme"
     bad.write_text("MEME version 4\n\nMOTIF M1\nletter-probability matrix: alength= 4 w= 2\n0.1 0.2 0.3 0.4\n")
     capsys.readouterr()
