@@ -251,3 +251,31 @@ def test_site_importance_is_raised_for_the_planted_motif_only():
     res = motif_site_importance(imp.ravel(), ref, region, DB).set_index("target_name")
     assert res.loc["CTCF", "p_value"] < 1e-30 and res.loc["CTCF", "difference"] > 0.5
     assert res.loc["FOXA1", "site_bp"] == 0 or not res.loc["FOXA1", "p_value"] < 1e-3
+
+
+REAL_FASTA = Path("/work/shared/realdata/reference_genome/GRCh37_chr20.fa.gz")
+for _p in Path(__file__).resolve().parents:
+    if (_p / "shared/realdata").exists():
+        REAL_FASTA = _p / "shared/realdata/reference_genome/GRCh37_chr20.fa.gz"
+        break
+
+
+@pytest.mark.skipif(not REAL_FASTA.exists(), reason="real GRCh37 chr20 FASTA not present")
+def test_cli_promoter_windows_of_real_chr20_tss(shipped, tmp_path):
+    """`--tss 61`: windows of 61 bp centred on the bundled GENCODE v18 TSSs of chr20, first 4 by position."""
+    from locusflow.cli import main
+    from locusflow.dnalm.features import gene_tss
+    from locusflow.io.dataset import read_dataset
+    from locusflow.io.fasta import Genome
+    from locusflow.io.gene_map import gene_map
+    out = tmp_path / "out"
+    assert main(["dnalm", "motifs", "--fasta", str(REAL_FASTA), "--tss", "61", "--max-regions", "4",
+                 "--out", str(out)]) == 0
+    imp = read_dataset(out / "dnalm_motifs/importance", "motif_importance").sort_values(["region", "pos"])
+    genes = gene_tss(gene_map("GRCh37").rename(columns={"gene_id": "gene"}))
+    first = genes[genes.chrom == "20"].drop_duplicates(["chrom", "tss"]).sort_values("tss").head(4)
+    assert len(imp) == 4 * 61 and list(imp.groupby("region")["pos"].min()) == list(first["tss"] - 30)
+    assert list(imp.groupby("region")["region_name"].first()) == list(first["gene_name"])
+    seq = Genome(REAL_FASTA).sequence("20")
+    assert "".join(imp["ref"]) == bytes(seq[imp["pos"].to_numpy() - 1]).decode()
+    assert imp["ic"].between(0, 2).all() and imp["ism"].abs().max() < 10
