@@ -106,6 +106,7 @@ _API = {
     "compare_motifs": ("locusflow.dnalm.tomtom", "compare_motifs"),
     "read_motifs": ("locusflow.dnalm.motif_db", "read_motifs"),
     "motif_logo_files": ("locusflow.dnalm.logos", "motif_logo_files"),
+    "motif_report": ("locusflow.dnalm.motif_run", "motif_report"),
     "dnalm_region_metrics": ("locusflow.dnalm.regions", "region_metrics"),
     "signal_enrichment": ("locusflow.enrich.gwas_signal", "enrichment_table"),
     "functional_priors": ("locusflow.finemap.functional", "functional_priors"),

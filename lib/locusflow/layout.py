@@ -89,7 +89,7 @@ STAGES = [     # pipeline order
     StageInfo("dnalm_motifs", ("locusflow.dnalm.motifs_stage",),
               "motifs a DNA LM learned (importance, seqlets, TF-MoDISco-style clusters), matched to JASPAR/MEME, logos",
               {"motifs": "motifs", "motif_matches": "matches", "seqlets": "seqlets", "motif_sites": "sites",
-               "motif_logos": "logos"},
+               "motif_importance": "importance", "motif_logos": "logos"},
               command="dnalm motifs"),
     StageInfo("eqtl", ("locusflow.twas.train.eqtl_stage",),
               "cis-eQTL mapping: every SNP-gene pair (OLS), gene-level permutation and beta-approximated p",

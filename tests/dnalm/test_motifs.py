@@ -194,28 +194,40 @@ def test_cli_on_a_fasta_of_planted_contigs_and_a_bad_motif_file(shipped, tmp_pat
     from locusflow.io.dataset import read_dataset
     from locusflow.io.fasta import Genome
     rng = np.random.default_rng(1)
-    p = plant(rng, 3, 80, np.eye(4)[BY_NAME["SP1"].pwm.argmax(1)] * 0.97 + 0.0075)
+    p = plant(rng, 4, 100, np.eye(4)[BY_NAME["SP1"].pwm.argmax(1)] * 0.97 + 0.0075)
     seqs = {f"chrS{k}": "".join("ACGT"[t] for t in row) for k, row in enumerate(p["tokens"])}
     fa = _fasta(tmp_path, seqs)
     bed = tmp_path / "r.bed"
-    bed.write_text("".join(f"S{k}\t0\t80\tr{k}\n" for k in range(3)))
+    bed.write_text("".join(f"S{k}\t0\t100\tr{k}\n" for k in range(4)))
     # regions that are whole contigs: the FASTA path gives the same importance as the token path
-    regions = pd.DataFrame({"chrom": ["S0", "S1", "S2"], "start": 1, "end": 80, "name": ["r0", "r1", "r2"]})
+    regions = pd.DataFrame({"chrom": ["S0", "S1", "S2", "S3"], "start": 1, "end": 100, "name": ["r0", "r1", "r2", "r3"]})
     res = dnalm_motifs(shipped, Genome(fa), regions, min_seqlets=2)
     tok = token_importance(shipped, p["tokens"])
     np.testing.assert_allclose(res["importance"]["ic"], tok["ic"], atol=1e-5)
     np.testing.assert_allclose(res["importance"]["ism"], tok["ism"], atol=1e-5)
     out = tmp_path / "out"
-    rc = main(["dnalm", "motifs", "--fasta", str(fa), "--regions", str(bed), "--min-seqlets", "2",
+    rc = main(["dnalm", "motifs", "--fasta", str(fa), "--regions", str(bed), "--min-seqlets", "2", "--fdr", "0.5",
                "--seqlet-window", "9", "--flank", "3", "--out", str(out)])
     assert rc == 0
     st = read_dataset(out / "dnalm_motifs/seqlets", "seqlets")
     mt = read_dataset(out / "dnalm_motifs/motifs", "motifs")
-    assert (st["end"] - st["start"] == 14).all() and st["region"].isin(["r0", "r1", "r2"]).all()
+    assert len(st) >= 4 and len(mt) >= 1                         # measured: 8 seqlets, 1 motif
+    assert (st["end"] - st["start"] == 14).all() and st["region"].isin(["r0", "r1", "r2", "r3"]).all()
     assert (st["sequence"].str.len() == 15).all()
     for _, r in st.iterrows():                                   # the sequence is the genome's
         assert seqs["chr" + r.chrom][r.start - 1:r.end] == r.sequence
-    assert len(mt) == 0 or (out / "dnalm_motifs/logos" / mt["logo"].iloc[0]).exists()
+    assert (out / "dnalm_motifs/logos" / mt["logo"].iloc[0]).exists()
+    assert (mt["n_seqlets"] >= 2).all() and (st["motif_id"].notna().sum() == mt["n_seqlets"].sum())
+    from locusflow.dnalm.motif_run import motif_report
+    rep = motif_report(out / "dnalm_motifs")
+    assert list(rep["motif_id"]) == list(mt.sort_values("motif_rank")["motif_id"])
+    assert all(Path(p).exists() for p in rep["logo_path"])
+    assert motif_report(tmp_path / "nothing").empty
+    imp = read_dataset(out / "dnalm_motifs/importance", "motif_importance").sort_values(["region", "pos"])
+    np.testing.assert_allclose(imp["ic"], tok["ic"], atol=1e-5)           # the work units' rows
+    assert "".join(imp["ref"]) == "".join(seqs.values())
+    sites = read_dataset(out / "dnalm_motifs/sites", "motif_sites")
+    assert len(sites) == 16 and sites.loc[sites.target_name == "SP1", "site_bp"].iloc[0] >= 3 * 11
     bad = tmp_path / "bad.meme"
     bad.write_text("MEME version 4\n\nMOTIF M1\nletter-probability matrix: alength= 4 w= 2\n0.1 0.2 0.3 0.4\n")
     capsys.readouterr()
@@ -239,3 +251,31 @@ def test_site_importance_is_raised_for_the_planted_motif_only():
     res = motif_site_importance(imp.ravel(), ref, region, DB).set_index("target_name")
     assert res.loc["CTCF", "p_value"] < 1e-30 and res.loc["CTCF", "difference"] > 0.5
     assert res.loc["FOXA1", "site_bp"] == 0 or not res.loc["FOXA1", "p_value"] < 1e-3
+
+
+REAL_FASTA = Path("/work/shared/realdata/reference_genome/GRCh37_chr20.fa.gz")
+for _p in Path(__file__).resolve().parents:
+    if (_p / "shared/realdata").exists():
+        REAL_FASTA = _p / "shared/realdata/reference_genome/GRCh37_chr20.fa.gz"
+        break
+
+
+@pytest.mark.skipif(not REAL_FASTA.exists(), reason="real GRCh37 chr20 FASTA not present")
+def test_cli_promoter_windows_of_real_chr20_tss(shipped, tmp_path):
+    """`--tss 61`: windows of 61 bp centred on the bundled GENCODE v18 TSSs of chr20, first 4 by position."""
+    from locusflow.cli import main
+    from locusflow.dnalm.features import gene_tss
+    from locusflow.io.dataset import read_dataset
+    from locusflow.io.fasta import Genome
+    from locusflow.io.gene_map import gene_map
+    out = tmp_path / "out"
+    assert main(["dnalm", "motifs", "--fasta", str(REAL_FASTA), "--tss", "61", "--max-regions", "4",
+                 "--out", str(out)]) == 0
+    imp = read_dataset(out / "dnalm_motifs/importance", "motif_importance").sort_values(["region", "pos"])
+    genes = gene_tss(gene_map("GRCh37").rename(columns={"gene_id": "gene"}))
+    first = genes[genes.chrom == "20"].drop_duplicates(["chrom", "tss"]).sort_values("tss").head(4)
+    assert len(imp) == 4 * 61 and list(imp.groupby("region")["pos"].min()) == list(first["tss"] - 30)
+    assert list(imp.groupby("region")["region_name"].first()) == list(first["gene_name"])
+    seq = Genome(REAL_FASTA).sequence("20")
+    assert "".join(imp["ref"]) == bytes(seq[imp["pos"].to_numpy() - 1]).decode()
+    assert imp["ic"].between(0, 2).all() and imp["ism"].abs().max() < 10

@@ -117,11 +117,7 @@ def motif_tables(imp: dict, regions: pd.DataFrame, seqlets: pd.DataFrame, motifs
     return {"motifs": mt, "motif_matches": mm, "seqlets": st}
 
 
-def dnalm_motifs(model, genome, regions: pd.DataFrame, *, motif_db=None, importance: str = "ic",
-                 window: int = 128, batch_size: int = 256, seqlet_window: int = 15, flank: int = 5,
-                 fdr: float = 0.05, max_seqlets: int = 1000, max_shift: int = 5, min_similarity: float = 0.5,
-                 min_seqlets: int = 10, min_overlap: int = 5, logo_dir=None, logo_formats=("png", "svg"),
-                 seed: int = 0) -> dict:
+def dnalm_motifs(model, genome, regions: pd.DataFrame, *, window: int = 128, batch_size: int = 256, **kw) -> dict:
     """Motifs a DNA LM learned in a set of regions, matched to a motif database, with logos.
 
     Parameters
@@ -132,12 +128,45 @@ def dnalm_motifs(model, genome, regions: pd.DataFrame, *, motif_db=None, importa
         Reference genome of the regions.
     regions : pandas.DataFrame
         ``chrom``, ``start``, ``end`` (1-based inclusive), ``name`` (:func:`tss_regions` or a BED).
+    window, batch_size : int
+        Model window and windows per forward pass.
+    **kw
+        Options of :func:`motifs_from_importance` (``motif_db``, ``importance``, ``fdr``, ``logo_dir`` ...).
+
+    Returns
+    -------
+    dict
+        As :func:`motifs_from_importance`.
+
+    References
+    ----------
+    Shrikumar A et al. (2018) arXiv:1811.00416 (TF-MoDISco).
+    Gupta S et al. (2007) Genome Biology 8:R24 (Tomtom).
+    Benegas G et al. (2023) PNAS 120:e2311219120 (GPN).
+    """
+    if not len(regions):
+        raise InputError("regions", "at least one region inside the FASTA")
+    imp = region_importance(model, genome, regions, window=window, batch_size=batch_size)
+    return motifs_from_importance(imp, regions, **kw)
+
+
+def motifs_from_importance(imp: dict, regions: pd.DataFrame, *, motif_db=None, importance: str = "ic",
+                           seqlet_window: int = 15, flank: int = 5, fdr: float = 0.05, max_seqlets: int = 1000,
+                           max_shift: int = 5, min_similarity: float = 0.5, min_seqlets: int = 10,
+                           min_overlap: int = 5, logo_dir=None, logo_formats=("png", "svg"), seed: int = 0) -> dict:
+    """Seqlets, motifs, database matches, site importance and logos from per-position importance.
+
+    Parameters
+    ----------
+    imp : dict
+        :func:`locusflow.dnalm.motifs.region_importance` arrays (or
+        :func:`locusflow.dnalm.motifs_task.importance_arrays` of the stage's dataset).
+    regions : pandas.DataFrame
+        The regions (``name``), in the order of ``imp["region"]``.
     motif_db : str or Path or list of Motif, optional
         MEME or JASPAR file [the bundled JASPAR CORE vertebrates subset].
     importance : {"ic", "ism"}
         Importance track (:mod:`locusflow.dnalm.motifs`).
-    window, batch_size : int
-        Model window and windows per forward pass.
     seqlet_window, flank, fdr, max_seqlets, max_shift, min_similarity, min_seqlets :
         As :func:`locusflow.dnalm.motifs.discover_motifs`.
     min_overlap : int
@@ -151,19 +180,15 @@ def dnalm_motifs(model, genome, regions: pd.DataFrame, *, motif_db=None, importa
     -------
     dict
         ``motifs``, ``motif_matches``, ``seqlets``, ``motif_sites`` (tables of their schemas: the last is
-        :func:`~locusflow.dnalm.motifs.motif_site_importance` with BH q-values), ``importance`` (the
-        :func:`~locusflow.dnalm.motifs.region_importance` arrays), ``logos`` (files written), ``database``.
+        :func:`~locusflow.dnalm.motifs.motif_site_importance` with BH q-values), ``importance`` (``imp``),
+        ``logos`` (files written), ``database``.
 
     References
     ----------
     Shrikumar A et al. (2018) arXiv:1811.00416 (TF-MoDISco).
     Gupta S et al. (2007) Genome Biology 8:R24 (Tomtom).
-    Benegas G et al. (2023) PNAS 120:e2311219120 (GPN).
     """
-    if not len(regions):
-        raise InputError("regions", "at least one region inside the FASTA")
     db = motif_db if isinstance(motif_db, list) else read_motifs(motif_db or bundled("meme"))
-    imp = region_importance(model, genome, regions, window=window, batch_size=batch_size)
     track, contrib = contributions(imp, importance)
     seqlets, motifs = discover_motifs(track, contrib, imp["ref"], imp["region"], window=seqlet_window, flank=flank,
                                       fdr=fdr, max_seqlets=max_seqlets, max_shift=max_shift,
@@ -182,3 +207,32 @@ def dnalm_motifs(model, genome, regions: pd.DataFrame, *, motif_db=None, importa
     sites["q_value"] = np.nan
     sites.loc[ok, "q_value"] = bh_qvalues(sites.loc[ok, "p_value"].to_numpy())
     return out | {"motif_sites": sites, "importance": imp, "logos": [Path(f) for f in files], "database": db}
+
+
+def motif_report(stage_dir, fmt: str = "png") -> pd.DataFrame:
+    """The discovered motifs of a ``dnalm_motifs`` run with their logo files, for the run report.
+
+    Parameters
+    ----------
+    stage_dir : str or Path
+        ``<out>/dnalm_motifs`` (the published stage directory).
+    fmt : str
+        Logo format to point at.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per motif in rank order: ``motif_id``, ``n_seqlets``, ``width``, ``consensus``,
+        ``best_match``, ``best_match_name``, ``best_strand``, ``best_q``, ``importance`` and ``logo_path``
+        (the file, or None when it was not drawn); empty when the stage has not run.
+    """
+    from ..io.dataset import read_dataset
+    d = Path(stage_dir)
+    cols = ["motif_id", "n_seqlets", "width", "consensus", "best_match", "best_match_name", "best_strand",
+            "best_q", "importance", "logo_path"]
+    if not (d / "motifs").exists():
+        return pd.DataFrame(columns=cols)
+    mt = read_dataset(d / "motifs", "motifs").sort_values("motif_rank")
+    logo = [d / "logos" / f"{m}.{fmt}" for m in mt["motif_id"]]
+    mt["logo_path"] = [str(p) if p.exists() else None for p in logo]
+    return mt[cols].reset_index(drop=True)

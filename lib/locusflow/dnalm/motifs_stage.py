@@ -15,6 +15,7 @@ Config section ``dnalm_motifs`` (defaults in brackets)::
       importance: ic             # ic (predicted distribution) | ism (in-silico mutagenesis)
       window: 128                # model window (bp)
       batch_size: 256
+      regions_per_unit: 50       # regions per work unit
       seqlet_window: 15          # core window of the importance sums; seqlets are +-flank wider
       flank: 5
       fdr: 0.05                  # seqlet threshold vs a within-region permutation null
@@ -26,7 +27,9 @@ Config section ``dnalm_motifs`` (defaults in brackets)::
       logo_formats: [png, svg]
       seed: 0
 
-Writes ``<out>/dnalm_motifs/motifs`` (schema motifs), ``matches`` (motif_matches), ``seqlets`` (seqlets)
+Work units (chunks of ``regions_per_unit`` regions, on the configured engine, the model loaded once per
+process) write ``<out>/dnalm_motifs/importance`` (schema motif_importance: the per-position importance);
+the driver reads it back and writes ``<out>/dnalm_motifs/motifs`` (schema motifs), ``matches`` (motif_matches), ``seqlets`` (seqlets)
 ``sites`` (motif_sites: the model's importance at each database motif's PWM sites) and
 ``logos/<motif_id>.png|svg``. See :mod:`locusflow.dnalm.motif_run`.
 CLI: ``locusflow dnalm motifs --fasta F --tss 201 --motif-db jaspar.meme --out ROOT``.
@@ -39,7 +42,8 @@ import pandas as pd
 
 from ..config_schema import Key
 from ..errors import InputError
-from ..io.dataset import write_dataset
+from ..engine.runner import run_worklist
+from ..io.dataset import finish_fragments, read_dataset, write_dataset
 from ..logs import get_logger
 from ..pipeline import Context, Stage, register
 
@@ -58,6 +62,7 @@ CONFIG = {
     "window": Key("int", 128, "model window (bp)", min=3),
     "fdr": Key("float", 0.05, "seqlet threshold: estimated FDR vs a within-region permutation null", gt=0, max=1),
     "batch_size": Key("int", 256, "windows per forward pass", min=1),
+    "regions_per_unit": Key("int", 50, "regions per work unit (importance)", min=1),
     "seqlet_window": Key("int", 15, "core window (bp) of the importance sums", min=3),
     "flank": Key("int", 5, "seqlet flank (bp) on each side of the core", min=0),
     "max_seqlets": Key("int", 1000, "keep the highest-scoring seqlets", min=2),
@@ -99,22 +104,28 @@ def _regions(sec: dict, build: str, fasta) -> pd.DataFrame:
 
 
 def _run(ctx: Context) -> dict:
-    from ..io.fasta import Genome
-    from .model import load_model
-    from .motif_run import dnalm_motifs
+    from .motif_run import motifs_from_importance
+    from .motifs_task import importance_arrays, importance_unit, region_units
     given = ctx.section("dnalm_motifs")
     sec = {k: key.default if given.get(k) is None else given[k] for k, key in CONFIG.items()}
     regions = _regions(sec, ctx.cfg.get("genome_build", "GRCh37"), sec["fasta"])
-    model = load_model(sec.get("model"))
-    logo_dir = Path(str(ctx.path("motif_logos")))
-    res = dnalm_motifs(model, Genome(sec["fasta"]), regions, motif_db=sec.get("motif_db"),
-                       importance=sec["importance"], window=int(sec["window"]), batch_size=int(sec["batch_size"]),
-                       seqlet_window=int(sec["seqlet_window"]), flank=int(sec["flank"]), fdr=float(sec["fdr"]),
-                       max_seqlets=int(sec["max_seqlets"]), max_shift=int(sec["max_shift"]),
-                       min_similarity=float(sec["min_similarity"]), min_seqlets=int(sec["min_seqlets"]),
-                       min_overlap=int(sec["min_overlap"]), logo_dir=logo_dir,
-                       logo_formats=tuple(sec["logo_formats"]), seed=int(sec["seed"]))
     man = {"options": {k: str(v) for k, v in sec.items()}, "regions": len(regions)}
+    # the tasks write the per-position importance (executors write); motif discovery is global: the
+    # driver reads the committed dataset back
+    where = str(ctx.path("motif_importance"))
+    kw = {"fasta": str(sec["fasta"]), "model": str(sec["model"]) if sec.get("model") else None,
+          "window": int(sec["window"]), "batch_size": int(sec["batch_size"])}
+    index = run_worklist(region_units(regions, int(sec["regions_per_unit"])), importance_unit, "motif_importance",
+                         **ctx.runner_kwargs(), kwargs=kw, write_to=where)
+    finish_fragments(where, "motif_importance", index, manifest=man)
+    imp = importance_arrays(read_dataset(where, "motif_importance"))
+    res = motifs_from_importance(imp, regions, motif_db=sec.get("motif_db"), importance=sec["importance"],
+                                 seqlet_window=int(sec["seqlet_window"]), flank=int(sec["flank"]),
+                                 fdr=float(sec["fdr"]), max_seqlets=int(sec["max_seqlets"]),
+                                 max_shift=int(sec["max_shift"]), min_similarity=float(sec["min_similarity"]),
+                                 min_seqlets=int(sec["min_seqlets"]), min_overlap=int(sec["min_overlap"]),
+                                 logo_dir=Path(str(ctx.path("motif_logos"))),
+                                 logo_formats=tuple(sec["logo_formats"]), seed=int(sec["seed"]))
     for name in ("motifs", "motif_matches", "seqlets", "motif_sites"):
         write_dataset(res[name], ctx.path(name), name, mode="overwrite", manifest=man)
     mt = res["motifs"]
