@@ -119,8 +119,9 @@ def test_planted_pwms_are_recovered_as_seqlet_clusters_and_matched_to_their_data
     got_rc = (memb.motif_strand.to_numpy()[memb.region.to_numpy() < 60] == "-").astype(int)
     agree = (planted_rc == got_rc).mean()
     assert max(agree, 1 - agree) >= 0.95 and 0.2 < planted_rc.mean() < 0.8
-    t = top.loc[m["motif_id"]]
-    assert t.mean_pcc > 0.8 and t.q_value < 1e-4
+    for name in ("CTCF", "NRF1"):                 # measured: mean PCC 0.995 / 0.999, q 6e-19 / 5e-13
+        t = top.loc[found[name]["motif_id"]]
+        assert t.mean_pcc > 0.95 and t.q_value < 1e-8
     # the discovered CTCF PWM's consensus agrees with JASPAR's on the strong columns it covers
     assert found["NRF1"]["n_seqlets"] >= 50 and top.loc[found["NRF1"]["motif_id"]].target_id == "MA0506.1"
 
