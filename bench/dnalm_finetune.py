@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--ratio", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shift", type=int, default=0, help="training-time jitter (bp) of lora/full windows")
     ap.add_argument("--json", default=None, help="write the results here")
     a = ap.parse_args(argv)
     if not FASTA.exists():
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     for mode in a.modes:
         t0 = time.process_time()
         m = finetune(bed, FASTA, tmp / mode, mode=mode, held_out=a.held_out, window=a.window, epochs=a.epochs,
-                     seed=a.seed, baseline=kmer is None)
+                     seed=a.seed, baseline=kmer is None, shift=a.shift)
         cpu = time.process_time() - t0
         if kmer is None:
             kmer = m["kmer_lr"]
@@ -74,19 +75,20 @@ def main(argv=None) -> int:
         w = label_windows(cached_genome(FASTA), regions.iloc[test], a.window)
         score = predict_windows(model, tok, w, meta)[:, 0]
         boot = bootstrap_auroc_difference(y, score, kmer["scores"], n_boot=2000, seed=a.seed)
-        rows.append((f"fine-tune: {mode}", m["test"]["auroc"], m["test"]["auprc"], cpu,
+        rows.append((f"fine-tune: {mode}" + (f" +-{a.shift}" if a.shift and mode != "head" else ""), m["test"]["auroc"], m["test"]["auprc"], cpu,
                      f"{m['trainable_parameters']}", f"{boot['difference']:+.3f} [{boot['lo']:+.3f}, {boot['hi']:+.3f}]"))
         res["runs"][mode] = {"test": m["test"], "best_epoch": m["best_epoch"], "epochs_run": len(m["history"]),
                              "cpu_seconds": round(cpu, 1), "trainable_parameters": m["trainable_parameters"],
                              "auroc_minus_kmer": boot}
-    res["kmer_lr"] = {k: v for k, v in kmer.items() if k != "scores"}
+        res["kmer_lr"] = {k: v for k, v in kmer.items() if k != "scores"}
+        print(f"{mode}: {rows[-1]}", flush=True)
+        if a.json:                                   # after every mode: a long run killed midway keeps the rest
+            Path(a.json).write_text(json.dumps(res, indent=1))
     print(f"\nheld out {', '.join(a.held_out)}: {len(test)} windows, {int(y.sum())} promoters; "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'model':<20} {'AUROC':>6} {'AUPRC':>6} {'CPU s':>7} {'trained':>8}  AUROC - k-mer [95% bootstrap]")
     for name, auc, ap_, cpu, npar, d in rows:
         print(f"{name:<20} {auc:6.3f} {ap_:6.3f} {cpu:7.1f} {npar:>8}  {d}")
-    if a.json:
-        Path(a.json).write_text(json.dumps(res, indent=1))
     return 0
 
 

@@ -152,8 +152,11 @@ def _head_features(model, w, batch_size):
     return torch.cat(out)
 
 
-def _train(model, tok, mode, x, y, xv, yv, task, *, epochs, patience, batch_size, lr, weight_decay, rng):
-    """The training loop (module docstring); returns (model with the best epoch's weights, history)."""
+def _train(model, tok, mode, x, y, xv, yv, task, *, epochs, patience, batch_size, lr, weight_decay, rng, shift=0):
+    """The training loop (module docstring); returns (model with the best epoch's weights, history).
+
+    ``x`` holds windows ``2 * shift`` bases longer than the model's: each batch row is cropped at a random
+    offset (training-time jitter of the region's centre by up to ``shift`` bp); ``xv`` is centred."""
     import torch
     from .classifier import forward_logits
     loss_fn = _loss_fn(task)
@@ -163,8 +166,14 @@ def _train(model, tok, mode, x, y, xv, yv, task, *, epochs, patience, batch_size
         fwd = lambda idx, flip: model.classifier(feats[idx, flip.astype(int)])      # noqa: E731
         fwd_v = lambda: (model.classifier(feats_v[:, 0]) + model.classifier(feats_v[:, 1])) / 2   # noqa: E731
     else:
+        length = x.shape[1] - 2 * shift
+
         def fwd(idx, flip):
-            w = x[idx].copy()
+            if shift:
+                off = rng.integers(0, 2 * shift + 1, len(idx))
+                w = x[idx[:, None], off[:, None] + np.arange(length)[None, :]]
+            else:
+                w = x[idx].copy()
             w[flip] = reverse_complement(w[flip])
             return forward_logits(model, tok, w)
 
@@ -218,7 +227,7 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
              window: int = 256, epochs: int = 20, patience: int = 3, batch_size: int = 64, lr: float | None = None,
              weight_decay: float = 0.01, lora_r: int = 8, lora_alpha: float = 16.0, lora_targets=None,
              valid_fraction: float = 0.15, seed: int = 0, baseline: bool = True, score_class: int | None = None,
-             threads: int = 1) -> dict:
+             shift: int = 0, threads: int = 1) -> dict:
     """Fine-tune a pretrained DNA LM on labelled regions and save it for ``score_variants`` (module docstring).
 
     Parameters
@@ -256,6 +265,9 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
         Also fit the k-mer logistic regression on the same split (``metrics.json`` ``kmer_lr``).
     score_class : int, optional
         Multiclass: the class whose log-odds variant effects compare [the last].
+    shift : int
+        Training-time jitter (bp): each training window is taken up to ``shift`` bp off its region's centre, a
+        new offset every epoch (``head`` mode with our backbone computes features once: no jitter there).
     threads : int
         torch CPU threads.
 
@@ -311,7 +323,11 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
     meta.update(lr=lr, epochs=epochs, patience=patience, batch_size=batch_size, weight_decay=weight_decay,
                 **({"lora_r": lora_r, "lora_alpha": lora_alpha} if mode == "lora" else {}))
     tr, va = sets["train"], sets["valid"]
-    model, hist = _train(model, tok, mode, w_all[tr], y_fit[tr], w_all[va], y_fit[va], task, epochs=epochs,
+    cached = mode == "head" and tok is None
+    shift = 0 if cached else int(shift)
+    x_tr = label_windows(genome, regions.iloc[tr], window + 2 * shift) if shift else w_all[tr]
+    meta["shift"] = shift
+    model, hist = _train(model, tok, mode, x_tr, y_fit[tr], w_all[va], y_fit[va], task, epochs=epochs, shift=shift,
                          patience=patience, batch_size=batch_size, lr=lr, weight_decay=weight_decay, rng=rng)
     if mode == "lora":
         model = model.merge_and_unload()

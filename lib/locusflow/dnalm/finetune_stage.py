@@ -22,6 +22,7 @@ Config section ``dnalm_finetune`` (defaults in brackets)::
       valid_fraction: 0.15       # training rows (whole 1-Mb bins) kept for early stopping
       baseline: true             # also the k-mer (4-6) logistic regression on the same split
       score_class: null          # multiclass: the class whose log-odds variant effects compare [the last]
+      shift: 0                   # training-time jitter (bp) of each window around its region's centre (lora, full)
       seed: 0
 
 Writes ``<out>/dnalm_finetune/model``: config.json, model.safetensors, finetune.json, metrics.json (held-out
@@ -58,6 +59,7 @@ CONFIG = {
     "valid_fraction": Key("float", 0.15, "training rows (whole 1-Mb bins) kept for early stopping", gt=0, max=0.9),
     "baseline": Key("bool", True, "also fit the k-mer (4-6) logistic regression on the same split"),
     "score_class": Key("int", None, "multiclass: the class whose log-odds variant effects compare [the last]", min=0),
+    "shift": Key("int", 0, "training-time jitter (bp) of each window around its region's centre (lora, full)", min=0),
     "seed": Key("int", 0, "random seed"),
 }
 
@@ -74,7 +76,7 @@ def _run(ctx: Context) -> dict:
                  held_out=o["held_out"], window=o["window"], epochs=o["epochs"], patience=o["patience"],
                  batch_size=o["batch_size"], lr=o["lr"], weight_decay=o["weight_decay"], lora_r=o["lora_r"],
                  lora_alpha=o["lora_alpha"], lora_targets=o["lora_targets"], valid_fraction=o["valid_fraction"],
-                 seed=o["seed"], baseline=o["baseline"], score_class=o["score_class"])
+                 seed=o["seed"], baseline=o["baseline"], score_class=o["score_class"], shift=o["shift"])
     out = {"n_train": m["n"]["train"], "n_valid": m["n"]["valid"], "n_test": m["n"]["test"],
            "best_epoch": m["best_epoch"], "cpu_seconds": m["cpu_seconds"]}
     for name, res in (("test", m["test"]), ("kmer_lr", (m.get("kmer_lr") or {}).get("test", {}))):
