@@ -147,6 +147,10 @@ def test_logo_files_are_written_for_discovered_motifs(tmp_path):
     assert [f.name for f in files] == ["motif_1.png", "motif_1.svg"]
     assert motif_logo_files(tmp_path / "logos") == [tmp_path / "logos/motif_1.png"]
     assert files[0].read_bytes()[:4] == b"\x89PNG" and "<svg" in files[1].read_text()[:500]
+    from locusflow.dnalm.logos import region_logo_figure
+    fig = region_logo_figure(np.r_[np.eye(4), np.full((2, 4), 0.25)], "ACGTNN", start=100)
+    assert len(fig.axes[0].patches) == 4                                   # flat columns draw no letter
+    assert [p.get_path().get_extents().height for p in fig.axes[0].patches] == pytest.approx([2.0] * 4, rel=1e-6)
 
 
 # ---- the shipped model (torch) -----------------------------------------------------------------------
