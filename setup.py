@@ -40,7 +40,8 @@ setup(
         "dask": ["dask[array]>=2024.1"],
         "plots": ["matplotlib>=3.7"],                            # plots/ (FOCUS figures: focus plot: true)
         "fast": ["isal>=1.0", "xxhash>=3"],                      # gzip reads (isal.igzip), content hashes ~7x faster
-        "gpu": ["torch==2.13.0", "transformers>=4.40,<5"],       # the DNA LM stage; transformers 5 breaks loading
+        # the DNA LM stages; transformers 5 breaks loading; peft: LoRA adapters of `dnalm finetune --mode lora`
+        "gpu": ["torch==2.13.0", "transformers>=4.40,<5", "peft>=0.21,<0.22"],
         "sim": ["msprime>=1.3"],                                 # breed.simulate: coalescent genotypes (optional)
         "sc": ["anndata>=0.10"],                                 # twas.train.expression: single-cell .h5ad input
         # object stores (the fsspec backend of each scheme; credentials from its own environment/config)

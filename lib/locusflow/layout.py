@@ -68,6 +68,9 @@ STAGES = [     # pipeline order
     StageInfo("dnalm_pretrain", ("locusflow.dnalm.pretrain_stage",),
               "pretrain a small single-nucleotide DNA language model from a FASTA", {"dnalm_model": "model"},
               command="dnalm pretrain"),
+    StageInfo("dnalm_finetune", ("locusflow.dnalm.finetune_stage",),
+              "fine-tune a pretrained DNA LM on labelled regions (BED/TSV): frozen head, LoRA or full; held-out "
+              "AUROC/AUPRC or R^2 against a k-mer baseline", {"dnalm_finetuned": "model"}, command="dnalm finetune"),
     StageInfo("score_variants", ("locusflow.dnalm.stage",),
               "DNA language-model scores (GPN-style LLR) of variants, REF checked against a FASTA",
               {"variant_scores": "scores"}, command="score-variants"),
@@ -83,6 +86,11 @@ STAGES = [     # pipeline order
     StageInfo("dnalm_features", ("locusflow.dnalm.features_stage",),
               "DNA-LM features at each gene's TSS (reference, and each individual's own haplotypes)",
               {"tss_features": "tss", "personal_features": "personal"}, command="dnalm features"),
+    StageInfo("dnalm_motifs", ("locusflow.dnalm.motifs_stage",),
+              "motifs a DNA LM learned (importance, seqlets, TF-MoDISco-style clusters), matched to JASPAR/MEME, logos",
+              {"motifs": "motifs", "motif_matches": "matches", "seqlets": "seqlets", "motif_sites": "sites",
+               "motif_importance": "importance", "motif_logos": "logos"},
+              command="dnalm motifs"),
     StageInfo("eqtl", ("locusflow.twas.train.eqtl_stage",),
               "cis-eQTL mapping: every SNP-gene pair (OLS), gene-level permutation and beta-approximated p",
               {"eqtl_pairs": "pairs", "eqtl_genes": "genes"}),
@@ -113,8 +121,10 @@ STAGES += [
 ]
 STAGES += [
     StageInfo("popgen", ("locusflow.popgen.stage",),
-              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows",
-              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies"}),
+              "allele frequencies per population; Fst (Hudson, Weir-Cockerham) per variant and in windows; "
+              "iHS, nSL, XP-EHH on a phased store",
+              {"fst_variants": "fst", "fst_windows": "fst_windows", "pop_allele_freq": "frequencies",
+               "selection_scan": "selection"}),
 ]
 STAGES += [    # last: they read every other stage's published results
     StageInfo("enrich", ("locusflow.enrich.stage",),

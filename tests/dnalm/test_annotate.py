@@ -101,3 +101,30 @@ def test_cli_writes_variant_annotation(tmp_path, capsys):
                "--out", str(tmp_path / "o2")])
     assert rc == 2 and "contig of the FASTA" in capsys.readouterr().err
     assert not (tmp_path / "o2" / "variant_annotation").exists()
+
+
+def test_stage_annotates_each_chromosome_in_its_own_task(tmp_path):
+    """A variant_scores dataset: one task per chromosome writes its rows; the dataset and the summary equal
+    annotate_variants over all variants at once."""
+    import json
+
+    from locusflow.io.dataset import read_manifest, write_dataset
+    from locusflow.schema import load
+    sch = load("variant_scores")
+    pos = [p for p, *_ in TRUTH] + [5000, 6000]
+    chrom = ["1"] * len(TRUTH) + ["2", "2"]
+    df = pd.DataFrame({c: [None] * len(pos) for c in sch.names}).assign(
+        variant_id=[f"{c}:{p}:A:G" for c, p in zip(chrom, pos)], chrom=chrom, pos=pos, ref="A", alt="G",
+        status="ok", model="m", llr=np.linspace(-3, 1, len(pos)))
+    write_dataset(df, tmp_path / "scores", sch)
+    out = tmp_path / "o" / "variant_annotation"
+    assert main(["dnalm", "annotate", "--variants", str(tmp_path / "scores"), "--annotation", str(GTF),
+                 "--out", str(tmp_path / "o")]) == 0
+    got = read_dataset(out / "annotation", "variant_annotation")
+    ref = annotate_variants(df[["variant_id", "chrom", "pos", "llr"]], read_gtf(GTF))
+    ref = load("variant_annotation").conform(ref).sort_values(["chrom", "pos"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, ref)
+    assert got.loc[got["chrom"] == "1", "region"].tolist() == [t[1] for t in sorted(TRUTH)]
+    assert set(read_manifest(out / "annotation")["fragments"]) == {"1", "2"}
+    summary = json.loads((out / "_stage.json").read_text())["summary"]
+    assert summary["variants"] == len(pos) and summary["region_intergenic"] == 3 and summary["region_CDS"] == 1

@@ -49,6 +49,25 @@ def test_position_classes_on_a_known_gtf(tmp_path):
     assert sorted(sp["splice_donor"][0]) == [1011, 3099] and sorted(sp["splice_acceptor"][0]) == [1099, 3021]
 
 
+GENCODE = Path("/work/shared/realdata/gene_annotation/gencode_v29_chr1_subset.gtf.gz")
+# hand-checked on the GENCODE v29 records: OR4F5 (+; CDS 65565-65573 frame 0, 69037-70005 frame 0; exons
+# 65419-65433, 65520-65573; stop 70006-70008) and NOC2L (-; CDS 959215-959240 frame 0, 958929-959081 frame 1;
+# first exon 959215-959290; stop 944694-944696); GENCODE "UTR" records split 5'/3' by the CDS
+HAND = {65565: "start_codon", 65568: "cds_pos1", 65573: "cds_pos3", 69037: "cds_pos1", 69039: "cds_pos3",
+        70006: "stop_codon", 70010: "utr3", 65425: "utr5", 65434: "splice_donor", 65435: "splice_donor",
+        65518: "splice_acceptor", 65519: "splice_acceptor", 959240: "start_codon", 959237: "cds_pos1",
+        959236: "cds_pos2", 959235: "cds_pos3", 959215: "cds_pos2", 959081: "cds_pos3", 959080: "cds_pos1",
+        959213: "splice_donor", 959214: "splice_donor", 959082: "splice_acceptor", 959083: "splice_acceptor",
+        944695: "stop_codon", 944500: "utr3", 959260: "utr5"}
+
+
+@pytest.mark.skipif(not GENCODE.exists(), reason="realdata GENCODE v29 chr1 subset absent")
+def test_hand_checked_classes_on_gencode():
+    ann = read_gtf(GENCODE)
+    got = classify_positions(np.array(list(HAND)), ann[ann["chrom"] == "1"])
+    assert dict(zip(HAND, got)) == HAND
+
+
 @pytest.fixture(scope="module")
 def measured():
     return region_metrics(FASTA, segments=[SEGMENT], max_per_region=300, seed=1, positions=True)
@@ -158,6 +177,11 @@ def test_bad_inputs(tmp_path):
         region_metrics(FASTA, _gtf(tmp_path), segments=["20:1000001-1001000"], max_per_region=2)
     with pytest.raises(InputError, match="chromosome 7 in the FASTA index"):
         region_metrics(FASTA, segments=["7:1-1000"], max_per_region=2)
+    tok = tmp_path / "bpe"
+    tok.mkdir()
+    (tok / "tokenizer.json").write_text("{}")
+    with pytest.raises(InputError, match="tokenised"):
+        region_metrics(FASTA, model=tok, segments=["20:1000001-1001000"], max_per_region=2)
     with pytest.raises(InputError, match="within the chromosome"):
         region_metrics(FASTA, segments=["20:63000001-64000000"], max_per_region=2)
 

@@ -31,8 +31,7 @@ IN_MEMORY_API = "in-memory API: returns the rows its caller asked for; the stage
 ALLOWED = {
     ("gwas/task.py", "run_gwas", "gwas_chunk"): IN_MEMORY_API,
     ("popgen/fst.py", "run_fst", None): IN_MEMORY_API,
-    ("popgen/ehh.py", "run_selection_scan", "selection_scan"): "in-memory API (no stage runs the scan); "
-                                                               "with write_to it runs _scan_distributed",
+    ("popgen/ehh.py", "run_selection_scan", "selection_scan"): IN_MEMORY_API,
     ("dnalm/stage.py", "score_variants", "variant_scores"): IN_MEMORY_API,
     ("dnalm/priors.py", "gpnxld_blocks", "gpnxld"): IN_MEMORY_API,
     ("ld/stage.py", "_ldsplit_blocks", "ld_blocks"): "one row per LD block (bounded by blocks, not variants)",
@@ -42,8 +41,8 @@ ALLOWED = {
                                                                 "m p / rank of each, for the BH pass)",
 }
 # stages that call an allow-listed API: each call in the stage passes write_to
-STAGE_CALLS = {"gwas/stage.py": "run_gwas", "popgen/stage.py": "run_fst", "dnalm/stage.py": "score_variants",
-               "dnalm/gpnxld_stage.py": "gpnxld_blocks"}
+STAGE_CALLS = [("gwas/stage.py", "run_gwas"), ("popgen/stage.py", "run_fst"), ("popgen/stage.py", "run_selection_scan"),
+               ("dnalm/stage.py", "score_variants"), ("dnalm/gpnxld_stage.py", "gpnxld_blocks")]
 
 
 def _name(func) -> str | None:
@@ -79,10 +78,10 @@ def test_every_variant_level_work_list_is_written_by_its_tasks():
     assert returned <= set(ALLOWED), f"work lists whose rows come back to the driver: {sorted(returned - set(ALLOWED))}"
     assert set(ALLOWED) <= returned, f"stale allow-list entries: {sorted(set(ALLOWED) - returned)}"
     written = {ds for (m, fn, ds, _), w in calls.items() if w}
-    for ds in ("gwas_assoc", "fst_windows", "selection_scan", "variant_scores", "gpnxld", "tss_features",
-               "personal_features", "eqtl_pairs", "ld_index", "twas_results", "focus_results"):
+    for ds in ("gwas_assoc", "fst_windows", "selection_scan", "variant_scores", "variant_annotation", "gpnxld",
+               "tss_features", "personal_features", "eqtl_pairs", "ld_index", "twas_results", "focus_results"):
         assert ds in written, ds
-    for mod, api in STAGE_CALLS.items():
+    for mod, api in STAGE_CALLS:
         uses = list(_calls(LIB / mod, api))
         assert uses and all(any(k.arg == "write_to" for k in c.keywords) for _, c in uses), (mod, api)
 

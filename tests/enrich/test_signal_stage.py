@@ -73,3 +73,11 @@ def test_swapped_ids_are_matched():
     f = signal_frame(ss, scores=sc)
     assert np.isfinite(f["llr"]).all()
     assert f["llr"].to_numpy() == pytest.approx(sc.set_index("pos").loc[ss["pos"], "llr"].to_numpy())
+
+
+def test_gpnxld_of_blocks_without_a_score_is_missing():
+    ss, _ = _simulate(0.0, 2, m=4, n_causal=1)
+    g = pd.DataFrame({"variant_id": ss["variant_id"], "block_id": ["b1", "b1", "b2", "b2"],
+                      "scored": [True, False, False, False], "gpnxld": [0.5, 0.2, 0.0, 0.0]})
+    f = signal_frame(ss, gpnxld=g)
+    assert f["gpnxld"].tolist()[:2] == [0.5, 0.2] and f["gpnxld"].isna().tolist()[2:] == [True, True]

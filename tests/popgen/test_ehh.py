@@ -118,3 +118,18 @@ def test_scan_from_a_phased_vcf_store(tmp_path, sweep):
     _same(res["xpehh_unstd"].to_numpy(), xpehh(ha, hb, pos), "xpehh")
     _same(res["ihs"].to_numpy(), standardize_by_allele_count(ihs(ha, pos), ha.sum(1))[0], "ihs std")
     assert set(res["chrom"]) == {"5"} and (res["population"] == "A").all()
+    # the popgen stage runs the same scan with its tasks writing (two passes: scan, then standardise)
+    import json
+    from locusflow.cli import main
+    from locusflow.io.dataset import read_dataset
+    pops.rename("pop").rename_axis("IID").reset_index().to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    assert main(["popgen", "--store", str(store.path), "--populations", str(tmp_path / "p.tsv"), "--scan-population",
+                 "A", "--scan-reference", "B", "--out", str(tmp_path / "o")]) == 0
+    got = read_dataset(tmp_path / "o" / "popgen" / "selection", "selection_scan")
+    for c in ("variant_id", "alt_count", "ihs_unstd", "nsl_unstd", "xpehh_unstd"):
+        np.testing.assert_array_equal(got[c].to_numpy(), res[c].to_numpy())
+    for c in ("ihs", "nsl", "xpehh"):      # bins' means and sds merged from per-chromosome moments: rounding only
+        np.testing.assert_allclose(got[c], res[c], rtol=1e-12, atol=1e-13, equal_nan=True)
+    summ = json.loads((tmp_path / "o" / "popgen" / "_stage.json").read_text())["summary"]["selection_scan"]
+    assert summ["variants"] == len(res) and summ["ihs_scored"] == int(np.isfinite(res["ihs"]).sum())
+    assert summ["ihs_abs_over_2"] == int((res["ihs"].abs() > 2).sum()) > 0

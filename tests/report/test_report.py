@@ -74,6 +74,13 @@ def test_report_self_contained_and_shown(run_dir, browser, tmp_path):
             assert len(browser.find_elements(By.CSS_SELECTOR, "#dnalm-regions tbody tr")) == len(reg) == 17
             img = browser.find_element(By.CSS_SELECTOR, "#dnalm-regions-plot img")
             assert browser.execute_script("return arguments[0].naturalWidth", img) > 100
+        if run.has("motifs"):                 # motif table, one decoded logo per motif that has one
+            mot = run.table("motifs")
+            assert "Motifs" in subs
+            assert len(browser.find_elements(By.CSS_SELECTOR, "#dnalm-motifs tbody tr")) == len(mot)
+            logos = browser.find_elements(By.CSS_SELECTOR, "figure[id^='motif-'] img")
+            assert len(logos) == mot["logo"].notna().sum()
+            assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 50 for i in logos)
         if run.has("signal_enrichment"):      # GWAS signal by score bin, and the regressions on LD score
             enr = run.table("signal_enrichment")
             assert "GWAS signal by DNA-LM score" in subs and "Does the score add to LD alone?" in subs

@@ -31,8 +31,8 @@ def test_three_passes_equal_bh_over_all_pairs(tmp_path):
     allp["qval"] = bh_qvalues(allp["pval"].to_numpy())
     ref = allp.sort_values(["gene", "pos"], kind="stable").reset_index(drop=True)
     assert len(got) == res["pairs"] == 18000
-    pd.testing.assert_frame_equal(got[["gene", "variant_id", "pos", "pval"]],
-                                  ref[["gene", "variant_id", "pos", "pval"]].astype(got.dtypes[["gene", "variant_id", "pos", "pval"]].to_dict()))
+    cols = ["gene", "variant_id", "pos", "pval"]
+    pd.testing.assert_frame_equal(got[cols], ref[cols].astype(got.dtypes[cols].to_dict()))
     np.testing.assert_array_equal(got["qval"].to_numpy(), ref["qval"].to_numpy())     # the same bits, NaN included
     assert res["fdr05"] == int((ref["qval"] < 0.05).sum()) > 1000
     assert len(res["index"]) == len(set(bucket_of(allp["pval"]))) > 40                 # one fragment per bucket

@@ -38,7 +38,9 @@ class LocusConvConfig(PretrainedConfig):
         self.mask_token_id = mask_token_id
 
 
-class _Block(nn.Module):
+class ConvBlock(nn.Module):
+    """One residual block: dilated convolution + GELU + LayerNorm, then feed-forward + GELU + LayerNorm."""
+
     def __init__(self, h: int, k: int, d: int):
         super().__init__()
         self.conv = nn.Conv1d(h, h, k, dilation=d, padding="same")
@@ -50,20 +52,19 @@ class _Block(nn.Module):
         return x + self.ln2(nn.functional.gelu(self.ff(x)))
 
 
-class LocusConvForMaskedLM(PreTrainedModel):
-    """Masked LM: ``forward(input_ids) -> MaskedLMOutput(logits (batch, length, 4))``."""
+class LocusConvPreTrainedModel(PreTrainedModel):
+    """Shared by the masked LM and the sequence head (:mod:`locusflow.dnalm.classifier`): config, weight
+    initialisation, and the backbone (embedding + dilated blocks; weights named ``embed.*``, ``blocks.*``)."""
 
     config_class = LocusConvConfig
     base_model_prefix = "locusconv"
 
-    def __init__(self, config: LocusConvConfig):
-        super().__init__(config)
+    def build_backbone(self, config: LocusConvConfig) -> None:
+        """Create ``self.embed`` and ``self.blocks`` (dilations ``min(dilation_max, 2 ** (i % dilation_cycle))``)."""
         h = config.hidden_size
         self.embed = nn.Embedding(config.vocab_size, h)
         dil = [min(config.dilation_max, 2 ** (i % config.dilation_cycle)) for i in range(config.n_layers)]
-        self.blocks = nn.ModuleList(_Block(h, config.kernel_size, d) for d in dil)
-        self.head = nn.Sequential(nn.Linear(h, h), nn.GELU(), nn.LayerNorm(h), nn.Linear(h, config.n_out))
-        self.post_init()
+        self.blocks = nn.ModuleList(ConvBlock(h, config.kernel_size, d) for d in dil)
 
     def _init_weights(self, module):
         if isinstance(module, (nn.Linear, nn.Conv1d)):
@@ -71,9 +72,11 @@ class LocusConvForMaskedLM(PreTrainedModel):
             nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
-        elif isinstance(module, nn.LayerNorm):
+        elif isinstance(module, (nn.LayerNorm, nn.BatchNorm1d)):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
+            if isinstance(module, nn.BatchNorm1d):
+                module.reset_running_stats()
 
     def hidden_states(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Last hidden layer, (batch, length, hidden_size)."""
@@ -81,6 +84,17 @@ class LocusConvForMaskedLM(PreTrainedModel):
         for b in self.blocks:
             x = b(x)
         return x
+
+
+class LocusConvForMaskedLM(LocusConvPreTrainedModel):
+    """Masked LM: ``forward(input_ids) -> MaskedLMOutput(logits (batch, length, 4))``."""
+
+    def __init__(self, config: LocusConvConfig):
+        super().__init__(config)
+        h = config.hidden_size
+        self.build_backbone(config)
+        self.head = nn.Sequential(nn.Linear(h, h), nn.GELU(), nn.LayerNorm(h), nn.Linear(h, config.n_out))
+        self.post_init()
 
     def forward(self, input_ids=None, labels=None, output_hidden_states=False, **kw):
         hid = self.hidden_states(input_ids)

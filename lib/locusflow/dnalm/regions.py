@@ -244,7 +244,8 @@ def region_metrics(fasta, annotation=None, *, model=None, segments=None, repeats
         GTF with exon, CDS (with frame), start_codon, stop_codon and UTR records [bundled UCSC refGene hg19
         chr20, ``data/annotation/refgene_hg19_chr20.gtf.gz``].
     model : str or Path or transformers model, optional
-        Masked-LM directory (or a loaded model) [the shipped chr20 model].
+        Single-nucleotide masked-LM directory (or a loaded model) [the shipped chr20 model]; a directory with a
+        tokenizer (BPE / k-mer model) is refused.
     segments : list of str, optional
         ``chrom:start-end`` (1-based) or ``chrom`` (whole chromosome) [the model's held-out segment].
     repeats : str or Path, optional
@@ -285,7 +286,11 @@ def region_metrics(fasta, annotation=None, *, model=None, segments=None, repeats
     from .llr import site_logprobs
     from .model import SHIPPED, load_model
     from .pretrain import read_tokens
+    from .tokenized import is_tokenized
     loaded = model is not None and not isinstance(model, (str, Path))
+    if not loaded and is_tokenized(model):
+        raise InputError(model, "a single-nucleotide masked LM (one token per base): per-base accuracy by region "
+                         "type is not defined for a tokenised (BPE / k-mer) model")
     mdl = model if loaded else load_model(model, device=device)
     name = type(model).__name__ if loaded else Path(model or SHIPPED).name
     if not segments and not loaded:

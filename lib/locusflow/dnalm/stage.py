@@ -8,6 +8,7 @@ Config section ``score_variants`` (defaults in brackets)::
       region: null            # chrom:start-end: in-silico mutagenesis, every SNV of the region (no variants)
       model: null             # local model directory [the shipped GRCh37 chr20 model]; one with a
                               # tokenizer is a tokenised model (embedding distances, PLL; indels scored)
+                              # one with finetune.json (dnalm finetune) gives ft_delta
       trust_remote_code: false   # run code shipped in the model directory (DNABERT-2)
       embeddings: false       # single-nucleotide model: also embedding distances
       delta: false            # also the embedding delta vector (emb_delta)
@@ -156,11 +157,11 @@ def score_stats(frames: dict) -> dict:
     Returns
     -------
     dict
-        ``scored`` (an LLR or an embedding distance), ``status.<status>`` (rows per status) and
+        ``scored`` (an LLR, an embedding distance or a fine-tuned delta), ``status.<status>`` (rows per status) and
         ``rejected.<status>`` (rows of a rejected status left unscored).
     """
     f = frames[""]
-    scored = f[["llr", "emb_l2"]].notna().any(axis=1)
+    scored = f[["llr", "emb_l2", "ft_delta"]].notna().any(axis=1)
     out = {"scored": int(scored.sum())}
     out.update({f"status.{k}": int(v) for k, v in f["status"].value_counts().items()})
     out.update({f"rejected.{k}": int(((f["status"] == k) & ~scored).sum()) for k, _ in REJECTED})

@@ -5,7 +5,9 @@ A unit is one chromosome's run of variants sorted by position (``chrom``, lists 
 checked (:func:`~locusflow.dnalm.windows.variant_status`) and the scorable rows scored: single-nucleotide
 masked LMs give the GPN LLR (:mod:`locusflow.dnalm.llr`; indels are rejected, status ``indel``),
 tokenised models (a directory with a tokenizer, :mod:`locusflow.dnalm.tokenized`) embedding distances
-and the covering-token pseudo-log-likelihood, indels included. The model and the genome are loaded once
+and the covering-token pseudo-log-likelihood, indels included; fine-tuned sequence models (a directory
+with ``finetune.json``, :mod:`locusflow.dnalm.finetune`) the change of their output from the ref to the
+alt window (``ft_delta``; SNVs, both strands averaged). The model and the genome are loaded once
 per Python process (a Spark Python worker, a Dask worker process, the local loop) and cached by path,
 device and dtype. With a GPU, the model runs on CUDA in bfloat16; otherwise on CPU in float32.
 """
@@ -21,7 +23,8 @@ from .windows import LUT, variant_status, windows
 
 _MODELS: dict = {}
 _GENOMES: dict = {}
-SCORES = ["llr", "llr_fwd", "llr_rev", "emb_cosine", "emb_l2", "pll_ref", "pll_alt", "pll_llr"]
+SCORES = ["llr", "llr_fwd", "llr_rev", "emb_cosine", "emb_l2", "pll_ref", "pll_alt", "pll_llr", "ft_ref", "ft_alt",
+          "ft_delta"]
 COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt", "status", *SCORES, "emb_delta", "model"]
 
 
@@ -44,19 +47,23 @@ def cached_model(path, device: str = "auto", dtype: str = "auto", trust_remote_c
     Returns
     -------
     torch.nn.Module or tuple
-        The single-nucleotide masked LM, or (model, tokenizer) for a tokenised model; cached by
-        (path, device, dtype, trust_remote_code).
+        The single-nucleotide masked LM, (model, tokenizer) for a tokenised model, or (model, tokenizer or
+        None, finetune.json) for a fine-tuned one; cached by (path, device, dtype, trust_remote_code).
     """
     key = (str(path), device, dtype, trust_remote_code)
     if key not in _MODELS:
         import torch
+        from .classifier import is_finetuned, load_finetuned
         from .model import load_model
         from .tokenized import is_tokenized, load_tokenized
         torch.set_num_threads(1)
         dev = None if device == "auto" else device
-        _MODELS[key] = (load_tokenized(path, device=dev, dtype=dtype, trust_remote_code=trust_remote_code)
-                        if is_tokenized(path) else
-                        load_model(path, device=dev, dtype=dtype, trust_remote_code=trust_remote_code))
+        if is_finetuned(path):
+            _MODELS[key] = load_finetuned(path, device=dev, dtype=dtype)
+        else:
+            _MODELS[key] = (load_tokenized(path, device=dev, dtype=dtype, trust_remote_code=trust_remote_code)
+                            if is_tokenized(path) else
+                            load_model(path, device=dev, dtype=dtype, trust_remote_code=trust_remote_code))
     return _MODELS[key]
 
 
@@ -91,7 +98,8 @@ def score_variants_frame(df: pd.DataFrame, *, fasta, model=None, model_name: str
     fasta : str or Path
         Indexed FASTA of the variants' genome.
     model : str or Path, optional
-        Local model directory [the shipped GRCh37 chr20 model]; with a tokenizer: a tokenised model.
+        Local model directory [the shipped GRCh37 chr20 model]; with a tokenizer: a tokenised model; with
+        ``finetune.json``: a fine-tuned classifier/regressor (``ft_ref``, ``ft_alt``, ``ft_delta``).
     model_name : str
         Recorded in the ``model`` column [the directory's name].
     window, batch_size, device, dtype
@@ -116,6 +124,7 @@ def score_variants_frame(df: pd.DataFrame, *, fasta, model=None, model_name: str
     ----------
     Benegas G, Batra SS, Song YS (2023) PNAS 120:e2311219120.
     """
+    from .classifier import is_finetuned
     from .tokenized import is_tokenized
     genome = cached_genome(fasta)
     out = pd.DataFrame({"chrom": df["chrom"].astype(str).str.removeprefix("chr").to_numpy(),
@@ -130,7 +139,8 @@ def score_variants_frame(df: pd.DataFrame, *, fasta, model=None, model_name: str
     for c in SCORES:
         out[c] = np.nan
     out["emb_delta"] = None
-    tokenised = is_tokenized(model)
+    finetuned = is_finetuned(model)
+    tokenised = is_tokenized(model) and not finetuned
     scorable = ["ok", "swapped", "indel"] if tokenised else ["ok", "swapped"]
     ok = np.flatnonzero(np.isin(out["status"].to_numpy(), scorable))
     if len(ok):
@@ -140,7 +150,9 @@ def score_variants_frame(df: pd.DataFrame, *, fasta, model=None, model_name: str
         for chrom in pd.unique(out["chrom"].to_numpy()[rows]):
             r = rows[out["chrom"].to_numpy()[rows] == chrom]
             v = out.iloc[r]
-            if tokenised:
+            if finetuned:
+                sc = _finetuned(net, genome, chrom, v, batch_size)
+            elif tokenised:
                 sc = _tokenized(net, genome, chrom, v, window, batch_size, delta)
             else:
                 sc = _single_nucleotide(net, genome, chrom, v, window, batch_size, embeddings or delta, delta)
@@ -168,6 +180,19 @@ def _single_nucleotide(net, genome, chrom, v, window, batch_size, embeddings, de
         w[:, window // 2] = ref_t
         sc.update(embedding_distance(net, w, w_alt, batch_size=batch_size, delta=delta))
     return sc
+
+
+def _finetuned(net, genome, chrom, v, batch_size) -> dict:
+    """Fine-tuned sequence model: its output on the alt and the ref window (the training window's length)."""
+    from .classifier import predict_windows, score_output
+    model, tok, meta = net
+    length = int(meta["window"])
+    w = windows(genome, chrom, v["pos"].to_numpy(), length)
+    w_alt = w.copy()
+    w_alt[:, length // 2] = LUT[v["alt"].str.encode("ascii").str[0].to_numpy().astype(np.uint8)]
+    ref = score_output(predict_windows(model, tok, w, meta, batch_size=batch_size), meta)
+    alt = score_output(predict_windows(model, tok, w_alt, meta, batch_size=batch_size), meta)
+    return {"ft_ref": ref, "ft_alt": alt, "ft_delta": alt - ref}
 
 
 def _tokenized(net, genome, chrom, v, window, batch_size, delta) -> dict:

@@ -63,7 +63,7 @@ def signal_frame(sumstats: pd.DataFrame, *, scores=None, gpnxld=None, finemap=No
     scores : DataFrame, optional
         variant_scores rows (variant_id, llr).
     gpnxld : DataFrame, optional
-        gpnxld rows (variant_id, gpnxld).
+        gpnxld rows (variant_id, gpnxld; with block_id and scored, blocks without a scored variant get NaN).
     finemap : DataFrame, optional
         finemap_snp rows (variant_id, pip).
     ld : DataFrame, optional
@@ -86,6 +86,8 @@ def signal_frame(sumstats: pd.DataFrame, *, scores=None, gpnxld=None, finemap=No
         out["gw"] = (s["neg_log10_p"].to_numpy(np.float64) > -np.log10(gw_p)).astype(np.float64)
     else:
         out["gw"] = (s["p"].to_numpy(np.float64) < gw_p).astype(np.float64)
+    if gpnxld is not None and {"block_id", "scored"} <= set(gpnxld.columns):   # no score in the block: no GPNxLD
+        gpnxld = gpnxld.assign(gpnxld=gpnxld["gpnxld"].where(gpnxld.groupby("block_id")["scored"].transform("any")))
     for col, tab in (("pip", finemap), ("llr", scores), ("gpnxld", gpnxld), ("ld_score", ld)):
         out[col] = np.nan if tab is None else _match(ids, sw, tab.set_index("variant_id"), col)
     out["gc"], out["cpg"] = np.nan, np.nan
@@ -117,7 +119,8 @@ def signal_tables(frame: pd.DataFrame, *, n_bins: int = 5, n_blocks: int = 20) -
     -------
     enrichment : DataFrame
         Rows of :func:`locusflow.enrich.gwas_signal.binned_enrichment` for scores dnalm_-llr, gpnxld, ld_score,
-        gc_100bp (equal-count bins) and cpg (2 bins: 0 / 1), the ones with values.
+        gc_100bp (equal-count bins) and cpg (2 bins: 0 / 1), the ones with values; each score over the
+        variants that have it (enrichment relative to their mean; their own jackknife blocks).
     regression : DataFrame
         model (ld_only, ld+gpnxld, ld+gpnxld+llr: those whose scores exist), term, coef, se, z: chi2 on the
         standardised scores jointly.
@@ -128,21 +131,27 @@ def signal_tables(frame: pd.DataFrame, *, n_bins: int = 5, n_blocks: int = 20) -
     """
     rank = {c: i for i, c in enumerate(pd.unique(frame["chrom"]))}
     key = frame["chrom"].map(rank).to_numpy(np.int64) * 10 ** 10 + frame["pos"].to_numpy(np.int64)
-    blocks = jackknife_blocks(key, n_blocks)
     values = {k: frame[k].to_numpy(np.float64) for k in ("chi2", "gw", "pip") if frame[k].notna().any()}
     have = {k: frame[k].notna().sum() >= n_bins for k in ("llr", "gpnxld", "ld_score", "gc", "cpg")}
-    parts = [binned_enrichment(values, -frame["llr"] if k == "llr" else frame[k], blocks, n_bins=n_bins, name=name)
-             for k, name in SCORES.items() if have[k]]
-    if have["cpg"]:
-        c = frame["cpg"].to_numpy(np.float64)
-        parts.append(binned_enrichment(values, c, blocks, n_bins=2, name="cpg",
-                                       bins=np.where(np.isfinite(c), c, -1).astype(np.int64)))
+    parts = []
+    for k, name in list(SCORES.items()) + [("cpg", "cpg")]:
+        if not have[k]:
+            continue
+        s = (-frame[k] if k == "llr" else frame[k]).to_numpy(np.float64)
+        ok = np.isfinite(s)                 # each score over the variants that have it (overall mean included)
+        parts.append(binned_enrichment({v: x[ok] for v, x in values.items()}, s[ok], jackknife_blocks(key[ok], n_blocks),
+                                       n_bins=2 if k == "cpg" else n_bins, name=name,
+                                       bins=s[ok].astype(np.int64) if k == "cpg" else None))
     cols = ["score", "stat", "bin", "n", "score_lo", "score_hi", "mean", "mean_se", "enrichment", "enrichment_se",
             "ci_lo", "ci_hi", "z"]
     enr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     models = {"ld_only": ("ld_score",), "ld+gpnxld": ("ld_score", "gpnxld"), "ld+gpnxld+llr": ("ld_score", "gpnxld", "llr")}
-    reg = [joint_regression(frame["chi2"], {("dnalm_-llr" if k == "llr" else k): (-frame[k] if k == "llr" else frame[k])
-                                            for k in terms}, blocks).assign(model=m)
-           for m, terms in models.items() if all(have[k] for k in terms)]
+    reg = []
+    for m, terms in models.items():
+        if all(have[k] for k in terms):     # complete cases of the model's scores, their own jackknife blocks
+            ok = frame[list(terms)].notna().all(axis=1).to_numpy() & np.isfinite(values["chi2"])
+            x = {("dnalm_-llr" if k == "llr" else k): (-1 if k == "llr" else 1) * frame[k].to_numpy(np.float64)[ok]
+                 for k in terms}
+            reg.append(joint_regression(values["chi2"][ok], x, jackknife_blocks(key[ok], n_blocks)).assign(model=m))
     reg = pd.concat(reg, ignore_index=True) if reg else pd.DataFrame(columns=["model", "term", "coef", "se", "z"])
     return enr[cols], reg[["model", "term", "coef", "se", "z"]]

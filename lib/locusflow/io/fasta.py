@@ -52,6 +52,11 @@ class Genome:
         self.contigs = {c.removeprefix("chr"): c for c in self._fa.references}
         self._cached: tuple[str, np.ndarray] | None = None
 
+    def contig_length(self, chrom: str) -> int | None:
+        """Length (bp) of ``chrom`` (with or without 'chr') from the index; None if absent."""
+        name = self.contigs.get(str(chrom).removeprefix("chr"))
+        return None if name is None else int(self._fa.get_reference_length(name))
+
     def sequence(self, chrom: str) -> np.ndarray | None:
         """Upper-case bases of ``chrom`` (with or without 'chr') as a uint8 array; None if absent."""
         name = self.contigs.get(str(chrom).removeprefix("chr"))

@@ -380,7 +380,8 @@ def run_selection_scan(store, populations, population: str, reference: str | Non
         Schema ``selection_scan``: unstandardised and standardised iHS, nSL (within alt-count bins over
         the whole store) and XP-EHH (over all variants; NaN without ``reference``). With ``write_to``, the
         fragment index of the written rows (one row per chromosome) instead, with ``attrs["standardise"]``:
-        the bin edges, means and sds used.
+        the bin edges, means and sds used, and per score the ``stat_<score>_scored`` and
+        ``stat_<score>_abs_over_2`` counts.
 
     Raises
     ------
@@ -599,6 +600,16 @@ def standardize_kernel(unit: dict, unstd_dir: str, standardise: dict, reference=
     return res
 
 
+def _extreme(frames: dict) -> dict:
+    """Per score: variants with a standardised value and those with |value| > 2 (the usual outliers)."""
+    f = frames[""]
+    out = {}
+    for c in ("ihs", "nsl", "xpehh"):
+        x = f[c].to_numpy(np.float64)
+        out.update({f"{c}_scored": int(np.isfinite(x).sum()), f"{c}_abs_over_2": int((np.abs(x) > 2).sum())})
+    return out
+
+
 def _scan_distributed(units, kw, write_to, n_bins, reference, *, engine, spark, progress):
     """The two passes of :func:`run_selection_scan` with ``write_to`` (see the module docstring)."""
     from .. import storage
@@ -611,7 +622,8 @@ def _scan_distributed(units, kw, write_to, n_bins, reference, *, engine, spark, 
     again = [{"unit_id": u, "chrom": u, "files": f, "cost": float(r)}
              for u, f, r in zip(first["unit_id"], first["files"], first["rows"])]
     index = run_worklist(again, standardize_kernel, "selection_scan", engine=engine, spark=spark, progress=progress,
-                         kwargs={"unstd_dir": unstd, "standardise": st, "reference": reference}, write_to=str(write_to))
+                         kwargs={"unstd_dir": unstd, "standardise": st, "reference": reference}, write_to=str(write_to),
+                         stats=_extreme)
     storage.remove(unstd)
     index.attrs["standardise"] = st
     return index

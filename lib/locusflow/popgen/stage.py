@@ -7,10 +7,15 @@ Config section ``popgen``::
       pops: [CEU, YRI, CHB]     # populations to compare pairwise [every label present]
       window: 100000            # window length (bp) for windowed Fst
       step: 50000               # window stride [window]
+      scan_population: null     # a phased store: iHS and nSL of this population [no scan]
+      scan_reference: null      # and XP-EHH against this one
+      scan_bins: null           # alt-count bins of the iHS/nSL standardisation [max count // 2]
 
 Writes ``<out>/popgen/fst`` (dataset fst_variants: Hudson and Weir-Cockerham per variant and pair),
-``<out>/popgen/fst_windows`` (dataset fst_windows) and ``<out>/popgen/frequencies`` (dataset
-pop_allele_freq: alt frequency per population). Each task writes its chunk's rows of fst and
+``<out>/popgen/fst_windows`` (dataset fst_windows), ``<out>/popgen/frequencies`` (dataset
+pop_allele_freq: alt frequency per population) and, with ``scan_population``, ``<out>/popgen/selection``
+(dataset selection_scan: :func:`locusflow.popgen.ehh.run_selection_scan`, written by its tasks in two
+passes). Each task writes its chunk's rows of fst and
 frequencies and returns its per-pair sums (the genome-wide Fst adds them up); the windows are a second
 pass, one task per chromosome over that chromosome's fragments (:func:`locusflow.popgen.fst.run_window_fst`).
 CLI: ``locusflow popgen --populations FILE --out ROOT``.
@@ -34,6 +39,9 @@ CONFIG = {
     "step": Key("int", None, "window stride in bp [window]", min=1),
     "chunk": Key("int", None, "variants per work unit [the store's chunk]", min=1),
     "store": Key("path", None, "genotype store [this run's genotypes]"),
+    "scan_population": Key("str", None, "phased store: population of the iHS/nSL scan [no scan]"),
+    "scan_reference": Key("str", None, "XP-EHH reference population of the scan [no XP-EHH]"),
+    "scan_bins": Key("int", None, "alt-count bins of the iHS/nSL standardisation [max count // 2]", min=1),
 }
 
 
@@ -89,9 +97,25 @@ def _run(ctx: Context) -> dict:
     finish_fragments(where["fst_windows"], "fst_windows", win)
     gw = genome_fst_from_index(per, names)
     variants = int(per["stat_variants"].sum()) if "stat_variants" in per.columns else 0
-    return {"pairs": int(len(gw)), "variants": variants, "windows": int(win["rows"].sum()) if len(win) else 0,
-            "genome_fst": {f"{a}-{b}": {"hudson": round(float(h), 5), "wc": round(float(w), 5)}
-                           for a, b, h, w in gw[["pop1", "pop2", "hudson_fst", "wc_fst"]].itertuples(index=False)}}
+    summary = {"pairs": int(len(gw)), "variants": variants, "windows": int(win["rows"].sum()) if len(win) else 0,
+               "genome_fst": {f"{a}-{b}": {"hudson": round(float(h), 5), "wc": round(float(w), 5)}
+                              for a, b, h, w in gw[["pop1", "pop2", "hudson_fst", "wc_fst"]].itertuples(index=False)}}
+    if sec.get("scan_population"):
+        summary["selection_scan"] = _scan(ctx, sec, pops)
+    return summary
+
+
+def _scan(ctx: Context, sec: dict, pops: pd.Series) -> dict:
+    """The optional EHH scan: two distributed passes, the tasks write (module :mod:`locusflow.popgen.ehh`)."""
+    from ..io.dataset import finish_fragments
+    from .ehh import run_selection_scan
+    where = str(ctx.path("selection_scan"))
+    index = run_selection_scan(_store(ctx.cfg), pops, str(sec["scan_population"]), sec.get("scan_reference"),
+                               n_bins=sec.get("scan_bins"), write_to=where, **ctx.runner_kwargs())
+    finish_fragments(where, "selection_scan", index, manifest={"standardise": index.attrs["standardise"]})
+    tot = {c[len("stat_"):]: int(index[c].fillna(0).sum()) for c in index.columns if c.startswith("stat_")}
+    return {"population": str(sec["scan_population"]), "reference": sec.get("scan_reference"),
+            "variants": int(index["rows"].sum()), **tot}
 
 
 register(Stage("popgen", _run, inputs=lambda cfg: [_store(cfg)], config=CONFIG))

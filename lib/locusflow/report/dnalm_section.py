@@ -18,7 +18,7 @@ REGIONS_EXPLAIN = ("Masked-base prediction by region type (dnalm_regions stage):
                    "better than uniform; composition entropy = the cross-entropy of a predictor that knows only "
                    "the region's base composition. Intervals are 95% (Wilson for accuracy).")
 MOTIFS_EXPLAIN = ("Motifs the model learned (motifs stage): seqlets of high importance clustered into motifs, "
-                  "each with its logo and its best matches in the motif database given.")
+                  "each with its logo (the PWM, next to its best database match) and its matches in the motif database given.")
 SIGNAL_EXPLAIN = ("GWAS signal by score bin (signal_enrichment stage): mean chi^2, fraction genome-wide "
                   "significant and fine-mapped PIP per equal-count bin of each score, as a ratio to all "
                   "variants (enrichment), with block-jackknife 95% intervals; top - bottom is the difference "
@@ -46,31 +46,17 @@ def _region_part(run, figdir: Path, idx: pd.DataFrame) -> str:
             + table(show, "dnalm-regions") + img)
 
 
-def _logo_path(run, logo) -> Path | None:
-    """A motif's logo file: absolute, else in the ``motif_logos`` folder, the motifs dataset or its stage's."""
-    from ..layout import DATASETS
-    if not isinstance(logo, str) or not logo:
-        return None
-    p = Path(logo)
-    base = run.path("motifs")
-    logos = [run.path("motif_logos") / p] if "motif_logos" in DATASETS else []
-    for c in (p, *logos, base / p, base.parent / p, base.parent / "logos" / p):
-        if c.is_file() and c.suffix.lower() in (".png", ".svg"):
-            return c
-    return None
-
-
 def _motif_part(run) -> str:
-    m = run.table("motifs")
-    if m is None:
+    if not run.has("motifs"):
         return ""
-    cols = [c for c in m.columns if c not in ("logo", "pwm", "cwm")]          # matrices: in the dataset, as logos here
-    out = f"<h3>Motifs</h3><p class='explain'>{MOTIFS_EXPLAIN}</p>" + table(m[cols], "dnalm-motifs")
-    if "logo" in m:
-        name = "motif_id" if "motif_id" in m else m.columns[0]
-        out += "<div class='grid'>" + "".join(
-            figure(data_uri(p), f"motif {r[name]}", anchor=f"motif-{r[name]}")
-            for _, r in m.iterrows() if (p := _logo_path(run, r["logo"])) is not None) + "</div>"
+    from ..dnalm.motif_run import motif_report        # the motifs stage's own view: rank order, logo files
+    m = motif_report(run.path("motifs").parent)
+    out = f"<h3>Motifs</h3><p class='explain'>{MOTIFS_EXPLAIN}</p>" + table(m.drop(columns="logo_path"),
+                                                                             "dnalm-motifs")
+    out += "<div class='grid'>" + "".join(
+        figure(data_uri(r.logo_path), f"{r.motif_id}: {r.consensus}"
+               + (f" (best match {r.best_match_name}, q = {r.best_q:.2g})" if isinstance(r.best_match_name, str) else ""),
+               anchor=f"motif-{r.motif_id}") for r in m.itertuples() if r.logo_path) + "</div>"
     mm = run.table("motif_matches")
     if mm is not None:
         out += "<h3>Motif database matches</h3>" + table(mm, "dnalm-motif-matches", max_rows=500)

@@ -62,7 +62,13 @@ def bucket_of(p) -> np.ndarray:
 
 
 def work_schema() -> Schema:
-    """eqtl_pairs plus ``pbin`` (bucket, the partition) and ``seq`` (kernel order, the sort key)."""
+    """The contract of pass 1's work dataset.
+
+    Returns
+    -------
+    locusflow.schema.Schema
+        eqtl_pairs plus ``pbin`` (p-value bucket: the partition) and ``seq`` (kernel order: the sort key).
+    """
     base = load("eqtl_pairs")
     return dataclasses.replace(base, name="eqtl_pairs_by_pvalue", partition_by=("pbin",), sort_by=("seq",),
                                columns=base.columns + (Column("pbin", "int64", False), Column("seq", "int64", False)))

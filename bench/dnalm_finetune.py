@@ -1,0 +1,96 @@
+"""Fine-tuning the shipped chr20 DNA LM on promoter vs GC-matched non-promoter windows of GRCh37 chr20.
+
+Task (locusflow.dnalm.promoters.promoter_task): 256-bp windows centred on the TSS of each bundled GENCODE v18
+protein-coding gene of chr20 (strand-aware) against 4 GC-matched, N-free random windows per promoter, >= 5 kb
+from any TSS. Held out: chr20:50,000,001-52,000,000 (the pretraining hold-out: the LM never saw it); early
+stopping on whole 1-Mb bins of the rest. Reports held-out AUROC/AUPRC of each fine-tuning mode and of the
+k-mer (4-6) logistic regression on the same split, with a locus-bootstrap interval of the AUROC difference,
+the process CPU seconds of each run and the load average.
+
+Run (one thread):
+    OMP_NUM_THREADS=1 PYTHONPATH=lib python bench/dnalm_finetune.py [--modes head lora full] [--held-out R ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+FASTA = ROOT.parent / "shared" / "realdata" / "reference_genome" / "GRCh37_chr20.fa.gz"
+GENES = ROOT / "lib" / "locusflow" / "data" / "gencode" / "gencode_v18_grch37_protein_coding.tsv.gz"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--modes", nargs="+", default=["head", "lora", "full"])
+    ap.add_argument("--held-out", nargs="+", default=["20:50000001-52000000"])
+    ap.add_argument("--window", type=int, default=256)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--ratio", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shift", type=int, default=0, help="training-time jitter (bp) of lora/full windows")
+    ap.add_argument("--json", default=None, help="write the results here")
+    a = ap.parse_args(argv)
+    if not FASTA.exists():
+        print(f"skip: {FASTA} not present")
+        return 0
+    import torch
+    torch.set_num_threads(1)
+    from locusflow.dnalm.finetune import finetune
+    from locusflow.dnalm.labels import label_windows, read_labels, split
+    from locusflow.dnalm.promoters import promoter_task, write_bed
+    from locusflow.dnalm.seqmetrics import bootstrap_auroc_difference
+    from locusflow.dnalm.task import cached_genome
+    tmp = Path(tempfile.mkdtemp(prefix="lf_ft_bench"))
+    t = time.process_time()
+    task = promoter_task(FASTA, GENES, "20", window=a.window, ratio=a.ratio, seed=a.seed)
+    bed = write_bed(task, tmp / "promoters.bed")
+    print(f"task: {int(task.label.sum())} promoters, {int((task.label == 0).sum())} negatives "
+          f"(GC mean {task.gc[task.label == 1].mean():.3f} vs {task.gc[task.label == 0].mean():.3f}); "
+          f"{time.process_time() - t:.1f} CPU s")
+    regions = read_labels(bed, cached_genome(FASTA))
+    where = split(regions, a.held_out, a.window, seed=a.seed)
+    test = np.flatnonzero(where == "test")
+    y = regions["label"].to_numpy()[test]
+    rows, res = [], {"held_out": a.held_out, "window": a.window, "n_test": int(len(test)),
+                     "n_test_positive": int(y.sum()), "runs": {}}
+    kmer = None
+    for mode in a.modes:
+        t0 = time.process_time()
+        m = finetune(bed, FASTA, tmp / mode, mode=mode, held_out=a.held_out, window=a.window, epochs=a.epochs,
+                     seed=a.seed, baseline=kmer is None, shift=a.shift)
+        cpu = time.process_time() - t0
+        if kmer is None:
+            kmer = m["kmer_lr"]
+            rows.append(("k-mer LR (4-6)", kmer["test"]["auroc"], kmer["test"]["auprc"], float("nan"), "", ""))
+        from locusflow.dnalm.classifier import load_finetuned, predict_windows
+        model, tok, meta = load_finetuned(tmp / mode, device="cpu")
+        w = label_windows(cached_genome(FASTA), regions.iloc[test], a.window)
+        score = predict_windows(model, tok, w, meta)[:, 0]
+        boot = bootstrap_auroc_difference(y, score, kmer["scores"], n_boot=2000, seed=a.seed)
+        rows.append((f"fine-tune: {mode}" + (f" +-{a.shift}" if a.shift and mode != "head" else ""), m["test"]["auroc"], m["test"]["auprc"], cpu,
+                     f"{m['trainable_parameters']}", f"{boot['difference']:+.3f} [{boot['lo']:+.3f}, {boot['hi']:+.3f}]"))
+        res["runs"][mode] = {"test": m["test"], "best_epoch": m["best_epoch"], "epochs_run": len(m["history"]),
+                             "cpu_seconds": round(cpu, 1), "trainable_parameters": m["trainable_parameters"],
+                             "auroc_minus_kmer": boot}
+        res["kmer_lr"] = {k: v for k, v in kmer.items() if k != "scores"}
+        print(f"{mode}: {rows[-1]}", flush=True)
+        if a.json:                                   # after every mode: a long run killed midway keeps the rest
+            Path(a.json).write_text(json.dumps(res, indent=1))
+    print(f"\nheld out {', '.join(a.held_out)}: {len(test)} windows, {int(y.sum())} promoters; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'model':<20} {'AUROC':>6} {'AUPRC':>6} {'CPU s':>7} {'trained':>8}  AUROC - k-mer [95% bootstrap]")
+    for name, auc, ap_, cpu, npar, d in rows:
+        print(f"{name:<20} {auc:6.3f} {ap_:6.3f} {cpu:7.1f} {npar:>8}  {d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
