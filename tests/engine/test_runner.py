@@ -105,3 +105,9 @@ def test_work_line_says_where_the_time_went(example_store, tmp_path, caplog):
                       r"\(largest ([0-9.]+) s\), wall ([0-9.]+) s", lines[0])
     assert mt and int(mt[1]) == int(mt[2]) == len(units)
     assert 0 < float(mt[4]) <= float(mt[3]) <= float(mt[5]) + 1e-3
+
+
+def test_no_background_start_when_a_session_is_active(spark):
+    """start_soon leaves an active session (Databricks, the tests' one) to get_spark, which returns it."""
+    from locusflow.engine.spark import get_spark, start_soon
+    assert start_soon() is None and get_spark() is spark
