@@ -143,6 +143,15 @@ def test_finetuned_model_scores_variants_through_the_stage_kernel(head_run, task
     np.testing.assert_allclose(local.ft_delta, _direct_delta(head_run["dir"], local), atol=1e-4)
     pd.testing.assert_frame_equal(local, score_variants(df, opts, engine="dask"))
     assert np.abs(local.ft_delta).max() > 1e-4                                      # the model tells alleles apart
+    tsv = task["root"] / "variants.tsv"                                          # the stage: tasks write the dataset
+    df.to_csv(tsv, sep="\t", index=False)
+    assert main(["score-variants", "--fasta", str(FASTA), "--variants", str(tsv), "--model", str(head_run["dir"]),
+                 "--out", str(task["root"] / "scored")]) == 0
+    from locusflow.io.dataset import read_dataset
+    got = read_dataset(task["root"] / "scored/score_variants/scores", "variant_scores").sort_values("pos")
+    np.testing.assert_allclose(got.ft_delta, local.ft_delta, atol=1e-6)           # float32, other batches
+    stage = json.loads((task["root"] / "scored/score_variants/_stage.json").read_text())
+    assert stage["summary"]["scored"] == len(df), stage["summary"]
 
 
 def test_lora_changes_only_the_adapted_layers_by_a_rank_r_update(task):
