@@ -157,6 +157,22 @@ def test_finetuned_model_scores_variants_through_the_stage_kernel(head_run, task
     assert stage["summary"]["scored"] == len(df), stage["summary"]
 
 
+def test_finetuned_model_scores_the_same_on_spark(head_run, task, spark):
+    """The Spark engine (mapInPandas over work units, the model loaded once per Python worker) gives the same ft_delta.
+    Slow alone (~25 s: each Spark Python worker imports torch and loads the model); the Spark session is shared."""
+    from locusflow.dnalm.stage import score_variants
+    from locusflow.io.fasta import Genome
+    seq = Genome(FASTA).sequence("20")
+    pos = np.arange(50_500_001, 50_500_001 + 7 * 311, 311)
+    ref = [chr(seq[p - 1]) for p in pos]
+    df = pd.DataFrame({"chrom": "20", "pos": pos, "ref": ref, "alt": ["T" if r != "T" else "G" for r in ref]})
+    opts = {"fasta": str(FASTA), "model": str(head_run["dir"]), "batch_variants": 3}
+    local = score_variants(df, opts, progress=False)
+    on_spark = score_variants(df, opts, engine="spark", spark=spark).sort_values("pos").reset_index(drop=True)
+    assert local.ft_delta.notna().all()
+    np.testing.assert_allclose(on_spark.ft_delta, local.sort_values("pos").ft_delta, atol=1e-6)
+
+
 def test_lora_changes_only_the_adapted_layers_by_a_rank_r_update(task):
     from safetensors.torch import load_file
 
