@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -36,6 +37,8 @@ from .engine.reuse import Reuse, reusing
 from .lock import OutputLock
 
 log = get_logger("pipeline")
+# stages that never use the engine: while one runs (and later stages follow), the Spark session starts
+DRIVER_ONLY = ("munge",)
 
 
 @dataclass
@@ -272,6 +275,8 @@ class Context:
 
     @property
     def spark(self):
+        if isinstance(self._spark, Future):      # started in the background while a driver-only stage ran
+            self._spark = self._spark.result()
         if self._spark is None:
             from .engine.spark import get_spark
             self._spark = get_spark(self.cfg.get("spark"))
@@ -430,20 +435,26 @@ def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
         cache = HashCache(None if storage.is_remote(out) else out / STATE_DIR / "hash-cache.json")
         ctx = Context(cfg)
         try:
-            for name in sorted(cfg["stages"], key=lambda s: REGISTRY[s].order):
+            names = sorted(cfg["stages"], key=lambda s: REGISTRY[s].order)
+            for i, name in enumerate(names):
                 lock.renew()
-                ctx.summaries[name] = _run_stage(REGISTRY[name], ctx, versions, cache, force)
+                ctx.summaries[name] = _run_stage(REGISTRY[name], ctx, versions, cache, force,
+                                                 start_spark=i + 1 < len(names))
         finally:
             cache.save()
     return ctx.summaries
 
 
-def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, force: bool):
+def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, force: bool,
+               start_spark: bool = False):
     fp = fingerprint(st, ctx.cfg, versions=versions, cache=cache)
     prev = versions.manifest(st.name)
     if not force and prev is not None and prev.get("fingerprint") == fp["fingerprint"]:
         log.info("stage %s: inputs, configuration and code unchanged, skipped", st.name)
         return "skipped"
+    if start_spark and st.name in DRIVER_ONLY and ctx.engine == "spark" and ctx._spark is None:
+        from .engine.spark import start_soon        # later stages will run on Spark: start it meanwhile
+        ctx._spark = start_soon(ctx.cfg.get("spark"))
     staging = versions.begin(st.name, fp["fingerprint"].split(":")[-1][:20])
     # what an incremental rerun may copy (per-chromosome input hashes): worked out, like the fingerprint,
     # before the stage's own time starts

@@ -86,3 +86,28 @@ def test_no_stage_collects_its_outputs_to_the_driver():
     for mod in ("finemap/stage.py", "twas/stage.py", "focus/run.py", "ld/matrix.py"):
         calls = re.findall(r"run_worklist\((.*?)\)\n", (lib / mod).read_text(), flags=re.S)
         assert calls and all("write_to=" in c for c in calls), mod
+
+
+def test_work_line_says_where_the_time_went(example_store, tmp_path, caplog):
+    """One log line per work list (bench/scale.py reads it to split a map's wall into its units' own time
+    and the engine's part): units and tasks as run, the units' summed and largest time (kernel + write),
+    the map's wall; in the in-process loop the units' time is part of the wall."""
+    import re
+    m = len(example_store.variants)
+    units = [{"unit_id": f"b{i}", "start": s, "stop": min(m, s + 700), "cost": 700.0}
+             for i, s in enumerate(range(0, m, 700))]
+    with caplog.at_level("INFO", logger="locusflow"):
+        run_worklist(units, frequency_kernel, "allele_freq", kwargs={"store": str(example_store.path), "samples": None},
+                     write_to=str(tmp_path / "freq"), progress=False)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("work ")]
+    assert len(lines) == 1
+    mt = re.fullmatch(r"work frequency_kernel on local: (\d+) units in (\d+) tasks, unit time ([0-9.]+) s "
+                      r"\(largest ([0-9.]+) s\), wall ([0-9.]+) s", lines[0])
+    assert mt and int(mt[1]) == int(mt[2]) == len(units)
+    assert 0 < float(mt[4]) <= float(mt[3]) <= float(mt[5]) + 1e-3
+
+
+def test_no_background_start_when_a_session_is_active(spark):
+    """start_soon leaves an active session (Databricks, the tests' one) to get_spark, which returns it."""
+    from locusflow.engine.spark import get_spark, start_soon
+    assert start_soon() is None and get_spark() is spark

@@ -123,3 +123,20 @@ def test_schema_messages(value, msg):
     assert ok["s"]["sub"]["L"] == 10                  # defaults filled
     p = validate({"s": {"p": "5e-8"}}, {"s": {"p": Key("float", gt=0)}})   # YAML 1.1 reads 5e-8 as a string
     assert p["s"]["p"] == 5e-8
+
+
+def test_context_takes_the_session_started_in_the_background(tmp_path):
+    """engine spark: the pipeline starts the session while munge runs (engine.spark.start_soon) and the
+    first stage on Spark takes it from the Context; an error of the start surfaces there."""
+    from concurrent.futures import Future
+
+    from locusflow.pipeline import Context
+    session = object()
+    fut = Future()
+    fut.set_result(session)
+    ctx = Context({"out": str(tmp_path), "engine": "spark"}, _spark=fut)
+    assert ctx.runner_kwargs() == {"engine": "spark", "spark": session} and ctx.spark is session
+    bad = Future()
+    bad.set_exception(ConfigError("engine: spark needs pyspark"))
+    with pytest.raises(ConfigError, match="needs pyspark"):
+        Context({"out": str(tmp_path), "engine": "spark"}, _spark=bad).runner_kwargs()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 
 from ..logs import get_logger
@@ -79,3 +80,38 @@ def get_spark(conf: dict | None = None):
     log.info("spark session %s (master %s) started in %.2f s", spark.version, spark.sparkContext.master,
              time.perf_counter() - t0)
     return spark
+
+
+def start_soon(conf: dict | None = None):
+    """Start the session of :func:`get_spark` in a background thread, so that its start (15-45 s) overlaps
+    driver-only work (the pipeline's ``munge``); the caller takes it with ``.result()``, which raises what
+    the start raised.
+
+    Parameters
+    ----------
+    conf : dict, optional
+        As for :func:`get_spark`.
+
+    Returns
+    -------
+    concurrent.futures.Future or None
+        The session to come; None where pyspark is not installed or a session is already active in this
+        thread (Databricks, tests: it is used as is, by :func:`get_spark`).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    if SparkSession.getActiveSession() is not None:
+        return None
+    from concurrent.futures import Future
+    fut = Future()
+
+    def start():
+        try:
+            fut.set_result(get_spark(conf))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's .result()
+            fut.set_exception(e)
+
+    threading.Thread(target=start, name="locusflow-spark-start", daemon=True).start()
+    return fut

@@ -212,9 +212,8 @@ def run_ld(store_path, out, opts: dict, *, genome_build: str = "GRCh37", engine:
         When the store is not a genotype store, a sample id is unknown (:func:`read_samples`), or the
         blocks cannot be made (:func:`make_blocks`).
     """
-    from ..io.genotypes import GenotypeStore     # zarr: imported when the stage runs, not at CLI start
-    from .matrix import build_ld
-    store = GenotypeStore(store_path)
+    from .matrix import build_ld, open_store     # zarr: imported when the stage runs, not at CLI start
+    store = open_store(store_path)              # the one cached per process: build_ld reads its variants again
     out = storage.as_path(out)
     samples = read_samples(opts.get("samples"), store)
     blocks = make_blocks(store, opts, genome_build=genome_build, samples=samples, engine=engine, spark=spark)
