@@ -15,7 +15,7 @@ Training: AdamW on the mean loss (binary: logistic on the logit; multiclass: cro
 squared error on the standardised label), each window reverse complemented with probability 1/2;
 predictions average the outputs on both strands. After each epoch the validation loss (the
 chromosome-segment validation split of :func:`locusflow.dnalm.labels.split`) decides early stopping
-(``patience`` epochs without improvement); the best epoch's weights are kept. The held-out segment is
+(``patience`` epochs without improvement); the best epoch's weights and batch-norm statistics are kept. The held-out segment is
 used only for the final metrics, with the k-mer logistic-regression baseline
 (:class:`~locusflow.dnalm.kmer_lr.KmerLogistic`) fitted on the same split for comparison.
 
@@ -206,12 +206,13 @@ def _train(model, tok, mode, x, y, xv, yv, task, *, epochs, patience, batch_size
         if vl < best - 1e-4:
             best, bad = vl, 0
             best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+            best_state.update({n: b.detach().clone() for n, b in model.named_buffers()})    # batch-norm statistics
         else:
             bad += 1
             if bad >= patience:
                 break
     with torch.no_grad():
-        named = dict(model.named_parameters())
+        named = dict(model.named_parameters()) | dict(model.named_buffers())
         for n, v in (best_state or {}).items():
             named[n].copy_(v)
     return model, hist

@@ -21,7 +21,7 @@ from scipy.special import log_softmax, softmax
 
 from .windows import N_TOKEN, reverse_complement
 
-LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
 def kmer_counts(tokens: np.ndarray, ks=(4, 5, 6)) -> np.ndarray:
