@@ -25,7 +25,7 @@ SIGNAL_EXPLAIN = ("GWAS signal by score bin (signal_enrichment stage): mean chi^
                   "of the highest and lowest bins.")
 
 
-def _region_part(run, figdir: Path, idx: pd.DataFrame) -> str:
+def _region_part(run, figdir, idx: pd.DataFrame) -> str:
     t = run.table("dnalm_regions")
     if t is None:
         return ""
@@ -38,7 +38,7 @@ def _region_part(run, figdir: Path, idx: pd.DataFrame) -> str:
     elif (t["status"] == "ok").any():
         from ..plots.common import save_figure
         from ..plots.regions import region_figure
-        png = save_figure(region_figure(t), Path(figdir) / "dnalm_regions", ("png",))[0]
+        png = save_figure(region_figure(t), figdir / "dnalm_regions", ("png",))[0]
         img = figure(data_uri(png), "DNA-LM accuracy and perplexity by region type", anchor="dnalm-regions-plot")
     else:
         img = ""
@@ -93,4 +93,6 @@ def dnalm_parts(run, figdir, idx: pd.DataFrame) -> str:
     str
         HTML ('' when the run has none of these datasets).
     """
-    return _region_part(run, Path(figdir), idx) + _motif_part(run) + _signal_part(run)
+    if isinstance(figdir, str):
+        figdir = Path(figdir)
+    return _region_part(run, figdir, idx) + _motif_part(run) + _signal_part(run)       # figdir may be a UPath (object stores)
