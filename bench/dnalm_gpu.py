@@ -108,14 +108,13 @@ def prepare(d: Path) -> None:
 def device(d: Path, out: Path) -> None:
     import torch
     from locusflow.dnalm.model import load_model
-    from locusflow.dnalm.task import _MODELS, score_variants_frame
+    from locusflow.dnalm.task import score_variants_frame
     assert torch.cuda.is_available(), "no CUDA device"
     v = pd.read_csv(d / "variants.tsv", sep="\t", dtype={"chrom": str})
     rec = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "cpu": json.loads((d / "cpu.json").read_text())}
     for name, model, kw in (("shipped", None, {"embeddings": True}), ("bpe", str(d / "bpe"), {})):
         cpu = pd.read_parquet(d / f"cpu_{name}.parquet")
         for dtype in ("float32", "bfloat16"):
-            _MODELS.clear()
             torch.cuda.synchronize()
             t = time.perf_counter()
             s = score_variants_frame(v, fasta=d / FASTA.name, model=model, device="cuda", dtype=dtype, **kw)

@@ -6,10 +6,9 @@ part appears only when its dataset was published in the run.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
+from ..storage import as_path
 from .html import data_uri, figure, table
 
 REGIONS_EXPLAIN = ("Masked-base prediction by region type (dnalm_regions stage): each base is masked at the "
@@ -83,8 +82,9 @@ def dnalm_parts(run, figdir, idx: pd.DataFrame) -> str:
     ----------
     run : locusflow.plots.data.RunResults
         The run.
-    figdir : str or Path
-        Directory the plot index's paths are relative to (a region plot is drawn there when not indexed).
+    figdir : str, Path or upath.UPath
+        Directory the plot index's paths are relative to, local or a URI (a region plot is drawn there when
+        not indexed).
     idx : DataFrame
         The run's plot_index rows.
 
@@ -93,6 +93,4 @@ def dnalm_parts(run, figdir, idx: pd.DataFrame) -> str:
     str
         HTML ('' when the run has none of these datasets).
     """
-    if isinstance(figdir, str):
-        figdir = Path(figdir)
-    return _region_part(run, figdir, idx) + _motif_part(run) + _signal_part(run)       # figdir may be a UPath (object stores)
+    return _region_part(run, as_path(figdir), idx) + _motif_part(run) + _signal_part(run)
