@@ -32,16 +32,44 @@ FASTA = ROOT.parent / "shared" / "realdata" / "reference_genome" / "GRCh37_chr20
 GENES = ROOT / "lib" / "locusflow" / "data" / "gencode" / "gencode_v18_grch37_protein_coding.tsv.gz"
 
 
+def random_backbone(path: Path) -> Path:
+    """The shipped model's architecture with random weights (seed 0): the control for what pretraining adds."""
+    import torch
+
+    from locusflow.dnalm.model import SHIPPED, LocusConvConfig, LocusConvForMaskedLM
+    torch.manual_seed(0)
+    LocusConvForMaskedLM(LocusConvConfig.from_pretrained(str(SHIPPED))).save_pretrained(path)
+    return path
+
+
+def onehot_lr(w_all: np.ndarray, y: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Held-out logits of an L2 logistic regression on the one-hot bases of the (oriented) windows: a positional
+    reference (a position weight matrix over the whole window); C chosen on the validation rows' log-loss."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+    n, length = w_all.shape
+    x = np.zeros((n, length * 4), np.float32)
+    r, c = np.nonzero(w_all < 4)
+    x[r, c * 4 + w_all[r, c]] = 1
+    tr, va, te = (where == s for s in ("train", "valid", "test"))
+    fits = [LogisticRegression(C=c_, max_iter=2000).fit(x[tr], y[tr]) for c_ in (1e-3, 1e-2, 1e-1, 1.0)]
+    best = min(fits, key=lambda f: log_loss(y[va], f.predict_proba(x[va])[:, 1]))
+    return best.decision_function(x[te])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", choices=["promoter", "splice-donor", "splice-acceptor"], default="promoter")
-    ap.add_argument("--modes", nargs="+", default=["head", "lora", "full"])
+    ap.add_argument("--modes", nargs="+", default=["head", "lora", "full"],
+                    help="head lora full, and head-random: a frozen randomly initialised backbone + head (control)")
+    ap.add_argument("--onehot", action="store_true", help="also a one-hot (position) logistic regression")
     ap.add_argument("--held-out", nargs="+", default=["20:50000001-52000000"])
     ap.add_argument("--window", type=int, default=None, help="[promoter 256, splice 128]")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--ratio", type=int, default=None, help="negatives per positive [promoter 4, splice 2]")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shift", type=int, default=0, help="training-time jitter (bp) of lora/full windows")
+    ap.add_argument("--pooling", default="meanmax", choices=["meanmax", "centre"], help="what the head reads")
     ap.add_argument("--json", default=None, help="write the results here")
     a = ap.parse_args(argv)
     splice = a.task.startswith("splice")
@@ -72,17 +100,27 @@ def main(argv=None) -> int:
     where = split(regions, a.held_out, a.window, seed=a.seed)
     test = np.flatnonzero(where == "test")
     y = regions["label"].to_numpy()[test]
-    rows, res = [], {"task": a.task, "held_out": a.held_out, "window": a.window, "n_test": int(len(test)),
+    rows, res = [], {"task": a.task, "pooling": a.pooling, "held_out": a.held_out, "window": a.window, "n_test": int(len(test)),
                      "n_test_positive": int(y.sum()), "runs": {}}
     kmer = None
     for mode in a.modes:
         t0 = time.process_time()
-        m = finetune(bed, FASTA, tmp / mode, mode=mode, held_out=a.held_out, window=a.window, epochs=a.epochs,
-                     seed=a.seed, baseline=kmer is None, shift=a.shift)
+        base = random_backbone(tmp / "random_backbone") if mode == "head-random" else None
+        m = finetune(bed, FASTA, tmp / mode, base=base, mode=mode.split("-")[0], held_out=a.held_out, window=a.window,
+                     epochs=a.epochs, seed=a.seed, baseline=kmer is None, shift=a.shift, pooling=a.pooling)
         cpu = time.process_time() - t0
         if kmer is None:
             kmer = m["kmer_lr"]
             rows.append(("k-mer LR (4-6)", kmer["test"]["auroc"], kmer["test"]["auprc"], float("nan"), "", ""))
+            if a.onehot:
+                from locusflow.dnalm.seqmetrics import auprc, auroc
+                w_all = label_windows(cached_genome(FASTA), regions, a.window)
+                oh = onehot_lr(w_all, regions["label"].to_numpy(), where)
+                b = bootstrap_auroc_difference(y, oh, kmer["scores"], n_boot=2000, seed=a.seed)
+                rows.append(("one-hot LR (window)", auroc(y, oh), auprc(y, oh), float("nan"), f"{4 * a.window + 1}",
+                             f"{b['difference']:+.3f} [{b['lo']:+.3f}, {b['hi']:+.3f}]"))
+                res["onehot_lr"] = {"test": {"auroc": auroc(y, oh), "auprc": auprc(y, oh)}, "auroc_minus_kmer": b}
+                print(f"one-hot: {rows[-1]}", flush=True)
         from locusflow.dnalm.classifier import load_finetuned, predict_windows
         model, tok, meta = load_finetuned(tmp / mode, device="cpu")
         w = label_windows(cached_genome(FASTA), regions.iloc[test], a.window)

@@ -20,11 +20,10 @@ W = 64
 @pytest.fixture(scope="module", params=["donor", "acceptor"])
 def task(request, tmp_path_factory):
     from locusflow.dnalm.labels import label_windows, read_labels
-    from locusflow.dnalm.promoters import write_bed
     from locusflow.dnalm.splice import splice_task
     from locusflow.dnalm.task import cached_genome
-    t = splice_task(FASTA, BUNDLED_GTF, "chr20", site=request.param, window=W, ratio=2, n_candidates=200_000)
-    bed = write_bed(t, tmp_path_factory.mktemp("splice") / "s.bed")
+    bed = tmp_path_factory.mktemp("splice") / "s.bed"
+    t = splice_task(FASTA, BUNDLED_GTF, "chr20", site=request.param, window=W, ratio=2, n_candidates=200_000, bed=bed)
     w = label_windows(cached_genome(FASTA), read_labels(bed, cached_genome(FASTA)), W)
     return {"site": request.param, "frame": t, "windows": w}
 

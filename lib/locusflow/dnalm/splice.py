@@ -21,8 +21,9 @@ sequence around it, which a model that reads positions (the splice consensus spa
 boundary, MAG|GTRAGT for donors, a polypyrimidine tract then YAG|G for acceptors) can use and a k-mer
 count cannot place.
 
-The result is written as a BED (label in column 4) for ``dnalm finetune``
-(:func:`locusflow.dnalm.promoters.write_bed`).
+The result is written as a BED (label in column 4) for ``dnalm finetune`` (``bed=``, or
+:func:`locusflow.dnalm.promoters.write_bed`); fine-tune with ``pooling: centre`` so that the head reads the
+boundary's hidden state (docs/benchmarks.md, "Fine-tuning the shipped DNA LM: splice donors").
 
 References
 ----------
@@ -43,7 +44,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .annotate import read_gtf
-from .promoters import gc_fraction, match_gc
+from .promoters import gc_fraction, match_gc, write_bed
 from .regions import BUNDLED_GTF, splice_sites
 from .windows import LUT, N_TOKEN
 
@@ -111,7 +112,7 @@ def _window_counts(tok: np.ndarray, start: np.ndarray, window: int, chunk: int =
 
 def splice_task(fasta, gtf=None, chrom: str = "20", *, site: str = "donor", window: int = 128, ratio: int = 2,
                 min_distance: int | None = None, max_n: int = 0, gc_bin: float = 0.02,
-                n_candidates: int = 1_000_000, seed: int = 0) -> pd.DataFrame:
+                n_candidates: int = 1_000_000, seed: int = 0, bed=None) -> pd.DataFrame:
     """Splice-site (1) and GC-matched decoy (0) windows of one chromosome (module docstring).
 
     Parameters
@@ -137,6 +138,8 @@ def splice_task(fasta, gtf=None, chrom: str = "20", *, site: str = "donor", wind
     n_candidates : int
         Candidate decoys drawn (without replacement) before matching.
     seed : int
+    bed : str or Path, optional
+        Also write the labels BED here (chrom, start, end, label, name, strand) for ``dnalm finetune``.
 
     Returns
     -------
@@ -226,4 +229,7 @@ def splice_task(fasta, gtf=None, chrom: str = "20", *, site: str = "donor", wind
     out = pd.concat([pos, neg], ignore_index=True).sort_values(["start", "label"], ignore_index=True)
     out.insert(0, "chrom", chrom)
     out.insert(2, "end", out["start"] + window)
-    return out[["chrom", "start", "end", "label", "name", "strand", "gc", "boundary0"]]
+    out = out[["chrom", "start", "end", "label", "name", "strand", "gc", "boundary0"]]
+    if bed is not None:
+        write_bed(out, bed)
+    return out
