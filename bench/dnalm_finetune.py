@@ -1,8 +1,8 @@
 """Fine-tuning the shipped chr20 DNA LM on a labelled task of GRCh37 chr20: promoters or splice sites.
 
-``--task promoter`` (default; locusflow.dnalm.promoters.promoter_task): 256-bp windows centred on the TSS of each bundled GENCODE v18
-protein-coding gene of chr20 (strand-aware) against 4 GC-matched, N-free random windows per promoter, >= 5 kb
-from any TSS. Held out: chr20:50,000,001-52,000,000 (the pretraining hold-out: the LM never saw it); early
+``--task promoter`` (default; locusflow.dnalm.promoters.promoter_task): 256-bp windows centred on the TSS of each
+bundled GENCODE v18 protein-coding gene of chr20 (strand-aware) against 4 GC-matched, N-free random windows per
+promoter, >= 5 kb from any TSS. Held out: chr20:50,000,001-52,000,000 (the pretraining hold-out: the LM never saw it); early
 stopping on whole 1-Mb bins of the rest. Reports held-out AUROC/AUPRC of each fine-tuning mode and of the
 k-mer (4-6) logistic regression on the same split, with a locus-bootstrap interval of the AUROC difference,
 the process CPU seconds of each run and the load average.
@@ -10,10 +10,14 @@ the process CPU seconds of each run and the load average.
 ``--task splice-donor`` / ``splice-acceptor`` (locusflow.dnalm.splice.splice_task): 128-bp windows (``--window``)
 centred on the exon-intron boundary of every distinct canonical donor (acceptor) of the bundled refGene hg19
 chr20 GTF, in transcript orientation, against 2 (``--ratio``) GC-matched decoy windows per site centred the
-same way on a GT (AG) of the same genes >= 64 bp from any annotated site.
+same way on a GT (AG) of the same genes >= 64 bp from any annotated site. Run it with ``--pooling centre`` (the
+head reads the boundary's hidden state); ``--onehot`` adds a one-hot (position) logistic regression and mode
+``head-random`` a frozen randomly initialised backbone + head: what position alone and the architecture alone give.
 
 Run (one thread):
     OMP_NUM_THREADS=1 PYTHONPATH=lib python bench/dnalm_finetune.py [--modes head lora full] [--held-out R ...]
+    OMP_NUM_THREADS=1 PYTHONPATH=lib python bench/dnalm_finetune.py --task splice-donor --pooling centre --onehot \
+        --modes head head-random lora --held-out 20:40000001-52000000
 """
 from __future__ import annotations
 
@@ -100,7 +104,8 @@ def main(argv=None) -> int:
     where = split(regions, a.held_out, a.window, seed=a.seed)
     test = np.flatnonzero(where == "test")
     y = regions["label"].to_numpy()[test]
-    rows, res = [], {"task": a.task, "pooling": a.pooling, "held_out": a.held_out, "window": a.window, "n_test": int(len(test)),
+    rows, res = [], {"task": a.task, "pooling": a.pooling, "held_out": a.held_out, "window": a.window,
+                     "n_test": int(len(test)),
                      "n_test_positive": int(y.sum()), "runs": {}}
     kmer = None
     for mode in a.modes:

@@ -28,7 +28,8 @@ HELD_OUT = "20:50000001-52000000"
 WINDOW = 128
 SMALL = 64                 # the LoRA-structure test: shorter windows (it checks structure)
 pytestmark = pytest.mark.skipif(not FASTA.exists(), reason="real GRCh37 chr20 FASTA not present")
-MARGIN = 0.08        # measured +0.127 [bootstrap 95%: +0.072, +0.185] (head 0.969 vs k-mer 0.842; 58 donors, 131 decoys)
+MARGIN = 0.08        # measured +0.127 [bootstrap 95%: +0.072, +0.185] (head 0.969 vs k-mer 0.842; 58 donors, 131
+#                      decoys)
 R2_GC, AUROC_GC3 = 0.8, 0.95   # measured 0.903 (label: GC of the 128-bp window) and a macro AUROC of 0.974 (tertiles)
 
 

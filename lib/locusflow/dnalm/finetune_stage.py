@@ -23,7 +23,7 @@ Config section ``dnalm_finetune`` (defaults in brackets)::
       baseline: true             # also the k-mer (4-6) logistic regression on the same split
       score_class: null          # multiclass: the class whose log-odds variant effects compare [the last]
       shift: 0                   # training-time jitter (bp) of each window around its region's centre (lora, full)
-      pooling: meanmax           # what the head reads: meanmax (mean, max over the window) | centre (+ the centre's state)
+      pooling: meanmax           # what the head reads: meanmax (mean, max over the window) | centre (+ the centre)
       seed: 0
 
 Writes ``<out>/dnalm_finetune/model``: config.json, model.safetensors, finetune.json, metrics.json (held-out
