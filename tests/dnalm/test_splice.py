@@ -72,7 +72,7 @@ def test_decoys_are_gc_matched_same_gene_sites_away_from_real_ones(task):
     j = np.searchsorted(truth, neg.boundary0)
     d = np.minimum(np.abs(neg.boundary0 - truth[np.maximum(j - 1, 0)]),
                    np.abs(neg.boundary0 - truth[np.minimum(j, len(truth) - 1)]))
-    assert d.min() >= W // 2                                                   # no annotated site in a decoy window
+    assert d.min() >= W // 2                                        # half a window from every annotated site
     tx = read_gtf(BUNDLED_GTF).query("feature == 'transcript'")
     for strand in "+-":                                                        # inside a transcript of its strand
         b = neg.boundary0[neg.strand == strand].to_numpy() + 1

@@ -12,7 +12,7 @@ from ``window//2`` on.
 
 Decoys (label 0): windows centred the same way on the same dinucleotide (GT, or AG) in the same genes:
 positions covered by a transcript (exon or intron) of the chromosome, the dinucleotide read on that
-transcript's strand, at least ``min_distance`` bp [``window // 2``: no annotated site inside the window]
+transcript's strand, at least ``min_distance`` bp [``window // 2``: an annotated site at most at a window's edge]
 from every annotated site of the same kind on either strand, matched to the positives' GC content
 (``ratio`` per positive from the same 2% GC bin or the nearest ones,
 :func:`locusflow.dnalm.promoters.match_gc`); decoy windows never overlap one another. A bag of k-mers
