@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
@@ -177,7 +178,9 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
     engine : {"local", "dask", "spark"}
     kwargs : dict, optional
         Keyword arguments of every kernel call (paths and options, never data).
-    spark : pyspark.sql.SparkSession, optional
+    spark : pyspark.sql.SparkSession or concurrent.futures.Future, optional
+        A future (a session starting in the background, :func:`locusflow.engine.spark.start_soon`) is
+        waited for when the Spark map starts.
     n_tasks : int, optional
         Spark tasks (default twice the default parallelism).
     dask_workers : int, optional
@@ -241,6 +244,8 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
 
 def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | None = None,
                reused=()) -> pd.DataFrame:
+    if isinstance(spark, Future):      # still starting in the background: wait for it now
+        spark = spark.result()
     if spark is None:
         from .spark import get_spark
         spark = get_spark()

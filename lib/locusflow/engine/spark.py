@@ -82,15 +82,20 @@ def get_spark(conf: dict | None = None):
     return spark
 
 
-def start_soon(conf: dict | None = None):
-    """Start the session of :func:`get_spark` in a background thread, so that its start (15-45 s) overlaps
-    driver-only work (the pipeline's ``munge``); the caller takes it with ``.result()``, which raises what
-    the start raised.
+def start_soon(conf: dict | None = None, warm=()):
+    """Start the session of :func:`get_spark` in a background thread, so that its start (10-45 s) overlaps
+    driver-only work (the pipeline's fingerprints, ``munge``, the first stage's planning); the caller takes
+    it with ``.result()``, which raises what the start raised.
+
+    Once the session is up, the same thread starts one Python worker per slot (:func:`warm_workers`,
+    importing ``warm``), so the first work list does not wait for them; a failure there is only logged.
 
     Parameters
     ----------
     conf : dict, optional
         As for :func:`get_spark`.
+    warm : sequence of str
+        Modules each Python worker imports ahead of the first work list (the stages' modules).
 
     Returns
     -------
@@ -106,12 +111,60 @@ def start_soon(conf: dict | None = None):
         return None
     from concurrent.futures import Future
     fut = Future()
+    modules = list(warm)
 
     def start():
         try:
-            fut.set_result(get_spark(conf))
+            spark = get_spark(conf)
         except BaseException as e:  # noqa: BLE001 - handed to the caller's .result()
             fut.set_exception(e)
+            return
+        fut.set_result(spark)
+        try:
+            warm_workers(spark, modules)
+        except Exception as e:  # noqa: BLE001 - an optimisation only: the work lists start their own workers
+            log.info("spark: Python workers not warmed ahead (%s)", e)
 
     threading.Thread(target=start, name="locusflow-spark-start", daemon=True).start()
     return fut
+
+
+def _import_all(modules):
+    import importlib
+    for m in modules:
+        importlib.import_module(m)
+
+
+def warm_workers(spark, modules=()) -> float:
+    """Start one Python worker per slot and import ``modules`` in each (a one-row-per-task ``mapInPandas``
+    job, the work lists' own path): with ``spark.python.worker.reuse`` (set by :func:`get_spark`) the
+    first work list finds them started and its modules loaded, instead of paying that on its first tasks.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    modules : sequence of str
+        Module names each worker imports (e.g. ``locusflow.ld.stage``).
+
+    Returns
+    -------
+    float
+        Seconds the job took.
+    """
+    import pandas as pd
+    t0 = time.perf_counter()
+    n = max(1, spark.sparkContext.defaultParallelism)
+    mods = list(modules)
+
+    def task(batches):
+        _import_all(["pandas", "pyarrow", "numpy", *mods])
+        for b in batches:
+            yield pd.DataFrame({"pid": [os.getpid()] * len(b)})
+
+    rdd = spark.sparkContext.parallelize([(i, "") for i in range(n)], numSlices=n)
+    # the noop sink runs the one stage and keeps nothing (a count would add a shuffle stage)
+    spark.createDataFrame(rdd, "task int, units string").mapInPandas(task, "pid long").write.format("noop").mode(
+        "overwrite").save()
+    took = time.perf_counter() - t0
+    log.info("spark: %d Python worker(s) started ahead in %.2f s", n, took)
+    return took

@@ -276,9 +276,12 @@ def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
     """
     units = []
     bl = blocks.sort_values(["chrom", "start"])
+    by_chrom = variants.groupby(variants["chrom"].astype(str), sort=False).indices      # one pass over the rows
+    all_pos, all_rows = variants["pos"].to_numpy(np.int64), variants["store_index"].to_numpy(np.int64)
     for chrom, b in bl.groupby(bl["chrom"].astype(str), sort=True):
-        v = variants[variants["chrom"].astype(str) == chrom].sort_values(["pos", "store_index"], kind="stable")
-        pos, rows = v["pos"].to_numpy(np.int64), v["store_index"].to_numpy(np.int64)
+        at = by_chrom.get(chrom, np.zeros(0, np.int64))
+        order = np.lexsort((all_rows[at], all_pos[at]))          # by pos, then store_index
+        pos, rows = all_pos[at][order], all_rows[at][order]
         s, e = b["start"].to_numpy(np.int64), b["stop"].to_numpy(np.int64)
         k = np.searchsorted(s, pos, side="right") - 1
         outside = (k < 0) | (pos >= e[np.maximum(k, 0)])
