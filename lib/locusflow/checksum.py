@@ -94,7 +94,8 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
     path : str or Path
         A regular file (links are followed).
     cache : HashCache, optional
-        Where to look up and store the result; default: this process's memory cache.
+        Where to look up and store the result; default: this process's memory cache, which also backs
+        every other cache (a file is read once per process whichever cache asks).
 
     Returns
     -------
@@ -106,6 +107,10 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
     st = os.stat(p)
     key = _stat_key(st)
     hit = cache.get(p, key)
+    if hit is None and cache is not _MEMORY:        # hashed in this process through another cache
+        hit = _MEMORY.get(p, key)
+        if hit is not None:
+            cache.put(p, key, hit)
     if hit is not None:
         return hit
     h = _hasher()
@@ -115,6 +120,8 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
     digest = f"{ALGORITHM}:{h.hexdigest()}"
     if _stat_key(os.stat(p)) == key:    # not written to while it was read: worth remembering
         cache.put(p, key, digest)
+        if cache is not _MEMORY:
+            _MEMORY.put(p, key, digest)
     return digest
 
 

@@ -26,6 +26,7 @@ Work list: one unit per block (store rows by index range), kernel :func:`ld_bloc
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -358,9 +359,9 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
                                **(manifest or {})})
     index = read_dataset(ld_dir / "index", "ld_index", columns=columns)
     if not storage.is_remote(ld_dir):      # block groups an earlier run left in this directory
-        keep = {str((ld_dir / p).resolve()) for p in index["path"]}
+        keep = {os.path.normpath(p) for p in index["path"]}        # paths relative to ld_dir
         for p in (ld_dir / "blocks").glob("*/*.zarr"):
-            if str(p.resolve()) not in keep:
+            if os.path.normpath(os.path.relpath(p, ld_dir)) not in keep:
                 shutil.rmtree(p)
     log.info("ld: %d blocks, %d variants -> %s", len(index), int(index["n_variants"].sum()), storage.redact(ld_dir))
     return index
