@@ -127,6 +127,91 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
 
 PROVENANCE = ("_manifest.json", "_stage.json", "_SUCCESS")
 
+_WRITTEN: list = []                     # [path, key, digest] of files this process wrote (note_written)
+_WRITTEN_LOCK = threading.Lock()
+_WRITTEN_MAX = 100_000
+
+
+def note_written(path) -> None:
+    """Hash the files a writer has just finished (one file, or every non-hidden file under a directory)
+    while they are in the page cache, and remember them: in this process's cache, and for
+    :func:`take_written`, which a work-list task sends to the driver (:func:`learn`). The stages that
+    identify that dataset next (content hashes per chromosome for an incremental rerun) then find them
+    there instead of reading them back, e.g. a genome's 1.3 GB of LD matrices.
+
+    Parameters
+    ----------
+    path : str or Path
+        A local file or directory, complete (renamed into place): later renames or edits change the
+        key, so nothing stale is ever reused.
+
+    Returns
+    -------
+    None
+    """
+    p = Path(path)
+    files = [p] if p.is_file() else [p / r for r in _files(p, (".",))]
+    out = []
+    for f in files:
+        real = os.path.realpath(f)
+        key = _stat_key(os.stat(real))
+        h = _hasher()
+        with open(real, "rb") as fh:
+            while block := fh.read(CHUNK):
+                h.update(block)
+        if _stat_key(os.stat(real)) == key:
+            out.append([real, key, f"{ALGORITHM}:{h.hexdigest()}"])
+    for real, key, digest in out:
+        _MEMORY.put(real, key, digest)
+    with _WRITTEN_LOCK:
+        _WRITTEN.extend(out)
+        del _WRITTEN[:-_WRITTEN_MAX]        # a writer outside any work list: bounded, newest kept
+
+
+def take_written() -> list:
+    """The ``[path, key, digest]`` entries :func:`note_written` gathered since the last call (cleared).
+
+    Returns
+    -------
+    list of list
+    """
+    with _WRITTEN_LOCK:
+        out = list(_WRITTEN)
+        _WRITTEN.clear()
+    return out
+
+
+def remembered(path) -> str | None:
+    """The hash this process holds for ``path`` while its key still matches (never reads the file).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str or None
+        ``'<algorithm>:<hex>'``, or None when unknown or the file changed since.
+    """
+    real = os.path.realpath(path)
+    return _MEMORY.get(real, _stat_key(os.stat(real)))
+
+
+def learn(entries) -> None:
+    """Remember hashes another process computed of files it wrote (:func:`take_written`); each is used
+    only while the file's ``(size, mtime_ns, inode, ctime_ns)`` key still matches.
+
+    Parameters
+    ----------
+    entries : iterable of [path, key, digest]
+
+    Returns
+    -------
+    None
+    """
+    for real, key, digest in entries or ():
+        _MEMORY.put(real, key, digest)
+
 
 def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVENANCE) -> str:
     """Hash of a file, or of every file under a directory (relative paths and contents, sorted).

@@ -464,6 +464,7 @@ def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
 
 
 def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, force: bool, code: str | None = None):
+    t_id = time.time()
     fp = fingerprint(st, ctx.cfg, versions=versions, cache=cache, code=code)
     prev = versions.manifest(st.name)
     if not force and prev is not None and prev.get("fingerprint") == fp["fingerprint"]:
@@ -474,7 +475,7 @@ def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, fo
     # before the stage's own time starts
     reuse = None if force else incremental(st, ctx.cfg, fp, staging, versions=versions, cache=cache)
     t0 = time.time()
-    log.info("stage %s: running", st.name)
+    log.info("stage %s: running (inputs identified in %.2f s)", st.name, t0 - t_id)
     run_cfg = Config({**ctx.cfg, "_staging": {st.name: str(staging)}}, origin=getattr(ctx.cfg, "origin", {}))
     stage_ctx = Context(run_cfg, _spark=ctx._spark, summaries=ctx.summaries)
     try:

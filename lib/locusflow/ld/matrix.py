@@ -37,6 +37,7 @@ import pandas as pd
 import zarr
 
 from ..logs import get_logger
+from ..checksum import note_written
 from ..errors import InputError
 from .. import storage
 from ..io.dataset import finish_fragments, read_dataset
@@ -255,6 +256,7 @@ def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: s
         shutil.rmtree(trash)
     else:
         tmp.rename(path)
+    note_written(path)          # hashed now, in the page cache: the next stages' identity check reads nothing
 
 
 def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
