@@ -38,7 +38,8 @@ def get_spark(conf: dict | None = None):
     conf : dict, optional
         ``master`` (default ``local[*]``; ``null`` leaves it to spark-submit), ``app_name``,
         ``use_active_session`` (Databricks: default True), ``conf`` (extra Spark properties),
-        ``log_level``.
+        ``log_level``, ``class_archive`` (default True: an embedded ``local[...]`` session's JVM loads
+        its classes from an archive, :func:`class_archive_options`).
 
     Returns
     -------
@@ -73,6 +74,11 @@ def get_spark(conf: dict | None = None):
     props.update({f"spark.executorEnv.{k}": v for k, v in BLAS_ENV.items()})
     props["spark.driver.memory"] = "4g"
     props.update({k: str(v) for k, v in (conf.get("conf") or {}).items()})
+    if master and str(master).startswith("local") and conf.get("class_archive", True):
+        jvm = class_archive_options()        # the embedded JVM starts from this Spark's class archive
+        if jvm:
+            props["spark.driver.extraJavaOptions"] = " ".join(
+                x for x in (jvm, props.get("spark.driver.extraJavaOptions", "")) if x)
     for k, v in props.items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
@@ -80,6 +86,78 @@ def get_spark(conf: dict | None = None):
     log.info("spark session %s (master %s) started in %.2f s", spark.version, spark.sparkContext.master,
              time.perf_counter() - t0)
     return spark
+
+
+def class_archive_options(cache_dir=None) -> str:
+    """JVM options that start the embedded Spark JVM from an archive of its classes (JDK AppCDS).
+
+    A Spark driver loads ~15,000 classes at start; a dynamic class-data-sharing archive (JEP 350, JDK
+    13+) maps them ready-made instead: the session and its first job start seconds sooner (measured on
+    the 2-core box: session 5.5-6.7 s vs 8.3-9.1 s, first job 6.1-6.6 s vs 8.0-8.7 s, at load ~5). The
+    first session of a Spark/JDK pair writes the archive when its JVM exits (``-XX:ArchiveClassesAtExit``,
+    ~160 MB, to a temporary name); a later start adopts it (renamed once its writer is gone) and uses it.
+    The JVM checks an archive against its classpath and build and runs without it when they differ.
+
+    Parameters
+    ----------
+    cache_dir : str or Path, optional
+        Where archives live; default ``$LOCUSFLOW_JVM_CACHE`` or ``~/.cache/locusflow/jvm``
+        (``LOCUSFLOW_JVM_CACHE=off``: no archive, e.g. on machines that never start a second session).
+
+    Returns
+    -------
+    str
+        ``-XX:SharedArchiveFile=...`` or ``-XX:ArchiveClassesAtExit=...`` (with CDS logging off), or ""
+        when pyspark or java cannot be found or the cache directory cannot be written.
+    """
+    import glob
+    import hashlib
+    import shutil
+    from pathlib import Path
+    if cache_dir is None and os.environ.get("LOCUSFLOW_JVM_CACHE") == "off":
+        return ""
+    try:
+        import pyspark
+        java = shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")) \
+            if os.environ.get("JAVA_HOME") else shutil.which("java")
+        if not java:
+            return ""
+        java = os.path.realpath(java)
+        jars = os.path.join(os.path.dirname(pyspark.__file__), "jars")
+        ident = f"{pyspark.__version__}|{jars}|{java}|{os.stat(java).st_mtime_ns}|{sorted(os.listdir(jars))}"
+        key = hashlib.blake2b(ident.encode(), digest_size=8).hexdigest()
+        root = Path(cache_dir or os.environ.get("LOCUSFLOW_JVM_CACHE") or Path.home() / ".cache" / "locusflow" / "jvm")
+        root.mkdir(parents=True, exist_ok=True)
+    except (ImportError, OSError):
+        return ""
+    final = root / f"spark-{pyspark.__version__}-{key}.jsa"
+    quiet = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+    for tmp in glob.glob(f"{final}.*.tmp"):     # an archive a finished run wrote: adopt it (or drop a spare)
+        try:
+            pid = int(tmp.rsplit(".", 2)[-2])
+            if _alive(pid) or time.time() - os.stat(tmp).st_mtime < 30:
+                continue
+            if final.exists() or os.stat(tmp).st_size == 0:
+                os.remove(tmp)
+            else:
+                os.replace(tmp, final)
+        except (ValueError, OSError):
+            continue
+    if final.exists():
+        return f"-XX:SharedArchiveFile={final} {quiet}"
+    if glob.glob(f"{final}.*.tmp"):             # another run is writing it now
+        return ""
+    return f"-XX:ArchiveClassesAtExit={final}.{os.getpid()}.tmp {quiet}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def start_soon(conf: dict | None = None, warm=()):
