@@ -17,7 +17,7 @@ METHODS = {"annotate_variants", "dnalm_region_metrics", "signal_enrichment", "mu
            "vanraden_grm", "fit_gblup", "fit_rrblup", "fit_weighted_gblup", "fit_bayesc", "design_chip",
            "elastic_net_path", "cv_elastic_net", "nested_cv_performance", "train_gene", "train_weights",
            "ctpred_targets", "cis_eqtl", "cis_eqtl_permutations", "CtPred", "lctpred", "predixcan",
-           "predixcan_association", "dnalm_finetune",
+           "predixcan_association", "dnalm_finetune", "dnalm_splice_task",
            "dnalm_motifs", "discover_motifs", "motif_importance", "compare_motifs", "read_motifs"}
 
 

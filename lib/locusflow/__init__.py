@@ -94,6 +94,8 @@ _API = {
     # DNA language models and functional priors
     "load_dnalm": ("locusflow.dnalm.model", "load_model"),
     "dnalm_finetune": ("locusflow.dnalm.finetune", "finetune"),
+    "dnalm_promoter_task": ("locusflow.dnalm.promoters", "promoter_task"),
+    "dnalm_splice_task": ("locusflow.dnalm.splice", "splice_task"),
     "score_variants": ("locusflow.dnalm.task", "score_variants_frame"),
     "in_silico_mutagenesis": ("locusflow.dnalm.ism", "ism"),
     "load_tokenized_dnalm": ("locusflow.dnalm.tokenized", "load_tokenized"),

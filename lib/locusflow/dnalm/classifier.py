@@ -6,7 +6,9 @@ label scaling) and ``metrics.json`` (held-out metrics). Our single-nucleotide ba
 (:class:`~locusflow.dnalm.model.LocusConvForMaskedLM`) gets :class:`LocusConvForSequenceClassification`:
 the same embedding and dilated-convolution blocks (weights named alike, so ``from_pretrained`` of a
 masked-LM directory loads the backbone and initialises the head), the last hidden states pooled by mean
-and max over positions, standardised (batch normalisation: training-set statistics at prediction), then a
+and max over positions (config ``pooling: "centre"`` adds the hidden state of the window's centre, the mean
+of the two middle positions for an even length: for tasks about the centred site, e.g. a splice site),
+standardised (batch normalisation: training-set statistics at prediction), then a
 two-layer head. Tokenised models (any local transformers encoder, e.g.
 BERT) use ``AutoModelForSequenceClassification``.
 
@@ -46,14 +48,20 @@ class LocusConvForSequenceClassification(LocusConvPreTrainedModel):
         super().__init__(config)
         h = config.hidden_size
         self.build_backbone(config)
-        self.classifier = nn.Sequential(nn.BatchNorm1d(2 * h), nn.Linear(2 * h, h), nn.GELU(),
+        self.centre = getattr(config, "pooling", "meanmax") == "centre"
+        f = (3 if self.centre else 2) * h
+        self.classifier = nn.Sequential(nn.BatchNorm1d(f), nn.Linear(f, h), nn.GELU(),
                                         nn.Linear(h, config.num_labels))
         self.post_init()
 
     def pooled(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """Mean and max over positions of the last hidden states, (batch, 2 * hidden_size)."""
+        """Mean and max over positions of the last hidden states [and the centre's], (batch, 2 or 3 * hidden)."""
         x = self.hidden_states(input_ids)
-        return torch.cat([x.mean(1), x.amax(1)], dim=-1)
+        parts = [x.mean(1), x.amax(1)]
+        if self.centre:
+            n = x.shape[1]
+            parts.append(x[:, (n - 1) // 2:n // 2 + 1].mean(1))
+        return torch.cat(parts, dim=-1)
 
     def forward(self, input_ids=None, **kw):
         return SequenceClassifierOutput(logits=self.classifier(self.pooled(input_ids)))

@@ -48,10 +48,11 @@ from .windows import reverse_complement
 
 log = get_logger("dnalm")
 MODES = ("head", "lora", "full")
+POOLINGS = ("meanmax", "centre")
 LORA_TARGETS = {"locusflow_conv": ["ff"], "bert": ["query", "value"]}
 
 
-def load_base(base, num_labels: int):
+def load_base(base, num_labels: int, pooling: str = "meanmax"):
     """A pretrained model from a local directory with a new sequence head of ``num_labels`` outputs.
 
     Parameters
@@ -60,6 +61,9 @@ def load_base(base, num_labels: int):
         Our masked-LM directory [the shipped one], or a transformers model directory with a tokenizer.
     num_labels : int
         Outputs of the head.
+    pooling : {"meanmax", "centre"}
+        Our backbone: what the head reads (:mod:`locusflow.dnalm.classifier`); a tokenised model: "meanmax"
+        (its own pooling).
 
     Returns
     -------
@@ -91,8 +95,12 @@ def load_base(base, num_labels: int):
             tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
             if tok.pad_token is None:
                 raise InputError(path, "a tokenizer with a padding token")
+            if pooling != "meanmax":
+                raise InputError("finetune.pooling", "meanmax for a tokenised model (it pools by its own rule)",
+                                 value=pooling)
+        extra = {} if tok is not None else {"pooling": pooling}
         model, info = AutoModelForSequenceClassification.from_pretrained(
-            str(path), num_labels=num_labels, local_files_only=True, output_loading_info=True)
+            str(path), num_labels=num_labels, local_files_only=True, output_loading_info=True, **extra)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise InputError(path, f"a model directory that transformers loads as a sequence model ({exc})") from None
     finally:
@@ -228,7 +236,7 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
              window: int = 256, epochs: int = 20, patience: int = 3, batch_size: int = 64, lr: float | None = None,
              weight_decay: float = 0.01, lora_r: int = 8, lora_alpha: float = 16.0, lora_targets=None,
              valid_fraction: float = 0.15, seed: int = 0, baseline: bool = True, score_class: int | None = None,
-             shift: int = 0, threads: int = 1) -> dict:
+             shift: int = 0, pooling: str = "meanmax", threads: int = 1) -> dict:
     """Fine-tune a pretrained DNA LM on labelled regions and save it for ``score_variants`` (module docstring).
 
     Parameters
@@ -269,6 +277,9 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
     shift : int
         Training-time jitter (bp): each training window is taken up to ``shift`` bp off its region's centre, a
         new offset every epoch (``head`` mode with our backbone computes features once: no jitter there).
+    pooling : {"meanmax", "centre"}
+        What the head of our backbone reads: mean and max of the hidden states over the window, or those and
+        the centre's hidden state (for regions centred on a site: splice sites, TF sites).
     threads : int
         torch CPU threads.
 
@@ -292,6 +303,8 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
     from .task import cached_genome
     if mode not in MODES:
         raise InputError("finetune.mode", f"one of {', '.join(MODES)}", value=mode)
+    if pooling not in POOLINGS:
+        raise InputError("finetune.pooling", f"one of {', '.join(POOLINGS)}", value=pooling)
     t_cpu, t0 = time.process_time(), time.time()
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -303,7 +316,7 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
         raise InputError(labels, "training regions outside the held-out set to validate on", column="chrom")
     y_all = regions["label"].to_numpy()
     meta = {"task": task, "window": window, "mode": mode, "base": str(base) if base else "shipped chr20_conv",
-            "held_out": held_out, "seed": seed, "label_mean": 0.0, "label_sd": 1.0}
+            "held_out": held_out, "seed": seed, "label_mean": 0.0, "label_sd": 1.0, "pooling": pooling}
     if task == "regression":
         tr = where == "train"
         meta.update(label_mean=float(y_all[tr].mean()), label_sd=float(y_all[tr].std() or 1.0))
@@ -316,7 +329,7 @@ def finetune(labels, fasta, out, *, base=None, task: str = "binary", mode: str =
     y_fit = (y_all - meta["label_mean"]) / meta["label_sd"]
     w_all = label_windows(genome, regions, window)
     sets = {s: np.flatnonzero(where == s) for s in ("train", "valid", "test")}
-    model, tok, new = load_base(base, n_out)
+    model, tok, new = load_base(base, n_out, pooling)
     meta["tokenized"] = tok is not None
     model = _prepare(model, mode, new, lora_r, lora_alpha, lora_targets)
     n_train = int(sum(p.numel() for p in model.parameters() if p.requires_grad))

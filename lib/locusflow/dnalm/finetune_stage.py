@@ -23,6 +23,7 @@ Config section ``dnalm_finetune`` (defaults in brackets)::
       baseline: true             # also the k-mer (4-6) logistic regression on the same split
       score_class: null          # multiclass: the class whose log-odds variant effects compare [the last]
       shift: 0                   # training-time jitter (bp) of each window around its region's centre (lora, full)
+      pooling: meanmax           # what the head reads: meanmax (mean, max over the window) | centre (+ the centre's state)
       seed: 0
 
 Writes ``<out>/dnalm_finetune/model``: config.json, model.safetensors, finetune.json, metrics.json (held-out
@@ -60,6 +61,9 @@ CONFIG = {
     "baseline": Key("bool", True, "also fit the k-mer (4-6) logistic regression on the same split"),
     "score_class": Key("int", None, "multiclass: the class whose log-odds variant effects compare [the last]", min=0),
     "shift": Key("int", 0, "training-time jitter (bp) of each window around its region's centre (lora, full)", min=0),
+    "pooling": Key("str", "meanmax", "what the head of our backbone reads: mean and max of the hidden states over "
+                   "the window (meanmax), or also the centre's (centre: regions centred on a site)",
+                   choices=("meanmax", "centre")),
     "seed": Key("int", 0, "random seed"),
 }
 
@@ -76,7 +80,8 @@ def _run(ctx: Context) -> dict:
                  held_out=o["held_out"], window=o["window"], epochs=o["epochs"], patience=o["patience"],
                  batch_size=o["batch_size"], lr=o["lr"], weight_decay=o["weight_decay"], lora_r=o["lora_r"],
                  lora_alpha=o["lora_alpha"], lora_targets=o["lora_targets"], valid_fraction=o["valid_fraction"],
-                 seed=o["seed"], baseline=o["baseline"], score_class=o["score_class"], shift=o["shift"])
+                 seed=o["seed"], baseline=o["baseline"], score_class=o["score_class"], shift=o["shift"],
+                 pooling=o["pooling"])
     out = {"n_train": m["n"]["train"], "n_valid": m["n"]["valid"], "n_test": m["n"]["test"],
            "best_epoch": m["best_epoch"], "cpu_seconds": m["cpu_seconds"]}
     for name, res in (("test", m["test"]), ("kmer_lr", (m.get("kmer_lr") or {}).get("test", {}))):

@@ -26,16 +26,17 @@ from ..errors import InputError
 
 
 class LocusConvConfig(PretrainedConfig):
-    """Hyper-parameters of :class:`LocusConvForMaskedLM` (defaults: the shipped chr20 model)."""
+    """Hyper-parameters of :class:`LocusConvForMaskedLM` (defaults: the shipped chr20 model); ``pooling``: what a
+    sequence head reads (:mod:`locusflow.dnalm.classifier`)."""
 
     model_type = "locusflow_conv"
 
     def __init__(self, vocab_size=6, n_out=4, hidden_size=64, n_layers=6, kernel_size=9, dilation_max=32,
-                 dilation_cycle=5, mask_token_id=5, **kw):
+                 dilation_cycle=5, mask_token_id=5, pooling="meanmax", **kw):
         super().__init__(**kw)
         self.vocab_size, self.n_out, self.hidden_size, self.n_layers = vocab_size, n_out, hidden_size, n_layers
         self.kernel_size, self.dilation_max, self.dilation_cycle = kernel_size, dilation_max, dilation_cycle
-        self.mask_token_id = mask_token_id
+        self.mask_token_id, self.pooling = mask_token_id, pooling
 
 
 class ConvBlock(nn.Module):

@@ -51,9 +51,72 @@ def tss_table(genes_tsv, chrom: str) -> pd.DataFrame:
                          "strand": g["strand"].to_numpy(), "tss0": tss0}).sort_values("tss0", ignore_index=True)
 
 
-def _gc(tok: np.ndarray) -> np.ndarray:
+def gc_fraction(tok: np.ndarray) -> np.ndarray:
+    """GC fraction of the non-N bases of each token window.
+
+    Parameters
+    ----------
+    tok : ndarray of int, (n, L)
+        Token windows (A C G T N = 0..4).
+
+    Returns
+    -------
+    ndarray of float, (n,)
+    """
     acgt = (tok < N_TOKEN).sum(1)
     return ((tok == 1) | (tok == 2)).sum(1) / np.maximum(acgt, 1)
+
+
+def match_gc(target_gc, cand_start, cand_gc, *, ratio: int, gc_bin: float, window: int, length: int,
+             rng) -> np.ndarray:
+    """GC-matched, non-overlapping background windows: ``ratio`` candidates per target from its GC bin.
+
+    For each target in turn, candidates are taken (in a random order) from the target's bin of width
+    ``gc_bin``, then from the nearest bins (up to 5 bins away) while it has fewer than ``ratio``; a candidate
+    whose window overlaps one already taken is skipped.
+
+    Parameters
+    ----------
+    target_gc : ndarray of float
+        GC fraction of each target (positive) window.
+    cand_start : ndarray of int
+        0-based start of each candidate window.
+    cand_gc : ndarray of float
+        GC fraction of each candidate window.
+    ratio : int
+        Candidates per target.
+    gc_bin : float
+        Bin width.
+    window : int
+        Window length (bp).
+    length : int
+        Length of the chromosome (bp).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of int
+        Indices into the candidate arrays, in the order taken.
+    """
+    bins = np.floor(np.asarray(cand_gc) / gc_bin).astype(int)
+    order = rng.permutation(len(cand_start))
+    queue = {b: list(order[bins[order] == b]) for b in np.unique(bins)}   # each GC bin's candidates, shuffled
+    taken = np.zeros(length + 2 * window, bool)                          # starts of the windows taken so far
+    chosen = []
+    for b in np.floor(np.asarray(target_gc) / gc_bin).astype(int):
+        n_take = 0
+        for off in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5):       # the target's bin first, then the nearest ones
+            q = queue.get(b + off, [])
+            while q and n_take < ratio:
+                i = q.pop()
+                st = cand_start[i]
+                if not taken[max(0, st - window + 1):st + window].any():     # windows never overlap
+                    taken[st] = True
+                    chosen.append(i)
+                    n_take += 1
+            if n_take >= ratio:
+                break
+    return np.asarray(chosen, dtype=np.int64)
 
 
 def promoter_task(fasta, genes_tsv, chrom: str = "20", *, window: int = 256, ratio: int = 4,
@@ -105,7 +168,7 @@ def promoter_task(fasta, genes_tsv, chrom: str = "20", *, window: int = 256, rat
     pw = tok[s0[:, None] + np.arange(window)]
     ok = (pw == N_TOKEN).sum(1) <= max_n
     pos = pd.DataFrame({"start": s0[ok], "label": 1, "name": tss["gene_id"].to_numpy()[ok],
-                        "strand": tss["strand"].to_numpy()[ok], "gc": _gc(pw[ok])})
+                        "strand": tss["strand"].to_numpy()[ok], "gc": gc_fraction(pw[ok])})
     rng = np.random.default_rng(seed)
     step = math.gcd(window, 16)                                       # candidates on a grid: block sums, no copies
     nb = len(tok) // step
@@ -123,27 +186,12 @@ def promoter_task(fasta, genes_tsv, chrom: str = "20", *, window: int = 256, rat
     cand = (dist >= min_distance) & (n_in <= max_n)
     cs, b0 = cs[cand], b0[cand]
     cgc = (gc_cum[b0 + per] - gc_cum[b0]) / np.maximum(window - n_in[cand], 1)
-    bins = np.floor(cgc / gc_bin).astype(int)
-    order = rng.permutation(len(cs))
-    queue = {b: list(order[bins[order] == b]) for b in np.unique(bins)}   # each GC bin's candidates, shuffled
-    taken = np.zeros(len(tok) + 2 * window, bool)                       # starts of the negatives chosen so far
-    chosen = []
-    for b in np.floor(pos["gc"].to_numpy() / gc_bin).astype(int):
-        n_take = 0
-        for off in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5):       # the positive's bin first, then the nearest ones
-            q = queue.get(b + off, [])
-            while q and n_take < ratio:
-                st = cs[q.pop()]
-                if not taken[max(0, st - window + 1):st + window].any():     # negatives never overlap
-                    taken[st] = True
-                    chosen.append(st)
-                    n_take += 1
-            if n_take >= ratio:
-                break
-    starts = np.sort(np.asarray(chosen, dtype=np.int64))
+    chosen = match_gc(pos["gc"].to_numpy(), cs, cgc, ratio=ratio, gc_bin=gc_bin, window=window,
+                      length=len(tok), rng=rng)
+    starts = np.sort(cs[chosen])
     neg = pd.DataFrame({"start": starts, "label": 0, "name": "neg",
                         "strand": np.where(rng.random(len(starts)) < 0.5, "+", "-"),
-                        "gc": _gc(tok[starts[:, None] + np.arange(window)])})
+                        "gc": gc_fraction(tok[starts[:, None] + np.arange(window)])})
     out = pd.concat([pos, neg], ignore_index=True).sort_values("start", ignore_index=True)
     out.insert(0, "chrom", str(chrom).removeprefix("chr"))
     out.insert(2, "end", out["start"] + window)

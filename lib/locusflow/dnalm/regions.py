@@ -65,16 +65,19 @@ def splice_sites(ann: pd.DataFrame) -> dict:
     -------
     dict
         ``splice_donor`` and ``splice_acceptor`` -> (start, end) arrays, 1-based inclusive (2 bp each):
-        the first two intronic bases in transcript orientation are the donor, the last two the acceptor.
+        the first two intronic bases in transcript orientation are the donor, the last two the acceptor;
+        ``transcript_id`` and ``strand``: the intron's transcript and strand (same order).
     """
     ex = ann[ann["feature"] == "exon"].sort_values(["transcript_id", "start"])
     same = ex["transcript_id"].to_numpy()[1:] == ex["transcript_id"].to_numpy()[:-1]
     left_end, right_start = ex["end"].to_numpy(np.int64)[:-1][same], ex["start"].to_numpy(np.int64)[1:][same]
     ok = right_start - left_end - 1 >= 4                         # an intron of >= 4 bp
-    plus = ex["strand"].to_numpy()[:-1][same][ok] != "-"
+    strand = ex["strand"].to_numpy()[:-1][same][ok]
+    plus = strand != "-"
     ls, rs = left_end[ok] + 1, right_start[ok] - 2               # the intron's two first / last bases
     return {"splice_donor": (np.where(plus, ls, rs), np.where(plus, ls, rs) + 1),
-            "splice_acceptor": (np.where(plus, rs, ls), np.where(plus, rs, ls) + 1)}
+            "splice_acceptor": (np.where(plus, rs, ls), np.where(plus, rs, ls) + 1),
+            "transcript_id": ex["transcript_id"].to_numpy()[:-1][same][ok], "strand": strand}
 
 
 def _codon_class(pos: np.ndarray, ann: pd.DataFrame) -> np.ndarray:
