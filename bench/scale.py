@@ -447,14 +447,16 @@ def main(argv=None):
         m["spark_start_s"] = float(started[0]) if started else 0.0
         # the pipeline starts the session in the background while munge runs: only the rest is waited for
         m["spark_wait_s"] = max(0.0, m["spark_start_s"] - (m["stages"].get("munge") or 0.0))
+        warmed = re.findall(r"spark: \d+ Python worker\(s\) started ahead in ([0-9.]+) s", log)
+        m["spark_warm_s"] = float(warmed[0]) if warmed else 0.0     # the workers' start, after the session's
         m["work"] = work_lines(log)
         results["runs"][name] = m
         roles = ", ".join(f"{k} x{v['n']}: {v['cpu_s']:.1f} CPU-s, peak {v['peak_rss_mb']:.0f} MB"
                           for k, v in sorted(m["roles"].items()))
         print(f"{name:7s} wall {m['wall_s']:7.1f} s  CPU {m['cpu_s']:7.1f} s (rusage {m['cpu_rusage_s']:.1f})  "
               f"load {load0:.2f}->{m['load'][1]:.2f}  stages " + " ".join(f"{k} {v:.1f}" for k, v in m["stages"].items())
-              + (f" (Spark session start {m['spark_start_s']:.1f} s, overlapping munge; {m['spark_wait_s']:.1f} s "
-                 "waited for in the first stage run by Spark)"
+              + (f" (Spark session start {m['spark_start_s']:.1f} s then its Python workers' {m['spark_warm_s']:.1f} s, "
+                 f"from the run's start, overlapping munge and the ld stage's planning)"
                  if m["spark_start_s"] else "") + f"\n        {roles}\n        maps: "
               + "; ".join(f"{k} {w['units']} units/{w['tasks']} tasks, unit time {w['unit_s']:.1f} s (largest "
                           f"{w['largest_s']:.2f}), map wall {w['map_wall_s']:.1f} s" for k, w in m["work"].items()),

@@ -20,6 +20,9 @@ REALDATA = Path(os.environ.get("LOCUSFLOW_REALDATA", ROOT.parent / "shared" / "r
 EXAMPLES = ROOT / "examples"
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# the tests' Spark JVMs (one per run: CI machines are always new) do not write a class archive
+# (engine.spark.class_archive_options: worth it from a machine's second session on; tested without a JVM)
+os.environ.setdefault("LOCUSFLOW_JVM_CACHE", "off")
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,8 @@ TOP = {
         "use_active_session": Key("bool", None, "take the session that exists (Databricks) [true]"),
         "log_level": Key("str", None, "Spark log level [WARN]"),
         "conf": Key("map", None, "extra Spark properties"),
+        "class_archive": Key("bool", None, "a local[...] session's JVM starts from an archive of its classes, "
+                             "written by its first run (~160 MB in ~/.cache/locusflow/jvm) [true]"),
     }),
     "keep_versions": Key("int", 2, "published versions of each stage kept (locusflow history lists them)", min=2),
     "paths": Key("map", None, "dataset -> location, for datasets this pipeline reads but does not write "

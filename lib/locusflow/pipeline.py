@@ -66,6 +66,9 @@ class Stage:
         Datasets (:data:`locusflow.layout.DATASETS` names) the stage reads when they exist, for a stage
         whose ``inputs`` lists only the ones present (plots, report): scheduling (:mod:`locusflow.deploy`)
         runs it after their stages.
+    kernels : tuple of str
+        Modules of the kernels its work lists run: with engine spark, each Python worker imports them
+        while the session starts (:func:`locusflow.engine.spark.warm_workers`); default the stage's module.
     """
 
     name: str
@@ -78,6 +81,7 @@ class Stage:
     cli_config: Callable | None = None
     order: int = 0
     reads: tuple = ()
+    kernels: tuple = ()
 
 
 REGISTRY: dict[str, Stage] = {}
@@ -275,7 +279,7 @@ class Context:
 
     @property
     def spark(self):
-        if isinstance(self._spark, Future):      # started in the background while a driver-only stage ran
+        if isinstance(self._spark, Future):      # started in the background when the run began
             self._spark = self._spark.result()
         if self._spark is None:
             from .engine.spark import get_spark
@@ -283,10 +287,15 @@ class Context:
         return self._spark
 
     def runner_kwargs(self) -> dict:
-        """Arguments for :func:`locusflow.engine.runner.run_worklist` from the config."""
+        """Arguments for :func:`locusflow.engine.runner.run_worklist` from the config.
+
+        A session still starting in the background is passed as its future: the runner waits for it
+        when its first map starts, so the stage's own planning (reading its inputs, making its units)
+        overlaps the start."""
         kw = {"engine": self.engine}
         if self.engine == "spark":
-            kw["spark"] = self.spark
+            fut = self._spark
+            kw["spark"] = fut if isinstance(fut, Future) and not fut.done() else self.spark
         return kw
 
 
@@ -323,7 +332,7 @@ def _identity(path, out, versions: Versions, cache: HashCache) -> tuple[str, str
 
 
 def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
-                cache: HashCache | None = None) -> dict:
+                cache: HashCache | None = None, code: str | None = None) -> dict:
     """What a stage's result depends on: ``{'fingerprint': digest, 'inputs': ..., 'config': ..., 'code': ...}``.
 
     Inputs are every string in the stage's config section that names an existing file or directory,
@@ -340,6 +349,9 @@ def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
         Published versions of the results root; default ``Versions(cfg['out'])``.
     cache : locusflow.checksum.HashCache, optional
         Content-hash cache (files re-hashed only when changed).
+    code : str, optional
+        The code version (:func:`locusflow.checksum.code_version`), when the caller worked it out once
+        for several stages.
 
     Returns
     -------
@@ -353,7 +365,7 @@ def fingerprint(stage: Stage, cfg: dict, *, versions: Versions | None = None,
     sec = cfg.get(stage.name) or {}
     inputs = dict(_identity(p, out, versions, cache) for p in _input_paths(stage, cfg))
     parts = {"stage": stage.name, "config": sec, "genome_build": cfg.get("genome_build"),
-             "code": code_version(cache=cache), "inputs": inputs}
+             "code": code or code_version(cache=cache), "inputs": inputs}
     return {**parts, "fingerprint": hash_json(parts)}
 
 
@@ -434,33 +446,36 @@ def run_pipeline(cfg: dict, *, force: bool = False) -> dict:
         # file hashes are cached next to local results; remote objects are identified by their listed checksums
         cache = HashCache(None if storage.is_remote(out) else out / STATE_DIR / "hash-cache.json")
         ctx = Context(cfg)
+        names = sorted(cfg["stages"], key=lambda s: REGISTRY[s].order)
+        if ctx.engine == "spark" and any(n not in DRIVER_ONLY for n in names):
+            # start the session (and its Python workers, with the stages' modules imported) in the
+            # background now: the fingerprints, munge and the first stage's planning run meanwhile
+            from .engine.spark import start_soon
+            ctx._spark = start_soon(cfg.get("spark"), warm=[m for n in names if n not in DRIVER_ONLY
+                                                            for m in REGISTRY[n].kernels or [REGISTRY[n].run.__module__]])
+        code = code_version(cache=cache)        # one code version per run: the code this process loaded
         try:
-            names = sorted(cfg["stages"], key=lambda s: REGISTRY[s].order)
-            for i, name in enumerate(names):
+            for name in names:
                 lock.renew()
-                ctx.summaries[name] = _run_stage(REGISTRY[name], ctx, versions, cache, force,
-                                                 start_spark=i + 1 < len(names))
+                ctx.summaries[name] = _run_stage(REGISTRY[name], ctx, versions, cache, force, code=code)
         finally:
             cache.save()
     return ctx.summaries
 
 
-def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, force: bool,
-               start_spark: bool = False):
-    fp = fingerprint(st, ctx.cfg, versions=versions, cache=cache)
+def _run_stage(st: Stage, ctx: Context, versions: Versions, cache: HashCache, force: bool, code: str | None = None):
+    t_id = time.time()
+    fp = fingerprint(st, ctx.cfg, versions=versions, cache=cache, code=code)
     prev = versions.manifest(st.name)
     if not force and prev is not None and prev.get("fingerprint") == fp["fingerprint"]:
         log.info("stage %s: inputs, configuration and code unchanged, skipped", st.name)
         return "skipped"
-    if start_spark and st.name in DRIVER_ONLY and ctx.engine == "spark" and ctx._spark is None:
-        from .engine.spark import start_soon        # later stages will run on Spark: start it meanwhile
-        ctx._spark = start_soon(ctx.cfg.get("spark"))
     staging = versions.begin(st.name, fp["fingerprint"].split(":")[-1][:20])
     # what an incremental rerun may copy (per-chromosome input hashes): worked out, like the fingerprint,
     # before the stage's own time starts
     reuse = None if force else incremental(st, ctx.cfg, fp, staging, versions=versions, cache=cache)
     t0 = time.time()
-    log.info("stage %s: running", st.name)
+    log.info("stage %s: running (inputs identified in %.2f s)", st.name, t0 - t_id)
     run_cfg = Config({**ctx.cfg, "_staging": {st.name: str(staging)}}, origin=getattr(ctx.cfg, "origin", {}))
     stage_ctx = Context(run_cfg, _spark=ctx._spark, summaries=ctx.summaries)
     try:

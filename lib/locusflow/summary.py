@@ -12,12 +12,12 @@ from .layout import dataset_path
 TOP_N = 5
 
 
-def _read(cfg, name, schema, columns=None):
+def _read(cfg, name, schema, columns=None, filters=None):
     from .io.dataset import read_dataset
     path = dataset_path(cfg, name)
     if not (path / "_SUCCESS").exists():
         return None
-    return read_dataset(path, schema, columns=columns)
+    return read_dataset(path, schema, columns=columns, filters=filters)
 
 
 def _fmt(x: float) -> str:
@@ -71,12 +71,16 @@ def stage_lines(cfg: dict, name: str, summary) -> list[str]:
     elif name == "finemap":
         b = _read(cfg, "finemap_blocks", "finemap_block")
         cs = _read(cfg, "finemap_cs", "finemap_cs")
-        snp = _read(cfg, "finemap_snp", "finemap_snp", ["variant_id", "pip"])
+        shown = cs.head(TOP_N * 2) if cs is not None else None
+        leads = sorted(set(shown["lead_variant"].dropna())) if shown is not None else []
+        # only the shown lead variants' rows (a genome's finemap_snp has a row per variant of every block)
+        snp = _read(cfg, "finemap_snp", "finemap_snp", ["variant_id", "pip"],
+                    filters=[("variant_id", "in", leads)] if leads else None)
         if cs is not None and snp is not None:
             pip = dict(zip(snp["variant_id"], snp["pip"]))
             lines.append(f"{len(b) if b is not None else '?'} blocks with signal fine-mapped, {len(cs)} credible sets")
             lines += [f"  {r.cs}: lead {r.lead_variant} (PIP {pip.get(r.lead_variant, float('nan')):.3f}), "
-                      f"{r.n_variants} variants" for r in cs.head(TOP_N * 2).itertuples()]
+                      f"{r.n_variants} variants" for r in shown.itertuples()]
     elif name == "focus":
         f = _read(cfg, "focus_results", "focus_results", ["block_id", "mol_name", "tissue", "pip", "in_cred_set"])
         if f is not None:

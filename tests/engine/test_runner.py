@@ -111,3 +111,39 @@ def test_no_background_start_when_a_session_is_active(spark):
     """start_soon leaves an active session (Databricks, the tests' one) to get_spark, which returns it."""
     from locusflow.engine.spark import get_spark, start_soon
     assert start_soon() is None and get_spark() is spark
+
+
+def test_class_archive_written_once_then_used(tmp_path):
+    """engine.spark.class_archive_options: a JVM with no archive writes one at exit under a temporary name
+    (its process id); once that writer is gone the next start adopts it and maps it; a writer still alive
+    is left alone (no second writer); LOCUSFLOW_JVM_CACHE=off turns it off."""
+    import os
+    import subprocess
+    import sys
+
+    from locusflow.engine.spark import class_archive_options
+    first = class_archive_options(tmp_path)
+    assert first.startswith("-XX:ArchiveClassesAtExit=") and first.split()[0].endswith(f".{os.getpid()}.tmp")
+    target = first.split()[0].split("=", 1)[1]
+    final = target.rsplit(".", 2)[0]
+    assert final.endswith(".jsa") and not os.path.exists(final)
+    # a writer that is still running (this process): nobody else writes, nobody adopts
+    open(target, "wb").write(b"x" * 10)
+    assert class_archive_options(tmp_path) == ""
+    # its writer gone (a finished process's id) and the file settled: adopted and used
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    dead = target.replace(f".{os.getpid()}.tmp", f".{gone}.tmp")
+    os.replace(target, dead)
+    os.utime(dead, (0, 0))
+    used = class_archive_options(tmp_path)
+    assert used.split()[0] == f"-XX:SharedArchiveFile={final}" and open(final, "rb").read() == b"x" * 10
+    assert not os.path.exists(dead)
+    os.environ["LOCUSFLOW_JVM_CACHE"], before = "off", os.environ.get("LOCUSFLOW_JVM_CACHE")
+    try:
+        assert class_archive_options() == ""
+    finally:
+        if before is None:
+            del os.environ["LOCUSFLOW_JVM_CACHE"]
+        else:
+            os.environ["LOCUSFLOW_JVM_CACHE"] = before

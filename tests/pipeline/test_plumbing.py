@@ -140,3 +140,17 @@ def test_context_takes_the_session_started_in_the_background(tmp_path):
     bad.set_exception(ConfigError("engine: spark needs pyspark"))
     with pytest.raises(ConfigError, match="needs pyspark"):
         Context({"out": str(tmp_path), "engine": "spark"}, _spark=bad).runner_kwargs()
+
+
+def test_stage_kernels_name_the_modules_of_their_work_lists():
+    """engine spark: each Python worker imports the selected stages' ``kernels`` while the session starts
+    (engine.spark.warm_workers); they must be the modules the work lists' kernels live in."""
+    from locusflow.finemap.task import finemap_block
+    from locusflow.focus.task import focus_unit
+    from locusflow.ld.matrix import ld_block_kernel
+    from locusflow.pipeline import REGISTRY, load_stages
+    from locusflow.twas.tasks import twas_block
+    load_stages()
+    for stage, kernel in [("ld", ld_block_kernel), ("twas", twas_block), ("finemap", finemap_block),
+                          ("focus", focus_unit)]:
+        assert REGISTRY[stage].kernels == (kernel.__module__,)

@@ -27,11 +27,13 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
+from ..checksum import learn, take_written
 from ..logs import get_logger
 from ..schema import Schema, load
 from .reuse import current as current_reuse
@@ -126,7 +128,8 @@ class Sink:
                  for k, (d, sch) in self.targets.items()}
         rows = {k: int(len(frames[k])) if k in frames else 0 for k in self.targets}
         return {"unit_id": str(unit["unit_id"]), "key": key, "input": unit.get("_input"), "_order": unit["_order"],
-                "files": files, "rows": rows, "pid": os.getpid(), "stats": self.stats(frames) if self.stats else {}}
+                "files": files, "rows": rows, "pid": os.getpid(), "stats": self.stats(frames) if self.stats else {},
+                "written": take_written()}       # hashes of the files the kernel wrote (LD matrices), for the driver
 
 
 def _unit(kernel, unit: dict, schema: Schema, kwargs: dict, sink: Sink | None):
@@ -177,7 +180,9 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
     engine : {"local", "dask", "spark"}
     kwargs : dict, optional
         Keyword arguments of every kernel call (paths and options, never data).
-    spark : pyspark.sql.SparkSession, optional
+    spark : pyspark.sql.SparkSession or concurrent.futures.Future, optional
+        A future (a session starting in the background, :func:`locusflow.engine.spark.start_soon`) is
+        waited for when the Spark map starts.
     n_tasks : int, optional
         Spark tasks (default twice the default parallelism).
     dask_workers : int, optional
@@ -231,6 +236,8 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
     else:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if sink is not None:
+        for r in outs:
+            r.pop("written", None)          # this process: already in its cache
         _log_work(kernel, engine, outs, time.perf_counter() - t0, len(units))
         return _fragment_index(outs + reused, sink)
     outs = [o for o in outs if len(o)]
@@ -241,6 +248,8 @@ def run_worklist(units, kernel, schema, *, engine: str = "local", kwargs: dict |
 
 def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | None = None,
                reused=()) -> pd.DataFrame:
+    if isinstance(spark, Future):      # still starting in the background: wait for it now
+        spark = spark.result()
     if spark is None:
         from .spark import get_spark
         spark = get_spark()
@@ -263,6 +272,8 @@ def _run_spark(units, kernel, sch: Schema, kwargs, spark, n_tasks, sink: Sink | 
         t0 = time.perf_counter()
         index = df.mapInPandas(write_task, "record string").collect()     # one short row per unit
         recs = [json.loads(r["record"]) for r in index]
+        for r in recs:
+            learn(r.pop("written", None))
         _log_work(kernel, "spark", recs, time.perf_counter() - t0, n)
         return _fragment_index(recs + list(reused), sink)
     out_ddl = sch.spark_ddl() + ", `_order` bigint"

@@ -380,4 +380,4 @@ CONFIG = {      # the finemap section; defaults None = the method's own (susieR'
 }
 
 
-register(Stage("finemap", _run, config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["out"] / "snp"], add_cli=_cli))
+register(Stage("finemap", _run, kernels=("locusflow.finemap.task",), config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["out"] / "snp"], add_cli=_cli))

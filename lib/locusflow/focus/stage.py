@@ -209,4 +209,4 @@ CONFIG = {      # the focus section; defaults are pyfocus 0.802's (see the modul
 }
 
 
-register(Stage("focus", _run, config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_out(cfg) / "results"], add_cli=_cli))
+register(Stage("focus", _run, kernels=("locusflow.focus.task",), config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_out(cfg) / "results"], add_cli=_cli))

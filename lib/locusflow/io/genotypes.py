@@ -24,7 +24,7 @@ from .. import storage
 from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
-from .dataset import file_checksum, read_dataset, write_dataset
+from .dataset import file_checksum, read_arrow, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
 from .variant_id import variant_ids
 from .vcf import check_sample_columns, split_calls, split_plan
@@ -534,9 +534,9 @@ class GenotypeStore:
 
     @property
     def variants(self) -> pd.DataFrame:
-        if self._variants is None:
-            v = read_dataset(self.path / "variants.parquet", "variants")
-            self._variants = v.sort_values("store_index").reset_index(drop=True)
+        if self._variants is None:      # sorted by store_index in Arrow (one integer key, no string keys)
+            t = read_arrow(self.path / "variants.parquet", "variants")
+            self._variants = t.sort_by("store_index").to_pandas()
         return self._variants
 
     def variant_chunks(self, chunk: int | None = None) -> list[dict]:

@@ -172,14 +172,31 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy of ``w`` with those rows placed; ``pos`` as nullable Int64.
     """
-    loc = locate[["rsid", "chrom", "pos"]].dropna(subset=["rsid"]).drop_duplicates("rsid")
-    m = w[["rsid"]].merge(loc, on="rsid", how="left")
-    need = (w["chrom"].astype(str) == "NA").to_numpy() & m["chrom"].notna().to_numpy()
+    loc = locate if isinstance(locate, Locator) else Locator(locate)
+    at = loc.index.get_indexer(w["rsid"])
+    need = (w["chrom"].astype(str) == "NA").to_numpy() & (at >= 0)
     w = w.copy()
-    w.loc[need, "chrom"] = m.loc[need, "chrom"].astype(str).values
+    w.loc[need, "chrom"] = pd.Series(loc.chrom[at[need]], dtype=object).astype(str).to_numpy()
     w["pos"] = w["pos"].astype("Int64")
-    w.loc[need, "pos"] = m.loc[need, "pos"].astype("Int64").values
+    w.loc[need, "pos"] = pd.array(loc.pos[at[need]], dtype="Int64")
     return w
+
+
+class Locator:
+    """rsid -> (chrom, pos) of a variant table, first row per rsid, hashed once for many :func:`place`
+    calls (one per weights database: a genome's 1 M rsids are not re-hashed for each).
+
+    Parameters
+    ----------
+    locate : pandas.DataFrame
+        rsid, chrom, pos (rows without an rsid ignored).
+    """
+
+    def __init__(self, locate: pd.DataFrame):
+        loc = locate[["rsid", "chrom", "pos"]].dropna(subset=["rsid"]).drop_duplicates("rsid")
+        self.index = pd.Index(loc["rsid"].to_numpy())
+        self.chrom = loc["chrom"].to_numpy()
+        self.pos = loc["pos"].to_numpy()
 
 
 def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
@@ -513,6 +530,8 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
         :func:`combine_models` rejects its input.
     """
     frames = []
+    if locate is not None and sum(bool(s.get("predictdb")) for s in sources) > 1:
+        locate = Locator(locate)        # hashed once for every database
     for s in sources:
         if s.get("predictdb"):
             frames.append(read_predictdb(s["predictdb"], tissue=s.get("tissue"), method=s.get("method", "enet"),

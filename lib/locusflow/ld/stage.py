@@ -239,4 +239,4 @@ def _run(ctx: Context) -> dict:
                   genome_build=ctx.cfg.get("genome_build", "GRCh37"), **ctx.runner_kwargs())
 
 
-register(Stage("ld", _run, inputs=lambda cfg: [_store(cfg)], config=CONFIG))
+register(Stage("ld", _run, kernels=("locusflow.ld.matrix",), inputs=lambda cfg: [_store(cfg)], config=CONFIG))

@@ -380,4 +380,4 @@ CONFIG = {      # the twas section; defaults None = the method's own (see the mo
 }
 
 
-register(Stage("twas", _run, config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["results"]], add_cli=_cli))
+register(Stage("twas", _run, kernels=("locusflow.twas.tasks",), config=CONFIG, inputs=_inputs, outputs=lambda cfg: [_paths(cfg)["results"]], add_cli=_cli))
