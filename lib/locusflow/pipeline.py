@@ -313,11 +313,15 @@ def _named_files(section, found: list) -> list:
     return found
 
 
-def _identity(path, out, versions: Versions, cache: HashCache) -> tuple[str, str]:
-    """(logical name, content identity) of an input: an upstream dataset by its stage's fingerprint."""
+def _identity(path, out, versions: Versions, cache: HashCache, known: dict | None = None) -> tuple[str, str]:
+    """(logical name, content identity) of an input: an upstream dataset by its stage's fingerprint.
+    ``known``: identities already worked out in this run (name -> identity), used as they are."""
     rel = storage.relative(path, out)
     if rel is None:
-        return storage.redact(path), content_hash(path, cache=cache)
+        name = storage.redact(path)
+        if known and name in known:
+            return name, known[name]
+        return name, content_hash(path, cache=cache)
     parts = rel.split("/")
     if parts[:2] == [STATE_DIR, "versions"] and len(parts) > 3:     # object store: a stage resolved by pointer
         parts = [parts[2], *parts[4:]]
@@ -403,8 +407,9 @@ def incremental(stage: Stage, cfg: dict, fp: dict, staging, *, versions: Version
     prev = versions.current(stage.name)
     out = storage.as_path(cfg["out"])
     flat, parts = {}, {}
+    known = fp.get("inputs") or {}
     for p in _input_paths(stage, cfg):
-        name, ident = _identity(p, out, versions, cache)
+        name, ident = _identity(p, out, versions, cache, known)      # the fingerprint's, when it has it
         ch = chrom_hashes(p, cache=cache) if storage.exists(p) else None
         if ch is None:
             flat[name] = ident
