@@ -113,16 +113,21 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
             cache.put(p, key, hit)
     if hit is not None:
         return hit
-    h = _hasher()
-    with open(p, "rb") as fh:
-        while block := fh.read(CHUNK):
-            h.update(block)
-    digest = f"{ALGORITHM}:{h.hexdigest()}"
-    if _stat_key(os.stat(p)) == key:    # not written to while it was read: worth remembering
+    digest, settled = _read_digest(p, key)
+    if settled:                         # not written to while it was read: worth remembering
         cache.put(p, key, digest)
         if cache is not _MEMORY:
             _MEMORY.put(p, key, digest)
     return digest
+
+
+def _read_digest(real: str, key: str) -> tuple[str, bool]:
+    """The digest of a file's bytes, and whether its stat key still equals ``key`` after the read."""
+    h = _hasher()
+    with open(real, "rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+    return f"{ALGORITHM}:{h.hexdigest()}", _stat_key(os.stat(real)) == key
 
 
 PROVENANCE = ("_manifest.json", "_stage.json", "_SUCCESS")
@@ -155,12 +160,9 @@ def note_written(path) -> None:
     for f in files:
         real = os.path.realpath(f)
         key = _stat_key(os.stat(real))
-        h = _hasher()
-        with open(real, "rb") as fh:
-            while block := fh.read(CHUNK):
-                h.update(block)
-        if _stat_key(os.stat(real)) == key:
-            out.append([real, key, f"{ALGORITHM}:{h.hexdigest()}"])
+        digest, settled = _read_digest(real, key)
+        if settled:
+            out.append([real, key, digest])
     for real, key, digest in out:
         _MEMORY.put(real, key, digest)
     with _WRITTEN_LOCK:

@@ -37,7 +37,8 @@ from .engine.reuse import Reuse, reusing
 from .lock import OutputLock
 
 log = get_logger("pipeline")
-# stages that never use the engine: while one runs (and later stages follow), the Spark session starts
+# stages that never use the engine: a run of only these starts no Spark session, and its workers do not
+# import their modules
 DRIVER_ONLY = ("munge",)
 
 
