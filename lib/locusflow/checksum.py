@@ -102,22 +102,25 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
     str
         The digest, prefixed by the algorithm so that digests of two algorithms never compare equal.
     """
-    cache = _MEMORY if cache is None else cache
     p = os.path.realpath(path)
-    st = os.stat(p)
-    key = _stat_key(st)
-    hit = cache.get(p, key)
+    return _digest(p, _stat_key(os.stat(p)), _MEMORY if cache is None else cache)
+
+
+def _digest(real: str, key: str, cache: HashCache) -> str:
+    """The hash of the file at real path ``real`` whose stat key is ``key``: from ``cache`` (or this
+    process's memory cache) while the key matches, else read (and remembered when the file held still)."""
+    hit = cache.get(real, key)
     if hit is None and cache is not _MEMORY:        # hashed in this process through another cache
-        hit = _MEMORY.get(p, key)
+        hit = _MEMORY.get(real, key)
         if hit is not None:
-            cache.put(p, key, hit)
+            cache.put(real, key, hit)
     if hit is not None:
         return hit
-    digest, settled = _read_digest(p, key)
+    digest, settled = _read_digest(real, key)
     if settled:                         # not written to while it was read: worth remembering
-        cache.put(p, key, digest)
+        cache.put(real, key, digest)
         if cache is not _MEMORY:
-            _MEMORY.put(p, key, digest)
+            _MEMORY.put(real, key, digest)
     return digest
 
 
@@ -155,11 +158,13 @@ def note_written(path) -> None:
     None
     """
     p = Path(path)
-    files = [p] if p.is_file() else [p / r for r in _files(p, (".",))]
+    if p.is_file():
+        real = os.path.realpath(p)
+        files = [(real, _stat_key(os.stat(real)))]
+    else:
+        files = [(real, key) for _, real, key in _scan(p, (".",))]
     out = []
-    for f in files:
-        real = os.path.realpath(f)
-        key = _stat_key(os.stat(real))
+    for real, key in files:
         digest, settled = _read_digest(real, key)
         if settled:
             out.append([real, key, digest])
@@ -245,21 +250,37 @@ def content_hash(path, *, cache: HashCache | None = None, ignore=(".", ) + PROVE
         return "missing"
     if not p.is_dir():
         return file_hash(p, cache=cache)
+    entries = _scan(p, ignore)
     h = _hasher()
-    rels = _files(p, ignore)
-    for rel, digest in zip(rels, _hash_files(p, rels, cache)):
+    for (rel, _, _), digest in zip(entries, _hash_entries(entries, cache)):
         h.update(rel.encode() + b"\0" + digest.encode() + b"\n")
     return f"{ALGORITHM}:{h.hexdigest()}"
 
 
-def _hash_files(root: Path, rels: list, cache) -> list:
-    """:func:`file_hash` of many files under ``root``, in order; a few threads for many small files (each
-    costs system calls, not hashing: a dataset of 1,703 LD block groups is ~7,000 files)."""
-    if len(rels) < 64:
-        return [file_hash(root / r, cache=cache) for r in rels]
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(4) as ex:
-        return list(ex.map(lambda r: file_hash(root / r, cache=cache), rels, chunksize=64))
+def _hash_entries(entries: list, cache: HashCache | None) -> list:
+    """The digests of :func:`_scan` entries, in order. Known files (the usual case: a rerun, or files a
+    writer noted) cost a dictionary lookup; the others are read, by a few threads when there are many."""
+    cache = _MEMORY if cache is None else cache
+    out, todo = [], []
+    for i, (_, real, key) in enumerate(entries):
+        hit = cache.get(real, key)
+        if hit is None and cache is not _MEMORY:
+            hit = _MEMORY.get(real, key)
+            if hit is not None:
+                cache.put(real, key, hit)
+        out.append(hit)
+        if hit is None:
+            todo.append(i)
+    if len(todo) < 16:
+        for i in todo:
+            out[i] = _digest(entries[i][1], entries[i][2], cache)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(4) as ex:
+            for i, d in zip(todo, ex.map(lambda i: _digest(entries[i][1], entries[i][2], cache), todo,
+                                         chunksize=16)):
+                out[i] = d
+    return out
 
 
 def _remote_hash(path, ignore) -> str:
@@ -275,13 +296,52 @@ def _remote_hash(path, ignore) -> str:
     return f"{ALGORITHM}:{h.hexdigest()}"
 
 
-def _files(root: Path, ignore) -> list[str]:
+def _scan(root, ignore) -> list[tuple[str, str, str]]:
+    """``(relative path, real path, stat key)`` of every file under ``root`` (links followed), sorted by
+    relative path; names starting with a prefix in ``ignore`` are skipped at any depth. One ``stat`` per
+    file and a ``realpath`` only for the root and for links: a dataset of 20,000 files takes ~0.1 s."""
     out = []
-    for d, dirs, files in os.walk(root, followlinks=True):
-        dirs[:] = sorted(x for x in dirs if not x.startswith(ignore))
-        rel = os.path.relpath(d, root)
-        out += [f if rel == "." else f"{rel}/{f}" for f in files if not f.startswith(ignore)]
-    return sorted(out)
+    stack = [("", os.path.realpath(root))]
+    while stack:
+        rel, d = stack.pop()
+        with os.scandir(d) as it:
+            for e in it:
+                if e.name.startswith(ignore):
+                    continue
+                link = e.is_symlink()
+                real = os.path.realpath(e.path) if link else e.path
+                if e.is_dir():
+                    stack.append((f"{rel}{e.name}/", real))
+                else:
+                    out.append((f"{rel}{e.name}", real, _stat_key(os.stat(real) if link else e.stat())))
+    out.sort()
+    return out
+
+
+def stat_identity(path) -> str:
+    """A cheap identity of a local file or directory from its files' names and stat keys only (no read):
+    equal while nothing under it was written, renamed, added or removed. For in-process caches of what
+    was read from a path; a content identity (:func:`content_hash`) is what fingerprints use.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+        ``'stat:<hex>'``, or ``'missing'``.
+    """
+    p = Path(path)
+    if not p.exists():
+        return "missing"
+    if not p.is_dir():
+        real = os.path.realpath(p)
+        return f"stat:{real}:{_stat_key(os.stat(real))}"
+    h = _hasher()
+    for rel, real, key in _scan(p, (".",)):
+        h.update(f"{rel}\0{real}\0{key}\n".encode())
+    return f"stat:{h.hexdigest()}"
 
 
 _CHROM_DIR = re.compile(r"^chrom=(.+)$")
@@ -316,7 +376,8 @@ def chrom_hashes(path, *, cache: HashCache | None = None) -> dict | None:
         p = Path(path)
         if not p.is_dir():
             return None
-        files = {rel: None for rel in _files(p, (".", "_"))}
+        scanned = {rel: (real, key) for rel, real, key in _scan(p, (".", "_"))}
+        files = dict.fromkeys(scanned)
     chroms = {}
     for rel in sorted(files):
         parts = rel.split("/")
@@ -326,8 +387,8 @@ def chrom_hashes(path, *, cache: HashCache | None = None) -> dict | None:
         if chrom is None:
             return None
         chroms[rel] = chrom
-    local = [rel for rel in chroms if files[rel] is None]
-    files.update(zip(local, _hash_files(Path(path), local, cache)))
+    local = [(rel, *scanned[rel]) for rel in chroms if files[rel] is None]
+    files.update(zip((e[0] for e in local), _hash_entries(local, cache)))
     groups: dict = {}
     for rel, chrom in chroms.items():
         groups.setdefault(chrom, []).append(f"{rel}\0{files[rel]}")
@@ -389,8 +450,7 @@ def code_version(package_dir=None, *, cache: HashCache | None = None) -> str:
     if schemas.is_dir():
         parts.append(schemas)
     for base in parts:
-        for rel in _files(base, (".", "__pycache__")):
-            if rel.endswith((".pyc", ".pyo")):
-                continue
-            h.update(rel.encode() + b"\0" + file_hash(base / rel, cache=cache).encode() + b"\n")
+        entries = [e for e in _scan(base, (".", "__pycache__")) if not e[0].endswith((".pyc", ".pyo"))]
+        for (rel, _, _), digest in zip(entries, _hash_entries(entries, cache)):
+            h.update(rel.encode() + b"\0" + digest.encode() + b"\n")
     return f"{__version__}+{h.hexdigest()[:16]}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import numcodecs
@@ -21,10 +22,11 @@ import pandas as pd
 import zarr
 
 from .. import storage
+from ..checksum import stat_identity
 from ..logs import get_logger
 from ..errors import InputError
 from ..schema import load
-from .dataset import file_checksum, read_arrow, read_dataset, write_dataset
+from .dataset import arrow_to_pandas, file_checksum, read_arrow, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
 from .variant_id import variant_ids
 from .vcf import check_sample_columns, split_calls, split_plan
@@ -502,6 +504,26 @@ def decode_dosages(calls: np.ndarray, dtype=np.float32, samples=None) -> np.ndar
     return d
 
 
+_VARIANTS_CACHE: dict = {}              # the last store's variants table: {(path, stat identity): frame}
+_VARIANTS_LOCK = threading.Lock()
+
+
+def _variants_table(path) -> pd.DataFrame:
+    """A store's variants table, read once per process while its files are unchanged (the stages of one
+    run, and the driver's and a local task's reads, share it); sorted by store_index in Arrow."""
+    key = (str(path), stat_identity(path / "variants.parquet") if not storage.is_remote(path) else None)
+    with _VARIANTS_LOCK:
+        hit = _VARIANTS_CACHE.get(key) if key[1] is not None else None
+    if hit is not None:
+        return hit
+    df = arrow_to_pandas(read_arrow(path / "variants.parquet", "variants").sort_by("store_index"))
+    if key[1] is not None:
+        with _VARIANTS_LOCK:
+            _VARIANTS_CACHE.clear()             # one store's table at a time: memory stays bounded
+            _VARIANTS_CACHE[key] = df
+    return df
+
+
 class GenotypeStore:
     """Read access to a store: variants table, sample ids and dosages of any variant range.
 
@@ -534,9 +556,9 @@ class GenotypeStore:
 
     @property
     def variants(self) -> pd.DataFrame:
-        if self._variants is None:      # sorted by store_index in Arrow (one integer key, no string keys)
-            t = read_arrow(self.path / "variants.parquet", "variants")
-            self._variants = t.sort_by("store_index").to_pandas()
+        """The variants table sorted by store_index (the frame is shared: treat it as read-only)."""
+        if self._variants is None:
+            self._variants = _variants_table(self.path)
         return self._variants
 
     def variant_chunks(self, chunk: int | None = None) -> list[dict]:

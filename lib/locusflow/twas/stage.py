@@ -197,9 +197,9 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
             log.info("twas: weights of %d source(s) already imported at %s; reused", len(sources), p["weights"])
             return None
     locate = None
-    if store:       # the store's variants in store order, only the columns that place weights (1 M rows)
-        locate = read_dataset(store / "variants.parquet", "variants", columns=["rsid", "chrom", "pos", "store_index"])
-        locate = locate.sort_values("store_index", kind="stable")[["rsid", "chrom", "pos"]].reset_index(drop=True)
+    if store:       # the store's variants in store order (read once per process), the columns that place weights
+        from ..io.genotypes import GenotypeStore
+        locate = GenotypeStore(store).variants[["rsid", "chrom", "pos"]]
     w = read_weights(sources, locate=locate)
     manifest = {"inputs": {str(f): file_checksum(f) for f in files}, "import_stats": stats, "import_key": key}
     if ld_ref == "covariance":
