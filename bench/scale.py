@@ -160,9 +160,12 @@ def build(work: Path, scale: float, snps: int = 1_000_000, causal: int = 300, se
     bim.to_csv(work / "panel.bim", sep="\t", header=False, index=False)
     fam = pd.read_csv(WIN / "1000G.subset.1.fam", sep=r"\s+", header=None)
     if copies > 1:      # the panel's samples again, as more individuals (same LD, k times the cost per block)
-        fam = pd.concat([fam.assign(**{0: fam[0].astype(str) + (f"_c{k}" if k else ""),
-                                       1: fam[1].astype(str) + (f"_c{k}" if k else "")}) for k in range(copies)],
-                        ignore_index=True)
+        reps = []
+        for k in range(copies):
+            f = fam.copy()
+            f[0], f[1] = f[0].astype(str) + (f"_c{k}" if k else ""), f[1].astype(str) + (f"_c{k}" if k else "")
+            reps.append(f)
+        fam = pd.concat(reps, ignore_index=True)
     fam.to_csv(work / "panel.fam", sep=" ", header=False, index=False)
     g = pd.concat(gw, ignore_index=True).assign(N=N_GWAS)
     with gzip.open(work / "gwas.tsv.gz", "wt", compresslevel=1) as fh:
@@ -212,6 +215,32 @@ def role(p) -> str:
     if "pyspark.daemon" in cmd or "pyspark.worker" in cmd:
         return "python_worker"
     return "other"
+
+
+BOX_KERNELS = {       # what two processes at once cost on this machine, by kind of work (--box-check)
+    "gemm": "x = np.random.default_rng(0).normal(size=(600, 489)).astype(np.float32)\n"
+            "for _ in range(1000): x @ x.T",
+    "python": "s = 0\nfor i in range(15_000_000): s += i * i",
+    "memory": "a = np.random.default_rng(0).normal(size=2_000_000)\n"
+              "for _ in range(120): np.sqrt(np.abs(a) + 1.0) * a",
+}
+
+
+def box_check(env: dict) -> dict:
+    """Seconds of three single-threaded loops (a float32 GEMM, a Python loop, elementwise numpy over 16 MB
+    arrays) run alone and as two processes at once; ``slowdown`` = two-at-once / alone. A slowdown above 1
+    is what the box's two cores share (memory bandwidth, caches) and caps any two-slot speed-up."""
+    def timed(code: str, n: int) -> list:
+        prog = f"import time, numpy as np\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
+        procs = [subprocess.Popen([sys.executable, "-c", prog], env=env, stdout=subprocess.PIPE, text=True)
+                 for _ in range(n)]
+        return [float(p.communicate()[0]) for p in procs]
+    out = {}
+    for kind, code in BOX_KERNELS.items():
+        alone = min(timed(code, 1)[0] for _ in range(2))
+        pair = float(np.mean(timed(code, 2)))
+        out[kind] = {"alone_s": round(alone, 3), "two_at_once_s": round(pair, 3), "slowdown": round(pair / alone, 3)}
+    return out
 
 
 def run_measured(cmd: list, env: dict, interval: float = 0.2) -> dict:
@@ -421,6 +450,8 @@ def main(argv=None):
     a.add_argument("--panel-copies", type=int, default=1,
                    help="the panel's 489 samples k times (k x 489 individuals: the same LD at k times the cost "
                         "per block, e.g. 5 for a 1000 Genomes-sized panel) [1]")
+    a.add_argument("--box-check", action="store_true",
+                   help="first time compute-, interpreter- and memory-bound loops alone and two at once")
     a.add_argument("--repeat", type=int, default=1,
                    help="rounds of the engines, interleaved (each engine's median-wall run is the one reported) [1]")
     a.add_argument("--estimate", type=Path, help="only print the cluster estimate of a --json file")
@@ -439,6 +470,11 @@ def main(argv=None):
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "lib"),
                                           os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     results = {"input": info, "load_before": os.getloadavg(), "runs": {}}
+    if args.box_check:
+        results["box"] = box_check(env)
+        print("box check (two processes at once / alone): " + ", ".join(
+            f"{k} {v['alone_s']:.2f} -> {v['two_at_once_s']:.2f} s ({v['slowdown']:.2f}x)"
+            for k, v in results["box"].items()), flush=True)
     import shutil
     names = args.engines.split(",")
     every: dict = {n: [] for n in names}

@@ -508,7 +508,9 @@ def _check_positions(ss: Sumstats, alive) -> None:
 def _check_build_by_rsid(ss: Sumstats, sample: pd.DataFrame, ref: pd.DataFrame) -> None:
     """Mixed or wrong builds: rsids shared with the reference must sit at the reference positions.
     ``sample``: every ``step``-th row left after the filters (:data:`BUILD_SAMPLE`), in file order."""
-    r = ref[["rsid", "chrom", "pos"]].dropna().drop_duplicates("rsid")
+    r = ref[["rsid", "chrom", "pos"]]
+    r = r[r["rsid"].astype(object).isin(set(sample["snp"].dropna().astype(str)))]    # the sample's rsids only
+    r = r.dropna().drop_duplicates("rsid")
     m = sample[["row", "snp", "chrom", "pos"]].astype({"snp": STR, "chrom": STR}).merge(
         r.astype({"rsid": STR, "chrom": STR}), left_on="snp", right_on="rsid", suffixes=("", "_ref"))
     if len(m) < 20:
