@@ -603,7 +603,7 @@ class GenotypeStore:
         """int8 allele indices [variants, 2 * samples] (sample i's haplotypes at 2i, 2i+1), -1 = missing.
 
         Haplotypes only when the source VCF was phased (PLINK input is unphased: its calls are sorted)."""
-        calls = np.asarray(self._root["call_genotype"][start:stop])
+        calls = self.calls(start, stop)
         if samples is not None:
             calls = calls[:, np.asarray(samples)]
         return calls.reshape(calls.shape[0], -1)
@@ -612,15 +612,14 @@ class GenotypeStore:
                 dtype=np.float32) -> np.ndarray:
         """Alt dosages [variants, samples] (``dtype``: float32, or float64 for a kernel that wants it,
         decoded straight into it) for rows start:stop (or ``index``), NaN = missing."""
-        g = self._root["call_genotype"]
-        if index is not None:
+        if index is not None:         # chunks read directly (:meth:`calls`): no zarr event-loop round trips
             index = np.asarray(index)
             if index.size == 0:
                 return np.empty((0, self.n_samples if samples is None else len(samples)), dtype)
             lo, hi = int(index.min()), int(index.max()) + 1
-            calls = np.asarray(g[lo:hi])[index - lo]
+            calls = self.calls(lo, hi)[index - lo]
         else:
-            calls = np.asarray(g[start:stop])
+            calls = self.calls(start, stop)
         return decode_dosages(calls, dtype, samples)
 
     def calls(self, start: int = 0, stop: int | None = None) -> np.ndarray:
