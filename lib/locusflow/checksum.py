@@ -106,14 +106,21 @@ def file_hash(path, *, cache: HashCache | None = None) -> str:
     return _digest(p, _stat_key(os.stat(p)), _MEMORY if cache is None else cache)
 
 
-def _digest(real: str, key: str, cache: HashCache) -> str:
-    """The hash of the file at real path ``real`` whose stat key is ``key``: from ``cache`` (or this
-    process's memory cache) while the key matches, else read (and remembered when the file held still)."""
+def _known(real: str, key: str, cache: HashCache) -> str | None:
+    """The hash ``cache`` (or this process's memory cache) holds for ``real`` at stat key ``key``; None when
+    neither has it (a memory-cache hit is copied into ``cache``)."""
     hit = cache.get(real, key)
     if hit is None and cache is not _MEMORY:        # hashed in this process through another cache
         hit = _MEMORY.get(real, key)
         if hit is not None:
             cache.put(real, key, hit)
+    return hit
+
+
+def _digest(real: str, key: str, cache: HashCache) -> str:
+    """The hash of the file at real path ``real`` whose stat key is ``key``: known (:func:`_known`), else
+    read (and remembered when the file held still)."""
+    hit = _known(real, key, cache)
     if hit is not None:
         return hit
     digest, settled = _read_digest(real, key)
@@ -261,16 +268,8 @@ def _hash_entries(entries: list, cache: HashCache | None) -> list:
     """The digests of :func:`_scan` entries, in order. Known files (the usual case: a rerun, or files a
     writer noted) cost a dictionary lookup; the others are read, by a few threads when there are many."""
     cache = _MEMORY if cache is None else cache
-    out, todo = [], []
-    for i, (_, real, key) in enumerate(entries):
-        hit = cache.get(real, key)
-        if hit is None and cache is not _MEMORY:
-            hit = _MEMORY.get(real, key)
-            if hit is not None:
-                cache.put(real, key, hit)
-        out.append(hit)
-        if hit is None:
-            todo.append(i)
+    out = [_known(real, key, cache) for _, real, key in entries]
+    todo = [i for i, hit in enumerate(out) if hit is None]
     if len(todo) < 16:
         for i in todo:
             out[i] = _digest(entries[i][1], entries[i][2], cache)
