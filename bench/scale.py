@@ -243,8 +243,10 @@ def box_check(env: dict) -> dict:
     return out
 
 
-def run_measured(cmd: list, env: dict, interval: float = 0.2) -> dict:
-    """Run ``cmd``; sample its process tree: per-process last CPU (user + system) and peak RSS."""
+def run_measured(cmd: list, env: dict, interval: float = 0.2, timeline: bool = False) -> dict:
+    """Run ``cmd``; sample its process tree: per-process last CPU (user + system) and peak RSS. With
+    ``timeline``, also each sample's CPU seconds by role so far (``[t, {role: [user, system]}]``) and each
+    log line's arrival time, to see which process had the cores during which stage."""
     import psutil
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -254,9 +256,13 @@ def run_measured(cmd: list, env: dict, interval: float = 0.2) -> dict:
     log_lines = []
     import threading
 
+    line_times = []
+    samples = []
+
     def drain():
         for line in proc.stdout:
             log_lines.append(line)
+            line_times.append(round(time.perf_counter() - t0, 3))
     th = threading.Thread(target=drain, daemon=True)
     th.start()
     while proc.poll() is None:
@@ -273,9 +279,20 @@ def run_measured(cmd: list, env: dict, interval: float = 0.2) -> dict:
                     rec = seen.setdefault(p.pid, {"rss": 0})
                     rec["role"] = kind
                     rec["cpu"] = ct.user + ct.system
+                    rec["ut"] = (ct.user, ct.system)
                     rec["rss"] = max(rec["rss"], rss)
             except psutil.Error:
                 pass
+        if timeline:
+            by: dict = {}
+            for rec in seen.values():
+                u = by.setdefault(rec["role"], [0.0, 0.0])
+                u[0] += rec.get("ut", (0.0, 0.0))[0]
+                u[1] += rec.get("ut", (0.0, 0.0))[1]
+            box = psutil.cpu_times()     # the whole machine: kernel threads (writeback) and steal as well
+            by["box_busy"] = [box.user + box.nice, box.system + getattr(box, "softirq", 0.0) + getattr(box, "irq", 0.0)]
+            by["box_idle"] = [box.idle, getattr(box, "iowait", 0.0) + getattr(box, "steal", 0.0)]
+            samples.append([round(time.perf_counter() - t0, 3), {k: [round(x, 2) for x in v] for k, v in by.items()}])
         time.sleep(interval)
     wall = time.perf_counter() - t0
     th.join(5)
@@ -288,7 +305,9 @@ def run_measured(cmd: list, env: dict, interval: float = 0.2) -> dict:
         r["peak_rss_mb"] = max(r["peak_rss_mb"], rec["rss"] / 2**20)
     return {"rc": proc.returncode, "wall_s": wall, "cpu_s": sum(r["cpu_s"] for r in roles.values()),
             "cpu_rusage_s": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime),
-            "roles": roles, "log": "".join(log_lines)}
+            "roles": roles, "log": "".join(log_lines),
+            **({"timeline": {"samples": samples, "lines": [[t, ln.rstrip()[:160]] for t, ln in zip(line_times, log_lines)]}}
+               if timeline else {})}
 
 
 WORK = re.compile(r"work (\S+) on \S+: (\d+) units in (\d+) tasks, unit time ([0-9.]+) s \(largest ([0-9.]+) s\), "
@@ -454,6 +473,8 @@ def main(argv=None):
                    help="first time compute-, interpreter- and memory-bound loops alone and two at once")
     a.add_argument("--repeat", type=int, default=1,
                    help="rounds of the engines, interleaved (each engine's median-wall run is the one reported) [1]")
+    a.add_argument("--timeline", action="store_true",
+                   help="store each run's CPU by role over time and its log lines' times in --json")
     a.add_argument("--estimate", type=Path, help="only print the cluster estimate of a --json file")
     a.add_argument("--cores", type=int, default=4, help="cores per executor in the estimate [4]")
     args = a.parse_args(argv)
@@ -484,7 +505,7 @@ def main(argv=None):
         cfg = config(work, name)
         load0 = os.getloadavg()[0]
         m = run_measured([sys.executable, "-c", "import sys; from locusflow.cli import main; sys.exit(main())",
-                          "run", str(cfg)], env)
+                          "run", str(cfg)], env, timeline=args.timeline)
         if m["rc"] != 0:
             print(m["log"][-4000:], file=sys.stderr)
             raise SystemExit(f"{name}: locusflow run exited {m['rc']}")

@@ -344,14 +344,14 @@ def stat_identity(path) -> str:
 
 
 _CHROM_DIR = re.compile(r"^chrom=(.+)$")
-_CHROM_GROUP = re.compile(r"^([0-9A-Za-z]+)_\d+_\d+\.zarr$")      # an LD block group: <chrom>_<start>_<stop>.zarr
+_CHROM_GROUP = re.compile(r"^([0-9A-Za-z]+)_\d+_\d+\.zarr(?:\.zip)?$")   # an LD block: <chrom>_<start>_<stop>.zarr[.zip]
 
 
 def chrom_hashes(path, *, cache: HashCache | None = None) -> dict | None:
     """Per-chromosome content hashes of a dataset whose data files all lie in chromosome partitions.
 
     A file belongs to chromosome ``c`` when a component of its relative path is ``chrom=c`` (Parquet,
-    hive style) or ``c_<start>_<stop>.zarr`` (an LD block group). Files and folders whose name starts with
+    hive style) or ``c_<start>_<stop>.zarr.zip`` / ``.zarr`` (an LD block group). Files and folders whose name starts with
     ``.`` or ``_`` (staging, provenance, reports: readers skip them too) do not count. A dataset with any
     other data file, a plain file, or nothing at all is not partitioned: None.
 

@@ -120,7 +120,8 @@ class Schema:
                 out[c.name] = _cast(s, c.type)
             except (ValueError, TypeError) as exc:
                 raise SchemaError(f"{where}: column '{c.name}' is not {c.type}: {exc}") from None
-        return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+        # from the columns' arrays: no index alignment of each series (they all have the plain 0..n-1 index)
+        return pd.DataFrame({k: v.array for k, v in out.items()}, index=pd.RangeIndex(len(df)))
 
     def to_arrow(self, df: pd.DataFrame, source: str | None = None) -> pa.Table:
         return pa.Table.from_pandas(self.conform(df, source), schema=self.arrow(), preserve_index=False)
@@ -137,6 +138,8 @@ def _cast(s: pd.Series, typ: str) -> pd.Series:
                 return s.cat.rename_categories(cats.astype(str))
         if isinstance(s.dtype, pd.StringDtype) or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True)
                                                    in ("string", "empty")):   # already str (a C scan)
+            if s.dtype == object and not s.isna().any():
+                return s                        # str objects already, nothing missing: as it is
             return s.astype(object).where(s.notna(), None)
         return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
     if typ.startswith("list"):

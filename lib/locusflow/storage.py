@@ -286,6 +286,31 @@ def put_text(p, text: str) -> None:
     os.replace(tmp, path)
 
 
+def put_bytes(p, data: bytes) -> None:
+    """Write one file or object whole: one PUT on an object store, a write then a rename locally.
+
+    Parameters
+    ----------
+    p : str or os.PathLike
+        Its parent folder is made when local.
+    data : bytes
+
+    Returns
+    -------
+    None
+    """
+    if is_remote(p):
+        fs, path = filesystem(p)
+        fs.pipe_file(path, bytes(data))
+        return
+    path = as_path(p)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
 def makedirs(p) -> None:
     """Create directory ``p`` with its parents (a no-op on object stores, which have no directories).
 

@@ -125,28 +125,36 @@ def test_r_matches_plink_hapmap_ceu_yri(realdata, tmp_path):
             assert np.abs(r - pl)[~both].max() > 1e-3  # the documented difference is real
 
 
-def test_block_files_equal_zarr_pythons(tmp_path):
-    """write_block writes a local block group with plain file writes (no zarr event-loop hand-offs): the
-    same files, metadata and chunk bytes as zarr-python's own writer, edge chunks padded and all-zero
-    chunks left out as zarr does, and zarr reads it back exactly."""
+def test_block_zip_equals_zarr_pythons_group(tmp_path, monkeypatch):
+    """write_block writes a block as one zip file holding the keys, metadata and chunk bytes of the Zarr v2
+    group zarr-python writes (edge chunks padded, all-zero chunks left out); zarr's ZipStore opens it;
+    read_block_ld reads it, and a folder group of earlier versions, whole and by any subset of variants
+    across chunks."""
     import json
+    import zipfile
 
     import numcodecs
     import zarr
 
-    from locusflow.ld.matrix import CHUNK, write_block
+    from locusflow.ld import matrix
+    from locusflow.ld.matrix import CHUNK, block_path, read_block_ld, write_block
     rng = np.random.default_rng(3)
-    for m in (0, 3, CHUNK + 300):
+    for m, chunk in ((0, CHUNK), (3, CHUNK), (CHUNK + 300, CHUNK), (23, 5)):
+        monkeypatch.setattr(matrix, "CHUNK", chunk)
         x = rng.standard_normal((m, 20)).astype(np.float32)
         r = (x @ x.T / 20).astype(np.float32)
-        if m > CHUNK:
-            r[:CHUNK, CHUNK:] = 0
-            r[CHUNK:, :CHUNK] = 0
-        ids, af = [f"20:{i}:A:G" for i in range(m)], rng.random(m)
-        write_block(tmp_path / f"ours{m}", r, ids, af, block_id="b", n_samples=20)
+        if m > chunk:
+            r[:chunk, chunk:2 * chunk] = 0
+            r[chunk:2 * chunk, :chunk] = 0
+        ids, af = [f"20:{i + 1}:A:G" for i in range(m)], rng.random(m)
+        bid, rel = f"20:1-{m + 2}", block_path("20", 1, m + 2)
+        ours = tmp_path / f"ours{m}" / rel
+        write_block(ours, r, ids, af, block_id="b", n_samples=20)
+        assert ours.is_file() and not [p for p in ours.parent.iterdir() if p != ours]   # no staging left
+        ref = tmp_path / f"ref{m}" / rel[:-len(".zip")]                                # a folder group
         comp = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
-        g = zarr.open_group(str(tmp_path / f"ref{m}"), mode="w", zarr_format=2)
-        c = max(1, min(m, CHUNK))
+        g = zarr.open_group(str(ref), mode="w", zarr_format=2)
+        c = max(1, min(m, chunk))
         a = g.create_array("r", shape=(m, m), chunks=(c, c), dtype="f4", compressors=comp)
         v = g.create_array("variant_id", shape=(m,), chunks=(max(m, 1),), dtype=str, compressors=comp)
         f = g.create_array("alt_freq", shape=(m,), chunks=(max(m, 1),), dtype="f8", compressors=comp)
@@ -156,16 +164,34 @@ def test_block_files_equal_zarr_pythons(tmp_path):
         v.attrs["_ARRAY_DIMENSIONS"] = f.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
         g.attrs.update({"block_id": "b", "n_samples": 20,
                         "formula": "r = X'X/n, X standardised alt dosages (mean-imputed)"})
-        ours = {p.relative_to(tmp_path / f"ours{m}").as_posix(): p for p in (tmp_path / f"ours{m}").rglob("*") if p.is_file()}
-        ref = {p.relative_to(tmp_path / f"ref{m}").as_posix(): p for p in (tmp_path / f"ref{m}").rglob("*") if p.is_file()}
-        assert sorted(ours) == sorted(ref)
-        if m > CHUNK:
-            assert "r/0.1" not in ours and "r/1.1" in ours          # the all-zero chunk is left out
-        for rel in ref:
-            if rel.rsplit("/", 1)[-1].startswith("."):
-                assert json.loads(ours[rel].read_text()) == json.loads(ref[rel].read_text()), rel
+        with zipfile.ZipFile(ours) as z:
+            entries = {i.filename: z.read(i) for i in z.infolist()}
+            assert {i.compress_type for i in z.infolist()} <= {zipfile.ZIP_STORED}
+        refs = {p.relative_to(ref).as_posix(): p for p in ref.rglob("*") if p.is_file()}
+        assert sorted(entries) == sorted(refs)
+        if m > chunk:
+            assert "r/0.1" not in entries and "r/1.1" in entries          # the all-zero chunk is left out
+        for key, p in refs.items():
+            if key.rsplit("/", 1)[-1].startswith("."):
+                assert json.loads(entries[key]) == json.loads(p.read_text()), key
             else:
-                assert ours[rel].read_bytes() == ref[rel].read_bytes(), rel
-        back = zarr.open_group(str(tmp_path / f"ours{m}"), mode="r")
+                assert entries[key] == p.read_bytes(), key
+        back = zarr.open_group(zarr.storage.ZipStore(ours, mode="r"), mode="r", zarr_format=2)
         np.testing.assert_array_equal(back["r"][...], r)
         assert list(back["variant_id"][...]) == ids
+        write_block(tmp_path / "again" / rel, r, ids, af, block_id="b", n_samples=20)
+        assert (tmp_path / "again" / rel).read_bytes() == ours.read_bytes()       # the same block, the same bytes
+        sel = rng.permutation(m)[: max(0, m - 2)]
+        for root in (tmp_path / f"ours{m}", tmp_path / f"ref{m}"):
+            var, rr = read_block_ld(root, bid)
+            np.testing.assert_array_equal(rr, r)
+            assert list(var["variant_id"]) == ids and np.array_equal(var["alt_freq"], af)
+            var, rr = read_block_ld(root, bid, [ids[i] for i in sel])
+            np.testing.assert_array_equal(rr, r[np.ix_(sel, sel)])
+            assert list(var["variant_id"]) == [ids[i] for i in sel]
+    with pytest.raises(InputError, match="not in this LD directory"):
+        read_block_ld(tmp_path / "ours3", "20:1-99")
+    (tmp_path / "bad" / "blocks" / "20").mkdir(parents=True)
+    (tmp_path / "bad" / block_path("20", 1, 5)).write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="Zarr zip file"):
+        read_block_ld(tmp_path / "bad", "20:1-5")

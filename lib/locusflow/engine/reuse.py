@@ -5,7 +5,7 @@ gives the runner a :class:`Reuse` for the stage (:func:`reusing`). Each work uni
 a hash of the stage's configuration, code version, genome build, the identities of its unpartitioned
 inputs, the content hashes of its partitioned inputs for the unit's chromosome only
 (:func:`locusflow.checksum.chrom_hashes`: the ``chrom=<c>`` partitions of a Parquet dataset, the
-``<c>_<start>_<stop>.zarr`` groups of an LD directory) and the unit itself (its blocks, ranges, models).
+``<c>_<start>_<stop>.zarr.zip`` blocks of an LD directory) and the unit itself (its blocks, ranges, models).
 A unit whose key equals the one the previous version recorded for it (``fragments`` in each dataset's
 ``_manifest.json``) is not run: its fragment files are copied (hard links locally, server-side copies
 on an object store) into the new version. A unit without a ``chrom`` depends on every chromosome.

@@ -121,11 +121,13 @@ class Sink:
         self.split, self.stats = split, stats
 
     def write(self, frame: pd.DataFrame, unit: dict) -> dict:
+        """Write a unit's frame (conformed to the work list's schema by the runner) as its fragment(s)."""
         from ..io.dataset import write_fragment
         frames = self.split(frame) if self.split else {"": frame}
         key = unit_key(unit)
-        files = {k: write_fragment(frames.get(k, sch.empty()), d, sch, key, source=f"unit {unit['unit_id']}")
-                 for k, (d, sch) in self.targets.items()}
+        files = {k: write_fragment(frames[k], d, sch, key, source=f"unit {unit['unit_id']}",
+                                   conformed=self.split is None) if k in frames else []
+                 for k, (d, sch) in self.targets.items()}       # a dataset the unit has no rows for: no file
         rows = {k: int(len(frames[k])) if k in frames else 0 for k in self.targets}
         return {"unit_id": str(unit["unit_id"]), "key": key, "input": unit.get("_input"), "_order": unit["_order"],
                 "files": files, "rows": rows, "pid": os.getpid(), "stats": self.stats(frames) if self.stats else {},

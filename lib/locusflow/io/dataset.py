@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -120,7 +121,8 @@ def _write_remote(table: pa.Table, path, parts: list[str], sch: Schema, mode: st
     return path
 
 
-def write_fragment(df: pd.DataFrame, path, schema, name: str, *, source: str | None = None) -> list[str]:
+def write_fragment(df: pd.DataFrame, path, schema, name: str, *, source: str | None = None,
+                   conformed: bool = False) -> list[str]:
     """Write one work unit's rows into a dataset directory as its own fragment file(s).
 
     Called by the task that computed the rows (a Spark or Dask worker, or the local loop), so a stage's
@@ -139,6 +141,9 @@ def write_fragment(df: pd.DataFrame, path, schema, name: str, *, source: str | N
         Fragment name, unique within the dataset (the unit's key).
     source : str, optional
         Named in conformance errors.
+    conformed : bool
+        ``df`` is :meth:`~locusflow.schema.Schema.conform`'s output for this schema already (the work-list
+        runner conforms each kernel's frame): it is converted as it is.
 
     Returns
     -------
@@ -146,7 +151,8 @@ def write_fragment(df: pd.DataFrame, path, schema, name: str, *, source: str | N
         The files written, relative to ``path``.
     """
     sch = _schema(schema)
-    table = sch.to_arrow(df, source)
+    table = (pa.Table.from_pandas(df, schema=sch.arrow(), preserve_index=False) if conformed
+             else sch.to_arrow(df, source))
     if not table.num_rows:
         return []
     if sch.sort_by:
@@ -258,8 +264,13 @@ def _write_partitions(table: pa.Table, root, parts: list[str], compression: str 
             Path(root).mkdir(parents=True, exist_ok=True)
         pq.write_table(table, f"{root}/{fname}", filesystem=filesystem, **opts)
         return [fname]
-    keys = table.select(parts).to_pandas().astype(str)
-    groups = keys.groupby(parts, sort=True).indices if len(keys) else {}
+    col = table.column(parts[0]) if len(parts) == 1 else None
+    if col is not None and len(col) and (pa.types.is_string(col.type) or pa.types.is_integer(col.type)) \
+            and pc.count_distinct(col).as_py() == 1 and not col.null_count:
+        groups = {str(col[0].as_py()): None}        # one partition (a work unit's chromosome): no grouping
+    else:
+        keys = table.select(parts).to_pandas().astype(str)
+        groups = keys.groupby(parts, sort=True).indices if len(keys) else {}
     written = []
     for key, idx in groups.items():
         key = key if isinstance(key, tuple) else (key,)
@@ -268,7 +279,7 @@ def _write_partitions(table: pa.Table, root, parts: list[str], compression: str 
             Path(root, rel).mkdir(parents=True, exist_ok=True)
         if clear:
             clear(rel)
-        sub = table.take(pa.array(idx)).drop_columns(parts)
+        sub = (table if idx is None else table.take(pa.array(idx))).drop_columns(parts)
         pq.write_table(sub, f"{root}/{rel}/{fname}", filesystem=filesystem, **opts)
         written.append(rel if leaf or len(parts) > 1 else rel.split("/")[0])
     return sorted(set(written))

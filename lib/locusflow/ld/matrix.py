@@ -10,10 +10,16 @@ of allele counts). With missing calls plink uses the samples called at both vari
 Layout of an LD directory ``<ld_dir>`` (written by :func:`build_ld`):
 
     <ld_dir>/index/chrom=<c>/part-0.parquet         schema ld_index: one row per block
-    <ld_dir>/blocks/<chrom>/<chrom>_<start>_<stop>.zarr
+    <ld_dir>/blocks/<chrom>/<chrom>_<start>_<stop>.zarr.zip
         r           [m, m] float32 (Zarr format 2)
         variant_id  [m]    chrom:pos:ref:alt, the order of r's rows and columns
         alt_freq    [m]    alt allele frequency over the samples used
+
+Each block is one Zarr v2 group inside one zip file (entries stored uncompressed: the chunks are Blosc
+lz4 already), which ``zarr.open_group(zarr.storage.ZipStore(path, mode="r"), mode="r")`` opens. One file
+per block instead of a directory of 11 files and 4 folders: on ext4 those creations cost more kernel time
+than the matrix's bytes, and more again when two tasks write at once (bench/scale.py). LD directories of
+earlier versions (``<chrom>_<start>_<stop>.zarr`` folders) are still read.
 
 Reading: :func:`read_ld_index` (the index table), :func:`locate_variants` (variant_id -> block_id),
 :func:`read_block_ld` (``(variants, r)`` of one block, optionally of any subset of its variants, in
@@ -26,16 +32,17 @@ Work list: one unit per block (store rows by index range), kernel :func:`ld_bloc
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import shutil
 import uuid
+import zipfile
 from pathlib import Path
 
 import numcodecs
 import numpy as np
 import pandas as pd
-import zarr
 
 from ..logs import get_logger
 from ..checksum import note_written
@@ -129,9 +136,10 @@ def block_path(chrom, start, stop) -> str:
     Returns
     -------
     str
-        ``blocks/<chrom>/<chrom>_<start>_<stop>.zarr``.
+        ``blocks/<chrom>/<chrom>_<start>_<stop>.zarr.zip`` (earlier versions wrote the same group as a
+        ``.zarr`` folder; :func:`read_block_ld` reads both).
     """
-    return f"blocks/{chrom}/{chrom}_{int(start)}_{int(stop)}.zarr"
+    return f"blocks/{chrom}/{chrom}_{int(start)}_{int(stop)}.zarr.zip"
 
 
 @functools.lru_cache(maxsize=8)
@@ -203,13 +211,13 @@ def ld_block_kernel(unit: dict, *, store: str, ld_dir: str, samples=None, maf: f
                           "variant_ids": [str(v) for v in ids]}])
 
 
-def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: str, n_samples: int) -> None:
-    """Write one block's Zarr group, staged and renamed into place (never half-written).
+def write_block(path, r: np.ndarray, variant_ids, alt_freq, *, block_id: str, n_samples: int) -> None:
+    """Write one block's Zarr group as one zip file, staged and renamed into place (never half-written).
 
     Parameters
     ----------
-    path : pathlib.Path
-        Destination group.
+    path : str or pathlib.Path
+        Destination file (``….zarr.zip``), local or a URI (one PUT on an object store).
     r : numpy.ndarray
         [m, m] float32 LD matrix.
     variant_ids : array-like of str
@@ -224,64 +232,48 @@ def write_block(path: Path, r: np.ndarray, variant_ids, alt_freq, *, block_id: s
     -------
     None
     """
-    remote = storage.is_remote(path)
-    path = storage.as_path(path)
     attrs = {"block_id": block_id, "n_samples": int(n_samples),
              "formula": "r = X'X/n, X standardised alt dosages (mean-imputed)"}
-    if remote:       # no rename on an object store: written in place, inside the stage's unpublished version
-        storage.remove(path)
-        tmp = path
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
-        _write_group_v2(tmp, r, variant_ids, alt_freq, attrs)
-        if path.exists():
-            trash = path.parent / f".trash-{uuid.uuid4().hex[:8]}"
-            path.rename(trash)
-            tmp.rename(path)
-            shutil.rmtree(trash)
-        else:
-            tmp.rename(path)
-        note_written(path)      # hashed now, in the page cache: the next stages' identity check reads nothing
+    buf = io.BytesIO()            # built in memory, written with one call (zipfile seeks and writes per entry)
+    _write_group_zip(buf, r, variant_ids, alt_freq, attrs)
+    if storage.is_remote(path):   # one object, written whole inside the stage's unpublished version
+        storage.put_bytes(path, buf.getbuffer())
         return
-    g = zarr.open_group(storage.zarr_store(tmp, read_only=False), mode="w", zarr_format=2)
-    m = len(variant_ids)
-    c = max(1, min(m, CHUNK))
-    a = g.create_array("r", shape=(m, m), chunks=(c, c), dtype="f4", compressors=_COMP)
-    if m:
-        a[...] = r
-    v = g.create_array("variant_id", shape=(m,), chunks=(max(m, 1),), dtype=str, compressors=_COMP)
-    f = g.create_array("alt_freq", shape=(m,), chunks=(max(m, 1),), dtype="f8", compressors=_COMP)
-    if m:
-        v[...] = np.asarray(variant_ids, dtype=str).astype(object)
-        f[...] = np.asarray(alt_freq, dtype=np.float64)
-    a.attrs["_ARRAY_DIMENSIONS"] = ["variants", "variants_"]
-    v.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
-    f.attrs["_ARRAY_DIMENSIONS"] = ["variants"]
-    g.attrs.update(attrs)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
+    with open(tmp, "wb") as fh:
+        fh.write(buf.getbuffer())
+    if path.is_dir():              # a folder of that name (never written by this version): replaced whole
+        trash = path.parent / f".trash-{uuid.uuid4().hex[:8]}"
+        path.rename(trash)
+        shutil.rmtree(trash)
+    os.replace(tmp, path)
+    note_written(path)      # hashed now, in the page cache: the next stages' identity check reads nothing
 
 
-def _write_group_v2(root: Path, r: np.ndarray, variant_ids, alt_freq, attrs: dict) -> None:
-    """One block's Zarr v2 group written with plain file writes: the layout, metadata and chunk bytes
-    zarr-python writes (the same codecs: Blosc lz4, vlen-utf8 ids), without its event-loop thread, to
-    which zarr hands each of a group's ~15 reads and writes (with two processes per two cores, those
-    hand-offs waited for a core: LD units took 1.4x longer each under Spark local[2] than alone)."""
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)      # fixed entry times: the same block gives the same bytes
+
+
+def _write_group_zip(fh, r: np.ndarray, variant_ids, alt_freq, attrs: dict) -> None:
+    """One block's Zarr v2 group, as zarr-python lays it out (the same keys, metadata and Blosc lz4 /
+    vlen-utf8 chunk bytes), written as the entries of one zip file (stored: the chunks are compressed)."""
     m = len(variant_ids)
     comp = _COMP.get_config()
+    zf = zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+
+    def put(key, data: bytes):
+        info = zipfile.ZipInfo(key, date_time=_ZIP_TIME)
+        info.external_attr = 0o644 << 16
+        zf.writestr(info, data, compress_type=zipfile.ZIP_STORED)
+
+    def put_json(key, obj):
+        put(key, json.dumps(obj, indent=2).encode())
 
     def meta(shape, chunks, dtype, fill, filters=None):
         return {"shape": list(shape), "chunks": list(chunks), "dtype": dtype, "fill_value": fill, "order": "C",
                 "filters": filters, "dimension_separator": ".", "compressor": comp, "zarr_format": 2}
 
-    def put(rel, data: bytes):
-        with open(root / rel, "wb") as fh:
-            fh.write(data)
-
-    def put_json(rel, obj):
-        put(rel, json.dumps(obj, indent=2).encode())
-
-    for d in ("", "r", "variant_id", "alt_freq"):
-        (root / d).mkdir(parents=True, exist_ok=True)
     put_json(".zgroup", {"zarr_format": 2})
     put_json(".zattrs", attrs)
     c = max(1, min(m, CHUNK))
@@ -292,19 +284,19 @@ def _write_group_v2(root: Path, r: np.ndarray, variant_ids, alt_freq, attrs: dic
     put_json("variant_id/.zattrs", {"_ARRAY_DIMENSIONS": ["variants"]})
     put_json("alt_freq/.zarray", meta((m,), (n,), "<f8", 0.0))
     put_json("alt_freq/.zattrs", {"_ARRAY_DIMENSIONS": ["variants"]})
-    if not m:
-        return
-    r = np.asarray(r, dtype="<f4")
-    for i in range(0, m, c):           # loop over chunks of the matrix (one for blocks up to CHUNK variants)
-        for j in range(0, m, c):
-            ch = r[i:i + c, j:j + c]
-            if ch.shape != (c, c):     # an edge chunk is stored whole, padded with the fill value
-                ch = np.pad(ch, ((0, c - ch.shape[0]), (0, c - ch.shape[1])))
-            if ch.any():               # zarr leaves out chunks that hold only the fill value
-                put(f"r/{i // c}.{j // c}", _COMP.encode(np.ascontiguousarray(ch)))
-    ids = np.asarray(variant_ids, dtype=str).astype(object)
-    put("variant_id/0", _COMP.encode(numcodecs.VLenUTF8().encode(ids)))
-    put("alt_freq/0", _COMP.encode(np.ascontiguousarray(np.asarray(alt_freq, dtype="<f8"))))
+    if m:
+        r = np.asarray(r, dtype="<f4")
+        for i in range(0, m, c):           # loop over chunks of the matrix (one for blocks up to CHUNK variants)
+            for j in range(0, m, c):
+                ch = r[i:i + c, j:j + c]
+                if ch.shape != (c, c):     # an edge chunk is stored whole, padded with the fill value
+                    ch = np.pad(ch, ((0, c - ch.shape[0]), (0, c - ch.shape[1])))
+                if ch.any():               # zarr leaves out chunks that hold only the fill value
+                    put(f"r/{i // c}.{j // c}", _COMP.encode(np.ascontiguousarray(ch)))
+        ids = np.asarray(variant_ids, dtype=str).astype(object)
+        put("variant_id/0", _COMP.encode(numcodecs.VLenUTF8().encode(ids)))
+        put("alt_freq/0", _COMP.encode(np.ascontiguousarray(np.asarray(alt_freq, dtype="<f8"))))
+    zf.close()
 
 
 def block_units(variants: pd.DataFrame, blocks: pd.DataFrame) -> list[dict]:
@@ -410,9 +402,9 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
     index = read_dataset(ld_dir / "index", "ld_index", columns=columns)
     if not storage.is_remote(ld_dir):      # block groups an earlier run left in this directory
         keep = {os.path.normpath(p) for p in index["path"]}        # paths relative to ld_dir
-        for p in (ld_dir / "blocks").glob("*/*.zarr"):
+        for p in [*(ld_dir / "blocks").glob("*/*.zarr"), *(ld_dir / "blocks").glob("*/*.zarr.zip")]:
             if os.path.normpath(os.path.relpath(p, ld_dir)) not in keep:
-                shutil.rmtree(p)
+                storage.remove(p)
     log.info("ld: %d blocks, %d variants -> %s", len(index), int(index["n_variants"].sum()), storage.redact(ld_dir))
     return index
 
@@ -489,25 +481,133 @@ def read_block_ld(ld_dir, block_id: str, variant_ids=None) -> tuple[pd.DataFrame
     start, _, stop = span.partition("-")
     if not (start.isdigit() and stop.isdigit()):
         raise InputError(ld_dir, "a block_id chrom:start-stop", column="block_id", value=block_id)
-    path = ld_dir / block_path(chrom, start, stop)
-    if not path.exists():
-        raise InputError(path, f"LD block {block_id} (not in this LD directory)")
-    g = zarr.open_group(storage.zarr_store(path), mode="r", zarr_format=2)
-    ids = np.asarray(g["variant_id"][:], dtype=object).astype(str)
-    freq = np.asarray(g["alt_freq"][:], dtype=np.float64)
-    if variant_ids is None:
-        sel = np.arange(len(ids))
-        r = np.asarray(g["r"][...])
-    else:
-        want = np.asarray(list(variant_ids), dtype=str)
-        sel = pd.Index(ids).get_indexer(want)
-        if (sel < 0).any():
-            raise InputError(path, f"variants of LD block {block_id}", column="variant_id",
-                             value=list(want[sel < 0][:5]))
-        r = np.asarray(g["r"].get_orthogonal_selection((sel, sel))) if len(sel) else np.zeros((0, 0), "f4")
+    with _BlockGroup(ld_dir, chrom, start, stop, block_id) as g:
+        ids = np.asarray(g.vector("variant_id"), dtype=object).astype(str)
+        freq = np.asarray(g.vector("alt_freq"), dtype=np.float64)
+        if variant_ids is None:
+            sel = np.arange(len(ids))
+            r = g.matrix("r")
+        else:
+            want = np.asarray(list(variant_ids), dtype=str)
+            sel = pd.Index(ids).get_indexer(want)
+            if (sel < 0).any():
+                raise InputError(g.path, f"variants of LD block {block_id}", column="variant_id",
+                                 value=list(want[sel < 0][:5]))
+            r = g.matrix("r", sel) if len(sel) else np.zeros((0, 0), "f4")
     parts = pd.Series(ids[sel]).str.split(":", expand=True, n=3) if len(sel) else pd.DataFrame(
         [[None] * 4][:0], columns=range(4))
     var = pd.DataFrame({"variant_id": ids[sel], "chrom": parts[0].to_numpy(dtype=object),
                         "pos": parts[1].to_numpy().astype(np.int64), "ref": parts[2].to_numpy(dtype=object),
                         "alt": parts[3].to_numpy(dtype=object), "alt_freq": freq[sel]})
     return var, r.astype(np.float32, copy=False)
+
+
+class _BlockGroup:
+    """One block's Zarr v2 group read directly: the entries of its ``.zarr.zip`` (this version's layout)
+    or the files of its ``.zarr`` folder (earlier versions), local or on an object store. Only the
+    chunks asked for are read and decoded, with the codecs the group's ``.zarray`` names; nothing goes
+    through zarr-python's event loop (a thread hand-off per key)."""
+
+    def __init__(self, ld_dir, chrom, start, stop, block_id):
+        rel = block_path(chrom, start, stop)
+        self.path, self._zip, self._fh, self._fs = storage.join(ld_dir, rel), None, None, None
+        remote = storage.is_remote(self.path)
+        try:
+            if remote:
+                fs, key = storage.filesystem(self.path)
+                self._fh = fs.open(key, "rb")
+            else:
+                self._fh = open(self.path, "rb")
+            self._zip = zipfile.ZipFile(self._fh)
+            self._names = set(self._zip.namelist())
+        except FileNotFoundError:
+            self.close()
+            self.path = storage.join(ld_dir, rel[:-len(".zip")])        # a folder group (earlier versions)
+            if not storage.exists(self.path):
+                raise InputError(storage.join(ld_dir, rel), f"LD block {block_id} (not in this LD directory)") from None
+            if remote:
+                self._fs = storage.filesystem(self.path)
+        except zipfile.BadZipFile as e:
+            self.close()
+            raise InputError(self.path, f"an LD block group (a Zarr zip file): {e}") from None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        for h in (self._zip, self._fh):
+            if h is not None:
+                h.close()
+        self._zip = self._fh = None
+
+    def get(self, key: str):
+        """The bytes of one key of the group, None when absent (a chunk of fill values)."""
+        if self._zip is not None:
+            return self._zip.read(key) if key in self._names else None
+        if self._fs is not None:
+            fs, base = self._fs
+            try:
+                return fs.cat_file(f"{base}/{key}")
+            except FileNotFoundError:
+                return None
+        try:
+            with open(os.path.join(self.path, key), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+
+    def meta(self, name: str) -> dict:
+        raw = self.get(f"{name}/.zarray")
+        if raw is None:
+            raise InputError(self.path, f"array {name!r} of an LD block group (its {name}/.zarray)")
+        meta = json.loads(raw)
+        if meta.get("order", "C") != "C" or meta.get("zarr_format") != 2:
+            raise InputError(self.path, "a Zarr v2 array in C order", column=name,
+                             value=f"order {meta.get('order')}, zarr_format {meta.get('zarr_format')}")
+        return meta
+
+    @staticmethod
+    def _decode(meta: dict, raw: bytes):
+        comp = meta.get("compressor")
+        out = numcodecs.get_codec(comp).decode(raw) if comp else raw
+        for f in reversed(meta.get("filters") or []):
+            out = numcodecs.get_codec(f).decode(out)
+        if isinstance(out, np.ndarray) and out.dtype == object:       # vlen strings
+            return out
+        return np.frombuffer(out, dtype=np.dtype(meta["dtype"]))
+
+    def vector(self, name: str) -> np.ndarray:
+        """A whole 1-d array (its chunks in order)."""
+        meta = self.meta(name)
+        (m,), (c,) = meta["shape"], meta["chunks"]
+        parts = []
+        for k in range(-(-m // c)):         # loop over the array's chunks (one in this version's layout)
+            raw = self.get(f"{name}/{k}")
+            n = min(c, m - k * c)
+            parts.append(np.full(n, meta["fill_value"], dtype=np.dtype(meta["dtype"]))
+                         if raw is None else self._decode(meta, raw)[:n])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.dtype(meta["dtype"]))
+
+    def matrix(self, name: str, sel=None) -> np.ndarray:
+        """A 2-d array, whole or its rows and columns ``sel`` (in that order): only their chunks are read."""
+        meta = self.meta(name)
+        (m, _), (c, c2) = meta["shape"], meta["chunks"]
+        sep = meta.get("dimension_separator") or "."
+        dtype = np.dtype(meta["dtype"])
+        sel = np.arange(m) if sel is None else np.asarray(sel, dtype=np.int64)
+        out = np.full((len(sel), len(sel)), meta["fill_value"] or 0, dtype=dtype.newbyteorder("="))
+        if c != c2:
+            raise InputError(self.path, "square chunks", column=name, value=str(meta["chunks"]))
+        which = sel // c
+        groups = {int(a): np.flatnonzero(which == a) for a in np.unique(which)}
+        for a, ra in groups.items():        # loop over chunk rows and columns, not variants
+            for b, rb in groups.items():
+                raw = self.get(f"{name}/{a}{sep}{b}")
+                if raw is None:
+                    continue
+                ch = self._decode(meta, raw).reshape(c, c)
+                out[np.ix_(ra, rb)] = ch[np.ix_(sel[ra] - a * c, sel[rb] - b * c)]
+        return out
