@@ -189,10 +189,16 @@ def build(work: Path, scale: float, snps: int = 1_000_000, causal: int = 300, se
     return info
 
 
-def config(work: Path, name: str) -> Path:
-    """The run's YAML: every stage but ingest (the panel is ingested once, named by ``paths.genotypes``)."""
+def config(work: Path, name: str, spark_conf: dict | None = None) -> Path:
+    """The run's YAML: every stage but ingest (the panel is ingested once, named by ``paths.genotypes``);
+    ``spark_conf``: extra Spark properties of the spark engines."""
+    import copy
+
     import yaml
-    cfg = {"out": str(work / "runs" / name), "genome_build": "GRCh37", "stages": STAGES, **ENGINES[name],
+    eng = copy.deepcopy(ENGINES[name])
+    if spark_conf and "spark" in eng:
+        eng["spark"]["conf"] = dict(spark_conf)
+    cfg = {"out": str(work / "runs" / name), "genome_build": "GRCh37", "stages": STAGES, **eng,
            "paths": {"genotypes": str(work / "panel.vcz")},
            "munge": {"sumstats": str(work / "gwas.tsv.gz"), "format": "auto", "reference": str(work / "panel.vcz")},
            "ld": {"blocks": str(work / "blocks.bed"), "maf": 0.01},
@@ -473,6 +479,8 @@ def main(argv=None):
                    help="first time compute-, interpreter- and memory-bound loops alone and two at once")
     a.add_argument("--repeat", type=int, default=1,
                    help="rounds of the engines, interleaved (each engine's median-wall run is the one reported) [1]")
+    a.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Spark property of the spark engines' sessions (repeatable)")
     a.add_argument("--timeline", action="store_true",
                    help="store each run's CPU by role over time and its log lines' times in --json")
     a.add_argument("--estimate", type=Path, help="only print the cluster estimate of a --json file")
@@ -502,7 +510,7 @@ def main(argv=None):
     for rnd, name in ((r, n) for r in range(max(1, args.repeat)) for n in names):
         out = work / "runs" / name
         shutil.rmtree(out, ignore_errors=True)
-        cfg = config(work, name)
+        cfg = config(work, name, dict(kv.split("=", 1) for kv in args.spark_conf))
         load0 = os.getloadavg()[0]
         m = run_measured([sys.executable, "-c", "import sys; from locusflow.cli import main; sys.exit(main())",
                           "run", str(cfg)], env, timeline=args.timeline)

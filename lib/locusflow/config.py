@@ -35,6 +35,8 @@ TOP = {
         "conf": Key("map", None, "extra Spark properties"),
         "class_archive": Key("bool", None, "a local[...] session's JVM starts from an archive of its classes, "
                              "written by its first run (~160 MB in ~/.cache/locusflow/jvm) [true]"),
+        "quick_jit": Key("bool", None, "a local[...] session's JVM compiles with its quick compiler only "
+                         "(-XX:TieredStopAtLevel=1): half the JVM's CPU, left to the Python workers [true]"),
     }),
     "keep_versions": Key("int", 2, "published versions of each stage kept (locusflow history lists them)", min=2),
     "paths": Key("map", None, "dataset -> location, for datasets this pipeline reads but does not write "

@@ -260,7 +260,8 @@ def read_text(p) -> str:
 
 
 def put_text(p, text: str) -> None:
-    """Write a small text object whole: one PUT on an object store (atomic there), a rename locally.
+    """Write a small text object whole: one PUT on an object store (atomic there), a rename locally
+    (flushed to disk first).
 
     Parameters
     ----------
@@ -272,28 +273,19 @@ def put_text(p, text: str) -> None:
     -------
     None
     """
-    if is_remote(p):
-        fs, path = filesystem(p)
-        fs.pipe_file(path, text.encode())
-        return
-    path = as_path(p)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    put_bytes(p, text.encode(), sync=True)
 
 
-def put_bytes(p, data: bytes) -> None:
+def put_bytes(p, data, *, sync: bool = False) -> None:
     """Write one file or object whole: one PUT on an object store, a write then a rename locally.
 
     Parameters
     ----------
     p : str or os.PathLike
         Its parent folder is made when local.
-    data : bytes
+    data : bytes-like
+    sync : bool
+        Locally, flush the file to disk before the rename (pointers, manifests).
 
     Returns
     -------
@@ -308,6 +300,9 @@ def put_bytes(p, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
+        if sync:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

@@ -113,6 +113,14 @@ def test_no_background_start_when_a_session_is_active(spark):
     assert start_soon() is None and get_spark() is spark
 
 
+def test_embedded_jvm_compiles_with_c1_only(spark):
+    """An embedded (local[...]) session's JVM runs with -XX:TieredStopAtLevel=1 (spark.quick_jit, default
+    true): read from the running JVM's own arguments, not from the configuration."""
+    from locusflow.engine.spark import QUICK_JIT
+    args = list(spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert QUICK_JIT in args, args
+
+
 def test_class_archive_written_once_then_used(tmp_path):
     """engine.spark.class_archive_options: a JVM with no archive writes one at exit under a temporary name
     (its process id); once that writer is gone the next start adopts it and maps it; a writer still alive

@@ -30,6 +30,12 @@ DEFAULT_CONF = {
 }
 
 
+# An embedded session's JVM only schedules tasks and relays their small answers (the Python workers do the
+# work): its optimising compiler (C2) cost more CPU than it saved. With C1 only, the JVM's CPU per genome-wide
+# run went from 10.3-13.1 to 5.2-5.9 s (bench/scale.py, 2 cores), CPU the driver and the workers get instead.
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+
+
 def get_spark(conf: dict | None = None):
     """A SparkSession configured from the ``spark`` section of a locusflow config.
 
@@ -39,7 +45,8 @@ def get_spark(conf: dict | None = None):
         ``master`` (default ``local[*]``; ``null`` leaves it to spark-submit), ``app_name``,
         ``use_active_session`` (Databricks: default True), ``conf`` (extra Spark properties),
         ``log_level``, ``class_archive`` (default True: an embedded ``local[...]`` session's JVM loads
-        its classes from an archive, :func:`class_archive_options`).
+        its classes from an archive, :func:`class_archive_options`), ``quick_jit`` (default True: an
+        embedded session's JVM compiles with C1 only, :data:`QUICK_JIT`).
 
     Returns
     -------
@@ -74,11 +81,15 @@ def get_spark(conf: dict | None = None):
     props.update({f"spark.executorEnv.{k}": v for k, v in BLAS_ENV.items()})
     props["spark.driver.memory"] = "4g"
     props.update({k: str(v) for k, v in (conf.get("conf") or {}).items()})
-    if master and str(master).startswith("local") and conf.get("class_archive", True):
+    local = bool(master) and str(master).startswith("local")
+    if local and conf.get("class_archive", True):
         jvm = class_archive_options()        # the embedded JVM starts from this Spark's class archive
         if jvm:
             props["spark.driver.extraJavaOptions"] = " ".join(
                 x for x in (jvm, props.get("spark.driver.extraJavaOptions", "")) if x)
+    if local and conf.get("quick_jit", True) and "TieredStopAtLevel" not in props.get("spark.driver.extraJavaOptions", ""):
+        props["spark.driver.extraJavaOptions"] = " ".join(
+            x for x in (props.get("spark.driver.extraJavaOptions", ""), QUICK_JIT) if x)
     for k, v in props.items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
