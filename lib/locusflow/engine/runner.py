@@ -118,7 +118,7 @@ class Sink:
                             for k, (d, sc) in write_to.items()}
         else:
             self.targets = {"": (str(write_to), schema)}
-        self.split, self.stats = split, stats
+        self.split, self.stats, self.schema = split, stats, schema
 
     def write(self, frame: pd.DataFrame, unit: dict) -> dict:
         """Write a unit's frame (conformed to the work list's schema by the runner) as its fragment(s)."""
@@ -126,7 +126,7 @@ class Sink:
         frames = self.split(frame) if self.split else {"": frame}
         key = unit_key(unit)
         files = {k: write_fragment(frames[k], d, sch, key, source=f"unit {unit['unit_id']}",
-                                   conformed=self.split is None) if k in frames else []
+                                   conformed=self.split is None and sch is self.schema) if k in frames else []
                  for k, (d, sch) in self.targets.items()}       # a dataset the unit has no rows for: no file
         rows = {k: int(len(frames[k])) if k in frames else 0 for k in self.targets}
         return {"unit_id": str(unit["unit_id"]), "key": key, "input": unit.get("_input"), "_order": unit["_order"],
