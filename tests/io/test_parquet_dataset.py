@@ -30,6 +30,29 @@ def test_dataset_dynamic_overwrite_replaces_only_written_partitions(tmp_path, ma
     assert [p.name for p in tmp_path.iterdir()] == ["ss"]
 
 
+def test_discovered_dataset_reused_until_rewritten(tmp_path, make_sumstats):
+    """A committed dataset is discovered once per process (io.dataset._arrow_dataset): reads by partition
+    then reuse it, and any rewrite (a new _manifest.json) is seen at once, each time with the rows a fresh
+    process would read."""
+    from locusflow.io import dataset
+    path = tmp_path / "ss"
+    write_dataset(make_sumstats(), path, "sumstats")
+    first = read_dataset(path, "sumstats", filters=[("chrom", "==", "22")])
+    seen = dataset._arrow_dataset(path, "sumstats")
+    assert dataset._arrow_dataset(path, "sumstats") is seen
+    new22 = make_sumstats(("22",), n=2)
+    new22["z"] = [-5.0, -6.0]
+    for _ in range(3):          # rewrites in quick succession: every one is discovered again and read back
+        new22["z"] -= 1.0
+        write_dataset(new22, path, "sumstats")
+        now = dataset._arrow_dataset(path, "sumstats")
+        assert now is not seen
+        seen = now
+        back = read_dataset(path, "sumstats", filters=[("chrom", "==", "22")])
+        assert list(back["z"]) == list(new22["z"]) and len(back) != len(first)
+    assert list(read_dataset(path, "sumstats", filters=[("chrom", "==", "20")])["z"]) == [0.0, 1.0, 2.0, 3.0]
+
+
 def test_spark_reads_our_datasets(tmp_path, spark, make_sumstats):
     path = write_dataset(make_sumstats(), tmp_path / "ss", "sumstats")
     sdf = spark.read.schema(schema.load("sumstats").spark()).parquet(str(path))
