@@ -35,8 +35,6 @@ import functools
 import io
 import json
 import os
-import shutil
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -236,20 +234,12 @@ def write_block(path, r: np.ndarray, variant_ids, alt_freq, *, block_id: str, n_
              "formula": "r = X'X/n, X standardised alt dosages (mean-imputed)"}
     buf = io.BytesIO()            # built in memory, written with one call (zipfile seeks and writes per entry)
     _write_group_zip(buf, r, variant_ids, alt_freq, attrs)
-    if storage.is_remote(path):   # one object, written whole inside the stage's unpublished version
-        storage.put_bytes(path, buf.getbuffer())
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
-    with open(tmp, "wb") as fh:
-        fh.write(buf.getbuffer())
-    if path.is_dir():              # a folder of that name (never written by this version): replaced whole
-        trash = path.parent / f".trash-{uuid.uuid4().hex[:8]}"
-        path.rename(trash)
-        shutil.rmtree(trash)
-    os.replace(tmp, path)
-    note_written(path)      # hashed now, in the page cache: the next stages' identity check reads nothing
+    remote = storage.is_remote(path)
+    if not remote and Path(path).is_dir():     # a folder of that name (never written by this version)
+        storage.remove(path)
+    storage.put_bytes(path, buf.getbuffer())   # one PUT on an object store; locally a staged file renamed
+    if not remote:
+        note_written(path)      # hashed now, in the page cache: the next stages' identity check reads nothing
 
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)      # fixed entry times: the same block gives the same bytes
