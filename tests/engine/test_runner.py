@@ -113,6 +113,23 @@ def test_no_background_start_when_a_session_is_active(spark):
     assert start_soon() is None and get_spark() is spark
 
 
+def test_task_frame_one_row_per_partition_made_in_the_jvm(spark):
+    """A work list's Spark map runs over engine.spark.task_frame: n rows, row t alone in partition t (so
+    task t runs the units packed into t), built by the JVM: no Python RDD in its plan (a frame made with
+    createDataFrame(parallelize(...)) shows 'Scan ExistingRDD' and starts a second pool of Python workers)."""
+    from pyspark.sql import functions as F
+
+    from locusflow.engine.spark import task_frame
+    df = task_frame(spark, 7)
+    got = df.select("task", F.spark_partition_id().alias("part")).collect()
+    assert sorted((r["task"], r["part"]) for r in got) == [(t, t) for t in range(7)]
+    assert df.rdd.getNumPartitions() == 7
+    plan = df._jdf.queryExecution().executedPlan().toString()
+    assert "ExistingRDD" not in plan and "Range" in plan, plan
+    old = spark.createDataFrame(spark.sparkContext.parallelize([(0,)], 1), "task int")
+    assert "ExistingRDD" in old._jdf.queryExecution().executedPlan().toString()
+
+
 def test_embedded_jvm_compiles_with_c1_only(spark):
     """An embedded (local[...]) session's JVM runs with -XX:TieredStopAtLevel=1 (spark.quick_jit, default
     true): read from the running JVM's own arguments, not from the configuration."""

@@ -182,3 +182,25 @@ def test_calls_and_dosages_read_exactly(tmp_path):
     np.testing.assert_array_equal(decode_dosages(st.calls(0, 1400), np.float32, samples=cols), bed[:, cols])
     (st.path / "call_genotype" / "1.0.0").unlink()        # Zarr: an absent chunk is all fill_value (-1)
     assert (GenotypeStore(st.path).calls(650, 1450)[50:750] == -1).all()
+
+
+def test_dosages_of_scattered_rows(tmp_path):
+    """GenotypeStore.dosages(index=...) (only the chunks holding a wanted row are read) equals the plink .bed
+    dosages of the same rows, in the order asked, repeats and sample subsets included; a chunk between
+    them that is unreadable is never opened; a row outside the store is an error."""
+    prefix = EXAMPLES / "1000G_EUR_chr20_22"
+    st = ingest_plink(prefix, tmp_path / "g.vcz", variants_chunk=700)
+    m = int(st.meta["n_variants"])
+    bed = BedReader(prefix).read().astype(np.float64)
+    bed[bed < 0] = np.nan
+    idx = np.array([m - 1, 3, 1500, 3, 699, 700, 10, m - 1])
+    cols = np.array([5, 0, 488, 17])
+    np.testing.assert_array_equal(st.dosages(index=idx, dtype=np.float64), bed[idx])
+    np.testing.assert_array_equal(st.dosages(index=idx, samples=cols), bed[idx][:, cols].astype(np.float32))
+    assert st.dosages(index=np.array([], dtype=int)).shape == (0, st.n_samples)
+    (st.path / "call_genotype" / "1.0.0").write_bytes(b"not a chunk")    # rows 700..1399: not wanted below
+    fresh = GenotypeStore(st.path)
+    around = np.array([m - 1, 3, 1500, 699, 10])
+    np.testing.assert_array_equal(fresh.dosages(index=around, dtype=np.float64), bed[around])
+    with pytest.raises(IndexError, match="outside"):
+        st.dosages(index=np.array([0, m]))

@@ -218,6 +218,29 @@ def start_soon(conf: dict | None = None, warm=()):
     return fut
 
 
+def task_frame(spark, n: int):
+    """A DataFrame of ``n`` rows, column ``task`` = 0..n-1, one row per partition: a map over it runs
+    exactly ``n`` tasks, task ``t`` seeing the one row ``t``.
+
+    The rows are made in the JVM (``spark.range``). A frame built from a Python RDD
+    (``createDataFrame(sparkContext.parallelize(...))``) would need a second pool of Python workers
+    only to turn its rows into Spark's (a daemon and one worker per slot, started with the first map).
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    n : int
+        Number of rows, partitions and tasks (at least 1).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        One int column ``task``.
+    """
+    n = max(1, int(n))
+    return spark.range(0, n, 1, n).selectExpr("cast(id as int) as task")
+
+
 def _import_all(modules):
     import importlib
     for m in modules:
@@ -250,10 +273,8 @@ def warm_workers(spark, modules=()) -> float:
         for b in batches:
             yield pd.DataFrame({"pid": [os.getpid()] * len(b)})
 
-    rdd = spark.sparkContext.parallelize([(i, "") for i in range(n)], numSlices=n)
     # the noop sink runs the one stage and keeps nothing (a count would add a shuffle stage)
-    spark.createDataFrame(rdd, "task int, units string").mapInPandas(task, "pid long").write.format("noop").mode(
-        "overwrite").save()
+    task_frame(spark, n).mapInPandas(task, "pid long").write.format("noop").mode("overwrite").save()
     took = time.perf_counter() - t0
     log.info("spark: %d Python worker(s) started ahead in %.2f s", n, took)
     return took

@@ -127,15 +127,32 @@ def block_prior(chrom, start, stop, prior="gencode38") -> float:
     return 1.0 / n
 
 
-@functools.lru_cache(maxsize=16)
-def _store(path):
+@functools.lru_cache(maxsize=8)
+def chrom_panel(path, chrom):
+    """One chromosome's panel variants, read once per process (its partition of the store's variants
+    table only: a unit is one chromosome, so the work lists' processes together read the table once,
+    however many of them there are).
+
+    Parameters
+    ----------
+    path : str
+        Genotype store.
+    chrom : str
+        Chromosome (no ``chr`` prefix).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        chrom, pos, ref, alt, variant_id (Arrow strings, allele matching's dtype), store_index; sorted by
+        pos. None when the store has no variant on ``chrom``.
+    """
     from ..io.dataset import read_dataset
-    from ..io.genotypes import GenotypeStore
-    st = GenotypeStore(path)
-    v = read_dataset(st.path / "variants.parquet", "variants",
+    v = read_dataset(storage.as_path(path) / "variants.parquet", "variants", filters=[("chrom", "==", chrom)],
                      columns=["chrom", "pos", "ref", "alt", "variant_id", "store_index"])
-    v = v.astype({c: STR for c in ("chrom", "ref", "alt", "variant_id")})  # once: allele matching's dtype
-    return st, {c: g.sort_values("pos", kind="stable").reset_index(drop=True) for c, g in v.groupby("chrom")}
+    if not len(v):
+        return None
+    v = v.astype({c: STR for c in ("chrom", "ref", "alt", "variant_id")})
+    return v.sort_values("pos", kind="stable").reset_index(drop=True)
 
 
 @functools.lru_cache(maxsize=16)
@@ -262,12 +279,13 @@ def load_population(pop: dict, chrom: str, start, stop) -> dict:
         gwas, panel, weights, models frames, ``geno(store_index)`` dosage reader, name: the arguments of
         :class:`locusflow.focus.align.PopulationSpan`.
     """
-    st, panels = _store(str(pop["store"]))
+    from ..ld.matrix import open_store
+    st = open_store(str(pop["store"]))
     gw = span(chrom_sumstats(str(pop["sumstats"]), chrom), start, stop)
     w, md = chrom_weights(str(pop["weights"]), chrom)
     samples = pop.get("samples")
     sidx = st.sample_index(samples) if samples is not None else None
-    panel = panels.get(chrom)
+    panel = chrom_panel(str(pop["store"]), chrom)
     panel = span(panel, start, stop) if panel is not None else pd.DataFrame(columns=["chrom", "pos", "ref", "alt",
                                                                                        "store_index"])
     return {"gwas": gw, "panel": panel, "weights": w, "models": md,
