@@ -37,6 +37,9 @@ TOP = {
                              "written by its first run (~160 MB in ~/.cache/locusflow/jvm) [true]"),
         "quick_jit": Key("bool", None, "a local[...] session's JVM compiles with its quick compiler only "
                          "(-XX:TieredStopAtLevel=1): half the JVM's CPU, left to the Python workers [true]"),
+        "worker_memory_reuse": Key("bool", None, "Python workers keep memory they free for their next work units "
+                                   "(glibc MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, Arrow's system pool; "
+                                   "spark.conf's spark.executorEnv.* win) [true]"),
     }),
     "keep_versions": Key("int", 2, "published versions of each stage kept (locusflow history lists them)", min=2),
     "paths": Key("map", None, "dataset -> location, for datasets this pipeline reads but does not write "

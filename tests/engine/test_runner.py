@@ -130,6 +130,24 @@ def test_task_frame_one_row_per_partition_made_in_the_jvm(spark):
     assert "ExistingRDD" in old._jdf.queryExecution().executedPlan().toString()
 
 
+def test_python_workers_keep_freed_memory(spark):
+    """spark.worker_memory_reuse (default true): the Python workers run with engine.spark.WORKER_MEMORY_ENV,
+    read from a running worker's own environment."""
+    import os
+
+    import pandas as pd
+
+    from locusflow.engine.spark import WORKER_MEMORY_ENV, task_frame
+    keys = sorted(WORKER_MEMORY_ENV)
+
+    def env(batches):
+        for _ in batches:
+            yield pd.DataFrame({k: [os.environ.get(k, "")] for k in keys})
+
+    rows = task_frame(spark, 2).mapInPandas(env, ", ".join(f"{k} string" for k in keys)).collect()
+    assert [r.asDict() for r in rows] == [WORKER_MEMORY_ENV] * 2
+
+
 def test_embedded_jvm_compiles_with_c1_only(spark):
     """An embedded (local[...]) session's JVM runs with -XX:TieredStopAtLevel=1 (spark.quick_jit, default
     true): read from the running JVM's own arguments, not from the configuration."""

@@ -30,6 +30,15 @@ DEFAULT_CONF = {
 }
 
 
+# Python workers keep the memory they free for their next work units instead of handing it back to the OS
+# and faulting it in again (each LD block's arrays were fresh pages, zeroed by the kernel: with two workers
+# that kernel time grew, and the LD map's units took ~5% longer than with one). glibc serves allocations up
+# to 32 MB from its heap and keeps up to 2 GB of it free; Arrow allocates through glibc (its jemalloc pool
+# purges pages by madvise). At most one unit's peak is kept per worker: the bound stays the unit's.
+WORKER_MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(2 << 30),
+                     "ARROW_DEFAULT_MEMORY_POOL": "system"}
+
+
 # An embedded session's JVM only schedules tasks and relays their small answers (the Python workers do the
 # work): its optimising compiler (C2) cost more CPU than it saved. With C1 only, the JVM's CPU per genome-wide
 # run went from 10.3-13.1 to 5.2-5.9 s (bench/scale.py, 2 cores), CPU the driver and the workers get instead.
@@ -46,7 +55,8 @@ def get_spark(conf: dict | None = None):
         ``use_active_session`` (Databricks: default True), ``conf`` (extra Spark properties),
         ``log_level``, ``class_archive`` (default True: an embedded ``local[...]`` session's JVM loads
         its classes from an archive, :func:`class_archive_options`), ``quick_jit`` (default True: an
-        embedded session's JVM compiles with C1 only, :data:`QUICK_JIT`).
+        embedded session's JVM compiles with C1 only, :data:`QUICK_JIT`), ``worker_memory_reuse``
+        (default True: Python workers get :data:`WORKER_MEMORY_ENV`, where ``conf`` does not set them).
 
     Returns
     -------
@@ -79,6 +89,8 @@ def get_spark(conf: dict | None = None):
         builder = builder.master(master)
     props = dict(DEFAULT_CONF)
     props.update({f"spark.executorEnv.{k}": v for k, v in BLAS_ENV.items()})
+    if conf.get("worker_memory_reuse", True):
+        props.update({f"spark.executorEnv.{k}": v for k, v in WORKER_MEMORY_ENV.items()})
     props["spark.driver.memory"] = "4g"
     props.update({k: str(v) for k, v in (conf.get("conf") or {}).items()})
     local = bool(master) and str(master).startswith("local")
