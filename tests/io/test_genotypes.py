@@ -204,3 +204,20 @@ def test_dosages_of_scattered_rows(tmp_path):
     np.testing.assert_array_equal(fresh.dosages(index=around, dtype=np.float64), bed[around])
     with pytest.raises(IndexError, match="outside"):
         st.dosages(index=np.array([0, m]))
+
+
+def test_variant_ids_read_by_chromosome(tmp_path):
+    """GenotypeStore.variant_ids (one chromosome's partition of the variants table, not the whole table)
+    equals the whole table's ids for the same store rows, in the order asked; a row of another
+    chromosome is an error naming the file and the row."""
+    st = ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", tmp_path / "g.vcz", variants_chunk=700)
+    whole = GenotypeStore(st.path).variants
+    fresh = GenotypeStore(st.path)
+    for chrom in ("20", "22"):
+        rows = whole.loc[whole["chrom"] == chrom, "store_index"].to_numpy()[::-7]
+        got = fresh.variant_ids(rows, chrom)
+        assert got.dtype == object and list(got) == list(whole.set_index("store_index").loc[rows, "variant_id"])
+    assert fresh._variants is None                  # the whole table was never loaded
+    other = int(whole.loc[whole["chrom"] == "22", "store_index"].iloc[0])
+    with pytest.raises(InputError, match="variants.parquet.*store_index"):
+        fresh.variant_ids([other], "20")

@@ -199,7 +199,7 @@ def ld_block_kernel(unit: dict, *, store: str, ld_dir: str, samples=None, maf: f
         af = np.nanmean(d, axis=1, dtype=np.float64) / 2
     keep = np.isfinite(af) & (np.minimum(af, 1 - af) >= maf) & (np.minimum(af, 1 - af) > 0)
     d = d[keep]
-    ids = st.variants["variant_id"].to_numpy()[idx[keep]]
+    ids = st.variant_ids(idx[keep], str(unit["chrom"]))
     r = ld_matrix(d)
     rel = block_path(unit["chrom"], unit["start"], unit["stop"])
     write_block(storage.join(ld_dir, rel), r, ids, af[keep], block_id=unit["block_id"], n_samples=d.shape[1])
