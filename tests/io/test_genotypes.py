@@ -221,3 +221,27 @@ def test_variant_ids_read_by_chromosome(tmp_path):
     other = int(whole.loc[whole["chrom"] == "22", "store_index"].iloc[0])
     with pytest.raises(InputError, match="variants.parquet.*store_index"):
         fresh.variant_ids([other], "20")
+
+
+def test_store_order_tables(tmp_path):
+    """by_store_index puts a variants table in store order (record batches reordered when each is in order
+    and their ranges are disjoint, else sorted) exactly as a sort would; reference_table (Arrow strings)
+    and GenotypeStore.positions hold the same values as the variants table."""
+    import pyarrow as pa
+
+    from locusflow.io.genotypes import by_store_index, reference_table
+    t = pa.table({"store_index": np.arange(10), "x": [f"v{i}" for i in range(10)]})
+    batches = t.to_batches(max_chunksize=3)
+    shuffled = pa.Table.from_batches([batches[2], batches[0], batches[3], batches[1]])
+    assert by_store_index(shuffled).equals(t)
+    interleaved = pa.table({"store_index": [0, 2, 4, 1, 3, 5], "x": list("acebdf")})
+    assert by_store_index(interleaved).column("x").to_pylist() == list("abcdef")
+
+    st = ingest_plink(EXAMPLES / "1000G_EUR_chr20_22", tmp_path / "g.vcz", variants_chunk=700)
+    v = GenotypeStore(st.path).variants
+    assert (v["store_index"].to_numpy() == np.arange(len(v))).all()
+    ref = reference_table(st.path)
+    for c in ("chrom", "pos", "ref", "alt", "variant_id", "rsid", "af", "genome_build"):
+        assert list(ref[c]) == list(v[c]), c
+    pos = GenotypeStore(st.path).positions
+    pd.testing.assert_frame_equal(pos.reset_index(drop=True), v[["chrom", "pos", "store_index"]].reset_index(drop=True))

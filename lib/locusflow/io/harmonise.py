@@ -87,8 +87,8 @@ def load_reference(ref) -> pd.DataFrame:
     else:
         p = storage.as_path(ref)
         if (p / "locusflow.json").exists():
-            from .genotypes import GenotypeStore
-            df = GenotypeStore(p).variants
+            from .genotypes import reference_table
+            df = reference_table(p)
         elif p.is_dir():
             from .dataset import read_dataset
             df = read_dataset(p, "variants")
@@ -116,7 +116,7 @@ def load_reference(ref) -> pd.DataFrame:
                         "ref": df["ref"].astype(STR).str.upper(), "alt": df["alt"].astype(STR).str.upper()})
     for c in ("variant_id", "rsid", "af", "genome_build"):
         if c in df:
-            out[c] = df[c].to_numpy()
+            out[c] = df[c].array if isinstance(df[c].dtype, pd.StringDtype) else df[c].to_numpy()
     if "variant_id" not in out:
         out["variant_id"] = variant_ids(out["chrom"], out["pos"], out["ref"], out["alt"])
     return out.reset_index(drop=True)

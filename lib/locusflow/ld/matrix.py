@@ -378,7 +378,7 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
     st = open_store(store)
     sidx = None if samples is None else [int(i) for i in st.sample_index(list(samples))]
     ld_dir = storage.as_path(ld_dir)
-    units = block_units(st.variants, blocks)
+    units = block_units(st.positions, blocks)
     # an index describes finished matrices only: drop the old one until this run has finished (each
     # block group is itself written atomically and holds its own variant ids)
     storage.remove(ld_dir / "index")

@@ -150,7 +150,7 @@ def make_blocks(store: GenotypeStore, opts: dict, *, genome_build: str = "GRCh37
     """
     o = {**DEFAULTS, **{k: v for k, v in opts.items() if v is not None}}
     spec = str(o["blocks"])
-    var = store.variants
+    var = store.positions
     n = store.n_samples if samples is None else len(samples)
     if spec == "ldsplit":
         return _ldsplit_blocks(store, o, genome_build, samples, engine, spark)
@@ -169,7 +169,7 @@ def make_blocks(store: GenotypeStore, opts: dict, *, genome_build: str = "GRCh37
 def _ldsplit_blocks(store, o, build, samples, engine, spark) -> pd.DataFrame:
     from ..engine.runner import run_worklist
 
-    var = store.variants
+    var = store.positions
     sidx = None if samples is None else [int(i) for i in store.sample_index(samples)]
     units = []
     for chrom, g in var.groupby(var["chrom"].astype(str), sort=True):
