@@ -111,3 +111,30 @@ def test_empty_tissue_skipped_direct_mode(tmp_path, realdata, warnings_log):
 def test_every_tissue_empty_is_an_error(tmp_path):
     with pytest.raises(Exception, match="at least one weight in the weight sources; every one is empty"):
         read_weights([{"predictdb": empty_db(tmp_path / "a.db")}, {"predictdb": empty_db(tmp_path / "b.db")}])
+
+
+def test_rsid_only_weights_placed_by_a_lazy_locator():
+    """io.weights.place: rsid-only SNPs (chrom 'NA') take the first chrom/pos of their rsid in the locating
+    table; a Locator built from a function loads that table only when some SNP needs placing."""
+    import pandas as pd
+
+    from locusflow.io.weights import Locator, place
+
+    calls = []
+
+    def table():
+        calls.append(1)
+        return pd.DataFrame({"rsid": ["rs1", "rs2", "rs1", None], "chrom": ["1", "2", "3", "4"], "pos": [10, 20, 30, 40]})
+
+    placed = pd.DataFrame({"rsid": ["rs1", "rs9"], "chrom": ["5", "6"], "pos": [1, 2]})
+    loc = Locator(table)
+    out = place(placed, loc)
+    assert calls == [] and list(out["chrom"]) == ["5", "6"] and str(out["pos"].dtype) == "Int64"
+    rsid_only = pd.DataFrame({"rsid": ["rs1", "rs2", "rs3", "rs2"], "chrom": ["NA", "NA", "NA", "7"],
+                              "pos": [None, None, None, 70]})
+    out = place(rsid_only, loc)
+    assert calls == [1]
+    assert list(out["chrom"]) == ["1", "2", "NA", "7"]
+    assert out["pos"].tolist() == [10, 20, pd.NA, 70]
+    place(rsid_only, loc)
+    assert calls == [1]                     # built once, kept for every database

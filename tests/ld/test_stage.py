@@ -17,6 +17,22 @@ def example(example_store):
     return example_store
 
 
+def test_index_columns_from_the_tasks_answers(example, tmp_path, spark):
+    """build_ld with columns among ld.matrix.ANSWERED (what the ld stage asks for) answers from the tasks'
+    counts instead of reading the index's files back: the same numbers as the committed index, on local
+    and spark."""
+    from locusflow.ld.matrix import ANSWERED
+    blocks = make_blocks(example, {"blocks": "fixed", "window": 700})
+    for e in ("local", "spark"):
+        got = build_ld(example.path, blocks, tmp_path / e, engine=e, spark=spark if e == "spark" else None,
+                       maf=0.05, progress=False, columns=list(ANSWERED))
+        back = read_dataset(tmp_path / e / "index", "ld_index", columns=list(ANSWERED))
+        assert list(got.columns) == list(ANSWERED) and len(got) == len(blocks) > 3
+        pd.testing.assert_frame_equal(got.sort_values("block_id").reset_index(drop=True),
+                                      back.sort_values("block_id").reset_index(drop=True), check_dtype=False)
+        assert got["n_dropped"].sum() > 0
+
+
 def test_engines_identical(example, tmp_path, spark):
     blocks = make_blocks(example, {"blocks": "fixed", "window": 700})
     out = {}

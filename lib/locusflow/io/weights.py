@@ -172,10 +172,14 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy of ``w`` with those rows placed; ``pos`` as nullable Int64.
     """
+    na = (w["chrom"].astype(str) == "NA").to_numpy()
+    w = w.copy()
+    if not na.any():                # every SNP placed by the database: ``locate`` is not looked at (nor loaded)
+        w["pos"] = w["pos"].astype("Int64")
+        return w
     loc = locate if isinstance(locate, Locator) else Locator(locate)
     at = loc.index.get_indexer(w["rsid"])
-    need = (w["chrom"].astype(str) == "NA").to_numpy() & (at >= 0)
-    w = w.copy()
+    need = na & (at >= 0)
     w.loc[need, "chrom"] = pd.Series(loc.chrom[at[need]], dtype=object).astype(str).to_numpy()
     w["pos"] = w["pos"].astype("Int64")
     w.loc[need, "pos"] = pd.array(loc.pos[at[need]], dtype="Int64")
@@ -188,15 +192,34 @@ class Locator:
 
     Parameters
     ----------
-    locate : pandas.DataFrame
-        rsid, chrom, pos (rows without an rsid ignored).
+    locate : pandas.DataFrame or callable
+        rsid, chrom, pos (rows without an rsid ignored); or a function returning that frame, called the
+        first time a row needs placing (a genotype store's variants are not loaded for databases that
+        place every SNP themselves).
     """
 
-    def __init__(self, locate: pd.DataFrame):
-        loc = locate[["rsid", "chrom", "pos"]].dropna(subset=["rsid"]).drop_duplicates("rsid")
-        self.index = pd.Index(loc["rsid"].to_numpy())
-        self.chrom = loc["chrom"].to_numpy()
-        self.pos = loc["pos"].to_numpy()
+    def __init__(self, locate):
+        self._src, self._table = locate, None
+
+    def _built(self):
+        if self._table is None:
+            src = self._src() if callable(self._src) else self._src
+            loc = src[["rsid", "chrom", "pos"]].dropna(subset=["rsid"]).drop_duplicates("rsid")
+            self._table = (pd.Index(loc["rsid"].to_numpy()), loc["chrom"].to_numpy(), loc["pos"].to_numpy())
+            self._src = None
+        return self._table
+
+    @property
+    def index(self) -> pd.Index:
+        return self._built()[0]
+
+    @property
+    def chrom(self) -> np.ndarray:
+        return self._built()[1]
+
+    @property
+    def pos(self) -> np.ndarray:
+        return self._built()[2]
 
 
 def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
@@ -514,8 +537,9 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
     sources : list of dict
         Config ``twas.weights`` entries: ``predictdb`` (with optional tissue, method, panel),
         ``fusion`` (with optional weights_dir, panel) or ``focus``.
-    locate : pandas.DataFrame, optional
-        rsid, chrom, pos used to place PredictDB SNPs (:func:`place`).
+    locate : pandas.DataFrame, callable or Locator, optional
+        rsid, chrom, pos used to place PredictDB SNPs (:func:`place`); a callable returning them is called
+        only when some SNP needs placing.
 
     Returns
     -------
@@ -530,8 +554,8 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
         :func:`combine_models` rejects its input.
     """
     frames = []
-    if locate is not None and sum(bool(s.get("predictdb")) for s in sources) > 1:
-        locate = Locator(locate)        # hashed once for every database
+    if locate is not None and not isinstance(locate, Locator):
+        locate = Locator(locate)        # hashed once for every database, when one needs it
     for s in sources:
         if s.get("predictdb"):
             frames.append(read_predictdb(s["predictdb"], tissue=s.get("tissue"), method=s.get("method", "enet"),

@@ -389,7 +389,9 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
     finish_fragments(ld_dir / "index", "ld_index", frags,
                      manifest={"store": storage.uri(st.path), "maf": maf, "n_samples": len(sidx or st.samples),
                                **(manifest or {})})
-    index = read_dataset(ld_dir / "index", "ld_index", columns=columns)
+    index = _answered_index(units, frags, columns)
+    if index is None:
+        index = read_dataset(ld_dir / "index", "ld_index", columns=columns)
     if not storage.is_remote(ld_dir):      # block groups an earlier run left in this directory
         keep = {os.path.normpath(p) for p in index["path"]}        # paths relative to ld_dir
         for p in [*(ld_dir / "blocks").glob("*/*.zarr"), *(ld_dir / "blocks").glob("*/*.zarr.zip")]:
@@ -400,7 +402,31 @@ def build_ld(store, blocks: pd.DataFrame, ld_dir, *, samples=None, maf: float = 
 
 
 def _index_stats(frames: dict) -> dict:
-    return {"n_variants": int(frames[""]["n_variants"].sum())}
+    f = frames[""]
+    return {"n_variants": int(f["n_variants"].sum()), "n_dropped": int(f["n_dropped"].sum())}
+
+
+ANSWERED = ("block_id", "n_variants", "n_dropped", "path")
+
+
+def _answered_index(units: list, frags: pd.DataFrame, columns) -> pd.DataFrame | None:
+    """The index's ``columns`` from the tasks' answers (each unit's counts travel back with its fragment),
+    when they are among :data:`ANSWERED` and every unit's counts are known; else None (read it back: at
+    one file per block that is ~0.5 s of driver time for a genome)."""
+    if columns is None or not set(columns) <= set(ANSWERED) or not len(frags):
+        return None
+    stats = frags.reindex(columns=["stat_n_variants", "stat_n_dropped"])
+    if stats.isna().to_numpy().any():        # a unit reused from a version that did not record them
+        return None
+    by_id = {str(u["unit_id"]): u for u in units}
+    ids = frags["unit_id"].astype(str).tolist()
+    if any(i not in by_id for i in ids):
+        return None
+    out = pd.DataFrame({"block_id": [str(by_id[i]["block_id"]) for i in ids],
+                        "n_variants": stats["stat_n_variants"].to_numpy(np.int64),
+                        "n_dropped": stats["stat_n_dropped"].to_numpy(np.int64),
+                        "path": [block_path(by_id[i]["chrom"], by_id[i]["start"], by_id[i]["stop"]) for i in ids]})
+    return out[list(columns)]
 
 
 def read_ld_index(ld_dir, chrom=None) -> pd.DataFrame:
