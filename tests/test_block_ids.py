@@ -54,3 +54,11 @@ def test_end_of_run_summary_names_top_genes_and_credible_sets(run):
     top = focus[focus["model_id"] != "NULL.MODEL"].sort_values("pip", ascending=False).iloc[0]
     assert f"{top['mol_name']} ({top['tissue']}): PIP {top['pip']:.3f}" in text
     assert "credible sets" in text and "lead " in text
+    # the finemap line: blocks from the dataset's manifest, the lead's PIP from finemap_snp
+    cfg = {"out": str(run)}
+    blocks = read_dataset(dataset_path(cfg, "finemap_blocks"), "finemap_block")
+    cs = read_dataset(dataset_path(cfg, "finemap_cs"), "finemap_cs")
+    assert f"{len(blocks)} blocks with signal fine-mapped, {len(cs)} credible sets" in text
+    snp = read_dataset(dataset_path(cfg, "finemap_snp"), "finemap_snp", columns=["variant_id", "pip"])
+    lead = cs.iloc[0]["lead_variant"]
+    assert f"lead {lead} (PIP {snp.loc[snp['variant_id'] == lead, 'pip'].iloc[0]:.3f})" in text

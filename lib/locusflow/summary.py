@@ -20,6 +20,16 @@ def _read(cfg, name, schema, columns=None, filters=None):
     return read_dataset(path, schema, columns=columns, filters=filters)
 
 
+def _rows(cfg, name):
+    """Rows of a published dataset, from its manifest (no data file opened); None when absent."""
+    from .io.dataset import read_manifest
+    path = dataset_path(cfg, name)
+    if not (path / "_SUCCESS").exists():
+        return None
+    rows = (read_manifest(path) or {}).get("rows")
+    return None if rows is None else int(rows)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
@@ -69,16 +79,19 @@ def stage_lines(cfg: dict, name: str, summary) -> list[str]:
             lines += [f"  {r.gene_name or r.gene} ({r.tissue}): z {r.zscore:+.2f}, p {_fmt(r.pvalue)}"
                       for r in top.itertuples()]
     elif name == "finemap":
-        b = _read(cfg, "finemap_blocks", "finemap_block")
+        n_blocks = _rows(cfg, "finemap_blocks")
         cs = _read(cfg, "finemap_cs", "finemap_cs")
         shown = cs.head(TOP_N * 2) if cs is not None else None
         leads = sorted(set(shown["lead_variant"].dropna())) if shown is not None else []
-        # only the shown lead variants' rows (a genome's finemap_snp has a row per variant of every block)
+        chroms = sorted(set(shown["chrom"].astype(str))) if shown is not None else []
+        # only the shown lead variants' rows, from their chromosomes' partitions (a genome's finemap_snp has a
+        # row per variant of every block)
         snp = _read(cfg, "finemap_snp", "finemap_snp", ["variant_id", "pip"],
-                    filters=[("variant_id", "in", leads)] if leads else None)
+                    filters=[("chrom", "in", chroms), ("variant_id", "in", leads)] if leads else None)
         if cs is not None and snp is not None:
             pip = dict(zip(snp["variant_id"], snp["pip"]))
-            lines.append(f"{len(b) if b is not None else '?'} blocks with signal fine-mapped, {len(cs)} credible sets")
+            lines.append(f"{n_blocks if n_blocks is not None else '?'} blocks with signal fine-mapped, "
+                         f"{len(cs)} credible sets")
             lines += [f"  {r.cs}: lead {r.lead_variant} (PIP {pip.get(r.lead_variant, float('nan')):.3f}), "
                       f"{r.n_variants} variants" for r in shown.itertuples()]
     elif name == "focus":
