@@ -28,7 +28,7 @@ from ..errors import InputError
 from ..schema import load
 from .dataset import arrow_to_pandas, file_checksum, read_arrow, read_dataset, write_dataset
 from .plink import BedReader, read_bim, read_fam
-from .variant_id import variant_ids
+from .variant_id import STR, variant_ids
 from .vcf import check_sample_columns, split_calls, split_plan
 
 log = get_logger("ingest")
@@ -588,11 +588,8 @@ def reference_table(path) -> pd.DataFrame:
     pandas.DataFrame
     """
     import pyarrow as pa
-    STR = pd.StringDtype("pyarrow")
-    p = storage.as_path(path)
-    cols = [c for c in ("chrom", "pos", "ref", "alt", "variant_id", "rsid", "af", "genome_build", "store_index")
-            if c in load("variants").names]
-    t = by_store_index(read_arrow(p / "variants.parquet", "variants", columns=cols))
+    cols = ["chrom", "pos", "ref", "alt", "variant_id", "rsid", "af", "genome_build", "store_index"]
+    t = by_store_index(read_arrow(storage.as_path(path) / "variants.parquet", "variants", columns=cols))
     return t.drop_columns(["store_index"]).to_pandas(types_mapper={pa.string(): STR, pa.large_string(): STR}.get)
 
 
@@ -625,6 +622,7 @@ class GenotypeStore:
         self.meta = json.loads(meta.read_text())
         self._root = zarr.open_group(storage.zarr_store(self.path), mode="r", zarr_format=2)
         self._variants = None
+        self._chrom_ids: dict = {}      # chromosome -> (sorted store_index, variant ids in Arrow): variant_ids
 
     @property
     def positions(self) -> pd.DataFrame:
@@ -668,9 +666,8 @@ class GenotypeStore:
         rows = np.asarray(rows, dtype=np.int64)
         if self._variants is not None:
             return self._variants["variant_id"].to_numpy()[rows]
-        cache = self.__dict__.setdefault("_chrom_ids", {})
+        cache = self._chrom_ids
         if chrom not in cache:
-            from .dataset import read_arrow
             t = read_arrow(self.path / "variants.parquet", "variants", filters=[("chrom", "==", str(chrom))],
                            columns=["store_index", "variant_id"])
             si = t.column("store_index").to_numpy()

@@ -174,15 +174,13 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
     """
     na = (w["chrom"].astype(str) == "NA").to_numpy()
     w = w.copy()
-    if not na.any():                # every SNP placed by the database: ``locate`` is not looked at (nor loaded)
-        w["pos"] = w["pos"].astype("Int64")
-        return w
-    loc = locate if isinstance(locate, Locator) else Locator(locate)
-    at = loc.index.get_indexer(w["rsid"])
-    need = na & (at >= 0)
-    w.loc[need, "chrom"] = pd.Series(loc.chrom[at[need]], dtype=object).astype(str).to_numpy()
     w["pos"] = w["pos"].astype("Int64")
-    w.loc[need, "pos"] = pd.array(loc.pos[at[need]], dtype="Int64")
+    if na.any():                # else every SNP is placed by the database: ``locate`` is not looked at (nor loaded)
+        loc = locate if isinstance(locate, Locator) else Locator(locate)
+        at = loc.index.get_indexer(w["rsid"])
+        need = na & (at >= 0)
+        w.loc[need, "chrom"] = pd.Series(loc.chrom[at[need]], dtype=object).astype(str).to_numpy()
+        w.loc[need, "pos"] = pd.array(loc.pos[at[need]], dtype="Int64")
     return w
 
 

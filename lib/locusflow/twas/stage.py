@@ -48,7 +48,7 @@ from ..version import __version__
 from ..checksum import content_hash
 from ..config_schema import Key
 from ..io.dataset import file_checksum, finish_fragments, is_complete, read_dataset, read_manifest, write_dataset
-from ..io.weights import Locator, covariance_codes, read_covariance, read_weights
+from ..io.weights import covariance_codes, read_covariance, read_weights
 from ..layout import dataset_path, stage_dir
 from ..ld.blocks import resolve_blocks
 from ..pipeline import Context, Stage, register, run_pipeline
@@ -196,11 +196,10 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
         if same:
             log.info("twas: weights of %d source(s) already imported at %s; reused", len(sources), p["weights"])
             return None
-    locate = None
-    if store:       # the store's variants, the columns that place weights: loaded if a weight SNP needs placing
-        from ..io.genotypes import GenotypeStore
-        locate = Locator(lambda: GenotypeStore(store).variants[["rsid", "chrom", "pos"]])
-    w = read_weights(sources, locate=locate)
+    from ..io.genotypes import GenotypeStore
+    # the store's variants, the columns that place weights: loaded only if a weight SNP needs placing
+    w = read_weights(sources, locate=(lambda: GenotypeStore(store).variants[["rsid", "chrom", "pos"]])
+                     if store else None)
     manifest = {"inputs": {str(f): file_checksum(f) for f in files}, "import_stats": stats, "import_key": key}
     if ld_ref == "covariance":
         from .covariance import covariance_terms
@@ -328,7 +327,7 @@ def _predixcan(args) -> dict:
         raise InputError("command line", "weights: --predictdb DB, --fusion POS or --weights DATASET", column="--weights")
     store = GenotypeStore(args.genotypes)
     sources = [{"predictdb": d} for d in args.predictdb] + [{"fusion": f} for f in args.fusion]
-    w = [read_weights(sources, locate=Locator(lambda: store.variants[["rsid", "chrom", "pos"]]))] if sources else []
+    w = [read_weights(sources, locate=lambda: store.variants[["rsid", "chrom", "pos"]])] if sources else []
     w += [read_dataset(d, "weights") for d in args.weights]
     w = pd.concat(w, ignore_index=True)
     pheno = read_table(args.phenotype, missing_code=-9)
