@@ -40,6 +40,8 @@ TOP = {
         "worker_memory_reuse": Key("bool", None, "Python workers keep memory they free for their next work units "
                                    "(glibc MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, Arrow's system pool; "
                                    "spark.conf's spark.executorEnv.* win) [true]"),
+        "worker_preimport": Key("bool", None, "a local[...] session's Python workers are forked by a daemon that "
+                                "imported the stages' modules first (locusflow.engine.daemon) [true]"),
     }),
     "keep_versions": Key("int", 2, "published versions of each stage kept (locusflow history lists them)", min=2),
     "paths": Key("map", None, "dataset -> location, for datasets this pipeline reads but does not write "

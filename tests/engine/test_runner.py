@@ -190,3 +190,64 @@ def test_class_archive_written_once_then_used(tmp_path):
             del os.environ["LOCUSFLOW_JVM_CACHE"]
         else:
             os.environ["LOCUSFLOW_JVM_CACHE"] = before
+
+
+def test_workers_forked_by_a_daemon_that_imported_their_modules(spark):
+    """spark.worker_preimport (default true for local masters): each Python worker is forked by
+    locusflow.engine.daemon, which imported numpy, pandas and pyarrow (and the stages' kernel modules) before
+    forking, and was still single-threaded: read from the running worker's parent process."""
+    import os
+
+    import pandas as pd
+
+    from locusflow.engine.spark import task_frame
+
+    def parent(batches):
+        for _ in batches:
+            pp = os.getppid()
+            cmd = open(f"/proc/{pp}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+            maps = open(f"/proc/{pp}/maps").read()
+            yield pd.DataFrame({"cmd": [cmd], "threads": [len(os.listdir(f"/proc/{pp}/task"))],
+                                "arrow": ["libarrow.so" in maps],
+                                "imports": [os.environ.get("LOCUSFLOW_WORKER_IMPORTS", "")]})
+
+    rows = task_frame(spark, 2).mapInPandas(parent, "cmd string, threads int, arrow boolean, imports string").collect()
+    assert len(rows) == 2
+    for r in rows:
+        assert "-m locusflow.engine.daemon" in r["cmd"], r["cmd"]
+        assert r["threads"] == 1 and r["arrow"]           # pyarrow's library mapped in the daemon: imported there
+        assert r["imports"].split(",")[:3] == ["numpy", "pandas", "pyarrow"]
+
+
+def test_worker_daemon_starts_plain_when_an_import_leaves_a_thread(tmp_path):
+    """engine.daemon: a module that starts a thread when imported (or fails to import) is not forked into
+    the workers: the daemon starts itself again without importing anything, then serves as PySpark's does
+    (it writes its port, and ends when its stdin closes)."""
+    import os
+    import subprocess
+    import sys
+
+    from locusflow.engine.spark import BLAS_ENV, DAEMON_ENV
+    (tmp_path / "lf_thread_at_import.py").write_text(
+        "import sys, threading, time\nprint('imported', file=sys.stderr)\n"
+        "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n")
+    lib = os.path.join(os.path.dirname(__file__), "..", "..", "lib")
+    env = {**os.environ, **BLAS_ENV, **DAEMON_ENV,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), lib, os.environ.get("PYTHONPATH", "")])}
+    check = "import sys; from locusflow.engine.daemon import preimport; print(preimport(sys.argv[1:]))"
+
+    def preimport(*mods):
+        return subprocess.run([sys.executable, "-c", check, *mods], env=env, capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    assert preimport("numpy", "pandas", "pyarrow", "locusflow.ld.matrix") == "True"
+    assert preimport("lf_thread_at_import") == "False"
+    assert preimport("no_such_module_for_locusflow") == "False"
+    run = subprocess.run([sys.executable, "-m", "locusflow.engine.daemon", "pyspark.worker"], stdin=subprocess.DEVNULL,
+                         env={**env, "LOCUSFLOW_WORKER_IMPORTS": "numpy,lf_thread_at_import"}, capture_output=True,
+                         timeout=60)
+    plain = subprocess.run([sys.executable, "-m", "pyspark.daemon", "pyspark.worker"], stdin=subprocess.DEVNULL,
+                           env=env, capture_output=True, timeout=60)
+    assert run.returncode == plain.returncode, run.stderr.decode()     # PySpark's daemon exits 1 on stdin EOF
+    assert run.stderr.decode().count("imported") == 1      # the second start imported nothing
+    assert len(run.stdout) == 4 and int.from_bytes(run.stdout, "big") > 0        # the port it listened on

@@ -138,3 +138,38 @@ def test_rsid_only_weights_placed_by_a_lazy_locator():
     assert out["pos"].tolist() == [10, 20, pd.NA, 70]
     place(rsid_only, loc)
     assert calls == [1]                     # built once, kept for every database
+    # an Arrow table (a genotype store's rsid, chrom, pos: io.genotypes.store_columns), chrom dictionary-encoded
+    import pyarrow as pa
+    arrow = pa.table({"rsid": ["rs1", "rs2", "rs1", None], "chrom": pa.array(["1", "2", "3", "4"]).dictionary_encode(),
+                      "pos": pa.array([10, 20, 30, 40], pa.int64())})
+    out = place(rsid_only, Locator(lambda: arrow))
+    assert list(out["chrom"]) == ["1", "2", "NA", "7"] and out["pos"].tolist() == [10, 20, pd.NA, 70]
+
+
+def test_rsid_only_databases_placed_in_one_lookup(tmp_path):
+    """io.weights.read_weights: the rsid-only SNPs of every database are placed after reading them all, by one
+    call of the locating function; each SNP takes its rsid's first row (GTEx v6p/v7 databases have no varID)."""
+    import pyarrow as pa
+    dbs = []
+    for k, rows in enumerate([[("rs1", "G1", 0.5, "A", "G"), ("rs2", "G1", -0.2, "C", "T")],
+                              [("rs2", "G2", 0.3, "C", "T"), ("rs9", "G2", 0.1, "A", "C")]]):
+        db = tmp_path / f"t{k}.db"
+        con = sqlite3.connect(db)
+        con.execute("create table weights (rsid text, gene text, weight double, ref_allele text, eff_allele text)")
+        con.execute("create table extra (gene text, genename text, `n.snps.in.model` integer)")
+        con.executemany("insert into weights values (?, ?, ?, ?, ?)", rows)
+        con.execute("insert into extra values (?, ?, ?)", (rows[0][1], rows[0][1], len(rows)))
+        con.commit()
+        con.close()
+        dbs.append({"predictdb": str(db), "tissue": f"T{k}"})
+    calls = []
+
+    def table():
+        calls.append(1)
+        return pa.table({"rsid": ["rs2", "rs1", "rs2"], "chrom": ["22", "20", "21"], "pos": [200, 100, 300]})
+
+    w = read_weights(dbs, locate=table)
+    assert calls == [1]
+    got = {(r.tissue, r.rsid): (r.chrom, r.pos) for r in w.itertuples()}
+    assert got == {("T0", "rs1"): ("20", 100), ("T0", "rs2"): ("22", 200), ("T1", "rs2"): ("22", 200),
+                   ("T1", "rs9"): ("NA", pd.NA)}

@@ -44,8 +44,14 @@ WORKER_MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRES
 # run went from 10.3-13.1 to 5.2-5.9 s (bench/scale.py, 2 cores), CPU the driver and the workers get instead.
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
+# An embedded session's Python workers are forked by a daemon that has imported these (and the stages'
+# kernel modules, :func:`start_soon`) first: locusflow.engine.daemon. The environment keeps the daemon
+# single-threaded through those imports (pyarrow's bundled jemalloc otherwise starts a purging thread).
+WORKER_IMPORTS = ("numpy", "pandas", "pyarrow", "pyspark.worker", "pyspark.sql.pandas.serializers")
+DAEMON_ENV = {"JE_ARROW_MALLOC_CONF": "background_thread:false"}
 
-def get_spark(conf: dict | None = None):
+
+def get_spark(conf: dict | None = None, worker_imports=()):
     """A SparkSession configured from the ``spark`` section of a locusflow config.
 
     Parameters
@@ -56,7 +62,11 @@ def get_spark(conf: dict | None = None):
         ``log_level``, ``class_archive`` (default True: an embedded ``local[...]`` session's JVM loads
         its classes from an archive, :func:`class_archive_options`), ``quick_jit`` (default True: an
         embedded session's JVM compiles with C1 only, :data:`QUICK_JIT`), ``worker_memory_reuse``
-        (default True: Python workers get :data:`WORKER_MEMORY_ENV`, where ``conf`` does not set them).
+        (default True: Python workers get :data:`WORKER_MEMORY_ENV`, where ``conf`` does not set them),
+        ``worker_preimport`` (default True: an embedded session's Python workers are forked by
+        :mod:`locusflow.engine.daemon` with :data:`WORKER_IMPORTS` and ``worker_imports`` imported).
+    worker_imports : sequence of str
+        More modules the worker daemon imports before it forks (the stages' kernel modules).
 
     Returns
     -------
@@ -99,6 +109,12 @@ def get_spark(conf: dict | None = None):
         if jvm:
             props["spark.driver.extraJavaOptions"] = " ".join(
                 x for x in (jvm, props.get("spark.driver.extraJavaOptions", "")) if x)
+    if local and conf.get("worker_preimport", True) and "spark.python.daemon.module" not in props:
+        props["spark.python.daemon.module"] = "locusflow.engine.daemon"
+        mods = list(dict.fromkeys([*WORKER_IMPORTS, *worker_imports]))
+        props.setdefault("spark.executorEnv.LOCUSFLOW_WORKER_IMPORTS", ",".join(mods))
+        for k, v in DAEMON_ENV.items():
+            props.setdefault(f"spark.executorEnv.{k}", v)
     if local and conf.get("quick_jit", True) and "TieredStopAtLevel" not in props.get("spark.driver.extraJavaOptions", ""):
         props["spark.driver.extraJavaOptions"] = " ".join(
             x for x in (props.get("spark.driver.extraJavaOptions", ""), QUICK_JIT) if x)
@@ -216,7 +232,7 @@ def start_soon(conf: dict | None = None, warm=()):
 
     def start():
         try:
-            spark = get_spark(conf)
+            spark = get_spark(conf, worker_imports=modules)
         except BaseException as e:  # noqa: BLE001 - handed to the caller's .result()
             fut.set_exception(e)
             return

@@ -573,6 +573,26 @@ def _positions_table(path) -> pd.DataFrame:
     return _cached("positions", path, make)
 
 
+def store_columns(path, columns):
+    """Columns of a store's variants table as an Arrow table, in store order (no Python object per value).
+    Not cached.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A genotype store.
+    columns : list of str
+        Columns of schema ``variants``.
+
+    Returns
+    -------
+    pyarrow.Table
+    """
+    cols = list(columns) + ([] if "store_index" in columns else ["store_index"])
+    t = by_store_index(read_arrow(storage.as_path(path) / "variants.parquet", "variants", columns=cols))
+    return t if "store_index" in columns else t.drop_columns(["store_index"])
+
+
 def reference_table(path) -> pd.DataFrame:
     """The variants of a store as a harmonisation reference: chrom, pos, ref, alt, variant_id, rsid, af,
     genome_build, in store order, strings kept in Arrow (``string[pyarrow]``: no Python object per
@@ -588,9 +608,8 @@ def reference_table(path) -> pd.DataFrame:
     pandas.DataFrame
     """
     import pyarrow as pa
-    cols = ["chrom", "pos", "ref", "alt", "variant_id", "rsid", "af", "genome_build", "store_index"]
-    t = by_store_index(read_arrow(storage.as_path(path) / "variants.parquet", "variants", columns=cols))
-    return t.drop_columns(["store_index"]).to_pandas(types_mapper={pa.string(): STR, pa.large_string(): STR}.get)
+    t = store_columns(path, ["chrom", "pos", "ref", "alt", "variant_id", "rsid", "af", "genome_build"])
+    return t.to_pandas(types_mapper={pa.string(): STR, pa.large_string(): STR}.get)
 
 
 class GenotypeStore:

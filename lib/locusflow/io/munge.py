@@ -317,7 +317,7 @@ class _Run:
             if self.has_pos and "snp" in live and "rsid" in self.ref:
                 self.live_rows.append(live["row"].to_numpy())
                 self.spill.put(("sample", len(self.live_rows)), live[["row", "snp", "chrom", "pos"]])
-            ref = self.ref if ref_rows is None else self.ref.iloc[ref_rows]
+            ref = self.ref if ref_rows is None else _rows(self.ref, ref_rows)
             kept, why, case = harmonise(live, ref, ambiguous_window=self.window)
             idx = np.flatnonzero(alive)
             for r in pd.unique(why[pd.notna(why)]):
@@ -360,6 +360,15 @@ class _Run:
             log.warning("munge: the genotype reference's ref is the genome's ALT at %d and neither allele at %d "
                         "variants (PLINK A2 need not be the genome REF); variant_ids follow the reference",
                         g.get("genome_alt", 0), g.get("neither", 0))
+
+
+def _rows(df: pd.DataFrame, rows) -> pd.DataFrame:
+    """``df.iloc[rows]``; a slice when ``rows`` are consecutive (a chromosome of a reference in store
+    order): Arrow string columns are then not copied row by row."""
+    rows = np.asarray(rows)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (len(rows) < 2 or (np.diff(rows) == 1).all()):
+        return df.iloc[int(rows[0]):int(rows[-1]) + 1]
+    return df.iloc[rows]
 
 
 @contextlib.contextmanager

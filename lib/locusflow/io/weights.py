@@ -177,21 +177,26 @@ def place(w: pd.DataFrame, locate: pd.DataFrame) -> pd.DataFrame:
     w["pos"] = w["pos"].astype("Int64")
     if na.any():                # else every SNP is placed by the database: ``locate`` is not looked at (nor loaded)
         loc = locate if isinstance(locate, Locator) else Locator(locate)
-        at = loc.index.get_indexer(w["rsid"])
-        need = na & (at >= 0)
-        w.loc[need, "chrom"] = pd.Series(loc.chrom[at[need]], dtype=object).astype(str).to_numpy()
-        w.loc[need, "pos"] = pd.array(loc.pos[at[need]], dtype="Int64")
+        rows = np.flatnonzero(na)
+        chrom, pos, found = loc.find(w["rsid"].to_numpy()[rows])
+        need = rows[found]
+        w.loc[need, "chrom"] = pd.Series(chrom[found], dtype=object).astype(str).to_numpy()
+        w.loc[need, "pos"] = pd.array(pos[found], dtype="Int64")
     return w
 
 
 class Locator:
-    """rsid -> (chrom, pos) of a variant table, first row per rsid, hashed once for many :func:`place`
-    calls (one per weights database: a genome's 1 M rsids are not re-hashed for each).
+    """rsid -> (chrom, pos) of a variant table, first row per rsid, for many :func:`place` calls (the
+    table is loaded once, not for each weights database).
+
+    Each :meth:`find` looks up only the rsids it is given: the table's rsid column is matched against
+    them in Arrow (a hash of the few weight SNPs, one pass over the table), and only the rows found become
+    pandas; a genome's million rsids are never hashed into a Python index.
 
     Parameters
     ----------
-    locate : pandas.DataFrame or callable
-        rsid, chrom, pos (rows without an rsid ignored); or a function returning that frame, called the
+    locate : pandas.DataFrame, pyarrow.Table or callable
+        rsid, chrom, pos (rows without an rsid ignored); or a function returning such a table, called the
         first time a row needs placing (a genotype store's variants are not loaded for databases that
         place every SNP themselves).
     """
@@ -199,25 +204,47 @@ class Locator:
     def __init__(self, locate):
         self._src, self._table = locate, None
 
-    def _built(self):
+    def _loaded(self):
         if self._table is None:
+            import pyarrow as pa
             src = self._src() if callable(self._src) else self._src
-            loc = src[["rsid", "chrom", "pos"]].dropna(subset=["rsid"]).drop_duplicates("rsid")
-            self._table = (pd.Index(loc["rsid"].to_numpy()), loc["chrom"].to_numpy(), loc["pos"].to_numpy())
-            self._src = None
+            if not isinstance(src, pa.Table):
+                src = pa.Table.from_pandas(pd.DataFrame({c: src[c] for c in ("rsid", "chrom", "pos")}),
+                                           preserve_index=False)
+            self._table, self._src = src.select(["rsid", "chrom", "pos"]), None
         return self._table
 
-    @property
-    def index(self) -> pd.Index:
-        return self._built()[0]
+    def find(self, rsids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """chrom, pos and a found mask for each of ``rsids`` (the first row of the table with that rsid).
 
-    @property
-    def chrom(self) -> np.ndarray:
-        return self._built()[1]
+        Parameters
+        ----------
+        rsids : array-like of str
 
-    @property
-    def pos(self) -> np.ndarray:
-        return self._built()[2]
+        Returns
+        -------
+        tuple of numpy.ndarray
+            chrom (object), pos (int64; 0 where not found), found (bool), each of len(rsids).
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        table = self._loaded()
+        want = pd.unique(pd.Series(rsids, dtype=object).dropna().astype(str))
+        n = len(rsids)
+        if not len(want) or not table.num_rows:
+            return np.full(n, None, dtype=object), np.zeros(n, np.int64), np.zeros(n, bool)
+        rs = table.column("rsid")
+        if not pa.types.is_string(rs.type) and not pa.types.is_large_string(rs.type):
+            rs = pc.cast(rs, pa.string())
+        hit = table.filter(pc.is_in(rs, value_set=pa.array(want, pa.string())))      # in table order
+        df = hit.to_pandas().drop_duplicates("rsid")                                  # first row per rsid
+        at = pd.Index(df["rsid"].astype(str).to_numpy()).get_indexer(pd.Series(rsids, dtype=object).astype(str))
+        found = at >= 0
+        chrom = np.full(n, None, dtype=object)
+        chrom[found] = df["chrom"].astype(str).to_numpy()[at[found]]
+        pos = np.zeros(n, np.int64)
+        pos[found] = df["pos"].to_numpy(dtype=np.int64, na_value=0)[at[found]]
+        return chrom, pos, found
 
 
 def read_covariance(path, tissue: str | None = None) -> pd.DataFrame:
@@ -500,6 +527,7 @@ def combine_models(frames) -> pd.DataFrame:
     keep = []
     for f in frames:
         ids = f["model_id"].unique()
+        src = str(f["source_file"].iloc[0])
         again = [m for m in ids if m in seen]
         if again:
             prev = pd.concat(keep, ignore_index=True)
@@ -511,11 +539,10 @@ def combine_models(frames) -> pd.DataFrame:
                 raise InputError(f["source_file"].iloc[0], "each model (gene@tissue@method@panel) once; "
                                  f"{len(again)} model(s) also in {seen[again[0]]} with different weights",
                                  column="model_id", value=again[:3])
-            log.warning("%d model(s) imported twice (%s and %s); kept once", len(again),
-                        seen[again[0]], f["source_file"].iloc[0])
+            log.warning("%d model(s) imported twice (%s and %s); kept once", len(again), seen[again[0]], src)
             f = f[~f["model_id"].isin(again)]
-        for m in f["model_id"].unique():
-            seen[m] = str(f["source_file"].iloc[0])
+            ids = f["model_id"].unique()
+        seen.update(dict.fromkeys(ids, src))
         keep.append(f)
     return pd.concat(keep, ignore_index=True)
 
@@ -552,12 +579,10 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
         :func:`combine_models` rejects its input.
     """
     frames = []
-    if locate is not None and not isinstance(locate, Locator):
-        locate = Locator(locate)        # hashed once for every database, when one needs it
     for s in sources:
-        if s.get("predictdb"):
+        if s.get("predictdb"):      # rsid-only SNPs placed below, once for every database
             frames.append(read_predictdb(s["predictdb"], tissue=s.get("tissue"), method=s.get("method", "enet"),
-                                         panel=s.get("panel", "predictdb"), locate=locate))
+                                         panel=s.get("panel", "predictdb")))
         elif s.get("fusion"):
             frames.append(read_fusion(s["fusion"], s.get("weights_dir"), panel=s.get("panel")))
         elif s.get("focus"):
@@ -574,6 +599,10 @@ def read_weights(sources, *, locate: pd.DataFrame | None = None) -> pd.DataFrame
         raise InputError(files[0] if len(files) == 1 else "twas.weights",
                          "at least one weight in the weight sources; every one is empty", value=files)
     w = combine_models(frames)
+    if locate is not None and len(w) and (w["chrom"] == "NA").any():
+        w = place(w, locate)        # one lookup of every database's rsid-only SNPs
+        if not w["pos"].isna().any():
+            w["pos"] = w["pos"].astype("int64")
     w.attrs["skipped_sources"] = empty
     if len(w):      # each model's rows contiguous (order kept within a model): shards are weight_row ranges
         order = np.argsort(pd.factorize(w["model_id"])[0], kind="stable")

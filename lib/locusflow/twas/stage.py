@@ -196,10 +196,9 @@ def _import(sources: list, p: dict, ld_ref: str) -> pd.DataFrame | None:
         if same:
             log.info("twas: weights of %d source(s) already imported at %s; reused", len(sources), p["weights"])
             return None
-    from ..io.genotypes import GenotypeStore
-    # the store's variants, the columns that place weights: loaded only if a weight SNP needs placing
-    w = read_weights(sources, locate=(lambda: GenotypeStore(store).variants[["rsid", "chrom", "pos"]])
-                     if store else None)
+    from ..io.genotypes import store_columns
+    # the store's rsid, chrom, pos (Arrow): loaded only if a weight SNP needs placing
+    w = read_weights(sources, locate=(lambda: store_columns(store, ["rsid", "chrom", "pos"])) if store else None)
     manifest = {"inputs": {str(f): file_checksum(f) for f in files}, "import_stats": stats, "import_key": key}
     if ld_ref == "covariance":
         from .covariance import covariance_terms

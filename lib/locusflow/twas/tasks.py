@@ -72,26 +72,20 @@ def twas_units(weights_path, blocks=None, per_unit: int = 16, max_cost: float | 
     b = b.sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
     per_unit = max(1, int(per_unit))
     cap = float(max_cost) if max_cost else per_unit * float(b["cost"].mean())
-    units, cur = [], []
-
-    def close():
-        if cur:
-            c = b.loc[cur]
-            first, last = c.iloc[0], c.iloc[-1]
-            uid = first["block_id"] if len(c) == 1 else f"{first['chrom']}:{int(first['start'])}-{int(last['stop'])}"
-            units.append({"unit_id": uid, "chrom": str(first["chrom"]), "lo": int(c["lo"].min()),
-                          "hi": int(c["hi"].max()), "cost": float(c["cost"].sum()),
-                          "blocks": [[r.block_id, int(r.start), int(r.stop), list(r.models)] for r in c.itertuples()]})
-            cur.clear()
-    cost = 0.0
-    for i, r in enumerate(b.itertuples()):      # loop over blocks (a few thousand genome-wide)
-        if cur and (len(cur) >= per_unit or str(r.chrom) != str(b.at[cur[0], "chrom"]) or cost + r.cost > cap):
-            close()
-            cost = 0.0
-        cur.append(i)
-        cost += r.cost
-    close()
-    return units
+    chrom, costs = b["chrom"].astype(str).to_numpy(), b["cost"].to_numpy()
+    spans, first, cost = [], 0, 0.0
+    for i in range(len(b)):      # loop over blocks (a few thousand genome-wide): where each unit closes
+        if i > first and (i - first >= per_unit or chrom[i] != chrom[first] or cost + costs[i] > cap):
+            spans.append((first, i))
+            first, cost = i, 0.0
+        cost += costs[i]
+    spans.append((first, len(b)))
+    bid, start, stop = b["block_id"].to_numpy(), b["start"].to_numpy(), b["stop"].to_numpy()
+    lo, hi, models = b["lo"].to_numpy(), b["hi"].to_numpy(), b["models"].to_numpy()
+    return [{"unit_id": bid[f] if t - f == 1 else f"{chrom[f]}:{int(start[f])}-{int(stop[t - 1])}",
+             "chrom": chrom[f], "lo": int(lo[f:t].min()), "hi": int(hi[f:t].max()), "cost": float(costs[f:t].sum()),
+             "blocks": [[bid[k], int(start[k]), int(stop[k]), list(models[k])] for k in range(f, t)]}
+            for f, t in spans]
 
 
 def twas_block(unit: dict, *, weights: str, sumstats: str, store: str, method: str = "spredixcan",
