@@ -13,6 +13,7 @@ import threading
 import time
 
 from ..logs import get_logger
+from .daemon import IMPORTS_ENV
 
 log = get_logger("spark")
 
@@ -112,7 +113,7 @@ def get_spark(conf: dict | None = None, worker_imports=()):
     if local and conf.get("worker_preimport", True) and "spark.python.daemon.module" not in props:
         props["spark.python.daemon.module"] = "locusflow.engine.daemon"
         mods = list(dict.fromkeys([*WORKER_IMPORTS, *worker_imports]))
-        props.setdefault("spark.executorEnv.LOCUSFLOW_WORKER_IMPORTS", ",".join(mods))
+        props.setdefault(f"spark.executorEnv.{IMPORTS_ENV}", ",".join(mods))
         for k, v in DAEMON_ENV.items():
             props.setdefault(f"spark.executorEnv.{k}", v)
     if local and conf.get("quick_jit", True) and "TieredStopAtLevel" not in props.get("spark.driver.extraJavaOptions", ""):

@@ -517,8 +517,14 @@ def _check_positions(ss: Sumstats, alive) -> None:
 def _check_build_by_rsid(ss: Sumstats, sample: pd.DataFrame, ref: pd.DataFrame) -> None:
     """Mixed or wrong builds: rsids shared with the reference must sit at the reference positions.
     ``sample``: every ``step``-th row left after the filters (:data:`BUILD_SAMPLE`), in file order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     r = ref[["rsid", "chrom", "pos"]]
-    r = r[r["rsid"].astype(object).isin(set(sample["snp"].dropna().astype(str)))]    # the sample's rsids only
+    want = pa.array(pd.unique(sample["snp"].dropna().astype(str).to_numpy()), pa.string())
+    rs = pa.array(r["rsid"]) if len(r) else pa.array([], pa.string())
+    if not (pa.types.is_string(rs.type) or pa.types.is_large_string(rs.type)):
+        rs = pc.cast(rs, pa.string())
+    r = r[np.asarray(pc.is_in(rs, value_set=want).fill_null(False))]      # the sample's rsids only (in Arrow)
     r = r.dropna().drop_duplicates("rsid")
     m = sample[["row", "snp", "chrom", "pos"]].astype({"snp": STR, "chrom": STR}).merge(
         r.astype({"rsid": STR, "chrom": STR}), left_on="snp", right_on="rsid", suffixes=("", "_ref"))
