@@ -255,12 +255,12 @@ class _Run:
             if len(nn) and not np.isnan(nn).all():
                 self.n_range = [min(self.n_range[0], np.nanmin(nn)), max(self.n_range[1], np.nanmax(nn))]
             self.n_alive.append(nn[alive])
-        live = df.loc[alive]
+        live = df if alive.all() else df.loc[alive]
         if not self.has_pos:
             self.spill.put("", live)
             return
         for chrom, idx in live.groupby(live["chrom"].astype(object), sort=False).indices.items():
-            self.spill.put(chrom, live.iloc[idx])
+            self.spill.put(chrom, _rows(live, idx))     # a slice where the file is sorted by chromosome
 
     def all_dropped(self) -> pd.DataFrame:
         """Every dropped row in file order; columns as one whole-file frame has them (row and reason first
