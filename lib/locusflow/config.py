@@ -41,7 +41,7 @@ TOP = {
                                    "(glibc MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, Arrow's system pool; "
                                    "spark.conf's spark.executorEnv.* win) [true]"),
         "worker_preimport": Key("bool", None, "a local[...] session's Python workers are forked by a daemon that "
-                                "imported the stages' modules first (locusflow.engine.daemon) [true]"),
+                                "imported the stages' modules first (locusflow.engine.daemon) [true on Linux]"),
     }),
     "keep_versions": Key("int", 2, "published versions of each stage kept (locusflow history lists them)", min=2),
     "paths": Key("map", None, "dataset -> location, for datasets this pipeline reads but does not write "

@@ -64,7 +64,7 @@ def get_spark(conf: dict | None = None, worker_imports=()):
         its classes from an archive, :func:`class_archive_options`), ``quick_jit`` (default True: an
         embedded session's JVM compiles with C1 only, :data:`QUICK_JIT`), ``worker_memory_reuse``
         (default True: Python workers get :data:`WORKER_MEMORY_ENV`, where ``conf`` does not set them),
-        ``worker_preimport`` (default True: an embedded session's Python workers are forked by
+        ``worker_preimport`` (default True on Linux: an embedded session's Python workers are forked by
         :mod:`locusflow.engine.daemon` with :data:`WORKER_IMPORTS` and ``worker_imports`` imported).
     worker_imports : sequence of str
         More modules the worker daemon imports before it forks (the stages' kernel modules).
@@ -110,7 +110,11 @@ def get_spark(conf: dict | None = None, worker_imports=()):
         if jvm:
             props["spark.driver.extraJavaOptions"] = " ".join(
                 x for x in (jvm, props.get("spark.driver.extraJavaOptions", "")) if x)
-    if local and conf.get("worker_preimport", True) and "spark.python.daemon.module" not in props:
+    # Linux only by default: there the daemon can count its threads (/proc) before it forks; macOS libraries
+    # (Accelerate, the Objective-C runtime) are not fork-safe once loaded
+    preimport = conf.get("worker_preimport")
+    preimport = sys.platform.startswith("linux") if preimport is None else preimport
+    if local and preimport and "spark.python.daemon.module" not in props:
         props["spark.python.daemon.module"] = "locusflow.engine.daemon"
         mods = list(dict.fromkeys([*WORKER_IMPORTS, *worker_imports]))
         props.setdefault(f"spark.executorEnv.{IMPORTS_ENV}", ",".join(mods))
