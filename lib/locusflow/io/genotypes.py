@@ -566,14 +566,13 @@ def _positions_table(path) -> pd.DataFrame:
     """chrom (object strings), pos and store_index of a store's variants, in store order, cached as
     :func:`_variants_table` is."""
     def make():
-        df = by_store_index(read_arrow(path / "variants.parquet", "variants", columns=["chrom", "pos", "store_index"],
-                                       dictionary=("chrom",))).to_pandas()
+        df = store_columns(path, ["chrom", "pos", "store_index"], dictionary=("chrom",)).to_pandas()
         df["chrom"] = df["chrom"].astype(object)
         return df
     return _cached("positions", path, make)
 
 
-def store_columns(path, columns):
+def store_columns(path, columns, dictionary=()):
     """Columns of a store's variants table as an Arrow table, in store order (no Python object per value).
     Not cached.
 
@@ -583,13 +582,16 @@ def store_columns(path, columns):
         A genotype store.
     columns : list of str
         Columns of schema ``variants``.
+    dictionary : sequence of str
+        String columns read dictionary-encoded (few distinct values, e.g. chrom).
 
     Returns
     -------
     pyarrow.Table
     """
     cols = list(columns) + ([] if "store_index" in columns else ["store_index"])
-    t = by_store_index(read_arrow(storage.as_path(path) / "variants.parquet", "variants", columns=cols))
+    t = by_store_index(read_arrow(storage.as_path(path) / "variants.parquet", "variants", columns=cols,
+                                  dictionary=tuple(dictionary)))
     return t if "store_index" in columns else t.drop_columns(["store_index"])
 
 
